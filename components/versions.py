@@ -1,0 +1,90 @@
+"""Version pins per Rancher line, in one place.
+
+Rancher 2.11 / 2.12 / 2.13 ship rancher-charts lines 106 / 107 / 108 and Fleet 0.12 / 0.13 / 0.14.
+Every chart a component installs takes its version from here, so an upgrade is one reviewed diff.
+Each pin can still be overridden per component (an explicit `chartVersion` setting).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, get_args
+
+RancherLine = Literal["2.11", "2.12", "2.13"]
+RANCHER_LINES: tuple[str, ...] = get_args(RancherLine)
+DEFAULT_RANCHER_LINE: RancherLine = "2.13"
+
+
+@dataclass(frozen=True)
+class LinePins:
+    """Chart versions and supported Kubernetes minors for one Rancher line."""
+
+    rancher_chart: str
+    cert_manager_chart: str
+    chart_line: int
+    fleet: str
+    compliance_chart: str
+    """`rancher-cis-benchmark` up to 2.11, `rancher-compliance` from 2.12."""
+    compliance_version: str
+    neuvector: str
+    logging: str
+    monitoring: str
+    istio: str
+    """Upstream Istio chart version (base, istiod, cni, gateway)."""
+    kubernetes_minors: tuple[str, ...]
+    """RKE2 minors this Rancher line supports, oldest first."""
+    default_kubernetes_version: str
+
+
+PINS: dict[str, LinePins] = {
+    "2.11": LinePins(
+        rancher_chart="2.11.3",
+        cert_manager_chart="v1.17.2",
+        chart_line=106,
+        fleet="0.12.3",
+        compliance_chart="rancher-cis-benchmark",
+        compliance_version="106.0.0+up8.0.0",
+        neuvector="106.0.1+up2.8.6",
+        logging="106.0.1+up4.10.0-rancher.3",
+        monitoring="106.1.2+up69.8.2-rancher.7",
+        istio="1.26.2",
+        kubernetes_minors=("1.30", "1.31", "1.32"),
+        default_kubernetes_version="v1.32.5+rke2r1",
+    ),
+    "2.12": LinePins(
+        rancher_chart="2.12.3",
+        cert_manager_chart="v1.18.2",
+        chart_line=107,
+        fleet="0.13.2",
+        compliance_chart="rancher-compliance",
+        compliance_version="107.0.0+up1.0.0",
+        neuvector="107.0.0+up2.8.7",
+        logging="107.0.0+up4.10.0-rancher.10",
+        monitoring="107.1.0+up69.8.2-rancher.15",
+        istio="1.27.1",
+        kubernetes_minors=("1.31", "1.32", "1.33"),
+        default_kubernetes_version="v1.33.5+rke2r1",
+    ),
+    "2.13": LinePins(
+        rancher_chart="2.13.0",
+        cert_manager_chart="v1.19.1",
+        chart_line=108,
+        fleet="0.14.0",
+        compliance_chart="rancher-compliance",
+        compliance_version="108.0.0+up1.1.0",
+        neuvector="108.0.0+up2.8.8",
+        logging="108.0.0+up4.10.0-rancher.12",
+        monitoring="108.0.0+up77.9.1-rancher.1",
+        istio="1.28.0",
+        kubernetes_minors=("1.32", "1.33", "1.34"),
+        default_kubernetes_version="v1.34.1+rke2r1",
+    ),
+}
+
+
+def pins_for(line: str) -> LinePins:
+    """The pins of a Rancher line; a clear error names the supported lines."""
+    try:
+        return PINS[line]
+    except KeyError:
+        raise ValueError(f"unsupported Rancher line {line!r}: use one of {', '.join(RANCHER_LINES)}") from None
