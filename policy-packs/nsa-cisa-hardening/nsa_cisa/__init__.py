@@ -1,0 +1,25 @@
+"""NSA/CISA Kubernetes Hardening Guide v1.2 policy pack: every policy, in one list.
+
+Other modules add their policies with one additive line each: `ALL_POLICIES += <module>.POLICIES`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pulumi_policy import Policy
+
+from nsa_cisa import exemption_policies
+from nsa_cisa.framework import pack_initial_config
+from nsa_cisa.settings import load_pack_settings
+
+PACK_NAME = "nsa-cisa-hardening"
+PACK_VERSION = "0.1.0"  # keep equal to PulumiPolicy.yaml `version`
+
+ALL_POLICIES: list[Policy] = []
+ALL_POLICIES += exemption_policies.POLICIES
+
+
+def initial_config() -> dict[str, Any]:
+    """The pack's `initial_config`: pack-wide settings (see `settings.py`) spread to each policy."""
+    return pack_initial_config(ALL_POLICIES, load_pack_settings())

@@ -1,0 +1,66 @@
+"""Governance of exemptions: every record must be justified, and every record in force is visible."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Any
+
+from nsa_cisa import exemptions as ex
+from nsa_cisa.framework import ReportFn, as_int, nsa_policy
+
+
+def _records(args: Any) -> list[ex.Exemption]:
+    return ex.exemptions_for(args.props, args.get_config(), args.urn, args.name)
+
+
+def _justified(args: Any, report: ReportFn) -> None:
+    max_days = as_int(args.get_config().get("maxExemptionDays"))
+    today = ex.today_utc()
+    for rec in _records(args):
+        label = f"exemption for '{rec.policy or '?'}' ({rec.source})"
+        if rec.problems:
+            report(f"{label} is not acceptable: {'; '.join(rec.problems)}. It does not exempt anything.")
+        elif max_days is not None and max_days > 0 and rec.expires is not None \
+                and rec.expires > today + _dt.timedelta(days=max_days):
+            report(f"{label} expires {rec.expires}, more than {max_days} days ahead; exemptions must be "
+                   "reviewed at least that often.")
+
+
+def _applied(args: Any, report: ReportFn) -> None:
+    today = ex.today_utc()
+    for rec in _records(args):
+        if not rec.problems and not rec.expired(today):
+            report(f"exempted from {rec.describe()}")
+
+
+EXEMPTION_MUST_BE_JUSTIFIED = nsa_policy(
+    "exemption-must-be-justified",
+    "Every exemption (annotation policy.hardened-rke2.io/exemptions or pack config) names a policy and "
+    "carries a reason and an expiry date within the allowed review period.",
+    section="governance",
+    ids=[],
+    severity="medium",
+    validate=_justified,
+    remediation_steps="Give each exemption record `policy`, `reason`, `expires: YYYY-MM-DD` "
+                      "(and `approvedBy`), or remove it.",
+    config_schema={"maxExemptionDays": {"type": "integer", "minimum": 0, "default": 366,
+                                        "description": "Longest allowed exemption (0 = unlimited)."}},
+    honor_exempt_namespaces=False,
+    exemptible=False,
+)
+
+EXEMPTION_APPLIED = nsa_policy(
+    "exemption-applied",
+    "Reports every exemption in force on a resource (who, why, until when) so it shows in every preview.",
+    section="governance",
+    ids=[],
+    severity="low",
+    level="advisory",
+    validate=_applied,
+    remediation_steps="Nothing to fix now; remove the exemption once the underlying violation is fixed, "
+                      "and before it expires.",
+    honor_exempt_namespaces=False,
+    exemptible=False,
+)
+
+POLICIES = [EXEMPTION_MUST_BE_JUSTIFIED, EXEMPTION_APPLIED]
