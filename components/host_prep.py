@@ -1,0 +1,298 @@
+"""CIS host preparation for RKE2 nodes: the `etcd` user/group and the kernel sysctls.
+
+RKE2's `profile: cis` refuses to start unless every node has these sysctls set, and runs etcd as the
+`etcd` user, which must exist before RKE2 starts. Node-driver pools get the preparation through
+cloud-init (merged with the operator's own cloud-init); custom (bring-your-own) nodes get a POSIX shell
+script that the operator runs before the registration command.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import yaml
+
+# The values RKE2's CIS profile checks (rke2-cis-sysctl.conf shipped with RKE2).
+CIS_SYSCTLS: Mapping[str, str] = {
+    "kernel.panic": "10",
+    "kernel.panic_on_oops": "1",
+    "vm.overcommit_memory": "1",
+    "vm.panic_on_oom": "0",
+}
+SYSCTL_DIR = "/etc/sysctl.d"
+SYSCTL_FILE_NAME = "60-rke2-cis.conf"
+SYSCTL_PATH = f"{SYSCTL_DIR}/{SYSCTL_FILE_NAME}"
+ETCD_USER = "etcd"
+ETCD_GROUP = "etcd"
+NOLOGIN_SHELL = "/sbin/nologin"
+
+# Cloud-init keys the CIS preparation writes to; every other key of the user's cloud-init is kept as is.
+_OWNED_KEYS = ("groups", "users", "write_files", "runcmd")
+
+
+class _CloudConfigDumper(yaml.SafeDumper):
+    """SafeDumper that writes multi-line strings (file contents) as readable literal blocks."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_CloudConfigDumper.add_representer(str, _represent_str)
+
+
+class CloudInitError(ValueError):
+    """The operator's cloud-init cannot be merged with the CIS host preparation."""
+
+
+def sysctl_conf() -> str:
+    """Content of /etc/sysctl.d/60-rke2-cis.conf (sorted, so it renders identically every time)."""
+    lines = ["# Kernel parameters required by the RKE2 CIS profile (managed by hardened-rke2)."]
+    lines += [f"{key} = {value}" for key, value in sorted(CIS_SYSCTLS.items())]
+    return "\n".join(lines) + "\n"
+
+
+def cis_cloud_config() -> dict[str, Any]:
+    """The CIS preparation as a cloud-config mapping.
+
+    The user is declared through cloud-init's `users` module (init stage) so it exists before the
+    final stage, where Rancher's machine provisioning appends the rancher-system-agent install to
+    `runcmd`; our `runcmd` entries are placed first for the same reason.
+    """
+    return {
+        "groups": [ETCD_GROUP],
+        "users": [
+            "default",  # keep the distro's default user: node drivers log in with it over SSH
+            {
+                "name": ETCD_USER,
+                "gecos": "etcd user",
+                "primary_group": ETCD_GROUP,
+                "system": True,
+                "shell": NOLOGIN_SHELL,
+                "lock_passwd": True,
+            },
+        ],
+        "write_files": [
+            {
+                "path": SYSCTL_PATH,
+                "owner": "root:root",
+                "permissions": "0644",
+                "content": sysctl_conf(),
+            }
+        ],
+        "runcmd": [["sysctl", "-p", SYSCTL_PATH]],
+    }
+
+
+def parse_user_cloud_init(text: str | None, *, field: str = "userData") -> dict[str, Any]:
+    """Parse the operator's `#cloud-config` YAML into a mapping ({} when empty)."""
+    if text is None or not text.strip():
+        return {}
+    stripped = text.lstrip()
+    if stripped.startswith("#!") or stripped.startswith("Content-Type:"):
+        raise CloudInitError(
+            f"{field}: only '#cloud-config' YAML can be merged with the CIS host preparation, not a "
+            "shell script or MIME multipart document (fix: move the commands into a 'runcmd' list of a "
+            "#cloud-config document)"
+        )
+    try:
+        parsed = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise CloudInitError(
+            f"{field}: is not valid YAML ({exc}) (fix: supply a #cloud-config document)"
+        ) from exc
+    if parsed is None:
+        return {}
+    if not isinstance(parsed, dict):
+        raise CloudInitError(
+            f"{field}: a #cloud-config document must be a mapping, got {type(parsed).__name__} "
+            "(fix: use top-level keys such as 'packages', 'runcmd', 'write_files')"
+        )
+    for key in _OWNED_KEYS:
+        if key in parsed and parsed[key] is not None and not isinstance(parsed[key], list):
+            raise CloudInitError(f"{field}.{key}: must be a list (fix: write '{key}:' as a YAML list)")
+    return parsed
+
+
+def _entry_name(entry: Any) -> str | None:
+    if isinstance(entry, str):
+        return entry
+    if isinstance(entry, dict):
+        name = entry.get("name")
+        if isinstance(name, str):
+            return name
+        if len(entry) == 1:  # cloud-init groups form: {groupname: [members]}
+            only = next(iter(entry))
+            return only if isinstance(only, str) else None
+    return None
+
+
+def merge_cloud_config(
+    user: Mapping[str, Any],
+    *extras: Mapping[str, Any],
+    field: str = "userData",
+) -> dict[str, Any]:
+    """Merge the CIS preparation, the operator's cloud-config and driver extras, deterministically.
+
+    - `groups`: the user's entries, then missing ones (by name).
+    - `users`: the user's list if they gave one (their choice about `default` is respected) plus the
+      `etcd` user; otherwise `default` + `etcd`. A user-defined `etcd` entry is rejected: the CIS
+      profile depends on its exact shape.
+    - `write_files`: the user's plus ours; the same path twice is rejected.
+    - `runcmd`: CIS preparation first, then the user's, then driver extras.
+    - `packages`: union, order preserved. Any other key: the user's value (extras fill absent keys).
+    """
+    cis = cis_cloud_config()
+    merged: dict[str, Any] = copy.deepcopy(dict(user))
+
+    user_users = merged.get("users")
+    if user_users is None:
+        merged["users"] = copy.deepcopy(cis["users"])
+    else:
+        if any(_entry_name(u) == ETCD_USER for u in user_users):
+            raise CloudInitError(
+                f"{field}.users: defines '{ETCD_USER}', which the CIS host preparation creates "
+                f"(fix: remove the '{ETCD_USER}' entry)"
+            )
+        merged["users"] = [*user_users, *(u for u in cis["users"] if u != "default")]
+
+    groups = list(merged.get("groups") or [])
+    known = {_entry_name(g) for g in groups}
+    groups += [g for g in cis["groups"] if _entry_name(g) not in known]
+    merged["groups"] = groups
+
+    files = list(merged.get("write_files") or [])
+    paths = {f.get("path") for f in files if isinstance(f, dict)}
+    for entry in cis["write_files"]:
+        if entry["path"] in paths:
+            raise CloudInitError(
+                f"{field}.write_files: writes {entry['path']}, which the CIS host preparation owns "
+                "(fix: put extra sysctls in another file under /etc/sysctl.d/)"
+            )
+    merged["write_files"] = files + cis["write_files"]
+
+    merged["runcmd"] = [*cis["runcmd"], *(merged.get("runcmd") or [])]
+
+    for extra in extras:
+        for key, value in extra.items():
+            if key == "runcmd":
+                merged["runcmd"] = [*merged["runcmd"], *value]
+            elif key == "packages":
+                packages = list(merged.get("packages") or [])
+                packages += [p for p in value if p not in packages]
+                merged["packages"] = packages
+            elif key not in merged:
+                merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def render_cloud_config(document: Mapping[str, Any]) -> str:
+    """`#cloud-config` header + YAML with sorted keys (byte-identical across runs)."""
+    body = yaml.dump(
+        dict(document),
+        Dumper=_CloudConfigDumper,
+        sort_keys=True,
+        default_flow_style=False,
+        allow_unicode=True,
+    )
+    return "#cloud-config\n" + body
+
+
+def render_node_cloud_init(
+    user_text: str | None,
+    extras: Sequence[Mapping[str, Any]] = (),
+    *,
+    field: str = "userData",
+) -> str:
+    """Parse the operator's cloud-init, merge the CIS preparation (and driver extras), render it."""
+    user = parse_user_cloud_init(user_text, field=field)
+    return render_cloud_config(merge_cloud_config(user, *extras, field=field))
+
+
+def host_prep_script() -> str:
+    """POSIX shell script that prepares a custom (bring-your-own) node for RKE2's CIS profile.
+
+    Idempotent: it only creates what is missing and only rewrites the sysctl file when its content
+    differs. Run it as root before the registration command. The sysctl directory can be redirected
+    with HARDENED_RKE2_SYSCTL_DIR (used by the tests; leave it unset on real nodes).
+    """
+    conf = sysctl_conf().rstrip("\n")
+    return f"""#!/bin/sh
+# hardened-rke2: CIS host preparation for an RKE2 node (run as root BEFORE the registration command).
+# Creates the '{ETCD_USER}' system user/group (RKE2's CIS profile runs etcd as that user) and sets and
+# persists the kernel parameters the CIS profile requires. Safe to run more than once.
+set -eu
+umask 022
+
+SYSCTL_DIR="${{HARDENED_RKE2_SYSCTL_DIR:-{SYSCTL_DIR}}}"
+SYSCTL_FILE="$SYSCTL_DIR/{SYSCTL_FILE_NAME}"
+
+if [ "$(id -u)" != "0" ]; then
+  echo "hardened-rke2: run this script as root" >&2
+  exit 1
+fi
+
+nologin=/bin/false
+for candidate in /usr/sbin/nologin /sbin/nologin; do
+  if [ -x "$candidate" ]; then nologin="$candidate"; break; fi
+done
+
+if ! getent group {ETCD_GROUP} >/dev/null 2>&1; then
+  if command -v groupadd >/dev/null 2>&1; then
+    groupadd --system {ETCD_GROUP}
+  else
+    addgroup -S {ETCD_GROUP}
+  fi
+  echo "hardened-rke2: created group {ETCD_GROUP}"
+fi
+
+if ! getent passwd {ETCD_USER} >/dev/null 2>&1; then
+  if command -v useradd >/dev/null 2>&1; then
+    useradd --system --gid {ETCD_GROUP} --no-create-home --shell "$nologin" --comment "etcd user" {ETCD_USER}
+  else
+    adduser -S -D -H -G {ETCD_GROUP} -s "$nologin" -g "etcd user" {ETCD_USER}
+  fi
+  echo "hardened-rke2: created user {ETCD_USER}"
+fi
+
+mkdir -p "$SYSCTL_DIR"
+tmp="$SYSCTL_FILE.tmp.$$"
+cat > "$tmp" <<'HARDENED_RKE2_SYSCTL'
+{conf}
+HARDENED_RKE2_SYSCTL
+if [ -f "$SYSCTL_FILE" ] && cmp -s "$tmp" "$SYSCTL_FILE"; then
+  rm -f "$tmp"
+else
+  chmod 0644 "$tmp"
+  mv -f "$tmp" "$SYSCTL_FILE"
+  echo "hardened-rke2: wrote $SYSCTL_FILE"
+fi
+
+sysctl -p "$SYSCTL_FILE" >/dev/null
+
+# Verify the running kernel now has every value; RKE2 would refuse to start otherwise.
+failed=0
+for setting in {" ".join(f"{k}={v}" for k, v in sorted(CIS_SYSCTLS.items()))}; do
+  key="${{setting%%=*}}"
+  want="${{setting#*=}}"
+  have="$(sysctl -n "$key")"
+  if [ "$have" != "$want" ]; then
+    echo "hardened-rke2: $key is $have, expected $want" >&2
+    failed=1
+  fi
+done
+[ "$failed" -eq 0 ] || exit 1
+
+# SELinux: with 'selinux: true' in the RKE2 config, the node also needs the container-selinux and
+# rke2-selinux packages (RKE2's RPM repository). This script does not install packages.
+if command -v getenforce >/dev/null 2>&1 && [ "$(getenforce)" = "Enforcing" ]; then
+  if ! rpm -q rke2-selinux >/dev/null 2>&1; then
+    echo "hardened-rke2: note: SELinux is enforcing; install container-selinux and rke2-selinux before RKE2"
+  fi
+fi
+
+echo "hardened-rke2: host prepared for the RKE2 CIS profile"
+"""
