@@ -15,7 +15,7 @@ from tests.conftest import PACK_DIR
 if str(PACK_DIR) not in sys.path:
     sys.path.insert(0, str(PACK_DIR))
 
-from nsa_cisa import rke2_parsing as rp  # noqa: E402
+from nsa_cisa import rke2_parsing as rp
 
 
 def test_layers_parse_global_then_selectors_in_order() -> None:
@@ -23,7 +23,10 @@ def test_layers_parse_global_then_selectors_in_order() -> None:
         "machineGlobalConfig": yaml.safe_dump({"cni": "canal", "profile": "cis"}),
         "machineSelectorConfigs": [
             {"config": yaml.safe_dump({"protect-kernel-defaults": True})},
-            {"config": "kubelet-arg: [read-only-port=0]\n", "machineLabelSelector": {"matchLabels": {"a": "b"}}},
+            {
+                "config": "kubelet-arg: [read-only-port=0]\n",
+                "machineLabelSelector": {"matchLabels": {"a": "b"}},
+            },
         ],
     }
     got = rp.layers(rke)
@@ -56,7 +59,9 @@ def test_empty_and_absent_configs_are_empty_layers() -> None:
 
 
 def test_arg_list_parsing_last_wins_dashes_and_bare_flags() -> None:
-    args = rp.parse_arg_list(["--anonymous-auth=false", "authorization-mode=Node,RBAC", "profiling", "x=1", "x=2"])
+    args = rp.parse_arg_list(
+        ["--anonymous-auth=false", "authorization-mode=Node,RBAC", "profiling", "x=1", "x=2"]
+    )
     assert args.get("anonymous-auth") == "false"
     assert args.get("authorization-mode") == "Node,RBAC"
     assert args.get("profiling") == "true"
@@ -110,7 +115,8 @@ def test_weak_ciphers_and_tls_versions() -> None:
         "TLS_RSA_WITH_AES_128_GCM_SHA256",
         "TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA",
     ]
-    assert rp.weak_cipher_suites("TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA") == ["TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"]
+    cbc = "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"
+    assert rp.weak_cipher_suites(cbc) == [cbc]
     assert rp.is_weak_tls_version("VersionTLS11") and not rp.is_weak_tls_version("VersionTLS12")
 
 
@@ -137,7 +143,9 @@ def test_good_audit_policy_passes() -> None:
         ({"kind": "Policy"}, "no rules"),
         ({"kind": "Policy", "rules": [{"level": "RequestResponse"}]}, "logs secrets at RequestResponse"),
         (
-            {"kind": "Policy", "rules": [{"level": "Request", "resources": [{"group": "", "resources": ["*"]}]}]},
+            {"kind": "Policy", "rules": [
+                {"level": "Request", "resources": [{"group": "", "resources": ["*"]}]},
+            ]},
             "logs secrets at Request",
         ),
         ({"kind": "Policy", "rules": [{"level": "Loud"}]}, "is not one of"),

@@ -123,7 +123,8 @@ def parse_config_yaml(text: Any, where: str, selector: Any = None) -> ParsedConf
     if loaded is None:
         return ParsedConfig(where=where, selector=selector)
     if not isinstance(loaded, dict):
-        return ParsedConfig(where=where, error=f"{where} must be a YAML mapping of RKE2 keys", selector=selector)
+        error = f"{where} must be a YAML mapping of RKE2 keys"
+        return ParsedConfig(where=where, error=error, selector=selector)
     return ParsedConfig(where=where, data={str(k): v for k, v in loaded.items()}, selector=selector)
 
 
@@ -238,7 +239,7 @@ def cni_list(value: Any) -> list[str] | None:
     if isinstance(value, str):
         return [p.strip().lower() for p in value.split(",") if p.strip()]
     if is_list(value):
-        out = []
+        out: list[str] = []
         for v in value:
             text = as_text(v)
             if text is None:
@@ -350,7 +351,7 @@ def audit_policy_problems(policy: Any) -> list[str]:
 
 
 def _sensitive_resources_covered(rule: Mapping[str, Any]) -> set[str]:
-    """Which sensitive resources (in the core group) a rule matches: a rule without `resources` matches all."""
+    """Which sensitive core-group resources a rule matches (a rule without `resources` matches all)."""
     if rule.get("nonResourceURLs") and not rule.get("resources"):
         return set()
     groups = rule.get("resources")
