@@ -1,0 +1,534 @@
+"""HardenedCluster: a Rancher-provisioned RKE2 cluster (`rancher2.ClusterV2`) whose defaults are hardened.
+
+What it creates, all parented to the component:
+- the custom PSA template (optional), the audit-policy Secret on Rancher's local cluster (optional), an
+  S3 cloud credential for etcd snapshots (optional), one MachineConfigV2 per node-driver pool;
+- the ClusterV2 (protected, long custom timeouts, secret outputs);
+- a `ClusterSync` gate every downstream resource depends on (`handle.depends_on()`);
+- a cluster-scoped `rancher2.Token` with an explicit TTL and a Kubernetes provider built from it.
+
+Everything is validated (`HardenedClusterArgs`) before the first resource is registered.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_rancher2 as rancher2
+import yaml
+from pydantic import Field, SecretStr, field_validator, model_validator
+
+from components import node_pools as np_mod
+from components.audit_policy import RKE2_AUDIT_POLICY_PATH, AuditPolicyArgs
+from components.handles import ClusterHandle
+from components.host_prep import host_prep_script
+from components.model import HardenedModel
+from components.pod_security import PodSecurityArgs, PodSecurityTemplate
+from components.problems import ProblemList
+from components.rke2_config import Rke2ConfigArgs, Rke2Version, render
+from components.versions import DEFAULT_RANCHER_LINE, PINS, RancherLine, pins_for
+
+FLEET_NAMESPACE = "fleet-default"
+LOCAL_CLUSTER_ID = "local"
+AUTHORIZED_FOR_CLUSTERS = "rke.cattle.io/object-authorized-for-clusters"
+CONTROL_PLANE_SELECTOR = {"rke.cattle.io/control-plane-role": "true"}
+CLUSTER_TIMEOUTS = pulumi.CustomTimeouts(create="90m", update="90m", delete="60m")
+
+_DNS_LABEL = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"
+_HOST = re.compile(r"^[A-Za-z0-9.-]+(:\d+)?$")
+_CRON_FIELD = r"[0-9*/,\-]+"
+_CRON = re.compile(rf"^{_CRON_FIELD}( {_CRON_FIELD}){{4}}$")
+_CONCURRENCY = re.compile(r"^(\d+)(%?)$")
+_PEM_CERT = "-----BEGIN CERTIFICATE-----"
+
+
+def _supported_minors() -> set[str]:
+    return {m for pins in PINS.values() for m in pins.kubernetes_minors}
+
+
+class NetworkArgs(HardenedModel):
+    cni: Literal["canal", "calico", "cilium"] = "canal"
+    """All three enforce NetworkPolicy; canal is the only one rebuilt for FIPS."""
+    multus: bool = False
+    """Multus goes first (`cni: [multus, <cni>]`)."""
+    project_network_isolation: bool = True
+    """Rancher project network isolation (`enable_network_policy`). false is a weakening the pack reports."""
+    cluster_cidr: str | None = Field(None, pattern=r"^[0-9a-fA-F:.]+/\d{1,3}(,[0-9a-fA-F:.]+/\d{1,3})?$")
+    service_cidr: str | None = Field(None, pattern=r"^[0-9a-fA-F:.]+/\d{1,3}(,[0-9a-fA-F:.]+/\d{1,3})?$")
+
+    def cni_list(self) -> list[str]:
+        return ["multus", self.cni] if self.multus else [self.cni]
+
+
+class AuthorizedEndpointArgs(HardenedModel):
+    """Rancher's authorized cluster endpoint (ACE): API traffic bypassing Rancher's proxy and audit log."""
+
+    enabled: bool = False
+    fqdn: str | None = Field(None, pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:\d+)?$")
+    ca_certs: str | None = None
+
+    @model_validator(mode="after")
+    def _fqdn_and_ca(self) -> AuthorizedEndpointArgs:
+        if self.enabled and (not self.fqdn or not self.ca_certs):
+            raise ValueError("enabled needs both fqdn and caCerts (the endpoint's load balancer and its CA)")
+        if self.ca_certs and _PEM_CERT not in self.ca_certs:
+            raise ValueError("caCerts must be PEM certificates")
+        if not self.enabled and (self.fqdn or self.ca_certs):
+            raise ValueError("fqdn/caCerts are set but enabled is false; remove them or set enabled: true")
+        return self
+
+
+class S3SnapshotArgs(HardenedModel):
+    """Off-cluster etcd snapshots. TLS verification stays on; credentials are secrets."""
+
+    bucket: str = Field(min_length=3, max_length=63)
+    endpoint: str
+    folder: str | None = None
+    region: str | None = None
+    endpoint_ca: str | None = None
+    skip_ssl_verify: Literal[False] = False
+    """Always false: snapshots hold every Secret of the cluster."""
+    cloud_credential_name: str | None = None
+    """An existing Rancher cloud credential (e.g. `cattle-global-data:cc-xxxxx`)."""
+    access_key: SecretStr | None = None
+    secret_key: SecretStr | None = None
+    """Set both (as Pulumi secret config) to let the component create the cloud credential."""
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint(cls, v: str) -> str:
+        if v.startswith("http://"):
+            raise ValueError("plain-HTTP endpoint; give the HTTPS host (without scheme), e.g. s3.example.com")
+        v = v.removeprefix("https://")
+        if not _HOST.match(v):
+            raise ValueError("not a host[:port]")
+        return v
+
+    @model_validator(mode="after")
+    def _one_credential(self) -> S3SnapshotArgs:
+        keys = (self.access_key is not None, self.secret_key is not None)
+        if keys[0] != keys[1]:
+            raise ValueError("give both accessKey and secretKey, or neither")
+        if keys[0] == bool(self.cloud_credential_name):
+            raise ValueError("give exactly one of cloudCredentialName or accessKey+secretKey")
+        if self.endpoint_ca and _PEM_CERT not in self.endpoint_ca:
+            raise ValueError("endpointCa must be a PEM certificate")
+        return self
+
+
+class EtcdArgs(HardenedModel):
+    snapshot_schedule_cron: str = "0 */6 * * *"
+    snapshot_retention: int = Field(12, ge=2, le=1000)
+    s3: S3SnapshotArgs | None = None
+
+    @field_validator("snapshot_schedule_cron")
+    @classmethod
+    def _cron(cls, v: str) -> str:
+        if not _CRON.match(v):
+            raise ValueError("not a 5-field cron expression like '0 */6 * * *'")
+        return v
+
+
+class RegistryConfigArgs(HardenedModel):
+    hostname: str = Field(pattern=_HOST.pattern)
+    auth_config_secret_name: str | None = None
+    tls_secret_name: str | None = None
+    ca_bundle: str | None = None
+    insecure: Literal[False] = False
+    """Always false: TLS verification to registries stays on."""
+
+
+class RegistryMirrorArgs(HardenedModel):
+    hostname: str = Field(pattern=r"^(\*|[A-Za-z0-9.-]+(:\d+)?)$")
+    endpoints: tuple[str, ...] = Field(min_length=1)
+    rewrites: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("endpoints")
+    @classmethod
+    def _https(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [e for e in v if not e.startswith("https://")]
+        if bad:
+            raise ValueError(f"mirror endpoints must be https:// URLs: {', '.join(bad)}")
+        return v
+
+
+class RegistriesArgs(HardenedModel):
+    system_default_registry: str | None = Field(None, pattern=_HOST.pattern)
+    """Registry every system image is pulled from (air-gapped sites)."""
+    configs: tuple[RegistryConfigArgs, ...] = ()
+    mirrors: tuple[RegistryMirrorArgs, ...] = ()
+    allowed: tuple[str, ...] | None = None
+    """Registries workloads may pull from (exported as `allowedRegistries`); derived when not given."""
+
+    def allowed_registries(self) -> list[str]:
+        if self.allowed is not None:
+            return sorted(set(self.allowed))
+        hosts = {c.hostname for c in self.configs}
+        hosts |= {e.removeprefix("https://").split("/")[0] for m in self.mirrors for e in m.endpoints}
+        if self.system_default_registry:
+            hosts.add(self.system_default_registry)
+        return sorted(hosts)
+
+
+class UpgradeStrategyArgs(HardenedModel):
+    control_plane_concurrency: Literal["1"] = "1"
+    """One control-plane node at a time keeps etcd quorum and the API available."""
+    worker_concurrency: str = "10%"
+    drain: bool = True
+    drain_timeout_seconds: int = Field(600, ge=30, le=7200)
+
+    @field_validator("worker_concurrency")
+    @classmethod
+    def _bounded(cls, v: str) -> str:
+        m = _CONCURRENCY.match(v)
+        if not m:
+            raise ValueError("a count like '2' or a percentage like '10%'")
+        n, pct = int(m.group(1)), m.group(2)
+        if n < 1 or (pct and n > 50):
+            raise ValueError("must be at least 1 and at most 50% so upgrades stay bounded")
+        return v
+
+
+class HardenedClusterArgs(HardenedModel):
+    """Everything about one hardened downstream cluster. The defaults are the hardened settings."""
+
+    name: str = Field(pattern=_DNS_LABEL, max_length=63)
+    kubernetes_version: str = Field(pins_for(DEFAULT_RANCHER_LINE).default_kubernetes_version)
+    node_pools: tuple[np_mod.NodePoolArgs, ...] = Field(min_length=1)
+    production: bool = True
+    """Production layouts need an odd etcd count >= 3, >= 2 control-plane nodes and role-split pools."""
+    rke2: Rke2ConfigArgs = Field(default_factory=Rke2ConfigArgs)
+    audit: AuditPolicyArgs = Field(default_factory=AuditPolicyArgs)
+    pod_security: PodSecurityArgs = Field(default_factory=PodSecurityArgs)
+    network: NetworkArgs = Field(default_factory=NetworkArgs)
+    authorized_endpoint: AuthorizedEndpointArgs = Field(default_factory=AuthorizedEndpointArgs)
+    etcd: EtcdArgs = Field(default_factory=EtcdArgs)
+    registries: RegistriesArgs = Field(default_factory=RegistriesArgs)
+    upgrade: UpgradeStrategyArgs = Field(default_factory=UpgradeStrategyArgs)
+    protect: bool = True
+    """`protect` on the ClusterV2 (a destroy must first unprotect it). false is the named opt-out."""
+    kubeconfig_token_ttl_hours: int = Field(168, ge=1, le=2160)
+    """TTL of the dedicated Rancher token behind the Kubernetes provider (renewed when expired)."""
+    labels: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("kubernetes_version")
+    @classmethod
+    def _version(cls, v: str) -> str:
+        version = Rke2Version.parse(v)
+        if version.minor_key not in _supported_minors():
+            raise ValueError(
+                f"RKE2 {version.minor_key} is not supported by Rancher {', '.join(PINS)}; "
+                f"use one of {', '.join(sorted(_supported_minors()))}"
+            )
+        return v
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> HardenedClusterArgs:
+        problems = ProblemList()
+        problems.extend(self.rke2.problems(self.kubernetes_version, path=("rke2",)))
+        try:
+            np_mod.validate_layout(self.node_pools, self.production, field="nodePools")
+        except np_mod.NodeLayoutError as exc:
+            for line in exc.problems:
+                where, _, rest = line.partition(": ")
+                msg, _, fix = rest.rpartition(" (fix: ")
+                problems.add((where,), msg or rest, fix.rstrip(")") or "see the message")
+        if self.production and not self.etcd.s3:
+            problems.add(
+                ("etcd", "s3"),
+                "production clusters need off-cluster etcd snapshots",
+                "configure etcd.s3, or set production: false for a non-production cluster",
+            )
+        problems.raise_if_any()
+        return self
+
+    @property
+    def is_custom(self) -> bool:
+        return all(p.is_custom for p in self.node_pools)
+
+
+def _drain(args: UpgradeStrategyArgs) -> dict[str, Any]:
+    return {
+        "enabled": args.drain,
+        "delete_empty_dir_data": True,
+        "ignore_daemon_sets": True,
+        "force": False,
+        "grace_period": -1,
+        "timeout": args.drain_timeout_seconds,
+    }
+
+
+def _kubeconfig(server: str, token: str, cluster: str) -> str:
+    return yaml.safe_dump(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": cluster, "cluster": {"server": server}}],
+            "users": [{"name": cluster, "user": {"token": token}}],
+            "contexts": [{"name": cluster, "context": {"cluster": cluster, "user": cluster}}],
+            "current-context": cluster,
+        },
+        sort_keys=True,
+    )
+
+
+class HardenedCluster(pulumi.ComponentResource):
+    """A hardened RKE2 cluster managed by Rancher. See the module docstring for what it creates."""
+
+    cluster: rancher2.ClusterV2
+    cluster_id: pulumi.Output[str]
+    cluster_v1_id: pulumi.Output[str]
+    registration_command: pulumi.Output[str]
+    kubeconfig: pulumi.Output[str]
+    sync: rancher2.ClusterSync
+    kubernetes_provider: k8s.Provider
+    handle: ClusterHandle
+    host_prep_script: str | None
+
+    def __init__(
+        self,
+        name: str,
+        args: HardenedClusterArgs | Mapping[str, Any],
+        *,
+        rancher_line: RancherLine = DEFAULT_RANCHER_LINE,
+        rancher_url: str | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        # Validate and render everything before registering anything.
+        a = args if isinstance(args, HardenedClusterArgs) else HardenedClusterArgs.model_validate(args)
+        pins_for(rancher_line)
+        extra_keys: dict[str, str] = {}
+        if a.audit.delivery == "inline":
+            extra_keys["audit-policy-file"] = a.audit.policy_yaml()
+        for key, value in (
+            ("cluster-cidr", a.network.cluster_cidr),
+            ("service-cidr", a.network.service_cidr),
+        ):
+            if value:
+                extra_keys[key] = value
+        rendered = render(
+            a.rke2,
+            kubernetes_version=a.kubernetes_version,
+            cni=a.network.cni_list(),
+            system_default_registry=a.registries.system_default_registry,
+            apiserver_flags=a.audit.apiserver_flags(),
+            extra_keys=extra_keys,
+        )
+        super().__init__("hardened-rke2:cluster:HardenedCluster", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.args = a
+        cluster_deps: list[pulumi.Resource] = []
+
+        psa = PodSecurityTemplate(f"{name}-pod-security", a.pod_security, opts=child)
+        if psa.template is not None:
+            cluster_deps.append(psa.template)
+
+        selector_files = None
+        if a.audit.delivery == "secret":
+            audit_secret = rancher2.SecretV2(
+                f"{name}-audit-policy",
+                cluster_id=LOCAL_CLUSTER_ID,
+                namespace=FLEET_NAMESPACE,
+                name=f"{a.name}-audit-policy",
+                annotations={AUTHORIZED_FOR_CLUSTERS: a.name},
+                data={"audit-policy.yaml": a.audit.policy_yaml()},
+                opts=child,
+            )
+            cluster_deps.append(audit_secret)
+            selector_files = [
+                rancher2.ClusterV2RkeConfigMachineSelectorFileArgs(
+                    machine_label_selector=rancher2.ClusterV2RkeConfigMachineSelectorFileMachineLabelSelectorArgs(
+                        match_labels=CONTROL_PLANE_SELECTOR
+                    ),
+                    file_sources=[
+                        rancher2.ClusterV2RkeConfigMachineSelectorFileFileSourceArgs(
+                            secret=rancher2.ClusterV2RkeConfigMachineSelectorFileFileSourceSecretArgs(
+                                name=audit_secret.name,
+                                default_permissions="0600",
+                                items=[
+                                    rancher2.ClusterV2RkeConfigMachineSelectorFileFileSourceSecretItemArgs(
+                                        key="audit-policy.yaml",
+                                        path=RKE2_AUDIT_POLICY_PATH,
+                                        permissions="0600",
+                                        dynamic=True,
+                                    )
+                                ],
+                            )
+                        )
+                    ],
+                )
+            ]
+
+        s3_config = None
+        if a.etcd.s3 is not None:
+            s3 = a.etcd.s3
+            credential_name: pulumi.Input[str] | None = s3.cloud_credential_name
+            if s3.access_key is not None and s3.secret_key is not None:
+                credential = rancher2.CloudCredential(
+                    f"{name}-etcd-s3",
+                    name=f"{a.name}-etcd-s3",
+                    description=f"etcd snapshot target of {a.name} (hardened-rke2)",
+                    s3_credential_config=rancher2.CloudCredentialS3CredentialConfigArgs(
+                        access_key=pulumi.Output.secret(s3.access_key.get_secret_value()),
+                        secret_key=pulumi.Output.secret(s3.secret_key.get_secret_value()),
+                        default_bucket=s3.bucket,
+                        default_endpoint=s3.endpoint,
+                        default_region=s3.region,
+                        default_folder=s3.folder,
+                        default_endpoint_ca=s3.endpoint_ca,
+                        default_skip_ssl_verify=False,
+                    ),
+                    opts=pulumi.ResourceOptions(
+                        parent=self, additional_secret_outputs=["s3_credential_config"]
+                    ),
+                )
+                # The cluster depends on the credential, so a destroy deletes the cluster first.
+                cluster_deps.append(credential)
+                credential_name = credential.id
+            s3_config = rancher2.ClusterV2RkeConfigEtcdS3ConfigArgs(
+                bucket=s3.bucket,
+                endpoint=s3.endpoint,
+                folder=s3.folder,
+                region=s3.region,
+                endpoint_ca=s3.endpoint_ca,
+                cloud_credential_name=credential_name,
+                skip_ssl_verify=False,
+            )
+
+        machine_pools = np_mod.build_machine_pools(
+            a.name, a.node_pools, self, pulumi.ResourceOptions(parent=self)
+        )
+
+        r = a.registries
+        registries = None
+        if r.configs or r.mirrors:
+            registries = rancher2.ClusterV2RkeConfigRegistriesArgs(
+                configs=[
+                    rancher2.ClusterV2RkeConfigRegistriesConfigArgs(
+                        hostname=c.hostname,
+                        auth_config_secret_name=c.auth_config_secret_name,
+                        tls_secret_name=c.tls_secret_name,
+                        ca_bundle=c.ca_bundle,
+                        insecure=False,
+                    )
+                    for c in r.configs
+                ]
+                or None,
+                mirrors=[
+                    rancher2.ClusterV2RkeConfigRegistriesMirrorArgs(
+                        hostname=m.hostname,
+                        endpoints=list(m.endpoints),
+                        rewrites=dict(sorted(m.rewrites.items())) or None,
+                    )
+                    for m in r.mirrors
+                ]
+                or None,
+            )
+
+        ace = a.authorized_endpoint
+        self.cluster = rancher2.ClusterV2(
+            name,
+            name=a.name,
+            fleet_namespace=FLEET_NAMESPACE,
+            kubernetes_version=a.kubernetes_version,
+            enable_network_policy=a.network.project_network_isolation,
+            default_pod_security_admission_configuration_template_name=psa.template_name,
+            local_auth_endpoint=rancher2.ClusterV2LocalAuthEndpointArgs(
+                enabled=ace.enabled, fqdn=ace.fqdn, ca_certs=ace.ca_certs
+            ),
+            labels=dict(sorted(a.labels.items())) or None,
+            annotations=dict(sorted(a.annotations.items())) or None,
+            rke_config=rancher2.ClusterV2RkeConfigArgs(
+                machine_global_config=rendered.global_yaml,
+                machine_selector_configs=[
+                    # No selector = every node. Always sent: without it the provider inserts
+                    # protect-kernel-defaults: false, and RKE2's CIS profile then refuses to start.
+                    rancher2.ClusterV2RkeConfigMachineSelectorConfigArgs(config=rendered.selector_yaml)
+                ],
+                machine_selector_files=selector_files,
+                machine_pools=machine_pools or None,
+                etcd=rancher2.ClusterV2RkeConfigEtcdArgs(
+                    disable_snapshots=False,
+                    snapshot_schedule_cron=a.etcd.snapshot_schedule_cron,
+                    snapshot_retention=a.etcd.snapshot_retention,
+                    s3_config=s3_config,
+                ),
+                registries=registries,
+                upgrade_strategy=rancher2.ClusterV2RkeConfigUpgradeStrategyArgs(
+                    control_plane_concurrency=a.upgrade.control_plane_concurrency,
+                    worker_concurrency=a.upgrade.worker_concurrency,
+                    control_plane_drain_options=rancher2.ClusterV2RkeConfigUpgradeStrategyControlPlaneDrainOptionsArgs(
+                        **_drain(a.upgrade)
+                    ),
+                    worker_drain_options=rancher2.ClusterV2RkeConfigUpgradeStrategyWorkerDrainOptionsArgs(
+                        **_drain(a.upgrade)
+                    ),
+                ),
+            ),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                protect=a.protect,
+                custom_timeouts=CLUSTER_TIMEOUTS,
+                depends_on=cluster_deps,
+                additional_secret_outputs=["cluster_registration_token", "kube_config"],
+            ),
+        )
+        self.cluster_id = self.cluster.id
+        self.cluster_v1_id = self.cluster.cluster_v1_id
+        self.registration_command = pulumi.Output.secret(
+            self.cluster.cluster_registration_token.apply(lambda t: (t.node_command or "") if t else "")
+        )
+        self.host_prep_script = host_prep_script() if a.is_custom else None
+
+        self.sync = rancher2.ClusterSync(
+            f"{name}-sync",
+            cluster_id=self.cluster_v1_id,
+            wait_catalogs=True,
+            opts=pulumi.ResourceOptions(parent=self, custom_timeouts=CLUSTER_TIMEOUTS),
+        )
+        token = rancher2.Token(
+            f"{name}-kubeconfig-token",
+            cluster_id=self.cluster_v1_id,
+            description=f"hardened-rke2 Kubernetes provider for {a.name}",
+            ttl=a.kubeconfig_token_ttl_hours * 3600,
+            renew=True,
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[self.sync], additional_secret_outputs=["token", "secret_key"]
+            ),
+        )
+        if rancher_url:
+            base = rancher_url.rstrip("/")
+            kubeconfig = pulumi.Output.all(self.cluster_v1_id, token.token).apply(
+                lambda v: _kubeconfig(f"{base}/k8s/clusters/{v[0]}", v[1], a.name)
+            )
+        else:
+            kubeconfig = self.cluster.kube_config
+        self.kubeconfig = pulumi.Output.secret(kubeconfig)
+        self.kubernetes_provider = k8s.Provider(
+            f"{name}-k8s",
+            kubeconfig=self.kubeconfig,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.sync]),
+        )
+        self.handle = ClusterHandle(
+            name=a.name,
+            v1_id=self.cluster_v1_id,
+            ready=self.sync,
+            kubernetes_version=a.kubernetes_version,
+            rancher_line=rancher_line,
+            network_isolation=a.network.project_network_isolation,
+            rancher_url=rancher_url,
+            kubernetes_provider=self.kubernetes_provider,
+        )
+        self.register_outputs(
+            {
+                "clusterId": self.cluster_id,
+                "clusterV1Id": self.cluster_v1_id,
+                "registrationCommand": self.registration_command,
+                "kubeconfig": self.kubeconfig,
+            }
+        )

@@ -1,0 +1,118 @@
+"""Cluster-wide Pod Security Admission: Rancher's `rancher-restricted` template or a custom one.
+
+`rancher-restricted` is built into Rancher (restricted everywhere, Rancher's system namespaces exempt).
+A custom template keeps `restricted` as the default for enforce/audit/warn; every exemption must carry a
+reason so the exemption list can be audited.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import pulumi
+import pulumi_rancher2 as rancher2
+from pydantic import Field, model_validator
+
+from components.model import HardenedModel
+
+BUILTIN_RESTRICTED = "rancher-restricted"
+PsaLevel = Literal["privileged", "baseline", "restricted"]
+_LEVEL_ORDER = {"privileged": 0, "baseline": 1, "restricted": 2}
+
+
+class PsaExemption(HardenedModel):
+    """One exempted namespace, username or runtime class, with the reason it is needed."""
+
+    namespace: str | None = Field(None, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+    username: str | None = None
+    runtime_class: str | None = None
+    reason: str = Field(min_length=10)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> PsaExemption:
+        if sum(x is not None for x in (self.namespace, self.username, self.runtime_class)) != 1:
+            raise ValueError("give exactly one of namespace, username or runtimeClass")
+        return self
+
+
+class CustomPsaTemplateArgs(HardenedModel):
+    name: str = Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)
+    description: str = "Restricted pod security with audited exemptions (hardened-rke2)"
+    enforce: PsaLevel = "restricted"
+    audit: PsaLevel = "restricted"
+    warn: PsaLevel = "restricted"
+    version: str = Field("latest", pattern=r"^(latest|v1\.\d+)$")
+    exemptions: tuple[PsaExemption, ...] = ()
+    allow_weaker_levels: bool = False
+    """Named weakening: needed for any level below `restricted` (the policy pack reports it)."""
+
+    @model_validator(mode="after")
+    def _restricted_unless_weakened(self) -> CustomPsaTemplateArgs:
+        weak = [n for n in ("enforce", "audit", "warn") if _LEVEL_ORDER[getattr(self, n)] < 2]
+        if weak and not self.allow_weaker_levels:
+            raise ValueError(
+                f"{', '.join(weak)} below 'restricted'; set allowWeakerLevels: true to accept that explicitly"
+            )
+        if self.name == BUILTIN_RESTRICTED or self.name.startswith("rancher-"):
+            raise ValueError("the name clashes with Rancher's built-in templates; choose another")
+        return self
+
+
+class PodSecurityArgs(HardenedModel):
+    template: str = Field(BUILTIN_RESTRICTED, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+    """Existing template name used when `custom` is not given."""
+    custom: CustomPsaTemplateArgs | None = None
+
+    @model_validator(mode="after")
+    def _privileged_builtin(self) -> PodSecurityArgs:
+        if self.custom is None and self.template == "rancher-privileged":
+            raise ValueError(
+                "'rancher-privileged' disables pod security; use rancher-restricted or a custom template"
+            )
+        return self
+
+    @property
+    def template_name(self) -> str:
+        return self.custom.name if self.custom else self.template
+
+
+class PodSecurityTemplate(pulumi.ComponentResource):
+    """Creates the custom template (if any); `template_name` is what the cluster references."""
+
+    template_name: str
+    template: rancher2.PodSecurityAdmissionConfigurationTemplate | None
+
+    def __init__(self, name: str, args: PodSecurityArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("hardened-rke2:pod_security:PodSecurityTemplate", name, None, opts)
+        self.template_name = args.template_name
+        self.template = None
+        c = args.custom
+        if c is not None:
+            ex = c.exemptions
+            self.template = rancher2.PodSecurityAdmissionConfigurationTemplate(
+                f"{name}-psa",
+                name=c.name,
+                description=c.description,
+                annotations={
+                    # The audit trail of every exemption travels with the object.
+                    f"hardened-rke2.io/exemption-{i}": (
+                        f"{e.namespace or e.username or e.runtime_class}: {e.reason}"
+                    )
+                    for i, e in enumerate(ex)
+                },
+                defaults=rancher2.PodSecurityAdmissionConfigurationTemplateDefaultsArgs(
+                    enforce=c.enforce,
+                    enforce_version=c.version,
+                    audit=c.audit,
+                    audit_version=c.version,
+                    warn=c.warn,
+                    warn_version=c.version,
+                ),
+                exemptions=rancher2.PodSecurityAdmissionConfigurationTemplateExemptionsArgs(
+                    namespaces=sorted(e.namespace for e in ex if e.namespace) or None,
+                    usernames=sorted(e.username for e in ex if e.username) or None,
+                    runtime_classes=sorted(e.runtime_class for e in ex if e.runtime_class) or None,
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        self.register_outputs({"templateName": self.template_name})
