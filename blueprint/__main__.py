@@ -1,0 +1,25 @@
+"""What Pulumi runs (`main: blueprint/`): read `hardened-rke2:*` config, validate it, build the stack.
+
+Pulumi's language host runs this file with only `blueprint/` on sys.path, so everything is imported as
+the installed `blueprint` / `components` packages (blueprint/requirements.txt installs the project).
+Invalid config raises `pulumi.RunError`: the engine prints the problem list without a traceback and
+nothing is registered.
+"""
+
+from __future__ import annotations
+
+import pulumi
+
+from blueprint.config import StackConfigError, load_stack_config, read_pulumi_config
+from blueprint.program import build
+
+
+def main() -> None:
+    try:
+        config = load_stack_config(read_pulumi_config())
+    except StackConfigError as exc:
+        raise pulumi.RunError(str(exc)) from None
+    build(config)
+
+
+main()

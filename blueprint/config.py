@@ -1,0 +1,272 @@
+"""The stack config schema: `stacks/Pulumi.<stack>.yaml` -> a validated model, every problem at once.
+
+`load_stack_config(values)` takes the config keys WITHOUT the `hardened-rke2:` prefix, picks the model by
+`kind` (registry `STACK_KINDS` in `blueprint.program`) and either returns the model or raises
+`StackConfigError` listing every problem as `<yaml path>: <message> (fix: <hint>)` — before any resource
+is registered. Provider credentials are NOT part of this schema: they come from `rancher2:apiUrl` /
+`rancher2:tokenKey` config or RANCHER_URL / RANCHER_TOKEN_KEY.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, ValidationError, model_validator
+
+from components.cluster import HardenedClusterArgs
+from components.model import HardenedModel
+from components.problems import FieldProblems, Problem
+from components.rke2_config import Rke2Version
+from components.versions import DEFAULT_RANCHER_LINE, PINS, RANCHER_LINES, RancherLine, pins_for
+
+PROJECT = "hardened-rke2"
+CONFIG_PREFIX = f"{PROJECT}:"
+
+
+class StackConfigError(Exception):
+    """Invalid stack config. `problems` holds one `<path>: <message> (fix: <hint>)` line per problem."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        n = len(self.problems)
+        lines = [f"invalid stack config ({n} problem{'s' if n != 1 else ''}); nothing was registered:"]
+        lines += [f"  - {p}" for p in self.problems]
+        return "\n".join(lines)
+
+
+class RancherArgs(HardenedModel):
+    """The Rancher server the cluster is managed by (credentials are provider config, not this)."""
+
+    line: RancherLine = DEFAULT_RANCHER_LINE
+    url: str | None = Field(None, pattern=r"^https://[A-Za-z0-9.-]+(:\d+)?/?$")
+    """Rancher's HTTPS URL; used for the cluster's kubeconfig and exported as `rancherUrl`."""
+
+
+class ClusterStackConfig(HardenedModel):
+    """Schema of a `kind: cluster` stack (the default kind)."""
+
+    kind: Literal["cluster"] = "cluster"
+    rancher: RancherArgs = Field(default_factory=RancherArgs)
+    cluster: HardenedClusterArgs
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_version_from_line(cls, data: Any) -> Any:
+        # The cluster's RKE2 version defaults to the pinned default of the chosen Rancher line.
+        if not isinstance(data, Mapping):
+            return data
+        cluster, rancher = data.get("cluster"), data.get("rancher") or {}
+        line = rancher.get("line", DEFAULT_RANCHER_LINE) if isinstance(rancher, Mapping) else None
+        if (
+            isinstance(cluster, Mapping)
+            and "kubernetesVersion" not in cluster
+            and "kubernetes_version" not in cluster
+            and line in PINS
+        ):
+            return {
+                **data,
+                "cluster": {**cluster, "kubernetesVersion": pins_for(line).default_kubernetes_version},
+            }
+        return data
+
+    @model_validator(mode="after")
+    def _version_matches_line(self) -> ClusterStackConfig:
+        pins = pins_for(self.rancher.line)
+        minor = Rke2Version.parse(self.cluster.kubernetes_version).minor_key
+        if minor not in pins.kubernetes_minors:
+            raise FieldProblems(
+                [
+                    Problem(
+                        ("cluster", "kubernetesVersion"),
+                        f"RKE2 {minor} is not supported by Rancher {self.rancher.line} "
+                        f"(supports {', '.join(pins.kubernetes_minors)})",
+                        f"use e.g. {pins.default_kubernetes_version} or change rancher.line",
+                    )
+                ]
+            )
+        return self
+
+
+# --- loading ----------------------------------------------------------------------------------------
+
+
+def stack_kinds() -> Mapping[str, tuple[type[BaseModel], Any]]:
+    from blueprint.program import STACK_KINDS  # late: program imports this module
+
+    return STACK_KINDS
+
+
+def load_stack_config(values: Mapping[str, Any]) -> Any:
+    """Validate the stack's config values (keys without the `hardened-rke2:` prefix)."""
+    if not isinstance(values, Mapping):
+        raise StackConfigError([f"<root>: expected a mapping of config keys, got {type(values).__name__}"])
+    kinds = stack_kinds()
+    kind = values.get("kind", "cluster")
+    if not isinstance(kind, str) or kind not in kinds:
+        raise StackConfigError(
+            [f"kind: unknown stack kind {kind!r} (fix: use one of {', '.join(sorted(kinds))})"]
+        )
+    model = kinds[kind][0]
+    try:
+        return model.model_validate(dict(values))
+    except ValidationError as exc:
+        raise StackConfigError(format_validation_error(exc, model)) from None
+
+
+_HINTS = {
+    "missing": "add this required setting",
+    "extra_forbidden": "remove it or correct its spelling",
+    "literal_error": "use one of the listed values",
+    "string_pattern_mismatch": "match the expected format",
+    "union_tag_invalid": "use one of the listed values",
+    "union_tag_not_found": "add the discriminator field",
+    "greater_than_equal": "raise the value",
+    "less_than_equal": "lower the value",
+    "greater_than": "raise the value",
+    "less_than": "lower the value",
+    "too_short": "add entries",
+    "too_long": "remove entries",
+    "string_too_short": "give a longer value",
+    "string_too_long": "give a shorter value",
+}
+
+
+def format_validation_error(exc: ValidationError, model: type[BaseModel] | None = None) -> list[str]:
+    """One `<path>: <message> (fix: <hint>)` line per problem; values themselves are never echoed."""
+    out: list[str] = []
+    for err in exc.errors(include_url=False, include_input=False):
+        loc = tuple(err["loc"])
+        error = (err.get("ctx") or {}).get("error")
+        if isinstance(error, FieldProblems):
+            out.extend(p.render(_yaml_loc(loc)) for p in error.problems)
+            continue
+        where = _path(loc)
+        msg = str(err["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
+        if "(fix:" in msg:
+            out.append(f"{where}: {msg}")
+            continue
+        kind = err["type"]
+        hint = _HINTS.get(kind)
+        if kind.endswith("_type") or kind.endswith("_parsing"):
+            hint = "give a value of the expected type"
+        if kind == "extra_forbidden" and model is not None:
+            known = _sibling_fields(model, loc[:-1])
+            close = difflib.get_close_matches(str(loc[-1]), known, n=2, cutoff=0.6) if known else []
+            if close:
+                hint = f"did you mean {' or '.join(repr(c) for c in close)}?"
+            elif known:
+                hint = f"remove it; known settings here: {', '.join(known)}"
+        out.append(f"{where}: {msg} (fix: {hint or 'see the message'})")
+    return out
+
+
+def _yaml_loc(loc: tuple[Any, ...]) -> tuple[str | int, ...]:
+    return tuple(x if isinstance(x, int) else str(x) for x in loc)
+
+
+def _path(loc: tuple[Any, ...]) -> str:
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += ("." if text else "") + str(part)
+    return text or "<root>"
+
+
+def _sibling_fields(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """Aliases of the model at `loc` (best effort; [] when the path cannot be followed)."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        fields = getattr(current, "model_fields", None)
+        if fields is None:
+            return []
+        match = next((f for n, f in fields.items() if (f.alias or n) == part or n == part), None)
+        if match is None:
+            # a discriminated-union tag (e.g. `amazonec2`) selects the member model
+            current = _union_member(current, part)
+            if current is None:
+                return []
+            continue
+        current = _model_in(match.annotation, None)
+        if current is None:
+            return []
+    fields = getattr(current, "model_fields", None)
+    return sorted((f.alias or n) for n, f in fields.items()) if fields else []
+
+
+def _model_in(annotation: Any, tag: str | None) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    args = typing.get_args(annotation)
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _model_in(args[0], tag)
+    if origin in (typing.Union, types.UnionType) or origin in (tuple, list):
+        models = [m for a in args if (m := _model_in(a, tag)) is not None]
+        return models[0] if len(models) == 1 else (_Union(models) if models else None)
+    return None
+
+
+class _Union:
+    def __init__(self, members: list[Any]) -> None:
+        self.members = members
+
+
+def _union_member(current: Any, tag: str) -> Any:
+    if not isinstance(current, _Union):
+        return None
+    for m in current.members:
+        t = getattr(m, "model_fields", {}).get("type")
+        if t is not None and tag in typing.get_args(t.annotation):
+            return m
+    return None
+
+
+# --- reading Pulumi config --------------------------------------------------------------------------
+
+
+def read_pulumi_config(project: str = PROJECT) -> dict[str, Any]:
+    """Every `<project>:<key>` config value, structured values parsed from their JSON wire form."""
+    from pulumi.runtime import config as rc
+
+    prefix = f"{project}:"
+    keys = set(rc.CONFIG.get()) | set(rc.get_config_env())
+    out: dict[str, Any] = {}
+    for full in sorted(k for k in keys if k.startswith(prefix)):
+        raw = rc.get_config(full)
+        out[full[len(prefix) :]] = _parse(raw)
+    return out
+
+
+def _parse(raw: Any) -> Any:
+    if not isinstance(raw, str):
+        return raw
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return raw
+    # Structured config arrives as JSON; a plain string that happens to parse as a number stays a string.
+    return value if isinstance(value, dict | list | bool) else raw
+
+
+__all__ = [
+    "CONFIG_PREFIX",
+    "RANCHER_LINES",
+    "ClusterStackConfig",
+    "RancherArgs",
+    "StackConfigError",
+    "format_validation_error",
+    "load_stack_config",
+    "read_pulumi_config",
+]
