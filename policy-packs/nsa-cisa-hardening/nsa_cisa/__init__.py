@@ -9,7 +9,7 @@ from typing import Any
 
 from pulumi_policy import Policy
 
-from nsa_cisa import exemption_policies
+from nsa_cisa import exemption_policies, rancher_cluster
 from nsa_cisa.framework import pack_initial_config
 from nsa_cisa.settings import load_pack_settings
 
@@ -18,6 +18,7 @@ PACK_VERSION = "0.1.0"  # keep equal to PulumiPolicy.yaml `version`
 
 ALL_POLICIES: list[Policy] = []
 ALL_POLICIES += exemption_policies.POLICIES
+ALL_POLICIES += rancher_cluster.POLICIES
 
 
 def initial_config() -> dict[str, Any]:

@@ -1,0 +1,1009 @@
+"""Rancher-provisioned RKE2 clusters (`rancher2` ClusterV2) and PSA configuration templates.
+
+The RKE2 settings live in YAML strings (`rkeConfig.machineGlobalConfig` and each
+`rkeConfig.machineSelectorConfigs[].config`), read by `rke2_parsing`. Rancher overlays the selector
+configs on the global one (later wins per key, lists replace), so a requirement holds only if some layer
+sets it and no layer that sets the same key replaces it with a weaker value. Absent keys mean RKE2's
+documented default (e.g. RKE2 already runs the API server with anonymous auth off and Node,RBAC
+authorization); explicit weakening is what these policies catch, plus the settings the guide asks to
+configure explicitly (CIS profile, audit policy and retention, TLS floor).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from pulumi_policy import ResourceValidationArgs
+
+from nsa_cisa import rke2_parsing as rp
+from nsa_cisa.framework import nsa_policy
+
+CLUSTER_V2 = "rancher2:index/clusterV2:ClusterV2"
+PSACT = "rancher2:index/podSecurityAdmissionConfigurationTemplate:PodSecurityAdmissionConfigurationTemplate"
+
+RKE2_HARDENING_URL = "https://docs.rke2.io/security/hardening_guide"
+RANCHER_CLUSTER_URL = "https://ranchermanager.docs.rancher.com/reference-guides/cluster-configuration/rancher-server-configuration/rke2-cluster-configuration"
+PSA_URL = "https://ranchermanager.docs.rancher.com/how-to-guides/new-user-guides/authentication-permissions-and-global-configuration/psa-config-templates"
+
+Report = Callable[..., None]
+
+
+def _props(args: ResourceValidationArgs) -> Mapping[str, Any]:
+    return args.props if isinstance(args.props, Mapping) else {}
+
+
+def _rke(props: Mapping[str, Any]) -> Any:
+    return props.get("rkeConfig")
+
+
+def _layers(props: Mapping[str, Any]) -> list[rp.ParsedConfig]:
+    return rp.layers(_rke(props))
+
+
+def _cfg(args: ResourceValidationArgs) -> Mapping[str, Any]:
+    cfg = args.get_config()
+    return cfg if isinstance(cfg, Mapping) else {}
+
+
+# ---------------------------------------------------------------------------------------- checks
+# Each check is a pure function (props, config) -> list of messages, so tests can call it directly too.
+
+
+def check_config_readable(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
+    out = [
+        f"{layer.error}: Rancher cannot apply it and every hardening key in it is lost"
+        for layer in _layers(props)
+        if layer.error
+    ]
+    rke = _rke(props)
+    if rke is not None and not rp.is_mapping(rke):
+        out.append("rkeConfig is not an object")
+    return out
+
+
+def _key_problems(
+    layers: list[rp.ParsedConfig], key: str, ok: Callable[[Any], str | None], missing: str | None
+) -> list[str]:
+    """Every layer setting `key` must pass `ok`; if `missing` is given, at least one layer must set it."""
+    out = []
+    seen = False
+    for layer in layers:
+        if layer.has(key):
+            seen = True
+            why = ok(layer.get(key))
+            if why:
+                out.append(f"{layer.where}: {key}: {why}")
+    if not seen and missing:
+        out.append(missing)
+    return out
+
+
+def check_cis_profile(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
+    def ok(value: Any) -> str | None:
+        text = rp.as_text(value)
+        if text == "cis":
+            return None
+        if text in ("cis-1.23", "cis-1.6", "cis-1.5"):
+            return (
+                f"'{text}' is an obsolete profile (fatal from RKE2 v1.30, removed since v1.25 for "
+                "cis-1.6): use 'cis'"
+            )
+        return f"{value!r} is not the CIS profile: use 'cis'"
+
+    return _key_problems(
+        _layers(props),
+        "profile",
+        ok,
+        "machineGlobalConfig has no `profile: cis`: RKE2 runs without its CIS hardening "
+        "(kernel defaults, etcd user, restricted PSA, default network policies)",
+    )
+
+
+def check_secrets_encryption(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
+    def ok(value: Any) -> str | None:
+        if rp.as_bool(value) is False:
+            return "false disables encryption of Secrets at rest (leave it unset: RKE2 encrypts by default)"
+        return None
+
+    out = _key_problems(_layers(props), "secrets-encryption", ok, None)
+    for layer, args in rp.arg_layers(_layers(props), "kube-apiserver-arg"):
+        if "encryption-provider-config" in args:
+            path = args.get("encryption-provider-config")
+            if not path:
+                out.append(f"{layer.where}: kube-apiserver-arg encryption-provider-config is empty")
+    out += _key_problems(
+        _layers(props),
+        "secrets-encryption-provider",
+        lambda v: (
+            None
+            if rp.as_text(v) in ("aescbc", "secretbox")
+            else f"{v!r} is not an encrypting provider (aescbc or secretbox)"
+        ),
+        None,
+    )
+    return out
+
+
+def _selector_files_paths(props: Mapping[str, Any]) -> set[str]:
+    """Every node path delivered by `rkeConfig.machineSelectorFiles` (Secret or ConfigMap items)."""
+    paths: set[str] = set()
+    files = rp.dig(_rke(props), "machineSelectorFiles")
+    if not rp.is_list(files):
+        return paths
+    for entry in files:
+        sources = rp.dig(entry, "fileSources")
+        if not rp.is_list(sources):
+            continue
+        for src in sources:
+            for kind in ("secret", "configmap", "configMap"):
+                items = rp.dig(src, f"{kind}.items")
+                if rp.is_list(items):
+                    for item in items:
+                        p = rp.dig(item, "path")
+                        if isinstance(p, str) and p:
+                            paths.add(p)
+    return paths
+
+
+def _audit_sources(layers: list[rp.ParsedConfig]) -> list[tuple[str, str, Any]]:
+    """(where, kind, value): kind `inline` (policy mapping), `path` (node path), `error` (message)."""
+    out: list[tuple[str, str, Any]] = []
+    for layer in layers:
+        if layer.has("audit-policy-file"):
+            policy, err = rp.load_inline_audit_policy(layer.get("audit-policy-file"))
+            if err:
+                out.append((layer.where, "error", err))
+            elif policy is not None:
+                out.append((layer.where, "inline", policy))
+            else:
+                out.append((layer.where, "path", str(layer.get("audit-policy-file")).strip()))
+    for layer, args in rp.arg_layers(layers, "kube-apiserver-arg"):
+        path = args.get("audit-policy-file")
+        if path is not None:
+            out.append(
+                (
+                    f"{layer.where} kube-apiserver-arg",
+                    "path" if path else "error",
+                    path or "audit-policy-file= is empty",
+                )
+            )
+    return out
+
+
+def check_audit_logging(props: Mapping[str, Any], cfg: Mapping[str, Any]) -> list[str]:
+    layers = _layers(props)
+    out: list[str] = []
+    sources = _audit_sources(layers)
+    if not any(kind in ("inline", "path") for _, kind, _ in sources):
+        out.append(
+            "no audit policy: set `audit-policy-file` (inline policy in machineGlobalConfig, or a path "
+            "delivered by machineSelectorFiles plus kube-apiserver-arg audit-policy-file=<path>); the "
+            "CIS profile's default policy logs nothing"
+        )
+    out += [f"{where}: {msg}" for where, kind, msg in sources if kind == "error"]
+
+    min_age = rp.as_int(cfg.get("minAuditLogMaxAgeDays"))
+    min_age = 30 if min_age is None else min_age
+    min_backup = rp.as_int(cfg.get("minAuditLogMaxBackup"))
+    min_backup = 1 if min_backup is None else min_backup
+    min_size = rp.as_int(cfg.get("minAuditLogMaxSizeMB"))
+    min_size = 1 if min_size is None else min_size
+
+    api_layers = list(rp.arg_layers(layers, "kube-apiserver-arg"))
+    if not api_layers:
+        out.append(
+            "kube-apiserver-arg is not set: audit-log-path and the retention flags "
+            "(audit-log-maxage/maxbackup/maxsize) must be configured explicitly"
+        )
+    for layer, args in api_layers:
+        where = f"{layer.where} kube-apiserver-arg"
+        log_path = args.get("audit-log-path")
+        webhook = args.get("audit-webhook-config-file")
+        if not log_path and not webhook:
+            out.append(
+                f"{where}: no audit-log-path (or audit-webhook-config-file): audit events are not written"
+            )
+            continue
+        if not log_path or log_path == "-":
+            continue  # webhook or stdout backends have no file rotation to bound
+        for flag, floor, unit in (
+            ("audit-log-maxage", min_age, "days"),
+            ("audit-log-maxbackup", min_backup, "files"),
+            ("audit-log-maxsize", min_size, "MB"),
+        ):
+            raw = args.get(flag)
+            value = rp.as_int(raw)
+            if raw is None:
+                out.append(f"{where}: {flag} is not set (need ≥ {floor} {unit})")
+            elif value is None or value < floor:
+                out.append(f"{where}: {flag}={raw} is below the minimum of {floor} {unit}")
+    return out
+
+
+def check_audit_policy_content(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
+    out = []
+    for where, kind, value in _audit_sources(_layers(props)):
+        if kind == "inline":
+            out += [f"{where}: audit-policy-file: {p}" for p in rp.audit_policy_problems(value)]
+    return out
+
+
+def check_audit_policy_delivered(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
+    delivered = _selector_files_paths(props)
+    out = []
+    for where, kind, value in _audit_sources(_layers(props)):
+        if kind == "path" and value not in delivered:
+            out.append(
+                f"{where}: audit-policy-file points at {value}, which no rkeConfig.machineSelectorFiles "
+                "item delivers: its content cannot be reviewed here and the API server will not start "
+                "unless host preparation writes it"
+            )
+    return out
+
+
+def check_psa_default(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
+    name = props.get("defaultPodSecurityAdmissionConfigurationTemplateName")
+    if name is None or (isinstance(name, str) and not name.strip()):
+        return [
+            "defaultPodSecurityAdmissionConfigurationTemplateName is not set: without a PSA template "
+            "(or the CIS profile's own) no cluster-wide pod security level is enforced; use "
+            "'rancher-restricted' or a custom restricted template"
+        ]
+    if not isinstance(name, str):
+        return [f"defaultPodSecurityAdmissionConfigurationTemplateName has an unusable value {name!r}"]
+    if name.strip() == "rancher-privileged":
+        return [
+            "defaultPodSecurityAdmissionConfigurationTemplateName is 'rancher-privileged': it enforces "
+            "nothing; use 'rancher-restricted' or a custom restricted template"
+        ]
+    return []
+
+
+def check_network_isolation(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
+    value = props.get("enableNetworkPolicy")
+    if rp.as_bool(value) is not True:
+        return [
+            f"enableNetworkPolicy is {value!r}: Rancher project network isolation is off, so pods of "
+            "different projects can reach each other; set it to true"
+        ]
+    return []
+
+
+def check_cni(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
+    def ok(value: Any) -> str | None:
+        return rp.cni_problem(value)
+
+    out = _key_problems(_layers(props), "cni", ok, None)
+    for layer in _layers(props):
+        disabled = layer.get("disable")
+        names = rp.cni_list(disabled) if disabled is not None else []
+        if names and any(n in ("rke2-canal", "rke2-calico", "rke2-cilium") for n in names):
+            out.append(f"{layer.where}: disable removes the bundled CNI chart ({', '.join(names)})")
+    return out
+
+
+def _apiserver_flag(props: Mapping[str, Any], flag: str, ok: Callable[[str], str | None]) -> list[str]:
+    out = []
+    for layer, args in rp.arg_layers(_layers(props), "kube-apiserver-arg"):
+        value = args.get(flag)
+        if value is not None:
+            why = ok(value)
+            if why:
+                out.append(f"{layer.where} kube-apiserver-arg {flag}={value}: {why}")
+    return out
+
+
+def check_apiserver_authn(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
+    out = _apiserver_flag(
+        props,
+        "anonymous-auth",
+        lambda v: "anonymous requests would be accepted" if rp.as_bool(v) is not False else None,
+    )
+    for flag in ("token-auth-file", "basic-auth-file"):
+        out += _apiserver_flag(
+            props,
+            flag,
+            lambda _v: (
+                "static credential files cannot be rotated or revoked; "
+                "authenticate through Rancher/OIDC instead"
+            ),
+        )
+    return out
+
+
+def check_apiserver_authz(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
+    def ok(value: str) -> str | None:
+        modes = [m.strip() for m in value.split(",") if m.strip()]
+        if "AlwaysAllow" in modes:
+            return "AlwaysAllow authorizes every request"
+        missing = [m for m in ("Node", "RBAC") if m not in modes]
+        if missing:
+            return f"missing {' and '.join(missing)} (use Node,RBAC)"
+        return None
+
+    out = _apiserver_flag(props, "authorization-mode", ok)
+    for layer, args in rp.arg_layers(_layers(props), "kube-apiserver-arg"):
+        plugins = args.get("enable-admission-plugins") or ""
+        if "AlwaysAdmit" in [p.strip() for p in plugins.split(",")]:
+            out.append(f"{layer.where} kube-apiserver-arg enable-admission-plugins includes AlwaysAdmit")
+    return out
+
+
+def check_insecure_port(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
+    def ok(value: str) -> str | None:
+        return None if rp.as_int(value) == 0 else "the unauthenticated HTTP port must be 0 (disabled)"
+
+    return _apiserver_flag(props, "insecure-port", ok)
+
+
+def check_tls(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
+    layers = _layers(props)
+    out: list[str] = []
+    api = list(rp.arg_layers(layers, "kube-apiserver-arg"))
+    if not api:
+        out.append(
+            "kube-apiserver-arg does not set tls-min-version: set tls-min-version=VersionTLS12 "
+            "(or VersionTLS13)"
+        )
+    for layer, args in api:
+        value = args.get("tls-min-version")
+        if value is None:
+            out.append(
+                f"{layer.where} kube-apiserver-arg: tls-min-version is not set (use VersionTLS12 "
+                "or VersionTLS13)"
+            )
+    for key in rp.ARG_KEYS:
+        for layer, args in rp.arg_layers(layers, key):
+            value = args.get("tls-min-version")
+            if value is not None and value not in rp.STRONG_TLS_VERSIONS:
+                out.append(f"{layer.where} {key} tls-min-version={value}: below TLS 1.2")
+            suites = args.get("tls-cipher-suites")
+            if suites is not None:
+                weak = rp.weak_cipher_suites(suites)
+                if weak:
+                    out.append(
+                        f"{layer.where} {key} tls-cipher-suites includes weak suites: {', '.join(weak)}"
+                    )
+            for flag in ("cipher-suites",):  # etcd's name for the same setting
+                if key == "etcd-arg" and args.get(flag):
+                    weak = rp.weak_cipher_suites(args.get(flag) or "")
+                    if weak:
+                        out.append(f"{layer.where} etcd-arg {flag} includes weak suites: {', '.join(weak)}")
+    return out
+
+
+def check_kubelet(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
+    out: list[str] = []
+    for layer, args in rp.arg_layers(_layers(props), "kubelet-arg"):
+        where = f"{layer.where} kubelet-arg"
+        port = args.get("read-only-port")
+        if port is not None and rp.as_int(port) != 0:
+            out.append(f"{where} read-only-port={port}: the unauthenticated kubelet port must be 0")
+        anon = args.get("anonymous-auth")
+        if anon is not None and rp.as_bool(anon) is not False:
+            out.append(f"{where} anonymous-auth={anon}: anonymous kubelet API access must be off")
+        mode = args.get("authorization-mode")
+        if mode is not None and mode.strip() != "Webhook":
+            out.append(
+                f"{where} authorization-mode={mode}: the kubelet must authorize through the API server "
+                "(Webhook)"
+            )
+        ca = args.get("client-ca-file")
+        if ca is not None and not ca.strip():
+            out.append(f"{where} client-ca-file is empty: kubelet client certificate authentication is off")
+    return out
+
+
+def check_protect_kernel_defaults(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
+    layers = _layers(props)
+    out = []
+    for layer in layers:
+        if (
+            layer.has("protect-kernel-defaults")
+            and rp.as_bool(layer.get("protect-kernel-defaults")) is not True
+        ):
+            out.append(f"{layer.where}: protect-kernel-defaults is {layer.get('protect-kernel-defaults')!r}")
+    in_selector = any(
+        not lay.is_global and rp.as_bool(lay.get("protect-kernel-defaults")) is True for lay in layers
+    )
+    if not in_selector:
+        out.append(
+            "no machineSelectorConfigs entry sets `protect-kernel-defaults: true`: with none, the provider "
+            "inserts `protect-kernel-defaults: false` (and with the CIS profile RKE2 refuses to start)"
+        )
+    return out
+
+
+def check_kubeconfig_mode(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
+    def ok(value: Any) -> str | None:
+        text = rp.as_text(value)
+        if text is None or not text.strip().isdigit():
+            return f'{value!r} is not an octal file mode (quote it: "0600")'
+        mode = int(text.strip(), 8) if all(c in "01234567" for c in text.strip()) else -1
+        if mode < 0:
+            return f"{value!r} is not an octal file mode"
+        if mode & 0o077:
+            return f'{text} lets group/others read the admin kubeconfig (use "0600")'
+        return None
+
+    return _key_problems(_layers(props), "write-kubeconfig-mode", ok, None)
+
+
+def check_pod_max_pids(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
+    layers = _layers(props)
+    kubelet = list(rp.arg_layers(layers, "kubelet-arg"))
+    out = []
+    if not kubelet:
+        return ["kubelet-arg does not set pod-max-pids: a fork bomb in one pod can exhaust the node's PIDs"]
+    for layer, args in kubelet:
+        raw = args.get("pod-max-pids")
+        value = rp.as_int(raw) if raw is not None else None
+        if raw is None:
+            out.append(f"{layer.where} kubelet-arg: pod-max-pids is not set")
+        elif value is None or value <= 0:
+            out.append(f"{layer.where} kubelet-arg pod-max-pids={raw}: must be a positive limit")
+    return out
+
+
+def check_authorized_endpoint(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
+    out = []
+    for where, ace in (
+        ("localAuthEndpoint", props.get("localAuthEndpoint")),
+        ("rkeConfig.localAuthEndpoint", rp.dig(_rke(props), "localAuthEndpoint")),
+    ):
+        if ace is None:
+            continue
+        if not rp.is_mapping(ace):
+            out.append(f"{where} is not an object")
+            continue
+        if rp.as_bool(ace.get("enabled")) is not True:
+            continue
+        missing = [f for f in ("fqdn", "caCerts") if not str(ace.get(f) or "").strip()]
+        if missing:
+            out.append(
+                f"{where} is enabled without {' and '.join(missing)}: the authorized cluster endpoint lets "
+                "API traffic bypass Rancher's proxy and audit log; keep it off, or pin it to an FQDN "
+                "behind a load balancer with its CA certificates"
+            )
+    return out
+
+
+def check_kubernetes_version(props: Mapping[str, Any], cfg: Mapping[str, Any]) -> list[str]:
+    floor = cfg.get("minKubernetesVersion") or "v1.31.0"
+    version = props.get("kubernetesVersion")
+    if version is None:
+        return ["kubernetesVersion is not set: pin a supported RKE2 release"]
+    below = rp.version_below(version, floor)
+    if below is None:
+        if rp.parse_k8s_version(floor) is None:
+            return [
+                f"policy config minKubernetesVersion {floor!r} is not a version (use vMAJOR.MINOR[.PATCH])"
+            ]
+        return [f"kubernetesVersion {version!r} is not a Kubernetes version (e.g. v1.32.5+rke2r1)"]
+    if below:
+        return [f"kubernetesVersion {version} is older than the supported floor {floor}: upgrade"]
+    return []
+
+
+def check_etcd_snapshots(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
+    out = []
+    etcd = rp.dig(_rke(props), "etcd")
+    if etcd is not None and not rp.is_mapping(etcd):
+        return ["rkeConfig.etcd is not an object"]
+    if rp.is_mapping(etcd):
+        if rp.as_bool(etcd.get("disableSnapshots")) is True:
+            out.append("rkeConfig.etcd.disableSnapshots is true: no etcd snapshots, no recovery point")
+        retention = etcd.get("snapshotRetention")
+        if retention is not None and (rp.as_int(retention) is None or (rp.as_int(retention) or 0) <= 0):
+            out.append(f"rkeConfig.etcd.snapshotRetention={retention!r}: keep at least one snapshot")
+        cron = etcd.get("snapshotScheduleCron")
+        if isinstance(cron, str) and not cron.strip():
+            out.append("rkeConfig.etcd.snapshotScheduleCron is empty: snapshots are never taken")
+    out += _key_problems(
+        _layers(props),
+        "etcd-disable-snapshots",
+        lambda v: "disables etcd snapshots" if rp.as_bool(v) is True else None,
+        None,
+    )
+    out += _key_problems(
+        _layers(props),
+        "etcd-snapshot-retention",
+        lambda v: None if (rp.as_int(v) or 0) > 0 else "keep at least one snapshot",
+        None,
+    )
+    return out
+
+
+def check_etcd_tls(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
+    out = []
+    for layer, args in rp.arg_layers(_layers(props), "etcd-arg"):
+        for flag, bad in (
+            ("client-cert-auth", False),
+            ("peer-client-cert-auth", False),
+            ("auto-tls", True),
+            ("peer-auto-tls", True),
+        ):
+            value = args.get(flag)
+            if value is not None and rp.as_bool(value) is bad:
+                out.append(
+                    f"{layer.where} etcd-arg {flag}={value}: etcd must require certificates from its "
+                    "own CA (RKE2's default)"
+                )
+    return out
+
+
+def check_s3_tls(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
+    out = []
+    s3 = rp.dig(_rke(props), "etcd.s3Config")
+    if rp.is_mapping(s3):
+        if rp.as_bool(s3.get("skipSslVerify")) is True:
+            out.append(
+                "rkeConfig.etcd.s3Config.skipSslVerify is true: snapshots (which hold every Secret) go to "
+                "an unverified endpoint"
+            )
+        endpoint = s3.get("endpoint")
+        if isinstance(endpoint, str) and endpoint.strip().lower().startswith("http://"):
+            out.append(f"rkeConfig.etcd.s3Config.endpoint {endpoint} is plain HTTP")
+    for key in ("etcd-s3-skip-ssl-verify", "etcd-s3-insecure"):
+        out += _key_problems(
+            _layers(props),
+            key,
+            lambda v: "turns off TLS for snapshot uploads" if rp.as_bool(v) is True else None,
+            None,
+        )
+    return out
+
+
+def check_registries(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
+    out: list[str] = []
+    reg = rp.dig(_rke(props), "registries")
+    if reg is None:
+        return out
+    configs = rp.dig(reg, "configs")
+    if rp.is_list(configs):
+        for i, c in enumerate(configs):
+            if rp.as_bool(rp.dig(c, "insecure")) is True:
+                out.append(
+                    f"rkeConfig.registries.configs[{i}] ({rp.dig(c, 'hostname')}) is insecure: images "
+                    "are pulled without TLS verification"
+                )
+    mirrors = rp.dig(reg, "mirrors")
+    if rp.is_list(mirrors):
+        for i, m in enumerate(mirrors):
+            endpoints = rp.dig(m, "endpoints")
+            if rp.is_list(endpoints):
+                for e in endpoints:
+                    if isinstance(e, str) and e.strip().lower().startswith("http://"):
+                        out.append(
+                            f"rkeConfig.registries.mirrors[{i}] ({rp.dig(m, 'hostname')}) endpoint {e} "
+                            "is plain HTTP"
+                        )
+    return out
+
+
+def _rv(check: Callable[[Mapping[str, Any], Mapping[str, Any]], Iterable[str]]) -> Callable[..., None]:
+    def validate(args: ResourceValidationArgs, report: Report) -> None:
+        for message in check(_props(args), _cfg(args)):
+            report(message)
+
+    return validate
+
+
+def _validate_protect(args: ResourceValidationArgs, report: Report) -> None:
+    opts = args.opts
+    if not (opts is not None and getattr(opts, "protect", False) is True):
+        report(
+            "the cluster is not protected: set the `protect` resource option so a `pulumi destroy` or an "
+            "accidental replacement cannot delete it (and its etcd) without an explicit unprotect"
+        )
+
+
+# ---------------------------------------------------------------------------------------- PSA templates
+
+
+PSA_LEVELS = ("privileged", "baseline", "restricted")
+
+
+def check_psact_enforce(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
+    defaults = props.get("defaults")
+    enforce = rp.dig(defaults, "enforce")
+    if enforce is None:
+        return [
+            "defaults.enforce is not set, so Kubernetes' default level 'privileged' applies; set "
+            "`enforce: restricted`"
+        ]
+    if enforce != "restricted":
+        return [f"defaults.enforce is {enforce!r}: the template must enforce 'restricted'"]
+    return []
+
+
+def check_psact_audit_warn(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
+    defaults = props.get("defaults")
+    out = []
+    for mode in ("audit", "warn"):
+        value = rp.dig(defaults, mode)
+        if value != "restricted":
+            out.append(
+                f"defaults.{mode} is {value!r}: set it to 'restricted' so violations are also "
+                f"{'audited' if mode == 'audit' else 'shown to users'}"
+            )
+    return out
+
+
+JUSTIFICATION_ANNOTATION = "psa.hardened-rke2.io/exemption-justifications"
+
+
+def _justifications(props: Mapping[str, Any]) -> tuple[dict[str, str], str | None]:
+    """The `psa.hardened-rke2.io/exemption-justifications` annotation: YAML/JSON mapping
+    `"<namespaces|usernames|runtimeClasses>/<value>": "<reason>"`."""
+    annotations = props.get("annotations")
+    raw = annotations.get(JUSTIFICATION_ANNOTATION) if rp.is_mapping(annotations) else None
+    if raw is None:
+        return {}, None
+    data, err = rp.load_values(raw)
+    if err:
+        return {}, f"annotation {JUSTIFICATION_ANNOTATION}: {err.replace('values', 'value')}"
+    out = {}
+    for k, v in data.items():
+        if isinstance(k, str) and isinstance(v, str) and v.strip():
+            out[k.strip()] = v.strip()
+    return out, None
+
+
+def check_psact_exemptions(props: Mapping[str, Any], cfg: Mapping[str, Any]) -> list[str]:
+    exemptions = props.get("exemptions")
+    if exemptions is None:
+        return []
+    if not rp.is_mapping(exemptions):
+        return ["exemptions is not an object"]
+    reasons, err = _justifications(props)
+    out = [err] if err else []
+    pre_approved = cfg.get("exemptNamespaces")
+    approved = {str(n) for n in pre_approved} if rp.is_list(pre_approved) else set()
+    for field in ("namespaces", "usernames", "runtimeClasses"):
+        values = exemptions.get(field)
+        if values is None:
+            continue
+        if not rp.is_list(values):
+            out.append(f"exemptions.{field} is not a list")
+            continue
+        for v in values:
+            if field == "namespaces" and isinstance(v, str) and _glob_in(v, approved):
+                continue
+            if f"{field}/{v}" not in reasons:
+                out.append(
+                    f"exemptions.{field} lists {v!r} without a justification: add "
+                    f'"{field}/{v}: <why>" to the {JUSTIFICATION_ANNOTATION} annotation (or remove it)'
+                )
+    return out
+
+
+def _glob_in(value: str, patterns: set[str]) -> bool:
+    return any(fnmatch.fnmatchcase(value, p) for p in patterns)
+
+
+# ---------------------------------------------------------------------------------------- policies
+
+
+def _cluster_policy(
+    name: str,
+    description: str,
+    check: Callable[..., Iterable[str]],
+    *,
+    section: str,
+    ids: list[str],
+    severity: str,
+    remediation: str,
+    level: str = "mandatory",
+    config_schema: Mapping[str, Any] | None = None,
+    shared_knobs: tuple[str, ...] = (),
+    url: str = RKE2_HARDENING_URL,
+) -> Any:
+    return nsa_policy(
+        name,
+        description,
+        section=section,
+        ids=ids,
+        severity=severity,
+        validate=_rv(check),
+        level=level,
+        remediation_steps=remediation,
+        config_schema=config_schema,
+        resource_types=[CLUSTER_V2],
+        honor_exempt_namespaces=False,
+        shared_knobs=shared_knobs,
+        url=url,
+    )
+
+
+POLICIES = [
+    _cluster_policy(
+        "rke2-config-readable",
+        "RKE2 config YAML (machineGlobalConfig, machineSelectorConfigs) must parse.",
+        check_config_readable,
+        section="upgrades",
+        ids=["NSA-5.2"],
+        severity="high",
+        remediation="Fix the YAML so it is a mapping of RKE2 keys; Rancher drops what it cannot read.",
+    ),
+    _cluster_policy(
+        "rke2-cis-profile",
+        "RKE2 clusters run the CIS hardening profile (`profile: cis`).",
+        check_cis_profile,
+        section="upgrades",
+        ids=["NSA-5.2"],
+        severity="high",
+        remediation="Add `profile: cis` to rkeConfig.machineGlobalConfig "
+        "(not the obsolete cis-1.23/cis-1.6).",
+    ),
+    _cluster_policy(
+        "rke2-secrets-encryption",
+        "Secrets encryption at rest is not disabled.",
+        check_secrets_encryption,
+        section="network",
+        ids=["NSA-2.19", "NSA-2.20"],
+        severity="critical",
+        remediation="Remove `secrets-encryption: false`; RKE2 encrypts Secrets with aescbc by default.",
+    ),
+    _cluster_policy(
+        "rke2-audit-logging",
+        "The API server has an audit policy, an audit log destination and retention flags.",
+        check_audit_logging,
+        section="logging",
+        ids=["NSA-4.1", "NSA-4.3"],
+        severity="high",
+        remediation="Set audit-policy-file (inline in machineGlobalConfig or via machineSelectorFiles) and "
+        "kube-apiserver-arg audit-log-path=…, audit-log-maxage=30 (or more), audit-log-maxbackup=10, "
+        "audit-log-maxsize=100.",
+        config_schema={
+            "minAuditLogMaxAgeDays": {
+                "type": "integer",
+                "minimum": 1,
+                "default": 30,
+                "description": "Smallest accepted audit-log-maxage (days); the guide's example keeps 1825.",
+            },
+            "minAuditLogMaxBackup": {"type": "integer", "minimum": 1, "default": 1},
+            "minAuditLogMaxSizeMB": {"type": "integer", "minimum": 1, "default": 1},
+        },
+    ),
+    _cluster_policy(
+        "rke2-audit-policy-content",
+        "An inline audit policy logs something and keeps Secrets at Metadata.",
+        check_audit_policy_content,
+        section="logging",
+        ids=["NSA-4.2"],
+        severity="high",
+        remediation="Log Secrets/ConfigMaps/TokenReviews at Metadata, the rest at Request or "
+        "RequestResponse; "
+        "omit the RequestReceived stage.",
+    ),
+    _cluster_policy(
+        "rke2-audit-policy-delivered",
+        "An audit policy given as a node path is delivered by machineSelectorFiles.",
+        check_audit_policy_delivered,
+        section="logging",
+        ids=["NSA-4.1", "NSA-4.2"],
+        severity="medium",
+        level="advisory",
+        remediation="Deliver the policy from a Secret/ConfigMap in fleet-default via "
+        "rkeConfig.machineSelectorFiles at the same path, or inline it under audit-policy-file.",
+    ),
+    _cluster_policy(
+        "cluster-psa-default-template",
+        "A restricting default Pod Security Admission template is set.",
+        check_psa_default,
+        section="pod-security",
+        ids=["NSA-1.10"],
+        severity="high",
+        remediation="Set defaultPodSecurityAdmissionConfigurationTemplateName to 'rancher-restricted' or a "
+        "custom template that enforces restricted.",
+        url=PSA_URL,
+    ),
+    _cluster_policy(
+        "cluster-project-network-isolation",
+        "Rancher project network isolation is on (enableNetworkPolicy).",
+        check_network_isolation,
+        section="network",
+        ids=["NSA-2.4", "NSA-2.5"],
+        severity="high",
+        remediation="Set enableNetworkPolicy: true (needs a NetworkPolicy-enforcing CNI).",
+        url=RANCHER_CLUSTER_URL,
+    ),
+    _cluster_policy(
+        "rke2-cni-enforces-network-policy",
+        "The CNI enforces NetworkPolicy (canal, calico or cilium).",
+        check_cni,
+        section="network",
+        ids=["NSA-2.3"],
+        severity="high",
+        remediation="Use `cni: canal` (default), `calico` or `cilium` (optionally `[multus, <cni>]`).",
+    ),
+    _cluster_policy(
+        "rke2-apiserver-authentication",
+        "The API server refuses anonymous requests and static credential files.",
+        check_apiserver_authn,
+        section="authn-authz",
+        ids=["NSA-3.1", "NSA-3.2"],
+        severity="critical",
+        remediation="Remove anonymous-auth=true, token-auth-file and basic-auth-file from "
+        "kube-apiserver-arg.",
+    ),
+    _cluster_policy(
+        "rke2-apiserver-authorization",
+        "The API server authorizes with Node,RBAC and never AlwaysAllow.",
+        check_apiserver_authz,
+        section="authn-authz",
+        ids=["NSA-3.3", "NSA-2.13"],
+        severity="critical",
+        remediation="Use authorization-mode=Node,RBAC (RKE2's default) and never AlwaysAllow/AlwaysAdmit.",
+    ),
+    _cluster_policy(
+        "rke2-apiserver-insecure-port",
+        "The API server's insecure HTTP port stays disabled.",
+        check_insecure_port,
+        section="network",
+        ids=["NSA-2.12"],
+        severity="critical",
+        remediation="Remove insecure-port from kube-apiserver-arg (or set insecure-port=0).",
+    ),
+    _cluster_policy(
+        "rke2-tls-floor",
+        "Control-plane TLS is 1.2+ with forward-secret AEAD cipher suites.",
+        check_tls,
+        section="network",
+        ids=["NSA-2.17", "NSA-2.13"],
+        severity="high",
+        remediation="Add tls-min-version=VersionTLS12 (or 13) to kube-apiserver-arg and use only ECDHE-GCM/"
+        "CHACHA20 suites in tls-cipher-suites.",
+    ),
+    _cluster_policy(
+        "rke2-kubelet-hardening",
+        "Kubelets keep the read-only port off, anonymous auth off, Webhook authz.",
+        check_kubelet,
+        section="authn-authz",
+        ids=["NSA-3.1", "NSA-3.8", "NSA-2.13"],
+        severity="high",
+        remediation="Use kubelet-arg read-only-port=0, anonymous-auth=false, authorization-mode=Webhook.",
+    ),
+    _cluster_policy(
+        "rke2-protect-kernel-defaults",
+        "protect-kernel-defaults is true in a machine selector config.",
+        check_protect_kernel_defaults,
+        section="upgrades",
+        ids=["NSA-5.2"],
+        severity="high",
+        remediation="Add a machineSelectorConfigs entry with `protect-kernel-defaults: true` "
+        "and never set it false.",
+    ),
+    _cluster_policy(
+        "rke2-kubeconfig-file-mode",
+        "The admin kubeconfig RKE2 writes is readable by its owner only.",
+        check_kubeconfig_mode,
+        section="network",
+        ids=["NSA-2.15"],
+        severity="medium",
+        remediation='Set write-kubeconfig-mode: "0600" (quoted) or leave it unset.',
+    ),
+    _cluster_policy(
+        "rke2-kubelet-pod-pid-limit",
+        "Kubelets limit PIDs per pod (pod-max-pids).",
+        check_pod_max_pids,
+        section="network",
+        ids=["NSA-2.10"],
+        severity="low",
+        level="advisory",
+        remediation="Add pod-max-pids=<n> (e.g. 4096) to kubelet-arg.",
+    ),
+    _cluster_policy(
+        "cluster-authorized-endpoint",
+        "The authorized cluster endpoint is off, or pinned to an FQDN with CA certs.",
+        check_authorized_endpoint,
+        section="network",
+        ids=["NSA-2.11"],
+        severity="medium",
+        remediation="Leave localAuthEndpoint disabled, or set fqdn and caCerts.",
+        url=RANCHER_CLUSTER_URL,
+    ),
+    _cluster_policy(
+        "cluster-kubernetes-version-supported",
+        "kubernetesVersion is not below the supported floor.",
+        check_kubernetes_version,
+        section="upgrades",
+        ids=["NSA-5.1"],
+        severity="high",
+        remediation="Upgrade kubernetesVersion to a supported RKE2 release (see minKubernetesVersion).",
+        shared_knobs=("minKubernetesVersion",),
+    ),
+    _cluster_policy(
+        "rke2-etcd-snapshots",
+        "etcd snapshots are on and retained.",
+        check_etcd_snapshots,
+        section="network",
+        ids=["NSA-2.14"],
+        severity="medium",
+        remediation="Leave rkeConfig.etcd.disableSnapshots false and keep snapshotRetention ≥ 1.",
+    ),
+    _cluster_policy(
+        "rke2-etcd-tls",
+        "etcd keeps client and peer certificate authentication.",
+        check_etcd_tls,
+        section="network",
+        ids=["NSA-2.14"],
+        severity="critical",
+        remediation="Remove client-cert-auth=false / peer-client-cert-auth=false / auto-tls from etcd-arg.",
+    ),
+    _cluster_policy(
+        "rke2-etcd-s3-tls",
+        "etcd snapshot uploads verify the S3 endpoint's TLS certificate.",
+        check_s3_tls,
+        section="network",
+        ids=["NSA-2.17", "NSA-2.14"],
+        severity="high",
+        remediation="Set rkeConfig.etcd.s3Config.skipSslVerify false, use an https endpoint.",
+    ),
+    _cluster_policy(
+        "rke2-registries-tls",
+        "Private registries are reached over verified TLS.",
+        check_registries,
+        section="network",
+        ids=["NSA-2.17", "NSA-1.8"],
+        severity="high",
+        remediation="Remove `insecure: true` from rkeConfig.registries.configs; use https mirror endpoints "
+        "and a caBundle for private CAs.",
+    ),
+    nsa_policy(
+        "cluster-protected",
+        "Clusters carry the `protect` resource option.",
+        section="upgrades",
+        ids=["NSA-5.1"],
+        severity="medium",
+        validate=_validate_protect,
+        remediation_steps="Create the ClusterV2 with ResourceOptions(protect=True) (HardenedCluster does).",
+        resource_types=[CLUSTER_V2],
+        honor_exempt_namespaces=False,
+        url=RANCHER_CLUSTER_URL,
+    ),
+    nsa_policy(
+        "psa-template-enforces-restricted",
+        "A custom PSA template enforces the restricted level.",
+        section="pod-security",
+        ids=["NSA-1.10"],
+        severity="high",
+        validate=_rv(check_psact_enforce),
+        remediation_steps="Set defaults.enforce: restricted "
+        "(and enforce_version latest or a pinned version).",
+        resource_types=[PSACT],
+        honor_exempt_namespaces=False,
+        url=PSA_URL,
+    ),
+    nsa_policy(
+        "psa-template-audits-and-warns-restricted",
+        "A custom PSA template audits and warns at restricted.",
+        section="pod-security",
+        ids=["NSA-1.10"],
+        severity="low",
+        validate=_rv(check_psact_audit_warn),
+        level="advisory",
+        remediation_steps="Set defaults.audit and defaults.warn to restricted.",
+        resource_types=[PSACT],
+        honor_exempt_namespaces=False,
+        url=PSA_URL,
+    ),
+    nsa_policy(
+        "psa-template-exemptions-justified",
+        "Every PSA template exemption (namespace, user, runtime class) carries a written justification.",
+        section="pod-security",
+        ids=["NSA-1.10"],
+        severity="high",
+        validate=_rv(check_psact_exemptions),
+        remediation_steps=f"Annotate the template with {JUSTIFICATION_ANNOTATION}: a YAML mapping "
+        '"namespaces/<ns>": <why> (same for usernames/…, runtimeClasses/…); namespaces in '
+        "exemptNamespaces need none.",
+        resource_types=[PSACT],
+        honor_exempt_namespaces=False,
+        shared_knobs=("exemptNamespaces",),
+        url=PSA_URL,
+    ),
+]

@@ -1,0 +1,555 @@
+"""ClusterV2 and PSA-template policies, driven through the analyzer protocol with props as the engine
+sends them. Each policy has a passing case (the hardened baseline) and failing mutations of it."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import yaml
+
+from blueprint.offline.analyzer import UNKNOWN, analyze_props
+from tests.conftest import PACK_DIR
+
+CLUSTER = "rancher2:index/clusterV2:ClusterV2"
+PSACT = "rancher2:index/podSecurityAdmissionConfigurationTemplate:PodSecurityAdmissionConfigurationTemplate"
+
+AUDIT_POLICY = {
+    "apiVersion": "audit.k8s.io/v1",
+    "kind": "Policy",
+    "omitStages": ["RequestReceived"],
+    "rules": [
+        {"level": "Metadata", "resources": [{"group": "", "resources": ["secrets", "configmaps"]}]},
+        {"level": "RequestResponse"},
+    ],
+}
+API_ARGS = [
+    "anonymous-auth=false",
+    "authorization-mode=Node,RBAC",
+    "tls-min-version=VersionTLS12",
+    "tls-cipher-suites=TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+    "audit-log-path=/var/lib/rancher/rke2/server/logs/audit.log",
+    "audit-log-maxage=30",
+    "audit-log-maxbackup=10",
+    "audit-log-maxsize=100",
+]
+GLOBAL = {
+    "profile": "cis",
+    "cni": "canal",
+    "write-kubeconfig-mode": "0600",
+    "audit-policy-file": yaml.safe_dump(AUDIT_POLICY, sort_keys=True),
+    "kube-apiserver-arg": API_ARGS,
+    "kubelet-arg": [
+        "read-only-port=0",
+        "anonymous-auth=false",
+        "authorization-mode=Webhook",
+        "pod-max-pids=4096",
+    ],
+    "etcd-expose-metrics": False,
+}
+
+
+def good_cluster() -> dict[str, Any]:
+    return {
+        "name": "prod",
+        "kubernetesVersion": "v1.32.5+rke2r1",
+        "defaultPodSecurityAdmissionConfigurationTemplateName": "rancher-restricted",
+        "enableNetworkPolicy": True,
+        "rkeConfig": {
+            "machineGlobalConfig": yaml.safe_dump(GLOBAL, sort_keys=True),
+            "machineSelectorConfigs": [{"config": yaml.safe_dump({"protect-kernel-defaults": True})}],
+            "etcd": {
+                "snapshotRetention": 5.0,
+                "snapshotScheduleCron": "0 */5 * * *",
+                "disableSnapshots": False,
+                "s3Config": {"bucket": "b", "endpoint": "s3.example.com", "skipSslVerify": False},
+            },
+            "registries": {
+                "configs": [{"hostname": "registry.example.com", "insecure": False}],
+                "mirrors": [{"hostname": "docker.io", "endpoints": ["https://registry.example.com"]}],
+            },
+        },
+    }
+
+
+PROTECTED = {"protect": True}
+
+
+def run(
+    props: dict[str, Any],
+    *,
+    config: dict[str, Any] | None = None,
+    options: dict[str, Any] | None = None,
+    type_: str = CLUSTER,
+) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for v in analyze_props(
+        PACK_DIR, type_, props, name="prod", config=config, options=PROTECTED if options is None else options
+    ):
+        out.setdefault(v.policy_name, []).append(v.message)
+    return out
+
+
+def with_global(**changes: Any) -> dict[str, Any]:
+    cfg = dict(GLOBAL)
+    for k, v in changes.items():
+        key = k.replace("_", "-")
+        if v is None:
+            cfg.pop(key, None)
+        else:
+            cfg[key] = v
+    props = good_cluster()
+    props["rkeConfig"]["machineGlobalConfig"] = yaml.safe_dump(cfg, sort_keys=True)
+    return props
+
+
+def api_args(drop: str | None = None, *extra: str) -> list[str]:
+    return [a for a in API_ARGS if drop is None or not a.startswith(drop + "=")] + list(extra)
+
+
+def test_hardened_baseline_passes_every_cluster_policy() -> None:
+    assert run(good_cluster()) == {}
+
+
+def mutate(fn: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    props = good_cluster()
+    fn(props)
+    return props
+
+
+FAILING: list[tuple[str, str, dict[str, Any]]] = [
+    (
+        "rke2-config-readable",
+        "not valid YAML",
+        mutate(lambda p: p["rkeConfig"].update(machineGlobalConfig="a: [")),
+    ),
+    ("rke2-cis-profile", "no `profile: cis`", with_global(profile=None)),
+    ("rke2-cis-profile", "obsolete", with_global(profile="cis-1.23")),
+    ("rke2-cis-profile", "obsolete", with_global(profile="cis-1.6")),
+    (
+        "rke2-cis-profile",
+        "not the CIS profile",
+        mutate(lambda p: p["rkeConfig"]["machineSelectorConfigs"].append({"config": "profile: ''\n"})),
+    ),
+    ("rke2-secrets-encryption", "disables encryption", with_global(secrets_encryption=False)),
+    ("rke2-secrets-encryption", "disables encryption", with_global(secrets_encryption="false")),
+    (
+        "rke2-secrets-encryption",
+        "not an encrypting provider",
+        with_global(secrets_encryption_provider="identity"),
+    ),
+    ("rke2-audit-logging", "no audit policy", with_global(audit_policy_file=None)),
+    ("rke2-audit-logging", "no audit-log-path", with_global(kube_apiserver_arg=api_args("audit-log-path"))),
+    (
+        "rke2-audit-logging",
+        "audit-log-maxage is not set",
+        with_global(kube_apiserver_arg=api_args("audit-log-maxage")),
+    ),
+    (
+        "rke2-audit-logging",
+        "below the minimum of 30",
+        with_global(kube_apiserver_arg=api_args("audit-log-maxage", "audit-log-maxage=7")),
+    ),
+    (
+        "rke2-audit-logging",
+        "audit-log-maxbackup is not set",
+        with_global(kube_apiserver_arg=api_args("audit-log-maxbackup")),
+    ),
+    (
+        "rke2-audit-logging",
+        "audit-log-maxsize is not set",
+        with_global(kube_apiserver_arg=api_args("audit-log-maxsize")),
+    ),
+    ("rke2-audit-logging", "kube-apiserver-arg is not set", with_global(kube_apiserver_arg=None)),
+    # A control-plane selector that replaces the list drops the audit flags on those nodes.
+    (
+        "rke2-audit-logging",
+        "machineSelectorConfigs[1].config kube-apiserver-arg: no audit-log-path",
+        mutate(
+            lambda p: p["rkeConfig"]["machineSelectorConfigs"].append(
+                {
+                    "config": yaml.safe_dump({"kube-apiserver-arg": ["tls-min-version=VersionTLS13"]}),
+                    "machineLabelSelector": {"matchLabels": {"rke.cattle.io/control-plane-role": "true"}},
+                }
+            )
+        ),
+    ),
+    (
+        "rke2-audit-policy-content",
+        "level None",
+        with_global(audit_policy_file=yaml.safe_dump({"kind": "Policy", "rules": [{"level": "None"}]})),
+    ),
+    (
+        "rke2-audit-policy-content",
+        "logs secrets at RequestResponse",
+        with_global(audit_policy_file={"kind": "Policy", "rules": [{"level": "RequestResponse"}]}),
+    ),
+    (
+        "rke2-audit-policy-delivered",
+        "no rkeConfig.machineSelectorFiles",
+        with_global(
+            audit_policy_file=None,
+            kube_apiserver_arg=api_args(None, "audit-policy-file=/etc/rke2/audit.yaml"),
+        ),
+    ),
+    (
+        "cluster-psa-default-template",
+        "is not set",
+        mutate(lambda p: p.pop("defaultPodSecurityAdmissionConfigurationTemplateName")),
+    ),
+    (
+        "cluster-psa-default-template",
+        "rancher-privileged",
+        mutate(lambda p: p.update(defaultPodSecurityAdmissionConfigurationTemplateName="rancher-privileged")),
+    ),
+    (
+        "cluster-project-network-isolation",
+        "enableNetworkPolicy is False",
+        mutate(lambda p: p.update(enableNetworkPolicy=False)),
+    ),
+    (
+        "cluster-project-network-isolation",
+        "enableNetworkPolicy is None",
+        mutate(lambda p: p.pop("enableNetworkPolicy")),
+    ),
+    ("rke2-cni-enforces-network-policy", "does not enforce NetworkPolicy", with_global(cni="flannel")),
+    ("rke2-cni-enforces-network-policy", "does not enforce NetworkPolicy", with_global(cni="none")),
+    ("rke2-cni-enforces-network-policy", "no primary CNI", with_global(cni=["multus"])),
+    ("rke2-cni-enforces-network-policy", "removes the bundled CNI", with_global(disable=["rke2-canal"])),
+    (
+        "rke2-apiserver-authentication",
+        "anonymous requests",
+        with_global(kube_apiserver_arg=api_args("anonymous-auth", "anonymous-auth=true")),
+    ),
+    (
+        "rke2-apiserver-authentication",
+        "token-auth-file",
+        with_global(kube_apiserver_arg=api_args(None, "token-auth-file=/etc/tokens.csv")),
+    ),
+    (
+        "rke2-apiserver-authentication",
+        "basic-auth-file",
+        with_global(kube_apiserver_arg=api_args(None, "--basic-auth-file=/etc/pw.csv")),
+    ),
+    (
+        "rke2-apiserver-authorization",
+        "AlwaysAllow",
+        with_global(kube_apiserver_arg=api_args("authorization-mode", "authorization-mode=AlwaysAllow")),
+    ),
+    (
+        "rke2-apiserver-authorization",
+        "missing Node",
+        with_global(kube_apiserver_arg=api_args("authorization-mode", "authorization-mode=RBAC")),
+    ),
+    (
+        "rke2-apiserver-authorization",
+        "AlwaysAdmit",
+        with_global(
+            kube_apiserver_arg=api_args(None, "enable-admission-plugins=NodeRestriction,AlwaysAdmit")
+        ),
+    ),
+    (
+        "rke2-apiserver-insecure-port",
+        "must be 0",
+        with_global(kube_apiserver_arg=api_args(None, "insecure-port=8080")),
+    ),
+    (
+        "rke2-tls-floor",
+        "tls-min-version is not set",
+        with_global(kube_apiserver_arg=api_args("tls-min-version")),
+    ),
+    (
+        "rke2-tls-floor",
+        "below TLS 1.2",
+        with_global(kube_apiserver_arg=api_args("tls-min-version", "tls-min-version=VersionTLS11")),
+    ),
+    (
+        "rke2-tls-floor",
+        "weak suites",
+        with_global(kubelet_arg=["tls-cipher-suites=TLS_RSA_WITH_RC4_128_SHA"]),
+    ),
+    ("rke2-kubelet-hardening", "read-only-port=10255", with_global(kubelet_arg=["read-only-port=10255"])),
+    ("rke2-kubelet-hardening", "anonymous-auth=true", with_global(kubelet_arg=["anonymous-auth=true"])),
+    (
+        "rke2-kubelet-hardening",
+        "authorization-mode=AlwaysAllow",
+        with_global(kubelet_arg=["authorization-mode=AlwaysAllow"]),
+    ),
+    (
+        "rke2-protect-kernel-defaults",
+        "no machineSelectorConfigs entry",
+        mutate(lambda p: p["rkeConfig"].pop("machineSelectorConfigs")),
+    ),
+    (
+        "rke2-protect-kernel-defaults",
+        "protect-kernel-defaults is False",
+        with_global(protect_kernel_defaults=False),
+    ),
+    ("rke2-kubeconfig-file-mode", "lets group/others read", with_global(write_kubeconfig_mode="0644")),
+    ("rke2-kubelet-pod-pid-limit", "pod-max-pids is not set", with_global(kubelet_arg=["read-only-port=0"])),
+    (
+        "cluster-authorized-endpoint",
+        "without fqdn and caCerts",
+        mutate(lambda p: p.update(localAuthEndpoint={"enabled": True})),
+    ),
+    (
+        "cluster-authorized-endpoint",
+        "without caCerts",
+        mutate(
+            lambda p: p["rkeConfig"].update(localAuthEndpoint={"enabled": True, "fqdn": "k8s.example.com"})
+        ),
+    ),
+    (
+        "cluster-kubernetes-version-supported",
+        "older than the supported floor",
+        mutate(lambda p: p.update(kubernetesVersion="v1.29.9+rke2r1")),
+    ),
+    ("cluster-kubernetes-version-supported", "not set", mutate(lambda p: p.pop("kubernetesVersion"))),
+    (
+        "cluster-kubernetes-version-supported",
+        "not a Kubernetes version",
+        mutate(lambda p: p.update(kubernetesVersion="stable")),
+    ),
+    (
+        "rke2-etcd-snapshots",
+        "disableSnapshots is true",
+        mutate(lambda p: p["rkeConfig"]["etcd"].update(disableSnapshots=True)),
+    ),
+    (
+        "rke2-etcd-snapshots",
+        "keep at least one snapshot",
+        mutate(lambda p: p["rkeConfig"]["etcd"].update(snapshotRetention=0.0)),
+    ),
+    ("rke2-etcd-snapshots", "disables etcd snapshots", with_global(etcd_disable_snapshots=True)),
+    ("rke2-etcd-tls", "client-cert-auth=false", with_global(etcd_arg=["client-cert-auth=false"])),
+    (
+        "rke2-etcd-s3-tls",
+        "skipSslVerify is true",
+        mutate(lambda p: p["rkeConfig"]["etcd"]["s3Config"].update(skipSslVerify=True)),
+    ),
+    (
+        "rke2-etcd-s3-tls",
+        "plain HTTP",
+        mutate(lambda p: p["rkeConfig"]["etcd"]["s3Config"].update(endpoint="http://minio:9000")),
+    ),
+    ("rke2-etcd-s3-tls", "turns off TLS", with_global(etcd_s3_skip_ssl_verify="true")),
+    (
+        "rke2-registries-tls",
+        "is insecure",
+        mutate(lambda p: p["rkeConfig"]["registries"]["configs"][0].update(insecure=True)),
+    ),
+    (
+        "rke2-registries-tls",
+        "plain HTTP",
+        mutate(lambda p: p["rkeConfig"]["registries"]["mirrors"][0].update(endpoints=["http://mirror:5000"])),
+    ),
+]
+
+
+@pytest.mark.parametrize(("policy", "part", "props"), FAILING, ids=[f"{p}:{m}" for p, m, _ in FAILING])
+def test_weakened_cluster_fails_the_right_policy(policy: str, part: str, props: dict[str, Any]) -> None:
+    got = run(props)
+    assert policy in got, got
+    assert any(part in m for m in got[policy]), got[policy]
+
+
+def test_unprotected_cluster_fails() -> None:
+    got = run(good_cluster(), options={"protect": False})
+    assert list(got) == ["cluster-protected"]
+
+
+@pytest.mark.parametrize(
+    "props",
+    [
+        # The authorized endpoint is fine when off or fully pinned.
+        mutate(lambda p: p.update(localAuthEndpoint={"enabled": False})),
+        mutate(
+            lambda p: p.update(
+                localAuthEndpoint={"enabled": True, "fqdn": "k8s.example.com", "caCerts": "PEM"}
+            )
+        ),
+        # Absent settings keep RKE2's hardened defaults (canal CNI, encryption on, kubelet port off).
+        with_global(cni=None),
+        with_global(cni=["multus", "cilium"]),
+        with_global(cni="calico"),
+        # Audit policy from machineSelectorFiles with the flag pointing at the delivered path.
+        mutate(
+            lambda p: p["rkeConfig"].update(
+                machineGlobalConfig=yaml.safe_dump(
+                    {
+                        **{k: v for k, v in GLOBAL.items() if k != "audit-policy-file"},
+                        "kube-apiserver-arg": api_args(None, "audit-policy-file=/etc/a.yaml"),
+                    }
+                ),
+                machineSelectorFiles=[
+                    {
+                        "fileSources": [
+                            {
+                                "secret": {
+                                    "name": "audit",
+                                    "items": [
+                                        {"key": "policy", "path": "/etc/a.yaml", "permissions": "0600"}
+                                    ],
+                                }
+                            }
+                        ]
+                    }
+                ],
+            )
+        ),
+        # Audit flags only on control-plane nodes is fine when that is the only kube-apiserver-arg layer.
+        mutate(
+            lambda p: p["rkeConfig"].update(
+                machineGlobalConfig=yaml.safe_dump(
+                    {k: v for k, v in GLOBAL.items() if k != "kube-apiserver-arg"}
+                ),
+                machineSelectorConfigs=[
+                    {"config": yaml.safe_dump({"protect-kernel-defaults": True})},
+                    {
+                        "config": yaml.safe_dump({"kube-apiserver-arg": API_ARGS}),
+                        "machineLabelSelector": {"matchLabels": {"rke.cattle.io/control-plane-role": "true"}},
+                    },
+                ],
+            )
+        ),
+        # Newer version than the floor; whole-number strings and floats for retention.
+        mutate(lambda p: p.update(kubernetesVersion="v1.34.1+rke2r1")),
+        mutate(lambda p: p["rkeConfig"]["etcd"].update(snapshotRetention="3")),
+    ],
+)
+def test_acceptable_variants_pass(props: dict[str, Any]) -> None:
+    assert run(props) == {}
+
+
+def test_version_floor_and_audit_age_are_configurable() -> None:
+    props = mutate(lambda p: p.update(kubernetesVersion="v1.31.2+rke2r1"))
+    assert "cluster-kubernetes-version-supported" not in run(props)
+    got = run(props, config={"cluster-kubernetes-version-supported": {"minKubernetesVersion": "v1.33"}})
+    assert "cluster-kubernetes-version-supported" in got
+    strict = run(good_cluster(), config={"rke2-audit-logging": {"minAuditLogMaxAgeDays": 365}})
+    assert any("below the minimum of 365" in m for m in strict["rke2-audit-logging"])
+
+
+def test_unknown_config_during_preview_is_reported_not_passed() -> None:
+    props = mutate(lambda p: p["rkeConfig"].update(machineGlobalConfig=UNKNOWN))
+    violations = analyze_props(PACK_DIR, CLUSTER, props, name="prod", options=PROTECTED)
+    unknown = {v.policy_name for v in violations if v.is_preview_unknown}
+    assert "rke2-cis-profile" in unknown and "rke2-audit-logging" in unknown
+    assert not [
+        v
+        for v in violations
+        if v.is_mandatory and not v.is_preview_unknown and v.policy_name == "rke2-cis-profile"
+    ]
+
+
+def test_metadata_on_cluster_policies() -> None:
+    violations = analyze_props(PACK_DIR, CLUSTER, with_global(profile=None), name="prod", options=PROTECTED)
+    v = next(v for v in violations if v.policy_name == "rke2-cis-profile")
+    assert v.enforcement_level == "mandatory" and v.severity == "high" and "NSA-5.2" in v.tags
+
+
+def test_garbage_cluster_props_never_crash() -> None:
+    for props in (
+        {},
+        {"rkeConfig": "x"},
+        {"rkeConfig": {"machineSelectorConfigs": "x", "etcd": [1]}},
+        {"rkeConfig": {"machineGlobalConfig": 5.0, "registries": {"configs": [None]}}},
+        {"localAuthEndpoint": "on", "kubernetesVersion": 1.3},
+    ):
+        violations = analyze_props(PACK_DIR, CLUSTER, props, name="x", options=PROTECTED)
+        assert all("could not evaluate" not in v.message for v in violations), [v.message for v in violations]
+
+
+# ---------------------------------------------------------------------------------------- PSA templates
+
+
+def good_template() -> dict[str, Any]:
+    return {
+        "name": "hardened-restricted",
+        "description": "restricted, with the platform's system namespaces exempt",
+        "defaults": {
+            "enforce": "restricted",
+            "enforceVersion": "latest",
+            "audit": "restricted",
+            "auditVersion": "latest",
+            "warn": "restricted",
+            "warnVersion": "latest",
+        },
+        "exemptions": {
+            "namespaces": ["kube-system", "cattle-system", "cattle-neuvector-system"],
+            "usernames": [],
+            "runtimeClasses": [],
+        },
+        "annotations": {
+            "psa.hardened-rke2.io/exemption-justifications": yaml.safe_dump(
+                {"namespaces/cattle-neuvector-system": "NeuVector enforcers need host PID and privileged"}
+            )
+        },
+    }
+
+
+def test_good_psa_template_passes() -> None:
+    assert run(good_template(), type_=PSACT, options={}) == {}
+
+
+@pytest.mark.parametrize(
+    ("policy", "part", "change"),
+    [
+        (
+            "psa-template-enforces-restricted",
+            "'baseline'",
+            {"defaults": {"enforce": "baseline", "audit": "restricted", "warn": "restricted"}},
+        ),
+        (
+            "psa-template-enforces-restricted",
+            "'privileged' applies",
+            {"defaults": {"audit": "restricted", "warn": "restricted"}},
+        ),
+        (
+            "psa-template-audits-and-warns-restricted",
+            "defaults.warn",
+            {"defaults": {"enforce": "restricted", "audit": "restricted"}},
+        ),
+        (
+            "psa-template-exemptions-justified",
+            "'team-a' without a justification",
+            {"exemptions": {"namespaces": ["team-a"]}},
+        ),
+        (
+            "psa-template-exemptions-justified",
+            "'ci-bot' without a justification",
+            {"exemptions": {"usernames": ["ci-bot"]}},
+        ),
+        (
+            "psa-template-exemptions-justified",
+            "'kata' without a justification",
+            {"exemptions": {"runtimeClasses": ["kata"]}},
+        ),
+        (
+            "psa-template-exemptions-justified",
+            "not valid YAML",
+            {
+                "exemptions": {"namespaces": ["kube-system"]},
+                "annotations": {"psa.hardened-rke2.io/exemption-justifications": "a: ["},
+            },
+        ),
+    ],
+)
+def test_weak_psa_templates_fail(policy: str, part: str, change: dict[str, Any]) -> None:
+    props = copy.deepcopy(good_template())
+    props.update(change)
+    got = run(props, type_=PSACT, options={})
+    assert policy in got and any(part in m for m in got[policy]), got
+
+
+def test_psa_justification_accepts_listed_reasons() -> None:
+    props = good_template()
+    props["exemptions"] = {"usernames": ["ci-bot"], "runtimeClasses": ["kata"]}
+    props["annotations"] = {
+        "psa.hardened-rke2.io/exemption-justifications": yaml.safe_dump(
+            {"usernames/ci-bot": "image builder, ticket SEC-12", "runtimeClasses/kata": "sandboxed by design"}
+        )
+    }
+    assert run(props, type_=PSACT, options={}) == {}
