@@ -1,0 +1,119 @@
+"""First contact with a fresh Rancher: set the admin password, mint a token, hand out a normal provider.
+
+Provider chain: `rancher2.Provider(bootstrap=True)` -> `rancher2.Bootstrap` (admin password, admin token
+with an explicit TTL) -> `rancher2.Provider(token_key=bootstrap.token)` used by everything else in the
+management stack. A separate `rancher2.Token` (also with a TTL) is what downstream cluster stacks get.
+
+The bootstrap resource re-logs in with the stored password and renews its token when the token has
+expired, so a short TTL does not lock the stack out; `rancher2.Token(renew=True)` does the same.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_rancher2 as rancher2
+import pulumi_random as random
+from pydantic import Field
+
+from components.model import HardenedModel
+
+ADMIN_USERNAME = "admin"
+
+
+class RancherBootstrapArgs(HardenedModel):
+    """Bootstrap settings. TTLs are seconds (the Rancher API's unit for tokens); 0 (never) is refused."""
+
+    token_ttl_seconds: int = Field(default=86_400, gt=0)
+    """The management stack's own admin token (renewed by the provider when it expires)."""
+    automation_token_ttl_seconds: int = Field(default=86_400, gt=0)
+    """The token exported for downstream cluster stacks."""
+    admin_password_length: int = Field(default=32, ge=16)
+    ui_default_landing: str = "vue"
+
+
+class RancherBootstrap(pulumi.ComponentResource):
+    """Bootstrap provider, `rancher2.Bootstrap`, the token provider and an automation token."""
+
+    bootstrap_provider: rancher2.Provider
+    bootstrap: rancher2.Bootstrap
+    provider: rancher2.Provider
+    automation_token: rancher2.Token
+    api_url: str
+    ca_certs: str | None
+    admin_password: pulumi.Output[str]
+    token: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        args: RancherBootstrapArgs | dict[str, Any],
+        *,
+        api_url: str,
+        initial_password: pulumi.Input[str],
+        ca_certs: str | None = None,
+        insecure: bool = False,
+        depends_on: list[pulumi.Resource] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        args = args if isinstance(args, RancherBootstrapArgs) else RancherBootstrapArgs.model_validate(args)
+        if not api_url.startswith("https://"):
+            raise ValueError(
+                f"api_url {api_url!r} must be https:// (fix: pass the Rancher server's https URL)"
+            )
+        super().__init__("hardened-rke2:management:RancherBootstrap", name, None, opts)
+        self.api_url = api_url
+        self.ca_certs = ca_certs
+        child = pulumi.ResourceOptions(parent=self)
+
+        self.bootstrap_provider = rancher2.Provider(
+            f"{name}-bootstrap",
+            api_url=api_url,
+            bootstrap=True,
+            ca_certs=ca_certs,
+            insecure=insecure,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on or []),
+        )
+        password = random.RandomPassword(
+            f"{name}-admin-password",
+            length=args.admin_password_length,
+            special=True,
+            override_special="!#%*+-_=?",
+            min_lower=2,
+            min_upper=2,
+            min_numeric=2,
+            min_special=2,
+            opts=child,
+        )
+        self.admin_password = pulumi.Output.secret(password.result)
+        self.bootstrap = rancher2.Bootstrap(
+            f"{name}-admin",
+            initial_password=pulumi.Output.secret(initial_password),
+            password=self.admin_password,
+            token_ttl=args.token_ttl_seconds,
+            ui_default_landing=args.ui_default_landing,
+            opts=pulumi.ResourceOptions(
+                parent=self, provider=self.bootstrap_provider, depends_on=depends_on or []
+            ),
+        )
+        self.token = pulumi.Output.secret(self.bootstrap.token)
+        # The URL is known from the hostname (not the computed `bootstrap.url`) so previews stay concrete.
+        self.provider = rancher2.Provider(
+            f"{name}-admin",
+            api_url=api_url,
+            token_key=self.token,
+            ca_certs=ca_certs,
+            insecure=insecure,
+            opts=child,
+        )
+        self.automation_token = rancher2.Token(
+            f"{name}-automation",
+            description="hardened-rke2 cluster stacks (managed by the management stack)",
+            ttl=args.automation_token_ttl_seconds,
+            renew=True,
+            opts=pulumi.ResourceOptions(
+                parent=self, provider=self.provider, additional_secret_outputs=["token"]
+            ),
+        )
+        self.register_outputs({"apiUrl": api_url})

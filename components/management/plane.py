@@ -1,0 +1,166 @@
+"""The whole management plane: Rancher install -> bootstrap -> settings, SSO and roles.
+
+Kubernetes access for the install (the cluster Rancher runs on):
+- `source: secretConfig` (default): the kubeconfig is the secret config value `managementKubeconfig`
+  (`pulumi config set --secret hardened-rke2:managementKubeconfig < kubeconfig.yaml`); it is a Pulumi
+  secret in state. Missing at preview = unknown + warning; missing at deploy = error.
+- `source: environment`: the Kubernetes provider reads `KUBECONFIG` (or ~/.kube/config) on the machine
+  that runs `pulumi up`; nothing is stored in state. This is what the example stack uses, so the offline
+  engine (which cannot decrypt `secure:` values) can run it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import pulumi
+import pulumi_kubernetes as k8s
+from pydantic import model_validator
+
+from components.management.bootstrap import RancherBootstrap, RancherBootstrapArgs
+from components.management.rancher_server import RancherServer, RancherServerArgs
+from components.management.roles import Roles, RolesArgs
+from components.management.secrets import SecretRef, resolve_secret
+from components.management.security_settings import SecuritySettings, SecuritySettingsArgs
+from components.management.sso import SingleSignOn, SsoArgs, resolve_sso_secrets
+from components.model import HardenedModel
+from components.problems import ProblemList
+from components.versions import DEFAULT_RANCHER_LINE, RancherLine
+
+
+class KubernetesAccessArgs(HardenedModel):
+    source: Literal["secretConfig", "environment"] = "secretConfig"
+    kubeconfig: SecretRef = SecretRef(config_key="managementKubeconfig")
+    context: str | None = None
+
+
+class ManagementPlaneArgs(HardenedModel):
+    rancher_line: RancherLine = DEFAULT_RANCHER_LINE
+    kubernetes: KubernetesAccessArgs = KubernetesAccessArgs()
+    server: RancherServerArgs
+    bootstrap: RancherBootstrapArgs = RancherBootstrapArgs()
+    security: SecuritySettingsArgs = SecuritySettingsArgs()
+    sso: SsoArgs
+    roles: RolesArgs
+
+    @model_validator(mode="before")
+    @classmethod
+    def _propagate_line(cls, data: Any) -> Any:
+        """`rancherLine` is stated once; server and security inherit it unless they disagree."""
+        if not isinstance(data, dict):
+            return data
+        line = data.get("rancherLine", data.get("rancher_line"))
+        if line is None:
+            return data
+        data = dict(data)
+        for key in ("server", "security"):
+            section = data.get(key)
+            if isinstance(section, dict) and "rancherLine" not in section and "rancher_line" not in section:
+                data[key] = {**section, "rancherLine": line}
+        return data
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ManagementPlaneArgs:
+        p = ProblemList()
+        for key in ("server", "security"):
+            if getattr(self, key).rancher_line != self.rancher_line:
+                p.add((key, "rancherLine"), f"differs from rancherLine {self.rancher_line}", "drop it")
+        max_seconds = self.security.token_max_ttl_minutes * 60
+        for field, alias in (
+            ("token_ttl_seconds", "tokenTtlSeconds"),
+            ("automation_token_ttl_seconds", "automationTokenTtlSeconds"),
+        ):
+            ttl = getattr(self.bootstrap, field)
+            if ttl > max_seconds:
+                p.add(
+                    ("bootstrap", alias),
+                    f"{ttl}s exceeds security.tokenMaxTtlMinutes ({self.security.token_max_ttl_minutes} min)",
+                    "lower it (Rancher would cap it anyway)",
+                )
+        if self.server.agent_tls_mode != self.security.agent_tls_mode:
+            p.add(
+                ("security", "agentTlsMode"), "differs from server.agentTlsMode", "set the same mode in both"
+            )
+        prefix = self.sso.principal_prefix()
+        for field, alias in (
+            ("platform_admin_groups", "platformAdminGroups"),
+            ("auditor_groups", "auditorGroups"),
+        ):
+            for i, group in enumerate(getattr(self.roles, field)):
+                if not group.startswith(f"{prefix}_group://"):
+                    p.add(
+                        ("roles", alias, i),
+                        f"{group!r} is not a group of the configured {self.sso.provider} provider",
+                        f"use {prefix}_group://<group>",
+                    )
+        p.raise_if_any()
+        return self
+
+
+class ManagementPlane(pulumi.ComponentResource):
+    """Provider chain: kubernetes (install) -> rancher2 bootstrap -> rancher2 token provider (the rest)."""
+
+    kubernetes_provider: k8s.Provider
+    server: RancherServer
+    bootstrap: RancherBootstrap
+    settings: SecuritySettings
+    sso: SingleSignOn
+    roles: Roles
+
+    def __init__(
+        self,
+        name: str,
+        args: ManagementPlaneArgs | dict[str, Any],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        args = args if isinstance(args, ManagementPlaneArgs) else ManagementPlaneArgs.model_validate(args)
+        # Every credential is resolved first: a missing one stops the program before any registration.
+        kubeconfig: pulumi.Output[str] | None = (
+            resolve_secret(args.kubernetes.kubeconfig, "kubernetes.kubeconfig")
+            if args.kubernetes.source == "secretConfig"
+            else None
+        )
+        resolve_sso_secrets(args.sso)
+        super().__init__("hardened-rke2:management:ManagementPlane", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        self.kubernetes_provider = k8s.Provider(
+            f"{name}-local-cluster",
+            kubeconfig=kubeconfig,  # already a secret (resolve_secret)
+            context=args.kubernetes.context,
+            delete_unreachable=False,
+            opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["kubeconfig"]),
+        )
+        self.server = RancherServer(
+            f"{name}-rancher", args.server, kubernetes_provider=self.kubernetes_provider, opts=child
+        )
+        tls = args.server.tls
+        self.bootstrap = RancherBootstrap(
+            f"{name}-bootstrap",
+            args.bootstrap,
+            api_url=args.server.api_url,
+            initial_password=self.server.bootstrap_password,
+            ca_certs=tls.private_ca_certificate,
+            insecure=tls.allow_unverified_bootstrap_tls,
+            depends_on=[self.server.release],
+            opts=child,
+        )
+        provider = self.bootstrap.provider
+        self.settings = SecuritySettings(f"{name}-security", args.security, provider=provider, opts=child)
+        self.sso = SingleSignOn(
+            f"{name}-sso",
+            args.sso,
+            provider=provider,
+            api_url=args.server.api_url,
+            extra_principal_ids=args.roles.group_principals,
+            opts=child,
+        )
+        self.roles = Roles(
+            f"{name}-roles",
+            args.roles,
+            provider=provider,
+            kubernetes_provider=self.kubernetes_provider,
+            depends_on=[self.server.release, self.bootstrap.bootstrap],
+            opts=child,
+        )
+        self.register_outputs({"apiUrl": args.server.api_url})

@@ -1,0 +1,347 @@
+"""Rancher itself: cert-manager (when the TLS source needs it) and the `rancher` Helm chart, hardened.
+
+Both charts are `kubernetes.helm.v3.Release` resources so the values are plain inputs that tests and the
+policy pack can read (a `helm.v4.Chart` expands engine-side and is invisible under mocks).
+The Rancher chart lives in `cattle-system` (Rancher requires that namespace).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+from pydantic import Field, model_validator
+
+from components.management.secrets import SecretRef, resolve_secret
+from components.model import HardenedModel
+from components.versions import DEFAULT_RANCHER_LINE, RancherLine, pins_for
+
+RANCHER_NAMESPACE = "cattle-system"
+CERT_MANAGER_NAMESPACE = "cert-manager"
+RANCHER_CHART_REPOSITORY = "https://releases.rancher.com/server-charts/stable"
+CERT_MANAGER_REPOSITORY = "https://charts.jetstack.io"
+_FQDN = re.compile(r"^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))+$")
+_PEM_CERT = re.compile(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.S)
+
+
+class AuditLogArgs(HardenedModel):
+    """Rancher's API audit log (DISA Rancher STIG V-252844: level >= 2).
+
+    Level semantics differ per line. 2.11: 0 = off, 1 = metadata, 2 = + request body, 3 = + response body.
+    2.12+: `enabled` is the master switch and 0 = metadata, 1 = + headers, 2 = + request body,
+    3 = + response body. Level 2 logs request bodies on every line, so it is the default everywhere.
+    """
+
+    enabled: bool = True
+    level: int = Field(default=2, ge=0, le=3)
+    allow_low_audit_level: bool = False
+    """Explicit opt-in to a level below 2 (the policy pack still reports it)."""
+    destination: Literal["sidecar", "hostPath"] = "sidecar"
+    host_path: str = "/var/log/rancher/audit/"
+    max_age: int = Field(default=30, ge=1)
+    """Days to keep rotated files (the chart default of 1 day is too short to investigate anything)."""
+    max_backup: int = Field(default=10, ge=1)
+    max_size: int = Field(default=100, ge=1)
+    """MB before rotation."""
+
+    @model_validator(mode="after")
+    def _floor(self) -> AuditLogArgs:
+        if self.enabled and self.level < 2 and not self.allow_low_audit_level:
+            raise ValueError(
+                f"level {self.level} does not record request bodies (fix: use level 2 or 3, or set "
+                "allowLowAuditLevel: true to accept the weaker audit trail)"
+            )
+        if self.destination == "hostPath" and not self.host_path.startswith("/"):
+            raise ValueError("hostPath must be an absolute path (fix: e.g. /var/log/rancher/audit/)")
+        return self
+
+
+class RancherTlsArgs(HardenedModel):
+    """Where the ingress certificate comes from.
+
+    - `secret` (default): an enterprise-CA or public-CA certificate in the `tls-rancher-ingress` secret
+      (created here from secret config when `certificate`/`privateKey` are given, else pre-created);
+      `privateCaCertificate` (PEM, public) marks it as a private CA: `privateCA: true`, a `tls-ca`
+      secret, and the CA the rancher2 providers verify against.
+    - `letsEncrypt`: cert-manager + ACME (public CA, nothing to pin).
+    - `rancher`: cert-manager + Rancher's self-signed CA. The providers must then be given that CA after
+      the first install (`privateCaCertificate`) or told explicitly to skip verification.
+    """
+
+    source: Literal["secret", "letsEncrypt", "rancher"] = "secret"
+    private_ca_certificate: str | None = None
+    certificate: SecretRef | None = None
+    private_key: SecretRef | None = None
+    lets_encrypt_email: str | None = None
+    lets_encrypt_environment: Literal["production", "staging"] = "production"
+    ingress_class_name: str | None = None
+    allow_unverified_bootstrap_tls: bool = False
+    """Only for `source: rancher` before the generated CA is known: providers skip TLS verification."""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RancherTlsArgs:
+        if self.private_ca_certificate is not None and not _PEM_CERT.search(self.private_ca_certificate):
+            raise ValueError("privateCaCertificate must be a PEM certificate (fix: paste the CA's PEM)")
+        if (self.certificate is None) != (self.private_key is None):
+            raise ValueError(
+                "certificate and privateKey go together (fix: set both secret config refs or neither)"
+            )
+        if self.source != "secret" and self.certificate is not None:
+            raise ValueError(f"certificate/privateKey are only used with source: secret, not {self.source}")
+        if self.source == "letsEncrypt" and not self.lets_encrypt_email:
+            raise ValueError("letsEncryptEmail is required with source: letsEncrypt (fix: an ops mailbox)")
+        if self.source == "letsEncrypt" and self.private_ca_certificate is not None:
+            raise ValueError("privateCaCertificate does not apply to letsEncrypt (a public CA)")
+        if (
+            self.source == "rancher"
+            and self.private_ca_certificate is None
+            and not self.allow_unverified_bootstrap_tls
+        ):
+            raise ValueError(
+                "source: rancher uses a CA generated at install time that the rancher2 providers cannot "
+                "verify (fix: set privateCaCertificate to that CA, use source: secret, or set "
+                "allowUnverifiedBootstrapTls: true)"
+            )
+        if self.allow_unverified_bootstrap_tls and self.source != "rancher":
+            raise ValueError("allowUnverifiedBootstrapTls only applies to source: rancher")
+        return self
+
+    @property
+    def needs_cert_manager(self) -> bool:
+        return self.source in ("rancher", "letsEncrypt")
+
+    @property
+    def private_ca(self) -> bool:
+        return self.private_ca_certificate is not None
+
+
+class RancherServerArgs(HardenedModel):
+    """The hardened Rancher install."""
+
+    hostname: str
+    rancher_line: RancherLine = DEFAULT_RANCHER_LINE
+    chart_version: str | None = None
+    """Overrides the pin from `components.versions` (an explicit, reviewed choice)."""
+    chart_repository: str = RANCHER_CHART_REPOSITORY
+    cert_manager_version: str | None = None
+    cert_manager_repository: str = CERT_MANAGER_REPOSITORY
+    replicas: int = Field(default=3, ge=1)
+    allow_reduced_availability: bool = False
+    anti_affinity: Literal["required", "preferred"] = "required"
+    tls: RancherTlsArgs = RancherTlsArgs()
+    audit_log: AuditLogArgs = AuditLogArgs()
+    agent_tls_mode: Literal["strict", "system-store"] = "strict"
+    system_default_registry: str | None = None
+    """Private registry for every Rancher and system image (air gap)."""
+    use_bundled_system_chart: bool = False
+    """Air gap: use the system charts packaged in the Rancher image instead of fetching them."""
+    bootstrap_password_length: int = Field(default=32, ge=20)
+    helm_timeout_seconds: int = Field(default=900, ge=60)
+
+    @model_validator(mode="after")
+    def _validate(self) -> RancherServerArgs:
+        if not _FQDN.match(self.hostname):
+            raise ValueError(
+                f"hostname {self.hostname!r} must be a lower-case DNS name without scheme or port "
+                "(fix: e.g. rancher.example.com)"
+            )
+        if self.replicas < 3 and not self.allow_reduced_availability:
+            raise ValueError(
+                f"replicas {self.replicas} is below the HA floor of 3 (fix: use 3+, or set "
+                "allowReducedAvailability: true)"
+            )
+        if self.rancher_line == "2.11" and self.audit_log.enabled and self.audit_log.level == 0:
+            raise ValueError(
+                "auditLog.level 0 turns the audit log off on Rancher 2.11 (fix: use level 2, or set "
+                "auditLog.enabled: false explicitly)"
+            )
+        if self.anti_affinity != "required" and not self.allow_reduced_availability:
+            raise ValueError(
+                "antiAffinity preferred lets replicas share a node (fix: keep required, or set "
+                "allowReducedAvailability: true)"
+            )
+        return self
+
+    @property
+    def api_url(self) -> str:
+        return f"https://{self.hostname}"
+
+
+def audit_log_values(audit: AuditLogArgs, line: str) -> dict[str, Any]:
+    """The chart's `auditLog` block for a Rancher line (see `AuditLogArgs` for the semantics)."""
+    values: dict[str, Any] = {
+        "destination": audit.destination,
+        "hostPath": audit.host_path,
+        "maxAge": audit.max_age,
+        "maxBackup": audit.max_backup,
+        "maxSize": audit.max_size,
+    }
+    if line == "2.11":
+        # 2.11 has no master switch: level 0 IS "off" (RancherServerArgs rejects enabled + level 0).
+        # `enabled` is still rendered (ignored by that chart) so one policy reads every line the same way.
+        values.update(enabled=audit.enabled, level=audit.level if audit.enabled else 0)
+    else:
+        values.update(enabled=audit.enabled, level=audit.level)
+    return values
+
+
+def rancher_values(args: RancherServerArgs, bootstrap_password: pulumi.Input[str]) -> dict[str, Any]:
+    """Hardened values for the `rancher` chart (deterministic; the password stays a secret)."""
+    tls = args.tls
+    ingress: dict[str, Any] = {"tls": {"source": tls.source}}
+    if tls.ingress_class_name:
+        ingress["ingressClassName"] = tls.ingress_class_name
+    values: dict[str, Any] = {
+        "hostname": args.hostname,
+        "replicas": args.replicas,
+        "antiAffinity": args.anti_affinity,
+        "bootstrapPassword": bootstrap_password,
+        "agentTLSMode": args.agent_tls_mode,
+        "auditLog": audit_log_values(args.audit_log, args.rancher_line),
+        "ingress": ingress,
+        "privateCA": tls.source == "secret" and tls.private_ca,
+        "useBundledSystemChart": args.use_bundled_system_chart,
+    }
+    if tls.source == "letsEncrypt":
+        values["letsEncrypt"] = {
+            "email": tls.lets_encrypt_email,
+            "environment": tls.lets_encrypt_environment,
+            "ingress": {"class": tls.ingress_class_name or "nginx"},
+        }
+    if args.system_default_registry:
+        values["systemDefaultRegistry"] = args.system_default_registry
+    return values
+
+
+def cert_manager_values(args: RancherServerArgs) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        # CRDs from the chart (v1.15+ key); `keep` so an uninstall does not delete every Certificate.
+        "crds": {"enabled": True, "keep": True},
+        "replicaCount": 2,
+        "podDisruptionBudget": {"enabled": True},
+        "webhook": {"replicaCount": 2, "podDisruptionBudget": {"enabled": True}},
+    }
+    if args.system_default_registry:
+        values["image"] = {"registry": args.system_default_registry}
+    return values
+
+
+class RancherServer(pulumi.ComponentResource):
+    """cert-manager (if needed) + the Rancher chart on the cluster reached by `kubernetes_provider`."""
+
+    release: k8s.helm.v3.Release
+    cert_manager: k8s.helm.v3.Release | None
+    bootstrap_password: pulumi.Output[str]
+    api_url: str
+    ca_certs: str | None
+
+    def __init__(
+        self,
+        name: str,
+        args: RancherServerArgs | dict[str, Any],
+        *,
+        kubernetes_provider: pulumi.ProviderResource,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        args = args if isinstance(args, RancherServerArgs) else RancherServerArgs.model_validate(args)
+        pins = pins_for(args.rancher_line)
+        # Resolve every credential (and fail on a missing one) before anything is registered.
+        certificate = private_key = None
+        if args.tls.certificate is not None and args.tls.private_key is not None:
+            certificate = resolve_secret(args.tls.certificate, "server.tls.certificate")
+            private_key = resolve_secret(args.tls.private_key, "server.tls.privateKey")
+        super().__init__("hardened-rke2:management:RancherServer", name, None, opts)
+        self.api_url = args.api_url
+        self.ca_certs = args.tls.private_ca_certificate
+        k8s_opts = pulumi.ResourceOptions(parent=self, provider=kubernetes_provider)
+
+        self.cert_manager = None
+        if args.tls.needs_cert_manager:
+            self.cert_manager = k8s.helm.v3.Release(
+                f"{name}-cert-manager",
+                name="cert-manager",
+                chart="cert-manager",
+                version=args.cert_manager_version or pins.cert_manager_chart,
+                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=args.cert_manager_repository),
+                namespace=CERT_MANAGER_NAMESPACE,
+                create_namespace=True,
+                values=cert_manager_values(args),
+                timeout=args.helm_timeout_seconds,
+                opts=k8s_opts,
+            )
+
+        # Explicit namespace: the TLS secrets must exist before the Rancher pods mount them.
+        # Baseline is enforced (Rancher runs as root, so not restricted); a hostPath audit destination
+        # needs a hostPath volume, which only the privileged level admits.
+        enforce = "privileged" if args.audit_log.destination == "hostPath" else "baseline"
+        namespace = k8s.core.v1.Namespace(
+            f"{name}-namespace",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=RANCHER_NAMESPACE,
+                labels={
+                    "pod-security.kubernetes.io/enforce": enforce,
+                    "pod-security.kubernetes.io/audit": "restricted",
+                    "pod-security.kubernetes.io/warn": "restricted",
+                },
+            ),
+            opts=k8s_opts,
+        )
+        depends: list[pulumi.Resource] = [namespace]
+        if self.cert_manager is not None:
+            depends.append(self.cert_manager)
+        if certificate is not None and private_key is not None:
+            depends.append(
+                k8s.core.v1.Secret(
+                    f"{name}-ingress-tls",
+                    metadata=k8s.meta.v1.ObjectMetaArgs(
+                        name="tls-rancher-ingress", namespace=RANCHER_NAMESPACE
+                    ),
+                    type="kubernetes.io/tls",
+                    string_data={"tls.crt": certificate, "tls.key": private_key},
+                    opts=pulumi.ResourceOptions.merge(
+                        k8s_opts,
+                        pulumi.ResourceOptions(depends_on=[namespace], additional_secret_outputs=["data"]),
+                    ),
+                )
+            )
+        if args.tls.source == "secret" and args.tls.private_ca_certificate:
+            depends.append(
+                k8s.core.v1.Secret(
+                    f"{name}-private-ca",
+                    metadata=k8s.meta.v1.ObjectMetaArgs(name="tls-ca", namespace=RANCHER_NAMESPACE),
+                    string_data={"cacerts.pem": args.tls.private_ca_certificate},
+                    opts=pulumi.ResourceOptions.merge(
+                        k8s_opts, pulumi.ResourceOptions(depends_on=[namespace])
+                    ),
+                )
+            )
+
+        password = random.RandomPassword(
+            f"{name}-bootstrap-password",
+            length=args.bootstrap_password_length,
+            special=False,  # Helm --set style escaping and URL forms break on some specials.
+            min_lower=4,
+            min_upper=4,
+            min_numeric=4,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.bootstrap_password = pulumi.Output.secret(password.result)
+        self.release = k8s.helm.v3.Release(
+            name,
+            name="rancher",
+            chart="rancher",
+            version=args.chart_version or pins.rancher_chart,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=args.chart_repository),
+            namespace=RANCHER_NAMESPACE,
+            create_namespace=False,
+            values=rancher_values(args, self.bootstrap_password),
+            timeout=args.helm_timeout_seconds,
+            max_history=10,
+            opts=pulumi.ResourceOptions.merge(
+                k8s_opts, pulumi.ResourceOptions(depends_on=depends, additional_secret_outputs=["values"])
+            ),
+        )
+        self.register_outputs({"apiUrl": self.api_url, "release": self.release.name})

@@ -1,0 +1,275 @@
+"""Global roles, their bindings to SSO groups, and the role templates teams are granted.
+
+New-user default (DISA Rancher STIG V-252845): `user-base` (login only) must be the ONLY new-user default
+and the built-in `user` ("Standard User", can create clusters) must not be. Both are built-in
+`GlobalRole`s that Rancher creates itself, so a `rancher2.GlobalRole` cannot own them (create fails on
+the existing object; import would have to match first and delete would remove a built-in). Instead each
+is patched in place with a server-side-apply patch of the `management.cattle.io/v3` object
+(`kubernetes:management.cattle.io/v3:GlobalRolePatch`, the generic `<Kind>Patch` resource of the
+Kubernetes provider) that owns only `newUserDefault`; Rancher's webhook allows exactly that field to change
+on built-ins. `pulumi.com/patchForce` takes the field over from Rancher's field manager; on destroy the
+patch releases the field (the value stays as last set).
+
+Role templates are validated: no `*` in apiGroups, resources, verbs or nonResourceURLs, and no
+privilege-escalation verbs (escalate, bind, impersonate).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import pulumi
+import pulumi_rancher2 as rancher2
+from pydantic import Field, model_validator
+
+from components.model import HardenedModel
+
+ESCALATION_VERBS = frozenset({"escalate", "bind", "impersonate"})
+READ = ("get", "list", "watch")
+WRITE = ("create", "update", "patch", "delete")
+BUILTIN_ADMIN_ROLE = "admin"
+USER_BASE_ROLE = "user-base"
+STANDARD_USER_ROLE = "user"
+
+
+class RuleArgs(HardenedModel):
+    """One RBAC rule: explicit groups, resources and verbs (never `*`)."""
+
+    api_groups: tuple[str, ...] = ("",)
+    resources: tuple[str, ...] = ()
+    resource_names: tuple[str, ...] = ()
+    non_resource_urls: tuple[str, ...] = ()
+    verbs: tuple[str, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _no_wildcards(self) -> RuleArgs:
+        problems = []
+        for field in ("api_groups", "resources", "verbs", "non_resource_urls", "resource_names"):
+            if any("*" in item for item in getattr(self, field)):
+                problems.append(f"{field}: wildcards are not allowed (fix: list the items explicitly)")
+        bad = sorted(ESCALATION_VERBS.intersection(self.verbs))
+        if bad:
+            problems.append(f"verbs: {', '.join(bad)} allow privilege escalation (fix: remove them)")
+        if not self.resources and not self.non_resource_urls:
+            problems.append("a rule needs resources or nonResourceUrls")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def sdk_args(self, cls: Any) -> Any:
+        kwargs: dict[str, Any] = {"verbs": list(self.verbs)}
+        if self.resources:
+            kwargs.update(api_groups=list(self.api_groups), resources=list(self.resources))
+        if self.resource_names:
+            kwargs["resource_names"] = list(self.resource_names)
+        if self.non_resource_urls:
+            kwargs["non_resource_urls"] = list(self.non_resource_urls)
+        return cls(**kwargs)
+
+
+class RoleTemplateArgs(HardenedModel):
+    name: str = Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)
+    display_name: str | None = None
+    context: Literal["cluster", "project"]
+    description: str = ""
+    rules: tuple[RuleArgs, ...] = Field(min_length=1)
+
+
+_WORKLOADS = (
+    RuleArgs(
+        api_groups=("apps",),
+        resources=("deployments", "statefulsets", "daemonsets", "replicasets"),
+        verbs=READ + WRITE,
+    ),
+    RuleArgs(api_groups=("batch",), resources=("jobs", "cronjobs"), verbs=READ + WRITE),
+    RuleArgs(resources=("pods",), verbs=(*READ, "delete")),
+    RuleArgs(resources=("pods/log",), verbs=("get", "list")),
+    RuleArgs(resources=("configmaps", "services", "persistentvolumeclaims"), verbs=READ + WRITE),
+    # Secrets can be written but not read back: reading is the usual exfiltration path.
+    RuleArgs(resources=("secrets",), verbs=WRITE),
+    RuleArgs(api_groups=("networking.k8s.io",), resources=("ingresses",), verbs=READ + WRITE),
+    RuleArgs(api_groups=("autoscaling",), resources=("horizontalpodautoscalers",), verbs=READ + WRITE),
+    RuleArgs(api_groups=("", "events.k8s.io"), resources=("events",), verbs=READ),
+)
+_VIEW = (
+    RuleArgs(
+        api_groups=("apps",),
+        resources=("deployments", "statefulsets", "daemonsets", "replicasets"),
+        verbs=READ,
+    ),
+    RuleArgs(api_groups=("batch",), resources=("jobs", "cronjobs"), verbs=READ),
+    RuleArgs(resources=("pods", "configmaps", "services", "persistentvolumeclaims", "events"), verbs=READ),
+    RuleArgs(api_groups=("networking.k8s.io",), resources=("ingresses", "networkpolicies"), verbs=READ),
+)
+_CLUSTER_VIEW = (
+    RuleArgs(resources=("nodes", "namespaces", "persistentvolumes"), verbs=READ),
+    RuleArgs(api_groups=("storage.k8s.io",), resources=("storageclasses",), verbs=READ),
+    RuleArgs(api_groups=("networking.k8s.io",), resources=("networkpolicies", "ingressclasses"), verbs=READ),
+    RuleArgs(
+        api_groups=("rbac.authorization.k8s.io",),
+        resources=("roles", "rolebindings", "clusterroles", "clusterrolebindings"),
+        verbs=READ,
+    ),
+)
+
+DEFAULT_ROLE_TEMPLATES: tuple[RoleTemplateArgs, ...] = (
+    RoleTemplateArgs(
+        name="team-developer",
+        display_name="Team developer",
+        context="project",
+        description="Deploy and operate workloads in the team's namespaces; no exec, no secret reads",
+        rules=_WORKLOADS,
+    ),
+    RoleTemplateArgs(
+        name="team-viewer",
+        display_name="Team viewer",
+        context="project",
+        description="Read workloads in the team's namespaces (not secrets)",
+        rules=_VIEW,
+    ),
+    RoleTemplateArgs(
+        name="cluster-auditor",
+        display_name="Cluster auditor",
+        context="cluster",
+        description="Read cluster-scoped configuration and RBAC (not secrets)",
+        rules=_CLUSTER_VIEW,
+    ),
+)
+
+# Rancher-level objects an auditor may read (never tokens or secrets).
+AUDITOR_GLOBAL_RULES: tuple[RuleArgs, ...] = (
+    RuleArgs(
+        api_groups=("management.cattle.io",),
+        resources=(
+            "clusters",
+            "projects",
+            "users",
+            "globalroles",
+            "globalrolebindings",
+            "roletemplates",
+            "clusterroletemplatebindings",
+            "projectroletemplatebindings",
+            "settings",
+            "authconfigs",
+            "podsecurityadmissionconfigurationtemplates",
+            "features",
+        ),
+        verbs=READ,
+    ),
+    RuleArgs(api_groups=("provisioning.cattle.io",), resources=("clusters",), verbs=READ),
+)
+
+
+def _slug(principal: str) -> str:
+    body = principal.split("://", 1)[-1]
+    return "".join(c if c.isalnum() else "-" for c in body.lower()).strip("-")[:40]
+
+
+class RolesArgs(HardenedModel):
+    platform_admin_groups: tuple[str, ...] = Field(min_length=1)
+    """SSO group principals bound to Rancher's built-in `admin` global role."""
+    auditor_groups: tuple[str, ...] = ()
+    role_templates: tuple[RoleTemplateArgs, ...] = DEFAULT_ROLE_TEMPLATES
+
+    @model_validator(mode="after")
+    def _unique(self) -> RolesArgs:
+        names = [t.name for t in self.role_templates]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"roleTemplates: duplicate names {', '.join(dupes)}")
+        for field in ("platform_admin_groups", "auditor_groups"):
+            bad = [g for g in getattr(self, field) if "_group://" not in g]
+            if bad:
+                raise ValueError(f"{field}: {bad} are not group principals (fix: <provider>_group://<group>)")
+            slugs = [_slug(g) for g in getattr(self, field)]
+            clashes = sorted({g for g in getattr(self, field) if slugs.count(_slug(g)) > 1})
+            if clashes:
+                raise ValueError(f"{field}: {clashes} are duplicates or differ only in punctuation/case")
+        return self
+
+    @property
+    def group_principals(self) -> tuple[str, ...]:
+        return tuple(sorted(set(self.platform_admin_groups) | set(self.auditor_groups)))
+
+
+class GlobalRoleNewUserDefaultPatch(pulumi.CustomResource):
+    """Server-side-apply patch of one built-in Rancher `GlobalRole`'s `newUserDefault` (see module doc)."""
+
+    def __init__(self, name: str, role: str, new_user_default: bool, opts: pulumi.ResourceOptions) -> None:
+        props = {
+            "apiVersion": "management.cattle.io/v3",
+            "kind": "GlobalRole",
+            "metadata": {"name": role, "annotations": {"pulumi.com/patchForce": "true"}},
+            "newUserDefault": new_user_default,
+        }
+        super().__init__("kubernetes:management.cattle.io/v3:GlobalRolePatch", name, props, opts)
+
+
+class Roles(pulumi.ComponentResource):
+    def __init__(
+        self,
+        name: str,
+        args: RolesArgs | dict[str, Any],
+        *,
+        provider: pulumi.ProviderResource,
+        kubernetes_provider: pulumi.ProviderResource,
+        depends_on: list[pulumi.Resource] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        args = args if isinstance(args, RolesArgs) else RolesArgs.model_validate(args)
+        super().__init__("hardened-rke2:management:Roles", name, None, opts)
+        rancher_opts = pulumi.ResourceOptions(parent=self, provider=provider)
+        k8s_opts = pulumi.ResourceOptions(
+            parent=self, provider=kubernetes_provider, depends_on=depends_on or []
+        )
+
+        self.new_user_defaults = [
+            GlobalRoleNewUserDefaultPatch(f"{name}-user-base-default", USER_BASE_ROLE, True, k8s_opts),
+            GlobalRoleNewUserDefaultPatch(
+                f"{name}-standard-user-not-default", STANDARD_USER_ROLE, False, k8s_opts
+            ),
+        ]
+        self.role_templates = {
+            t.name: rancher2.RoleTemplate(
+                f"{name}-{t.name}",
+                name=t.display_name or t.name,
+                context=t.context,
+                description=t.description,
+                default_role=False,
+                locked=False,
+                rules=[r.sdk_args(rancher2.RoleTemplateRuleArgs) for r in t.rules],
+                opts=rancher_opts,
+            )
+            for t in args.role_templates
+        }
+        self.bindings: list[rancher2.GlobalRoleBinding] = [
+            rancher2.GlobalRoleBinding(
+                f"{name}-platform-admin-{_slug(group)}",
+                global_role_id=BUILTIN_ADMIN_ROLE,
+                group_principal_id=group,
+                opts=rancher_opts,
+            )
+            for group in args.platform_admin_groups
+        ]
+        self.auditor_role: rancher2.GlobalRole | None = None
+        if args.auditor_groups:
+            inherited = [rt.id for key, rt in self.role_templates.items() if key == "cluster-auditor"]
+            self.auditor_role = rancher2.GlobalRole(
+                f"{name}-auditor",
+                name="Auditor",
+                description="Read-only Rancher configuration, clusters and RBAC (no secrets or tokens)",
+                new_user_default=False,
+                rules=[r.sdk_args(rancher2.GlobalRoleRuleArgs) for r in AUDITOR_GLOBAL_RULES],
+                inherited_cluster_roles=inherited or None,
+                opts=rancher_opts,
+            )
+            self.bindings += [
+                rancher2.GlobalRoleBinding(
+                    f"{name}-auditor-{_slug(group)}",
+                    global_role_id=self.auditor_role.id,
+                    group_principal_id=group,
+                    opts=rancher_opts,
+                )
+                for group in args.auditor_groups
+            ]
+        self.register_outputs({"roleTemplates": sorted(self.role_templates)})

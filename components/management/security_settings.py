@@ -1,0 +1,188 @@
+"""Rancher global settings that bound credentials and sessions, as `rancher2.Setting` resources.
+
+Defaults (why):
+- `auth-token-max-ttl-minutes` 1440: no API token outlives a day (Rancher's own default is 90 days; 0 is
+  "never expires" and is refused outright).
+- `kubeconfig-default-token-ttl-minutes` 480: a downloaded kubeconfig is a working day's credential; it
+  must not exceed the max TTL.
+- `auth-user-session-ttl-minutes` 480 and, from Rancher 2.13 (first line whose UI enforces it),
+  `auth-user-session-idle-ttl-minutes` 15 (DoD SRG session-lock practice; must be <= the session TTL).
+- `password-min-length` 15 (DoD SRG; floor 12).
+- `agent-tls-mode` strict: agents only trust the configured CA, never the system store.
+- user retention: disable accounts after 35 days without login (DoD SRG inactive-account rule); deletion
+  off by default (a deleted external user is recreated on its next login anyway). Rancher's webhook
+  requires deletion >= 336h and session TTL <= both retention periods.
+  DISA's Rancher STIG (V-252847) says never disable the emergency account: exempt the local admin with a
+  `UserAttribute` override (`disableAfter: 0s`) — see the management stack README section.
+Every value is a string: Rancher settings are strings on the wire.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import pulumi
+import pulumi_rancher2 as rancher2
+from pydantic import Field, model_validator
+
+from components.model import HardenedModel
+from components.problems import ProblemList
+from components.versions import DEFAULT_RANCHER_LINE, RancherLine
+
+MAX_REASONABLE_TOKEN_TTL_MINUTES = 43_200  # 30 days
+MAX_REASONABLE_SESSION_TTL_MINUTES = 960  # Rancher's default, 16 h
+MAX_REASONABLE_IDLE_MINUTES = 60
+PASSWORD_FLOOR = 12
+MIN_DELETE_HOURS = 336  # Rancher webhook floor for delete-inactive-user-after
+IDLE_TTL_LINES = frozenset({"2.13"})
+
+
+class SecuritySettingsArgs(HardenedModel):
+    """Hardened Rancher global settings; weakening past a floor needs the named `allow*` switch."""
+
+    rancher_line: RancherLine = DEFAULT_RANCHER_LINE
+    token_max_ttl_minutes: int = Field(default=1440, gt=0)
+    kubeconfig_token_ttl_minutes: int = Field(default=480, gt=0)
+    allow_long_lived_tokens: bool = False
+    session_ttl_minutes: int = Field(default=480, gt=0)
+    session_idle_ttl_minutes: int | None = None
+    """Default 15 on lines that support it (2.13+); an explicit value on 2.11/2.12 is an error."""
+    allow_long_sessions: bool = False
+    password_min_length: int = Field(default=15, ge=2, le=256)
+    allow_weak_password_length: bool = False
+    agent_tls_mode: Literal["strict", "system-store"] = "strict"
+    user_retention_cron: str = "0 0 * * *"
+    disable_inactive_user_after_hours: int | None = Field(default=840, gt=0)
+    """35 days. null turns automatic disabling off (explicit)."""
+    delete_inactive_user_after_hours: int | None = Field(default=None, gt=0)
+    user_retention_dry_run: bool = False
+
+    @model_validator(mode="after")
+    def _floors(self) -> SecuritySettingsArgs:
+        p = ProblemList()
+        if self.token_max_ttl_minutes > MAX_REASONABLE_TOKEN_TTL_MINUTES and not self.allow_long_lived_tokens:
+            p.add(
+                ("tokenMaxTtlMinutes",),
+                f"{self.token_max_ttl_minutes} exceeds {MAX_REASONABLE_TOKEN_TTL_MINUTES} minutes (30 days)",
+                "lower it, or set allowLongLivedTokens: true",
+            )
+        if self.kubeconfig_token_ttl_minutes > self.token_max_ttl_minutes:
+            p.add(
+                ("kubeconfigTokenTtlMinutes",),
+                f"{self.kubeconfig_token_ttl_minutes} > tokenMaxTtlMinutes ({self.token_max_ttl_minutes})",
+                "make it <= tokenMaxTtlMinutes",
+            )
+        if self.session_ttl_minutes > MAX_REASONABLE_SESSION_TTL_MINUTES and not self.allow_long_sessions:
+            p.add(
+                ("sessionTtlMinutes",),
+                f"{self.session_ttl_minutes} exceeds {MAX_REASONABLE_SESSION_TTL_MINUTES} minutes",
+                "lower it, or set allowLongSessions: true",
+            )
+        idle = self.session_idle_ttl_minutes
+        if idle is not None:
+            if self.rancher_line not in IDLE_TTL_LINES:
+                p.add(
+                    ("sessionIdleTtlMinutes",),
+                    f"not supported on Rancher {self.rancher_line}",
+                    f"remove it, or use Rancher {', '.join(sorted(IDLE_TTL_LINES))}",
+                )
+            if idle < 1:
+                p.add(("sessionIdleTtlMinutes",), "must be at least 1 minute", "e.g. 15")
+            if idle > self.session_ttl_minutes:
+                p.add(
+                    ("sessionIdleTtlMinutes",),
+                    f"{idle} exceeds sessionTtlMinutes {self.session_ttl_minutes}",
+                    "make it <= sessionTtlMinutes",
+                )
+            if idle > MAX_REASONABLE_IDLE_MINUTES and not self.allow_long_sessions:
+                p.add(
+                    ("sessionIdleTtlMinutes",),
+                    f"{idle} exceeds {MAX_REASONABLE_IDLE_MINUTES} minutes",
+                    "lower it, or set allowLongSessions: true",
+                )
+        if self.password_min_length < PASSWORD_FLOOR and not self.allow_weak_password_length:
+            p.add(
+                ("passwordMinLength",),
+                f"{self.password_min_length} is below the floor of {PASSWORD_FLOOR}",
+                "use 15, or set allowWeakPasswordLength: true",
+            )
+        for field, hours in (
+            ("disableInactiveUserAfterHours", self.disable_inactive_user_after_hours),
+            ("deleteInactiveUserAfterHours", self.delete_inactive_user_after_hours),
+        ):
+            if hours is not None and hours * 60 < self.session_ttl_minutes:
+                p.add(
+                    (field,), f"{hours}h is shorter than sessionTtlMinutes (Rancher rejects it)", "raise it"
+                )
+        delete = self.delete_inactive_user_after_hours
+        if delete is not None and delete < MIN_DELETE_HOURS:
+            p.add(
+                ("deleteInactiveUserAfterHours",),
+                f"{delete}h is below Rancher's webhook floor of {MIN_DELETE_HOURS}h",
+                f"use >= {MIN_DELETE_HOURS}",
+            )
+        disable = self.disable_inactive_user_after_hours
+        if delete is not None and disable is not None and delete <= disable:
+            p.add(
+                ("deleteInactiveUserAfterHours",),
+                "must be longer than disableInactiveUserAfterHours",
+                "disable first, delete later",
+            )
+        if len(self.user_retention_cron.split()) != 5:
+            p.add(("userRetentionCron",), "is not a 5-field cron expression", "e.g. '0 0 * * *'")
+        p.raise_if_any()
+        return self
+
+    @property
+    def effective_idle_ttl_minutes(self) -> int | None:
+        if self.session_idle_ttl_minutes is not None:
+            return self.session_idle_ttl_minutes
+        return min(15, self.session_ttl_minutes) if self.rancher_line in IDLE_TTL_LINES else None
+
+
+def rendered_settings(args: SecuritySettingsArgs) -> dict[str, str]:
+    """Setting name -> string value, exactly what Rancher receives."""
+    settings = {
+        "auth-token-max-ttl-minutes": str(args.token_max_ttl_minutes),
+        "kubeconfig-default-token-ttl-minutes": str(args.kubeconfig_token_ttl_minutes),
+        "auth-user-session-ttl-minutes": str(args.session_ttl_minutes),
+        "password-min-length": str(args.password_min_length),
+        "agent-tls-mode": args.agent_tls_mode,
+        "user-retention-cron": args.user_retention_cron,
+        "user-retention-dry-run": "true" if args.user_retention_dry_run else "false",
+        # Empty or 0 turns the retention step off; "0" is explicit.
+        "disable-inactive-user-after": (
+            f"{args.disable_inactive_user_after_hours}h" if args.disable_inactive_user_after_hours else "0"
+        ),
+        "delete-inactive-user-after": (
+            f"{args.delete_inactive_user_after_hours}h" if args.delete_inactive_user_after_hours else "0"
+        ),
+    }
+    idle = args.effective_idle_ttl_minutes
+    if idle is not None:
+        settings["auth-user-session-idle-ttl-minutes"] = str(idle)
+    return dict(sorted(settings.items()))
+
+
+class SecuritySettings(pulumi.ComponentResource):
+    """One `rancher2.Setting` per hardened global setting, through the token provider."""
+
+    settings: dict[str, rancher2.Setting]
+
+    def __init__(
+        self,
+        name: str,
+        args: SecuritySettingsArgs | dict[str, Any],
+        *,
+        provider: pulumi.ProviderResource,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        args = args if isinstance(args, SecuritySettingsArgs) else SecuritySettingsArgs.model_validate(args)
+        values = rendered_settings(args)
+        super().__init__("hardened-rke2:management:SecuritySettings", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self, provider=provider)
+        self.settings = {
+            key: rancher2.Setting(f"{name}-{key}", name=key, value=value, opts=child)
+            for key, value in values.items()
+        }
+        self.register_outputs({"settings": values})

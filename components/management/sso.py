@@ -1,0 +1,343 @@
+"""One external identity provider for Rancher, restricted to listed principals by default.
+
+`access_mode` "restricted" (default) admits only `allowedPrincipalIds` (plus anyone bound to a cluster or
+project is NOT enough: that is "required"); "unrestricted" admits every IdP user and must be asked for by
+name. Client secrets, SAML keys and bind passwords come from secret config (`SecretRef`).
+The local `admin` stays the single emergency account: no other local users are created anywhere, and
+local login cannot be switched off in Rancher (STIG V-252847 wants it kept, never auto-disabled).
+Principal ids are `<provider>_user://...` / `<provider>_group://...`; a typo in the prefix would silently
+admit nobody, so prefixes are validated per provider.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import pulumi
+import pulumi_rancher2 as rancher2
+from pydantic import Field, model_validator
+
+from components.management.secrets import SecretRef, resolve_secret
+from components.model import HardenedModel
+
+AccessMode = Literal["restricted", "required", "unrestricted"]
+
+# Rancher's principal-id scheme per auth provider.
+PRINCIPAL_PREFIX: dict[str, str] = {
+    "genericOidc": "genericoidc",
+    "keycloakOidc": "keycloakoidc",
+    "oktaSaml": "okta",
+    "keycloakSaml": "keycloak",
+    "azureAd": "azuread",
+    "openLdap": "openldap",
+    "activeDirectory": "activedirectory",
+}
+
+
+class _SsoBase(HardenedModel):
+    access_mode: AccessMode = "restricted"
+    allowed_principal_ids: tuple[str, ...] = ()
+    """Besides these, the platform-admin and auditor groups are always admitted (see ManagementPlane)."""
+
+    def principal_prefix(self) -> str:
+        return PRINCIPAL_PREFIX[self.provider]  # type: ignore[attr-defined]
+
+    def check_principals(self, ids: tuple[str, ...], field: str) -> list[str]:
+        prefix = self.principal_prefix()
+        allowed = (f"{prefix}_user://", f"{prefix}_group://", "local://")
+        return [
+            f"{field}: {pid!r} is not a {prefix} principal (fix: start it with {prefix}_group:// or "
+            f"{prefix}_user://)"
+            for pid in ids
+            if not pid.startswith(allowed)
+        ]
+
+    @model_validator(mode="after")
+    def _principals(self) -> _SsoBase:
+        problems = self.check_principals(self.allowed_principal_ids, "allowedPrincipalIds")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def secret_refs(self) -> dict[str, SecretRef]:
+        """Argument name -> secret ref, for every credential this provider needs."""
+        return {}
+
+
+class _OidcBase(_SsoBase):
+    provider: str
+    client_id: str
+    client_secret: SecretRef = SecretRef(config_key="ssoClientSecret")
+    issuer: str
+    auth_endpoint: str | None = None
+    token_endpoint: str | None = None
+    userinfo_endpoint: str | None = None
+    jwks_url: str | None = None
+    scopes: str = "openid profile email"
+    groups_field: str = "groups"
+    group_search_enabled: bool = False
+    pkce_method: Literal["S256"] | None = "S256"
+    logout_all_enabled: bool = True
+
+    @model_validator(mode="after")
+    def _https(self) -> _OidcBase:
+        for field in ("issuer", "auth_endpoint", "token_endpoint", "userinfo_endpoint", "jwks_url"):
+            value = getattr(self, field)
+            if value is not None and not value.startswith("https://"):
+                raise ValueError(f"{field}: {value!r} must be an https:// URL")
+        return self
+
+    def secret_refs(self) -> dict[str, SecretRef]:
+        return {"client_secret": self.client_secret}
+
+
+class GenericOidcArgs(_OidcBase):
+    provider: Literal["genericOidc"] = "genericOidc"
+
+
+class KeycloakOidcArgs(_OidcBase):
+    provider: Literal["keycloakOidc"] = "keycloakOidc"
+
+
+class _SamlBase(_SsoBase):
+    idp_metadata: SecretRef = SecretRef(config_key="ssoIdpMetadata")
+    """The IdP metadata XML (the provider stores it as sensitive; it comes from config, not YAML)."""
+    sp_certificate: str
+    """The service-provider certificate (PEM, public)."""
+    sp_key: SecretRef = SecretRef(config_key="ssoSpKey")
+    display_name_field: str = "displayName"
+    user_name_field: str = "email"
+    uid_field: str = "email"
+    groups_field: str = "groups"
+
+    def secret_refs(self) -> dict[str, SecretRef]:
+        return {"idp_metadata_content": self.idp_metadata, "sp_key": self.sp_key}
+
+
+class OktaSamlArgs(_SamlBase):
+    provider: Literal["oktaSaml"] = "oktaSaml"
+
+
+class KeycloakSamlArgs(_SamlBase):
+    provider: Literal["keycloakSaml"] = "keycloakSaml"
+    entity_id: str | None = None
+
+
+class AzureAdArgs(_SsoBase):
+    provider: Literal["azureAd"] = "azureAd"
+    tenant_id: str
+    application_id: str
+    application_secret: SecretRef = SecretRef(config_key="ssoClientSecret")
+    endpoint: str = "https://login.microsoftonline.com/"
+    graph_endpoint: str = "https://graph.microsoft.com"
+    group_membership_filter: str | None = None
+
+    def secret_refs(self) -> dict[str, SecretRef]:
+        return {"application_secret": self.application_secret}
+
+
+class _LdapBase(_SsoBase):
+    servers: tuple[str, ...] = Field(min_length=1)
+    port: int = 636
+    tls: bool = True
+    start_tls: bool = False
+    certificate: str | None = None
+    """CA certificate (PEM) of the directory servers."""
+    service_account_password: SecretRef = SecretRef(config_key="ssoBindPassword")
+    user_search_base: str
+    group_search_base: str | None = None
+    test_username: str
+    test_password: SecretRef = SecretRef(config_key="ssoTestPassword")
+    nested_group_membership_enabled: bool = False
+    allow_plaintext_ldap: bool = False
+
+    @model_validator(mode="after")
+    def _transport(self) -> _LdapBase:
+        if not (self.tls or self.start_tls) and not self.allow_plaintext_ldap:
+            raise ValueError(
+                "LDAP without tls or startTls sends bind passwords in clear (fix: tls: true, or set "
+                "allowPlaintextLdap: true)"
+            )
+        return self
+
+    def secret_refs(self) -> dict[str, SecretRef]:
+        return {
+            "service_account_password": self.service_account_password,
+            "test_password": self.test_password,
+        }
+
+
+class OpenLdapArgs(_LdapBase):
+    provider: Literal["openLdap"] = "openLdap"
+    service_account_distinguished_name: str
+
+
+class ActiveDirectoryArgs(_LdapBase):
+    provider: Literal["activeDirectory"] = "activeDirectory"
+    service_account_username: str
+    default_login_domain: str | None = None
+
+
+SsoArgs = Annotated[
+    GenericOidcArgs
+    | KeycloakOidcArgs
+    | OktaSamlArgs
+    | KeycloakSamlArgs
+    | AzureAdArgs
+    | OpenLdapArgs
+    | ActiveDirectoryArgs,
+    Field(discriminator="provider"),
+]
+
+
+def _auth_config(
+    name: str,
+    args: Any,
+    secrets: dict[str, pulumi.Output[str]],
+    api_url: str,
+    principals: list[str],
+    opts: pulumi.ResourceOptions,
+) -> pulumi.CustomResource:
+    common: dict[str, Any] = {
+        "access_mode": args.access_mode,
+        "allowed_principal_ids": principals,
+        "enabled": True,
+    }
+    if isinstance(args, _OidcBase):
+        cls = (
+            rancher2.AuthConfigGenericOidc
+            if args.provider == "genericOidc"
+            else rancher2.AuthConfigKeycloakOidc
+        )
+        optional = {
+            k: getattr(args, k)
+            for k in ("auth_endpoint", "token_endpoint", "userinfo_endpoint", "jwks_url", "pkce_method")
+            if getattr(args, k) is not None
+        }
+        return cls(
+            name,
+            client_id=args.client_id,
+            client_secret=secrets["client_secret"],
+            issuer=args.issuer,
+            rancher_url=f"{api_url}/verify-auth",
+            scopes=args.scopes,
+            groups_field=args.groups_field,
+            group_search_enabled=args.group_search_enabled,
+            logout_all_enabled=args.logout_all_enabled,
+            **optional,
+            **common,
+            opts=opts,
+        )
+    if isinstance(args, _SamlBase):
+        saml: dict[str, Any] = {
+            "display_name_field": args.display_name_field,
+            "groups_field": args.groups_field,
+            "idp_metadata_content": secrets["idp_metadata_content"],
+            "rancher_api_host": api_url,
+            "sp_cert": args.sp_certificate,
+            "sp_key": secrets["sp_key"],
+            "uid_field": args.uid_field,
+            "user_name_field": args.user_name_field,
+        }
+        if isinstance(args, KeycloakSamlArgs):
+            if args.entity_id:
+                saml["entity_id"] = args.entity_id
+            return rancher2.AuthConfigKeycloak(name, **saml, **common, opts=opts)
+        return rancher2.AuthConfigOkta(name, **saml, **common, opts=opts)
+    if isinstance(args, AzureAdArgs):
+        authority = f"{args.endpoint.rstrip('/')}/{args.tenant_id}/oauth2/v2.0"
+        extra: dict[str, Any] = (
+            {"group_membership_filter": args.group_membership_filter} if args.group_membership_filter else {}
+        )
+        return rancher2.AuthConfigAzureAd(
+            name,
+            tenant_id=args.tenant_id,
+            application_id=args.application_id,
+            application_secret=secrets["application_secret"],
+            endpoint=args.endpoint,
+            graph_endpoint=args.graph_endpoint,
+            auth_endpoint=f"{authority}/authorize",
+            token_endpoint=f"{authority}/token",
+            rancher_url=f"{api_url}/verify-auth-azure",
+            **extra,
+            **common,
+            opts=opts,
+        )
+    assert isinstance(args, _LdapBase)
+    ldap: dict[str, Any] = {
+        "servers": list(args.servers),
+        "port": args.port,
+        "tls": args.tls,
+        "start_tls": args.start_tls,
+        "service_account_password": secrets["service_account_password"],
+        "user_search_base": args.user_search_base,
+        "test_username": args.test_username,
+        "test_password": secrets["test_password"],
+        "nested_group_membership_enabled": args.nested_group_membership_enabled,
+    }
+    if args.certificate:
+        ldap["certificate"] = args.certificate
+    if args.group_search_base:
+        ldap["group_search_base"] = args.group_search_base
+    if isinstance(args, OpenLdapArgs):
+        return rancher2.AuthConfigOpenLdap(
+            name,
+            service_account_distinguished_name=args.service_account_distinguished_name,
+            **ldap,
+            **common,
+            opts=opts,
+        )
+    assert isinstance(args, ActiveDirectoryArgs)
+    if args.default_login_domain:
+        ldap["default_login_domain"] = args.default_login_domain
+    return rancher2.AuthConfigActiveDirectory(
+        name, service_account_username=args.service_account_username, **ldap, **common, opts=opts
+    )
+
+
+def resolve_sso_secrets(args: Any, field_prefix: str = "sso") -> dict[str, pulumi.Output[str]]:
+    """Every credential of `args`, resolved (or a MissingSecretError) before anything is registered."""
+    return {
+        arg: resolve_secret(ref, f"{field_prefix}.{arg}") for arg, ref in sorted(args.secret_refs().items())
+    }
+
+
+class SingleSignOn(pulumi.ComponentResource):
+    """The configured `rancher2.AuthConfig*` resource, through the token provider."""
+
+    auth_config: pulumi.CustomResource
+
+    def __init__(
+        self,
+        name: str,
+        args: Any,
+        *,
+        provider: pulumi.ProviderResource,
+        api_url: str,
+        extra_principal_ids: tuple[str, ...] = (),
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        if not isinstance(args, _SsoBase):
+            from pydantic import TypeAdapter
+
+            args = TypeAdapter(SsoArgs).validate_python(args)  # type: ignore[arg-type]
+        problems = args.check_principals(extra_principal_ids, "group bindings")
+        if args.access_mode != "unrestricted" and not (args.allowed_principal_ids or extra_principal_ids):
+            problems.append(
+                f"accessMode {args.access_mode} with no allowedPrincipalIds admits nobody through SSO "
+                "(fix: list the groups that may log in)"
+            )
+        if problems:
+            raise ValueError("; ".join(problems))
+        secrets = resolve_sso_secrets(args)
+        principals = sorted(set(args.allowed_principal_ids) | set(extra_principal_ids))
+        super().__init__("hardened-rke2:management:SingleSignOn", name, None, opts)
+        self.auth_config = _auth_config(
+            f"{name}-{args.provider}",
+            args,
+            {k: pulumi.Output.secret(v) for k, v in secrets.items()},
+            api_url,
+            principals,
+            pulumi.ResourceOptions(parent=self, provider=provider),
+        )
+        self.register_outputs({"provider": args.provider, "accessMode": args.access_mode})
