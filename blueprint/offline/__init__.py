@@ -1,4 +1,4 @@
-"""Offline engine: runs a stack program under Pulumi's mock engine and a policy pack through its analyzer protocol.
+"""Offline engine: a stack program under Pulumi's mock engine, policy packs through the analyzer protocol.
 
 Nothing here contacts a provider, Rancher, a cluster or the Pulumi service.
 """

@@ -455,11 +455,18 @@ def read_pack_yaml(pack_dir: Path) -> dict[str, Any]:
 
 
 def _pack_mtime(pack_dir: Path) -> float:
+    """Newest source file of the pack (virtualenvs and caches pruned), so an edited pack is reloaded."""
     newest = 0.0
-    for p in pack_dir.rglob("*.py"):
-        with contextlib.suppress(OSError):
-            newest = max(newest, p.stat().st_mtime)
+    for root, dirs, files in os.walk(pack_dir):
+        dirs[:] = [d for d in dirs if d not in _SKIP_DIRS and not d.startswith(".")]
+        for f in files:
+            if f.endswith(".py"):
+                with contextlib.suppress(OSError):
+                    newest = max(newest, os.stat(os.path.join(root, f)).st_mtime)
     return newest
+
+
+_SKIP_DIRS = frozenset({"venv", "__pycache__", "node_modules", "build", "dist"})
 
 
 def load_pack(pack_dir: str | os.PathLike[str]) -> LoadedPack:

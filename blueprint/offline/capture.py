@@ -156,8 +156,8 @@ class EchoMocks(Mocks):
             outputs.update(hook(args))
         return f"{args.name}-id", outputs
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
-        return {}
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        return {}, None
 
 
 class RecordingMonitor(MockMonitor):
@@ -222,13 +222,16 @@ def run_program(
     secret_keys: list[str] | None = None,
     preview: bool = True,
     mocks: Mocks | None = None,
+    monitor: RecordingMonitor | None = None,
 ) -> ProgramRun:
     """Run `program` under the mock engine, as `pulumi preview` would run it, and return what it registered.
 
     `config` uses the engine's wire format: `{"<project>:<key>": "<string or JSON>"}`. Exceptions raised
-    by the program (or inside its applies) propagate unchanged.
+    by the program (or inside its applies) propagate unchanged; pass your own `monitor` to see what was
+    registered before such an exception.
     """
-    monitor = RecordingMonitor(mocks or EchoMocks())
+    if monitor is None:
+        monitor = RecordingMonitor(mocks or EchoMocks())
     handler = _ListHandler()
     logger = logging.getLogger(f"hardened-rke2.offline.{project}.{stack}")
     logger.propagate = False

@@ -1,0 +1,287 @@
+"""Preview reports: JSON (machines), Markdown (people), SARIF 2.1.0 (code scanning).
+
+All three are built from one `PreviewResult`, deterministically (sorted), and all carry the plain statement
+that the preview was offline.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from blueprint.offline.analyzer import SECRET_SIG, SIG_KEY, PolicyInfo, Violation
+from blueprint.offline.capture import CapturedResource, plain
+from blueprint.offline.engine import PreviewResult
+
+OFFLINE_STATEMENT = (
+    "Offline preview: no provider, Rancher server, cluster or Pulumi service was contacted and nothing was "
+    "deployed. Provider checks (schema defaults, auto-naming) did not run and computed outputs are unknown; "
+    "a real `pulumi preview` with the Pulumi CLI remains the final word."
+)
+LEVEL_ORDER = ("mandatory", "remediate", "advisory", "disabled")
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+_SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0"}
+_REDACTED = "[secret]"
+
+
+def _sort_key(v: Violation) -> tuple[Any, ...]:
+    level = LEVEL_ORDER.index(v.enforcement_level) if v.enforcement_level in LEVEL_ORDER else 9
+    return (level, v.policy_name, v.resource_type, v.resource_name, v.message)
+
+
+def sorted_violations(result: PreviewResult) -> list[Violation]:
+    return sorted(result.violations, key=_sort_key)
+
+
+def summary(result: PreviewResult) -> dict[str, Any]:
+    violations = result.violations
+    analysis = result.analysis
+    return {
+        "project": result.project,
+        "stack": result.stack,
+        "status": result.status,
+        "exitCode": result.exit_code,
+        "resources": len(result.resources),
+        "mandatory": sum(1 for v in violations if v.is_mandatory),
+        "advisory": sum(1 for v in violations if not v.is_mandatory),
+        "remediations": len(analysis.remediation_records) if analysis else 0,
+        "policyPacks": [f"{p.name}@{p.version}" for p in result.packs],
+        "offline": True,
+        "statement": OFFLINE_STATEMENT,
+    }
+
+
+def _redact(r: CapturedResource) -> Any:
+    """Inputs with secret values replaced, so reports can be attached to CI runs."""
+
+    def walk(value: Any, path: str) -> Any:
+        if path and r.is_secret(path):
+            return _REDACTED
+        if isinstance(value, Mapping):
+            return {k: walk(v, f"{path}.{k}" if path else str(k)) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v, f"{path}.{i}" if path else str(i)) for i, v in enumerate(value)]
+        return value
+
+    return walk(r.inputs, "")
+
+
+def _redact_wire(value: Any) -> Any:
+    """Wire value -> plain value with every secret replaced (stack outputs keep their secret signature)."""
+    if isinstance(value, Mapping):
+        if value.get(SIG_KEY) == SECRET_SIG:
+            return _REDACTED
+        return plain({k: _redact_wire(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return [_redact_wire(v) for v in value]
+    return plain(value)
+
+
+def resource_dict(r: CapturedResource, include_inputs: bool = True) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "urn": r.urn,
+        "type": r.type,
+        "name": r.name,
+        "custom": r.custom,
+        "parent": r.parent,
+        "protect": bool(r.protect),
+        "provider": r.provider,
+        "dependencies": sorted(r.dependencies),
+        "customTimeouts": dict(r.custom_timeouts),
+        "additionalSecretOutputs": list(r.additional_secret_outputs),
+        "ignoreChanges": list(r.ignore_changes),
+        "secretInputs": sorted(r.secret_paths),
+    }
+    if include_inputs:
+        out["inputs"] = _redact(r)
+    return out
+
+
+def to_json(result: PreviewResult, *, include_inputs: bool = True) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "summary": summary(result),
+        "resources": [resource_dict(r, include_inputs) for r in result.resources],
+        "violations": [v.to_dict() for v in sorted_violations(result)],
+        "remediations": [
+            {"policyName": r.policy_name, "packName": r.pack_name, "urn": r.urn, "description": r.description}
+            for r in (result.analysis.remediation_records if result.analysis else [])
+        ],
+        "stackOutputs": {k: _redact_wire(v) for k, v in sorted(result.stack_outputs.items())},
+        "warnings": list(result.warnings),
+    }
+    if result.status == "invalid-config":
+        doc["problems"] = list(result.problems)
+    if result.error:
+        doc["error"] = result.error
+    return doc
+
+
+def _md_escape(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", "<br>")
+
+
+def to_markdown(result: PreviewResult) -> str:
+    s = summary(result)
+    lines = [f"# Offline preview: `{result.project}` / `{result.stack}`", ""]
+    status = {
+        "ok": "passed" if not s["mandatory"] else "**failed**: mandatory policy violations",
+        "invalid-config": "**failed**: invalid stack config",
+        "usage-error": "**could not run**",
+        "error": "**failed**: the program raised an error",
+    }[result.status]
+    lines += [
+        f"- Result: {status}",
+        f"- Resources: {s['resources']}",
+        f"- Policy packs: {', '.join(s['policyPacks']) or 'none'}",
+        f"- Violations: {s['mandatory']} mandatory, {s['advisory']} advisory",
+        f"- Remediations applied: {s['remediations']}",
+        "",
+        f"> {OFFLINE_STATEMENT}",
+        "",
+    ]
+    if result.problems:
+        lines += ["## Invalid config", ""] + [f"- {p}" for p in result.problems] + [""]
+    if result.error:
+        lines += ["## Error", "", "```", result.error, "```", ""]
+    violations = sorted_violations(result)
+    for level in LEVEL_ORDER:
+        group = [v for v in violations if v.enforcement_level == level]
+        if not group:
+            continue
+        lines += [f"## {level.capitalize()} ({len(group)})", ""]
+        lines += ["| Policy | Severity | Resource | Message | Checklist |", "|---|---|---|---|---|"]
+        for v in group:
+            where = f"`{v.resource_type}` {v.resource_name}" if v.resource_type else "stack"
+            lines.append(
+                f"| `{v.policy_name}` | {v.severity or ''} | {_md_escape(where)} | {_md_escape(v.message)} | "
+                f"{', '.join(v.tags)} |"
+            )
+        lines.append("")
+    if result.warnings:
+        lines += ["## Warnings", ""] + [f"- {_md_escape(w)}" for w in result.warnings] + [""]
+    return "\n".join(lines)
+
+
+def _sarif_level(v: Violation) -> str:
+    if v.is_mandatory:
+        return "error"
+    return "note" if v.is_preview_unknown else "warning"
+
+
+def _rule(policy: PolicyInfo, pack: str) -> dict[str, Any]:
+    rule: dict[str, Any] = {
+        "id": policy.name,
+        "name": policy.display_name or policy.name,
+        "shortDescription": {"text": policy.description},
+        "fullDescription": {"text": policy.description},
+        "defaultConfiguration": {
+            "level": "error" if policy.enforcement_level in ("mandatory", "remediate") else "warning",
+            "enabled": policy.enforcement_level != "disabled",
+        },
+        "properties": {"tags": sorted(set(policy.tags) | {"security"}), "policyPack": pack},
+    }
+    if policy.severity in _SECURITY_SEVERITY:
+        rule["properties"]["security-severity"] = _SECURITY_SEVERITY[policy.severity or ""]
+    if policy.remediation_steps:
+        rule["help"] = {"text": policy.remediation_steps}
+    if policy.url:
+        rule["helpUri"] = policy.url
+    if policy.framework:
+        rule["properties"]["framework"] = dict(policy.framework)
+    return rule
+
+
+def to_sarif(result: PreviewResult, *, base_dir: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """SARIF 2.1.0 with one rule per policy (from the packs' metadata) and one result per violation.
+
+    Results point at the stack config file (the input a reviewer changes) and name the resource URN as a
+    logical location.
+    """
+    rules: list[dict[str, Any]] = []
+    index: dict[str, int] = {}
+    for pack in result.packs:
+        for policy in pack.policies:
+            if policy.name not in index:
+                index[policy.name] = len(rules)
+                rules.append(_rule(policy, pack.name))
+    artifact = "Pulumi.yaml"
+    if result.stack_file is not None:
+        base = Path(base_dir or os.getcwd()).resolve()
+        try:
+            artifact = result.stack_file.resolve().relative_to(base).as_posix()
+        except ValueError:
+            artifact = result.stack_file.as_posix()
+    results: list[dict[str, Any]] = []
+    for v in sorted_violations(result):
+        entry: dict[str, Any] = {
+            "ruleId": v.policy_name,
+            "level": _sarif_level(v),
+            "message": {"text": f"{v.description} {v.message}".strip()},
+            "locations": [
+                {
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": artifact},
+                        "region": {"startLine": 1},
+                    },
+                    "logicalLocations": [
+                        {
+                            "fullyQualifiedName": v.urn or f"stack:{result.project}/{result.stack}",
+                            "name": v.resource_name or result.stack,
+                            "kind": "resource" if v.urn else "module",
+                        }
+                    ],
+                }
+            ],
+            "partialFingerprints": {"policyResource/v1": f"{v.pack_name}/{v.policy_name}/{v.urn}"},
+            "properties": {
+                "enforcementLevel": v.enforcement_level,
+                "resourceType": v.resource_type,
+                "policyPack": f"{v.pack_name}@{v.pack_version}",
+                "tags": list(v.tags),
+            },
+        }
+        if v.policy_name in index:
+            entry["ruleIndex"] = index[v.policy_name]
+        results.append(entry)
+    return {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "hardened-rke2 offline preview",
+                        "informationUri": "https://github.com/pulumi/pulumi-policy",
+                        "version": _version(),
+                        "rules": rules,
+                    }
+                },
+                "automationDetails": {"id": f"hardened-rke2/{result.project}/{result.stack}/"},
+                "invocations": [
+                    {
+                        "executionSuccessful": result.status == "ok",
+                        "toolExecutionNotifications": [
+                            {"level": "note", "message": {"text": OFFLINE_STATEMENT}}
+                        ],
+                    }
+                ],
+                "results": results,
+            }
+        ],
+    }
+
+
+def _version() -> str:
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version("hardened-rke2")
+    except importlib.metadata.PackageNotFoundError:
+        return "0.0.0"
+
+
+def write_json(path: str | os.PathLike[str], doc: Any) -> None:
+    Path(path).write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
