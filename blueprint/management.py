@@ -18,7 +18,6 @@ from components.management.security_settings import rendered_settings
 from components.model import HardenedModel
 from components.versions import DEFAULT_RANCHER_LINE, RancherLine
 
-
 # Default `configKey`s of every SecretRef in the management args.
 DEFAULT_SECRET_KEYS = (
     "managementKubeconfig",

@@ -13,6 +13,7 @@ import pulumi
 from pydantic import BaseModel
 
 from blueprint.config import ClusterStackConfig
+from blueprint.management import ManagementStackConfig, build_management_stack
 from components.cluster import HardenedCluster
 
 
@@ -39,6 +40,7 @@ def build_cluster_stack(config: ClusterStackConfig) -> HardenedCluster:
 
 STACK_KINDS: dict[str, tuple[type[BaseModel], Callable[[Any], Any]]] = {
     "cluster": (ClusterStackConfig, build_cluster_stack),
+    "management": (ManagementStackConfig, build_management_stack),
 }
 
 

@@ -120,7 +120,7 @@ class ManagementPlane(pulumi.ComponentResource):
             if args.kubernetes.source == "secretConfig"
             else None
         )
-        resolve_sso_secrets(args.sso)
+        sso_secrets = resolve_sso_secrets(args.sso)
         super().__init__("hardened-rke2:management:ManagementPlane", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
@@ -153,6 +153,7 @@ class ManagementPlane(pulumi.ComponentResource):
             provider=provider,
             api_url=args.server.api_url,
             extra_principal_ids=args.roles.group_principals,
+            secrets=sso_secrets,
             opts=child,
         )
         self.roles = Roles(

@@ -315,6 +315,7 @@ class SingleSignOn(pulumi.ComponentResource):
         provider: pulumi.ProviderResource,
         api_url: str,
         extra_principal_ids: tuple[str, ...] = (),
+        secrets: dict[str, pulumi.Output[str]] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         if not isinstance(args, _SsoBase):
@@ -329,7 +330,8 @@ class SingleSignOn(pulumi.ComponentResource):
             )
         if problems:
             raise ValueError("; ".join(problems))
-        secrets = resolve_sso_secrets(args)
+        if secrets is None:
+            secrets = resolve_sso_secrets(args)
         principals = sorted(set(args.allowed_principal_ids) | set(extra_principal_ids))
         super().__init__("hardened-rke2:management:SingleSignOn", name, None, opts)
         self.auth_config = _auth_config(
