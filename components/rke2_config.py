@@ -200,6 +200,8 @@ MANAGED_KEYS: dict[str, str] = {
     "system-default-registry": "use registries.systemDefaultRegistry",
     "audit-policy-file": "use the audit settings",
     "tls-san": "use rke2.tlsSan",
+    "cluster-cidr": "use network.clusterCidr",
+    "service-cidr": "use network.serviceCidr",
     "secrets-encryption": "RKE2 always encrypts Secrets; Rancher drops this key",
     "secrets-encryption-provider": "use rke2.secretsEncryptionProvider",
 }
