@@ -3,6 +3,13 @@
 Rancher 2.11 / 2.12 / 2.13 ship rancher-charts lines 106 / 107 / 108 and Fleet 0.12 / 0.13 / 0.14.
 Every chart a component installs takes its version from here, so an upgrade is one reviewed diff.
 Each pin can still be overridden per component (an explicit `chartVersion` setting).
+
+Add-on pins were checked (Nov 2026) against the released chart archives in rancher/charts
+(`assets/<chart>/<chart>-<version>.tgz`, GA builds only, never `-rc`) and the charts' own
+`catalog.cattle.io/rancher-version` / `kube-version` annotations. The `*-crd` companion charts are
+released with the same version as their main chart. What was NOT verified here: `rancher_chart`,
+`cert_manager_chart` (management helper) and `fleet` (informational: Fleet ships inside Rancher, the
+pin only records which GitRepo API the line carries).
 """
 
 from __future__ import annotations
@@ -43,10 +50,10 @@ PINS: dict[str, LinePins] = {
         chart_line=106,
         fleet="0.12.3",
         compliance_chart="rancher-cis-benchmark",
-        compliance_version="106.0.0+up8.0.0",
-        neuvector="106.0.1+up2.8.6",
-        logging="106.0.1+up4.10.0-rancher.3",
-        monitoring="106.1.2+up69.8.2-rancher.7",
+        compliance_version="106.8.0+up8.10.0",
+        neuvector="106.1.1+up2.11.2",
+        logging="106.0.8+up4.10.0-rancher.24",
+        monitoring="106.1.4+up69.8.2-rancher.23",
         istio="1.26.2",
         kubernetes_minors=("1.30", "1.31", "1.32"),
         default_kubernetes_version="v1.32.5+rke2r1",
@@ -57,9 +64,9 @@ PINS: dict[str, LinePins] = {
         chart_line=107,
         fleet="0.13.2",
         compliance_chart="rancher-compliance",
-        compliance_version="107.0.0+up1.0.0",
-        neuvector="107.0.0+up2.8.7",
-        logging="107.0.0+up4.10.0-rancher.10",
+        compliance_version="107.12.0+up1.2.12",
+        neuvector="107.1.1+up2.11.2",
+        logging="107.0.6+up4.10.0-rancher.24",
         monitoring="107.1.0+up69.8.2-rancher.15",
         istio="1.27.1",
         kubernetes_minors=("1.31", "1.32", "1.33"),
@@ -71,10 +78,10 @@ PINS: dict[str, LinePins] = {
         chart_line=108,
         fleet="0.14.0",
         compliance_chart="rancher-compliance",
-        compliance_version="108.0.0+up1.1.0",
-        neuvector="108.0.0+up2.8.8",
-        logging="108.0.0+up4.10.0-rancher.12",
-        monitoring="108.0.0+up77.9.1-rancher.1",
+        compliance_version="108.10.0+up1.3.12",
+        neuvector="108.0.9+up2.11.2",
+        logging="108.0.5+up4.10.0-rancher.24",
+        monitoring="108.0.2+up77.9.1-rancher.11",
         istio="1.28.0",
         kubernetes_minors=("1.32", "1.33", "1.34"),
         default_kubernetes_version="v1.34.1+rke2r1",
@@ -87,4 +94,6 @@ def pins_for(line: str) -> LinePins:
     try:
         return PINS[line]
     except KeyError:
-        raise ValueError(f"unsupported Rancher line {line!r}: use one of {', '.join(RANCHER_LINES)}") from None
+        raise ValueError(
+            f"unsupported Rancher line {line!r}: use one of {', '.join(RANCHER_LINES)}"
+        ) from None

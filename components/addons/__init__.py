@@ -1,0 +1,150 @@
+"""Cluster add-ons for a hardened RKE2 cluster, switched on per stack: NeuVector, CIS/compliance scanning,
+audit-log shipping (on by default), Istio with STRICT mTLS and monitoring (off by default, on in prod).
+
+Every add-on targets the cluster through a `ClusterHandle`: Rancher apps use `handle.v1_id` and wait on
+the readiness gate; in-cluster resources go through `handle.kubernetes_provider`. Chart versions come
+from `components.versions.pins_for(handle.rancher_line)` unless an add-on names its own `chartVersion`.
+"""
+
+from __future__ import annotations
+
+import pulumi
+from pydantic import Field, model_validator
+
+from components.addons.audit_logging import AuditLoggingArgs, AuditLogOutputArgs, AuditLogShipping
+from components.addons.compliance import ComplianceArgs, ComplianceScanning, family_for, rke2_profile_for
+from components.addons.istio import Istio, IstioArgs
+from components.addons.monitoring import AlertReceiverArgs, ClusterMonitoring, MonitoringArgs
+from components.addons.neuvector import NeuVector, NeuVectorArgs
+from components.handles import ClusterHandle
+from components.model import HardenedModel
+from components.problems import ProblemList
+from components.versions import pins_for
+
+__all__ = [
+    "AddonsArgs",
+    "AlertReceiverArgs",
+    "AuditLogOutputArgs",
+    "AuditLoggingArgs",
+    "ClusterAddons",
+    "ComplianceArgs",
+    "IstioArgs",
+    "MonitoringArgs",
+    "NeuVectorArgs",
+]
+
+
+class AddonsArgs(HardenedModel):
+    """Which add-ons a cluster gets, each with its hardened values."""
+
+    neuvector: NeuVectorArgs = Field(default_factory=NeuVectorArgs)
+    compliance: ComplianceArgs = Field(default_factory=ComplianceArgs)
+    # Built unvalidated; `validate_default` then validates it in place, so a missing output target is
+    # reported as a field error of auditLogging instead of an exception escaping the default factory.
+    audit_logging: AuditLoggingArgs = Field(default_factory=lambda: AuditLoggingArgs.model_construct())
+    istio: IstioArgs = Field(default_factory=IstioArgs)
+    monitoring: MonitoringArgs = Field(default_factory=MonitoringArgs)
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> AddonsArgs:
+        problems = ProblemList()
+        if self.compliance.enabled and self.compliance.alerting and not self.monitoring.enabled:
+            problems.add(
+                ["compliance", "alerting"],
+                "scan alerts need rancher-monitoring (its Prometheus evaluates the alert rules)",
+                "set monitoring.enabled: true, or compliance.alerting: false",
+            )
+        problems.raise_if_any()
+        return self
+
+    @property
+    def enabled_addons(self) -> list[str]:
+        order = ("monitoring", "neuvector", "compliance", "audit_logging", "istio")
+        return [name for name in order if getattr(self, name).enabled]
+
+
+class ClusterAddons(pulumi.ComponentResource):
+    """All enabled add-ons of one cluster."""
+
+    monitoring: ClusterMonitoring | None
+    neuvector: NeuVector | None
+    compliance: ComplianceScanning | None
+    audit_logging: AuditLogShipping | None
+    istio: Istio | None
+
+    def __init__(
+        self,
+        name: str,
+        args: AddonsArgs,
+        handle: ClusterHandle,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        args = AddonsArgs.model_validate(args)
+        _preflight(args, handle)
+        super().__init__("hardened-rke2:addons:ClusterAddons", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        self.monitoring = (
+            ClusterMonitoring(f"{name}-monitoring", args.monitoring, handle, child)
+            if args.monitoring.enabled
+            else None
+        )
+        self.neuvector = (
+            NeuVector(f"{name}-neuvector", args.neuvector, handle, child) if args.neuvector.enabled else None
+        )
+        self.compliance = None
+        if args.compliance.enabled:
+            alerting = args.compliance.alerting
+            if alerting is None:
+                alerting = args.monitoring.enabled
+            self.compliance = ComplianceScanning(
+                f"{name}-compliance",
+                args.compliance,
+                handle,
+                alerting=alerting,
+                monitoring_crds=self.monitoring.crd if self.monitoring else None,
+                opts=child,
+            )
+        self.audit_logging = (
+            AuditLogShipping(f"{name}-audit-logging", args.audit_logging, handle, child)
+            if args.audit_logging.enabled
+            else None
+        )
+        self.istio = Istio(f"{name}-istio", args.istio, handle, child) if args.istio.enabled else None
+        self.register_outputs({"enabled": args.enabled_addons})
+
+
+def _preflight(args: AddonsArgs, handle: ClusterHandle) -> None:
+    """Every problem the sub-components would raise, found before any resource is registered."""
+    problems = ProblemList()
+    try:
+        pins_for(handle.rancher_line)
+    except ValueError as exc:
+        problems.add(["rancher", "line"], str(exc), "pick a supported Rancher line")
+    else:
+        if args.compliance.enabled and not args.compliance.scan_profile_name:
+            try:
+                rke2_profile_for(family_for(handle.rancher_line), handle.kubernetes_version)
+            except ValueError as exc:
+                problems.add(["addons", "compliance"], str(exc), "see the message")
+    if args.enabled_addons and handle.kubernetes_provider is None:
+        problems.add(
+            ["addons"],
+            f"the enabled add-ons ({', '.join(args.enabled_addons)}) create in-cluster resources, but the "
+            f"ClusterHandle for {handle.name!r} has no Kubernetes provider",
+            "build the handle from HardenedCluster (it creates the provider) or pass kubernetes_provider=",
+        )
+    if args.neuvector.enabled and args.neuvector.rancher_sso and not handle.rancher_url:
+        problems.add(
+            ["addons", "neuvector", "rancherSso"],
+            "NeuVector's Rancher SSO needs the Rancher URL, and the cluster handle has none",
+            "set rancher.url in the stack config, or neuvector.rancherSso: false",
+        )
+    if args.audit_logging.enabled and args.audit_logging.output is None:
+        problems.add(
+            ["addons", "auditLogging", "output"],
+            "audit-log shipping is on but has no target",
+            "configure auditLogging.output, or set auditLogging.enabled: false",
+        )
+    if problems.items:
+        raise ValueError("; ".join(p.render() for p in problems.items))

@@ -1,0 +1,338 @@
+"""Cluster monitoring and alerting (`rancher-monitoring` + `-crd`, namespace `cattle-monitoring-system`).
+
+Alert rules for the guide's detection list, limited to what Prometheus can actually see: the API
+server's own metrics (`apiserver_request_total` by verb/resource/subresource/code,
+`pod_security_evaluations_total`, `apiserver_audit_error_total`). That covers: bursts of unauthenticated
+(401) and forbidden (403) requests, any change to admission webhook configuration or admission policies,
+any change to cluster-wide RBAC, `exec`/`attach` into pods, Pod Security Admission denials and exemption
+use, and lost audit events.
+
+What Prometheus CANNOT see, and where it is covered instead:
+- creation of a privileged / hostPath / host-namespace pod (metrics carry no pod spec): blocked by the
+  restricted PSA level (its denials ARE alerted here), reported by NeuVector admission control, and
+  visible in the shipped audit log (rule it in the SIEM);
+- who did what (user, source IP, object name): only in the audit log pipeline;
+- anomalous processes, file access, network connections inside containers: NeuVector runtime rules.
+
+The receiver is an `AlertmanagerConfig` whose URL/key live in a Kubernetes Secret (secret `stringData`).
+Grafana's admin password is generated and kept in a Secret (the chart default is a well-known password).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+from pydantic import Field, SecretStr, model_validator
+
+from components.addons.catalog import install_chart, require_kubernetes_provider
+from components.handles import ClusterHandle
+from components.model import HardenedModel
+from components.problems import ProblemList
+from components.versions import pins_for
+
+NAMESPACE = "cattle-monitoring-system"
+GRAFANA_ADMIN_SECRET = "hardened-rke2-grafana-admin"
+RECEIVER_SECRET = "hardened-rke2-alert-receiver"
+RULES_NAME = "hardened-rke2-nsa-cisa-detections"
+ALERTMANAGER_CONFIG_LABEL = {"hardened-rke2.io/alertmanager-config": "true"}
+
+
+class AlertReceiverArgs(HardenedModel):
+    """Where alerts go. The URL / routing key is a secret (it usually embeds a credential)."""
+
+    type: Literal["webhook", "slack", "pagerduty"]
+    url: SecretStr | None = None
+    """webhook: the https:// endpoint; slack: the incoming-webhook URL."""
+    routing_key: SecretStr | None = None
+    """pagerduty: the Events API v2 routing key."""
+    channel: str | None = None
+    """slack: channel override."""
+    send_resolved: bool = True
+    insecure_skip_tls_verify: bool = False
+    """Named weakening (webhook only)."""
+
+    @model_validator(mode="after")
+    def _per_type(self) -> AlertReceiverArgs:
+        problems = ProblemList()
+        if self.type in ("webhook", "slack"):
+            if self.url is None:
+                problems.add(["url"], f"required for a {self.type} receiver", "set url (a secret)")
+            elif not self.url.get_secret_value().startswith("https://"):
+                problems.add(["url"], "must use https://", "use the receiver's TLS endpoint")
+        if self.type == "pagerduty" and self.routing_key is None:
+            problems.add(["routingKey"], "required for a pagerduty receiver", "set routingKey (a secret)")
+        if self.channel and self.type != "slack":
+            problems.add(["channel"], "only used by slack receivers", "remove channel")
+        if self.insecure_skip_tls_verify and self.type != "webhook":
+            problems.add(["insecureSkipTlsVerify"], "only applies to webhook receivers", "remove it")
+        problems.raise_if_any()
+        return self
+
+
+class MonitoringArgs(HardenedModel):
+    enabled: bool = False
+    """Off by default (it is sizeable); the prod example stack turns it on."""
+    chart_version: str | None = None
+    retention: str = Field("15d", pattern=r"^[0-9]+(h|d|w|y)$")
+    detection_rules: bool = True
+    receiver: AlertReceiverArgs | None = None
+
+
+class ClusterMonitoring(pulumi.ComponentResource):
+    """`rancher-monitoring-crd`, `rancher-monitoring`, the detection PrometheusRule and the receiver."""
+
+    def __init__(
+        self,
+        name: str,
+        args: MonitoringArgs,
+        handle: ClusterHandle,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        args = MonitoringArgs.model_validate(args)
+        provider = require_kubernetes_provider(handle, "monitoring (rules, receiver, Grafana secret)")
+        version = args.chart_version or pins_for(handle.rancher_line).monitoring
+        super().__init__("hardened-rke2:addons:ClusterMonitoring", name, None, opts)
+
+        self.crd = install_chart(
+            f"{name}-crd",
+            handle=handle,
+            chart="rancher-monitoring-crd",
+            version=version,
+            namespace=NAMESPACE,
+            values={},
+            parent=self,
+        )
+        after_crd = pulumi.ResourceOptions(
+            parent=self, provider=provider, depends_on=[*handle.depends_on(), self.crd]
+        )
+        grafana_password = random.RandomPassword(
+            f"{name}-grafana-admin-password",
+            length=32,
+            special=False,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        grafana_admin_data: dict[str, pulumi.Input[str]] = {
+            "admin-password": pulumi.Output.secret(grafana_password.result),
+            "admin-user": pulumi.Output.secret("admin"),
+        }
+        self.grafana_admin = k8s.core.v1.Secret(
+            f"{name}-grafana-admin",
+            metadata={"name": GRAFANA_ADMIN_SECRET, "namespace": NAMESPACE},
+            type="Opaque",
+            string_data=grafana_admin_data,
+            opts=after_crd,
+        )
+        self.app = install_chart(
+            name,
+            handle=handle,
+            chart="rancher-monitoring",
+            version=version,
+            namespace=NAMESPACE,
+            values=monitoring_values(args),
+            parent=self,
+            depends_on=[self.crd, self.grafana_admin],
+        )
+
+        after_app = pulumi.ResourceOptions(
+            parent=self, provider=provider, depends_on=[*handle.depends_on(), self.app]
+        )
+        self.rules: k8s.apiextensions.CustomResource | None = None
+        if args.detection_rules:
+            self.rules = k8s.apiextensions.CustomResource(
+                f"{name}-detection-rules",
+                api_version="monitoring.coreos.com/v1",
+                kind="PrometheusRule",
+                metadata={"name": RULES_NAME, "namespace": NAMESPACE},
+                spec={"groups": detection_rule_groups()},
+                opts=after_app,
+            )
+
+        self.receiver_secret: k8s.core.v1.Secret | None = None
+        self.alertmanager_config: k8s.apiextensions.CustomResource | None = None
+        if args.receiver is not None:
+            self.receiver_secret = k8s.core.v1.Secret(
+                f"{name}-receiver",
+                metadata={"name": RECEIVER_SECRET, "namespace": NAMESPACE},
+                type="Opaque",
+                string_data={
+                    k: pulumi.Output.secret(v) for k, v in sorted(receiver_secret_data(args.receiver).items())
+                },
+                opts=after_crd,
+            )
+            self.alertmanager_config = k8s.apiextensions.CustomResource(
+                f"{name}-receiver-config",
+                api_version="monitoring.coreos.com/v1alpha1",
+                kind="AlertmanagerConfig",
+                metadata={
+                    "name": "hardened-rke2",
+                    "namespace": NAMESPACE,
+                    "labels": ALERTMANAGER_CONFIG_LABEL,
+                },
+                spec=alertmanager_config_spec(args.receiver),
+                opts=pulumi.ResourceOptions.merge(
+                    after_app, pulumi.ResourceOptions(depends_on=[self.receiver_secret])
+                ),
+            )
+        self.register_outputs({"version": version})
+
+
+def monitoring_values(args: MonitoringArgs) -> dict[str, Any]:
+    alertmanager_spec: dict[str, Any] = {
+        # Route alerts from our AlertmanagerConfig for every namespace, not just its own.
+        "alertmanagerConfigMatcherStrategy": {"type": "None"},
+        "alertmanagerConfigSelector": {"matchLabels": dict(ALERTMANAGER_CONFIG_LABEL)},
+        "alertmanagerConfigNamespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": NAMESPACE}},
+    }
+    return {
+        "alertmanager": {"enabled": True, "alertmanagerSpec": alertmanager_spec},
+        "prometheus": {"prometheusSpec": {"retention": args.retention}},
+        "grafana": {
+            "admin": {
+                "existingSecret": GRAFANA_ADMIN_SECRET,
+                "userKey": "admin-user",
+                "passwordKey": "admin-password",
+            },
+        },
+        # Hardened RKE2 control-plane components bind to localhost; Rancher's PushProx clients scrape them.
+        "rke2ControllerManager": {"enabled": True},
+        "rke2Scheduler": {"enabled": True},
+        "rke2Etcd": {"enabled": True},
+        "rke2Proxy": {"enabled": True},
+    }
+
+
+def _alert(name: str, expr: str, for_: str, severity: str, summary: str, description: str) -> dict[str, Any]:
+    return {
+        "alert": name,
+        "expr": expr,
+        "for": for_,
+        "labels": {"severity": severity, "framework": "nsa-cisa-k8s-hardening-1.2"},
+        "annotations": {"summary": summary, "description": description},
+    }
+
+
+WRITE_VERBS = "create|update|patch|delete|deletecollection"
+
+
+def detection_rule_groups() -> list[dict[str, Any]]:
+    """Alert rules on API-server metrics. See the module doc for what is NOT expressible here."""
+    rules = [
+        _alert(
+            "KubeAPIUnauthenticatedRequestBurst",
+            'sum(rate(apiserver_request_total{code="401"}[5m])) > 1',
+            "10m",
+            "warning",
+            "Sustained unauthenticated requests to the Kubernetes API",
+            "More than 1 request/s has been rejected with 401 for 10 minutes: credential stuffing, "
+            "an expired token in automation, or anonymous probing. Check the audit log for the sources.",
+        ),
+        _alert(
+            "KubeAPIForbiddenRequestBurst",
+            'sum by (resource, verb) (rate(apiserver_request_total{code="403"}[5m])) > 0.5',
+            "10m",
+            "warning",
+            "Sustained forbidden requests for {{ $labels.verb }} {{ $labels.resource }}",
+            "Repeated RBAC denials can mean a compromised identity enumerating its permissions.",
+        ),
+        _alert(
+            "KubeAdmissionConfigurationChanged",
+            "sum by (resource, verb) (increase(apiserver_request_total{"
+            'resource=~"validatingwebhookconfigurations|mutatingwebhookconfigurations|'
+            'validatingadmissionpolicies|validatingadmissionpolicybindings",'
+            f'verb=~"{WRITE_VERBS}",code=~"2.."}}[5m])) > 0',
+            "0m",
+            "critical",
+            "Admission control configuration changed ({{ $labels.verb }} {{ $labels.resource }})",
+            "Admission webhooks and policies enforce the cluster's security rules; a change outside a "
+            "deployment window must be investigated (audit log: who and what).",
+        ),
+        _alert(
+            "KubeClusterRBACChanged",
+            "sum by (resource, verb) (increase(apiserver_request_total{"
+            f'resource=~"clusterroles|clusterrolebindings",verb=~"{WRITE_VERBS}",code=~"2.."}}[5m])) > 0',
+            "0m",
+            "warning",
+            "Cluster-wide RBAC changed ({{ $labels.verb }} {{ $labels.resource }})",
+            "New or changed ClusterRoles/ClusterRoleBindings can grant cluster-admin-like access.",
+        ),
+        _alert(
+            "KubePodExecOrAttach",
+            'sum by (subresource) (increase(apiserver_request_total{resource="pods",'
+            'subresource=~"exec|attach",code=~"1..|2.."}[5m])) > 0',
+            "0m",
+            "info",
+            "Interactive {{ $labels.subresource }} into a pod",
+            "Someone opened a shell/attach session in a container; the audit log names the pod and user.",
+        ),
+        _alert(
+            "KubePodSecurityAdmissionDenied",
+            'sum by (policy_level, resource) (increase(pod_security_evaluations_total{decision="deny",'
+            'mode="enforce"}[10m])) > 0',
+            "0m",
+            "warning",
+            "Pod Security Admission denied a {{ $labels.resource }} ({{ $labels.policy_level }})",
+            "A workload asked for more privilege than its namespace allows (e.g. privileged, hostPath, "
+            "host namespaces). Prometheus sees the denial, not the pod: find it in the audit log.",
+        ),
+        _alert(
+            "KubePodSecurityExemptionUsed",
+            "sum by (resource) (increase(pod_security_exemptions_total[10m])) > 0",
+            "0m",
+            "info",
+            "A Pod Security Admission exemption was used",
+            "Exempt namespaces/users/runtime classes bypass the PSA level; review that the use is expected.",
+        ),
+        _alert(
+            "KubeAPIAuditEventsLost",
+            "sum(increase(apiserver_audit_error_total[5m])) > 0",
+            "0m",
+            "critical",
+            "The API server failed to write audit events",
+            "Audit events were dropped (backend errors); the audit trail has gaps.",
+        ),
+    ]
+    return [{"name": "hardened-rke2.nsa-cisa-detections", "rules": rules}]
+
+
+def receiver_secret_data(receiver: AlertReceiverArgs) -> dict[str, str]:
+    if receiver.type == "pagerduty":
+        assert receiver.routing_key is not None  # validated by the model
+        return {"routing-key": receiver.routing_key.get_secret_value()}
+    assert receiver.url is not None
+    return {"url": receiver.url.get_secret_value()}
+
+
+def alertmanager_config_spec(receiver: AlertReceiverArgs) -> dict[str, Any]:
+    name = f"hardened-rke2-{receiver.type}"
+    ref = {"name": RECEIVER_SECRET}
+    entry: dict[str, Any] = {"name": name}
+    if receiver.type == "webhook":
+        entry["webhookConfigs"] = [
+            {
+                "urlSecret": {**ref, "key": "url"},
+                "sendResolved": receiver.send_resolved,
+                "httpConfig": {"tlsConfig": {"insecureSkipVerify": receiver.insecure_skip_tls_verify}},
+            }
+        ]
+    elif receiver.type == "slack":
+        slack: dict[str, Any] = {"apiURL": {**ref, "key": "url"}, "sendResolved": receiver.send_resolved}
+        if receiver.channel:
+            slack["channel"] = receiver.channel
+        entry["slackConfigs"] = [slack]
+    else:
+        entry["pagerdutyConfigs"] = [
+            {"routingKey": {**ref, "key": "routing-key"}, "sendResolved": receiver.send_resolved}
+        ]
+    return {
+        "route": {
+            "receiver": name,
+            "groupBy": ["alertname", "namespace"],
+            "groupWait": "30s",
+            "groupInterval": "5m",
+            "repeatInterval": "4h",
+        },
+        "receivers": [entry],
+    }

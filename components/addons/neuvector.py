@@ -1,0 +1,207 @@
+"""NeuVector (Rancher's `neuvector` chart): runtime threat detection, network segmentation visibility,
+vulnerability scanning and admission control (NSA/CISA guide: threat detection, image scanning).
+
+Hardened values: 3 controllers (HA consensus), the RKE2 containerd socket, a generated bootstrap password
+(a Pulumi secret; without one the chart falls back to a well-known default admin password), Rancher SSO
+(`controller.ranchersso` + `global.cattle.url`), internal certificates generated and rotated by the chart,
+admission and CRD webhooks on ClusterIP services, `leastPrivilege` service accounts, scanner and updater
+on, `runAsUser` set for the manager/scanner/updater/cert-upgrader (the chart notes it must be set on a
+Rancher-hardened cluster), the manager UI not exposed on a NodePort, telemetry reporting off.
+
+Because the bootstrap password is inside the chart values, the whole values document is a secret.
+Protect mode / admission rules can be delivered as NeuVector CRDs (`NvAdmissionControlSecurityRule`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+import yaml
+from pydantic import Field
+
+from components.addons.catalog import install_chart, require_kubernetes_provider
+from components.handles import ClusterHandle
+from components.model import HardenedModel
+from components.versions import pins_for
+
+NAMESPACE = "cattle-neuvector-system"
+RKE2_CONTAINERD_SOCKET = "/run/k3s/containerd/containerd.sock"
+
+
+class NeuVectorAdmissionRule(HardenedModel):
+    """One deny rule of NeuVector's admission control, matching a container/pod property."""
+
+    criterion: Literal[
+        "runAsPrivileged",
+        "runAsRoot",
+        "allowPrivEscalation",
+        "shareIpcWithHost",
+        "shareNetWithHost",
+        "sharePidWithHost",
+    ]
+    comment: str = ""
+
+
+DEFAULT_ADMISSION_RULES: tuple[NeuVectorAdmissionRule, ...] = tuple(
+    NeuVectorAdmissionRule(criterion=c, comment=f"hardened-rke2: deny {c}")
+    for c in (
+        "runAsPrivileged",
+        "runAsRoot",
+        "allowPrivEscalation",
+        "shareIpcWithHost",
+        "shareNetWithHost",
+        "sharePidWithHost",
+    )
+)
+
+
+class NeuVectorAdmissionArgs(HardenedModel):
+    """Admission control delivered as the cluster-wide `NvAdmissionControlSecurityRule` (name `local`)."""
+
+    enabled: bool = True
+    mode: Literal["protect", "monitor"] = "protect"
+    """`protect` denies matching workloads; `monitor` only reports them (the named weakening)."""
+    rules: tuple[NeuVectorAdmissionRule, ...] = DEFAULT_ADMISSION_RULES
+
+
+class NeuVectorArgs(HardenedModel):
+    enabled: bool = True
+    chart_version: str | None = None
+    controller_replicas: int = Field(3, ge=1)
+    scanner_replicas: int = Field(2, ge=1)
+    run_as_user: int = Field(5400, ge=1)
+    """Non-root UID for the manager, scanner, updater and cert-upgrader pods."""
+    rancher_sso: bool = True
+    new_service_policy_mode: Literal["Discover", "Monitor", "Protect"] = "Monitor"
+    """Policy mode of newly discovered services. Monitor alerts on violations without blocking
+    unlearned behaviour; Protect blocks it (only after rules have been learned)."""
+    admission: NeuVectorAdmissionArgs = Field(default_factory=NeuVectorAdmissionArgs)
+
+
+class NeuVector(pulumi.ComponentResource):
+    """`neuvector-crd` then `neuvector` with hardened values; optional admission-control CRD."""
+
+    bootstrap_password: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        args: NeuVectorArgs,
+        handle: ClusterHandle,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        args = NeuVectorArgs.model_validate(args)
+        if args.rancher_sso and not handle.rancher_url:
+            raise ValueError(
+                f"neuVector.rancherSso needs the Rancher URL, but the ClusterHandle for {handle.name!r} has "
+                "none (fix: set rancher.url in the stack config, or neuVector.rancherSso: false)"
+            )
+        provider = (
+            require_kubernetes_provider(handle, "NeuVector admission rules")
+            if args.admission.enabled
+            else None
+        )
+        version = args.chart_version or pins_for(handle.rancher_line).neuvector
+        super().__init__("hardened-rke2:addons:NeuVector", name, None, opts)
+
+        password = random.RandomPassword(
+            f"{name}-bootstrap-password",
+            length=32,
+            special=True,
+            override_special="!#%*+-=?_",
+            min_lower=2,
+            min_upper=2,
+            min_numeric=2,
+            min_special=2,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.bootstrap_password = pulumi.Output.secret(password.result)
+
+        self.crd = install_chart(
+            f"{name}-crd",
+            handle=handle,
+            chart="neuvector-crd",
+            version=version,
+            namespace=NAMESPACE,
+            values={},
+            parent=self,
+        )
+        values = self.bootstrap_password.apply(lambda pw: neuvector_values(args, handle.rancher_url, pw))
+        self.app = install_chart(
+            name,
+            handle=handle,
+            chart="neuvector",
+            version=version,
+            namespace=NAMESPACE,
+            values=values,
+            parent=self,
+            depends_on=[self.crd],
+            secret_values=True,
+        )
+
+        self.admission_rule: k8s.apiextensions.CustomResource | None = None
+        if args.admission.enabled:
+            self.admission_rule = k8s.apiextensions.CustomResource(
+                f"{name}-admission-control",
+                api_version="neuvector.com/v1",
+                kind="NvAdmissionControlSecurityRule",
+                metadata={"name": "local"},
+                spec=admission_rule_spec(args.admission),
+                opts=pulumi.ResourceOptions(
+                    parent=self, provider=provider, depends_on=[*handle.depends_on(), self.app]
+                ),
+            )
+
+        self.register_outputs({"version": version, "bootstrapPassword": self.bootstrap_password})
+
+
+def neuvector_values(args: NeuVectorArgs, rancher_url: str | None, bootstrap_password: str) -> dict[str, Any]:
+    uid = args.run_as_user
+    sysinit = yaml.safe_dump(
+        {"New_Service_Policy_Mode": args.new_service_policy_mode, "No_Telemetry_Report": True},
+        sort_keys=True,
+    )
+    values: dict[str, Any] = {
+        "bootstrapPassword": bootstrap_password,
+        "autoGenerateCert": True,
+        "internal": {"autoGenerateCert": True, "autoRotateCert": True},
+        "leastPrivilege": True,
+        "runtimePath": RKE2_CONTAINERD_SOCKET,
+        "k3s": {"enabled": True, "runtimePath": RKE2_CONTAINERD_SOCKET},
+        "controller": {
+            "replicas": args.controller_replicas,
+            "ranchersso": {"enabled": args.rancher_sso},
+            "certupgrader": {"runAsUser": uid},
+            "configmap": {"enabled": True, "data": {"sysinitcfg.yaml": sysinit}},
+        },
+        "admissionwebhook": {"type": "ClusterIP"},
+        "crdwebhook": {"enabled": True, "type": "ClusterIP"},
+        "crdwebhooksvc": {"enabled": True},
+        "manager": {"runAsUser": uid, "svc": {"type": "ClusterIP"}},
+        "cve": {
+            "scanner": {"enabled": True, "replicas": args.scanner_replicas, "runAsUser": uid},
+            "updater": {"enabled": True, "runAsUser": uid},
+            "adapter": {"enabled": False},
+        },
+    }
+    if args.rancher_sso and rancher_url:
+        values["global"] = {"cattle": {"url": rancher_url.rstrip("/") + "/"}}
+    return values
+
+
+def admission_rule_spec(admission: NeuVectorAdmissionArgs) -> dict[str, Any]:
+    return {
+        "config": {"enable": True, "mode": admission.mode, "client_mode": "service"},
+        "rules": [
+            {
+                "action": "deny",
+                "comment": rule.comment,
+                "criteria": [{"name": rule.criterion, "op": "=", "value": "true"}],
+                "disabled": False,
+            }
+            for rule in admission.rules
+        ],
+    }
