@@ -584,6 +584,10 @@ def build_machine_pools(
         return []
     if any(p.is_custom for p in pools):
         raise NodeLayoutError(["nodePools: custom and node-driver pools cannot be mixed (fix: use one kind)"])
+    names = [p.name for p in pools]
+    if len(set(names)) != len(names):
+        # Caught here too: duplicate resource names would otherwise fail deep inside Pulumi.
+        raise NodeLayoutError(["nodePools: pool names repeat (fix: give every pool a unique name)"])
 
     machine_pools: list[rancher2.ClusterV2RkeConfigMachinePoolArgs] = []
     for pool in pools:

@@ -404,6 +404,13 @@ def test_custom_pools_register_nothing(mock_run) -> None:
     assert "machinePools" not in run.one(CLUSTER).inputs.get("rkeConfig", {})
 
 
+def test_build_rejects_duplicate_pool_names(mock_run) -> None:
+    with pytest.raises(ValueError, match="unique name"):
+        build(
+            mock_run, [pool("a", ["etcd", "controlPlane", "worker"], 1, EC2), pool("a", ["worker"], 1, EC2)]
+        )
+
+
 def test_build_rejects_mixed_pools(mock_run) -> None:
     with pytest.raises(ValueError, match="mixed"):
         build(mock_run, [pool("a", ["etcd", "controlPlane"], 1), pool("b", ["worker"], 1, EC2)])
