@@ -501,10 +501,15 @@ class NodePoolArgs(HardenedModel):
 
 # ------------------------------------------------------------------------------------------- layout
 class NodeLayoutError(ValueError):
-    """Every problem of a pool layout, each `<path>: <message> (fix: <hint>)`."""
+    """Every problem of a pool layout.
 
-    def __init__(self, problems: Sequence[str]) -> None:
-        self.problems = list(problems)
+    `details` holds `(path, message, fix)` triples for callers that build their own error report;
+    `problems` the same as `<path>: <message> (fix: <fix>)` strings.
+    """
+
+    def __init__(self, details: Sequence[tuple[str, str, str]]) -> None:
+        self.details = list(details)
+        self.problems = [f"{path}: {message} (fix: {fix})" for path, message, fix in self.details]
         super().__init__("; ".join(self.problems))
 
 
@@ -520,16 +525,19 @@ def validate_layout(pools: Sequence[NodePoolArgs], production: bool, *, field: s
     etcd, control-plane and worker node overall. Production additionally: an odd etcd count ≥ 3 (etcd
     quorum survives a node loss), ≥ 2 control-plane nodes, and each pool carries exactly one role.
     """
-    problems: list[str] = []
     if not pools:
-        raise NodeLayoutError([f"{field}: no node pools (fix: add at least one pool with every role)"])
+        raise NodeLayoutError([(field, "no node pools", "add at least one pool with every role")])
+    problems: list[tuple[str, str, str]] = []
 
     seen: dict[str, int] = {}
     for i, pool in enumerate(pools):
         if pool.name in seen:
             problems.append(
-                f"{field}[{i}].name: '{pool.name}' is already used by {field}[{seen[pool.name]}] "
-                "(fix: give every pool a unique name)"
+                (
+                    f"{field}[{i}].name",
+                    f"'{pool.name}' is already used by {field}[{seen[pool.name]}]",
+                    "give every pool a unique name",
+                )
             )
         seen.setdefault(pool.name, i)
 
@@ -537,33 +545,45 @@ def validate_layout(pools: Sequence[NodePoolArgs], production: bool, *, field: s
     if custom and len(custom) != len(pools):
         driver = next(i for i, p in enumerate(pools) if not p.is_custom)
         problems.append(
-            f"{field}[{custom[0]}].driver: custom pools cannot be mixed with node-driver pools such as "
-            f"{field}[{driver}] (fix: use only custom pools, or only node-driver pools)"
+            (
+                f"{field}[{custom[0]}].driver",
+                f"custom pools cannot be mixed with node-driver pools such as {field}[{driver}]",
+                "use only custom pools, or only node-driver pools",
+            )
         )
 
     for role in ROLE_NAMES:
         if _role_count(pools, role) == 0:
-            problems.append(f"{field}: no pool has the {role} role (fix: set roles.{role}: true on a pool)")
+            problems.append((field, f"no pool has the {role} role", f"set roles.{role}: true on a pool"))
 
     if production:
         etcd = _role_count(pools, "etcd")
         if etcd and (etcd < 3 or etcd % 2 == 0):
             problems.append(
-                f"{field}: production needs an odd number of etcd nodes ≥ 3, got {etcd} "
-                "(fix: set the etcd pools' quantity to 3 or 5)"
+                (
+                    field,
+                    f"production needs an odd number of etcd nodes ≥ 3, got {etcd}",
+                    "set the etcd pools' quantity to 3 or 5",
+                )
             )
         cp = _role_count(pools, "controlPlane")
         if cp and cp < 2:
             problems.append(
-                f"{field}: production needs ≥ 2 control-plane nodes, got {cp} "
-                "(fix: raise the control-plane pool's quantity to 2 or more)"
+                (
+                    field,
+                    f"production needs ≥ 2 control-plane nodes, got {cp}",
+                    "raise the control-plane pool's quantity to 2 or more",
+                )
             )
         for i, pool in enumerate(pools):
             if len(pool.roles.names()) != 1:
                 problems.append(
-                    f"{field}[{i}].roles: production pools carry exactly one role, '{pool.name}' has "
-                    f"{', '.join(pool.roles.names())} (fix: split it into separate etcd, controlPlane and "
-                    "worker pools)"
+                    (
+                        f"{field}[{i}].roles",
+                        f"production pools carry exactly one role, '{pool.name}' has "
+                        + ", ".join(pool.roles.names()),
+                        "split it into separate etcd, controlPlane and worker pools",
+                    )
                 )
     if problems:
         raise NodeLayoutError(problems)
@@ -583,11 +603,11 @@ def build_machine_pools(
     if not pools or all(p.is_custom for p in pools):
         return []
     if any(p.is_custom for p in pools):
-        raise NodeLayoutError(["nodePools: custom and node-driver pools cannot be mixed (fix: use one kind)"])
+        raise NodeLayoutError([("nodePools", "custom and node-driver pools cannot be mixed", "use one kind")])
     names = [p.name for p in pools]
     if len(set(names)) != len(names):
         # Caught here too: duplicate resource names would otherwise fail deep inside Pulumi.
-        raise NodeLayoutError(["nodePools: pool names repeat (fix: give every pool a unique name)"])
+        raise NodeLayoutError([("nodePools", "pool names repeat", "give every pool a unique name")])
 
     machine_pools: list[rancher2.ClusterV2RkeConfigMachinePoolArgs] = []
     for pool in pools:

@@ -513,6 +513,20 @@ def test_production_rejects_a_combined_etcd_and_control_plane_pool() -> None:
     ]
 
 
+def test_layout_error_details_are_structured() -> None:
+    with pytest.raises(NodeLayoutError) as err:
+        validate_layout([pool("e", ["etcd"], 2), pool("c", ["controlPlane"], 2)], production=True)
+    assert err.value.details == [
+        ("nodePools", "no pool has the worker role", "set roles.worker: true on a pool"),
+        (
+            "nodePools",
+            "production needs an odd number of etcd nodes ≥ 3, got 2",
+            "set the etcd pools' quantity to 3 or 5",
+        ),
+    ]
+    assert err.value.problems == [f"{p}: {m} (fix: {f})" for p, m, f in err.value.details]
+
+
 def test_layout_error_paths_follow_the_callers_field() -> None:
     with pytest.raises(ValueError, match=r"cluster\.nodePools: no pool has the etcd role"):
         validate_layout([pool("w", ["worker"])], production=False, field="cluster.nodePools")
