@@ -9,7 +9,8 @@ from typing import Any
 
 from pulumi_policy import Policy
 
-from nsa_cisa import exemption_policies, rancher_cluster
+from nsa_cisa import exemption_policies, rancher_cluster, rancher_mgmt
+from nsa_cisa import network, pod_security, rbac, secrets, workload_extras
 from nsa_cisa.framework import pack_initial_config
 from nsa_cisa.settings import load_pack_settings
 
@@ -18,7 +19,13 @@ PACK_VERSION = "0.1.0"  # keep equal to PulumiPolicy.yaml `version`
 
 ALL_POLICIES: list[Policy] = []
 ALL_POLICIES += exemption_policies.POLICIES
+ALL_POLICIES += pod_security.POLICIES
+ALL_POLICIES += workload_extras.POLICIES
+ALL_POLICIES += network.POLICIES
+ALL_POLICIES += rbac.POLICIES
+ALL_POLICIES += secrets.POLICIES
 ALL_POLICIES += rancher_cluster.POLICIES
+ALL_POLICIES += rancher_mgmt.POLICIES
 
 
 def initial_config() -> dict[str, Any]:
