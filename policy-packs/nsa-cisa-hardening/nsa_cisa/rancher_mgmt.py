@@ -448,8 +448,8 @@ POLICIES = [
         ids=["NSA-3.2"],
         severity="high",
         validate=_typed_validate({TOKEN: token_ttl_check("ttl"), BOOTSTRAP: token_ttl_check("tokenTtl")}),
-        remediation_steps="Give rancher2.Token a ttl (seconds) and rancher2.Bootstrap a token_ttl, both ≤ the "
-        "maximum.",
+        remediation_steps="Give rancher2.Token a ttl (seconds) and rancher2.Bootstrap a token_ttl, "
+        "both ≤ the maximum.",
         config_schema=_MAX_TOKEN,
         resource_types=[TOKEN, BOOTSTRAP],
         honor_exempt_namespaces=False,
