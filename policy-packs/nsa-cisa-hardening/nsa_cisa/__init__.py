@@ -9,8 +9,16 @@ from typing import Any
 
 from pulumi_policy import Policy
 
-from nsa_cisa import exemption_policies, rancher_cluster, rancher_mgmt
-from nsa_cisa import network, pod_security, rbac, secrets, workload_extras
+from nsa_cisa import (
+    exemption_policies,
+    network,
+    pod_security,
+    rancher_cluster,
+    rancher_mgmt,
+    rbac,
+    secrets,
+    workload_extras,
+)
 from nsa_cisa.framework import pack_initial_config
 from nsa_cisa.settings import load_pack_settings
 

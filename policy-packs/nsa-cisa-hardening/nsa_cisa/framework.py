@@ -34,6 +34,7 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
+from pulumi_policy.policy import _NotApplicableError  # pinned 1.21.*: must pass through like unknowns
 from pulumi_policy.proxy import UnknownValueError
 
 from nsa_cisa import exemptions as _ex
@@ -275,21 +276,38 @@ class _Collector:
 def _run_guarded(fn: Callable[[], Any], collector: _Collector, name: str) -> None:
     try:
         fn()
-    except UnknownValueError:
+    except (UnknownValueError, _NotApplicableError):
         raise
     except Exception as exc:  # malformed input must never crash the analyzer nor pass silently
         collector(f"{name}: could not evaluate the input ({type(exc).__name__}: {exc}); "
                   "fix the resource's shape or exempt it explicitly")
 
 
+NAMESPACE_TYPES = frozenset({
+    "kubernetes:core/v1:Namespace",
+    "kubernetes:core/v1:NamespacePatch",
+    "rancher2:index/namespace:Namespace",
+})
+
+
+def own_namespace_name(props: Mapping[str, Any], resource_type: str) -> str:
+    """The name a Namespace resource creates ('' if not given: the provider auto-names it)."""
+    if resource_type.startswith("rancher2:"):
+        return text(props.get("name"))
+    return text(get_path(props, "metadata.name"))
+
+
 def _namespace_exempt(props: Mapping[str, Any], resource_type: str, patterns: Any) -> str | None:
-    """The namespace if the resource is namespaced, carries metadata and sits in an exempt namespace."""
-    if not resource_type.startswith("kubernetes:") or not is_list(patterns) or not as_list(patterns):
+    """The namespace if the resource lives in (or, for a Namespace, is) an exempt namespace."""
+    if not as_list(patterns):
         return None
-    if not isinstance(props.get("metadata"), Mapping):
+    if resource_type in NAMESPACE_TYPES:
+        ns = own_namespace_name(props, resource_type)
+    elif resource_type.startswith("kubernetes:") and isinstance(props.get("metadata"), Mapping):
+        ns = namespace_of(props)
+    else:
         return None
-    ns = namespace_of(props)
-    return ns if matches_any(ns, as_list(patterns)) else None
+    return ns if ns and matches_any(ns, as_list(patterns)) else None
 
 
 def _apply_exemptions(policy_name: str, props: Mapping[str, Any], config: Mapping[str, Any], urn: str,
@@ -381,7 +399,7 @@ def nsa_policy(
             if _apply_exemptions(name, props, cfg, args.urn, args.name)[0]:
                 return None
             return remediate(margs)
-        except UnknownValueError:
+        except (UnknownValueError, _NotApplicableError):
             raise
         except Exception:  # a remediation must never break the preview; validation still reports
             return None

@@ -1,0 +1,577 @@
+"""Pod Security Standards, restricted profile (newest Kubernetes release), one policy per PSS check.
+
+Semantics follow kubernetes/pod-security-admission `policy/check_*.go` (see the field list in
+shared/notes/nsa-checklist.md), applied to `containers`, `initContainers` and `ephemeralContainers` of every
+pod-bearing kind (`workloads.py`). Documented exemptions: pods with `spec.os.name: windows` skip
+allowPrivilegeEscalation, seccomp (restricted) and capabilities (restricted); pods with `spec.hostUsers:
+false` (user namespaces) skip runAsNonRoot and runAsUser. In `*Patch` resources an absent field is not
+managed by the patch, so "must be set" checks are skipped there.
+
+Remediation (only at the `remediate` level) fills in MISSING hardening and never overrides an explicit
+choice: an explicit `allowPrivilegeEscalation: true` stays and keeps failing validation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
+
+from nsa_cisa.framework import (
+    PSS_URL,
+    ReportFn,
+    as_int,
+    as_list,
+    as_map,
+    get_path,
+    is_false,
+    is_true,
+    nsa_policy,
+    text,
+    unwrap,
+)
+from nsa_cisa.workloads import POD_BEARING_TYPES, Container, WorkloadView, as_view, workload_view
+
+Check = Callable[[WorkloadView], Iterable[str]]
+
+BASELINE_CAPABILITIES = frozenset({
+    "AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD", "NET_BIND_SERVICE",
+    "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT",
+})
+RESTRICTED_ADD_CAPABILITIES = frozenset({"NET_BIND_SERVICE"})
+RESTRICTED_VOLUME_SOURCES = frozenset({
+    "configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim", "projected",
+    "secret", "image",
+})
+SELINUX_TYPES = frozenset({"", "container_t", "container_init_t", "container_kvm_t", "container_engine_t"})
+SAFE_SYSCTLS = frozenset({
+    "kernel.shm_rmid_forced",
+    "net.ipv4.ip_local_port_range",
+    "net.ipv4.tcp_syncookies",
+    "net.ipv4.ping_group_range",
+    "net.ipv4.ip_unprivileged_port_start",
+    "net.ipv4.ip_local_reserved_ports",
+    "net.ipv4.tcp_keepalive_time",
+    "net.ipv4.tcp_fin_timeout",
+    "net.ipv4.tcp_keepalive_intvl",
+    "net.ipv4.tcp_keepalive_probes",
+    "net.ipv4.tcp_rmem",
+    "net.ipv4.tcp_wmem",
+    "net.ipv4.tcp_slow_start_after_idle",
+    "net.ipv4.tcp_notsent_lowat",
+})
+SECCOMP_OK = frozenset({"RuntimeDefault", "Localhost"})
+APPARMOR_FIELD_OK = frozenset({"RuntimeDefault", "Localhost"})
+_SECCOMP_MSG = "must be RuntimeDefault or Localhost"
+APPARMOR_ANNOTATION_PREFIX = "container.apparmor.security.beta.kubernetes.io/"
+PROBES = ("livenessProbe", "readinessProbe", "startupProbe")
+LIFECYCLE_HANDLERS = ("postStart", "preStop")
+
+
+def _pss_policy(
+    name: str,
+    description: str,
+    *,
+    ids: list[str],
+    severity: str,
+    check: Check,
+    steps: str,
+    pss: str,
+    remediate: Callable[[Any], Any] | None = None,
+) -> Any:
+    def validate(args: Any, report: ReportFn) -> None:
+        view = as_view(args)
+        if view is None:
+            return
+        for message in check(view):
+            report(message)
+
+    return nsa_policy(
+        name,
+        description,
+        section="pod-security",
+        ids=ids,
+        severity=severity,
+        validate=validate,
+        remediation_steps=steps,
+        remediate=remediate,
+        resource_types=POD_BEARING_TYPES,
+        specification=f"Pod Security Standards (restricted, newest release): {pss}. {description}",
+        url=PSS_URL,
+    )
+
+
+def _sc_label(view: WorkloadView, c: Container | None, field: str) -> str:
+    if c is None:
+        return view.where(f"securityContext.{field}")
+    return f"{c.label}: securityContext.{field}"
+
+
+# ----------------------------------------------------------------------------- baseline checks
+
+
+def check_windows_host_process(view: WorkloadView) -> Iterator[str]:
+    if is_true(get_path(view.pod_security_context, "windowsOptions.hostProcess")):
+        yield f"{_sc_label(view, None, 'windowsOptions.hostProcess')} is true: HostProcess is privileged"
+    for c in view.containers():
+        if is_true(get_path(c.security_context, "windowsOptions.hostProcess")):
+            yield f"{_sc_label(view, c, 'windowsOptions.hostProcess')} is true: HostProcess is privileged"
+
+
+def check_host_namespaces(view: WorkloadView) -> Iterator[str]:
+    for field in ("hostNetwork", "hostPID", "hostIPC"):
+        if is_true(view.spec.get(field)):
+            yield f"{view.where(field)} is true: pods must not share the node's namespaces"
+
+
+def check_privileged(view: WorkloadView) -> Iterator[str]:
+    for c in view.containers():
+        if is_true(c.security_context.get("privileged")):
+            yield f"{_sc_label(view, c, 'privileged')} is true: privileged containers are forbidden"
+
+
+def _cap_names(value: Any) -> list[str]:
+    return [x if isinstance(x, str) else repr(x) for x in as_list(value)]
+
+
+def check_capabilities_baseline(view: WorkloadView) -> Iterator[str]:
+    for c in view.containers():
+        added = _cap_names(get_path(c.security_context, "capabilities.add"))
+        bad = [x for x in added if x not in BASELINE_CAPABILITIES]
+        if bad:
+            yield (f"{_sc_label(view, c, 'capabilities.add')} adds {sorted(bad)}: beyond the baseline set "
+                   f"{sorted(BASELINE_CAPABILITIES)}")
+
+
+def _volumes(view: WorkloadView) -> list[Mapping[str, Any]]:
+    return [v for v in as_list(view.spec.get("volumes")) if isinstance(v, Mapping)]
+
+
+def _volume_label(view: WorkloadView, i: int, vol: Mapping[str, Any]) -> str:
+    name = text(vol.get("name"))
+    return view.where(f"volumes[{i}]") + (f" '{name}'" if name else "")
+
+
+def check_host_path_volumes(view: WorkloadView) -> Iterator[str]:
+    for i, vol in enumerate(as_list(view.spec.get("volumes"))):
+        if isinstance(vol, Mapping) and vol.get("hostPath") is not None:
+            yield f"{_volume_label(view, i, vol)} is a hostPath volume: host paths are forbidden"
+
+
+def check_host_ports(view: WorkloadView) -> Iterator[str]:
+    for c in view.containers():
+        for j, port in enumerate(as_list(c.spec.get("ports"))):
+            if not isinstance(port, Mapping):
+                continue
+            host_port = port.get("hostPort")
+            if host_port is not None and as_int(host_port) != 0:
+                yield f"{c.label}: ports[{j}].hostPort is {host_port!r}: host ports are forbidden"
+
+
+def check_apparmor(view: WorkloadView) -> Iterator[str]:
+    for key, value in view.annotations.items():
+        if not (isinstance(key, str) and key.startswith(APPARMOR_ANNOTATION_PREFIX)):
+            continue
+        if not (value in ("", None, "runtime/default") or (isinstance(value, str)
+                                                           and value.startswith("localhost/"))):
+            yield (f"annotation {key}={value!r}: AppArmor must be runtime/default or "
+                   "localhost/<profile>, never unconfined")
+
+    def bad_profile(profile: Any) -> bool:
+        return profile is not None and get_path(profile, "type") not in APPARMOR_FIELD_OK
+
+    pod_profile = view.pod_security_context.get("appArmorProfile")
+    if bad_profile(pod_profile):
+        yield (f"{_sc_label(view, None, 'appArmorProfile.type')} is {get_path(pod_profile, 'type')!r}: "
+               "must be RuntimeDefault or Localhost")
+    for c in view.containers():
+        profile = c.security_context.get("appArmorProfile")
+        if bad_profile(profile):
+            yield (f"{_sc_label(view, c, 'appArmorProfile.type')} is {get_path(profile, 'type')!r}: "
+                   "must be RuntimeDefault or Localhost")
+
+
+def _selinux_problems(opts: Any) -> list[str]:
+    if opts is None:
+        return []
+    if not isinstance(opts, Mapping):
+        return ["is not an object"]
+    problems = []
+    se_type = opts.get("type")
+    if se_type is not None and se_type not in SELINUX_TYPES:
+        problems.append(f"type {se_type!r} is not one of {sorted(t for t in SELINUX_TYPES if t)}")
+    for field in ("user", "role"):
+        if opts.get(field) not in (None, ""):
+            problems.append(f"{field} {opts.get(field)!r} must be empty")
+    return problems
+
+
+def check_selinux(view: WorkloadView) -> Iterator[str]:
+    for problem in _selinux_problems(view.pod_security_context.get("seLinuxOptions")):
+        yield f"{_sc_label(view, None, 'seLinuxOptions')}: {problem}"
+    for c in view.containers():
+        for problem in _selinux_problems(c.security_context.get("seLinuxOptions")):
+            yield f"{_sc_label(view, c, 'seLinuxOptions')}: {problem}"
+
+
+def check_proc_mount(view: WorkloadView) -> Iterator[str]:
+    # Restricted: Default even for user-namespaced pods (baseline alone allows any with hostUsers: false).
+    for c in view.containers():
+        value = c.security_context.get("procMount")
+        if value not in (None, "Default"):
+            yield f"{_sc_label(view, c, 'procMount')} is {value!r}: only Default (masked /proc) is allowed"
+
+
+def _seccomp_type(sc: Mapping[str, Any]) -> tuple[bool, Any]:
+    """(is set, type) of a securityContext's seccompProfile."""
+    profile = sc.get("seccompProfile")
+    if profile is None:
+        return False, None
+    return True, get_path(profile, "type")
+
+
+def check_seccomp_baseline(view: WorkloadView) -> Iterator[str]:
+    is_set, kind = _seccomp_type(view.pod_security_context)
+    if is_set and kind not in SECCOMP_OK:
+        yield f"{_sc_label(view, None, 'seccompProfile.type')} is {kind!r}: {_SECCOMP_MSG}"
+    for c in view.containers():
+        is_set, kind = _seccomp_type(c.security_context)
+        if is_set and kind not in SECCOMP_OK:
+            yield f"{_sc_label(view, c, 'seccompProfile.type')} is {kind!r}: {_SECCOMP_MSG}"
+
+
+def check_sysctls(view: WorkloadView) -> Iterator[str]:
+    for i, sysctl in enumerate(as_list(view.pod_security_context.get("sysctls"))):
+        name = get_path(sysctl, "name")
+        if name not in SAFE_SYSCTLS:
+            yield f"{view.where(f'securityContext.sysctls[{i}]')} sets {name!r}: not a namespaced safe sysctl"
+
+
+def check_host_probes(view: WorkloadView) -> Iterator[str]:
+    for c in view.containers():
+        handlers = [(p, as_map(c.spec.get(p))) for p in PROBES]
+        handlers += [(f"lifecycle.{h}", as_map(get_path(c.spec, f"lifecycle.{h}")))
+                     for h in LIFECYCLE_HANDLERS]
+        for where, handler in handlers:
+            for action in ("httpGet", "tcpSocket"):
+                host = get_path(handler, f"{action}.host")
+                if host not in (None, ""):
+                    yield (f"{c.label}: {where}.{action}.host is {host!r}: probes/hooks must target "
+                           "the pod itself")
+
+
+# ----------------------------------------------------------------------------- restricted checks
+
+
+def check_restricted_volumes(view: WorkloadView) -> Iterator[str]:
+    for i, vol in enumerate(as_list(view.spec.get("volumes"))):
+        if not isinstance(vol, Mapping):
+            continue
+        bad = sorted(str(k) for k, v in vol.items() if k != "name" and v is not None
+                     and k not in RESTRICTED_VOLUME_SOURCES)
+        if bad:
+            yield (f"{_volume_label(view, i, vol)} uses {bad}: restricted pods may only use "
+                   f"{sorted(RESTRICTED_VOLUME_SOURCES)}")
+
+
+def check_allow_privilege_escalation(view: WorkloadView) -> Iterator[str]:
+    if view.is_windows:
+        return
+    for c in view.containers():
+        value = c.security_context.get("allowPrivilegeEscalation")
+        if value is None and view.partial:
+            continue
+        if not is_false(value):
+            yield f"{_sc_label(view, c, 'allowPrivilegeEscalation')} is {value!r}: must be explicitly false"
+
+
+def check_run_as_non_root(view: WorkloadView) -> Iterator[str]:
+    if view.host_users_false:
+        return  # user-namespaced pod: root in the pod is not root on the node
+    pod_value = view.pod_security_context.get("runAsNonRoot")
+    if pod_value is not None and not is_true(pod_value):
+        yield f"{_sc_label(view, None, 'runAsNonRoot')} is {pod_value!r}: must be true"
+    pod_ok = is_true(pod_value)
+    for c in view.containers():
+        value = c.security_context.get("runAsNonRoot")
+        if value is not None and not is_true(value):
+            yield f"{_sc_label(view, c, 'runAsNonRoot')} is {value!r}: must be true"
+        elif value is None and not pod_ok and not view.partial:
+            yield (f"{_sc_label(view, c, 'runAsNonRoot')} is not set and the pod does not set it: set "
+                   "runAsNonRoot: true on the pod or every container")
+
+
+def check_run_as_user(view: WorkloadView) -> Iterator[str]:
+    if view.host_users_false:
+        return
+    if as_int(view.pod_security_context.get("runAsUser")) == 0:
+        yield f"{_sc_label(view, None, 'runAsUser')} is 0: must not run as root"
+    for c in view.containers():
+        if as_int(c.security_context.get("runAsUser")) == 0:
+            yield f"{_sc_label(view, c, 'runAsUser')} is 0: must not run as root"
+
+
+def check_seccomp_restricted(view: WorkloadView) -> Iterator[str]:
+    if view.is_windows:
+        return
+    pod_set, pod_type = _seccomp_type(view.pod_security_context)
+    if pod_set and pod_type not in SECCOMP_OK:
+        yield f"{_sc_label(view, None, 'seccompProfile.type')} is {pod_type!r}: {_SECCOMP_MSG}"
+    pod_ok = pod_set and pod_type in SECCOMP_OK
+    for c in view.containers():
+        is_set, kind = _seccomp_type(c.security_context)
+        if is_set and kind not in SECCOMP_OK:
+            yield f"{_sc_label(view, c, 'seccompProfile.type')} is {kind!r}: {_SECCOMP_MSG}"
+        elif not is_set and not pod_ok and not view.partial:
+            yield (f"{_sc_label(view, c, 'seccompProfile')} is not set and the pod sets no valid profile: "
+                   "set seccompProfile.type RuntimeDefault (or Localhost) on the pod or every container")
+
+
+def check_capabilities_restricted(view: WorkloadView) -> Iterator[str]:
+    if view.is_windows:
+        return
+    for c in view.containers():
+        caps = c.security_context.get("capabilities")
+        drop = get_path(caps, "drop")
+        if not (drop is None and view.partial) and "ALL" not in _cap_names(drop):
+            yield f"{_sc_label(view, c, 'capabilities.drop')} does not contain ALL: drop every capability"
+        bad = [x for x in _cap_names(get_path(caps, "add")) if x not in RESTRICTED_ADD_CAPABILITIES]
+        if bad:
+            yield (f"{_sc_label(view, c, 'capabilities.add')} adds {sorted(bad)}: only NET_BIND_SERVICE "
+                   "may be added")
+
+
+# ----------------------------------------------------------------------------- remediation
+
+
+def remediate_pod_spec(args: Any, edit: Callable[[WorkloadView, dict[str, Any]], bool]) -> Any:
+    """Apply `edit(view, plain_spec)` to a plain copy of the props; the new props if anything changed."""
+    if not isinstance(args.props, Mapping):
+        return None
+    props = unwrap(args.props)
+    view = workload_view(args.resource_type, props)
+    if view is None or not isinstance(view.spec, dict) or not view.spec:
+        return None
+    return props if edit(view, view.spec) else None
+
+
+def _plain_containers(spec: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    for list_name in ("containers", "initContainers", "ephemeralContainers"):
+        for c in spec.get(list_name) or []:
+            if isinstance(c, dict):
+                yield c
+
+
+def _plain_sc(obj: dict[str, Any]) -> dict[str, Any] | None:
+    sc = obj.get("securityContext")
+    if sc is None:
+        sc = obj["securityContext"] = {}
+    return sc if isinstance(sc, dict) else None
+
+
+def _fill_ape(view: WorkloadView, spec: dict[str, Any]) -> bool:
+    if view.is_windows:
+        return False
+    changed = False
+    for c in _plain_containers(spec):
+        sc = _plain_sc(c)
+        if sc is None or sc.get("allowPrivilegeEscalation") is not None:
+            continue
+        add = as_list(get_path(sc, "capabilities.add"))
+        if sc.get("privileged") is True or "SYS_ADMIN" in add or "CAP_SYS_ADMIN" in add:
+            continue  # the API server rejects allowPrivilegeEscalation: false with these
+        sc["allowPrivilegeEscalation"] = False
+        changed = True
+    return changed
+
+
+def _fill_drop_all(view: WorkloadView, spec: dict[str, Any]) -> bool:
+    if view.is_windows:
+        return False
+    changed = False
+    for c in _plain_containers(spec):
+        sc = _plain_sc(c)
+        if sc is None:
+            continue
+        caps = sc.get("capabilities")
+        if caps is None:
+            caps = sc["capabilities"] = {}
+        if not isinstance(caps, dict):
+            continue
+        drop = caps.get("drop")
+        if drop is None:
+            caps["drop"] = ["ALL"]
+            changed = True
+        elif isinstance(drop, list) and "ALL" not in drop:
+            drop.append("ALL")
+            changed = True
+    return changed
+
+
+def _fill_seccomp(view: WorkloadView, spec: dict[str, Any]) -> bool:
+    if view.is_windows:
+        return False
+    sc = _plain_sc(spec)
+    if sc is None or sc.get("seccompProfile") is not None:
+        return False
+    sc["seccompProfile"] = {"type": "RuntimeDefault"}
+    return True
+
+
+def remediate_allow_privilege_escalation(args: Any) -> Any:
+    return remediate_pod_spec(args, _fill_ape)
+
+
+def remediate_drop_all(args: Any) -> Any:
+    return remediate_pod_spec(args, _fill_drop_all)
+
+
+def remediate_seccomp(args: Any) -> Any:
+    return remediate_pod_spec(args, _fill_seccomp)
+
+
+# ----------------------------------------------------------------------------- policies
+
+_PSS_STEPS = "See the Pod Security Standards restricted profile; "
+
+PSS_WINDOWS_HOST_PROCESS = _pss_policy(
+    "pss-windows-host-process",
+    "Windows HostProcess containers (full host access) are not allowed.",
+    ids=["NSA-1.11"], severity="critical", check=check_windows_host_process, pss="HostProcess",
+    steps=_PSS_STEPS + "remove securityContext.windowsOptions.hostProcess (or set it false) on the pod "
+    "and its containers.",
+)
+PSS_HOST_NAMESPACES = _pss_policy(
+    "pss-host-namespaces",
+    "Pods must not share the host's network, PID or IPC namespaces.",
+    ids=["NSA-1.12", "NSA-1.13"], severity="high", check=check_host_namespaces, pss="Host Namespaces",
+    steps=_PSS_STEPS + "remove hostNetwork, hostPID and hostIPC from the pod spec (or set them false).",
+)
+PSS_PRIVILEGED = _pss_policy(
+    "pss-privileged-containers",
+    "Privileged containers (including init and ephemeral containers) are not allowed.",
+    ids=["NSA-1.11"], severity="critical", check=check_privileged, pss="Privileged Containers",
+    steps=_PSS_STEPS + "remove securityContext.privileged (or set it false) on every container.",
+)
+PSS_CAPABILITIES_BASELINE = _pss_policy(
+    "pss-capabilities-baseline",
+    "Containers may add only capabilities from the baseline set (never SYS_ADMIN, NET_ADMIN, NET_RAW, ...).",
+    ids=["NSA-1.16"], severity="high", check=check_capabilities_baseline, pss="Capabilities (baseline)",
+    steps=_PSS_STEPS + "remove capabilities outside the baseline set from securityContext.capabilities.add.",
+)
+PSS_HOST_PATH_VOLUMES = _pss_policy(
+    "pss-host-path-volumes",
+    "hostPath volumes are not allowed.",
+    ids=["NSA-1.14"], severity="high", check=check_host_path_volumes, pss="HostPath Volumes",
+    steps=_PSS_STEPS + "replace hostPath volumes with emptyDir, configMap, secret, projected or a PVC.",
+)
+PSS_HOST_PORTS = _pss_policy(
+    "pss-host-ports",
+    "Containers must not bind host ports.",
+    ids=["NSA-1.13"], severity="medium", check=check_host_ports, pss="Host Ports",
+    steps=_PSS_STEPS + "remove ports[*].hostPort; expose the pod through a Service (ClusterIP + Ingress) "
+    "instead.",
+)
+PSS_APPARMOR = _pss_policy(
+    "pss-apparmor",
+    "AppArmor must not be disabled: profile RuntimeDefault/Localhost (fields) or runtime/default, "
+    "localhost/* (annotations); never Unconfined.",
+    ids=["NSA-1.18"], severity="high", check=check_apparmor, pss="AppArmor",
+    steps=_PSS_STEPS + "set securityContext.appArmorProfile.type RuntimeDefault (or Localhost) or remove it.",
+)
+PSS_SELINUX = _pss_policy(
+    "pss-selinux",
+    "SELinux type must be a container type (container_t, container_init_t, container_kvm_t, "
+    "container_engine_t); custom SELinux user and role are not allowed.",
+    ids=["NSA-1.19"], severity="high", check=check_selinux, pss="SELinux",
+    steps=_PSS_STEPS + "remove seLinuxOptions.user/role and use an allowed seLinuxOptions.type (or none).",
+)
+PSS_PROC_MOUNT = _pss_policy(
+    "pss-proc-mount",
+    "The default masked /proc mount is required (procMount unset or Default).",
+    ids=["NSA-1.11"], severity="high", check=check_proc_mount, pss="/proc Mount Type",
+    steps=_PSS_STEPS + "remove securityContext.procMount (or set it to Default).",
+)
+PSS_SECCOMP_BASELINE = _pss_policy(
+    "pss-seccomp-not-unconfined",
+    "seccomp must not be disabled: any seccompProfile.type set must be RuntimeDefault or Localhost.",
+    ids=["NSA-1.17"], severity="high", check=check_seccomp_baseline, pss="Seccomp (baseline)",
+    steps=_PSS_STEPS + "change seccompProfile.type Unconfined to RuntimeDefault (or a Localhost profile).",
+)
+PSS_SYSCTLS = _pss_policy(
+    "pss-sysctls",
+    "Only the safe, namespaced sysctls of the newest Kubernetes release may be set.",
+    ids=["NSA-1.10", "NSA-1.11"], severity="high", check=check_sysctls, pss="Sysctls",
+    steps=_PSS_STEPS + f"remove securityContext.sysctls entries other than {sorted(SAFE_SYSCTLS)}.",
+)
+PSS_HOST_PROBES = _pss_policy(
+    "pss-host-probes-lifecycle",
+    "Probes and lifecycle hooks must not target another host (httpGet.host / tcpSocket.host unset).",
+    ids=["NSA-1.10"], severity="medium", check=check_host_probes, pss="Host Probes / Lifecycle Hooks",
+    steps=_PSS_STEPS + "remove the host field from probe and lifecycle httpGet/tcpSocket handlers.",
+)
+PSS_RESTRICTED_VOLUMES = _pss_policy(
+    "pss-restricted-volume-types",
+    "Volumes are limited to configMap, csi, downwardAPI, emptyDir, ephemeral, persistentVolumeClaim, "
+    "projected, secret and image.",
+    ids=["NSA-1.14"], severity="medium", check=check_restricted_volumes, pss="Volume Types (restricted)",
+    steps=_PSS_STEPS + "mount storage through a PersistentVolumeClaim (or CSI) instead of inline volume "
+    "sources.",
+)
+PSS_ALLOW_PRIVILEGE_ESCALATION = _pss_policy(
+    "pss-allow-privilege-escalation",
+    "Every container sets securityContext.allowPrivilegeEscalation: false (Windows pods exempt).",
+    ids=["NSA-1.15"], severity="high", check=check_allow_privilege_escalation,
+    pss="Privilege Escalation", remediate=remediate_allow_privilege_escalation,
+    steps=_PSS_STEPS + "set securityContext.allowPrivilegeEscalation: false on every container.",
+)
+PSS_RUN_AS_NON_ROOT = _pss_policy(
+    "pss-run-as-non-root",
+    "Containers must run as non-root: runAsNonRoot true on the pod or every container, never false "
+    "(pods with hostUsers: false exempt).",
+    ids=["NSA-1.1"], severity="high", check=check_run_as_non_root, pss="Running as Non-root",
+    steps=_PSS_STEPS + "set spec.securityContext.runAsNonRoot: true and use an image with a non-root USER.",
+)
+PSS_RUN_AS_USER = _pss_policy(
+    "pss-run-as-user-not-root",
+    "No pod or container sets runAsUser: 0 (pods with hostUsers: false exempt).",
+    ids=["NSA-1.2"], severity="high", check=check_run_as_user, pss="Running as Non-root user",
+    steps=_PSS_STEPS + "set runAsUser to a non-zero UID (e.g. 10001) or leave it unset with "
+    "runAsNonRoot: true.",
+)
+PSS_SECCOMP_RESTRICTED = _pss_policy(
+    "pss-seccomp-profile-required",
+    "A seccomp profile (RuntimeDefault or Localhost) is set on the pod or on every container (Windows "
+    "pods exempt).",
+    ids=["NSA-1.17"], severity="medium", check=check_seccomp_restricted, pss="Seccomp (restricted)",
+    remediate=remediate_seccomp,
+    steps=_PSS_STEPS + "set spec.securityContext.seccompProfile.type: RuntimeDefault.",
+)
+PSS_CAPABILITIES_RESTRICTED = _pss_policy(
+    "pss-capabilities-drop-all",
+    "Every container drops ALL capabilities and adds back at most NET_BIND_SERVICE (Windows pods exempt).",
+    ids=["NSA-1.16"], severity="medium", check=check_capabilities_restricted, pss="Capabilities (restricted)",
+    remediate=remediate_drop_all,
+    steps=_PSS_STEPS + "set securityContext.capabilities.drop: [ALL] on every container; add only "
+    "NET_BIND_SERVICE.",
+)
+
+POLICIES = [
+    PSS_WINDOWS_HOST_PROCESS,
+    PSS_HOST_NAMESPACES,
+    PSS_PRIVILEGED,
+    PSS_CAPABILITIES_BASELINE,
+    PSS_HOST_PATH_VOLUMES,
+    PSS_HOST_PORTS,
+    PSS_APPARMOR,
+    PSS_SELINUX,
+    PSS_PROC_MOUNT,
+    PSS_SECCOMP_BASELINE,
+    PSS_SYSCTLS,
+    PSS_HOST_PROBES,
+    PSS_RESTRICTED_VOLUMES,
+    PSS_ALLOW_PRIVILEGE_ESCALATION,
+    PSS_RUN_AS_NON_ROOT,
+    PSS_RUN_AS_USER,
+    PSS_SECCOMP_RESTRICTED,
+    PSS_CAPABILITIES_RESTRICTED,
+]

@@ -1,0 +1,170 @@
+"""Credentials belong in Secrets (NSA-2.18): not in container env literals, not in ConfigMaps.
+
+Heuristics, both ways: a credential-like NAME with a literal value, or a VALUE that looks like a
+credential whatever its name (private keys, cloud access keys, tokens with a known prefix, passwords
+embedded in URLs, `password: ...` lines in config files). Placeholders (`${VAR}`, `{{ .x }}`, `<...>`),
+file/path pointers (`*_FILE`, `*_PATH`) and booleans/numbers are not credentials.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from nsa_cisa.framework import ReportFn, as_list, as_map, matches_any, nsa_policy, text
+from nsa_cisa.workloads import POD_BEARING_TYPES, as_view
+
+CONFIG_MAP_TYPES = frozenset({"kubernetes:core/v1:ConfigMap", "kubernetes:core/v1:ConfigMapPatch"})
+
+_SENSITIVE_NAME = re.compile(
+    r"(passw(or)?d|passphrase|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|credential|"
+    r"auth[_-]?key|client[_-]?secret|\bpwd\b|_pwd$|^pwd_|id_rsa|id_ed25519|\.pem$|\.key$|\.p12$|\.pfx$|"
+    r"\.jks$|htpasswd|\.pgpass|\.netrc|\.dockerconfigjson|\.npmrc|kubeconfig)",
+    re.IGNORECASE,
+)
+# Name suffixes that point at a credential rather than hold one, or hold settings about it.
+_POINTER_SUFFIX = re.compile(
+    r"(_file|_path|_dir|_ref|_name|_url_env|_ttl|_timeout|_expiry|_expiration|_length|_enabled|_disabled|"
+    r"_mode|_type|_header|_endpoint|_secret_name|_key_id_env)$",
+    re.IGNORECASE,
+)
+_VALUE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    ("a private key", re.compile(r"-----BEGIN (?:[A-Z]+ )*PRIVATE KEY-----")),
+    ("an AWS access key id", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
+    ("a GitHub token", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{50,})\b")),
+    ("a GitLab token", re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}\b")),
+    ("a Slack token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}\b")),
+    ("a Google API key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b")),
+    ("a Rancher API token", re.compile(r"\btoken-[a-z0-9]{5}:[a-z0-9]{54}\b")),
+    ("a JSON web token", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")),
+    ("a password in a URL", re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@", re.IGNORECASE)),
+]
+# `password = hunter2` / `"apiKey": "..."` inside a config file carried by a ConfigMap.
+_ASSIGNMENT = re.compile(
+    r"""(?im)^[\s"'-]*[\w.-]*(passw(?:or)?d|secret|token|api[_-]?key|access[_-]?key|client[_-]?secret)"""
+    r"""["']?\s*[:=]\s*["']?([^\s"',}#]+)"""
+)
+_PLACEHOLDER = re.compile(
+    r"^(\$\{.*\}|\$\(.*\)|\$[A-Z_][A-Z0-9_]*|\{\{.*\}\}|<[^>]*>|%\(?\w+\)?s?|\*+|x+|changeme)$",
+    re.IGNORECASE,
+)
+_NOT_A_SECRET = {"", "true", "false", "yes", "no", "on", "off", "none", "null", "nil", "enabled", "disabled",
+                 "required", "optional"}
+
+
+def _is_placeholder(value: str) -> bool:
+    v = value.strip().strip("\"'")
+    if v.lower() in _NOT_A_SECRET or _PLACEHOLDER.match(v):
+        return True
+    return bool(re.fullmatch(r"[\d.]+[smhd]?", v))  # numbers and durations
+
+
+def sensitive_name(name: str) -> bool:
+    return bool(_SENSITIVE_NAME.search(name)) and not _POINTER_SUFFIX.search(name)
+
+
+def value_findings(value: str) -> list[str]:
+    return [label for label, pattern in _VALUE_PATTERNS if pattern.search(value)]
+
+
+def _assignment_findings(value: str) -> list[str]:
+    return [m.group(1) for m in _ASSIGNMENT.finditer(value) if not _is_placeholder(m.group(2))]
+
+
+# ----------------------------------------------------------------------------- env literals
+
+
+def _env_findings(args: Any) -> Iterator[str]:
+    view = as_view(args)
+    if view is None:
+        return
+    allowed = [a for a in as_list(args.get_config().get("allowedEnvNames")) if isinstance(a, str)]
+    for c in view.containers():
+        for i, env in enumerate(as_list(c.spec.get("env"))):
+            if not isinstance(env, Mapping):
+                continue
+            name = text(env.get("name"))
+            value = env.get("value")
+            if not isinstance(value, str) or not value or matches_any(name, allowed):
+                continue
+            where = f"{c.label}: env[{i}] '{name}'"
+            found = value_findings(value)
+            if found:
+                yield f"{where} holds {', '.join(found)} as a literal: use valueFrom.secretKeyRef"
+            elif sensitive_name(name) and not _is_placeholder(value):
+                yield f"{where} looks like a credential set as a literal value: use valueFrom.secretKeyRef"
+
+
+def _env(args: Any, report: ReportFn) -> None:
+    for message in _env_findings(args):
+        report(message)
+
+
+NO_CREDENTIALS_IN_ENV = nsa_policy(
+    "no-credentials-in-env",
+    "Containers do not carry credentials as literal environment values (use Secrets).",
+    section="network",
+    ids=["NSA-2.18"],
+    severity="high",
+    validate=_env,
+    resource_types=POD_BEARING_TYPES,
+    config_schema={
+        "allowedEnvNames": {
+            "type": "array",
+            "items": {"type": "string"},
+            "default": [],
+            "description": "Env var names (globs) known not to hold credentials.",
+        }
+    },
+    remediation_steps="Store the value in a Secret (a Pulumi secret in the program) and reference it with "
+                      "env[].valueFrom.secretKeyRef, or mount it as a file.",
+)
+
+
+# ----------------------------------------------------------------------------- ConfigMaps
+
+
+def _configmap(args: Any, report: ReportFn) -> None:
+    allowed = [a for a in as_list(args.get_config().get("allowedKeys")) if isinstance(a, str)]
+    data = as_map(args.props.get("data"))
+    for key, value in data.items():
+        if not isinstance(key, str) or matches_any(key, allowed):
+            continue
+        if not isinstance(value, str) or not value.strip():
+            continue
+        found = value_findings(value)
+        if found:
+            report(f"data['{key}'] holds {', '.join(found)}: move it to a Secret")
+        elif sensitive_name(key) and "\n" not in value.strip() and not _is_placeholder(value):
+            report(f"data['{key}'] looks like a credential: move it to a Secret")
+        else:
+            fields = sorted(set(_assignment_findings(value)))
+            if fields:
+                report(f"data['{key}'] sets {fields} to literal values: move them to a Secret")
+    for key in as_map(args.props.get("binaryData")):
+        if isinstance(key, str) and sensitive_name(key) and not matches_any(key, allowed):
+            report(f"binaryData['{key}'] looks like key material: move it to a Secret")
+
+
+NO_CREDENTIALS_IN_CONFIGMAPS = nsa_policy(
+    "no-credentials-in-configmaps",
+    "ConfigMaps carry no credentials (passwords, tokens, private keys); those belong in Secrets.",
+    section="network",
+    ids=["NSA-2.18"],
+    severity="high",
+    validate=_configmap,
+    resource_types=CONFIG_MAP_TYPES,
+    config_schema={
+        "allowedKeys": {
+            "type": "array",
+            "items": {"type": "string"},
+            "default": [],
+            "description": "ConfigMap keys (globs) known not to hold credentials.",
+        }
+    },
+    remediation_steps="Move the value into a Secret (encrypted at rest, RBAC-restricted) and mount or "
+                      "reference it from there.",
+)
+
+POLICIES = [NO_CREDENTIALS_IN_ENV, NO_CREDENTIALS_IN_CONFIGMAPS]
