@@ -17,6 +17,7 @@ from pydantic import Field, model_validator
 
 from components.management.secrets import SecretRef, resolve_secret
 from components.model import HardenedModel
+from components.problems import ProblemList
 from components.versions import DEFAULT_RANCHER_LINE, RancherLine, pins_for
 
 RANCHER_NAMESPACE = "cattle-system"
@@ -49,13 +50,16 @@ class AuditLogArgs(HardenedModel):
 
     @model_validator(mode="after")
     def _floor(self) -> AuditLogArgs:
+        p = ProblemList()
         if self.enabled and self.level < 2 and not self.allow_low_audit_level:
-            raise ValueError(
-                f"level {self.level} does not record request bodies (fix: use level 2 or 3, or set "
-                "allowLowAuditLevel: true to accept the weaker audit trail)"
+            p.add(
+                ("level",),
+                f"level {self.level} does not record request bodies (STIG wants >= 2)",
+                "use level 2 or 3, or set allowLowAuditLevel: true to accept the weaker audit trail",
             )
         if self.destination == "hostPath" and not self.host_path.startswith("/"):
-            raise ValueError("hostPath must be an absolute path (fix: e.g. /var/log/rancher/audit/)")
+            p.add(("hostPath",), "must be an absolute path", "e.g. /var/log/rancher/audit/")
+        p.raise_if_any()
         return self
 
 
@@ -83,30 +87,32 @@ class RancherTlsArgs(HardenedModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> RancherTlsArgs:
+        p = ProblemList()
         if self.private_ca_certificate is not None and not _PEM_CERT.search(self.private_ca_certificate):
-            raise ValueError("privateCaCertificate must be a PEM certificate (fix: paste the CA's PEM)")
+            p.add(("privateCaCertificate",), "is not a PEM certificate", "paste the CA certificate's PEM")
         if (self.certificate is None) != (self.private_key is None):
-            raise ValueError(
-                "certificate and privateKey go together (fix: set both secret config refs or neither)"
+            p.add(
+                ("certificate",), "certificate and privateKey go together", "set both secret refs or neither"
             )
         if self.source != "secret" and self.certificate is not None:
-            raise ValueError(f"certificate/privateKey are only used with source: secret, not {self.source}")
+            p.add(("certificate",), f"only used with source: secret, not {self.source}", "remove it")
         if self.source == "letsEncrypt" and not self.lets_encrypt_email:
-            raise ValueError("letsEncryptEmail is required with source: letsEncrypt (fix: an ops mailbox)")
+            p.add(("letsEncryptEmail",), "is required with source: letsEncrypt", "an operations mailbox")
         if self.source == "letsEncrypt" and self.private_ca_certificate is not None:
-            raise ValueError("privateCaCertificate does not apply to letsEncrypt (a public CA)")
+            p.add(("privateCaCertificate",), "does not apply to letsEncrypt (a public CA)", "remove it")
         if (
             self.source == "rancher"
             and self.private_ca_certificate is None
             and not self.allow_unverified_bootstrap_tls
         ):
-            raise ValueError(
-                "source: rancher uses a CA generated at install time that the rancher2 providers cannot "
-                "verify (fix: set privateCaCertificate to that CA, use source: secret, or set "
-                "allowUnverifiedBootstrapTls: true)"
+            p.add(
+                ("privateCaCertificate",),
+                "source: rancher generates its CA at install time; the rancher2 providers cannot verify it",
+                "set privateCaCertificate to it, use source: secret, or allowUnverifiedBootstrapTls: true",
             )
         if self.allow_unverified_bootstrap_tls and self.source != "rancher":
-            raise ValueError("allowUnverifiedBootstrapTls only applies to source: rancher")
+            p.add(("allowUnverifiedBootstrapTls",), "only applies to source: rancher", "remove it")
+        p.raise_if_any()
         return self
 
     @property
@@ -143,26 +149,32 @@ class RancherServerArgs(HardenedModel):
 
     @model_validator(mode="after")
     def _validate(self) -> RancherServerArgs:
+        p = ProblemList()
         if not _FQDN.match(self.hostname):
-            raise ValueError(
-                f"hostname {self.hostname!r} must be a lower-case DNS name without scheme or port "
-                "(fix: e.g. rancher.example.com)"
+            p.add(
+                ("hostname",),
+                f"{self.hostname!r} is not a lower-case DNS name without scheme or port",
+                "e.g. rancher.example.com",
             )
         if self.replicas < 3 and not self.allow_reduced_availability:
-            raise ValueError(
-                f"replicas {self.replicas} is below the HA floor of 3 (fix: use 3+, or set "
-                "allowReducedAvailability: true)"
-            )
-        if self.rancher_line == "2.11" and self.audit_log.enabled and self.audit_log.level == 0:
-            raise ValueError(
-                "auditLog.level 0 turns the audit log off on Rancher 2.11 (fix: use level 2, or set "
-                "auditLog.enabled: false explicitly)"
+            p.add(
+                ("replicas",),
+                f"{self.replicas} is below the HA floor of 3",
+                "use 3 or more, or set allowReducedAvailability: true",
             )
         if self.anti_affinity != "required" and not self.allow_reduced_availability:
-            raise ValueError(
-                "antiAffinity preferred lets replicas share a node (fix: keep required, or set "
-                "allowReducedAvailability: true)"
+            p.add(
+                ("antiAffinity",),
+                "preferred lets replicas share a node",
+                "keep required, or set allowReducedAvailability: true",
             )
+        if self.rancher_line == "2.11" and self.audit_log.enabled and self.audit_log.level == 0:
+            p.add(
+                ("auditLog", "level"),
+                "level 0 turns the audit log off on Rancher 2.11",
+                "use level 2, or set auditLog.enabled: false explicitly",
+            )
+        p.raise_if_any()
         return self
 
     @property
