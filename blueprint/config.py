@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -172,13 +173,18 @@ def _yaml_loc(loc: tuple[Any, ...]) -> tuple[str | int, ...]:
     return tuple(x if isinstance(x, int) else str(x) for x in loc)
 
 
+_SIMPLE_KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./:-]*$")
+
+
 def _path(loc: tuple[Any, ...]) -> str:
     text = ""
     for part in loc:
         if isinstance(part, int):
             text += f"[{part}]"
-        else:
+        elif _SIMPLE_KEY.match(str(part)):
             text += ("." if text else "") + str(part)
+        else:  # keys with spaces or odd characters stay readable and unambiguous
+            text += f"[{str(part)!r}]"
     return text or "<root>"
 
 

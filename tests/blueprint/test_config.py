@@ -1,0 +1,242 @@
+"""Stack config: valid examples load; every problem is reported with its YAML path and a fix, before
+anything is registered; random mutations never produce a traceback or a partial program."""
+
+from __future__ import annotations
+
+import copy
+import re
+import runpy
+from typing import Any
+
+import pulumi
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from blueprint.config import (
+    ClusterStackConfig,
+    StackConfigError,
+    load_stack_config,
+    read_pulumi_config,
+)
+from blueprint.offline.capture import EchoMocks, RecordingMonitor, run_program
+from blueprint.program import STACK_KINDS, build
+from tests.blueprint.stack_configs import stack_values, wire_config
+
+PROBLEM_LINE = re.compile(r"^\S.*?: .+ \(fix: .+\)$", re.S)
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_example_stacks_are_valid(stack: str) -> None:
+    config = load_stack_config(stack_values(stack))
+    assert isinstance(config, ClusterStackConfig)
+    assert config.cluster.rke2.weakenings.enabled() == []
+    assert config.cluster.network.project_network_isolation is True
+    assert config.cluster.authorized_endpoint.enabled is False
+    assert config.cluster.protect is True
+
+
+def test_prod_is_production_ha_with_s3_and_mirror() -> None:
+    c = load_stack_config(stack_values("prod")).cluster
+    assert c.production is True
+    counts = {
+        r: sum(p.quantity for p in c.node_pools if r in p.roles.names())
+        for r in ("etcd", "controlPlane", "worker")
+    }
+    assert counts["etcd"] == 3 and counts["controlPlane"] >= 2 and counts["worker"] >= 1
+    assert not any(p.is_custom for p in c.node_pools)
+    assert c.etcd.s3 is not None and c.etcd.s3.skip_ssl_verify is False
+    assert c.registries.mirrors and c.registries.system_default_registry
+
+
+def test_dev_is_custom_single_pool() -> None:
+    c = load_stack_config(stack_values("dev")).cluster
+    assert len(c.node_pools) == 1 and c.node_pools[0].is_custom
+
+
+def test_kind_defaults_to_cluster_and_unknown_kind_is_an_error() -> None:
+    values = stack_values("dev")
+    del values["kind"]
+    assert isinstance(load_stack_config(values), ClusterStackConfig)
+    with pytest.raises(StackConfigError) as info:
+        load_stack_config({**values, "kind": "clustr"})
+    assert info.value.problems[0].startswith("kind: unknown stack kind 'clustr'")
+    assert "cluster" in STACK_KINDS
+
+
+def test_every_problem_is_listed_with_path_and_fix() -> None:
+    values = stack_values("prod")
+    c = values["cluster"]
+    c["nodePools"][0]["quantity"] = 2
+    c["typoField"] = True
+    c["rke2"] = {"extraArgs": {"kube-apiserver-arg": {"anonymous-auth": "true"}}}
+    c["etcd"]["s3"]["skipSslVerify"] = True
+    values["rancher"]["url"] = "http://rancher.example.com"
+    with pytest.raises(StackConfigError) as info:
+        load_stack_config(values)
+    problems = info.value.problems
+    paths = {p.split(": ", 1)[0] for p in problems}
+    assert {"cluster.typoField", "cluster.etcd.s3.skipSslVerify", "rancher.url"} <= paths
+    assert all(PROBLEM_LINE.match(p) for p in problems), problems
+    assert "nothing was registered" in str(info.value)
+
+
+def test_cross_field_problems_are_listed_together() -> None:
+    values = stack_values("prod")
+    c = values["cluster"]
+    c["nodePools"][0]["quantity"] = 2
+    c["rke2"] = {"extraArgs": {"kube-apiserver-arg": {"anonymous-auth": "true"}}, "etcdExposeMetrics": True}
+    with pytest.raises(StackConfigError) as info:
+        load_stack_config(values)
+    paths = [p.split(": ", 1)[0] for p in info.value.problems]
+    assert "cluster.rke2.extraArgs.kube-apiserver-arg.anonymous-auth" in paths
+    assert "cluster.rke2.etcdExposeMetrics" in paths
+    assert "cluster.nodePools" in paths
+
+
+def test_typo_gets_a_suggestion() -> None:
+    values = stack_values("dev")
+    values["cluster"]["kubernetesVersio"] = values["cluster"].pop("kubernetesVersion")
+    with pytest.raises(StackConfigError) as info:
+        load_stack_config(values)
+    assert any("did you mean 'kubernetesVersion'" in p for p in info.value.problems)
+
+
+def test_version_defaults_from_rancher_line_and_must_match_it() -> None:
+    values = stack_values("dev")
+    del values["cluster"]["kubernetesVersion"]
+    values["rancher"]["line"] = "2.12"
+    assert load_stack_config(values).cluster.kubernetes_version == "v1.33.5+rke2r1"
+    values["cluster"]["kubernetesVersion"] = "v1.34.1+rke2r1"
+    with pytest.raises(StackConfigError) as info:
+        load_stack_config(values)
+    assert info.value.problems[0].startswith(
+        "cluster.kubernetesVersion: RKE2 1.34 is not supported by Rancher 2.12"
+    )
+
+
+def test_secret_values_are_not_echoed_in_errors() -> None:
+    values = stack_values("prod")
+    values["cluster"]["etcd"]["s3"] = {
+        "bucket": "b",
+        "endpoint": "s3.example.com",
+        "accessKey": "AKIAVERYSECRET",
+    }
+    with pytest.raises(StackConfigError) as info:
+        load_stack_config(values)
+    assert "AKIAVERYSECRET" not in str(info.value)
+
+
+def test_read_pulumi_config_parses_structured_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    wire = wire_config(stack_values("dev")) | {"other:key": "x", "hardened-rke2:note": "123"}
+    pulumi.runtime.set_all_config(wire, [])
+    try:
+        values = read_pulumi_config()
+    finally:
+        pulumi.runtime.set_all_config({}, [])
+    assert values["kind"] == "cluster" and values["note"] == "123"
+    assert values["cluster"] == stack_values("dev")["cluster"]
+    assert "other:key" not in values and "key" not in values
+
+
+# --- property-based: mutate valid configs --------------------------------------------------------
+
+Path = tuple[Any, ...]
+
+
+def _paths(node: Any, prefix: Path = ()) -> list[Path]:
+    out: list[Path] = [prefix] if prefix else []
+    if isinstance(node, dict):
+        for k, v in node.items():
+            out += _paths(v, (*prefix, k))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            out += _paths(v, (*prefix, i))
+    return out
+
+
+def _get_parent(root: Any, path: Path) -> Any:
+    for p in path[:-1]:
+        root = root[p]
+    return root
+
+
+_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-5, max_value=100_000),
+    st.sampled_from(
+        ["", "true", "0600", "0644", "cis", "v1.33.5+rke2r1", "calico", "AlwaysAllow", "10%", "x" * 70]
+    ),
+    st.text(max_size=12),
+)
+_values = st.one_of(
+    _scalars, st.lists(_scalars, max_size=3), st.dictionaries(st.text(max_size=8), _scalars, max_size=2)
+)
+
+
+@st.composite
+def mutated(draw: st.DrawFn) -> dict[str, Any]:
+    values = stack_values(draw(st.sampled_from(["dev", "prod"])))
+    for _ in range(draw(st.integers(min_value=1, max_value=3))):
+        paths = _paths(values)
+        path = draw(st.sampled_from(paths))
+        parent = _get_parent(values, path)
+        op = draw(st.sampled_from(["delete", "replace", "add", "rename"]))
+        key = path[-1]
+        if op == "delete":
+            del parent[key]
+        elif op == "replace":
+            parent[key] = draw(_values)
+        elif op == "add" and isinstance(parent, dict):
+            parent[draw(st.text(min_size=1, max_size=10))] = draw(_values)
+        elif op == "rename" and isinstance(parent, dict):
+            parent[str(key) + draw(st.sampled_from(["s", "_", "X"]))] = parent.pop(key)
+    return values
+
+
+def _main() -> None:
+    runpy.run_module("blueprint.__main__", run_name="__main__")
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(values=mutated())
+def test_mutated_configs_either_fail_cleanly_or_build(values: dict[str, Any]) -> None:
+    try:
+        config = load_stack_config(copy.deepcopy(values))
+    except StackConfigError as exc:
+        assert exc.problems
+        for line in exc.problems:
+            assert PROBLEM_LINE.match(line), line
+        return
+    run = run_program(lambda: build(config), project="hardened-rke2", stack="prop")
+    assert run.of_type("rancher2:index/clusterV2:ClusterV2")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(values=mutated())
+def test_the_program_registers_nothing_on_invalid_config(values: dict[str, Any]) -> None:
+    monitor = RecordingMonitor(EchoMocks())
+    try:
+        load_stack_config(copy.deepcopy(values))
+        valid = True
+    except StackConfigError:
+        valid = False
+    if valid:
+        run = run_program(
+            _main, project="hardened-rke2", stack="prop", config=wire_config(values), monitor=monitor
+        )
+        assert run.of_type("rancher2:index/clusterV2:ClusterV2")
+        return
+    with pytest.raises(pulumi.RunError, match="invalid stack config"):
+        run_program(_main, project="hardened-rke2", stack="prop", config=wire_config(values), monitor=monitor)
+    assert [r.type for r in monitor.captured if r.type != "pulumi:pulumi:Stack"] == []
+
+
+def test_build_rejects_a_config_of_the_wrong_kind() -> None:
+    with pytest.raises(TypeError):
+        build(RecordingMonitorLike())  # type: ignore[arg-type]
+
+
+class RecordingMonitorLike:
+    kind = "cluster"
