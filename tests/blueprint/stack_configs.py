@@ -14,7 +14,7 @@ PREFIX = "hardened-rke2:"
 
 
 def stack_values(stack: str) -> dict[str, Any]:
-    """`hardened-rke2:*` values of stacks/Pulumi.<stack>.yaml, prefix stripped (what load_stack_config takes)."""
+    """`hardened-rke2:*` values of stacks/Pulumi.<stack>.yaml without the prefix (load_stack_config input)."""
     raw = yaml.safe_load((STACKS / f"Pulumi.{stack}.yaml").read_text())["config"]
     return {k[len(PREFIX) :]: copy.deepcopy(v) for k, v in raw.items() if k.startswith(PREFIX)}
 

@@ -1,0 +1,129 @@
+"""The stack program as Pulumi runs it: blueprint/__main__.py with the stack's config."""
+
+from __future__ import annotations
+
+import runpy
+import subprocess
+import sys
+from pathlib import Path
+
+import pulumi
+import pytest
+import yaml
+from pulumi.runtime import rpc
+
+from blueprint.offline.capture import EchoMocks, ProgramRun, RecordingMonitor, run_program
+from tests.blueprint.stack_configs import stack_values, wire_config
+
+REPO = Path(__file__).resolve().parents[2]
+TEAM_OUTPUTS = {
+    "clusterName",
+    "clusterId",
+    "clusterV1Id",
+    "rancherUrl",
+    "kubernetesVersion",
+    "allowedRegistries",
+    "projectNetworkIsolation",
+    "kubeconfig",
+}
+MOCKS = EchoMocks(
+    extra_outputs={
+        "rancher2:index/clusterV2:ClusterV2": lambda a: {
+            "clusterV1Id": "c-m-12345",
+            "clusterRegistrationToken": {
+                "nodeCommand": "curl -fL https://rancher/system-agent-install.sh | sh"
+            },
+        },
+        "rancher2:index/token:Token": lambda a: {"token": "kubeconfig-u-1:abcdef"},
+    }
+)
+
+
+def _main() -> None:
+    runpy.run_module("blueprint.__main__", run_name="__main__")
+
+
+def _run(stack: str, preview: bool = False) -> ProgramRun:
+    return run_program(
+        _main,
+        project="hardened-rke2",
+        stack=stack,
+        config=wire_config(stack_values(stack)),
+        mocks=MOCKS,
+        preview=preview,
+    )
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_stack_exports_the_team_outputs(stack: str) -> None:
+    run = _run(stack)
+    out = run.stack_outputs
+    assert set(out) >= TEAM_OUTPUTS
+    assert out["clusterName"] == stack
+    assert out["clusterV1Id"] == "c-m-12345"
+    assert out["projectNetworkIsolation"] is True
+    assert out["kubeconfig"][rpc._special_sig_key] == rpc._special_secret_sig
+    kubeconfig = yaml.safe_load(out["kubeconfig"]["value"])
+    assert kubeconfig["clusters"][0]["cluster"]["server"].endswith("/k8s/clusters/c-m-12345")
+
+
+def test_dev_exports_custom_node_instructions() -> None:
+    out = _run("dev").stack_outputs
+    assert out["registrationCommand"][rpc._special_sig_key] == rpc._special_secret_sig
+    assert "sysctl" in out["hostPrepScript"]
+
+
+def test_prod_exports_registries_and_no_registration_command() -> None:
+    out = _run("prod").stack_outputs
+    assert "registrationCommand" not in out and "hostPrepScript" not in out
+    assert "registry.internal.example.com" in out["allowedRegistries"]
+
+
+def test_preview_registers_the_expected_tree() -> None:
+    run = _run("prod", preview=True)
+    types = [r.type for r in run.resources]
+    assert types.count("rancher2:index/machineConfigV2:MachineConfigV2") == 3
+    cluster = run.one("rancher2:index/clusterV2:ClusterV2")
+    component = run.one("hardened-rke2:cluster:HardenedCluster")
+    assert cluster.parent == component.urn
+    assert cluster.protect is True
+    assert "rancher2:index/clusterSync:ClusterSync" in types and "pulumi:providers:kubernetes" in types
+
+
+def test_invalid_config_raises_run_error_and_registers_nothing() -> None:
+    values = stack_values("prod")
+    values["cluster"]["rke2"] = {"extraArgs": {"kubelet-arg": {"anonymous-auth": "true"}}}
+    values["cluster"]["network"] = {"projectNetworkIsolaton": False}
+    monitor = RecordingMonitor(EchoMocks())
+    with pytest.raises(pulumi.RunError) as info:
+        run_program(_main, project="hardened-rke2", stack="prod", config=wire_config(values), monitor=monitor)
+    text = str(info.value)
+    assert (
+        "cluster.rke2.extraArgs.kubelet-arg.anonymous-auth" in text
+        or "cluster.network.projectNetworkIsolaton" in text
+    )
+    assert "Traceback" not in text
+    assert [r.type for r in monitor.captured if r.type != "pulumi:pulumi:Stack"] == []
+
+
+@pytest.mark.slow
+def test_program_imports_with_only_blueprint_on_sys_path() -> None:
+    # Pulumi's language host runs main: blueprint/ with that folder first on sys.path; the modules must not
+    # shadow stdlib/3rd-party names and the packages must come from the installed project.
+    code = (
+        "import sys; sys.path[0] = sys.argv[1]; "
+        "import blueprint.config, blueprint.program, components.cluster, yaml, json, typing, types; "
+        "print(blueprint.config.__file__)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", code, str(REPO / "blueprint")], capture_output=True, text=True, cwd="/"
+    )
+    assert done.returncode == 0, done.stderr
+    import importlib.metadata
+
+    names = {p.stem for p in (REPO / "blueprint").glob("*.py")} | {
+        p.name for p in (REPO / "blueprint").iterdir() if (p / "__init__.py").exists()
+    }
+    taken = set(sys.stdlib_module_names) | set(importlib.metadata.packages_distributions())
+    taken |= {"report", "test", "tests"}
+    assert not (names - {"__init__", "__main__"}) & taken
