@@ -295,10 +295,22 @@ def _auth_config(
     )
 
 
+# SDK argument -> the YAML field that names its SecretRef (for messages).
+_SECRET_FIELD = {
+    "client_secret": "clientSecret",
+    "idp_metadata_content": "idpMetadata",
+    "sp_key": "spKey",
+    "application_secret": "applicationSecret",
+    "service_account_password": "serviceAccountPassword",
+    "test_password": "testPassword",
+}
+
+
 def resolve_sso_secrets(args: Any, field_prefix: str = "sso") -> dict[str, pulumi.Output[str]]:
     """Every credential of `args`, resolved (or a MissingSecretError) before anything is registered."""
     return {
-        arg: resolve_secret(ref, f"{field_prefix}.{arg}") for arg, ref in sorted(args.secret_refs().items())
+        arg: resolve_secret(ref, f"{field_prefix}.{_SECRET_FIELD[arg]}")
+        for arg, ref in sorted(args.secret_refs().items())
     }
 
 
