@@ -10,7 +10,6 @@ import argparse
 import contextlib
 import importlib
 import json
-import os
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import Any, TextIO
 
 import yaml
 
-from blueprint.offline.analyzer import PolicyConfigError, PolicyPackLoadError, Violation
+from blueprint.offline.analyzer import PolicyConfigError, PolicyPackLoadError, Violation, pack_import_scope
 from blueprint.offline.capture import STACK_TYPE, CapturedResource
 from blueprint.offline.engine import (
     PreviewResult,
@@ -230,7 +229,7 @@ def _render_violations(violations: list[Violation], out: TextIO) -> None:
 
 
 def resource_tree(resources: Sequence[CapturedResource]) -> Iterator[str]:
-    """Lines of a parent/child tree, in registration order; `[protect]` marks protected resources."""
+    """Lines of a parent/child tree (siblings sorted by type and name); `[protect]` marks protected ones."""
     urns = {r.urn for r in resources}
     children: dict[str | None, list[CapturedResource]] = {}
     for r in resources:
@@ -240,7 +239,8 @@ def resource_tree(resources: Sequence[CapturedResource]) -> Iterator[str]:
         children.setdefault(parent, []).append(r)
 
     def walk(parent: str | None, prefix: str) -> Iterator[str]:
-        kids = children.get(parent, [])
+        # Sorted: registration order under the (mock) engine is not deterministic.
+        kids = sorted(children.get(parent, []), key=lambda r: (r.type != STACK_TYPE, r.type, r.name))
         for i, r in enumerate(kids):
             last = i == len(kids) - 1
             branch = "" if parent is None else ("└─ " if last else "├─ ")
@@ -256,17 +256,9 @@ def resource_tree(resources: Sequence[CapturedResource]) -> Iterator[str]:
 
 @contextlib.contextmanager
 def _pack_on_path(pack_dir: Path) -> Iterator[None]:
-    saved = list(sys.path)
-    before = set(sys.modules)
-    sys.path.insert(0, str(pack_dir))
-    try:
+    with pack_import_scope(pack_dir):
+        sys.path.insert(0, str(pack_dir))
         yield
-    finally:
-        sys.path[:] = saved
-        for name in set(sys.modules) - before:
-            file = getattr(sys.modules[name], "__file__", None) or ""
-            if file and str(Path(file).resolve()).startswith(str(pack_dir) + os.sep):
-                del sys.modules[name]
 
 
 def load_controls(pack_dir: Path) -> list[dict[str, Any]]:

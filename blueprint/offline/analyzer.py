@@ -37,7 +37,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent import futures
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -487,9 +487,7 @@ def load_pack(pack_dir: str | os.PathLike[str]) -> LoadedPack:
         from pulumi_policy import policy as sdk
 
         meta = read_pack_yaml(path)
-        saved_path = list(sys.path)
         saved_cwd = os.getcwd()
-        before = dict(sys.modules)
         original = sdk._PolicyAnalyzerServicer
 
         def capture(*args: Any, **kwargs: Any) -> Any:
@@ -497,6 +495,8 @@ def load_pack(pack_dir: str | os.PathLike[str]) -> LoadedPack:
 
         sdk._PolicyAnalyzerServicer = capture  # type: ignore[assignment,misc]
         captured: _PackCaptured | None = None
+        scope = pack_import_scope(path)
+        scope.__enter__()
         try:
             os.chdir(path)  # the CLI starts the pack with the pack directory as cwd
             # run_path on the directory puts it first on sys.path, as `runpy.run_path(".")` in pulumi.policy.
@@ -510,8 +510,7 @@ def load_pack(pack_dir: str | os.PathLike[str]) -> LoadedPack:
         finally:
             sdk._PolicyAnalyzerServicer = original  # type: ignore[misc]
             os.chdir(saved_cwd)
-            sys.path[:] = saved_path
-            _forget_modules_under(path, before)
+            scope.__exit__(None, None, None)
         if captured is None:
             raise PolicyPackLoadError(f"policy pack {path}: __main__.py never created a PolicyPack")
         loaded = LoadedPack(
@@ -525,15 +524,49 @@ def load_pack(pack_dir: str | os.PathLike[str]) -> LoadedPack:
         return loaded
 
 
-def _forget_modules_under(path: Path, before: Mapping[str, Any]) -> None:
-    prefix = str(path) + os.sep
-    for name, module in list(sys.modules.items()):
-        file = getattr(module, "__file__", None) or ""
-        if file and str(Path(file).resolve()).startswith(prefix):
-            if name in before and before[name] is not module:
-                sys.modules[name] = before[name]
-            else:
-                del sys.modules[name]
+def _under(module: Any, path: Path) -> bool:
+    file = getattr(module, "__file__", None) or ""
+    return bool(file) and str(Path(file).resolve()).startswith(str(path) + os.sep)
+
+
+def _top_level_names(pack_dir: Path) -> set[str]:
+    names = set()
+    for entry in pack_dir.iterdir():
+        if entry.is_file() and entry.suffix == ".py" and entry.stem != "__main__":
+            names.add(entry.stem)
+        elif entry.is_dir() and entry.name not in _SKIP_DIRS and not entry.name.startswith("."):
+            names.add(entry.name)
+    return names
+
+
+@contextlib.contextmanager
+def pack_import_scope(pack_dir: str | os.PathLike[str]) -> Iterator[None]:
+    """Import from a pack directory without leaking into (or being shadowed by) the rest of the process.
+
+    Modules with the pack's top-level names loaded from elsewhere (another pack, a test's sys.path) are set
+    aside while the pack imports, and restored afterwards; modules loaded from the pack are dropped. The
+    caller's sys.path is restored.
+    """
+    path = Path(pack_dir).resolve()
+    names = _top_level_names(path)
+    saved_path = list(sys.path)
+    shadowed = {n: m for n, m in sys.modules.items() if n.split(".")[0] in names and not _under(m, path)}
+    for n in shadowed:
+        del sys.modules[n]
+    before = dict(sys.modules)
+    try:
+        yield
+    finally:
+        sys.path[:] = saved_path
+        for name, module in list(sys.modules.items()):
+            if before.get(name) is module:
+                continue
+            if _under(module, path) or name.split(".")[0] in names:
+                if name in before:
+                    sys.modules[name] = before[name]
+                else:
+                    del sys.modules[name]
+        sys.modules.update(shadowed)
 
 
 # --------------------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from blueprint.offline.analyzer import SECRET_SIG, SIG_KEY, PolicyInfo, Violation
-from blueprint.offline.capture import CapturedResource, plain
+from blueprint.offline.capture import STACK_TYPE, CapturedResource, plain
 from blueprint.offline.engine import PreviewResult
 
 OFFLINE_STATEMENT = (
@@ -103,7 +103,10 @@ def resource_dict(r: CapturedResource, include_inputs: bool = True) -> dict[str,
 def to_json(result: PreviewResult, *, include_inputs: bool = True) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "summary": summary(result),
-        "resources": [resource_dict(r, include_inputs) for r in result.resources],
+        "resources": [
+            resource_dict(r, include_inputs)
+            for r in sorted(result.resources, key=lambda r: (r.type != STACK_TYPE, r.urn))
+        ],
         "violations": [v.to_dict() for v in sorted_violations(result)],
         "remediations": [
             {"policyName": r.policy_name, "packName": r.pack_name, "urn": r.urn, "description": r.description}

@@ -1,0 +1,178 @@
+"""`hardened-rke2 preview|controls`: output, exit codes and reports."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from blueprint.cli import main, resource_tree
+from blueprint.offline.engine import preview_project
+from blueprint.offline.reports import OFFLINE_STATEMENT, to_sarif
+
+FIXTURES = Path(__file__).parent / "fixtures"
+PROJECT = FIXTURES / "mini_project"
+PACK = FIXTURES / "mini_pack"
+
+
+def _preview(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(["preview", "--project", str(PROJECT), *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_text_output_has_tree_violations_summary_and_statement(capsys) -> None:
+    code, out, _ = _preview(capsys, "--stack", "privileged", "--policy-pack", str(PACK))
+    assert code == 1
+    lines = out.splitlines()
+    assert "pulumi:pulumi:Stack  mini-privileged" in lines[lines.index("Resources (5):") + 1]
+    assert "  └─ kubernetes:core/v1:Namespace  ns" in lines
+    at = lines.index("  └─ kubernetes:core/v1:Namespace  ns")
+    assert lines[at + 1 : at + 4] == [
+        "     ├─ kubernetes:apps/v1:Deployment  web",
+        "     ├─ kubernetes:core/v1:Pod  pod  [protect]",
+        "     └─ kubernetes:networking.k8s.io/v1:NetworkPolicy  deny",
+    ]
+    mandatory_at = lines.index("  mandatory (1):")
+    assert lines[mandatory_at + 1].startswith("    no-privileged [critical]  kubernetes:core/v1:Pod  pod")
+    assert "  advisory (1):" in lines
+    assert any(line.startswith("Summary: 5 resources; 1 mandatory and 1 advisory") for line in lines)
+    assert lines[-1] == OFFLINE_STATEMENT
+    assert "no provider, Rancher server, cluster or Pulumi service was contacted" in OFFLINE_STATEMENT
+    assert "nothing was deployed" in OFFLINE_STATEMENT
+
+
+def test_json_is_one_document_with_resources_violations_summary(capsys) -> None:
+    code, out, _ = _preview(capsys, "--stack", "privileged", "--policy-pack", str(PACK), "--json")
+    doc = json.loads(out)
+    assert code == 1
+    assert doc["summary"]["mandatory"] == 1 and doc["summary"]["exitCode"] == 1 and doc["summary"]["offline"]
+    assert {r["type"] for r in doc["resources"]} >= {"kubernetes:core/v1:Pod", "pulumi:pulumi:Stack"}
+    pod = next(r for r in doc["resources"] if r["type"] == "kubernetes:core/v1:Pod")
+    assert pod["protect"] is True
+    assert pod["inputs"]["spec"]["containers"][0]["securityContext"]["privileged"] is True
+    assert [(v["policyName"], v["enforcementLevel"]) for v in doc["violations"]] == [
+        ("no-privileged", "mandatory"),
+        ("min-replicas", "advisory"),
+    ]
+
+
+def test_secret_config_file_and_redaction(capsys, tmp_path: Path) -> None:
+    secrets = tmp_path / "secrets.yaml"
+    secrets.write_text("mini:token: s3cret\n")
+    code, out, _ = _preview(capsys, "--stack", "encrypted", "--secret-config", str(secrets), "--json")
+    assert code == 0
+    assert "s3cret" not in out
+    assert json.loads(out)["stackOutputs"]["token"] == "[secret]"
+
+
+def test_invalid_config_exit_2_and_lists_problems(capsys) -> None:
+    code, out, _ = _preview(capsys, "--stack", "bad", "--policy-pack", str(PACK))
+    assert code == 2
+    assert "Invalid stack config (Pulumi.bad.yaml); nothing was registered:" in out
+    assert "  - replicas: must be >= 0 (fix: use 1 or more)" in out
+    code, out, _ = _preview(capsys, "--stack", "bad", "--json")
+    assert code == 2 and json.loads(out)["problems"][0].startswith("namespace:")
+
+
+def test_usage_errors_exit_2(capsys, tmp_path: Path) -> None:
+    code, _, err = _preview(capsys, "--stack", "nope")
+    assert code == 2 and "stack 'nope'" in err and OFFLINE_STATEMENT in err
+    code, _, err = _preview(capsys, "--stack", "encrypted")
+    assert code == 2 and "--secret-config" in err
+    bad = tmp_path / "cfg.json"
+    bad.write_text('{"no-privileged": "loud"}')
+    code, out, _ = _preview(
+        capsys, "--stack", "dev", "--policy-pack", str(PACK), "--policy-pack-config", str(bad), "--json"
+    )
+    assert code == 2 and "not a valid enforcement level" in json.loads(out)["error"]
+    code, _, err = _preview(capsys, "--stack", "peer")
+    assert code == 2 and "--stack-reference-outputs" in _ + err
+
+
+def test_stack_reference_outputs_file(capsys, tmp_path: Path) -> None:
+    refs = tmp_path / "refs.yaml"
+    refs.write_text("org/platform/prod:\n  clusterName: p1\n")
+    code, out, _ = _preview(capsys, "--stack", "peer", "--stack-reference-outputs", str(refs), "--json")
+    assert code == 0 and json.loads(out)["stackOutputs"]["peerCluster"] == "p1"
+
+
+def test_reports_are_written(capsys, tmp_path: Path) -> None:
+    md, sarif, js = tmp_path / "r.md", tmp_path / "r.sarif", tmp_path / "r.json"
+    code, _, _ = _preview(
+        capsys,
+        "--stack",
+        "privileged",
+        "--policy-pack",
+        str(PACK),
+        "--report-md",
+        str(md),
+        "--report-sarif",
+        str(sarif),
+        "--report-json",
+        str(js),
+    )
+    assert code == 1
+    text = md.read_text()
+    assert "# Offline preview: `mini` / `privileged`" in text and "## Mandatory (1)" in text
+    assert "| `no-privileged` | critical |" in text and OFFLINE_STATEMENT in text
+    doc = json.loads(sarif.read_text())
+    assert doc["version"] == "2.1.0"
+    run = doc["runs"][0]
+    rules = {r["id"]: r for r in run["tool"]["driver"]["rules"]}
+    assert set(rules) == {
+        "drop-all-capabilities",
+        "min-replicas",
+        "namespace-network-policy",
+        "no-privileged",
+        "protected-cluster",
+    }
+    assert rules["no-privileged"]["helpUri"] == "https://example.invalid/no-privileged"
+    assert rules["no-privileged"]["properties"]["security-severity"] == "9.5"
+    results = {(r["ruleId"], r["level"]) for r in run["results"]}
+    assert results == {("no-privileged", "error"), ("min-replicas", "warning")}
+    first = run["results"][0]
+    assert run["tool"]["driver"]["rules"][first["ruleIndex"]]["id"] == first["ruleId"]
+    loc = first["locations"][0]
+    assert loc["physicalLocation"]["artifactLocation"]["uri"] == "stacks/Pulumi.privileged.yaml"
+    assert loc["logicalLocations"][0]["fullyQualifiedName"].endswith("kubernetes:core/v1:Pod::pod")
+    assert json.loads(js.read_text())["summary"]["mandatory"] == 1
+
+
+def test_values_unknown_during_preview_are_advisory_notes_not_passes() -> None:
+    result = preview_project(PROJECT, "unknown", policy_packs=[PACK])
+    assert result.exit_code == 0
+    unknown = [v for v in result.violations if v.resource_name == "pod"]
+    assert {v.policy_name for v in unknown} == {"no-privileged"}
+    assert all(v.is_preview_unknown and v.enforcement_level == "advisory" for v in unknown)
+    sarif = to_sarif(result)["runs"][0]["results"]
+    assert {r["level"] for r in sarif if r["ruleId"] == "no-privileged"} == {"note"}
+
+
+def test_resource_tree_orders_children_under_parents() -> None:
+    result = preview_project(PROJECT, "dev")
+    lines = list(resource_tree(result.resources))
+    assert lines[0].startswith("pulumi:pulumi:Stack")
+    assert lines[1] == "└─ kubernetes:core/v1:Namespace  ns"
+    assert all(line.startswith("   ") for line in lines[2:])
+
+
+def test_controls_table_and_json(capsys) -> None:
+    assert main(["controls", "--policy-pack", str(FIXTURES / "catalogue_pack")]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines[0].split()[:4] == ["ID", "Section", "Title", "Preview"]
+    row = next(line for line in lines if line.startswith("NSA-1.1"))
+    assert "pod-run-as-non-root" in row and "PodSecurity" in row and " yes " in row
+    manual = next(line for line in lines if line.startswith("NSA-9.9"))
+    assert "a human process at runtime" in manual and " no " in manual
+    assert "2 controls: 1 enforced by policies, 1 manual/runtime." in out
+    assert main(["controls", "--policy-pack", str(FIXTURES / "catalogue_pack"), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows[0]["id"] == "NSA-1.1" and rows[0]["enforced_by"] == ["pod-run-as-non-root"]
+
+
+def test_controls_without_catalogue_is_a_clear_error(capsys) -> None:
+    assert main(["controls", "--policy-pack", str(PACK)]) == 2
+    assert "no nsa_cisa package" in capsys.readouterr().err

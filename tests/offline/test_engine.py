@@ -1,0 +1,150 @@
+"""The offline engine reads a project like the CLI, runs it like the language host, and drives the packs."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from blueprint.offline.analyzer import PolicyConfigError
+from blueprint.offline.capture import plain
+from blueprint.offline.engine import (
+    PreviewUsageError,
+    find_project_dir,
+    load_stack_config,
+    preview_project,
+    read_project,
+    wire_value,
+)
+
+FIXTURES = Path(__file__).parent / "fixtures"
+PROJECT = FIXTURES / "mini_project"
+PACK = FIXTURES / "mini_pack"
+
+
+def test_project_file_is_read_like_the_cli() -> None:
+    project = read_project(PROJECT)
+    assert project.name == "mini"
+    assert project.main == PROJECT / "prog"
+    assert project.stack_config_dir == PROJECT / "stacks"
+    assert project.config_defaults == {"mini:replicas": 2}
+    assert find_project_dir(PROJECT / "prog") == PROJECT
+
+
+def test_stack_config_becomes_wire_config() -> None:
+    cfg = load_stack_config(read_project(PROJECT), "dev")
+    assert cfg.wire["mini:namespace"] == "team-a"
+    assert cfg.wire["mini:replicas"] == "2"  # project default, as a string
+    assert json.loads(cfg.wire["mini:labels"]) == {"team": "a", "tier": 1}
+    assert cfg.secret_keys == []
+    assert wire_value(True) == "true" and wire_value(3) == "3" and wire_value([1, "a"]) == '[1,"a"]'
+
+
+def test_encrypted_values_need_to_be_supplied() -> None:
+    project = read_project(PROJECT)
+    with pytest.raises(PreviewUsageError, match=r"mini:token.*--secret-config"):
+        load_stack_config(project, "encrypted")
+    cfg = load_stack_config(project, "encrypted", secret_values={"mini:token": "s3cret"})
+    assert cfg.secret_keys == ["mini:token"] and cfg.wire["mini:token"] == "s3cret"
+    result = preview_project(PROJECT, "encrypted", secret_values={"token": "s3cret"})
+    assert result.status == "ok"
+    # supplied secrets stay secrets in the program
+    assert result.stack_outputs["token"] != "s3cret" and plain(result.stack_outputs["token"]) == "s3cret"
+
+
+def test_unknown_stack_lists_the_known_ones() -> None:
+    with pytest.raises(PreviewUsageError, match=r"stack 'nope'.*stacks here: .*dev"):
+        preview_project(PROJECT, "nope")
+
+
+def test_program_runs_like_the_language_host_and_leaves_no_trace() -> None:
+    cwd, path = os.getcwd(), list(sys.path)
+    result = preview_project(PROJECT, "dev")
+    assert result.status == "ok" and result.exit_code == 0
+    # cwd is the program folder and the folder is first on sys.path while it runs
+    assert plain(result.stack_outputs)["cwd"] == "prog"
+    assert plain(result.stack_outputs)["pathHead"] == "prog"
+    assert os.getcwd() == cwd and sys.path == path
+    assert "mini_program" not in sys.modules
+    types = [r.type for r in result.resources]
+    assert types[0] == "pulumi:pulumi:Stack"
+    assert sorted(types[1:]) == sorted(
+        [
+            "kubernetes:core/v1:Namespace",
+            "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+            "kubernetes:apps/v1:Deployment",
+            "kubernetes:core/v1:Pod",
+        ]
+    )
+    assert result.analysis is None  # no pack given
+
+
+def test_passing_stack_with_pack_analyzes_every_resource_and_default_provider() -> None:
+    result = preview_project(PROJECT, "dev", policy_packs=[PACK])
+    assert result.exit_code == 0 and result.violations == []
+    assert [p.name for p in result.packs] == ["mini-pack"]
+    assert [p.type for p in result.default_providers] == ["pulumi:providers:kubernetes"]
+    assert result.analysis is not None
+    assert result.analysis.resources_analyzed == len(result.resources) + 1
+
+
+def test_mandatory_violation_fails_the_preview() -> None:
+    result = preview_project(PROJECT, "privileged", policy_packs=[PACK])
+    assert result.exit_code == 1
+    mandatory = [(v.policy_name, v.resource_name) for v in result.violations if v.is_mandatory]
+    assert mandatory == [("no-privileged", "pod")]
+
+
+def test_policy_pack_config_applies_per_pack() -> None:
+    result = preview_project(
+        PROJECT, "privileged", policy_packs=[PACK], policy_pack_configs=[{"all": "advisory"}]
+    )
+    assert result.exit_code == 0 and {v.enforcement_level for v in result.violations} == {"advisory"}
+
+
+def test_policy_pack_config_file_errors_stop_before_the_program(tmp_path: Path) -> None:
+    cfg = tmp_path / "policy.json"
+    cfg.write_text(json.dumps({"min-replicas": {"minReplicas": "lots"}}))
+    with pytest.raises(PolicyConfigError, match=r"min-replicas\.minReplicas"):
+        preview_project(PROJECT, "dev", policy_packs=[PACK], policy_pack_configs=[str(cfg)])
+
+
+def test_invalid_config_registers_nothing() -> None:
+    result = preview_project(PROJECT, "bad", policy_packs=[PACK])
+    assert result.status == "invalid-config" and result.exit_code == 2
+    assert result.resources == [] and result.violations == []
+    assert result.problems == [
+        "namespace: 'Team-C' must be lowercase (fix: use 'team-c')",
+        "replicas: must be >= 0 (fix: use 1 or more)",
+    ]
+
+
+def test_other_program_errors_are_reported_not_raised() -> None:
+    result = preview_project(PROJECT, "broken")
+    assert result.status == "error" and result.exit_code == 3
+    assert "mini:replicas" in result.error
+
+
+def test_stack_references_come_from_supplied_outputs() -> None:
+    missing = preview_project(PROJECT, "peer")
+    assert missing.status == "usage-error" and missing.exit_code == 2
+    assert "org/platform/prod" in missing.error and "--stack-reference-outputs" in missing.error
+    supplied = preview_project(
+        PROJECT, "peer", stack_reference_outputs={"org/platform/prod": {"clusterName": "p1"}}
+    )
+    assert supplied.status == "ok" and plain(supplied.stack_outputs)["peerCluster"] == "p1"
+
+
+@pytest.mark.slow
+def test_subprocess_packs_give_the_same_preview() -> None:
+    local = preview_project(PROJECT, "privileged", policy_packs=[PACK])
+    remote = preview_project(PROJECT, "privileged", policy_packs=[PACK], policy_mode="subprocess")
+    # registration order under the mock engine is not deterministic (nor is the engine's): compare sorted
+    def key(v) -> str:
+        return json.dumps(v.to_dict(), sort_keys=True)
+
+    assert sorted(map(key, remote.violations)) == sorted(map(key, local.violations))
+    assert {v.policy_name for v in remote.violations} == {"no-privileged", "min-replicas"}
