@@ -30,6 +30,8 @@ NOLOGIN_SHELL = "/sbin/nologin"
 
 # Cloud-init keys the CIS preparation writes to; every other key of the user's cloud-init is kept as is.
 _OWNED_KEYS = ("groups", "users", "write_files", "runcmd")
+# Keys merged as lists (ours or a driver's entries are added), so they must be lists in the user's document.
+_LIST_KEYS = (*_OWNED_KEYS, "packages")
 
 
 class _CloudConfigDumper(yaml.SafeDumper):
@@ -111,10 +113,30 @@ def parse_user_cloud_init(text: str | None, *, field: str = "userData") -> dict[
             f"{field}: a #cloud-config document must be a mapping, got {type(parsed).__name__} "
             "(fix: use top-level keys such as 'packages', 'runcmd', 'write_files')"
         )
-    for key in _OWNED_KEYS:
+    for key in _LIST_KEYS:
         if key in parsed and parsed[key] is not None and not isinstance(parsed[key], list):
             raise CloudInitError(f"{field}.{key}: must be a list (fix: write '{key}:' as a YAML list)")
+        for i, entry in enumerate(parsed.get(key) or []):
+            if not _ENTRY_SHAPES[key](entry):
+                raise CloudInitError(f"{field}.{key}[{i}]: {_ENTRY_HINTS[key]}")
     return parsed
+
+
+# Malformed entries would make cloud-init abort a module on the node, possibly before the CIS entries.
+_ENTRY_SHAPES: Mapping[str, Any] = {
+    "groups": lambda e: isinstance(e, str) or (isinstance(e, dict) and bool(e)),
+    "users": lambda e: isinstance(e, str) or (isinstance(e, dict) and isinstance(e.get("name"), str)),
+    "write_files": lambda e: isinstance(e, dict) and isinstance(e.get("path"), str),
+    "runcmd": lambda e: isinstance(e, str | list),
+    "packages": lambda e: isinstance(e, str | list),
+}
+_ENTRY_HINTS: Mapping[str, str] = {
+    "groups": "not a group (fix: use a group name or {name: [members]})",
+    "users": "not a user (fix: use 'default' or a mapping with a 'name')",
+    "write_files": "not a file (fix: use a mapping with 'path' and 'content')",
+    "runcmd": "not a command (fix: use a string or a list of arguments)",
+    "packages": "not a package (fix: use a name or [name, version])",
+}
 
 
 def _entry_name(entry: Any) -> str | None:
@@ -141,7 +163,7 @@ def merge_cloud_config(
     - `users`: the user's list if they gave one (their choice about `default` is respected) plus the
       `etcd` user; otherwise `default` + `etcd`. A user-defined `etcd` entry is rejected: the CIS
       profile depends on its exact shape.
-    - `write_files`: the user's plus ours; the same path twice is rejected.
+    - `write_files`: ours, then the user's; the same path twice is rejected.
     - `runcmd`: CIS preparation first, then the user's, then driver extras.
     - `packages`: union, order preserved. Any other key: the user's value (extras fill absent keys).
     """
@@ -172,7 +194,7 @@ def merge_cloud_config(
                 f"{field}.write_files: writes {entry['path']}, which the CIS host preparation owns "
                 "(fix: put extra sysctls in another file under /etc/sysctl.d/)"
             )
-    merged["write_files"] = files + cis["write_files"]
+    merged["write_files"] = cis["write_files"] + files  # ours first: nothing before it can abort the module
 
     merged["runcmd"] = [*cis["runcmd"], *(merged.get("runcmd") or [])]
 

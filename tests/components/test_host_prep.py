@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from components.host_prep import (
     CIS_SYSCTLS,
@@ -44,7 +46,7 @@ def assert_cis_prepared(doc: dict[str, Any]) -> None:
     assert etcd[0]["primary_group"] == "etcd"
     assert etcd[0]["shell"].endswith("nologin")
     files = [f for f in doc["write_files"] if f["path"] == SYSCTL_PATH]
-    assert len(files) == 1
+    assert len(files) == 1 and doc["write_files"][0] == files[0]  # first: a bad user entry cannot skip it
     assert parse_sysctl(files[0]["content"]) == dict(CIS_SYSCTLS)
     assert files[0]["permissions"] == "0644"
     assert doc["runcmd"][0] == ["sysctl", "-p", SYSCTL_PATH]
@@ -118,6 +120,12 @@ def test_extras_add_packages_and_commands_after_the_user() -> None:
         ("users: [{name: etcd, shell: /bin/bash}]\n", "userData.users"),
         ("write_files: [{path: /etc/sysctl.d/60-rke2-cis.conf, content: x}]\n", "userData.write_files"),
         ("runcmd: echo\n", "userData.runcmd"),
+        ("packages: vim\n", "userData.packages"),
+        ("write_files: [null]\n", "userData.write_files[0]"),
+        ("write_files: [{content: x}]\n", "userData.write_files[0]"),
+        ("users: [default, {shell: /bin/sh}]\n", "userData.users[1]"),
+        ("groups: [[]]\n", "userData.groups[0]"),
+        ("runcmd: [{a: b}]\n", "userData.runcmd[0]"),
     ],
 )
 def test_unmergeable_user_cloud_init_is_rejected_with_a_fix(user: str, needle: str) -> None:
@@ -125,6 +133,34 @@ def test_unmergeable_user_cloud_init_is_rejected_with_a_fix(user: str, needle: s
         render_node_cloud_init(user)
     assert needle in str(err.value)
     assert "(fix:" in str(err.value)
+
+
+_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=6))
+_values = st.recursive(
+    _scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(st.one_of(st.text(max_size=6), st.integers()), inner, max_size=3),
+    ),
+    max_leaves=8,
+)
+_documents = st.dictionaries(
+    st.sampled_from(["users", "groups", "write_files", "runcmd", "packages", "bootcmd", "ntp"]),
+    _values,
+    max_size=5,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(doc=_documents)
+def test_any_user_document_merges_with_the_cis_prep_or_fails_cleanly(doc: dict[str, Any]) -> None:
+    extra = {"packages": ["qemu-guest-agent"], "runcmd": [["systemctl", "start", "qga"]]}
+    try:
+        rendered = render_node_cloud_init(yaml.safe_dump(doc), [extra])
+    except CloudInitError as err:
+        assert "(fix:" in str(err)
+        return
+    assert_cis_prepared(yaml.safe_load(rendered))
 
 
 # ------------------------------------------------------------------------------------- shell script
