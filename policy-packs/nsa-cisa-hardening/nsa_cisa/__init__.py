@@ -10,6 +10,7 @@ from typing import Any
 from pulumi_policy import Policy
 
 from nsa_cisa import (
+    delivery,
     exemption_policies,
     network,
     pod_security,
@@ -17,6 +18,7 @@ from nsa_cisa import (
     rancher_mgmt,
     rbac,
     secrets,
+    stack_rules,
     workload_extras,
 )
 from nsa_cisa.framework import pack_initial_config
@@ -34,6 +36,8 @@ ALL_POLICIES += rbac.POLICIES
 ALL_POLICIES += secrets.POLICIES
 ALL_POLICIES += rancher_cluster.POLICIES
 ALL_POLICIES += rancher_mgmt.POLICIES
+ALL_POLICIES += delivery.POLICIES
+ALL_POLICIES += stack_rules.POLICIES
 
 
 def initial_config() -> dict[str, Any]:

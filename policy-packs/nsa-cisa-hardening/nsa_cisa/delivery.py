@@ -1,0 +1,337 @@
+"""Delivery and mesh resources: Fleet GitRepo / GitRepoRestriction, Istio PeerAuthentication and the
+add-on charts Rancher installs (`rancher2` AppV2).
+
+Fleet objects are `apiextensions.CustomResource`s (type `kubernetes:fleet.cattle.io/v1alpha1:GitRepo`);
+GitRepoRestriction keeps its fields at the top level of the object (some tools put them under `spec`:
+both are read).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from pulumi_policy import ResourceValidationArgs
+
+from nsa_cisa import rke2_parsing as rp
+from nsa_cisa.framework import nsa_policy
+
+GITREPO = "kubernetes:fleet.cattle.io/v1alpha1:GitRepo"
+GITREPO_RESTRICTION = "kubernetes:fleet.cattle.io/v1alpha1:GitRepoRestriction"
+PEER_AUTHN_TYPES = (
+    "kubernetes:security.istio.io/v1:PeerAuthentication",
+    "kubernetes:security.istio.io/v1beta1:PeerAuthentication",
+)
+APP_V2 = "rancher2:index/appV2:AppV2"
+
+FLEET_URL = "https://fleet.rancher.io/ref-gitrepo"
+FLEET_RESTRICTION_URL = "https://fleet.rancher.io/namespaces#restricting-gitrepos"
+ISTIO_PA_URL = "https://istio.io/latest/docs/reference/config/security/peer_authentication/"
+NEUVECTOR_URL = "https://open-docs.neuvector.com/deploying/rancher"
+
+Report = Callable[..., None]
+Check = Callable[[Mapping[str, Any], Mapping[str, Any]], Iterable[str]]
+
+_SCP_LIKE = re.compile(r"^[A-Za-z0-9._~-]+@[A-Za-z0-9.-]+:[^/].*|^[A-Za-z0-9._~-]+@[A-Za-z0-9.-]+:/.+")
+
+
+def _rv(check: Check) -> Callable[..., None]:
+    def validate(args: ResourceValidationArgs, report: Report) -> None:
+        props = args.props if isinstance(args.props, Mapping) else {}
+        cfg = args.get_config()
+        for message in check(props, cfg if isinstance(cfg, Mapping) else {}):
+            report(message)
+
+    return validate
+
+
+def repo_url_problem(url: Any) -> str | None:
+    """Why a Git URL is not an authenticated, encrypted transport (https or ssh), or None."""
+    if not isinstance(url, str) or not url.strip():
+        return "spec.repo is not set"
+    text = url.strip()
+    low = text.lower()
+    if low.startswith("https://") or low.startswith("ssh://"):
+        return None
+    if "://" not in text and _SCP_LIKE.match(text):
+        return None  # scp-like ssh syntax: git@github.com:org/repo.git
+    scheme = low.split("://", 1)[0] if "://" in low else "(none)"
+    return (
+        f"spec.repo {text!r} uses scheme {scheme}: only https:// and ssh (ssh:// or git@host:path) "
+        "authenticate the server and encrypt the transfer"
+    )
+
+
+# ---------------------------------------------------------------------------------------- Fleet
+
+
+def check_gitrepo_tls(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
+    spec = props.get("spec")
+    if rp.as_bool(rp.dig(spec, "insecureSkipTLSVerify")) is True:
+        return [
+            "spec.insecureSkipTLSVerify is true: Fleet would accept any certificate for the Git server, "
+            "so anyone on the path can feed it manifests; use caBundle for a private CA"
+        ]
+    return []
+
+
+def check_gitrepo_url(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
+    out = []
+    problem = repo_url_problem(rp.dig(props.get("spec"), "repo"))
+    if problem:
+        out.append(problem)
+    helm_regex = rp.dig(props.get("spec"), "helmRepoURLRegex")
+    if isinstance(helm_regex, str) and helm_regex.lower().startswith("http:"):
+        out.append(f"spec.helmRepoURLRegex {helm_regex!r} sends Helm credentials to plain-HTTP repositories")
+    return out
+
+
+def check_gitrepo_pinned(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
+    spec = props.get("spec")
+    revision = rp.dig(spec, "revision")
+    drift = rp.as_bool(rp.dig(spec, "correctDrift.enabled"))
+    if (isinstance(revision, str) and revision.strip()) or drift is True:
+        return []
+    return [
+        "neither a pinned spec.revision nor spec.correctDrift.enabled: what runs follows a moving branch "
+        "and manual changes on the clusters are never reverted; pin a revision or turn on drift correction"
+    ]
+
+
+def check_gitrepo_service_account(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
+    sa = rp.dig(props.get("spec"), "serviceAccount")
+    if isinstance(sa, str) and sa.strip():
+        return []
+    return [
+        "spec.serviceAccount is not set: bundles are applied with the Fleet agent's cluster-admin identity "
+        "unless the workspace's GitRepoRestriction sets defaultServiceAccount; name a least-privilege "
+        "service account"
+    ]
+
+
+def restriction_field(props: Mapping[str, Any], field: str) -> Any:
+    value = props.get(field)
+    if value is None:
+        value = rp.dig(props.get("spec"), field)
+    return value
+
+
+_MATCH_ALL = {".*", "^.*$", ".+", "^.+$", "^.*", ".*$", "(.*)"}
+
+
+def check_restriction_scoped(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
+    out = []
+    patterns = restriction_field(props, "allowedRepoPatterns")
+    if not rp.is_list(patterns) or len(patterns) == 0:
+        out.append("allowedRepoPatterns is empty: GitRepos in this workspace may pull from any repository")
+    else:
+        broad = [p for p in patterns if isinstance(p, str) and p.strip() in _MATCH_ALL]
+        if broad:
+            out.append(f"allowedRepoPatterns {broad} match every repository")
+        plain = [p for p in patterns if isinstance(p, str) and re.search(r"(^|\^)(http|git)://", p)]
+        if plain:
+            out.append(f"allowedRepoPatterns {plain} allow unencrypted Git transports")
+    sas = restriction_field(props, "allowedServiceAccounts")
+    default_sa = restriction_field(props, "defaultServiceAccount")
+    if not (rp.is_list(sas) and len(sas) > 0) and not (isinstance(default_sa, str) and default_sa.strip()):
+        out.append(
+            "neither allowedServiceAccounts nor defaultServiceAccount is set: bundles may deploy with the "
+            "Fleet agent's cluster-admin identity"
+        )
+    return out
+
+
+# ---------------------------------------------------------------------------------------- Istio
+
+
+def check_peer_authentication(props: Mapping[str, Any], cfg: Mapping[str, Any]) -> list[str]:
+    root = cfg.get("istioRootNamespace") or "istio-system"
+    spec = props.get("spec")
+    mode = rp.dig(spec, "mtls.mode")
+    out = []
+    if mode in ("PERMISSIVE", "DISABLE"):
+        out.append(f"mtls.mode {mode}: workloads accept plaintext traffic; use STRICT")
+    elif mode is not None and mode not in ("STRICT", "UNSET"):
+        out.append(f"mtls.mode {mode!r} is not an Istio mTLS mode (use STRICT)")
+    ports = rp.dig(spec, "portLevelMtls")
+    if rp.is_mapping(ports):
+        for port, setting in ports.items():
+            pmode = rp.dig(setting, "mode")
+            if pmode in ("PERMISSIVE", "DISABLE"):
+                out.append(f"portLevelMtls[{port}].mode {pmode}: that port accepts plaintext traffic")
+    namespace = rp.dig(props, "metadata.namespace")
+    selector = rp.dig(spec, "selector")
+    mesh_wide = namespace == root and not (rp.is_mapping(selector) and len(selector) > 0)
+    if mesh_wide and mode in (None, "UNSET"):
+        out.append(
+            f"the mesh-wide PeerAuthentication in {root} leaves mtls.mode unset, which means "
+            "PERMISSIVE; set STRICT"
+        )
+    return out
+
+
+# ---------------------------------------------------------------------------------------- add-ons
+
+
+def check_neuvector_password(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
+    if props.get("chartName") != "neuvector":
+        return []
+    values, err = rp.load_values(props.get("values"))
+    if err:
+        return [f"values: {err}"]
+    if not any(k == "bootstrapPassword" for k in values):
+        return [
+            "neuvector values do not set bootstrapPassword: the console starts with the well-known default "
+            "admin password; pass a generated password as a Pulumi secret"
+        ]
+    return []
+
+
+def check_deprecated_addon(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
+    chart = props.get("chartName")
+    if chart == "rancher-istio":
+        return [
+            "rancher-istio is deprecated in Rancher 2.12 and removed in 2.13 (no further security fixes): "
+            "install Istio's upstream base/istiod/cni charts"
+        ]
+    return []
+
+
+# ---------------------------------------------------------------------------------------- policies
+
+
+def _policy(
+    name: str,
+    description: str,
+    check: Check,
+    types: Iterable[str],
+    *,
+    section: str,
+    ids: list[str],
+    severity: str,
+    remediation: str,
+    url: str,
+    level: str = "mandatory",
+    config_schema: Mapping[str, Any] | None = None,
+    honor_ns: bool = False,
+) -> Any:
+    return nsa_policy(
+        name,
+        description,
+        section=section,
+        ids=ids,
+        severity=severity,
+        validate=_rv(check),
+        level=level,
+        remediation_steps=remediation,
+        config_schema=config_schema,
+        resource_types=list(types),
+        honor_exempt_namespaces=honor_ns,
+        url=url,
+    )
+
+
+POLICIES = [
+    _policy(
+        "fleet-gitrepo-tls-verify",
+        "Fleet verifies the Git server's TLS certificate.",
+        check_gitrepo_tls,
+        [GITREPO],
+        section="network",
+        ids=["NSA-2.17", "NSA-1.8"],
+        severity="high",
+        url=FLEET_URL,
+        remediation="Remove spec.insecureSkipTLSVerify; give spec.caBundle for a private CA.",
+    ),
+    _policy(
+        "fleet-gitrepo-secure-url",
+        "Fleet pulls from https:// or ssh Git URLs only.",
+        check_gitrepo_url,
+        [GITREPO],
+        section="network",
+        ids=["NSA-2.17", "NSA-1.8"],
+        severity="high",
+        url=FLEET_URL,
+        remediation="Use an https:// or ssh URL for spec.repo (with clientSecretName).",
+    ),
+    _policy(
+        "fleet-gitrepo-pinned-or-drift-corrected",
+        "Fleet deploys a pinned revision or corrects drift.",
+        check_gitrepo_pinned,
+        [GITREPO],
+        section="upgrades",
+        ids=["NSA-1.8", "NSA-5.4"],
+        severity="low",
+        level="advisory",
+        url=FLEET_URL,
+        remediation="Set spec.revision to a commit/tag, or spec.correctDrift.enabled: true.",
+    ),
+    _policy(
+        "fleet-gitrepo-service-account",
+        "Fleet deploys with a named least-privilege service account.",
+        check_gitrepo_service_account,
+        [GITREPO],
+        section="authn-authz",
+        ids=["NSA-1.21", "NSA-3.4"],
+        severity="medium",
+        level="advisory",
+        url=FLEET_URL,
+        remediation="Set spec.serviceAccount (or the workspace GitRepoRestriction's defaultServiceAccount).",
+    ),
+    _policy(
+        "fleet-gitrepo-restriction-scoped",
+        "A GitRepoRestriction limits repositories and deploy identities.",
+        check_restriction_scoped,
+        [GITREPO_RESTRICTION],
+        section="authn-authz",
+        ids=["NSA-1.8", "NSA-3.4"],
+        severity="medium",
+        level="advisory",
+        url=FLEET_RESTRICTION_URL,
+        remediation="List allowedRepoPatterns for the team's repositories (https/ssh) and "
+        "allowedServiceAccounts or defaultServiceAccount.",
+    ),
+    _policy(
+        "istio-peer-authentication-strict",
+        "Istio PeerAuthentication never allows plaintext (no PERMISSIVE or "
+        "DISABLE; the mesh-wide policy is STRICT).",
+        check_peer_authentication,
+        PEER_AUTHN_TYPES,
+        section="logging",
+        ids=["NSA-4.7", "NSA-2.17"],
+        severity="high",
+        url=ISTIO_PA_URL,
+        remediation="Set spec.mtls.mode: STRICT (and on every portLevelMtls entry).",
+        config_schema={
+            "istioRootNamespace": {
+                "type": "string",
+                "default": "istio-system",
+                "description": "Istio's root namespace (mesh-wide policies).",
+            }
+        },
+    ),
+    _policy(
+        "neuvector-bootstrap-password",
+        "NeuVector is installed with a bootstrap password, not the default admin password.",
+        check_neuvector_password,
+        [APP_V2],
+        section="authn-authz",
+        ids=["NSA-3.2"],
+        severity="critical",
+        url=NEUVECTOR_URL,
+        remediation="Set values.bootstrapPassword from a generated Pulumi secret.",
+    ),
+    _policy(
+        "addon-chart-supported",
+        "Add-on charts are ones Rancher still maintains (no rancher-istio).",
+        check_deprecated_addon,
+        [APP_V2],
+        section="upgrades",
+        ids=["NSA-5.1", "NSA-5.4"],
+        severity="medium",
+        level="advisory",
+        url=ISTIO_PA_URL,
+        remediation="Replace rancher-istio with Istio's upstream charts (base, istiod, cni).",
+    ),
+]
