@@ -67,7 +67,6 @@ def cis_cloud_config() -> dict[str, Any]:
     return {
         "groups": [ETCD_GROUP],
         "users": [
-            "default",  # keep the distro's default user: node drivers log in with it over SSH
             {
                 "name": ETCD_USER,
                 "gecos": "etcd user",
@@ -76,6 +75,7 @@ def cis_cloud_config() -> dict[str, Any]:
                 "shell": NOLOGIN_SHELL,
                 "lock_passwd": True,
             },
+            "default",  # keep the distro's default user: node drivers log in with it over SSH
         ],
         "write_files": [
             {
@@ -159,32 +159,28 @@ def merge_cloud_config(
 ) -> dict[str, Any]:
     """Merge the CIS preparation, the operator's cloud-config and driver extras, deterministically.
 
-    - `groups`: the user's entries, then missing ones (by name).
-    - `users`: the user's list if they gave one (their choice about `default` is respected) plus the
-      `etcd` user; otherwise `default` + `etcd`. A user-defined `etcd` entry is rejected: the CIS
-      profile depends on its exact shape.
+    - `groups` / `users`: the `etcd` group/user first (cloud-init stops at the first entry it cannot
+      create, so the CIS entries must not come after the operator's), then the user's entries. With no
+      `users` of their own, the distro's `default` user is kept (node drivers SSH in with it); with
+      their own list, their choice about `default` is respected. An operator-defined `etcd` user or
+      group is rejected: the CIS profile depends on its exact shape.
     - `write_files`: ours, then the user's; the same path twice is rejected.
     - `runcmd`: CIS preparation first, then the user's, then driver extras.
     - `packages`: union, order preserved. Any other key: the user's value (extras fill absent keys).
     """
     cis = cis_cloud_config()
     merged: dict[str, Any] = copy.deepcopy(dict(user))
+    (etcd_user,) = [u for u in cis["users"] if u != "default"]
 
-    user_users = merged.get("users")
-    if user_users is None:
-        merged["users"] = copy.deepcopy(cis["users"])
-    else:
-        if any(_entry_name(u) == ETCD_USER for u in user_users):
+    for key, what in (("users", ETCD_USER), ("groups", ETCD_GROUP)):
+        if any(_entry_name(entry) == what for entry in merged.get(key) or []):
             raise CloudInitError(
-                f"{field}.users: defines '{ETCD_USER}', which the CIS host preparation creates "
-                f"(fix: remove the '{ETCD_USER}' entry)"
+                f"{field}.{key}: defines '{what}', which the CIS host preparation creates "
+                f"(fix: remove the '{what}' entry)"
             )
-        merged["users"] = [*user_users, *(u for u in cis["users"] if u != "default")]
-
-    groups = list(merged.get("groups") or [])
-    known = {_entry_name(g) for g in groups}
-    groups += [g for g in cis["groups"] if _entry_name(g) not in known]
-    merged["groups"] = groups
+    user_users = merged.get("users")
+    merged["users"] = [etcd_user, *(["default"] if user_users is None else user_users)]
+    merged["groups"] = [*cis["groups"], *(merged.get("groups") or [])]
 
     files = list(merged.get("write_files") or [])
     paths = {f.get("path") for f in files if isinstance(f, dict)}

@@ -67,7 +67,7 @@ def test_cloud_init_without_user_data_keeps_default_user_and_prepares_cis() -> N
     assert text.startswith("#cloud-config\n")
     doc = yaml.safe_load(text)
     assert_cis_prepared(doc)
-    assert doc["users"][0] == "default"  # node drivers SSH in as the distro's default user
+    assert "default" in doc["users"]  # node drivers SSH in as the distro's default user
 
 
 def test_user_cloud_init_is_merged_without_losing_the_cis_prep() -> None:
@@ -90,9 +90,9 @@ timezone: UTC
     assert doc["timezone"] == "UTC"
     assert doc["runcmd"][1:] == ["echo user-step"]  # CIS prep runs before the user's commands
     assert {"path": "/etc/motd", "content": "authorised use only"} in doc["write_files"]
-    assert doc["groups"] == ["admins", "etcd"]
+    assert doc["groups"] == ["etcd", "admins"]  # CIS entries first: a failing user entry cannot skip them
     # The user's own user list is respected (no `default` added back), etcd is appended.
-    assert [u if isinstance(u, str) else u["name"] for u in doc["users"]] == ["ops", "etcd"]
+    assert [u if isinstance(u, str) else u["name"] for u in doc["users"]] == ["etcd", "ops"]
 
 
 def test_rendering_is_deterministic_and_sorted() -> None:
@@ -118,6 +118,7 @@ def test_extras_add_packages_and_commands_after_the_user() -> None:
         ("- a\n- b\n", "must be a mapping"),
         ("runcmd: [unclosed\n", "not valid YAML"),
         ("users: [{name: etcd, shell: /bin/bash}]\n", "userData.users"),
+        ("groups: [{etcd: [ops]}]\n", "userData.groups"),
         ("write_files: [{path: /etc/sysctl.d/60-rke2-cis.conf, content: x}]\n", "userData.write_files"),
         ("runcmd: echo\n", "userData.runcmd"),
         ("packages: vim\n", "userData.packages"),
