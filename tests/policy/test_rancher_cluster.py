@@ -553,3 +553,17 @@ def test_psa_justification_accepts_listed_reasons() -> None:
         )
     }
     assert run(props, type_=PSACT, options={}) == {}
+
+
+def test_psa_justification_per_item_annotations_from_the_component() -> None:
+    # HardenedCluster's PodSecurityTemplate writes one `hardened-rke2.io/exemption-<n>: "<value>: <reason>"`.
+    props = good_template()
+    props["exemptions"] = {"namespaces": ["team-gpu"], "runtimeClasses": ["nvidia"]}
+    props["annotations"] = {
+        "hardened-rke2.io/exemption-0": "team-gpu: GPU device plugin needs hostPath, ticket SEC-7",
+        "hardened-rke2.io/exemption-1": "nvidia: vendor runtime class for GPU nodes (SEC-7)",
+    }
+    assert run(props, type_=PSACT, options={}) == {}
+    props["annotations"]["hardened-rke2.io/exemption-1"] = "nvidia: needed"
+    got = run(props, type_=PSACT, options={})
+    assert [m for m in got["psa-template-exemptions-justified"] if "'nvidia'" in m]

@@ -635,19 +635,35 @@ def check_psact_audit_warn(props: Mapping[str, Any], _cfg: Mapping[str, Any]) ->
 JUSTIFICATION_ANNOTATION = "psa.hardened-rke2.io/exemption-justifications"
 
 
+ITEM_JUSTIFICATION_PREFIX = "hardened-rke2.io/exemption-"
+_MIN_REASON = 10  # characters: "n/a" or "needed" is not a justification
+
+
 def _justifications(props: Mapping[str, Any]) -> tuple[dict[str, str], str | None]:
-    """The `psa.hardened-rke2.io/exemption-justifications` annotation: YAML/JSON mapping
-    `"<namespaces|usernames|runtimeClasses>/<value>": "<reason>"`."""
+    """Written reasons for exemptions, keyed `<namespaces|usernames|runtimeClasses>/<value>` or `*/<value>`.
+
+    Two annotation forms are read: `psa.hardened-rke2.io/exemption-justifications` (a YAML/JSON mapping
+    `"<field>/<value>": "<reason>"`), and one `hardened-rke2.io/exemption-<n>: "<value>: <reason>"` per
+    exemption (what the HardenedCluster PSA template component writes; it does not name the field).
+    """
     annotations = props.get("annotations")
-    raw = annotations.get(JUSTIFICATION_ANNOTATION) if rp.is_mapping(annotations) else None
-    if raw is None:
+    if not rp.is_mapping(annotations):
         return {}, None
+    out: dict[str, str] = {}
+    for key in annotations:
+        if isinstance(key, str) and key.startswith(ITEM_JUSTIFICATION_PREFIX):
+            text = annotations.get(key)
+            value, sep, reason = text.partition(":") if isinstance(text, str) else ("", "", "")
+            if sep and value.strip() and len(reason.strip()) >= _MIN_REASON:
+                out[f"*/{value.strip()}"] = reason.strip()
+    raw = annotations.get(JUSTIFICATION_ANNOTATION)
+    if raw is None:
+        return out, None
     data, err = rp.load_values(raw)
     if err:
-        return {}, f"annotation {JUSTIFICATION_ANNOTATION}: {err.replace('values', 'value')}"
-    out = {}
+        return out, f"annotation {JUSTIFICATION_ANNOTATION}: {err.replace('values', 'value')}"
     for k, v in data.items():
-        if isinstance(k, str) and isinstance(v, str) and v.strip():
+        if isinstance(k, str) and isinstance(v, str) and len(v.strip()) >= _MIN_REASON:
             out[k.strip()] = v.strip()
     return out, None
 
@@ -672,10 +688,11 @@ def check_psact_exemptions(props: Mapping[str, Any], cfg: Mapping[str, Any]) -> 
         for v in values:
             if field == "namespaces" and isinstance(v, str) and _glob_in(v, approved):
                 continue
-            if f"{field}/{v}" not in reasons:
+            if f"{field}/{v}" not in reasons and f"*/{v}" not in reasons:
                 out.append(
                     f"exemptions.{field} lists {v!r} without a justification: add "
-                    f'"{field}/{v}: <why>" to the {JUSTIFICATION_ANNOTATION} annotation (or remove it)'
+                    f'"{field}/{v}: <why>" to the {JUSTIFICATION_ANNOTATION} annotation (at least '
+                    f"{_MIN_REASON} characters), or remove it"
                 )
     return out
 
