@@ -89,11 +89,17 @@ class AuditPolicyArgs(HardenedModel):
     omit_stages: tuple[Literal["RequestReceived", "ResponseStarted", "ResponseComplete", "Panic"], ...] = (
         "RequestReceived",
     )
+    """Audit stages not recorded; RequestReceived duplicates every event."""
     delivery: Literal["inline", "secret"] = "inline"
+    """`inline` (global config) or `secret` (SecretV2 on the local cluster + machine selector files)."""
     log_path: str = Field(DEFAULT_LOG_PATH, pattern=r"^/[^\s]*$")
+    """Audit log file on control-plane nodes (`audit-log-path`)."""
     max_age_days: int = Field(30, ge=30, le=3650)
+    """Days to keep rotated audit logs (`audit-log-maxage`, >= 30)."""
     max_backups: int = Field(10, ge=10, le=1000)
+    """Rotated audit files to keep (`audit-log-maxbackup`, >= 10)."""
     max_size_mb: int = Field(100, ge=10, le=10_000)
+    """Size in MB before rotation (`audit-log-maxsize`)."""
     mode: Literal["blocking-strict", "blocking", "batch"] = "blocking-strict"
     """STIG: `blocking-strict` fails a request if its audit event cannot be written."""
 

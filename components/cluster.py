@@ -68,8 +68,11 @@ class AuthorizedEndpointArgs(HardenedModel):
     """Rancher's authorized cluster endpoint (ACE): API traffic bypassing Rancher's proxy and audit log."""
 
     enabled: bool = False
+    """ACE on/off; on requires fqdn and caCerts."""
     fqdn: str | None = Field(None, pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:\d+)?$")
+    """Load-balanced FQDN in front of the control-plane nodes."""
     ca_certs: str | None = None
+    """PEM CA certificate(s) of that endpoint."""
 
     @model_validator(mode="after")
     def _fqdn_and_ca(self) -> AuthorizedEndpointArgs:
@@ -87,6 +90,7 @@ class S3SnapshotArgs(HardenedModel):
 
     bucket: str = Field(min_length=3, max_length=63)
     endpoint: str
+    """S3 host[:port]; https:// is implied, http:// is rejected."""
     folder: str | None = None
     region: str | None = None
     endpoint_ca: str | None = None
@@ -122,8 +126,11 @@ class S3SnapshotArgs(HardenedModel):
 
 class EtcdArgs(HardenedModel):
     snapshot_schedule_cron: str = "0 */6 * * *"
+    """Snapshot schedule (5-field cron)."""
     snapshot_retention: int = Field(12, ge=2, le=1000)
+    """Snapshots kept per node."""
     s3: S3SnapshotArgs | None = None
+    """Off-cluster snapshot target (required when production is true)."""
 
     @field_validator("snapshot_schedule_cron")
     @classmethod
@@ -178,7 +185,9 @@ class UpgradeStrategyArgs(HardenedModel):
     control_plane_concurrency: Literal["1"] = "1"
     """One control-plane node at a time keeps etcd quorum and the API available."""
     worker_concurrency: str = "10%"
+    """Workers upgraded at once: a count or a percentage up to 50%."""
     drain: bool = True
+    """Drain nodes before upgrading them (control plane and workers)."""
     drain_timeout_seconds: int = Field(600, ge=30, le=7200)
 
     @field_validator("worker_concurrency")
@@ -197,18 +206,28 @@ class HardenedClusterArgs(HardenedModel):
     """Everything about one hardened downstream cluster. The defaults are the hardened settings."""
 
     name: str = Field(pattern=_DNS_LABEL, max_length=63)
+    """Cluster name in Rancher (DNS label)."""
     kubernetes_version: str = Field(pins_for(DEFAULT_RANCHER_LINE).default_kubernetes_version)
+    """RKE2 release, e.g. `v1.33.5+rke2r1`; in a stack it defaults to the pin of `rancher.line`."""
     node_pools: tuple[np_mod.NodePoolArgs, ...] = Field(min_length=1)
+    """All custom (bring-your-own) or all node-driver pools."""
     production: bool = True
     """Production layouts need an odd etcd count >= 3, >= 2 control-plane nodes and role-split pools."""
     rke2: Rke2ConfigArgs = Field(default_factory=Rke2ConfigArgs)
+    """RKE2 node configuration (hardened flags, allow-listed extra keys/args)."""
     audit: AuditPolicyArgs = Field(default_factory=AuditPolicyArgs)
+    """API-server audit policy and log retention."""
     pod_security: PodSecurityArgs = Field(default_factory=PodSecurityArgs)
+    """Cluster default Pod Security Admission template."""
     network: NetworkArgs = Field(default_factory=NetworkArgs)
     authorized_endpoint: AuthorizedEndpointArgs = Field(default_factory=AuthorizedEndpointArgs)
+    """Authorized cluster endpoint (off by default)."""
     etcd: EtcdArgs = Field(default_factory=EtcdArgs)
+    """etcd snapshots (schedule, retention, optional S3)."""
     registries: RegistriesArgs = Field(default_factory=RegistriesArgs)
+    """Private registries, mirrors and system-default-registry."""
     upgrade: UpgradeStrategyArgs = Field(default_factory=UpgradeStrategyArgs)
+    """Rolling upgrade strategy."""
     protect: bool = True
     """`protect` on the ClusterV2 (a destroy must first unprotect it). false is the named opt-out."""
     kubeconfig_token_ttl_hours: int = Field(168, ge=1, le=2160)

@@ -211,16 +211,27 @@ class Rke2Weakenings(HardenedModel):
     """Each switch turns off ONE hardened protection. The policy pack reports any that is true."""
 
     apiserver_anonymous_auth: bool = False
+    """Allows kube-apiserver `anonymous-auth=true`."""
     insecure_authorization_mode: bool = False
+    """Allows apiserver authorization-mode without Node+RBAC (or with AlwaysAllow), kubelet not Webhook."""
     profiling: bool = False
+    """Allows `profiling=true` on apiserver, controller-manager or scheduler."""
     service_account_token_extension: bool = False
+    """Allows `service-account-extend-token-expiration=true`."""
     non_localhost_bind: bool = False
+    """Allows controller-manager/scheduler `bind-address` off localhost."""
     shared_controller_credentials: bool = False
+    """Allows `use-service-account-credentials=false`."""
     kubelet_anonymous_auth: bool = False
+    """Allows kubelet `anonymous-auth=true`."""
     kubelet_read_only_port: bool = False
+    """Allows a kubelet `read-only-port` other than 0."""
     kubelet_iptables_chains: bool = False
+    """Allows `make-iptables-util-chains=false`."""
     etcd_expose_metrics: bool = False
+    """Allows `etcdExposeMetrics: true`."""
     permissive_kubeconfig_mode: bool = False
+    """Allows a `writeKubeconfigMode` readable by group/other."""
 
     def enabled(self) -> list[str]:
         return sorted(
@@ -258,19 +269,27 @@ class Rke2ConfigArgs(HardenedModel):
     """RKE2 always encrypts Secrets at rest; `aescbc` is its default (FIPS-compatible) and is not emitted.
     `secretbox` needs the `secrets-encryption-provider` key, which Rancher is not confirmed to pass."""
     write_kubeconfig_mode: str = Field("0600", pattern=r"^0[0-7]{3}$")
+    """Admin kubeconfig mode on servers; emitted only where Rancher passes the key (else RKE2 uses 0600)."""
     etcd_expose_metrics: bool = False
+    """Expose etcd metrics on all interfaces (needs `weakenings.etcdExposeMetrics`)."""
     selinux: bool = False
     """Needs the rke2-selinux packages on the node OS; turn on where the OS has them."""
     tls_min_version: Literal["VersionTLS12", "VersionTLS13"] = "VersionTLS12"
+    """TLS floor of apiserver, controller-manager, scheduler and kubelet."""
     tls_cipher_suites: tuple[str, ...] = STRONG_CIPHER_SUITES
+    """TLS 1.2 suites; only ECDHE with AES-GCM or ChaCha20-Poly1305 are accepted."""
     pod_max_pids: int = Field(4096, ge=64, le=1_000_000)
+    """kubelet `pod-max-pids`: caps processes per pod (fork-bomb protection)."""
     streaming_connection_idle_timeout: str = "5m"
+    """kubelet exec/attach/port-forward idle timeout (1s..4h; 0 is not allowed)."""
     tls_san: tuple[str, ...] = ()
+    """Extra SANs on the API server certificate."""
     extra_config: dict[str, ConfigValue] = Field(default_factory=dict)
     """Other allow-listed RKE2 keys (e.g. `cluster-cidr`), rendered as given (numbers as strings)."""
     extra_args: dict[ArgKey, dict[str, str | int | bool]] = Field(default_factory=dict)
     """Extra `*-arg` flags per component, e.g. `{kube-apiserver-arg: {request-timeout: 60s}}`."""
     weakenings: Rke2Weakenings = Field(default_factory=Rke2Weakenings)
+    """Named switches, each turning off one hardened flag (all false by default)."""
 
     @field_validator("tls_cipher_suites")
     @classmethod
