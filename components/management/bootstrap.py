@@ -4,8 +4,9 @@ Provider chain: `rancher2.Provider(bootstrap=True)` -> `rancher2.Bootstrap` (adm
 with an explicit TTL) -> `rancher2.Provider(token_key=bootstrap.token)` used by everything else in the
 management stack. A separate `rancher2.Token` (also with a TTL) is what downstream cluster stacks get.
 
-The bootstrap resource re-logs in with the stored password and renews its token when the token has
-expired, so a short TTL does not lock the stack out; `rancher2.Token(renew=True)` does the same.
+The bootstrap resource logs in with its token and falls back to the stored admin password when the token
+no longer works (terraform-provider-rancher2 bootstrap design), so a short TTL does not lock the stack out;
+`rancher2.Token(renew=True)` re-creates an expired automation token on the next `pulumi up`.
 """
 
 from __future__ import annotations
