@@ -1,0 +1,297 @@
+"""Fleet GitOps with safe defaults: a `GitRepo` and a per-workspace `GitRepoRestriction`
+(NSA/CISA guide: controlled, auditable change delivery; least privilege for the deploy identity).
+
+There is no rancher2 resource for either: both are Fleet custom resources (`fleet.cattle.io/v1alpha1`)
+created on Rancher's LOCAL cluster, in a workspace namespace (`fleet-default` targets downstream
+clusters), through a Kubernetes provider for the local cluster that the caller passes in.
+
+GitRepo defaults: https or ssh only (ssh needs a client secret carrying `known_hosts`), TLS verification on
+(`insecureSkipTlsVerify: true` is the named weakening), credentials only by Secret name, optional pinned
+`revision`, drift correction on, a least-privilege `serviceAccount` on the target clusters (without one
+the Fleet agent deploys with its own, cluster-admin, identity), and explicit targets by cluster labels or
+cluster group — an empty selector (every cluster in the workspace) is refused.
+
+GitRepoRestriction keeps its fields at the top level of the object (not under `spec`), so it is registered
+as a raw Kubernetes object rather than through `apiextensions.CustomResource` (which only knows `spec`).
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+from pulumi_kubernetes import _utilities as k8s_utilities
+from pydantic import Field, field_validator, model_validator
+
+from components.model import HardenedModel
+from components.problems import ProblemList
+
+FLEET_API_VERSION = "fleet.cattle.io/v1alpha1"
+DEFAULT_WORKSPACE = "fleet-default"
+_DNS1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_SCP_LIKE_SSH = re.compile(r"^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^/].*$")
+SECURE_PATTERN_PREFIXES = ("^https://", "^ssh://", "^git@")
+
+
+def repo_transport(url: str) -> str:
+    """`https` or `ssh` for an allowed Git URL; ValueError (with the fix) for anything else."""
+    if url.startswith("https://") and len(url) > len("https://"):
+        return "https"
+    if url.startswith("ssh://") and len(url) > len("ssh://"):
+        return "ssh"
+    if _SCP_LIKE_SSH.match(url):
+        return "ssh"
+    raise ValueError(
+        f"{url!r} is not an https:// or ssh Git URL; plain http://, git:// and file:// fetch without "
+        "authenticating the server (fix: use https://… or ssh://… / git@host:path)"
+    )
+
+
+def _dns_name(value: str) -> str:
+    if len(value) > 63 or not _DNS1123.match(value):
+        raise ValueError("must be a DNS-1123 label (lowercase letters, digits, '-', at most 63 characters)")
+    return value
+
+
+class GitOpsTargetArgs(HardenedModel):
+    """One Fleet target: clusters matching labels and/or a cluster group."""
+
+    name: str | None = None
+    cluster_selector: dict[str, str] = Field(default_factory=dict)
+    """Label key -> value every target cluster must carry (matchLabels)."""
+    cluster_group: str | None = None
+
+    @model_validator(mode="after")
+    def _not_everything(self) -> GitOpsTargetArgs:
+        if not self.cluster_selector and not self.cluster_group:
+            raise ValueError(
+                "a target needs clusterSelector labels or a clusterGroup; an empty selector matches every "
+                "cluster in the workspace (fix: e.g. clusterSelector: {env: prod})"
+            )
+        return self
+
+    def render(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.name:
+            out["name"] = self.name
+        if self.cluster_selector:
+            out["clusterSelector"] = {"matchLabels": dict(sorted(self.cluster_selector.items()))}
+        if self.cluster_group:
+            out["clusterGroup"] = self.cluster_group
+        return out
+
+
+class GitOpsRepoArgs(HardenedModel):
+    name: str
+    """Name of the GitRepo object (DNS-1123 label)."""
+    workspace: str = DEFAULT_WORKSPACE
+    repo: str
+    branch: str | None = None
+    revision: str | None = None
+    """A pinned commit SHA or tag; wins over branch tracking."""
+    paths: tuple[str, ...] = ()
+    client_secret_name: str | None = None
+    """basic-auth (https) or ssh-auth (ssh, with `known_hosts`) Secret in the workspace namespace."""
+    helm_secret_name: str | None = None
+    ca_bundle: str | None = None
+    """PEM CA bundle for the Git server (otherwise the system trust store)."""
+    insecure_skip_tls_verify: bool = False
+    """Named weakening: do not verify the Git server's certificate."""
+    service_account: str
+    """Least-privilege ServiceAccount on the target clusters used to apply the bundles."""
+    target_namespace: str | None = None
+    targets: tuple[GitOpsTargetArgs, ...] = Field(min_length=1)
+    correct_drift: bool = True
+    polling_interval: str = Field("60s", pattern=r"^[0-9]+(s|m|h)$")
+
+    @field_validator("name", "workspace")
+    @classmethod
+    def _dns(cls, value: str) -> str:
+        return _dns_name(value)
+
+    @model_validator(mode="after")
+    def _checks(self) -> GitOpsRepoArgs:
+        problems = ProblemList()
+        transport = None
+        try:
+            transport = repo_transport(self.repo)
+        except ValueError as exc:
+            problems.add(["repo"], str(exc).split(" (fix:")[0], "use https://… or ssh://… / git@host:path")
+        if transport == "ssh" and not self.client_secret_name:
+            problems.add(
+                ["clientSecretName"],
+                "an ssh repo needs an ssh-auth Secret (with known_hosts, so the server is authenticated)",
+                "create a kubernetes.io/ssh-auth Secret with known_hosts in the workspace and name it here",
+            )
+        if transport == "ssh" and self.insecure_skip_tls_verify:
+            problems.add(["insecureSkipTlsVerify"], "has no meaning for ssh repos", "remove it")
+        if not self.branch and not self.revision:
+            problems.add(["branch"], "neither branch nor revision is set", "set branch, or pin a revision")
+        if self.branch and self.revision:
+            problems.add(["revision"], "both branch and revision are set", "keep only one of them")
+        if self.ca_bundle and "-----BEGIN CERTIFICATE-----" not in self.ca_bundle:
+            problems.add(["caBundle"], "is not a PEM certificate bundle", "paste the PEM text of the CA(s)")
+        if not self.service_account.strip():
+            problems.add(["serviceAccount"], "must name a ServiceAccount", "set a least-privilege account")
+        problems.raise_if_any()
+        return self
+
+
+def gitrepo_spec(args: GitOpsRepoArgs) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "repo": args.repo,
+        "insecureSkipTLSVerify": args.insecure_skip_tls_verify,
+        "serviceAccount": args.service_account,
+        "targets": [t.render() for t in args.targets],
+        "correctDrift": {"enabled": args.correct_drift},
+        "pollingInterval": args.polling_interval,
+    }
+    if args.revision:
+        spec["revision"] = args.revision
+    if args.branch:
+        spec["branch"] = args.branch
+    if args.paths:
+        spec["paths"] = list(args.paths)
+    if args.client_secret_name:
+        spec["clientSecretName"] = args.client_secret_name
+    if args.helm_secret_name:
+        spec["helmSecretName"] = args.helm_secret_name
+    if args.ca_bundle:
+        # Fleet's caBundle is bytes: base64 in the object.
+        spec["caBundle"] = base64.b64encode(args.ca_bundle.encode()).decode()
+    if args.target_namespace:
+        spec["targetNamespace"] = args.target_namespace
+    return spec
+
+
+class GitOpsRepo(pulumi.ComponentResource):
+    """A Fleet GitRepo on Rancher's local cluster."""
+
+    def __init__(
+        self,
+        name: str,
+        args: GitOpsRepoArgs,
+        local_cluster_provider: pulumi.ProviderResource,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        args = GitOpsRepoArgs.model_validate(args)
+        if local_cluster_provider is None:
+            raise ValueError(
+                "GitOpsRepo needs a Kubernetes provider for Rancher's local cluster "
+                "(fix: pass local_cluster_provider=)"
+            )
+        super().__init__("hardened-rke2:gitops:GitOpsRepo", name, None, opts)
+        self.git_repo = k8s.apiextensions.CustomResource(
+            f"{name}-gitrepo",
+            api_version=FLEET_API_VERSION,
+            kind="GitRepo",
+            metadata={"name": args.name, "namespace": args.workspace},
+            spec=gitrepo_spec(args),
+            opts=pulumi.ResourceOptions(parent=self, provider=local_cluster_provider),
+        )
+        self.register_outputs({"workspace": args.workspace, "name": args.name})
+
+
+class GitRepoRestrictionArgs(HardenedModel):
+    workspace: str
+    name: str = "hardened-rke2"
+    allowed_repo_patterns: tuple[str, ...] = Field(min_length=1)
+    """Anchored regular expressions (`^https://git.example.com/team-a/`)."""
+    allowed_service_accounts: tuple[str, ...] = Field(min_length=1)
+    default_service_account: str | None = None
+    allowed_client_secret_names: tuple[str, ...] = ()
+    allowed_target_namespaces: tuple[str, ...] = Field(min_length=1)
+
+    @field_validator("name", "workspace")
+    @classmethod
+    def _dns(cls, value: str) -> str:
+        return _dns_name(value)
+
+    @model_validator(mode="after")
+    def _checks(self) -> GitRepoRestrictionArgs:
+        problems = ProblemList()
+        for i, pattern in enumerate(self.allowed_repo_patterns):
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                problems.add(
+                    ["allowedRepoPatterns", i], f"is not a valid regular expression ({exc})", "fix it"
+                )
+                continue
+            if not pattern.startswith(SECURE_PATTERN_PREFIXES):
+                problems.add(
+                    ["allowedRepoPatterns", i],
+                    "must be anchored and start with a secure scheme (so it cannot admit http://, git:// "
+                    "or file:// URLs, nor URLs that merely contain it)",
+                    "start it with ^https:// , ^ssh:// or ^git@ followed by the host",
+                )
+        if self.default_service_account and self.default_service_account not in self.allowed_service_accounts:
+            problems.add(
+                ["defaultServiceAccount"],
+                "is not one of allowedServiceAccounts",
+                "add it to allowedServiceAccounts or pick one of them",
+            )
+        problems.raise_if_any()
+        return self
+
+
+def restriction_object(args: GitRepoRestrictionArgs) -> dict[str, Any]:
+    obj: dict[str, Any] = {
+        "allowedRepoPatterns": list(args.allowed_repo_patterns),
+        "allowedServiceAccounts": list(args.allowed_service_accounts),
+        "allowedTargetNamespaces": list(args.allowed_target_namespaces),
+    }
+    if args.default_service_account:
+        obj["defaultServiceAccount"] = args.default_service_account
+    if args.allowed_client_secret_names:
+        obj["allowedClientSecretNames"] = list(args.allowed_client_secret_names)
+    return obj
+
+
+class _TopLevelObject(pulumi.CustomResource):
+    """A Kubernetes object whose fields sit at the top level (no `spec`), via the Kubernetes provider."""
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        api_version: str,
+        kind: str,
+        metadata: dict[str, Any],
+        fields: dict[str, Any],
+        opts: pulumi.ResourceOptions,
+    ) -> None:
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(version=k8s_utilities.get_version()))
+        props = {"apiVersion": api_version, "kind": kind, "metadata": metadata, **fields}
+        super().__init__(f"kubernetes:{api_version}:{kind}", resource_name, props, opts)
+
+
+class GitRepoRestriction(pulumi.ComponentResource):
+    """The GitRepoRestriction of one Fleet workspace."""
+
+    def __init__(
+        self,
+        name: str,
+        args: GitRepoRestrictionArgs,
+        local_cluster_provider: pulumi.ProviderResource,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        args = GitRepoRestrictionArgs.model_validate(args)
+        if local_cluster_provider is None:
+            raise ValueError(
+                "GitRepoRestriction needs a Kubernetes provider for Rancher's local cluster "
+                "(fix: pass local_cluster_provider=)"
+            )
+        super().__init__("hardened-rke2:gitops:GitRepoRestriction", name, None, opts)
+        self.restriction = _TopLevelObject(
+            f"{name}-restriction",
+            api_version=FLEET_API_VERSION,
+            kind="GitRepoRestriction",
+            metadata={"name": args.name, "namespace": args.workspace},
+            fields=restriction_object(args),
+            opts=pulumi.ResourceOptions(parent=self, provider=local_cluster_provider),
+        )
+        self.register_outputs({"workspace": args.workspace})
