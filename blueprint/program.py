@@ -6,6 +6,7 @@ themselves here (e.g. `management`).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -17,14 +18,21 @@ from blueprint.management import ManagementStackConfig, build_management_stack
 from components.cluster import HardenedCluster
 
 
+def rancher_api_url() -> str | None:
+    """Rancher's URL from the rancher2 provider's own config (`rancher2:apiUrl` or RANCHER_URL)."""
+    url = pulumi.Config("rancher2").get("apiUrl") or os.environ.get("RANCHER_URL")
+    return url.rstrip("/") if url else None
+
+
 def build_cluster_stack(config: ClusterStackConfig) -> HardenedCluster:
     """One hardened downstream cluster, and the outputs application teams read via a StackReference."""
     c = config.cluster
-    cluster = HardenedCluster(c.name, c, rancher_line=config.rancher.line, rancher_url=config.rancher.url)
+    rancher_url = config.rancher.url or rancher_api_url()
+    cluster = HardenedCluster(c.name, c, rancher_line=config.rancher.line, rancher_url=rancher_url)
     pulumi.export("clusterName", c.name)
     pulumi.export("clusterId", cluster.cluster_id)
     pulumi.export("clusterV1Id", cluster.cluster_v1_id)
-    pulumi.export("rancherUrl", config.rancher.url)
+    pulumi.export("rancherUrl", rancher_url)
     pulumi.export("rancherLine", config.rancher.line)
     pulumi.export("kubernetesVersion", c.kubernetes_version)
     pulumi.export("allowedRegistries", c.registries.allowed_registries())

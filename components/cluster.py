@@ -230,8 +230,9 @@ class HardenedClusterArgs(HardenedModel):
     """Rolling upgrade strategy."""
     protect: bool = True
     """`protect` on the ClusterV2 (a destroy must first unprotect it). false is the named opt-out."""
-    kubeconfig_token_ttl_hours: int = Field(168, ge=1, le=2160)
-    """TTL of the dedicated Rancher token behind the Kubernetes provider (renewed when expired)."""
+    kubeconfig_token_ttl_hours: int = Field(24, ge=1, le=720)
+    """TTL of the dedicated Rancher token behind the Kubernetes provider (renewed on the next run once
+    expired). The policy pack's default maximum is 24 h."""
     labels: dict[str, str] = Field(default_factory=dict)
     annotations: dict[str, str] = Field(default_factory=dict)
 
@@ -510,22 +511,25 @@ class HardenedCluster(pulumi.ComponentResource):
             wait_catalogs=True,
             opts=pulumi.ResourceOptions(parent=self, custom_timeouts=CLUSTER_TIMEOUTS),
         )
-        token = rancher2.Token(
-            f"{name}-kubeconfig-token",
-            cluster_id=self.cluster_v1_id,
-            description=f"hardened-rke2 Kubernetes provider for {a.name}",
-            ttl=a.kubeconfig_token_ttl_hours * 3600,
-            renew=True,
-            opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[self.sync], additional_secret_outputs=["token", "secret_key"]
-            ),
-        )
+        self.token: rancher2.Token | None = None
         if rancher_url:
+            # A dedicated, cluster-scoped token with an explicit TTL: the ClusterV2 kube_config embeds a
+            # token whose lifetime is whatever Rancher's kubeconfig default is.
+            self.token = rancher2.Token(
+                f"{name}-kubeconfig-token",
+                cluster_id=self.cluster_v1_id,
+                description=f"hardened-rke2 Kubernetes provider for {a.name}",
+                ttl=a.kubeconfig_token_ttl_hours * 3600,
+                renew=True,
+                opts=pulumi.ResourceOptions(
+                    parent=self, depends_on=[self.sync], additional_secret_outputs=["token", "secret_key"]
+                ),
+            )
             base = rancher_url.rstrip("/")
-            kubeconfig = pulumi.Output.all(self.cluster_v1_id, token.token).apply(
+            kubeconfig = pulumi.Output.all(self.cluster_v1_id, self.token.token).apply(
                 lambda v: _kubeconfig(f"{base}/k8s/clusters/{v[0]}", v[1], a.name)
             )
-        else:
+        else:  # Rancher's URL unknown: fall back to the cluster's own (secret) kubeconfig
             kubeconfig = self.cluster.kube_config
         self.kubeconfig = pulumi.Output.secret(kubeconfig)
         self.kubernetes_provider = k8s.Provider(

@@ -127,3 +127,14 @@ def test_program_imports_with_only_blueprint_on_sys_path() -> None:
     taken = set(sys.stdlib_module_names) | set(importlib.metadata.packages_distributions())
     taken |= {"report", "test", "tests"}
     assert not (names - {"__init__", "__main__"}) & taken
+
+
+def test_rancher_url_falls_back_to_provider_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    values = stack_values("dev")
+    del values["rancher"]["url"]
+    monkeypatch.setenv("RANCHER_URL", "https://rancher.from-env.example.com/")
+    run = run_program(
+        _main, project="hardened-rke2", stack="dev", config=wire_config(values), mocks=MOCKS, preview=False
+    )
+    assert run.stack_outputs["rancherUrl"] == "https://rancher.from-env.example.com"
+    assert run.of_type("rancher2:index/token:Token")

@@ -132,7 +132,7 @@ def test_secrets_and_gate(run: Callable[..., ProgramRun]) -> None:
     sync = r.one(SYNC)
     assert dict(sync.custom_timeouts)["create"] == "90m"
     token = r.one(TOKEN)
-    assert token.inputs["ttl"] == 168 * 3600 and token.inputs["renew"] is True
+    assert token.inputs["ttl"] == 24 * 3600 and token.inputs["renew"] is True
     assert sync.urn in token.dependencies
     assert {"token", "secretKey"} <= set(token.additional_secret_outputs)
     provider = r.one(K8S)
@@ -355,3 +355,9 @@ def test_rendering_is_byte_identical_across_runs(run: Callable[..., ProgramRun])
     b = run(prod_args()).one(CLUSTER).inputs["rkeConfig"]
     assert a["machineGlobalConfig"] == b["machineGlobalConfig"]
     assert a["machineSelectorConfigs"] == b["machineSelectorConfigs"]
+
+
+def test_without_rancher_url_the_cluster_kubeconfig_is_used(run: Callable[..., ProgramRun]) -> None:
+    r = run(custom_args(), rancher_url=None)
+    assert r.of_type(TOKEN) == []
+    assert r.one(K8S).is_secret("kubeconfig")
