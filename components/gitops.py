@@ -23,6 +23,8 @@ from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
+import pulumi_rancher2 as rancher2
+import yaml
 from pulumi_kubernetes import _utilities as k8s_utilities
 from pydantic import Field, field_validator, model_validator
 
@@ -295,3 +297,75 @@ class GitRepoRestriction(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, provider=local_cluster_provider),
         )
         self.register_outputs({"workspace": args.workspace})
+
+
+class GitOpsArgs(HardenedModel):
+    """Fleet objects a cluster stack manages on Rancher's local cluster."""
+
+    repos: tuple[GitOpsRepoArgs, ...] = ()
+    restrictions: tuple[GitRepoRestrictionArgs, ...] = ()
+    local_token_ttl_hours: int = Field(168, ge=1, le=2160)
+    """TTL of the Rancher token (scoped to the local cluster) behind the local-cluster provider."""
+
+    @model_validator(mode="after")
+    def _unique(self) -> GitOpsArgs:
+        problems = ProblemList()
+        seen: set[tuple[str, str]] = set()
+        for i, repo in enumerate(self.repos):
+            key = (repo.workspace, repo.name)
+            if key in seen:
+                problems.add(
+                    ["repos", i, "name"], f"duplicate GitRepo {repo.name!r} in {repo.workspace}", "rename it"
+                )
+            seen.add(key)
+        workspaces: set[str] = set()
+        for i, restriction in enumerate(self.restrictions):
+            if restriction.workspace in workspaces:
+                problems.add(
+                    ["restrictions", i, "workspace"],
+                    f"a second restriction for workspace {restriction.workspace!r}",
+                    "keep one GitRepoRestriction per workspace",
+                )
+            workspaces.add(restriction.workspace)
+        problems.raise_if_any()
+        return self
+
+    @property
+    def empty(self) -> bool:
+        return not self.repos and not self.restrictions
+
+
+def _local_kubeconfig(server: str, token: str) -> str:
+    doc = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "local", "cluster": {"server": server}}],
+        "users": [{"name": "hardened-rke2-gitops", "user": {"token": token}}],
+        "contexts": [{"name": "local", "context": {"cluster": "local", "user": "hardened-rke2-gitops"}}],
+        "current-context": "local",
+    }
+    return yaml.safe_dump(doc, sort_keys=True)
+
+
+def local_cluster_provider(
+    name: str,
+    rancher_url: str,
+    token_ttl_hours: int,
+    opts: pulumi.ResourceOptions | None = None,
+) -> k8s.Provider:
+    """A Kubernetes provider for Rancher's local cluster through Rancher's authenticating proxy, with a
+    dedicated, expiring token scoped to the local cluster (the kubeconfig is a secret)."""
+    token = rancher2.Token(
+        f"{name}-local-token",
+        cluster_id="local",
+        description="hardened-rke2 Fleet GitOps (local cluster)",
+        ttl=token_ttl_hours * 3600,
+        renew=True,
+        opts=pulumi.ResourceOptions.merge(
+            opts, pulumi.ResourceOptions(additional_secret_outputs=["token", "secret_key"])
+        ),
+    )
+    server = f"{rancher_url.rstrip('/')}/k8s/clusters/local"
+    rendered: pulumi.Output[str] = token.token.apply(lambda t: _local_kubeconfig(server, t or ""))
+    kubeconfig: pulumi.Output[str] = pulumi.Output.secret(rendered)
+    return k8s.Provider(f"{name}-local", kubeconfig=kubeconfig, opts=opts)

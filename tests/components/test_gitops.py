@@ -7,16 +7,19 @@ from typing import Any
 
 import pulumi_kubernetes as k8s
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from blueprint.offline.capture import EchoMocks
 from components.gitops import (
+    GitOpsArgs,
     GitOpsRepo,
     GitOpsRepoArgs,
     GitRepoRestriction,
     GitRepoRestrictionArgs,
+    local_cluster_provider,
     repo_transport,
 )
 
@@ -198,3 +201,30 @@ def test_ssh_patterns_allowed() -> None:
         restriction_args(allowedRepoPatterns=["^ssh://git@git\\.example\\.com/", "^git@git\\.example\\.com:"])
     )
     assert len(args.allowed_repo_patterns) == 2
+
+
+def test_local_cluster_provider_uses_a_scoped_expiring_token(mock_run) -> None:
+    def program() -> None:
+        provider = local_cluster_provider("gitops", "https://rancher.example.com/", 24)
+        GitOpsRepo("payments", GitOpsRepoArgs.model_validate(repo_args()), provider)
+
+    mocks = EchoMocks(extra_outputs={"rancher2:index/token:Token": lambda a: {"token": "token-abc:xyz"}})
+    run = mock_run(program, mocks=mocks)
+    token = run.one("rancher2:index/token:Token")
+    assert token.inputs["clusterId"] == "local"
+    assert token.inputs["ttl"] == 24 * 3600
+    assert {"token", "secretKey"} <= set(token.additional_secret_outputs)
+    provider = run.one(PROVIDER)
+    assert provider.is_secret("kubeconfig")
+    kubeconfig = yaml.safe_load(provider.inputs["kubeconfig"])
+    assert kubeconfig["clusters"][0]["cluster"]["server"] == "https://rancher.example.com/k8s/clusters/local"
+    assert kubeconfig["users"][0]["user"]["token"] == "token-abc:xyz"
+    assert run.one(GITREPO).provider.startswith(provider.urn)
+
+
+def test_gitops_args_reject_duplicates() -> None:
+    with pytest.raises(ValidationError, match="duplicate GitRepo"):
+        GitOpsArgs.model_validate({"repos": [repo_args(), repo_args()]})
+    with pytest.raises(ValidationError, match="one GitRepoRestriction per workspace"):
+        GitOpsArgs.model_validate({"restrictions": [restriction_args(), restriction_args()]})
+    assert GitOpsArgs().empty
