@@ -4,14 +4,18 @@ Provider chain: `rancher2.Provider(bootstrap=True)` -> `rancher2.Bootstrap` (adm
 with an explicit TTL) -> `rancher2.Provider(token_key=bootstrap.token)` used by everything else in the
 management stack. A separate `rancher2.Token` (also with a TTL) is what downstream cluster stacks get.
 
-The bootstrap resource logs in with its token and falls back to the stored admin password when the token
-no longer works (terraform-provider-rancher2 bootstrap design), so a short TTL does not lock the stack out;
-`rancher2.Token(renew=True)` re-creates an expired automation token on the next `pulumi up`.
+The bootstrap resource's refresh marks an expired token for renewal and its update mints a new one (it logs
+in with the stored admin password when the token no longer works), so a short TTL does not lock the stack
+out; `rancher2.Token(renew=True)` re-creates an expired automation token on the next `pulumi up`.
+
+The bootstrap resource's id is the admin user's id, which is also the name of that user's `UserAttribute`:
+the emergency account is exempted from user retention there (`disableAfter`/`deleteAfter` "0s"), as DISA's
+Rancher STIG (V-252847) requires that emergency accounts are never disabled or removed automatically.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import pulumi
 import pulumi_rancher2 as rancher2
@@ -31,7 +35,23 @@ class RancherBootstrapArgs(HardenedModel):
     automation_token_ttl_seconds: int = Field(default=86_400, gt=0)
     """The token exported for downstream cluster stacks."""
     admin_password_length: int = Field(default=32, ge=16)
-    ui_default_landing: str = "vue"
+    ui_default_landing: Literal["vue", "ember"] = "vue"
+    exempt_admin_from_retention: bool = True
+    """Keep the emergency admin out of user retention (needs the local-cluster Kubernetes provider)."""
+
+
+class UserRetentionExemption(pulumi.CustomResource):
+    """Server-side-apply patch of a Rancher `UserAttribute`: retention never disables or deletes this user."""
+
+    def __init__(self, name: str, user_id: pulumi.Input[str], opts: pulumi.ResourceOptions) -> None:
+        props = {
+            "apiVersion": "management.cattle.io/v3",
+            "kind": "UserAttribute",
+            "metadata": {"name": user_id, "annotations": {"pulumi.com/patchForce": "true"}},
+            "disableAfter": "0s",
+            "deleteAfter": "0s",
+        }
+        super().__init__("kubernetes:management.cattle.io/v3:UserAttributePatch", name, props, opts)
 
 
 class RancherBootstrap(pulumi.ComponentResource):
@@ -55,6 +75,7 @@ class RancherBootstrap(pulumi.ComponentResource):
         initial_password: pulumi.Input[str],
         ca_certs: str | None = None,
         insecure: bool = False,
+        kubernetes_provider: pulumi.ProviderResource | None = None,
         depends_on: list[pulumi.Resource] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -117,4 +138,13 @@ class RancherBootstrap(pulumi.ComponentResource):
                 parent=self, provider=self.provider, additional_secret_outputs=["token"]
             ),
         )
+        self.retention_exemption: UserRetentionExemption | None = None
+        if args.exempt_admin_from_retention and kubernetes_provider is not None:
+            self.retention_exemption = UserRetentionExemption(
+                f"{name}-admin-retention-exemption",
+                self.bootstrap.id,
+                pulumi.ResourceOptions(
+                    parent=self, provider=kubernetes_provider, depends_on=[self.bootstrap]
+                ),
+            )
         self.register_outputs({"apiUrl": api_url})

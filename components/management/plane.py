@@ -142,6 +142,7 @@ class ManagementPlane(pulumi.ComponentResource):
             initial_password=self.server.bootstrap_password,
             ca_certs=tls.private_ca_certificate,
             insecure=tls.allow_unverified_bootstrap_tls,
+            kubernetes_provider=self.kubernetes_provider,
             depends_on=[self.server.release],
             opts=child,
         )

@@ -12,8 +12,8 @@ Defaults (why):
 - user retention: disable accounts after 35 days without login (DoD SRG inactive-account rule); deletion
   off by default (a deleted external user is recreated on its next login anyway). Rancher's webhook
   requires deletion >= 336h and session TTL <= both retention periods.
-  DISA's Rancher STIG (V-252847) says never disable the emergency account: exempt the local admin with a
-  `UserAttribute` override (`disableAfter: 0s`) — see the management stack README section.
+  DISA's Rancher STIG (V-252847) says never disable the emergency account: `RancherBootstrap` exempts the
+  local admin through its `UserAttribute` (`disableAfter`/`deleteAfter` "0s").
 Every value is a string: Rancher settings are strings on the wire.
 """
 

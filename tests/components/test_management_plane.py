@@ -449,3 +449,19 @@ def test_bootstrap_ttl_cannot_exceed_the_max_token_ttl() -> None:
         ManagementPlaneArgs.model_validate(merged(bootstrap={"tokenTtlSeconds": 200_000}))
     with pytest.raises(ValidationError, match="greater than 0"):
         ManagementPlaneArgs.model_validate(merged(bootstrap={"tokenTtlSeconds": 0}))
+
+
+def test_emergency_admin_is_exempt_from_user_retention(mock_run: Any) -> None:
+    run = run_plane(mock_run, BASE)
+    patch = run.one("kubernetes:management.cattle.io/v3:UserAttributePatch")
+    bootstrap = run.one(BOOTSTRAP)
+    # rancher2.Bootstrap's id is the admin user's id, which names its UserAttribute
+    assert patch.inputs["metadata"]["name"] == bootstrap.id
+    assert patch.inputs["disableAfter"] == "0s" and patch.inputs["deleteAfter"] == "0s"
+    assert provider_of(run, patch).type == K8S_PROVIDER
+    assert bootstrap.urn in patch.dependencies
+
+
+def test_retention_exemption_can_be_turned_off(mock_run: Any) -> None:
+    run = run_plane(mock_run, merged(bootstrap={"exemptAdminFromRetention": False}))
+    assert run.of_type("kubernetes:management.cattle.io/v3:UserAttributePatch") == []
