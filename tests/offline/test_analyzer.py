@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -217,18 +218,17 @@ def test_a_captured_program_is_analyzed_with_components_and_stack(mock_run) -> N
         ns = k8s.core.v1.Namespace(
             "team-ns", metadata={"name": "team"}, opts=pulumi.ResourceOptions(parent=parent)
         )
+        container = {
+            "name": "app",
+            "image": "x",
+            "securityContext": {"privileged": True, "capabilities": {"drop": ["ALL"]}},
+        }
+        metadata: Any = {"namespace": ns.metadata.name}
+        spec: Any = {"containers": [container]}
         k8s.core.v1.Pod(
             "pod",
-            metadata={"namespace": ns.metadata.name},
-            spec={
-                "containers": [
-                    {
-                        "name": "app",
-                        "image": "x",
-                        "securityContext": {"privileged": True, "capabilities": {"drop": ["ALL"]}},
-                    }
-                ]
-            },
+            metadata=metadata,
+            spec=spec,
             opts=pulumi.ResourceOptions(parent=parent),
         )
         rancher2.ClusterV2(

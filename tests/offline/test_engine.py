@@ -142,6 +142,7 @@ def test_stack_references_come_from_supplied_outputs() -> None:
 def test_subprocess_packs_give_the_same_preview() -> None:
     local = preview_project(PROJECT, "privileged", policy_packs=[PACK])
     remote = preview_project(PROJECT, "privileged", policy_packs=[PACK], policy_mode="subprocess")
+
     # registration order under the mock engine is not deterministic (nor is the engine's): compare sorted
     def key(v) -> str:
         return json.dumps(v.to_dict(), sort_keys=True)
