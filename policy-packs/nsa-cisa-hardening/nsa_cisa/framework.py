@@ -191,10 +191,21 @@ def matches_any(value: str, patterns: Iterable[Any]) -> bool:
     return any(isinstance(p, str) and fnmatch.fnmatchcase(value, p) for p in patterns)
 
 
-def namespace_of(props: Mapping[str, Any]) -> str:
-    """metadata.namespace; absent/empty means `default`. Unknown raises `UnknownValueError`."""
+def namespace_of(props: Mapping[str, Any], provider: Any = None) -> str:
+    """metadata.namespace; if absent, the Kubernetes provider's default `namespace`, else `default`.
+
+    `provider` is the SDK's PolicyProviderResource (args.provider / resource.provider) or None.
+    An unknown value raises `UnknownValueError`.
+    """
     ns = get_path(props, "metadata.namespace")
-    return ns if isinstance(ns, str) and ns else "default"
+    if isinstance(ns, str) and ns:
+        return ns
+    provider_props = getattr(provider, "props", None)
+    if isinstance(provider_props, Mapping):
+        default_ns = provider_props.get("namespace")
+        if isinstance(default_ns, str) and default_ns:
+            return default_ns
+    return "default"
 
 
 def unwrap(value: Any) -> Any:
@@ -297,14 +308,15 @@ def own_namespace_name(props: Mapping[str, Any], resource_type: str) -> str:
     return text(get_path(props, "metadata.name"))
 
 
-def _namespace_exempt(props: Mapping[str, Any], resource_type: str, patterns: Any) -> str | None:
+def _namespace_exempt(props: Mapping[str, Any], resource_type: str, patterns: Any,
+                      provider: Any = None) -> str | None:
     """The namespace if the resource lives in (or, for a Namespace, is) an exempt namespace."""
     if not as_list(patterns):
         return None
     if resource_type in NAMESPACE_TYPES:
         ns = own_namespace_name(props, resource_type)
     elif resource_type.startswith("kubernetes:") and isinstance(props.get("metadata"), Mapping):
-        ns = namespace_of(props)
+        ns = namespace_of(props, provider)
     else:
         return None
     return ns if ns and matches_any(ns, as_list(patterns)) else None
@@ -347,6 +359,7 @@ def nsa_policy(
     url: str = GUIDE_URL,
     display_name: str | None = None,
     exemptible: bool = True,
+    extra_tags: Sequence[str] = (),
 ) -> ResourceValidationPolicy:
     """A resource policy with the pack's metadata, config defaults, exemptions and crash safety.
 
@@ -356,6 +369,7 @@ def nsa_policy(
     `exemptible=False` is for the pack's own governance policies (an exemption cannot silence them).
     """
     framework, tags, sev, lvl = _metadata(name, section, ids, severity, level, specification, description)
+    tags = [*tags, *extra_tags]
     knobs = ["exemptions", *(["exemptNamespaces"] if honor_exempt_namespaces else []), *shared_knobs]
     schema = _schema(config_schema, dict.fromkeys(knobs))
     types = frozenset(resource_types) if resource_types is not None else None
@@ -376,7 +390,7 @@ def nsa_policy(
         cfg = margs.get_config()
         props = args.props if isinstance(args.props, Mapping) else {}
         if honor_exempt_namespaces:
-            ns = _namespace_exempt(props, args.resource_type, cfg.get("exemptNamespaces"))
+            ns = _namespace_exempt(props, args.resource_type, cfg.get("exemptNamespaces"), args.provider)
             if ns is not None:
                 args.not_applicable(f"namespace '{ns}' is in exemptNamespaces")
         exempted, note = (_apply_exemptions(name, props, cfg, args.urn, args.name) if exemptible
@@ -394,7 +408,7 @@ def nsa_policy(
         props = args.props if isinstance(args.props, Mapping) else {}
         try:
             if honor_exempt_namespaces and _namespace_exempt(props, args.resource_type,
-                                                             cfg.get("exemptNamespaces")):
+                                                             cfg.get("exemptNamespaces"), args.provider):
                 return None
             if _apply_exemptions(name, props, cfg, args.urn, args.name)[0]:
                 return None
@@ -454,7 +468,7 @@ def nsa_stack_policy(
             if res is not None:
                 props = res.props if isinstance(res.props, Mapping) else {}
                 if honor_exempt_namespaces and _namespace_exempt(props, res.resource_type,
-                                                                 cfg.get("exemptNamespaces")):
+                                                                 cfg.get("exemptNamespaces"), res.provider):
                     continue
                 exempted, note = _apply_exemptions(name, props, cfg, res.urn, res.name)
                 if exempted:

@@ -98,7 +98,7 @@ DEFAULT_FORBIDDEN_NAMESPACES = ["default", "kube-system", "kube-public"]
 
 def _system_namespace(args: Any, report: ReportFn) -> None:
     forbidden = [n for n in as_list(args.get_config().get("forbiddenNamespaces")) if isinstance(n, str)]
-    ns = namespace_of(args.props)
+    ns = namespace_of(args.props, args.provider)
     if matches_any(ns, forbidden):
         where = "no namespace (so 'default')" if ns == "default" else f"namespace '{ns}'"
         report(f"workload is placed in {where}: put it in a dedicated application namespace")
@@ -193,7 +193,7 @@ def _exposure(args: Any, report: ReportFn) -> None:
     if kind not in ("NodePort", "LoadBalancer"):
         return
     name = text(get_path(args.props, "metadata.name")) or args.name
-    key = f"{namespace_of(args.props)}/{name}"
+    key = f"{namespace_of(args.props, args.provider)}/{name}"
     allowed = [a for a in as_list(args.get_config().get("allowedExposedServices")) if isinstance(a, str)]
     if not matches_any(key, allowed):
         report(f"Service '{key}' is of type {kind}: only services listed in allowedExposedServices may be "
@@ -357,7 +357,7 @@ def _deps_of(resource: Any) -> set[str]:
 def _namespace_ref(resource: Any) -> _NsRef:
     deps = _deps_of(resource)
     try:
-        return _NsRef(namespace_of(resource.props), deps)
+        return _NsRef(namespace_of(resource.props, resource.provider), deps)
     except UnknownValueError:
         return _NsRef(None, deps)
 

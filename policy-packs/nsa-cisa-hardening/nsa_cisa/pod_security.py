@@ -76,6 +76,7 @@ def _pss_policy(
     check: Check,
     steps: str,
     pss: str,
+    check_id: str,
     remediate: Callable[[Any], Any] | None = None,
 ) -> Any:
     def validate(args: Any, report: ReportFn) -> None:
@@ -97,6 +98,7 @@ def _pss_policy(
         resource_types=POD_BEARING_TYPES,
         specification=f"Pod Security Standards (restricted, newest release): {pss}. {description}",
         url=PSS_URL,
+        extra_tags=["pss:restricted", f"pss-check:{check_id}"],
     )
 
 
@@ -436,38 +438,43 @@ _PSS_STEPS = "See the Pod Security Standards restricted profile; "
 PSS_WINDOWS_HOST_PROCESS = _pss_policy(
     "pss-windows-host-process",
     "Windows HostProcess containers (full host access) are not allowed.",
-    ids=["NSA-1.11"], severity="critical", check=check_windows_host_process, pss="HostProcess",
+    ids=["NSA-1.11"], severity="critical",
+    check=check_windows_host_process, check_id="windowsHostProcess", pss="HostProcess",
     steps=_PSS_STEPS + "remove securityContext.windowsOptions.hostProcess (or set it false) on the pod "
     "and its containers.",
 )
 PSS_HOST_NAMESPACES = _pss_policy(
     "pss-host-namespaces",
     "Pods must not share the host's network, PID or IPC namespaces.",
-    ids=["NSA-1.12", "NSA-1.13"], severity="high", check=check_host_namespaces, pss="Host Namespaces",
+    ids=["NSA-1.12", "NSA-1.13"], severity="high",
+    check=check_host_namespaces, check_id="hostNamespaces", pss="Host Namespaces",
     steps=_PSS_STEPS + "remove hostNetwork, hostPID and hostIPC from the pod spec (or set them false).",
 )
 PSS_PRIVILEGED = _pss_policy(
     "pss-privileged-containers",
     "Privileged containers (including init and ephemeral containers) are not allowed.",
-    ids=["NSA-1.11"], severity="critical", check=check_privileged, pss="Privileged Containers",
+    ids=["NSA-1.11"], severity="critical",
+    check=check_privileged, check_id="privileged", pss="Privileged Containers",
     steps=_PSS_STEPS + "remove securityContext.privileged (or set it false) on every container.",
 )
 PSS_CAPABILITIES_BASELINE = _pss_policy(
     "pss-capabilities-baseline",
     "Containers may add only capabilities from the baseline set (never SYS_ADMIN, NET_ADMIN, NET_RAW, ...).",
-    ids=["NSA-1.16"], severity="high", check=check_capabilities_baseline, pss="Capabilities (baseline)",
+    ids=["NSA-1.16"], severity="high",
+    check=check_capabilities_baseline, check_id="capabilities_baseline", pss="Capabilities (baseline)",
     steps=_PSS_STEPS + "remove capabilities outside the baseline set from securityContext.capabilities.add.",
 )
 PSS_HOST_PATH_VOLUMES = _pss_policy(
     "pss-host-path-volumes",
     "hostPath volumes are not allowed.",
-    ids=["NSA-1.14"], severity="high", check=check_host_path_volumes, pss="HostPath Volumes",
+    ids=["NSA-1.14"], severity="high",
+    check=check_host_path_volumes, check_id="hostPathVolumes", pss="HostPath Volumes",
     steps=_PSS_STEPS + "replace hostPath volumes with emptyDir, configMap, secret, projected or a PVC.",
 )
 PSS_HOST_PORTS = _pss_policy(
     "pss-host-ports",
     "Containers must not bind host ports.",
-    ids=["NSA-1.13"], severity="medium", check=check_host_ports, pss="Host Ports",
+    ids=["NSA-1.13"], severity="medium", check=check_host_ports, check_id="hostPorts", pss="Host Ports",
     steps=_PSS_STEPS + "remove ports[*].hostPort; expose the pod through a Service (ClusterIP + Ingress) "
     "instead.",
 )
@@ -475,52 +482,56 @@ PSS_APPARMOR = _pss_policy(
     "pss-apparmor",
     "AppArmor must not be disabled: profile RuntimeDefault/Localhost (fields) or runtime/default, "
     "localhost/* (annotations); never Unconfined.",
-    ids=["NSA-1.18"], severity="high", check=check_apparmor, pss="AppArmor",
+    ids=["NSA-1.18"], severity="high", check=check_apparmor, check_id="appArmorProfile", pss="AppArmor",
     steps=_PSS_STEPS + "set securityContext.appArmorProfile.type RuntimeDefault (or Localhost) or remove it.",
 )
 PSS_SELINUX = _pss_policy(
     "pss-selinux",
     "SELinux type must be a container type (container_t, container_init_t, container_kvm_t, "
     "container_engine_t); custom SELinux user and role are not allowed.",
-    ids=["NSA-1.19"], severity="high", check=check_selinux, pss="SELinux",
+    ids=["NSA-1.19"], severity="high", check=check_selinux, check_id="seLinuxOptions", pss="SELinux",
     steps=_PSS_STEPS + "remove seLinuxOptions.user/role and use an allowed seLinuxOptions.type (or none).",
 )
 PSS_PROC_MOUNT = _pss_policy(
     "pss-proc-mount",
     "The default masked /proc mount is required (procMount unset or Default).",
-    ids=["NSA-1.11"], severity="high", check=check_proc_mount, pss="/proc Mount Type",
+    ids=["NSA-1.11"], severity="high", check=check_proc_mount, check_id="procMount", pss="/proc Mount Type",
     steps=_PSS_STEPS + "remove securityContext.procMount (or set it to Default).",
 )
 PSS_SECCOMP_BASELINE = _pss_policy(
     "pss-seccomp-not-unconfined",
     "seccomp must not be disabled: any seccompProfile.type set must be RuntimeDefault or Localhost.",
-    ids=["NSA-1.17"], severity="high", check=check_seccomp_baseline, pss="Seccomp (baseline)",
+    ids=["NSA-1.17"], severity="high",
+    check=check_seccomp_baseline, check_id="seccompProfile_baseline", pss="Seccomp (baseline)",
     steps=_PSS_STEPS + "change seccompProfile.type Unconfined to RuntimeDefault (or a Localhost profile).",
 )
 PSS_SYSCTLS = _pss_policy(
     "pss-sysctls",
     "Only the safe, namespaced sysctls of the newest Kubernetes release may be set.",
-    ids=["NSA-1.10", "NSA-1.11"], severity="high", check=check_sysctls, pss="Sysctls",
+    ids=["NSA-1.10", "NSA-1.11"], severity="high", check=check_sysctls, check_id="sysctls", pss="Sysctls",
     steps=_PSS_STEPS + f"remove securityContext.sysctls entries other than {sorted(SAFE_SYSCTLS)}.",
 )
 PSS_HOST_PROBES = _pss_policy(
     "pss-host-probes-lifecycle",
     "Probes and lifecycle hooks must not target another host (httpGet.host / tcpSocket.host unset).",
-    ids=["NSA-1.10"], severity="medium", check=check_host_probes, pss="Host Probes / Lifecycle Hooks",
+    ids=["NSA-1.10"], severity="medium",
+    check=check_host_probes, check_id="hostProbesAndHostLifecycle", pss="Host Probes / Lifecycle Hooks",
     steps=_PSS_STEPS + "remove the host field from probe and lifecycle httpGet/tcpSocket handlers.",
 )
 PSS_RESTRICTED_VOLUMES = _pss_policy(
     "pss-restricted-volume-types",
     "Volumes are limited to configMap, csi, downwardAPI, emptyDir, ephemeral, persistentVolumeClaim, "
     "projected, secret and image.",
-    ids=["NSA-1.14"], severity="medium", check=check_restricted_volumes, pss="Volume Types (restricted)",
+    ids=["NSA-1.14"], severity="medium",
+    check=check_restricted_volumes, check_id="restrictedVolumes", pss="Volume Types (restricted)",
     steps=_PSS_STEPS + "mount storage through a PersistentVolumeClaim (or CSI) instead of inline volume "
     "sources.",
 )
 PSS_ALLOW_PRIVILEGE_ESCALATION = _pss_policy(
     "pss-allow-privilege-escalation",
     "Every container sets securityContext.allowPrivilegeEscalation: false (Windows pods exempt).",
-    ids=["NSA-1.15"], severity="high", check=check_allow_privilege_escalation,
+    ids=["NSA-1.15"], severity="high",
+    check=check_allow_privilege_escalation, check_id="allowPrivilegeEscalation",
     pss="Privilege Escalation", remediate=remediate_allow_privilege_escalation,
     steps=_PSS_STEPS + "set securityContext.allowPrivilegeEscalation: false on every container.",
 )
@@ -528,13 +539,15 @@ PSS_RUN_AS_NON_ROOT = _pss_policy(
     "pss-run-as-non-root",
     "Containers must run as non-root: runAsNonRoot true on the pod or every container, never false "
     "(pods with hostUsers: false exempt).",
-    ids=["NSA-1.1"], severity="high", check=check_run_as_non_root, pss="Running as Non-root",
+    ids=["NSA-1.1"], severity="high",
+    check=check_run_as_non_root, check_id="runAsNonRoot", pss="Running as Non-root",
     steps=_PSS_STEPS + "set spec.securityContext.runAsNonRoot: true and use an image with a non-root USER.",
 )
 PSS_RUN_AS_USER = _pss_policy(
     "pss-run-as-user-not-root",
     "No pod or container sets runAsUser: 0 (pods with hostUsers: false exempt).",
-    ids=["NSA-1.2"], severity="high", check=check_run_as_user, pss="Running as Non-root user",
+    ids=["NSA-1.2"], severity="high",
+    check=check_run_as_user, check_id="runAsUser", pss="Running as Non-root user",
     steps=_PSS_STEPS + "set runAsUser to a non-zero UID (e.g. 10001) or leave it unset with "
     "runAsNonRoot: true.",
 )
@@ -542,14 +555,16 @@ PSS_SECCOMP_RESTRICTED = _pss_policy(
     "pss-seccomp-profile-required",
     "A seccomp profile (RuntimeDefault or Localhost) is set on the pod or on every container (Windows "
     "pods exempt).",
-    ids=["NSA-1.17"], severity="medium", check=check_seccomp_restricted, pss="Seccomp (restricted)",
+    ids=["NSA-1.17"], severity="medium",
+    check=check_seccomp_restricted, check_id="seccompProfile_restricted", pss="Seccomp (restricted)",
     remediate=remediate_seccomp,
     steps=_PSS_STEPS + "set spec.securityContext.seccompProfile.type: RuntimeDefault.",
 )
 PSS_CAPABILITIES_RESTRICTED = _pss_policy(
     "pss-capabilities-drop-all",
     "Every container drops ALL capabilities and adds back at most NET_BIND_SERVICE (Windows pods exempt).",
-    ids=["NSA-1.16"], severity="medium", check=check_capabilities_restricted, pss="Capabilities (restricted)",
+    ids=["NSA-1.16"], severity="medium",
+    check=check_capabilities_restricted, check_id="capabilities_restricted", pss="Capabilities (restricted)",
     remediate=remediate_drop_all,
     steps=_PSS_STEPS + "set securityContext.capabilities.drop: [ALL] on every container; add only "
     "NET_BIND_SERVICE.",

@@ -58,7 +58,7 @@ def _core_group(rule: Mapping[str, Any]) -> bool:
 def _role_name(args: Any) -> str:
     name = text(get_path(args.props, "metadata.name")) or args.name
     if args.resource_type.rsplit(":", 1)[-1].startswith("Role"):
-        return f"{namespace_of(args.props)}/{name}"
+        return f"{namespace_of(args.props, args.provider)}/{name}"
     return name
 
 
@@ -248,14 +248,15 @@ def _secret_reader_bindings(args: Any, report: ReportFn) -> None:
         if r.resource_type in ROLE_TYPES and not r.resource_type.endswith("Patch"):
             kind = r.resource_type.rsplit(":", 1)[-1]
             name = text(get_path(r.props, "metadata.name")) or r.name
-            ns = namespace_of(r.props) if kind == "Role" else ""
+            ns = namespace_of(r.props, r.provider) if kind == "Role" else ""
             roles[(kind, ns, name)] = bool(reads_secrets(r.props))
     for b in args.resources:
         if b.resource_type not in BINDING_TYPES:
             continue
         ref = b.props.get("roleRef")
         ref_kind, ref_name = text(get_path(ref, "kind")), text(get_path(ref, "name"))
-        binding_ns = namespace_of(b.props) if b.resource_type.rsplit(":", 1)[-1] == "RoleBinding" else None
+        is_role_binding = b.resource_type.rsplit(":", 1)[-1].startswith("RoleBinding")
+        binding_ns = namespace_of(b.props, b.provider) if is_role_binding else None
         key = (ref_kind, (binding_ns or "") if ref_kind == "Role" else "", ref_name)
         reader = roles.get(key, ref_kind == "ClusterRole" and ref_name in BUILTIN_SECRET_READERS)
         if not reader:

@@ -1,0 +1,555 @@
+"""Pod Security Standards (restricted) and the guide's workload extras, through the analyzer protocol,
+for every pod-bearing kind and every container list."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from blueprint.offline.analyzer import UNKNOWN, analyze_resource
+from tests.conftest import PACK_DIR
+from tests.policy.builders import (
+    CONTAINER_LISTS,
+    POD_TYPES,
+    analyze,
+    names,
+    pod_spec_of,
+    restricted_spec,
+    wrap,
+)
+
+KINDS = list(POD_TYPES)
+FIXTURES = Path(__file__).parent / "fixtures" / "pss"
+
+
+def _sc(c: dict[str, Any]) -> dict[str, Any]:
+    return c.setdefault("securityContext", {})
+
+
+# (edit of one container, policies expected to fail). Empty set = the edit is allowed.
+CONTAINER_CASES: dict[str, tuple[Any, set[str]]] = {
+    "privileged": (lambda c: _sc(c).update(privileged=True), {"pss-privileged-containers"}),
+    "privileged-false": (lambda c: _sc(c).update(privileged=False), set()),
+    "add-sys-admin": (
+        lambda c: _sc(c)["capabilities"].update(add=["SYS_ADMIN"]),
+        {"pss-capabilities-baseline", "pss-capabilities-drop-all"},
+    ),
+    "add-chown": (lambda c: _sc(c)["capabilities"].update(add=["CHOWN"]), {"pss-capabilities-drop-all"}),
+    "add-net-bind": (lambda c: _sc(c)["capabilities"].update(add=["NET_BIND_SERVICE"]), set()),
+    "drop-not-all": (
+        lambda c: _sc(c)["capabilities"].update(drop=["NET_RAW"]),
+        {"pss-capabilities-drop-all"},
+    ),
+    "drop-lowercase-all": (
+        lambda c: _sc(c)["capabilities"].update(drop=["all"]),
+        {"pss-capabilities-drop-all"},
+    ),
+    "no-capabilities": (lambda c: _sc(c).pop("capabilities"), {"pss-capabilities-drop-all"}),
+    "ape-true": (lambda c: _sc(c).update(allowPrivilegeEscalation=True), {"pss-allow-privilege-escalation"}),
+    "ape-unset": (lambda c: _sc(c).pop("allowPrivilegeEscalation"), {"pss-allow-privilege-escalation"}),
+    "run-as-non-root-false": (lambda c: _sc(c).update(runAsNonRoot=False), {"pss-run-as-non-root"}),
+    "run-as-user-0": (lambda c: _sc(c).update(runAsUser=0), {"pss-run-as-user-not-root"}),
+    "run-as-user-1000": (lambda c: _sc(c).update(runAsUser=1000), set()),
+    "run-as-group-0": (lambda c: _sc(c).update(runAsGroup=0), {"non-root-groups"}),
+    "seccomp-unconfined": (
+        lambda c: _sc(c).update(seccompProfile={"type": "Unconfined"}),
+        {"pss-seccomp-not-unconfined", "pss-seccomp-profile-required"},
+    ),
+    "seccomp-localhost": (
+        lambda c: _sc(c).update(seccompProfile={"type": "Localhost", "localhostProfile": "p"}),
+        set(),
+    ),
+    "apparmor-unconfined": (
+        lambda c: _sc(c).update(appArmorProfile={"type": "Unconfined"}),
+        {"pss-apparmor"},
+    ),
+    "apparmor-runtime-default": (lambda c: _sc(c).update(appArmorProfile={"type": "RuntimeDefault"}), set()),
+    "selinux-spc": (lambda c: _sc(c).update(seLinuxOptions={"type": "spc_t"}), {"pss-selinux"}),
+    "selinux-user": (lambda c: _sc(c).update(seLinuxOptions={"user": "sysadm_u"}), {"pss-selinux"}),
+    "selinux-role": (lambda c: _sc(c).update(seLinuxOptions={"role": "sysadm_r"}), {"pss-selinux"}),
+    "selinux-engine": (
+        lambda c: _sc(c).update(seLinuxOptions={"type": "container_engine_t", "level": "s0"}),
+        set(),
+    ),
+    "proc-mount-unmasked": (lambda c: _sc(c).update(procMount="Unmasked"), {"pss-proc-mount"}),
+    "proc-mount-default": (lambda c: _sc(c).update(procMount="Default"), set()),
+    "host-process": (
+        lambda c: _sc(c).update(windowsOptions={"hostProcess": True}),
+        {"pss-windows-host-process"},
+    ),
+    "host-port": (lambda c: c.update(ports=[{"containerPort": 8080, "hostPort": 8080}]), {"pss-host-ports"}),
+    "host-port-zero": (lambda c: c.update(ports=[{"containerPort": 8080, "hostPort": 0}]), set()),
+    "probe-host": (
+        lambda c: c.update(livenessProbe={"httpGet": {"host": "10.0.0.1", "port": 80}}),
+        {"pss-host-probes-lifecycle"},
+    ),
+    "startup-probe-tcp-host": (
+        lambda c: c.update(startupProbe={"tcpSocket": {"host": "db", "port": 5432}}),
+        {"pss-host-probes-lifecycle"},
+    ),
+    "lifecycle-host": (
+        lambda c: c.update(lifecycle={"preStop": {"httpGet": {"host": "x.example", "port": 80}}}),
+        {"pss-host-probes-lifecycle"},
+    ),
+    "probe-no-host": (
+        lambda c: c.update(readinessProbe={"httpGet": {"path": "/healthz", "port": 8080}}),
+        set(),
+    ),
+    "rw-root": (lambda c: _sc(c).update(readOnlyRootFilesystem=False), {"read-only-root-filesystem"}),
+    "rw-root-unset": (lambda c: _sc(c).pop("readOnlyRootFilesystem"), {"read-only-root-filesystem"}),
+    "latest": (lambda c: c.update(image="nginx:latest"), {"image-tag-pinned"}),
+    "untagged": (lambda c: c.update(image="registry.example.com/team/app"), {"image-tag-pinned"}),
+    "registry-port-untagged": (lambda c: c.update(image="localhost:5000/app"), {"image-tag-pinned"}),
+    "digest": (lambda c: c.update(image="registry.example.com/app@sha256:" + "a" * 64), set()),
+    "env-password": (
+        lambda c: c.update(env=[{"name": "DB_PASSWORD", "value": "s3cr3t-Passw0rd"}]),
+        {"no-credentials-in-env"},
+    ),
+    "env-secret-ref": (
+        lambda c: c.update(
+            env=[{"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}}]
+        ),
+        set(),
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_restricted_spec_passes_every_policy_for_every_kind(kind: str) -> None:
+    assert analyze(POD_TYPES[kind], wrap(kind, restricted_spec())) == []
+
+
+def _spread(cases: list[str], lists: tuple[str, ...]) -> list[tuple[str, str, str]]:
+    """Every case in every container list, the kinds cycling through: each kind x list pair is covered
+    several times without multiplying the run time by nine (the fixture tests below run every kind)."""
+    combos = [(case, lst) for case in cases for lst in lists]
+    return [(KINDS[(i // len(lists)) % len(KINDS)], lst, case) for i, (case, lst) in enumerate(combos)]
+
+
+CONTAINER_COMBOS = _spread(list(CONTAINER_CASES), CONTAINER_LISTS)
+
+
+def test_every_kind_meets_every_container_list() -> None:
+    assert {(k, lst) for k, lst, _ in CONTAINER_COMBOS} == {
+        (k, lst) for k in KINDS for lst in CONTAINER_LISTS
+    }
+
+
+@pytest.mark.parametrize(("kind", "list_name", "case"), CONTAINER_COMBOS)
+def test_container_checks_for_every_kind_and_container_list(kind: str, list_name: str, case: str) -> None:
+    edit, expected = CONTAINER_CASES[case]
+    spec = restricted_spec()
+    edit(spec[list_name][0])
+    violations = analyze(POD_TYPES[kind], wrap(kind, spec))
+    assert names(violations) == expected, [v.message for v in violations]
+    for v in violations:
+        assert v.is_mandatory, v  # every one of these is a clear violation
+        assert list_name in v.message  # the message points at the offending container list
+
+
+@pytest.mark.parametrize("list_name", ["containers", "initContainers"])
+def test_missing_resources_is_advisory(list_name: str) -> None:
+    spec = restricted_spec()
+    spec[list_name][0]["resources"] = {"limits": {"memory": "128Mi"}}
+    violations = analyze(POD_TYPES["Deployment"], wrap("Deployment", spec))
+    assert names(violations) == {"container-resources"}
+    assert [v.enforcement_level for v in violations] == ["advisory"]
+    assert "requests.cpu" in violations[0].message and "limits.memory" not in violations[0].message
+
+
+def _pod(edit: Any) -> dict[str, Any]:
+    spec = restricted_spec()
+    edit(spec)
+    return spec
+
+
+POD_CASES: dict[str, tuple[Any, set[str]]] = {
+    "host-network": (lambda s: s.update(hostNetwork=True), {"pss-host-namespaces"}),
+    "host-pid": (lambda s: s.update(hostPID=True), {"pss-host-namespaces"}),
+    "host-ipc": (lambda s: s.update(hostIPC=True), {"pss-host-namespaces"}),
+    "host-network-false": (lambda s: s.update(hostNetwork=False, hostPID=False, hostIPC=False), set()),
+    "host-path": (
+        lambda s: s["volumes"].append({"name": "h", "hostPath": {"path": "/var/run/docker.sock"}}),
+        {"pss-host-path-volumes", "pss-restricted-volume-types"},
+    ),
+    "nfs": (
+        lambda s: s["volumes"].append({"name": "n", "nfs": {"server": "nfs", "path": "/"}}),
+        {"pss-restricted-volume-types"},
+    ),
+    "allowed-volumes": (
+        lambda s: s["volumes"].extend(
+            [
+                {"name": "a", "configMap": {"name": "c"}},
+                {"name": "b", "secret": {"secretName": "s"}},
+                {"name": "c", "persistentVolumeClaim": {"claimName": "p"}},
+                {"name": "d", "projected": {"sources": []}},
+                {"name": "e", "downwardAPI": {"items": []}},
+                {"name": "f", "csi": {"driver": "d"}},
+                {"name": "g", "ephemeral": {"volumeClaimTemplate": {"spec": {}}}},
+                {"name": "i", "image": {"reference": "registry.example.com/data:1"}},
+            ]
+        ),
+        set(),
+    ),
+    "unsafe-sysctl": (
+        lambda s: s["securityContext"].update(sysctls=[{"name": "kernel.msgmax", "value": "1"}]),
+        {"pss-sysctls"},
+    ),
+    "safe-sysctls": (
+        lambda s: s["securityContext"].update(
+            sysctls=[
+                {"name": "net.ipv4.tcp_keepalive_time", "value": "60"},
+                {"name": "net.ipv4.tcp_notsent_lowat", "value": "1"},
+            ]
+        ),
+        set(),
+    ),
+    "pod-non-root-false": (
+        lambda s: s["securityContext"].update(runAsNonRoot=False),
+        {"pss-run-as-non-root"},
+    ),
+    "pod-non-root-unset": (lambda s: s["securityContext"].pop("runAsNonRoot"), {"pss-run-as-non-root"}),
+    "pod-non-root-unset-all-containers-true": (
+        lambda s: (
+            s["securityContext"].pop("runAsNonRoot"),
+            [
+                c["securityContext"].update(runAsNonRoot=True)
+                for lst in ("containers", "initContainers", "ephemeralContainers")
+                for c in s[lst]
+            ],
+        ),
+        set(),
+    ),
+    "pod-run-as-user-0": (lambda s: s["securityContext"].update(runAsUser=0), {"pss-run-as-user-not-root"}),
+    "pod-seccomp-unset": (
+        lambda s: s["securityContext"].pop("seccompProfile"),
+        {"pss-seccomp-profile-required"},
+    ),
+    "pod-seccomp-unset-all-containers-set": (
+        lambda s: (
+            s["securityContext"].pop("seccompProfile"),
+            [
+                c["securityContext"].update(seccompProfile={"type": "RuntimeDefault"})
+                for lst in ("containers", "initContainers", "ephemeralContainers")
+                for c in s[lst]
+            ],
+        ),
+        set(),
+    ),
+    "pod-seccomp-unconfined": (
+        lambda s: s["securityContext"].update(seccompProfile={"type": "Unconfined"}),
+        {"pss-seccomp-not-unconfined", "pss-seccomp-profile-required"},
+    ),
+    "pod-apparmor-unconfined": (
+        lambda s: s["securityContext"].update(appArmorProfile={"type": "Unconfined"}),
+        {"pss-apparmor"},
+    ),
+    "pod-selinux-role": (
+        lambda s: s["securityContext"].update(seLinuxOptions={"role": "object_r"}),
+        {"pss-selinux"},
+    ),
+    "pod-host-process": (
+        lambda s: s["securityContext"].update(windowsOptions={"hostProcess": True}),
+        {"pss-windows-host-process"},
+    ),
+    "fs-group-0": (lambda s: s["securityContext"].update(fsGroup=0), {"non-root-groups"}),
+    "supplemental-group-0": (
+        lambda s: s["securityContext"].update(supplementalGroups=[0]),
+        {"non-root-groups"},
+    ),
+    "automount-true": (
+        lambda s: s.update(automountServiceAccountToken=True),
+        {"pod-service-account-token-not-automounted"},
+    ),
+    "automount-unset": (
+        lambda s: s.pop("automountServiceAccountToken"),
+        {"pod-service-account-token-not-automounted"},
+    ),
+    "windows-exemptions": (
+        lambda s: (
+            s.update(os={"name": "windows"}),
+            s["securityContext"].pop("seccompProfile"),
+            [
+                c["securityContext"].pop(k)
+                for lst in ("containers", "initContainers", "ephemeralContainers")
+                for c in s[lst]
+                for k in ("allowPrivilegeEscalation", "capabilities", "readOnlyRootFilesystem")
+            ],
+        ),
+        set(),
+    ),
+    "windows-still-needs-non-root": (
+        lambda s: (s.update(os={"name": "windows"}), s["securityContext"].update(runAsNonRoot=False)),
+        {"pss-run-as-non-root"},
+    ),
+    "host-users-false-exempts-root": (
+        lambda s: (s.update(hostUsers=False), s["securityContext"].update(runAsNonRoot=False, runAsUser=0)),
+        set(),
+    ),
+    "host-users-false-still-masks-proc": (
+        lambda s: (
+            s.update(hostUsers=False),
+            s["containers"][0]["securityContext"].update(procMount="Unmasked"),
+        ),
+        {"pss-proc-mount"},
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("kind", "case"),
+    [(KINDS[(i * 2) % len(KINDS)], c) for i, c in enumerate(POD_CASES)] + [(k, "host-path") for k in KINDS],
+)
+def test_pod_level_checks_for_every_kind(kind: str, case: str) -> None:
+    edit, expected = POD_CASES[case]
+    violations = analyze(POD_TYPES[kind], wrap(kind, _pod(edit)))
+    assert names(violations) == expected, [v.message for v in violations]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("unconfined", {"pss-apparmor"}),
+        ("runtime/default", set()),
+        ("localhost/my-profile", set()),
+    ],
+)
+def test_apparmor_annotations_on_the_pod_template(kind: str, value: str, expected: set[str]) -> None:
+    ann = {"container.apparmor.security.beta.kubernetes.io/app": value}
+    assert names(analyze(POD_TYPES[kind], wrap(kind, restricted_spec(), pod_annotations=ann))) == expected
+
+
+@pytest.mark.parametrize(
+    "resource_type",
+    [
+        "kubernetes:extensions/v1beta1:Deployment",
+        "kubernetes:apps/v1beta2:DaemonSet",
+        "kubernetes:apps/v1beta1:StatefulSet",
+    ],
+)
+def test_older_api_versions_are_checked_too(resource_type: str) -> None:
+    kind = resource_type.rsplit(":", 1)[-1]
+    spec = restricted_spec()
+    spec["containers"][0]["securityContext"]["privileged"] = True
+    assert names(analyze(resource_type, wrap(kind, spec))) == {"pss-privileged-containers"}
+
+
+def test_cronjob_on_old_batch_api() -> None:
+    spec = restricted_spec()
+    spec["hostPID"] = True
+    assert names(analyze("kubernetes:batch/v1beta1:CronJob", wrap("CronJob", spec))) == {
+        "pss-host-namespaces"
+    }
+
+
+def test_patch_resources_only_judge_fields_they_set() -> None:
+    # A server-side-apply patch that only bumps the image: nothing it leaves out can be judged.
+    patch: dict[str, Any] = {
+        "metadata": {"name": "web", "namespace": "app"},
+        "spec": {
+            "template": {"spec": {"containers": [{"name": "app", "image": "registry.example.com/a:2"}]}}
+        },
+    }
+    assert analyze("kubernetes:apps/v1:DeploymentPatch", patch) == []
+    patch["spec"]["template"]["spec"]["containers"][0]["securityContext"] = {"privileged": True}
+    assert names(analyze("kubernetes:apps/v1:DeploymentPatch", patch)) == {"pss-privileged-containers"}
+    patch["spec"]["template"]["spec"]["containers"][0]["image"] = "nginx"
+    assert "image-tag-pinned" in names(analyze("kubernetes:apps/v1:DeploymentPatch", patch))
+
+
+def test_floats_from_the_wire_are_numbers() -> None:
+    spec = restricted_spec()
+    spec["securityContext"]["runAsUser"] = 0.0
+    spec["containers"][0]["ports"] = [{"containerPort": 8080.0, "hostPort": 0.0}]
+    assert names(analyze(POD_TYPES["Pod"], wrap("Pod", spec))) == {"pss-run-as-user-not-root"}
+    spec["securityContext"]["runAsUser"] = 10001.0
+    spec["containers"][0]["ports"][0]["hostPort"] = 8443.0
+    assert names(analyze(POD_TYPES["Pod"], wrap("Pod", spec))) == {"pss-host-ports"}
+
+
+def test_unknown_value_gives_the_preview_advisory_never_a_pass() -> None:
+    spec = restricted_spec()
+    spec["containers"][0]["securityContext"]["privileged"] = UNKNOWN
+    violations = analyze(POD_TYPES["Deployment"], wrap("Deployment", spec))
+    assert names(violations) == {"pss-privileged-containers"}
+    (v,) = violations
+    assert v.is_preview_unknown and v.enforcement_level == "advisory"
+
+
+def test_unknown_image_only_blocks_the_image_policies() -> None:
+    spec = restricted_spec()
+    spec["containers"][0]["image"] = UNKNOWN
+    violations = analyze(POD_TYPES["Deployment"], wrap("Deployment", spec))
+    assert names(violations) == {"image-tag-pinned"}
+    assert all(v.is_preview_unknown for v in violations)
+
+
+def test_unknown_namespace_matters_only_where_a_decision_depends_on_it() -> None:
+    # Compliant pod: only the namespace placement policy needs the namespace.
+    props = wrap("Pod", restricted_spec(), namespace=UNKNOWN)
+    violations = analyze(POD_TYPES["Pod"], props)
+    assert names(violations) == {"workload-not-in-system-namespace"}
+    assert all(v.is_preview_unknown for v in violations)
+    # A violating pod: whether its namespace is exempt cannot be known, so no silent pass either.
+    spec = restricted_spec()
+    spec["hostNetwork"] = True
+    violations = analyze(POD_TYPES["Pod"], wrap("Pod", spec, namespace=UNKNOWN))
+    assert names(violations) == {"workload-not-in-system-namespace", "pss-host-namespaces"}
+    assert all(v.is_preview_unknown for v in violations)
+
+
+def test_exempt_system_namespace_skips_pod_security_but_not_placement() -> None:
+    spec = restricted_spec()
+    spec["containers"][0]["securityContext"]["privileged"] = True
+    assert names(analyze(POD_TYPES["DaemonSet"], wrap("DaemonSet", spec, namespace="kube-system"))) == {
+        "workload-not-in-system-namespace"
+    }
+    # exemptNamespaces is configurable per policy
+    config: dict[str, Any] = {"pss-privileged-containers": {"exemptNamespaces": []}}
+    got = names(
+        analyze(POD_TYPES["DaemonSet"], wrap("DaemonSet", spec, namespace="kube-system"), config=config)
+    )
+    assert got == {"workload-not-in-system-namespace", "pss-privileged-containers"}
+
+
+def test_provider_default_namespace_counts_as_the_workload_namespace() -> None:
+    props = wrap("Deployment", restricted_spec(), namespace=None)
+    assert names(analyze(POD_TYPES["Deployment"], props)) == {"workload-not-in-system-namespace"}
+    result = analyze_resource(
+        PACK_DIR,
+        POD_TYPES["Deployment"],
+        props,
+        provider={"type": "pulumi:providers:kubernetes", "name": "team", "props": {"namespace": "team-a"}},
+    )
+    assert result.violations == []
+
+
+# ----------------------------------------------------------------------------- remediation
+
+REMEDIATE = {
+    "pss-allow-privilege-escalation": "remediate",
+    "pss-capabilities-drop-all": "remediate",
+    "pss-seccomp-profile-required": "remediate",
+    "pod-service-account-token-not-automounted": "remediate",
+    "read-only-root-filesystem": "remediate",
+}
+
+
+def _strip_safe_subset(spec: dict[str, Any]) -> dict[str, Any]:
+    spec.pop("automountServiceAccountToken")
+    spec["securityContext"].pop("seccompProfile")
+    for lst in CONTAINER_LISTS:
+        for c in spec[lst]:
+            c["securityContext"] = {}
+    return spec
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_remediation_fills_in_the_safe_subset(kind: str) -> None:
+    props = wrap(kind, _strip_safe_subset(restricted_spec()))
+    before = analyze(POD_TYPES[kind], props)
+    assert names(before) == set(REMEDIATE)
+    result = analyze_resource(PACK_DIR, POD_TYPES[kind], props, config=REMEDIATE)
+    assert result.violations == []
+    (fixed,) = result.remediations.values()
+    spec = pod_spec_of(kind, fixed)
+    assert spec["automountServiceAccountToken"] is False
+    assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    for lst in CONTAINER_LISTS:
+        for c in spec[lst]:
+            assert c["securityContext"] == {
+                "allowPrivilegeEscalation": False,
+                "readOnlyRootFilesystem": True,
+                "capabilities": {"drop": ["ALL"]},
+            }
+    # Unrelated inputs are untouched.
+    assert fixed["metadata"] == props["metadata"]
+
+
+def test_remediation_never_overrides_an_explicit_choice() -> None:
+    spec = restricted_spec()
+    spec["containers"][0]["securityContext"]["allowPrivilegeEscalation"] = True
+    spec["automountServiceAccountToken"] = True
+    result = analyze_resource(PACK_DIR, POD_TYPES["Pod"], wrap("Pod", spec), config=REMEDIATE)
+    assert result.remediations == {}
+    by_level = {(v.policy_name, v.enforcement_level) for v in result.violations}
+    # A violation at the remediate level is reported as mandatory (SDK behaviour).
+    assert by_level == {
+        ("pss-allow-privilege-escalation", "mandatory"),
+        ("pod-service-account-token-not-automounted", "mandatory"),
+    }
+
+
+def test_remediation_skips_privileged_containers_and_windows_pods() -> None:
+    spec = _strip_safe_subset(restricted_spec())
+    spec["containers"][0]["securityContext"] = {"privileged": True}
+    result = analyze_resource(PACK_DIR, POD_TYPES["Pod"], wrap("Pod", spec), config=REMEDIATE)
+    (fixed,) = result.remediations.values()
+    assert "allowPrivilegeEscalation" not in fixed["spec"]["containers"][0]["securityContext"]
+    assert fixed["spec"]["initContainers"][0]["securityContext"]["allowPrivilegeEscalation"] is False
+    win = _strip_safe_subset(restricted_spec())
+    win["os"] = {"name": "windows"}
+    result = analyze_resource(PACK_DIR, POD_TYPES["Pod"], wrap("Pod", win), config=REMEDIATE)
+    (fixed,) = result.remediations.values()
+    assert "seccompProfile" not in fixed["spec"]["securityContext"]
+    assert fixed["spec"]["automountServiceAccountToken"] is False
+
+
+def test_remediation_is_off_unless_configured() -> None:
+    result = analyze_resource(PACK_DIR, POD_TYPES["Pod"], wrap("Pod", _strip_safe_subset(restricted_spec())))
+    assert result.remediations == {}
+    assert names(result.violations) == set(REMEDIATE)
+
+
+# ----------------------------------------------------------------------------- PSS-style fixtures
+
+# PSA runs restricted = baseline + restricted checks, so a baseline failure also fails its restricted twin.
+ALSO_FAILS = {
+    "hostPathVolumes": {"restrictedVolumes"},
+    "capabilities_baseline": {"capabilities_restricted"},
+    "seccompProfile_baseline": {"seccompProfile_restricted"},
+}
+
+
+def _pss_checks(violations: list[Any]) -> set[str]:
+    return {t.split(":", 1)[1] for v in violations for t in v.tags if t.startswith("pss-check:")}
+
+
+def _fixtures(kind: str) -> list[Path]:
+    return sorted((FIXTURES / kind).glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", _fixtures("fail"), ids=lambda p: p.stem)
+def test_pss_fail_fixtures_fail_exactly_their_check(path: Path) -> None:
+    pod = yaml.safe_load(path.read_text(encoding="utf-8"))
+    check = path.stem.rstrip("0123456789")
+    violations = analyze(POD_TYPES["Pod"], pod)
+    assert _pss_checks(violations) == {check} | ALSO_FAILS.get(check, set())
+    assert all(v.is_mandatory for v in violations if any(t.startswith("pss-check:") for t in v.tags))
+
+
+@pytest.mark.parametrize("path", _fixtures("pass"), ids=lambda p: p.stem)
+def test_pss_pass_fixtures_pass_the_restricted_profile(path: Path) -> None:
+    pod = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert _pss_checks(analyze(POD_TYPES["Pod"], pod)) == set()
+
+
+def test_fixture_sets_are_not_empty() -> None:
+    assert len(_fixtures("fail")) >= 30 and len(_fixtures("pass")) >= 10
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_fail_fixtures_fail_the_same_way_inside_every_kind(kind: str) -> None:
+    for path in _fixtures("fail"):
+        pod = yaml.safe_load(path.read_text(encoding="utf-8"))
+        ann = pod["metadata"].get("annotations")
+        props = wrap(kind, copy.deepcopy(pod["spec"]), pod_annotations=ann)
+        check = path.stem.rstrip("0123456789")
+        assert _pss_checks(analyze(POD_TYPES[kind], props)) == {check} | ALSO_FAILS.get(check, set()), (
+            path.stem
+        )
