@@ -18,7 +18,9 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-HEADER = """# Stack config reference (`kind: cluster`)
+SECTIONS = ("kind", "rancher", "cluster")
+
+HEADER = """# Stack config reference (`kind: cluster`: `kind`, `rancher`, `cluster`)
 
 Every key lives under the `hardened-rke2:` namespace in `stacks/Pulumi.<stack>.yaml`; YAML keys are
 camelCase. Unknown keys are errors. Invalid config fails before any resource is registered, with every
@@ -114,10 +116,12 @@ def _default(field: Any) -> str:
     return f"`{value!r}`"
 
 
-def _rows(model: type[BaseModel], prefix: str, seen: set[type]) -> list[str]:
+def _rows(model: type[BaseModel], prefix: str, seen: set[type], only: tuple[str, ...] = ()) -> list[str]:
     rows: list[str] = []
     docs = _attribute_docs(model)
     for name, field in model.model_fields.items():
+        if only and name not in only:
+            continue
         key = f"{prefix}{field.alias or name}"
         desc = docs.get(name, "").replace("|", "\\|")
         rows.append(f"| `{key}` | {_type_name(field.annotation)} | {_default(field)} | {desc} |")
@@ -138,7 +142,9 @@ def _rows(model: type[BaseModel], prefix: str, seen: set[type]) -> list[str]:
 def render_reference() -> str:
     from blueprint.config import ClusterStackConfig
 
-    return HEADER + "\n".join(_rows(ClusterStackConfig, "", {ClusterStackConfig})) + "\n"
+    # The cluster part; add-on and GitOps settings are documented by their own references.
+    rows = _rows(ClusterStackConfig, "", {ClusterStackConfig}, only=SECTIONS)
+    return HEADER + "\n".join(rows) + "\n"
 
 
 if __name__ == "__main__":

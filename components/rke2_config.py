@@ -174,6 +174,26 @@ HARDENED_FLAGS: dict[str, dict[str, HardenedFlag]] = {
     },
 }
 
+# Flags RKE2 already sets safely and we do not render, but which a user arg could weaken.
+_PROTECTED_ADMISSION = {"NodeRestriction", "PodSecurity", "ServiceAccount"}
+GUARDED_FLAGS: dict[str, dict[str, tuple[Any, str, str]]] = {
+    "kube-apiserver-arg": {
+        "disable-admission-plugins": (
+            lambda v: not ({p.strip() for p in v.split(",")} & _PROTECTED_ADMISSION),
+            "disableAdmissionPlugins",
+            "disables NodeRestriction, PodSecurity or ServiceAccount admission",
+        ),
+    },
+    "etcd-arg": {
+        "client-cert-auth": (lambda v: v == "true", "etcdCertAuth", "turns off etcd client certificate auth"),
+        "peer-client-cert-auth": (
+            lambda v: v == "true",
+            "etcdCertAuth",
+            "turns off etcd peer certificate auth",
+        ),
+    },
+}
+
 # Flags set from typed fields: an extraArgs entry for them is a mistake; say which field to use instead.
 TYPED_FLAGS: dict[str, str] = {
     "tls-min-version": "rke2.tlsMinVersion",
@@ -201,6 +221,7 @@ MANAGED_KEYS: dict[str, str] = {
     "audit-policy-file": "use the audit settings",
     "tls-san": "use rke2.tlsSan",
     "cluster-cidr": "use network.clusterCidr",
+    "pod-security-admission-config-file": "use podSecurity (Rancher renders it from the template)",
     "service-cidr": "use network.serviceCidr",
     "secrets-encryption": "RKE2 always encrypts Secrets; Rancher drops this key",
     "secrets-encryption-provider": "use rke2.secretsEncryptionProvider",
@@ -230,6 +251,10 @@ class Rke2Weakenings(HardenedModel):
     """Allows `make-iptables-util-chains=false`."""
     etcd_expose_metrics: bool = False
     """Allows `etcdExposeMetrics: true`."""
+    disable_admission_plugins: bool = False
+    """Allows `disable-admission-plugins` naming NodeRestriction, PodSecurity or ServiceAccount."""
+    etcd_cert_auth: bool = False
+    """Allows etcd `client-cert-auth` / `peer-client-cert-auth` other than true."""
     permissive_kubeconfig_mode: bool = False
     """Allows a `writeKubeconfigMode` readable by group/other."""
 
@@ -400,6 +425,16 @@ class Rke2ConfigArgs(HardenedModel):
                             Problem(
                                 where,
                                 f"'{value}' weakens the hardened value '{hardened[flag].value}'",
+                                f"remove it, or set rke2.weakenings.{wk}: true (reported by the policy pack)",
+                            )
+                        )
+                elif flag in GUARDED_FLAGS.get(arg_key, {}):
+                    ok, wk, what = GUARDED_FLAGS[arg_key][flag]
+                    if not ok(value) and not self.weakenings.allows(wk):
+                        out.append(
+                            Problem(
+                                where,
+                                f"'{value}' {what}",
                                 f"remove it, or set rke2.weakenings.{wk}: true (reported by the policy pack)",
                             )
                         )

@@ -11,7 +11,9 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "config-reference.md"
 
 def test_reference_is_up_to_date() -> None:
     # Regenerate with: python -m blueprint.config_reference > docs/config-reference.md
-    assert DOC.read_text() == render_reference()
+    assert DOC.read_text() == render_reference(), (
+        "docs/config-reference.md is stale: python -m blueprint.config_reference > docs/config-reference.md"
+    )
 
 
 def test_reference_lists_hardening_settings() -> None:

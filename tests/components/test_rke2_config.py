@@ -9,6 +9,7 @@ import yaml
 from pydantic import ValidationError
 
 from components.rke2_config import (
+    GUARDED_FLAGS,
     HARDENED_FLAGS,
     STRONG_CIPHER_SUITES,
     Rke2ConfigArgs,
@@ -291,3 +292,6 @@ def test_every_hardened_flag_has_a_weakening_field() -> None:
     for flags in HARDENED_FLAGS.values():
         for flag in flags.values():
             assert flag.weakening in names
+    for guarded in GUARDED_FLAGS.values():
+        for _, weakening, _ in guarded.values():
+            assert weakening in names
