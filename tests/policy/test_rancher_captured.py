@@ -1,0 +1,86 @@
+"""The Rancher policies against what the real components register (captured under the mock engine as a
+first preview: the cluster's v1 id is UNKNOWN), driven through the full engine sequence."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from blueprint.offline.analyzer import analyze_stack
+from blueprint.offline.capture import EchoMocks, ProgramRun
+from components.addons import AddonsArgs, ClusterAddons
+from components.cluster import HardenedCluster
+from tests.conftest import PACK_DIR
+
+MINE = {
+    "cluster-required-addons",
+    "istio-mesh-strict-mtls",
+    "fleet-workspace-restricted",
+    "istio-peer-authentication-strict",
+    "neuvector-bootstrap-password",
+    "addon-chart-supported",
+}
+SYSLOG: dict[str, Any] = {"type": "syslog", "host": "siem.example.com"}
+
+
+def cluster_args(name: str, **over: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "name": name,
+        "kubernetesVersion": "v1.33.5+rke2r1",
+        "production": False,
+        "nodePools": [{"name": "all", "roles": ["etcd", "controlPlane", "worker"]}],
+    }
+    base.update(over)
+    return base
+
+
+def capture(mock_run: Callable[..., ProgramRun], clusters: dict[str, dict[str, Any] | None]) -> ProgramRun:
+    """One HardenedCluster per entry, with ClusterAddons when the entry gives add-on config."""
+
+    def program() -> None:
+        for name, addons in clusters.items():
+            c = HardenedCluster(name, cluster_args(name), rancher_url="https://rancher.example.com")
+            if addons is not None:
+                ClusterAddons(f"{name}-addons", AddonsArgs.model_validate(addons), c.handle)
+
+    # EchoMocks without extra outputs: clusterV1Id is unknown, as in a real first preview.
+    return mock_run(program, mocks=EchoMocks())
+
+
+def test_hardened_cluster_passes_every_rancher_policy(mock_run: Callable[..., ProgramRun]) -> None:
+    run = capture(mock_run, {"prod": {"auditLogging": {"output": SYSLOG}}})
+    result = analyze_stack(PACK_DIR, run.resources)
+    assert result.mandatory == [], [(v.policy_name, v.message) for v in result.mandatory]
+    assert not result.by_policy("cluster-required-addons")
+
+
+def test_addons_link_to_their_own_cluster_without_ids(mock_run: Callable[..., ProgramRun]) -> None:
+    run = capture(
+        mock_run,
+        {
+            "a": {"auditLogging": {"output": SYSLOG}},
+            "b": {"auditLogging": {"output": SYSLOG}, "neuvector": {"enabled": False}},
+        },
+    )
+    missing = analyze_stack(PACK_DIR, run.resources).by_policy("cluster-required-addons")
+    assert [v.resource_name for v in missing] == ["b"]
+    assert "threat detection" in missing[0].message and "compliance" not in missing[0].message
+
+
+def test_istio_addon_brings_its_strict_peer_authentication(mock_run: Callable[..., ProgramRun]) -> None:
+    run = capture(mock_run, {"mesh": {"auditLogging": {"output": SYSLOG}, "istio": {"enabled": True}}})
+    result = analyze_stack(PACK_DIR, run.resources)
+    assert not [v for v in result.violations if v.policy_name in MINE and not v.is_preview_unknown], [
+        (v.policy_name, v.message) for v in result.violations if v.policy_name in MINE
+    ]
+
+
+@pytest.mark.parametrize("drop", ["kubernetes:security.istio.io/v1:PeerAuthentication"])
+def test_istio_without_the_peer_authentication_fails(mock_run: Callable[..., ProgramRun], drop: str) -> None:
+    run = capture(mock_run, {"mesh": {"auditLogging": {"output": SYSLOG}, "istio": {"enabled": True}}})
+    kept = [r for r in run.resources if r.type != drop]
+    assert len(kept) < len(run.resources), "the Istio component registers a PeerAuthentication"
+    got = analyze_stack(PACK_DIR, kept).by_policy("istio-mesh-strict-mtls")
+    assert got and got[0].enforcement_level == "mandatory"
