@@ -1,0 +1,253 @@
+"""The payments team's stack: its tenant space on a platform cluster and a restricted-compliant workload.
+
+What it reads from the platform (a `StackReference` to the cluster stack named by `platformStack`):
+`clusterV1Id`, `rancherUrl`, `allowedRegistries` (and, for information, `projectNetworkIsolation`).
+How it reaches the cluster: with the team's OWN Rancher credentials (`rancher2:apiUrl` + `rancher2:tokenKey`
+as a secret, or RANCHER_URL / RANCHER_TOKEN_KEY) it mints a cluster-scoped token with an explicit TTL and
+talks to Kubernetes only through Rancher's authenticated, audited proxy.
+
+Config (project namespace `payments-team`): `platformStack`, `access` (TeamAccessArgs), `tenancy`
+(TeamTenancyArgs), `workload` (WorkloadArgs below). Invalid config fails with every problem listed and
+nothing registered. Weakening the workload needs a named `unsafe.*` setting, which the policy pack reports.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+from pydantic import Field, ValidationError, field_validator
+
+from components.model import HardenedModel
+from components.tenancy import (
+    TeamAccessArgs,
+    TeamConfigError,
+    TeamTenancy,
+    TeamTenancyArgs,
+    problem_lines,
+    scoped_kubernetes_provider,
+)
+
+_IMAGE = re.compile(
+    r"^(?P<name>[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*)"
+    r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(?P<digest>sha256:[0-9a-f]{64}))?$"
+)
+_UID = 10001
+
+
+def image_registry(image: str) -> str:
+    """The registry host of an image reference (`docker.io` when the first component is not a host)."""
+    first, _, rest = image.partition("/")
+    return first if rest and ("." in first or ":" in first or first == "localhost") else "docker.io"
+
+
+class UnsafeWorkloadSettings(HardenedModel):
+    """Explicit, named weakenings of the sample workload. Each one is a finding of the policy pack."""
+
+    privileged: bool = False
+    host_path: str | None = None
+    run_as_root: bool = False
+    writable_root_filesystem: bool = False
+    automount_service_account_token: bool = False
+    unpinned_image: bool = False
+    any_registry: bool = False
+    no_tls: bool = False
+
+
+class WorkloadArgs(HardenedModel):
+    name: str = "payments-api"
+    namespace: str
+    image: str
+    """Pinned by digest (`registry/repo@sha256:…`) from one of the platform's allowed registries."""
+    replicas: int = Field(default=2, ge=1, le=20)
+    port: int = Field(default=8080, ge=1024, le=65535)
+    host: str
+    tls_secret_name: str = "payments-api-tls"
+    """A TLS Secret in the namespace (e.g. issued by cert-manager)."""
+    ingress_class_name: str = "nginx"
+    cpu_request: str = "100m"
+    cpu_limit: str = "500m"
+    memory_request: str = "128Mi"
+    memory_limit: str = "256Mi"
+    unsafe: UnsafeWorkloadSettings = UnsafeWorkloadSettings()
+
+    @field_validator("image")
+    @classmethod
+    def _image(cls, value: str) -> str:
+        if not _IMAGE.match(value):
+            raise ValueError(
+                f"{value!r} is not an image reference (fix: 'registry.example.com/team/app@sha256:<64 hex>')"
+            )
+        return value
+
+    def check(self, tenancy: TeamTenancyArgs | None) -> list[str]:
+        problems = []
+        match = _IMAGE.match(self.image)
+        if match and not match["digest"] and not self.unsafe.unpinned_image:
+            problems.append(
+                f"workload.image: {self.image!r} is not pinned by digest (NSA-1.8) "
+                "(fix: use '<registry>/<repo>@sha256:<digest>' as printed by your image build)"
+            )
+        namespaces = [ns.name for ns in tenancy.namespaces] if tenancy else [self.namespace]
+        if self.namespace not in namespaces:
+            problems.append(
+                f"workload.namespace: {self.namespace!r} is not one of the team's namespaces "
+                f"(fix: use one of {', '.join(namespaces)})"
+            )
+        return problems
+
+
+def load_config() -> tuple[str, TeamAccessArgs, TeamTenancyArgs, WorkloadArgs]:
+    """Read and validate every config key; raise TeamConfigError with all problems at once."""
+    config = pulumi.Config()
+    lines: list[str] = []
+    platform_stack = config.get("platformStack") or ""
+    if platform_stack.count("/") != 2:
+        lines.append(
+            f"platformStack: {platform_stack!r} is not '<org>/<project>/<stack>' "
+            "(fix: pulumi config set platformStack acme/hardened-rke2/prod)"
+        )
+    parsed: dict[str, Any] = {}
+    for key, model in (("access", TeamAccessArgs), ("tenancy", TeamTenancyArgs), ("workload", WorkloadArgs)):
+        try:
+            parsed[key] = model.model_validate(config.get_object(key) or {})
+        except ValidationError as err:
+            lines += problem_lines(err, prefix=(key,))
+    if "workload" in parsed:
+        lines += parsed["workload"].check(parsed.get("tenancy"))
+    if lines:
+        raise TeamConfigError(lines)
+    return platform_stack, parsed["access"], parsed["tenancy"], parsed["workload"]
+
+
+def check_registry(image: str, allowed: Any, unsafe: bool) -> str:
+    """Fail the run when the image's registry is not on the platform's allow-list (NSA-1.8)."""
+    registry = image_registry(image)
+    if not unsafe and registry not in list(allowed or []):
+        raise pulumi.RunError(
+            f"workload.image: registry {registry!r} is not allowed on this cluster "
+            f"(fix: use one of the platform's allowedRegistries: {', '.join(allowed or []) or 'none'})"
+        )
+    return image
+
+
+def deploy_workload(w: WorkloadArgs, image: pulumi.Input[str], opts: pulumi.ResourceOptions) -> None:
+    """Deployment + ClusterIP Service + TLS Ingress, restricted Pod Security compliant by default."""
+    u = w.unsafe
+    labels = {"app.kubernetes.io/name": w.name, "app.kubernetes.io/part-of": "payments"}
+    meta: Any = {"name": w.name, "namespace": w.namespace, "labels": labels}
+    uid = 0 if u.run_as_root else _UID
+    container_security: dict[str, Any] = {
+        "allowPrivilegeEscalation": u.privileged,  # the API rejects privileged without escalation
+        "privileged": u.privileged,
+        "readOnlyRootFilesystem": not u.writable_root_filesystem,
+        "runAsNonRoot": not u.run_as_root,
+        "runAsUser": uid,
+        "runAsGroup": uid,
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    volumes: list[dict[str, Any]] = [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}]
+    mounts: list[dict[str, Any]] = [{"name": "tmp", "mountPath": "/tmp"}]
+    if u.host_path:
+        volumes.append({"name": "host", "hostPath": {"path": u.host_path, "type": "Directory"}})
+        mounts.append({"name": "host", "mountPath": "/host", "readOnly": True})
+    probe = {"httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": 10}
+    pod_spec: dict[str, Any] = {
+        "automountServiceAccountToken": u.automount_service_account_token,
+        "securityContext": {
+            "runAsNonRoot": not u.run_as_root,
+            "runAsUser": uid,
+            "runAsGroup": uid,
+            "fsGroup": uid,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "containers": [
+            {
+                "name": "api",
+                "image": image,
+                "imagePullPolicy": "IfNotPresent",
+                "ports": [{"name": "http", "containerPort": w.port, "protocol": "TCP"}],
+                "securityContext": container_security,
+                "resources": {
+                    "requests": {"cpu": w.cpu_request, "memory": w.memory_request},
+                    "limits": {"cpu": w.cpu_limit, "memory": w.memory_limit},
+                },
+                "readinessProbe": probe,
+                "livenessProbe": probe,
+                "volumeMounts": mounts,
+            }
+        ],
+        "volumes": volumes,
+    }
+    deployment: Any = {
+        "replicas": w.replicas,
+        "selector": {"matchLabels": labels},
+        "template": {"metadata": {"labels": labels}, "spec": pod_spec},
+    }
+    k8s.apps.v1.Deployment(f"{w.name}-deployment", metadata=meta, spec=deployment, opts=opts)
+    service: Any = {
+        "type": "ClusterIP",
+        "selector": labels,
+        "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}],
+    }
+    k8s.core.v1.Service(f"{w.name}-service", metadata=meta, spec=service, opts=opts)
+    ingress: Any = {
+        "ingressClassName": w.ingress_class_name,
+        "rules": [
+            {
+                "host": w.host,
+                "http": {
+                    "paths": [
+                        {
+                            "path": "/",
+                            "pathType": "Prefix",
+                            "backend": {"service": {"name": w.name, "port": {"name": "http"}}},
+                        }
+                    ]
+                },
+            }
+        ],
+    }
+    if not u.no_tls:
+        ingress["tls"] = [{"hosts": [w.host], "secretName": w.tls_secret_name}]
+    k8s.networking.v1.Ingress(f"{w.name}-ingress", metadata=meta, spec=ingress, opts=opts)
+
+
+def main() -> None:
+    try:
+        platform_stack, access, tenancy_args, workload = load_config()
+    except TeamConfigError as exc:
+        raise pulumi.RunError(str(exc)) from None
+
+    platform = pulumi.StackReference(platform_stack)
+    cluster_v1_id = platform.require_output("clusterV1Id")
+    rancher_url = platform.require_output("rancherUrl")
+    allowed = platform.require_output("allowedRegistries")
+
+    access_ = scoped_kubernetes_provider(
+        tenancy_args.team, rancher_url=rancher_url, cluster_v1_id=cluster_v1_id, args=access
+    )
+    tenancy = TeamTenancy(
+        tenancy_args.team,
+        tenancy_args,
+        cluster_v1_id=cluster_v1_id,
+        kubernetes_provider=access_.provider,
+    )
+    namespace = tenancy.namespaces[workload.namespace].namespace
+    image = allowed.apply(lambda a: check_registry(workload.image, a, workload.unsafe.any_registry))
+    deploy_workload(
+        workload,
+        image,
+        pulumi.ResourceOptions(provider=access_.provider, depends_on=[namespace]),
+    )
+
+    pulumi.export("projectId", tenancy.project_id)
+    pulumi.export("namespaces", [ns.name for ns in tenancy_args.namespaces])
+    pulumi.export("url", f"{'http' if workload.unsafe.no_tls else 'https'}://{workload.host}/")
+    pulumi.export("projectNetworkIsolation", platform.get_output("projectNetworkIsolation"))
+
+
+main()
