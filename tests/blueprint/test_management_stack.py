@@ -71,6 +71,12 @@ def test_outputs_for_cluster_stacks_and_operators(mock_run: Any) -> None:
         assert out[key]["4dabf18193072939515e22adb298388d"] == "1b47061264138c4ac30d75fd1eb44270", key
     assert plain(out["rancherTokenKey"]) == "token-automation:xyz"
     assert "rancherCaCerts" not in out  # letsEncrypt: a public CA, nothing to pin
+    ids = plain(out["roleTemplateIds"])
+    assert set(ids) == {"team-developer", "team-viewer", "cluster-auditor"}
+    assert (
+        ids["team-developer"]
+        == run.one("rancher2:index/roleTemplate:RoleTemplate", "management-roles-team-developer").id
+    )
 
 
 def test_private_ca_is_exported_for_cluster_stacks(mock_run: Any) -> None:
