@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import ipaddress
 import json
 from decimal import Decimal
@@ -686,6 +687,14 @@ def test_scoped_provider_rejects_unsafe_targets(mock_run, url: str, v1: str, mat
         mock_run(
             lambda: scoped_kubernetes_provider("p", rancher_url=url, cluster_v1_id=v1), mocks=RancherMocks()
         )
+    with pytest.raises(ValueError, match=match):  # the same check when the values come from a StackReference
+        mock_run(
+            lambda: scoped_kubernetes_provider(
+                "p", rancher_url=pulumi.Output.from_input(url), cluster_v1_id=pulumi.Output.from_input(v1)
+            ),
+            mocks=RancherMocks(),
+        )
+    gc.collect()  # release the failed run's futures here, not at a random later point of the session
 
 
 def test_token_ttl_is_bounded() -> None:
