@@ -16,10 +16,11 @@ from blueprint.program import build
 
 def main() -> None:
     try:
-        config = load_stack_config(read_pulumi_config())
+        # build() may also raise StackConfigError for checks that need resolved values (e.g. Rancher's
+        # URL from provider config); those run before its first resource.
+        build(load_stack_config(read_pulumi_config()))
     except StackConfigError as exc:
         raise pulumi.RunError(str(exc)) from None
-    build(config)
 
 
 main()

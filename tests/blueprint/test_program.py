@@ -138,3 +138,23 @@ def test_rancher_url_falls_back_to_provider_config(monkeypatch: pytest.MonkeyPat
     )
     assert run.stack_outputs["rancherUrl"] == "https://rancher.from-env.example.com"
     assert run.of_type("rancher2:index/token:Token")
+
+
+def test_config_errors_raised_by_build_are_clean_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    from blueprint import program
+    from blueprint.config import ClusterStackConfig, StackConfigError
+
+    def failing_build(config: ClusterStackConfig) -> None:
+        raise StackConfigError(["cluster.x: resolved value is wrong (fix: set it)"])
+
+    monkeypatch.setitem(program.STACK_KINDS, "cluster", (ClusterStackConfig, failing_build))
+    monitor = RecordingMonitor(EchoMocks())
+    with pytest.raises(pulumi.RunError, match=r"cluster\.x: resolved value is wrong"):
+        run_program(
+            _main,
+            project="hardened-rke2",
+            stack="dev",
+            config=wire_config(stack_values("dev")),
+            monitor=monitor,
+        )
+    assert [r.type for r in monitor.captured if r.type != "pulumi:pulumi:Stack"] == []
