@@ -682,6 +682,7 @@ def test_scoped_provider_pins_a_private_ca() -> None:
         ("https://rancher.example.com", "local/x", "not a Rancher v1"),
     ],
 )
+@pytest.mark.filterwarnings("ignore:coroutine .* was never awaited:RuntimeWarning")  # aborted run
 def test_scoped_provider_rejects_unsafe_targets(mock_run, url: str, v1: str, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         mock_run(
