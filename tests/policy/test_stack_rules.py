@@ -243,3 +243,19 @@ def test_workspace_restrictions() -> None:
     )
     assert [v.resource_name for v in got["fleet-workspace-restricted"]] == ["t"]
     assert got["fleet-workspace-restricted"][0].enforcement_level == "advisory"
+
+
+def test_garbage_in_stack_resources_never_crashes() -> None:
+    res: list[dict[str, Any]] = [
+        *cluster("prod"),
+        {"type": APP, "name": "weird", "props": {"chartName": ["istiod"], "clusterId": {"a": 1}}},
+        {"type": APP, "name": "weird2", "props": {"chartName": None}},
+        {"type": PA, "name": "pa", "props": {"metadata": ["x"], "spec": "STRICT"}},
+        {"type": GITREPO, "name": "g", "props": {"metadata": {"namespace": 5.0}}},
+        {"type": RESTRICTION, "name": "r", "props": {"metadata": None}},
+        {"type": CLUSTER, "name": "odd", "props": {"clusterV1Id": ["x"]}},
+    ]
+    got = stack_violations(res, {"cluster-required-addons": {"requiredAddons": {"x": ["neuvector"]}}})
+    messages = [v.message for vs in got.values() for v in vs]
+    assert not [m for m in messages if "could not evaluate" in m], messages
+    assert {v.resource_name for v in got["cluster-required-addons"]} == {"prod", "odd"}

@@ -139,8 +139,10 @@ def validate_required_addons(args: StackValidationArgs, report: Report) -> None:
 def _istio_apps(resources: Iterable[PolicyResource], charts: set[str]) -> list[PolicyResource]:
     out = []
     for r in resources:
-        if r.resource_type == APP_V2 and _props(r).get("chartName") in charts:
-            out.append(r)
+        if r.resource_type == APP_V2:
+            chart = _props(r).get("chartName")
+            if isinstance(chart, str) and chart in charts:
+                out.append(r)
         elif r.resource_type == HELM_RELEASE:
             chart = _props(r).get("chart")
             if isinstance(chart, str) and chart.rstrip("/").rsplit("/", 1)[-1] in charts:
