@@ -42,8 +42,10 @@ Notes on what Rancher passes to RKE2:
   cluster (annotated `rke.cattle.io/object-authorized-for-clusters`) placed on control-plane nodes at
   `/etc/rancher/rke2/audit-policy.yaml` by `machine_selector_files`.
 - A custom (bring-your-own) cluster is created empty: `pulumi up` waits on the `ClusterSync` gate (up to
-  90 minutes) while you run `hostPrepScript` and then `registrationCommand` on each host (both are also
-  shown for the cluster in Rancher's UI).
+  90 minutes) until nodes have joined. Stack outputs appear only when the update ends, so during the first
+  `up` prepare each host with the host-prep script (`python -c "from components.host_prep import
+  host_prep_script; print(host_prep_script())"`; later exported as `hostPrepScript`) and run the
+  registration command Rancher shows for the cluster (exported as the secret `registrationCommand`).
 
 | key | type | default | description |
 |---|---|---|---|
