@@ -295,3 +295,17 @@ def test_every_hardened_flag_has_a_weakening_field() -> None:
     for guarded in GUARDED_FLAGS.values():
         for _, weakening, _ in guarded.values():
             assert weakening in names
+
+
+def test_allow_list_data_file_is_well_formed() -> None:
+    al = allow_list()
+    assert "profile" in al.agent and "kube-apiserver-arg" in al.server
+    assert {"secrets-encryption", "secrets-encryption-provider", "use-service-account-credentials"} <= set(
+        al.not_passed
+    )
+    assert not set(al.not_passed) & (al.server | al.agent | set(al.later))
+    for key, (role, mins) in al.later.items():
+        assert role in ("server", "agent"), key
+        for minor, first in mins.items():
+            v = Rke2Version.parse(first)
+            assert v.minor_key == minor, (key, first)
