@@ -19,7 +19,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
+from components.addons import AddonsArgs
 from components.cluster import HardenedClusterArgs
+from components.gitops import GitOpsArgs
 from components.model import HardenedModel
 from components.problems import FieldProblems, Problem
 from components.rke2_config import Rke2Version
@@ -57,6 +59,12 @@ class ClusterStackConfig(HardenedModel):
     kind: Literal["cluster"] = "cluster"
     rancher: RancherArgs = Field(default_factory=RancherArgs)
     cluster: HardenedClusterArgs
+    addons: AddonsArgs | None = None
+    """NeuVector, compliance scanning and audit-log shipping (on by default once `addons` is given; audit-log
+    shipping needs an `output`), Istio and monitoring (opt in). Absent: no add-ons are installed, the program
+    warns, and the policy pack's stack rule reports the cluster."""
+    gitops: GitOpsArgs = Field(default_factory=GitOpsArgs)
+    """Fleet GitRepos / GitRepoRestrictions created on Rancher's local cluster (needs Rancher's URL)."""
 
     @model_validator(mode="before")
     @classmethod

@@ -13,9 +13,12 @@ from typing import Any
 import pulumi
 from pydantic import BaseModel
 
-from blueprint.config import ClusterStackConfig
+from blueprint.config import ClusterStackConfig, StackConfigError
 from blueprint.management import ManagementStackConfig, build_management_stack
+from components.addons import ClusterAddons, preflight_problems
 from components.cluster import HardenedCluster
+from components.gitops import GitOpsRepo, GitRepoRestriction, local_cluster_provider
+from components.problems import Problem
 
 
 def rancher_api_url() -> str | None:
@@ -28,6 +31,7 @@ def build_cluster_stack(config: ClusterStackConfig) -> HardenedCluster:
     """One hardened downstream cluster, and the outputs application teams read via a StackReference."""
     c = config.cluster
     rancher_url = config.rancher.url or rancher_api_url()
+    _check_addons_and_gitops(config, rancher_url)
     cluster = HardenedCluster(c.name, c, rancher_line=config.rancher.line, rancher_url=rancher_url)
     pulumi.export("clusterName", c.name)
     pulumi.export("clusterId", cluster.cluster_id)
@@ -43,7 +47,61 @@ def build_cluster_stack(config: ClusterStackConfig) -> HardenedCluster:
         # Custom nodes: run the host preparation, then the registration command, on every host.
         pulumi.export("hostPrepScript", cluster.host_prep_script)
         pulumi.export("registrationCommand", pulumi.Output.secret(cluster.registration_command))
+        pulumi.export("registrationCommands", cluster.registration_commands)
+    _build_addons_and_gitops(config, cluster, rancher_url)
     return cluster
+
+
+def _check_addons_and_gitops(config: ClusterStackConfig, rancher_url: str | None) -> None:
+    """Add-on / GitOps problems that need the resolved Rancher URL, reported before any resource exists."""
+    problems: list[Problem] = []
+    if config.addons is not None:
+        problems += preflight_problems(
+            config.addons,
+            rancher_line=config.rancher.line,
+            kubernetes_version=config.cluster.kubernetes_version,
+            rancher_url=rancher_url,
+            has_kubernetes_provider=True,  # HardenedCluster always creates one
+        )
+    if not config.gitops.empty and not rancher_url:
+        problems.append(
+            Problem(
+                ("gitops",),
+                "Fleet objects are created on Rancher's local cluster, and Rancher's URL is unknown",
+                "set rancher.url (or rancher2:apiUrl / RANCHER_URL)",
+            )
+        )
+    if problems:
+        raise StackConfigError([p.render() for p in problems])
+
+
+def _build_addons_and_gitops(
+    config: ClusterStackConfig, cluster: HardenedCluster, rancher_url: str | None
+) -> None:
+    if config.addons is None:
+        pulumi.log.warn(
+            f"cluster {config.cluster.name!r} has no add-ons (addons is not set): no NeuVector, compliance "
+            "scanning or audit-log shipping; the policy pack's stack rule reports this"
+        )
+        pulumi.export("addons", [])
+    else:
+        ClusterAddons(f"{config.cluster.name}-addons", config.addons, cluster.handle)
+        pulumi.export("addons", config.addons.enabled_addons)
+    gitops = config.gitops
+    if gitops.empty or not rancher_url:
+        return
+    local = local_cluster_provider(f"{config.cluster.name}-gitops", rancher_url, gitops.local_token_ttl_hours)
+    restrictions = [
+        GitRepoRestriction(f"{config.cluster.name}-{r.workspace}-restriction", r, local)
+        for r in gitops.restrictions
+    ]
+    for repo in gitops.repos:
+        GitOpsRepo(
+            f"{config.cluster.name}-{repo.workspace}-{repo.name}",
+            repo,
+            local,
+            after=[r.restriction for r in restrictions],
+        )
 
 
 STACK_KINDS: dict[str, tuple[type[BaseModel], Callable[[Any], Any]]] = {

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import pulumi
@@ -178,7 +179,11 @@ class GitOpsRepo(pulumi.ComponentResource):
         args: GitOpsRepoArgs,
         local_cluster_provider: pulumi.ProviderResource,
         opts: pulumi.ResourceOptions | None = None,
+        *,
+        after: Sequence[pulumi.Resource] = (),
     ) -> None:
+        """`after`: resources the GitRepo itself must wait for (e.g. its workspace's GitRepoRestriction);
+        a component's depends_on would not reach its child."""
         args = GitOpsRepoArgs.model_validate(args)
         if local_cluster_provider is None:
             raise ValueError(
@@ -192,7 +197,7 @@ class GitOpsRepo(pulumi.ComponentResource):
             kind="GitRepo",
             metadata={"name": args.name, "namespace": args.workspace},
             spec=gitrepo_spec(args),
-            opts=pulumi.ResourceOptions(parent=self, provider=local_cluster_provider),
+            opts=pulumi.ResourceOptions(parent=self, provider=local_cluster_provider, depends_on=list(after)),
         )
         self.register_outputs({"workspace": args.workspace, "name": args.name})
 
@@ -304,8 +309,9 @@ class GitOpsArgs(HardenedModel):
 
     repos: tuple[GitOpsRepoArgs, ...] = ()
     restrictions: tuple[GitRepoRestrictionArgs, ...] = ()
-    local_token_ttl_hours: int = Field(168, ge=1, le=2160)
-    """TTL of the Rancher token (scoped to the local cluster) behind the local-cluster provider."""
+    local_token_ttl_hours: int = Field(24, ge=1, le=720)
+    """TTL of the Rancher token (scoped to the local cluster) behind the local-cluster provider; the
+    token is renewed on every `pulumi up` (`renew`). 24h is the policy pack's default maximum."""
 
     @model_validator(mode="after")
     def _unique(self) -> GitOpsArgs:

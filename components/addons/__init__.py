@@ -18,7 +18,7 @@ from components.addons.monitoring import AlertReceiverArgs, ClusterMonitoring, M
 from components.addons.neuvector import NeuVector, NeuVectorArgs
 from components.handles import ClusterHandle
 from components.model import HardenedModel
-from components.problems import ProblemList
+from components.problems import Problem, ProblemList
 from components.versions import pins_for
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "IstioArgs",
     "MonitoringArgs",
     "NeuVectorArgs",
+    "preflight_problems",
 ]
 
 
@@ -114,37 +115,53 @@ class ClusterAddons(pulumi.ComponentResource):
         self.register_outputs({"enabled": args.enabled_addons})
 
 
-def _preflight(args: AddonsArgs, handle: ClusterHandle) -> None:
-    """Every problem the sub-components would raise, found before any resource is registered."""
+def preflight_problems(
+    args: AddonsArgs,
+    *,
+    rancher_line: str,
+    kubernetes_version: str,
+    rancher_url: str | None,
+    has_kubernetes_provider: bool,
+    cluster_name: str = "the cluster",
+) -> list[Problem]:
+    """Every problem the add-on components would raise, with stack-config paths, so a stack program can
+    report them before it registers any resource (the cluster included)."""
     problems = ProblemList()
     try:
-        pins_for(handle.rancher_line)
+        pins_for(rancher_line)
     except ValueError as exc:
         problems.add(["rancher", "line"], str(exc), "pick a supported Rancher line")
     else:
         if args.compliance.enabled and not args.compliance.scan_profile_name:
             try:
-                rke2_profile_for(family_for(handle.rancher_line), handle.kubernetes_version)
+                rke2_profile_for(family_for(rancher_line), kubernetes_version)
             except ValueError as exc:
-                problems.add(["addons", "compliance"], str(exc), "see the message")
-    if args.enabled_addons and handle.kubernetes_provider is None:
+                message, _, fix = str(exc).partition(" (fix: ")
+                problems.add(["addons", "compliance"], message, fix.rstrip(")") or "see the message")
+    if args.enabled_addons and not has_kubernetes_provider:
         problems.add(
             ["addons"],
-            f"the enabled add-ons ({', '.join(args.enabled_addons)}) create in-cluster resources, but the "
-            f"ClusterHandle for {handle.name!r} has no Kubernetes provider",
+            f"the enabled add-ons ({', '.join(args.enabled_addons)}) create in-cluster resources, but "
+            f"{cluster_name} has no Kubernetes provider",
             "build the handle from HardenedCluster (it creates the provider) or pass kubernetes_provider=",
         )
-    if args.neuvector.enabled and args.neuvector.rancher_sso and not handle.rancher_url:
+    if args.neuvector.enabled and args.neuvector.rancher_sso and not rancher_url:
         problems.add(
             ["addons", "neuvector", "rancherSso"],
-            "NeuVector's Rancher SSO needs the Rancher URL, and the cluster handle has none",
-            "set rancher.url in the stack config, or neuvector.rancherSso: false",
+            "NeuVector's Rancher SSO needs the Rancher URL, and none is known",
+            "set rancher.url (or rancher2:apiUrl), or neuvector.rancherSso: false",
         )
-    if args.audit_logging.enabled and args.audit_logging.output is None:
-        problems.add(
-            ["addons", "auditLogging", "output"],
-            "audit-log shipping is on but has no target",
-            "configure auditLogging.output, or set auditLogging.enabled: false",
-        )
-    if problems.items:
-        raise ValueError("; ".join(p.render() for p in problems.items))
+    return problems.items
+
+
+def _preflight(args: AddonsArgs, handle: ClusterHandle) -> None:
+    problems = preflight_problems(
+        args,
+        rancher_line=handle.rancher_line,
+        kubernetes_version=handle.kubernetes_version,
+        rancher_url=handle.rancher_url,
+        has_kubernetes_provider=handle.kubernetes_provider is not None,
+        cluster_name=f"the ClusterHandle for {handle.name!r}",
+    )
+    if problems:
+        raise ValueError("; ".join(p.render() for p in problems))

@@ -228,3 +228,17 @@ def test_gitops_args_reject_duplicates() -> None:
     with pytest.raises(ValidationError, match="one GitRepoRestriction per workspace"):
         GitOpsArgs.model_validate({"restrictions": [restriction_args(), restriction_args()]})
     assert GitOpsArgs().empty
+
+
+def test_gitrepo_waits_for_the_workspace_restriction(mock_run) -> None:
+    def program() -> None:
+        local = k8s.Provider("rancher-local", kubeconfig="offline")
+        restriction = GitRepoRestriction(
+            "ws", GitRepoRestrictionArgs.model_validate(restriction_args()), local
+        )
+        GitOpsRepo(
+            "payments", GitOpsRepoArgs.model_validate(repo_args()), local, after=[restriction.restriction]
+        )
+
+    run = mock_run(program, mocks=EchoMocks())
+    assert run.one(RESTRICTION).urn in run.one(GITREPO).dependencies
