@@ -47,6 +47,7 @@ def build_cluster_stack(config: ClusterStackConfig) -> HardenedCluster:
         # Custom nodes: run the host preparation, then the registration command, on every host.
         pulumi.export("hostPrepScript", cluster.host_prep_script)
         pulumi.export("registrationCommand", pulumi.Output.secret(cluster.registration_command))
+        pulumi.export("registrationCommands", cluster.registration_commands)
     _build_addons_and_gitops(config, cluster, rancher_url)
     return cluster
 

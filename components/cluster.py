@@ -304,6 +304,7 @@ class HardenedCluster(pulumi.ComponentResource):
     cluster_id: pulumi.Output[str]
     cluster_v1_id: pulumi.Output[str]
     registration_command: pulumi.Output[str]
+    """Rancher's node command (secret), without role flags."""
     kubeconfig: pulumi.Output[str]
     sync: rancher2.ClusterSync
     kubernetes_provider: k8s.Provider
@@ -504,6 +505,11 @@ class HardenedCluster(pulumi.ComponentResource):
             self.cluster.cluster_registration_token.apply(lambda t: (t.node_command or "") if t else "")
         )
         self.host_prep_script = host_prep_script() if a.is_custom else None
+        # Rancher's node command carries no role flags; per custom pool, append that pool's roles.
+        flags = {p.name: p.roles.registration_flags() for p in a.node_pools} if a.is_custom else {}
+        self.registration_commands: pulumi.Output[dict[str, str]] = pulumi.Output.secret(
+            self.registration_command.apply(lambda cmd: {n: f"{cmd} {f}" for n, f in sorted(flags.items())})
+        )
 
         self.sync = rancher2.ClusterSync(
             f"{name}-sync",

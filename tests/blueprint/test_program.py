@@ -26,13 +26,15 @@ TEAM_OUTPUTS = {
     "projectNetworkIsolation",
     "kubeconfig",
 }
+NODE_COMMAND = (
+    "curl -fL https://rancher.example.com/system-agent-install.sh"
+    " | sudo sh -s - --server https://rancher.example.com --token t0k"
+)
 MOCKS = EchoMocks(
     extra_outputs={
         "rancher2:index/clusterV2:ClusterV2": lambda a: {
             "clusterV1Id": "c-m-12345",
-            "clusterRegistrationToken": {
-                "nodeCommand": "curl -fL https://rancher/system-agent-install.sh | sh"
-            },
+            "clusterRegistrationToken": {"nodeCommand": NODE_COMMAND},
         },
         "rancher2:index/token:Token": lambda a: {"token": "kubeconfig-u-1:abcdef"},
     }
@@ -71,6 +73,9 @@ def test_dev_exports_custom_node_instructions() -> None:
     out = _run("dev").stack_outputs
     assert out["registrationCommand"][rpc._special_sig_key] == rpc._special_secret_sig
     assert "sysctl" in out["hostPrepScript"]
+    per_pool = out["registrationCommands"]
+    assert per_pool[rpc._special_sig_key] == rpc._special_secret_sig
+    assert per_pool["value"] == {"all-in-one": f"{NODE_COMMAND} --etcd --controlplane --worker"}
 
 
 def test_prod_exports_registries_and_no_registration_command() -> None:
