@@ -36,12 +36,16 @@ def cluster_args(name: str, **over: Any) -> dict[str, Any]:
     return base
 
 
-def capture(mock_run: Callable[..., ProgramRun], clusters: dict[str, dict[str, Any] | None]) -> ProgramRun:
+def capture(
+    mock_run: Callable[..., ProgramRun], clusters: dict[str, dict[str, Any] | None], **cluster_over: Any
+) -> ProgramRun:
     """One HardenedCluster per entry, with ClusterAddons when the entry gives add-on config."""
 
     def program() -> None:
         for name, addons in clusters.items():
-            c = HardenedCluster(name, cluster_args(name), rancher_url="https://rancher.example.com")
+            c = HardenedCluster(
+                name, cluster_args(name, **cluster_over), rancher_url="https://rancher.example.com"
+            )
             if addons is not None:
                 ClusterAddons(f"{name}-addons", AddonsArgs.model_validate(addons), c.handle)
 
@@ -54,6 +58,13 @@ def test_hardened_cluster_passes_every_rancher_policy(mock_run: Callable[..., Pr
     result = analyze_stack(PACK_DIR, run.resources)
     assert result.mandatory == [], [(v.policy_name, v.message) for v in result.mandatory]
     assert not result.by_policy("cluster-required-addons")
+
+
+def test_audit_policy_delivered_as_a_secret_passes(mock_run: Callable[..., ProgramRun]) -> None:
+    run = capture(mock_run, {"prod": None}, audit={"delivery": "secret"})
+    result = analyze_stack(PACK_DIR, run.resources)
+    assert result.mandatory == [], [(v.policy_name, v.message) for v in result.mandatory]
+    assert not result.by_policy("rke2-audit-policy-delivered")
 
 
 def test_addons_link_to_their_own_cluster_without_ids(mock_run: Callable[..., ProgramRun]) -> None:

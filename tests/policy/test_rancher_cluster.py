@@ -567,3 +567,37 @@ def test_psa_justification_per_item_annotations_from_the_component() -> None:
     props["annotations"]["hardened-rke2.io/exemption-1"] = "nvidia: needed"
     got = run(props, type_=PSACT, options={})
     assert [m for m in got["psa-template-exemptions-justified"] if "'nvidia'" in m]
+
+
+def test_audit_policy_at_rke2_default_path_needs_no_flag() -> None:
+    # HardenedCluster's `secret` delivery: the file lands at RKE2's default policy path on control planes.
+    props = mutate(
+        lambda p: p["rkeConfig"].update(
+            machineGlobalConfig=yaml.safe_dump({k: v for k, v in GLOBAL.items() if k != "audit-policy-file"}),
+            machineSelectorFiles=[
+                {
+                    "machineLabelSelector": {"matchLabels": {"rke.cattle.io/control-plane-role": "true"}},
+                    "fileSources": [
+                        {
+                            "secret": {
+                                "name": "audit",
+                                "items": [
+                                    {
+                                        "key": "audit-policy.yaml",
+                                        "path": "/etc/rancher/rke2/audit-policy.yaml",
+                                        "permissions": "0600",
+                                        "dynamic": True,
+                                    }
+                                ],
+                            }
+                        }
+                    ],
+                }
+            ],
+        )
+    )
+    assert run(props) == {}
+    props["rkeConfig"]["machineSelectorFiles"][0]["fileSources"][0]["secret"]["items"][0]["path"] = (
+        "/tmp/x.yaml"
+    )
+    assert any("no audit policy" in m for m in run(props)["rke2-audit-logging"])

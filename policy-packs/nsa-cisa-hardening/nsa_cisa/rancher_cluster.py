@@ -147,8 +147,14 @@ def _selector_files_paths(props: Mapping[str, Any]) -> set[str]:
     return paths
 
 
-def _audit_sources(layers: list[rp.ParsedConfig]) -> list[tuple[str, str, Any]]:
+# RKE2 points the API server at this file by default (the CIS profile writes a log-nothing policy there
+# when it is missing), so delivering it through machineSelectorFiles needs no flag.
+RKE2_DEFAULT_AUDIT_POLICY = "/etc/rancher/rke2/audit-policy.yaml"
+
+
+def _audit_sources(props: Mapping[str, Any]) -> list[tuple[str, str, Any]]:
     """(where, kind, value): kind `inline` (policy mapping), `path` (node path), `error` (message)."""
+    layers = _layers(props)
     out: list[tuple[str, str, Any]] = []
     for layer in layers:
         if layer.has("audit-policy-file"):
@@ -169,13 +175,15 @@ def _audit_sources(layers: list[rp.ParsedConfig]) -> list[tuple[str, str, Any]]:
                     path or "audit-policy-file= is empty",
                 )
             )
+    if not out and RKE2_DEFAULT_AUDIT_POLICY in _selector_files_paths(props):
+        out.append(("rkeConfig.machineSelectorFiles", "path", RKE2_DEFAULT_AUDIT_POLICY))
     return out
 
 
 def check_audit_logging(props: Mapping[str, Any], cfg: Mapping[str, Any]) -> list[str]:
     layers = _layers(props)
     out: list[str] = []
-    sources = _audit_sources(layers)
+    sources = _audit_sources(props)
     if not any(kind in ("inline", "path") for _, kind, _ in sources):
         out.append(
             "no audit policy: set `audit-policy-file` (inline policy in machineGlobalConfig, or a path "
@@ -224,7 +232,7 @@ def check_audit_logging(props: Mapping[str, Any], cfg: Mapping[str, Any]) -> lis
 
 def check_audit_policy_content(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     out = []
-    for where, kind, value in _audit_sources(_layers(props)):
+    for where, kind, value in _audit_sources(props):
         if kind == "inline":
             out += [f"{where}: audit-policy-file: {p}" for p in rp.audit_policy_problems(value)]
     return out
@@ -233,7 +241,7 @@ def check_audit_policy_content(props: Mapping[str, Any], _cfg: Mapping[str, Any]
 def check_audit_policy_delivered(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     delivered = _selector_files_paths(props)
     out = []
-    for where, kind, value in _audit_sources(_layers(props)):
+    for where, kind, value in _audit_sources(props):
         if kind == "path" and value not in delivered:
             out.append(
                 f"{where}: audit-policy-file points at {value}, which no rkeConfig.machineSelectorFiles "
