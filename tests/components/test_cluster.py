@@ -101,6 +101,7 @@ def test_cluster_v2_carries_the_hardened_settings(run: Callable[..., ProgramRun]
     assert i["localAuthEndpoint"] == {"enabled": False}
     rke = i["rkeConfig"]
     assert "machinePools" not in rke  # custom cluster
+    assert "registries" not in rke and "machineSelectorFiles" not in rke  # defaults: none, inline audit
     selectors = [yaml.safe_load(s["config"]) for s in rke["machineSelectorConfigs"]]
     assert {"protect-kernel-defaults": True} in selectors
     assert all("machineLabelSelector" not in s for s in rke["machineSelectorConfigs"])
