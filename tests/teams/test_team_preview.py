@@ -1,0 +1,91 @@
+"""`hardened-rke2 preview` of the team stack with the NSA/CISA pack: dev passes, the broken one is blocked."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from blueprint.offline.engine import PreviewResult, load_stack_reference_outputs, preview_project
+
+REPO = Path(__file__).resolve().parents[2]
+PROJECT_DIR = REPO / "stacks" / "teams" / "payments"
+PACK = REPO / "policy-packs" / "nsa-cisa-hardening"
+DOCS = REPO / "docs" / "teams.md"
+
+# What the pack must report for Pulumi.broken.yaml (documented in docs/teams.md).
+BROKEN_MANDATORY = {
+    "NSA-1.1",  # runAsNonRoot false
+    "NSA-1.2",  # runAsUser 0
+    "NSA-1.3",  # runAsGroup / fsGroup 0
+    "NSA-1.6",  # writable root filesystem
+    "NSA-1.7",  # (same finding: writable paths belong on mounted volumes)
+    "NSA-1.8",  # :latest tag (and, with the registry allow-list, docker.io)
+    "NSA-1.11",  # privileged
+    "NSA-1.14",  # hostPath volume
+    "NSA-1.15",  # allowPrivilegeEscalation true
+    "NSA-2.17",  # Ingress without TLS
+}
+BROKEN_ADVISORY = {"NSA-1.20"}  # service account token automounted
+
+
+def nsa_ids(violations) -> set[str]:
+    return {t for v in violations for t in v.tags if re.fullmatch(r"NSA-\d+\.\d+", t)}
+
+
+def preview(stack: str, *, team_config: bool) -> PreviewResult:
+    """As `hardened-rke2 preview --project stacks/teams/payments --stack <stack> --policy-pack …
+    [--policy-pack-config …/policy-pack-config.json] --stack-reference-outputs …/platform-outputs.json`."""
+    return preview_project(
+        PROJECT_DIR,
+        stack,
+        policy_packs=[PACK],
+        policy_pack_configs=[PROJECT_DIR / "policy-pack-config.json" if team_config else None],
+        stack_reference_outputs=load_stack_reference_outputs(PROJECT_DIR / "platform-outputs.json"),
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("team_config", [False, True], ids=["pack-defaults", "team-policy-config"])
+def test_dev_team_stack_has_no_mandatory_violations(team_config: bool) -> None:
+    result = preview("dev", team_config=team_config)
+    assert result.status == "ok", result.error or result.problems
+    assert result.analysis is not None and result.analysis.resources_analyzed >= len(result.resources)
+    assert [f"{v.policy_name}: {v.message}" for v in result.analysis.mandatory] == []
+    assert result.exit_code == 0
+    types = {r.type for r in result.resources}
+    assert {
+        "kubernetes:apps/v1:Deployment",
+        "kubernetes:networking.k8s.io/v1:Ingress",
+        "rancher2:index/project:Project",
+    } <= types
+
+
+@pytest.mark.slow
+def test_broken_variant_fails_with_the_documented_checklist_ids() -> None:
+    result = preview("broken", team_config=False)
+    assert result.status == "ok", result.error or result.problems
+    assert result.has_mandatory and result.exit_code != 0
+    assert result.analysis is not None
+    assert nsa_ids(result.analysis.mandatory) == BROKEN_MANDATORY
+    assert nsa_ids(result.analysis.advisory) >= BROKEN_ADVISORY
+    # every finding is about the workload; the tenant space itself stays clean
+    assert {v.resource_type for v in result.violations} <= {
+        "kubernetes:apps/v1:Deployment",
+        "kubernetes:networking.k8s.io/v1:Ingress",
+    }
+
+
+@pytest.mark.slow
+def test_registry_allow_list_from_the_platform_blocks_docker_hub() -> None:
+    result = preview("broken", team_config=True)
+    assert result.analysis is not None
+    (finding,) = result.analysis.by_policy("image-allowed-registries")
+    assert finding.is_mandatory and "NSA-1.8" in finding.tags
+
+
+def test_docs_list_the_expected_ids_of_the_broken_variant() -> None:
+    text = DOCS.read_text()
+    section = text.split("## What the pack blocks", 1)[1].split("\n## ", 1)[0]
+    assert set(re.findall(r"NSA-\d+\.\d+", section)) == BROKEN_MANDATORY | BROKEN_ADVISORY
