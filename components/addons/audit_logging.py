@@ -11,6 +11,10 @@ Credentials never appear in the chart values or the ClusterOutput: they go into 
 (secret `stringData`) in the logging control namespace and are referenced by `secretKeyRef`. TLS
 verification is on for every target; `insecureSkipTlsVerify: true` is the one named way to weaken it.
 
+Not verifiable offline: that the kube-audit records (tailed from a host file, so without Kubernetes
+metadata) are routed by a ClusterFlow without `match`; check the target receives them after the first
+`pulumi up` (e.g. search it for `"kind":"Event","apiVersion":"audit.k8s.io/v1"`).
+
 Known risk (reported by a third-party compatibility tracker, Sept 2026, not confirmed by a SUSE
 advisory here): every rancher-logging line 106-110 still bundles logging-operator 4.10.0, reported as
 affected by CVE-2026-54680 (fluentd configuration injection). Keep who can create Flow/Output objects

@@ -67,6 +67,8 @@ class IstioArgs(HardenedModel):
     `ALLOW_ANY` is the named weakening."""
     network_policies: bool = True
     """Default-deny + mesh allowances in istio-system (see module doc)."""
+    helm_repo_url: str = Field(ISTIO_HELM_REPO, pattern=r"^https://")
+    """Istio's chart repository, or an internal HTTPS mirror of it (air-gapped installs)."""
     gateway: IstioGatewayArgs = Field(default_factory=IstioGatewayArgs)
 
 
@@ -89,7 +91,7 @@ class Istio(pulumi.ComponentResource):
             f"{name}-catalog",
             cluster_id=handle.v1_id,
             name="istio",
-            url=ISTIO_HELM_REPO,
+            url=args.helm_repo_url,
             opts=pulumi.ResourceOptions(parent=self, depends_on=handle.depends_on()),
         )
         repo = self.catalog.name

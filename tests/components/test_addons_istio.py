@@ -138,3 +138,10 @@ def test_needs_the_kubernetes_provider(mock_run) -> None:
     run = mock_run(program(build, with_provider=False), mocks=mocks())
     assert errors and "Kubernetes provider" in str(errors[0])
     assert run.of_type(CATALOG) == []
+
+
+def test_internal_chart_mirror(mock_run) -> None:
+    run = run_istio(mock_run, {"helmRepoUrl": "https://charts.internal.example.com/istio"})
+    assert run.one(CATALOG).inputs["url"] == "https://charts.internal.example.com/istio"
+    with pytest.raises(ValidationError):
+        IstioArgs.model_validate({"helmRepoUrl": "http://charts.internal.example.com/istio"})
