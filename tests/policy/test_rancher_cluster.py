@@ -184,7 +184,9 @@ FAILING: list[tuple[str, str, dict[str, Any]]] = [
     (
         "rke2-audit-policy-content",
         "logs secrets at RequestResponse",
-        with_global(audit_policy_file={"kind": "Policy", "rules": [{"level": "RequestResponse"}]}),
+        with_global(
+            audit_policy_file=yaml.safe_dump({"kind": "Policy", "rules": [{"level": "RequestResponse"}]})
+        ),
     ),
     (
         "rke2-audit-policy-delivered",
@@ -601,3 +603,43 @@ def test_audit_policy_at_rke2_default_path_needs_no_flag() -> None:
         "/tmp/x.yaml"
     )
     assert any("no audit policy" in m for m in run(props)["rke2-audit-logging"])
+
+
+@pytest.mark.parametrize(
+    ("props", "policy", "part"),
+    [
+        (
+            with_global(protect_kernel_default=True),
+            "rke2-config-keys-known",
+            "did you mean 'protect-kernel-defaults'",
+        ),
+        (
+            mutate(
+                lambda p: p["rkeConfig"]["machineSelectorConfigs"].append({"config": "kubelet-args: [x=1]\n"})
+            ),
+            "rke2-config-keys-known",
+            "'kubelet-args' is not an RKE2 config key",
+        ),
+        (
+            with_global(etcd_snapshot_retention=5),
+            "rke2-config-values-kept",
+            "'etcd-snapshot-retention' is int",
+        ),
+        (with_global(write_kubeconfig_mode=600), "rke2-config-values-kept", "quote it"),
+        (
+            with_global(audit_policy_file=AUDIT_POLICY),
+            "rke2-config-values-kept",
+            "'audit-policy-file' is a mapping",
+        ),
+        (with_global(audit_policy_file=AUDIT_POLICY), "rke2-audit-logging", "Rancher drops"),
+    ],
+)
+def test_config_rancher_would_drop_fails(props: dict[str, Any], policy: str, part: str) -> None:
+    got = run(props)
+    assert policy in got and any(part in m for m in got[policy]), got
+
+
+def test_extra_known_keys_are_configurable() -> None:
+    props = with_global(site_specific_key="x")
+    assert "rke2-config-keys-known" in run(props)
+    assert run(props, config={"rke2-config-keys-known": {"extraKnownKeys": ["site-specific-key"]}}) == {}

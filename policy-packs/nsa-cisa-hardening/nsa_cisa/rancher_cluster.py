@@ -11,8 +11,11 @@ configure explicitly (CIS profile, audit policy and retention, TLS floor).
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
+import json
 from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from pulumi_policy import ResourceValidationArgs
@@ -60,6 +63,45 @@ def check_config_readable(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> 
     rke = _rke(props)
     if rke is not None and not rp.is_mapping(rke):
         out.append("rkeConfig is not an object")
+    return out
+
+
+KNOWN_KEYS_FILE = Path(__file__).with_name("rke2_known_keys.json")
+KNOWN_KEYS: frozenset[str] = frozenset(json.loads(KNOWN_KEYS_FILE.read_text(encoding="utf-8"))["keys"])
+
+
+def check_config_keys_known(props: Mapping[str, Any], cfg: Mapping[str, Any]) -> list[str]:
+    extra = cfg.get("extraKnownKeys")
+    known = KNOWN_KEYS | ({k for k in extra if isinstance(k, str)} if rp.is_list(extra) else set())
+    out = []
+    for layer in _layers(props):
+        for key in layer.data:
+            if key in known:
+                continue
+            close = difflib.get_close_matches(key, sorted(known), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            out.append(
+                f"{layer.where}: '{key}' is not an RKE2 config key{hint}: RKE2/Rancher ignore or reject it, "
+                "so the setting never reaches the node"
+            )
+    return out
+
+
+def check_config_values_kept(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
+    """Rancher's planner passes only string, bool and list values to RKE2 (pkg/capr/planner filter)."""
+    out = []
+    for layer in _layers(props):
+        for key, value in layer.data.items():
+            if isinstance(value, (str, bool)) or rp.is_list(value):
+                continue
+            kind = (
+                "null" if value is None else ("a mapping" if rp.is_mapping(value) else type(value).__name__)
+            )
+            fix = 'quote it ("…")' if isinstance(value, (int, float)) else "give a string, boolean or list"
+            out.append(
+                f"{layer.where}: '{key}' is {kind}; Rancher silently drops such values before RKE2 sees "
+                f"them: {fix}"
+            )
     return out
 
 
@@ -158,6 +200,16 @@ def _audit_sources(props: Mapping[str, Any]) -> list[tuple[str, str, Any]]:
     out: list[tuple[str, str, Any]] = []
     for layer in layers:
         if layer.has("audit-policy-file"):
+            if rp.is_mapping(layer.get("audit-policy-file")):
+                out.append(
+                    (
+                        layer.where,
+                        "error",
+                        "audit-policy-file is a YAML mapping, which Rancher drops: "
+                        "give the policy as a string block (audit-policy-file: |)",
+                    )
+                )
+                continue
             policy, err = rp.load_inline_audit_policy(layer.get("audit-policy-file"))
             if err:
                 out.append((layer.where, "error", err))
@@ -752,6 +804,33 @@ POLICIES = [
         ids=["NSA-5.2"],
         severity="high",
         remediation="Fix the YAML so it is a mapping of RKE2 keys; Rancher drops what it cannot read.",
+    ),
+    _cluster_policy(
+        "rke2-config-keys-known",
+        "Every RKE2 config key is one RKE2 accepts (a typo would silently drop a hardening setting).",
+        check_config_keys_known,
+        section="upgrades",
+        ids=["NSA-5.2"],
+        severity="high",
+        remediation="Fix the key's spelling (see the hint) or remove it; list site-specific keys in "
+        "extraKnownKeys.",
+        config_schema={
+            "extraKnownKeys": {
+                "type": "array",
+                "items": {"type": "string"},
+                "default": [],
+                "description": "Config keys accepted in addition to RKE2's.",
+            }
+        },
+    ),
+    _cluster_policy(
+        "rke2-config-values-kept",
+        "RKE2 config values are strings, booleans or lists, which Rancher passes on (it drops the rest).",
+        check_config_values_kept,
+        section="upgrades",
+        ids=["NSA-5.2"],
+        severity="high",
+        remediation='Quote numbers ("0600", "5"); write structured content as a YAML string block.',
     ),
     _cluster_policy(
         "rke2-cis-profile",
