@@ -5,7 +5,8 @@
 
 Stacks: every `Pulumi.<stack>.yaml` of the main project (`stackConfigDir`), plus every team-owned project
 under `stacks/` (a folder with its own `Pulumi.yaml`). A project that reads other stacks through a
-`StackReference` keeps their outputs in `stack-reference-outputs.yaml` next to its `Pulumi.yaml`.
+`StackReference` keeps their outputs next to its `Pulumi.yaml` in `stack-reference-outputs.yaml|json` or
+`platform-outputs.yaml|json`.
 Each run is a full `preview_project` (program under the mock engine, policy pack through the analyzer
 protocol). The first run per stack also pays one-time imports; it is reported separately.
 """
@@ -27,7 +28,12 @@ from blueprint.offline.engine import (
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_PACK = REPO / "policy-packs" / "nsa-cisa-hardening"
-REFS_FILE = "stack-reference-outputs.yaml"
+REFS_FILES = (
+    "stack-reference-outputs.yaml",
+    "stack-reference-outputs.json",
+    "platform-outputs.yaml",
+    "platform-outputs.json",
+)
 
 
 def example_stacks(repo: Path = REPO) -> list[tuple[Path, str]]:
@@ -60,8 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'project/stack':40} {'result':>8} {'resources':>9} {'first s':>8} {'median s':>9} {'min s':>7}")
     worst = 0
     for project_dir, stack in stacks:
-        refs_path = project_dir / REFS_FILE
-        refs = load_stack_reference_outputs(refs_path) if refs_path.is_file() else None
+        refs_path = next((project_dir / f for f in REFS_FILES if (project_dir / f).is_file()), None)
+        refs = load_stack_reference_outputs(refs_path) if refs_path else None
         times: list[float] = []
         result = None
         for _ in range(args.repeat + 1):
