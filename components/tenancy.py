@@ -30,6 +30,7 @@ import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from components.gitops import GitOpsRepo, GitOpsRepoArgs, GitRepoRestriction, GitRepoRestrictionArgs
 from components.model import HardenedModel
 from components.problems import FieldProblems, ProblemList
 
@@ -508,6 +509,23 @@ class GroupBindingArgs(HardenedModel):
         return self
 
 
+# --- Fleet ---------------------------------------------------------------------------------------------
+
+
+class TeamFleetArgs(HardenedModel):
+    """A Fleet GitRepo for the team, restricted to the team's namespaces (objects on Rancher's local cluster).
+
+    `manageRestriction` creates the workspace's GitRepoRestriction (allowed target namespaces = the team's
+    namespaces, the repo patterns, the one deploy ServiceAccount). Fleet keeps ONE restriction per
+    workspace, so only a workspace dedicated to this team may be managed here; in a shared workspace
+    (e.g. `fleet-default`) the platform owns the restriction and this must be `false`.
+    """
+
+    repo: GitOpsRepoArgs
+    allowed_repo_patterns: tuple[str, ...] = Field(min_length=1)
+    manage_restriction: bool = True
+
+
 # --- the tenancy ---------------------------------------------------------------------------------------
 
 
@@ -525,6 +543,7 @@ class TeamTenancyArgs(HardenedModel):
     ingress_controller: PeerSelectorArgs = DEFAULT_INGRESS_CONTROLLER
     groups: list[GroupBindingArgs] = Field(default_factory=list)
     custom_roles: list[CustomRoleArgs] = Field(default_factory=list)
+    fleet: TeamFleetArgs | None = None
 
     @field_validator("team")
     @classmethod
@@ -568,8 +587,34 @@ class TeamTenancyArgs(HardenedModel):
                     "remove the duplicate binding",
                 )
             seen.add(key)
+        if self.fleet is not None:
+            self._check_fleet(self.fleet, names, problems)
         problems.raise_if_any()
         return self
+
+    @staticmethod
+    def _check_fleet(fleet: TeamFleetArgs, names: list[str], problems: ProblemList) -> None:
+        target = fleet.repo.target_namespace
+        if target is None or target not in names:
+            problems.add(
+                ["fleet", "repo", "targetNamespace"],
+                f"{target!r} is not one of the team's namespaces",
+                f"set targetNamespace to one of {', '.join(names)}",
+            )
+        if not any(re.match(p, fleet.repo.repo) for p in fleet.allowed_repo_patterns):
+            problems.add(
+                ["fleet", "repo", "repo"],
+                f"{fleet.repo.repo} matches none of allowedRepoPatterns",
+                "use a repository the patterns admit, or add an anchored pattern for it",
+            )
+        if fleet.manage_restriction:
+            try:
+                fleet_restriction(fleet, names)
+            except ValidationError as err:
+                for line in problem_lines(err, prefix=("fleet",)):
+                    path, _, rest = line.partition(": ")
+                    message, _, fix = rest.partition(" (fix: ")
+                    problems.add(path.split("."), message, fix.removesuffix(")") or "see docs/teams.md")
 
     def _check_quotas(self, problems: ProblemList) -> None:
         project = self.project_quota.as_rancher()
@@ -661,6 +706,18 @@ def parse_team_args(values: Mapping[str, Any] | TeamTenancyArgs) -> TeamTenancyA
         raise TeamConfigError(problem_lines(err)) from None
 
 
+def fleet_restriction(fleet: TeamFleetArgs, namespaces: Sequence[str]) -> GitRepoRestrictionArgs:
+    repo = fleet.repo
+    return GitRepoRestrictionArgs(
+        workspace=repo.workspace,
+        allowed_repo_patterns=fleet.allowed_repo_patterns,
+        allowed_service_accounts=(repo.service_account,),
+        default_service_account=repo.service_account,
+        allowed_client_secret_names=tuple(n for n in (repo.client_secret_name, repo.helm_secret_name) if n),
+        allowed_target_namespaces=tuple(namespaces),
+    )
+
+
 @dataclass(frozen=True)
 class TenantNamespace:
     """What the team's own resources need about one of its namespaces."""
@@ -689,10 +746,19 @@ class TeamTenancy(pulumi.ComponentResource):
         cluster_v1_id: pulumi.Input[str],
         kubernetes_provider: pulumi.ProviderResource,
         depends_on: Sequence[pulumi.Resource] = (),
+        fleet_provider: pulumi.ProviderResource | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         # Validate before registering anything: a bad config must leave no partial tenant behind.
         self.args = args = parse_team_args(args)
+        if args.fleet is not None and fleet_provider is None:
+            raise TeamConfigError(
+                [
+                    "fleet: a Fleet repo lives on Rancher's local cluster and needs a provider for it "
+                    "(fix: pass fleet_provider= (components.gitops.local_cluster_provider); a team stack "
+                    "normally cannot reach the local cluster, so the platform stack creates the Fleet part)"
+                ]
+            )
         super().__init__("hardened-rke2:tenancy:TeamTenancy", name, None, opts)
         base = pulumi.ResourceOptions(parent=self, depends_on=list(depends_on))
         kube = pulumi.ResourceOptions.merge(base, pulumi.ResourceOptions(provider=kubernetes_provider))
@@ -760,6 +826,21 @@ class TeamTenancy(pulumi.ComponentResource):
         self.namespaces = {}
         for ns in args.namespaces:
             self.namespaces[ns.name] = self._namespace(name, args, ns, kube)
+
+        self.fleet_repo: GitOpsRepo | None = None
+        if args.fleet is not None and fleet_provider is not None:
+            after: list[pulumi.Resource] = []
+            if args.fleet.manage_restriction:
+                restriction = GitRepoRestriction(
+                    f"{name}-fleet",
+                    fleet_restriction(args.fleet, [ns.name for ns in args.namespaces]),
+                    fleet_provider,
+                    opts=base,
+                )
+                after.append(restriction.restriction)
+            self.fleet_repo = GitOpsRepo(
+                f"{name}-fleet", args.fleet.repo, fleet_provider, opts=base, after=after
+            )
 
         self.register_outputs(
             {"projectId": self.project.id, "namespaces": [ns.name for ns in args.namespaces]}

@@ -701,3 +701,90 @@ def test_scoped_provider_rejects_unsafe_targets(mock_run, url: str, v1: str, mat
 def test_token_ttl_is_bounded() -> None:
     with pytest.raises(ValueError, match=r"token_?[tT]tl_?[sS]econds"):
         TeamAccessArgs(token_ttl_seconds=30 * 24 * 3600)
+
+
+# --- optional Fleet repo restricted to the team's namespaces ------------------------------------------------
+
+FLEET = {
+    "repo": {
+        "name": "payments",
+        "workspace": "fleet-payments",
+        "repo": "https://git.example.com/payments/deploy.git",
+        "branch": "main",
+        "serviceAccount": "payments-deployer",
+        "targetNamespace": "payments-api",
+        "targets": [{"clusterSelector": {"env": "prod"}}],
+    },
+    "allowedRepoPatterns": ["^https://git\\.example\\.com/payments/"],
+}
+GITREPO = "kubernetes:fleet.cattle.io/v1alpha1:GitRepo"
+RESTRICTION = "kubernetes:fleet.cattle.io/v1alpha1:GitRepoRestriction"
+
+
+def run_with_fleet(mock_run, config: dict[str, Any]) -> ProgramRun:
+    def program() -> None:
+        provider = pulumi.ProviderResource("kubernetes", "team-k8s", {})
+        local = pulumi.ProviderResource("kubernetes", "rancher-local", {})
+        TeamTenancy("payments", config, cluster_v1_id=V1, kubernetes_provider=provider, fleet_provider=local)
+
+    return mock_run(program, mocks=RancherMocks())
+
+
+def test_fleet_repo_is_restricted_to_the_team_namespaces(mock_run) -> None:
+    config = team(namespaces=[{"name": "payments-api"}, {"name": "payments-jobs"}], fleet=FLEET)
+    run = run_with_fleet(mock_run, config)
+    restriction = run.one(RESTRICTION)
+    assert restriction.inputs["metadata"]["namespace"] == "fleet-payments"
+    assert restriction.inputs["allowedTargetNamespaces"] == ["payments-api", "payments-jobs"]
+    assert restriction.inputs["allowedServiceAccounts"] == ["payments-deployer"]
+    assert restriction.inputs["defaultServiceAccount"] == "payments-deployer"
+    assert restriction.inputs["allowedRepoPatterns"] == ["^https://git\\.example\\.com/payments/"]
+    repo = run.one(GITREPO)
+    assert repo.inputs["spec"]["targetNamespace"] == "payments-api"
+    assert repo.inputs["spec"]["serviceAccount"] == "payments-deployer"
+    assert restriction.urn in repo.dependencies  # the restriction exists before the repo is admitted
+    local = run.one("pulumi:providers:kubernetes", "rancher-local")
+    assert repo.provider is not None and repo.provider.startswith(local.urn)
+    assert restriction.provider is not None and restriction.provider.startswith(local.urn)
+
+
+def test_fleet_in_a_shared_workspace_leaves_the_restriction_to_the_platform(mock_run) -> None:
+    fleet = {**FLEET, "repo": {**FLEET["repo"], "workspace": "fleet-default"}, "manageRestriction": False}
+    run = run_with_fleet(mock_run, team(fleet=fleet))
+    assert run.of_type(RESTRICTION) == []
+    assert run.one(GITREPO).inputs["metadata"]["namespace"] == "fleet-default"
+
+
+@pytest.mark.parametrize(
+    ("fleet", "expected"),
+    [
+        (
+            {**FLEET, "repo": {**FLEET["repo"], "targetNamespace": "kube-system"}},
+            "fleet.repo.targetNamespace: 'kube-system' is not one of the team's namespaces",
+        ),
+        (
+            {**FLEET, "repo": {**FLEET["repo"], "repo": "https://github.com/other/repo.git"}},
+            "fleet.repo.repo: https://github.com/other/repo.git matches none of allowedRepoPatterns",
+        ),
+        ({**FLEET, "allowedRepoPatterns": ["git.example.com"]}, "fleet.allowedRepoPatterns.0"),
+    ],
+)
+def test_invalid_fleet_config_is_rejected(mock_run, fleet: dict[str, Any], expected: str) -> None:
+    with pytest.raises(TeamConfigError) as info:
+        parse_team_args(team(fleet=fleet))
+    assert expected in str(info.value)
+
+
+def test_fleet_without_a_local_cluster_provider_registers_nothing(mock_run) -> None:
+    errors: list[TeamConfigError] = []
+
+    def program() -> None:
+        provider = pulumi.ProviderResource("kubernetes", "team-k8s", {})
+        try:
+            TeamTenancy("payments", team(fleet=FLEET), cluster_v1_id=V1, kubernetes_provider=provider)
+        except TeamConfigError as err:
+            errors.append(err)
+
+    run = mock_run(program, mocks=RancherMocks())
+    assert "fleet: a Fleet repo lives on Rancher's local cluster" in str(errors[0])
+    assert [r.type for r in run.resources if r.type not in ("pulumi:pulumi:Stack", K8S_PROVIDER)] == []
