@@ -42,8 +42,8 @@ _VALUE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 ]
 # `password = hunter2` / `"apiKey": "..."` inside a config file carried by a ConfigMap.
 _ASSIGNMENT = re.compile(
-    r"""(?im)^[\s"'-]*[\w.-]*(passw(?:or)?d|secret|token|api[_-]?key|access[_-]?key|client[_-]?secret)"""
-    r"""["']?\s*[:=]\s*["']?([^\s"',}#]+)"""
+    r"""(?im)^[\s"'{,-]*[\w.-]*(passw(?:or)?d|secret|token|api[_-]?key|access[_-]?key|client[_-]?secret)"""
+    r"""["']?\s*[:=][ \t]*(\S.*?)[ \t]*$"""
 )
 _PLACEHOLDER = re.compile(
     r"^(\$\{.*\}|\$\(.*\)|\$[A-Z_][A-Z0-9_]*|\{\{.*\}\}|<[^>]*>|%\(?\w+\)?s?|\*+|x+|changeme)$",
@@ -69,7 +69,15 @@ def value_findings(value: str) -> list[str]:
 
 
 def _assignment_findings(value: str) -> list[str]:
-    return [m.group(1) for m in _ASSIGNMENT.finditer(value) if not _is_placeholder(m.group(2))]
+    found = []
+    for m in _ASSIGNMENT.finditer(value):
+        raw = m.group(2).strip().strip("\"'")
+        literal = m.group(2).rstrip(",;}").strip().strip("\"'")
+        if _is_placeholder(raw) or _is_placeholder(literal):
+            continue
+        if literal and not literal.startswith(("{", "[", "|", ">", "&", "*")):
+            found.append(m.group(1))  # '{'/'[' open a nested block; '|'/'>' YAML blocks; '&'/'*' anchors
+    return found
 
 
 # ----------------------------------------------------------------------------- env literals

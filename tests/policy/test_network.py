@@ -1,0 +1,440 @@
+"""Network separation policies: namespaces, services, ingresses, network policies, and the stack-level
+coverage of every namespace (default-deny, LimitRange, ResourceQuota)."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from typing import Any
+
+import pytest
+
+from blueprint.offline.analyzer import UNKNOWN, analyze_stack
+from tests.conftest import PACK_DIR
+from tests.policy.builders import analyze, names
+
+NS = "kubernetes:core/v1:Namespace"
+RNS = "rancher2:index/namespace:Namespace"
+PROJECT = "rancher2:index/project:Project"
+SVC = "kubernetes:core/v1:Service"
+ING = "kubernetes:networking.k8s.io/v1:Ingress"
+NP = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+LR = "kubernetes:core/v1:LimitRange"
+RQ = "kubernetes:core/v1:ResourceQuota"
+RESTRICTED = {"pod-security.kubernetes.io/enforce": "restricted"}
+STACK_POLICIES = {
+    "namespace-default-deny-network-policy",
+    "namespace-limit-range",
+    "namespace-resource-quota",
+}
+
+
+def namespace(
+    name: str | None = "team-a", labels: dict[str, str] | None = None, **meta: Any
+) -> dict[str, Any]:
+    md: dict[str, Any] = {"labels": RESTRICTED if labels is None else labels, **meta}
+    if name is not None:
+        md["name"] = name
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": md}
+
+
+# ----------------------------------------------------------------------------- namespaces
+
+
+@pytest.mark.parametrize(
+    ("rtype", "props", "rname", "expected"),
+    [
+        (NS, namespace("team-a"), "ns", set()),
+        (NS, namespace("kube-team"), "ns", {"namespace-name-not-reserved"}),
+        (NS, namespace(None), "kube-auto", {"namespace-name-not-reserved"}),  # auto-named from the resource
+        (
+            RNS,
+            {"name": "kube-things", "projectId": "c-1:p-1", "labels": RESTRICTED},
+            "ns",
+            {"namespace-name-not-reserved"},
+        ),
+        (RNS, {"name": "things", "projectId": "c-1:p-1", "labels": RESTRICTED}, "ns", set()),
+    ],
+)
+def test_reserved_namespace_prefix(rtype: str, props: dict[str, Any], rname: str, expected: set[str]) -> None:
+    assert names(analyze(rtype, props, name=rname)) == expected
+
+
+@pytest.mark.parametrize(
+    ("labels", "config", "expected"),
+    [
+        (RESTRICTED, None, set()),
+        ({"pod-security.kubernetes.io/enforce": "baseline"}, None, {"namespace-pod-security-enforced"}),
+        ({"pod-security.kubernetes.io/enforce": "privileged"}, None, {"namespace-pod-security-enforced"}),
+        ({"pod-security.kubernetes.io/warn": "restricted"}, None, {"namespace-pod-security-enforced"}),
+        ({}, None, {"namespace-pod-security-enforced"}),
+        (
+            {"pod-security.kubernetes.io/enforce": "baseline"},
+            {"namespace-pod-security-enforced": {"minimumLevel": "baseline"}},
+            set(),
+        ),
+        (
+            {"pod-security.kubernetes.io/enforce": "privileged"},
+            {"namespace-pod-security-enforced": {"minimumLevel": "baseline"}},
+            {"namespace-pod-security-enforced"},
+        ),
+    ],
+)
+def test_namespace_psa_enforce_label(labels: dict[str, str], config: Any, expected: set[str]) -> None:
+    assert names(analyze(NS, namespace("team-a", labels), config=config)) == expected
+    rancher = {"name": "team-a", "projectId": "c-1:p-1", "labels": labels}
+    assert names(analyze(RNS, rancher, config=config)) == expected
+
+
+def test_exempt_system_namespace_needs_no_psa_label() -> None:
+    assert analyze(NS, namespace("cattle-system", {}), name="sys") == []
+
+
+def test_psa_label_unknown_is_a_preview_advisory() -> None:
+    violations = analyze(NS, namespace("team-a", {"pod-security.kubernetes.io/enforce": UNKNOWN}))
+    assert names(violations) == {"namespace-pod-security-enforced"}
+    assert violations[0].is_preview_unknown
+
+
+@pytest.mark.parametrize(
+    ("ns", "config", "expected"),
+    [
+        ("team-a", None, set()),
+        ("default", None, {"workload-not-in-system-namespace"}),
+        ("kube-public", None, {"workload-not-in-system-namespace"}),
+        (
+            "sandbox",
+            {"workload-not-in-system-namespace": {"forbiddenNamespaces": ["sandbox*"]}},
+            {"workload-not-in-system-namespace"},
+        ),
+    ],
+)
+def test_workload_namespace_placement(ns: str, config: Any, expected: set[str]) -> None:
+    from tests.policy.builders import POD_TYPES, restricted_spec, wrap
+
+    assert (
+        names(analyze(POD_TYPES["Job"], wrap("Job", restricted_spec(), namespace=ns), config=config))
+        == expected
+    )
+
+
+# ----------------------------------------------------------------------------- services and ingresses
+
+
+def service(kind: str = "ClusterIP", name: str = "web", **spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name, "namespace": "team-a"},
+        "spec": {
+            "type": kind,
+            "selector": {"app": name},
+            "ports": [{"port": 443.0, "targetPort": 8443.0}],
+            **spec,
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    ("props", "config", "expected"),
+    [
+        (service(), None, set()),
+        (service(externalIPs=["203.0.113.10"]), None, {"service-no-external-ips"}),
+        (service("NodePort"), None, {"service-exposure-allowed"}),
+        (service("LoadBalancer"), None, {"service-exposure-allowed"}),
+        (
+            service("LoadBalancer", name="ingress-gw"),
+            {"service-exposure-allowed": {"allowedExposedServices": ["team-a/ingress-*"]}},
+            set(),
+        ),
+        (
+            service("LoadBalancer", name="web"),
+            {"service-exposure-allowed": {"allowedExposedServices": ["team-a/ingress-*"]}},
+            {"service-exposure-allowed"},
+        ),
+    ],
+)
+def test_services(props: dict[str, Any], config: Any, expected: set[str]) -> None:
+    violations = analyze(SVC, props, config=config)
+    assert names(violations) == expected
+    assert all(v.is_mandatory for v in violations)
+
+
+def ingress(tls: list[dict[str, Any]] | None, hosts: list[str | None]) -> dict[str, Any]:
+    rules = []
+    for h in hosts:
+        rule: dict[str, Any] = {
+            "http": {
+                "paths": [
+                    {
+                        "path": "/",
+                        "pathType": "Prefix",
+                        "backend": {"service": {"name": "web", "port": {"number": 443.0}}},
+                    }
+                ]
+            }
+        }
+        if h:
+            rule["host"] = h
+        rules.append(rule)
+    spec: dict[str, Any] = {"ingressClassName": "nginx", "rules": rules}
+    if tls is not None:
+        spec["tls"] = tls
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": {"name": "web", "namespace": "team-a"},
+        "spec": spec,
+    }
+
+
+@pytest.mark.parametrize(
+    ("props", "ok"),
+    [
+        (ingress(None, ["app.example.com"]), False),
+        (ingress([], ["app.example.com"]), False),
+        (ingress([{"hosts": ["app.example.com"], "secretName": "tls"}], ["app.example.com"]), True),
+        (ingress([{"hosts": ["*.example.com"], "secretName": "tls"}], ["app.example.com"]), True),
+        (ingress([{"hosts": ["*.example.com"], "secretName": "tls"}], ["a.b.example.com"]), False),
+        (
+            ingress(
+                [{"hosts": ["app.example.com"], "secretName": "tls"}], ["app.example.com", "api.example.com"]
+            ),
+            False,
+        ),
+        (ingress([{"secretName": "tls"}], ["app.example.com", None]), True),
+        (ingress([{"hosts": ["app.example.com"], "secretName": "tls"}], [None]), False),
+    ],
+)
+def test_ingress_tls(props: dict[str, Any], ok: bool) -> None:
+    for rtype in (
+        ING,
+        "kubernetes:networking.k8s.io/v1beta1:Ingress",
+        "kubernetes:extensions/v1beta1:Ingress",
+    ):
+        assert names(analyze(rtype, props)) == (set() if ok else {"ingress-tls"})
+
+
+def egress_policy(*rules: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "egress", "namespace": "team-a"},
+        "spec": {
+            "podSelector": {"matchLabels": {"app": "web"}},
+            "policyTypes": ["Egress"],
+            "egress": list(rules),
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    ("rule", "opens_metadata"),
+    [
+        ({"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}]}, True),
+        ({"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["169.254.169.254/32"]}}]}, False),
+        (
+            {"to": [{"ipBlock": {"cidr": "169.254.0.0/16"}}], "ports": [{"port": 80.0, "protocol": "TCP"}]},
+            True,
+        ),
+        ({"to": [{"ipBlock": {"cidr": "10.0.0.0/8"}}]}, False),
+        ({"ports": [{"port": 53.0, "protocol": "UDP"}, {"port": 53.0, "protocol": "TCP"}]}, False),
+        ({}, True),
+        ({"to": [{"namespaceSelector": {}}]}, False),
+        ({"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{"port": 443.0}]}, False),
+        ({"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{"port": 1.0, "endPort": 1024.0}]}, True),
+    ],
+)
+def test_metadata_endpoint_egress_is_advisory(rule: dict[str, Any], opens_metadata: bool) -> None:
+    violations = analyze(NP, egress_policy(rule))
+    assert names(violations) == ({"network-policy-blocks-metadata-endpoint"} if opens_metadata else set())
+    assert all(v.enforcement_level == "advisory" for v in violations)
+
+
+# ----------------------------------------------------------------------------- stack-level coverage
+
+
+def deny_all(
+    ns: Any, name: str = "default-deny", types: tuple[str, ...] = ("Ingress", "Egress"), **spec: Any
+) -> dict[str, Any]:
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {"podSelector": {}, "policyTypes": list(types), **spec},
+    }
+
+
+def limit_range(ns: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "LimitRange",
+        "metadata": {"name": "limits", "namespace": ns},
+        "spec": {
+            "limits": [
+                {
+                    "type": "Container",
+                    "default": {"cpu": "1"},
+                    "defaultRequest": {"cpu": "500m"},
+                    "max": {"cpu": "2"},
+                    "min": {"cpu": "500m"},
+                }
+            ]
+        },
+    }
+
+
+def quota(ns: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "ResourceQuota",
+        "metadata": {"name": "quota", "namespace": ns},
+        "spec": {
+            "hard": {"requests.cpu": "1", "requests.memory": "1Gi", "limits.cpu": "2", "limits.memory": "2Gi"}
+        },
+    }
+
+
+def tenant(
+    ns: str = "team-a",
+    *,
+    np: list[dict[str, Any]] | None = None,
+    lr: bool = True,
+    rq: bool = True,
+    ns_props: dict[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    res = [{"type": NS, "name": f"{ns}-ns", "props": ns_props or namespace(ns)}]
+    for i, p in enumerate(np if np is not None else [deny_all(ns)]):
+        res.append({"type": NP, "name": f"{ns}-np{i}", "props": p, "dependencies": [f"{ns}-ns"]})
+    if lr:
+        res.append({"type": LR, "name": f"{ns}-lr", "props": limit_range(ns)})
+    if rq:
+        res.append({"type": RQ, "name": f"{ns}-rq", "props": quota(ns)})
+    return res
+
+
+def stack_violations(resources: list[dict[str, Any]], config: Any = None) -> list[Any]:
+    result = analyze_stack(PACK_DIR, resources, config)
+    return [v for v in result.violations if v.policy_name in STACK_POLICIES or v.phase == "analyze-stack"]
+
+
+def test_fully_covered_namespace_passes() -> None:
+    result = analyze_stack(PACK_DIR, tenant())
+    assert result.violations == []
+
+
+@pytest.mark.parametrize(
+    ("resources", "expected"),
+    [
+        (tenant(np=[]), {"namespace-default-deny-network-policy"}),
+        (tenant(lr=False), {"namespace-limit-range"}),
+        (tenant(rq=False), {"namespace-resource-quota"}),
+        (tenant(np=[], lr=False, rq=False), STACK_POLICIES),
+        (tenant(np=[deny_all("team-a", types=("Ingress",))]), {"namespace-default-deny-network-policy"}),
+        (tenant(np=[deny_all("team-a", types=())]), {"namespace-default-deny-network-policy"}),
+        (tenant(np=[deny_all("team-a", "in", ("Ingress",)), deny_all("team-a", "out", ("Egress",))]), set()),
+        (tenant(np=[deny_all("team-a", ingress=[{}])]), {"namespace-default-deny-network-policy"}),
+        (
+            tenant(np=[deny_all("team-a", egress=[{"to": [{"podSelector": {}}]}])]),
+            {"namespace-default-deny-network-policy"},
+        ),
+        (
+            tenant(
+                np=[
+                    {
+                        **deny_all("team-a"),
+                        "spec": {
+                            "podSelector": {"matchLabels": {"app": "x"}},
+                            "policyTypes": ["Ingress", "Egress"],
+                        },
+                    }
+                ]
+            ),
+            {"namespace-default-deny-network-policy"},
+        ),
+        (tenant(np=[deny_all("team-b")]), {"namespace-default-deny-network-policy"}),
+    ],
+)
+def test_namespace_coverage(resources: list[dict[str, Any]], expected: set[str]) -> None:
+    if any(r["name"] == "team-a-np0" and r["props"]["metadata"]["namespace"] == "team-b" for r in resources):
+        for r in resources:
+            r.pop("dependencies", None)  # a policy in another namespace, unrelated to team-a
+    violations = stack_violations(resources)
+    assert names(violations) == expected, [v.message for v in violations]
+    for v in violations:
+        assert v.is_mandatory and "team-a" in v.message and v.resource_type == NS
+
+
+def test_every_namespace_is_checked_and_reported_on_its_own_urn() -> None:
+    resources = tenant("team-a") + tenant("team-b", lr=False)
+    violations = stack_violations(resources)
+    assert [(v.policy_name, v.resource_name) for v in violations] == [("namespace-limit-range", "team-b-ns")]
+
+
+def test_unknown_namespace_name_is_matched_through_dependencies() -> None:
+    resources = tenant(ns_props=namespace(UNKNOWN))
+    for r in resources[1:]:
+        r["props"]["metadata"]["namespace"] = UNKNOWN
+        r["dependencies"] = ["team-a-ns"]
+    assert stack_violations(resources) == []
+
+
+def test_undecidable_coverage_is_a_preview_advisory_not_a_pass() -> None:
+    resources = tenant(rq=False)
+    resources.append({"type": RQ, "name": "mystery", "props": quota(UNKNOWN)})
+    violations = stack_violations(resources)
+    assert names(violations) == {"namespace-resource-quota"}
+    assert violations[0].is_preview_unknown
+
+
+def test_rancher_namespace_quota_and_limits_count() -> None:
+    rns = {
+        "name": "team-a",
+        "projectId": "c-1:p-1",
+        "labels": RESTRICTED,
+        "resourceQuota": {"limit": {"limitsCpu": "2000m"}},
+        "containerResourceLimit": {"limitsCpu": "500m", "requestsCpu": "100m"},
+    }
+    resources = [
+        {"type": RNS, "name": "team-a-ns", "props": rns},
+        {"type": NP, "name": "deny", "props": deny_all("team-a")},
+    ]
+    assert stack_violations(resources) == []
+    rns_plain = {"name": "team-a", "projectId": "c-1:p-1", "labels": RESTRICTED}
+    resources[0]["props"] = rns_plain
+    assert names(stack_violations(resources)) == {"namespace-limit-range", "namespace-resource-quota"}
+    # The project's quota and container limits apply to its namespaces.
+    project = {
+        "name": "team",
+        "clusterId": "c-1",
+        "resourceQuota": {
+            "projectLimit": {"limitsCpu": "8000m"},
+            "namespaceDefaultLimit": {"limitsCpu": "2000m"},
+        },
+        "containerResourceLimit": {"limitsCpu": "500m"},
+    }
+    resources.insert(0, {"type": PROJECT, "name": "team", "props": project})
+    resources[1]["dependencies"] = ["team"]
+    assert stack_violations(resources) == []
+
+
+def test_exempt_namespaces_and_exemptions_apply_to_stack_findings() -> None:
+    sys_ns = [{"type": NS, "name": "sys", "props": namespace("cattle-system")}]
+    assert stack_violations(sys_ns) == []
+    expires = (datetime.date.today() + datetime.timedelta(days=30)).isoformat()
+    ann = {
+        "policy.hardened-rke2.io/exemptions": json.dumps(
+            [
+                {
+                    "policy": "namespace-limit-range",
+                    "reason": "batch jobs size themselves",
+                    "expires": expires,
+                    "approvedBy": "platform",
+                }
+            ]
+        )
+    }
+    resources = tenant(lr=False, ns_props=namespace("team-a", annotations=ann))
+    result = analyze_stack(PACK_DIR, resources)
+    assert [v.policy_name for v in result.violations] == ["exemption-applied"]
+    assert result.violations[0].enforcement_level == "advisory"

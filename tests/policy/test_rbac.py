@@ -1,0 +1,188 @@
+"""RBAC policies: roles (wildcards, escalation verbs, pod exec, secrets) and bindings (cluster-admin,
+system groups), plus the stack-level check of who is bound to roles that read Secrets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from blueprint.offline.analyzer import analyze_stack
+from tests.conftest import PACK_DIR
+from tests.policy.builders import analyze, names
+
+ROLE = "kubernetes:rbac.authorization.k8s.io/v1:Role"
+CROLE = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole"
+RB = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"
+CRB = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding"
+
+POD_READER = {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "watch", "list"]}
+
+
+def role(*rules: dict[str, Any], name: str = "pod-reader", ns: str | None = "team-a") -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": name}
+    if ns:
+        meta["namespace"] = ns
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "Role",
+        "metadata": meta,
+        "rules": list(rules),
+    }
+
+
+def binding(
+    role_kind: str, role_name: str, *subjects: dict[str, Any], name: str = "b", ns: str | None = "team-a"
+) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": name}
+    if ns:
+        meta["namespace"] = ns
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": meta,
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": role_kind, "name": role_name},
+        "subjects": list(subjects),
+    }
+
+
+USER = {"kind": "User", "name": "jane", "apiGroup": "rbac.authorization.k8s.io"}
+
+
+@pytest.mark.parametrize(
+    ("rule", "expected"),
+    [
+        (POD_READER, set()),
+        ({"apiGroups": [""], "resources": ["pods"], "verbs": ["*"]}, {"rbac-no-wildcards"}),
+        ({"apiGroups": ["apps"], "resources": ["*"], "verbs": ["get"]}, {"rbac-no-wildcards"}),
+        ({"apiGroups": ["*"], "resources": ["deployments"], "verbs": ["get"]}, {"rbac-no-wildcards"}),
+        ({"nonResourceURLs": ["*"], "verbs": ["get"]}, {"rbac-no-wildcards"}),
+        (
+            {
+                "apiGroups": ["rbac.authorization.k8s.io"],
+                "resources": ["clusterroles"],
+                "verbs": ["escalate"],
+            },
+            {"rbac-no-escalation-verbs"},
+        ),
+        (
+            {"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["rolebindings"], "verbs": ["bind"]},
+            {"rbac-no-escalation-verbs"},
+        ),
+        ({"apiGroups": [""], "resources": ["users"], "verbs": ["impersonate"]}, {"rbac-no-escalation-verbs"}),
+        ({"apiGroups": [""], "resources": ["pods/exec"], "verbs": ["create"]}, {"rbac-no-pod-exec"}),
+        ({"apiGroups": [""], "resources": ["pods/attach"], "verbs": ["get"]}, {"rbac-no-pod-exec"}),
+        ({"apiGroups": [""], "resources": ["pods/portforward"], "verbs": ["create"]}, {"rbac-no-pod-exec"}),
+        ({"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]}, set()),
+        (
+            {"apiGroups": ["apps"], "resources": ["pods/exec"], "verbs": ["create"]},
+            set(),
+        ),  # not the core group
+        ({"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]}, {"rbac-secrets-read-restricted"}),
+        (
+            {"apiGroups": [""], "resources": ["secrets"], "verbs": ["list", "watch"]},
+            {"rbac-secrets-read-restricted"},
+        ),
+        ({"apiGroups": [""], "resources": ["secrets"], "verbs": ["create", "update"]}, set()),
+        (
+            {"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["app-tls"], "verbs": ["get"]},
+            set(),
+        ),
+        (
+            {"apiGroups": [""], "resources": ["*"], "verbs": ["*"]},
+            {"rbac-no-wildcards", "rbac-no-pod-exec", "rbac-secrets-read-restricted"},
+        ),
+    ],
+)
+def test_role_rules(rule: dict[str, Any], expected: set[str]) -> None:
+    for rtype, props in ((ROLE, role(rule)), (CROLE, {**role(rule, ns=None), "kind": "ClusterRole"})):
+        violations = analyze(rtype, props)
+        assert names(violations) == expected, [v.message for v in violations]
+        assert all(v.is_mandatory for v in violations)
+
+
+def test_secret_reader_roles_can_be_allowed_by_config() -> None:
+    rule = {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list"]}
+    config = {
+        "rbac-secrets-read-restricted": {"allowedSecretReaderRoles": ["team-a/cert-*", "external-secrets"]}
+    }
+    assert analyze(ROLE, role(rule, name="cert-sync"), config=config) == []
+    assert names(analyze(ROLE, role(rule, name="cert-sync", ns="team-b"), config=config)) == {
+        "rbac-secrets-read-restricted"
+    }
+    assert (
+        analyze(CROLE, {**role(rule, name="external-secrets", ns=None), "kind": "ClusterRole"}, config=config)
+        == []
+    )
+
+
+@pytest.mark.parametrize(
+    ("props", "config", "expected"),
+    [
+        (binding("Role", "pod-reader", USER), None, set()),
+        (binding("ClusterRole", "cluster-admin", USER), None, {"rbac-no-cluster-admin-binding"}),
+        (
+            binding("ClusterRole", "cluster-admin", USER, name="break-glass"),
+            {"rbac-no-cluster-admin-binding": {"allowedClusterAdminBindings": ["break-*"]}},
+            set(),
+        ),
+        (
+            binding("ClusterRole", "view", {"kind": "Group", "name": "system:unauthenticated"}),
+            None,
+            {"rbac-no-system-group-binding"},
+        ),
+        (
+            binding("ClusterRole", "view", {"kind": "Group", "name": "system:authenticated"}),
+            None,
+            {"rbac-no-system-group-binding"},
+        ),
+        (
+            binding("ClusterRole", "view", {"kind": "User", "name": "system:anonymous"}),
+            None,
+            {"rbac-no-system-group-binding"},
+        ),
+        (
+            binding("ClusterRole", "view", {"kind": "Group", "name": "system:serviceaccounts:team-a"}),
+            None,
+            set(),
+        ),
+    ],
+)
+def test_bindings(props: dict[str, Any], config: Any, expected: set[str]) -> None:
+    for rtype, body in (
+        (RB, props),
+        (CRB, {**props, "kind": "ClusterRoleBinding", "metadata": {"name": props["metadata"]["name"]}}),
+    ):
+        violations = analyze(rtype, body, config=config)
+        assert names(violations) == expected
+        assert all(v.is_mandatory for v in violations)
+
+
+SECRET_RULE = {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list", "watch"]}
+ALLOW_ROLE = {"rbac-secrets-read-restricted": {"allowedSecretReaderRoles": ["team-a/*"]}}
+
+
+def _stack(*subjects: dict[str, Any], role_ref: tuple[str, str] = ("Role", "reader")) -> list[dict[str, Any]]:
+    return [
+        {"type": ROLE, "name": "reader", "props": role(SECRET_RULE, name="reader")},
+        {"type": RB, "name": "rb", "props": binding(role_ref[0], role_ref[1], *subjects, name="rb")},
+    ]
+
+
+def _secret_binding_findings(resources: list[dict[str, Any]], config: dict[str, Any]) -> list[Any]:
+    return analyze_stack(PACK_DIR, resources, config).by_policy("rbac-secret-readers-allowed")
+
+
+def test_secret_reading_roles_are_bound_only_to_allowed_subjects() -> None:
+    sa = {"kind": "ServiceAccount", "name": "syncer"}
+    config = {
+        **ALLOW_ROLE,
+        "rbac-secret-readers-allowed": {"allowedSecretReaders": ["ServiceAccount:team-a/*"]},
+    }
+    assert _secret_binding_findings(_stack(sa), config) == []
+    (v,) = _secret_binding_findings(_stack(USER), config)
+    assert "User:jane" in v.message and v.resource_name == "rb" and v.is_mandatory
+    # Built-in roles that read Secrets count too.
+    (v,) = _secret_binding_findings(_stack(USER, role_ref=("ClusterRole", "edit")), config)
+    assert "edit" in v.message
+    assert _secret_binding_findings(_stack(USER, role_ref=("ClusterRole", "view")), config) == []
