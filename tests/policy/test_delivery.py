@@ -200,3 +200,37 @@ def test_deprecated_rancher_istio() -> None:
     got = run(APP, {"chartName": "rancher-istio", "clusterId": "c", "namespace": "istio-system"})
     assert list(got) == ["addon-chart-supported"]
     assert run(APP, {"chartName": "istiod", "clusterId": "c", "namespace": "istio-system"}) == {}
+
+
+CATALOG = "rancher2:index/catalogV2:CatalogV2"
+
+
+@pytest.mark.parametrize(
+    "props",
+    [
+        {"clusterId": "c", "name": "istio", "url": "https://istio-release.storage.googleapis.com/charts"},
+        {"clusterId": "c", "name": "oci", "url": "oci://registry.example.com/charts", "insecure": False},
+        {
+            "clusterId": "c",
+            "name": "git",
+            "gitRepo": "https://git.example.com/charts.git",
+            "gitBranch": "main",
+        },
+    ],
+)
+def test_catalog_over_tls_passes(props: dict[str, Any]) -> None:
+    assert run(CATALOG, props) == {}
+
+
+@pytest.mark.parametrize(
+    ("props", "part"),
+    [
+        ({"url": "https://x", "insecure": True}, "insecure is true"),
+        ({"url": "oci://x", "insecurePlainHttp": True}, "plain HTTP"),
+        ({"url": "http://charts.example.com"}, "plain HTTP"),
+        ({"gitRepo": "git://git.example.com/charts.git"}, "gitRepo"),
+    ],
+)
+def test_insecure_catalog_fails(props: dict[str, Any], part: str) -> None:
+    got = run(CATALOG, {"clusterId": "c", "name": "x", **props})
+    assert any(part in m for m in got["rancher-catalog-tls"]), got

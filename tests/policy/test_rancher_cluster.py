@@ -643,3 +643,32 @@ def test_extra_known_keys_are_configurable() -> None:
     props = with_global(site_specific_key="x")
     assert "rke2-config-keys-known" in run(props)
     assert run(props, config={"rke2-config-keys-known": {"extraKnownKeys": ["site-specific-key"]}}) == {}
+
+
+QUOTA = {"limitsCpu": "8", "limitsMemory": "16Gi", "requestsCpu": "4", "requestsMemory": "8Gi"}
+
+
+def good_project() -> dict[str, Any]:
+    return {
+        "name": "payments",
+        "clusterId": "c-m-abc",
+        "resourceQuota": {"projectLimit": dict(QUOTA), "namespaceDefaultLimit": dict(QUOTA)},
+        "containerResourceLimit": {
+            "limitsCpu": "500m",
+            "limitsMemory": "512Mi",
+            "requestsCpu": "100m",
+            "requestsMemory": "128Mi",
+        },
+    }
+
+
+def test_project_quotas() -> None:
+    project = "rancher2:index/project:Project"
+    assert run(good_project(), type_=project, options={}) == {}
+    bare = {"name": "p", "clusterId": "c"}
+    got = run(bare, type_=project, options={})["rancher-project-quotas"]
+    assert len(got) == 3 and any("containerResourceLimit" in m for m in got)
+    partial = good_project()
+    del partial["resourceQuota"]["namespaceDefaultLimit"]["limitsMemory"]
+    got = run(partial, type_=project, options={})["rancher-project-quotas"]
+    assert got == [m for m in got if "namespaceDefaultLimit does not set limitsMemory" in m] and got

@@ -24,6 +24,7 @@ PEER_AUTHN_TYPES = (
     "kubernetes:security.istio.io/v1beta1:PeerAuthentication",
 )
 APP_V2 = "rancher2:index/appV2:AppV2"
+CATALOG_V2 = "rancher2:index/catalogV2:CatalogV2"
 
 FLEET_URL = "https://fleet.rancher.io/ref-gitrepo"
 FLEET_RESTRICTION_URL = "https://fleet.rancher.io/namespaces#restricting-gitrepos"
@@ -171,6 +172,27 @@ def check_peer_authentication(props: Mapping[str, Any], cfg: Mapping[str, Any]) 
     return out
 
 
+# ---------------------------------------------------------------------------------------- catalogs
+
+
+def check_catalog_tls(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
+    """A Rancher chart repository (CatalogV2, Helm `url` or `gitRepo`) is fetched over verified TLS."""
+    out = []
+    if rp.as_bool(props.get("insecure")) is True:
+        out.append("insecure is true: chart downloads skip TLS verification; give caBundle for a private CA")
+    if rp.as_bool(props.get("insecurePlainHttp")) is True:
+        out.append("insecurePlainHttp is true: charts (and the images they name) are fetched over plain HTTP")
+    url = props.get("url")
+    if isinstance(url, str) and url.strip().lower().startswith("http://"):
+        out.append(f"url {url} is plain HTTP: use https:// (or an oci:// registry over TLS)")
+    git = props.get("gitRepo")
+    if isinstance(git, str) and git.strip():
+        problem = repo_url_problem(git)
+        if problem:
+            out.append(problem.replace("spec.repo", "gitRepo"))
+    return out
+
+
 # ---------------------------------------------------------------------------------------- add-ons
 
 
@@ -310,6 +332,18 @@ POLICIES = [
                 "description": "Istio's root namespace (mesh-wide policies).",
             }
         },
+    ),
+    _policy(
+        "rancher-catalog-tls",
+        "Rancher chart repositories are fetched over verified TLS.",
+        check_catalog_tls,
+        [CATALOG_V2],
+        section="network",
+        ids=["NSA-1.8", "NSA-2.17"],
+        severity="high",
+        url="https://ranchermanager.docs.rancher.com/how-to-guides/new-user-guides/helm-charts-in-rancher",
+        remediation="Use an https:// or oci:// url (or an https/ssh gitRepo), keep insecure and "
+        "insecurePlainHttp false, give caBundle for a private CA.",
     ),
     _policy(
         "neuvector-bootstrap-password",

@@ -25,6 +25,7 @@ from nsa_cisa.framework import nsa_policy
 
 CLUSTER_V2 = "rancher2:index/clusterV2:ClusterV2"
 PSACT = "rancher2:index/podSecurityAdmissionConfigurationTemplate:PodSecurityAdmissionConfigurationTemplate"
+PROJECT = "rancher2:index/project:Project"
 
 RKE2_HARDENING_URL = "https://docs.rke2.io/security/hardening_guide"
 RANCHER_CLUSTER_URL = "https://ranchermanager.docs.rancher.com/reference-guides/cluster-configuration/rancher-server-configuration/rke2-cluster-configuration"
@@ -761,6 +762,33 @@ def _glob_in(value: str, patterns: set[str]) -> bool:
     return any(fnmatch.fnmatchcase(value, p) for p in patterns)
 
 
+# ---------------------------------------------------------------------------------------- projects
+
+_QUOTA_KEYS = ("limitsCpu", "limitsMemory", "requestsCpu", "requestsMemory")
+
+
+def check_project_quotas(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
+    """A Rancher project bounds its namespaces (quota) and its containers (default requests/limits)."""
+    out = []
+    quota = props.get("resourceQuota")
+    for part in ("projectLimit", "namespaceDefaultLimit"):
+        limits = rp.dig(quota, part)
+        missing = [k for k in _QUOTA_KEYS if not str(rp.dig(limits, k) or "").strip()]
+        if missing:
+            out.append(
+                f"resourceQuota.{part} does not set {', '.join(missing)}: namespaces of this project can "
+                "consume the cluster without bound"
+            )
+    limits = props.get("containerResourceLimit")
+    missing = [k for k in _QUOTA_KEYS if not str(rp.dig(limits, k) or "").strip()]
+    if missing:
+        out.append(
+            f"containerResourceLimit does not set {', '.join(missing)}: containers without their own "
+            "requests/limits are unbounded (and rejected once a quota applies)"
+        )
+    return out
+
+
 # ---------------------------------------------------------------------------------------- policies
 
 
@@ -1066,6 +1094,20 @@ POLICIES = [
         validate=_validate_protect,
         remediation_steps="Create the ClusterV2 with ResourceOptions(protect=True) (HardenedCluster does).",
         resource_types=[CLUSTER_V2],
+        honor_exempt_namespaces=False,
+        url=RANCHER_CLUSTER_URL,
+    ),
+    nsa_policy(
+        "rancher-project-quotas",
+        "Rancher projects set a resource quota (project and per-namespace default) and container defaults.",
+        section="network",
+        ids=["NSA-2.8", "NSA-2.9"],
+        severity="medium",
+        validate=_rv(check_project_quotas),
+        level="advisory",
+        remediation_steps="Set resourceQuota.projectLimit, resourceQuota.namespaceDefaultLimit and "
+        "containerResourceLimit (cpu/memory requests and limits) on the project.",
+        resource_types=[PROJECT],
         honor_exempt_namespaces=False,
         url=RANCHER_CLUSTER_URL,
     ),
