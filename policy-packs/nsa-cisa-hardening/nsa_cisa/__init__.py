@@ -13,6 +13,7 @@ from nsa_cisa import (
     delivery,
     exemption_policies,
     network,
+    node_drivers,
     pod_security,
     rancher_cluster,
     rancher_mgmt,
@@ -38,6 +39,7 @@ ALL_POLICIES += rancher_cluster.POLICIES
 ALL_POLICIES += rancher_mgmt.POLICIES
 ALL_POLICIES += delivery.POLICIES
 ALL_POLICIES += stack_rules.POLICIES
+ALL_POLICIES += node_drivers.POLICIES
 
 
 def initial_config() -> dict[str, Any]:
