@@ -31,6 +31,8 @@ from typing import Any
 import yaml
 
 from blueprint.offline.analyzer import (
+    SECRET_SIG,
+    SIG_KEY,
     AnalysisResult,
     AnalyzerInput,
     PolicyPackSession,
@@ -360,7 +362,12 @@ def _config_problems(exc: BaseException) -> list[str] | None:
 
 
 def default_providers(
-    resources: Sequence[CapturedResource], config: Mapping[str, str], *, project: str, stack: str
+    resources: Sequence[CapturedResource],
+    config: Mapping[str, str],
+    *,
+    project: str,
+    stack: str,
+    secret_keys: Sequence[str] = (),
 ) -> tuple[list[AnalyzerInput], dict[str, str]]:
     """The default providers the engine would create for custom resources without an explicit provider.
 
@@ -376,7 +383,12 @@ def default_providers(
         if package not in providers:
             version = _package_version(package)
             name = "default" + (f"_{version.replace('.', '_').replace('-', '_')}" if version else "")
-            props = {k.split(":", 1)[1]: v for k, v in config.items() if k.startswith(package + ":")}
+            # Secret config stays secret in the provider's inputs (the engine sends it with KeepSecrets).
+            props: dict[str, Any] = {
+                k.split(":", 1)[1]: ({SIG_KEY: SECRET_SIG, "value": v} if k in secret_keys else v)
+                for k, v in config.items()
+                if k.startswith(package + ":")
+            }
             if version:
                 props["version"] = version
             providers[package] = AnalyzerInput(
@@ -493,7 +505,11 @@ def preview_project(
         if sessions:
             t2 = time.perf_counter()
             providers, assignment = default_providers(
-                run.resources, stack_config.wire, project=project.name, stack=stack
+                run.resources,
+                stack_config.wire,
+                project=project.name,
+                stack=stack,
+                secret_keys=stack_config.secret_keys,
             )
             result.default_providers = providers
             inputs = list(providers)

@@ -9,12 +9,16 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_rancher2 as rancher2
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from blueprint.offline.analyzer import (
+    LEVELS,
     RESOURCE_SIG,
     SECRET_SIG,
     SIG_KEY,
     UNKNOWN,
+    PolicyConfig,
     PolicyConfigError,
     PolicyPackLoadError,
     PolicyPackSession,
@@ -26,6 +30,7 @@ from blueprint.offline.analyzer import (
     load_pack,
     parse_duration,
     parse_policy_pack_config,
+    reconcile_config,
 )
 
 PACK = Path(__file__).parent / "fixtures" / "mini_pack"
@@ -287,3 +292,42 @@ def test_subprocess_started_like_the_cli_gives_the_same_answers() -> None:
         ("min-replicas", "d"),
         ("namespace-network-policy", "ns"),
     }
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 5) | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=6,
+)
+_names_or_all = st.sampled_from(
+    ["all", "no-privileged", "min-replicas", "drop-all-capabilities", "namespace-network-policy", "x"]
+)
+_entry = (
+    st.sampled_from([*LEVELS, "strict", ""])
+    | _json
+    | st.fixed_dictionaries(
+        {},
+        optional={
+            "enforcementLevel": st.sampled_from([*LEVELS, "loud"]) | _json,
+            "minReplicas": _json,
+            "other": _json,
+        },
+    )
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(config=st.dictionaries(_names_or_all, _entry, max_size=4))
+def test_any_user_config_reconciles_or_fails_with_a_config_error(config: dict) -> None:
+    session = cached_session(PACK)
+    initial = {"min-replicas": PolicyConfig("advisory", {"minReplicas": 2})}
+    try:
+        result, _ = reconcile_config(session.policies, initial, config)
+    except PolicyConfigError as e:
+        assert e.problems and all(isinstance(p, str) and ":" in p for p in e.problems)
+        return
+    assert {p.name for p in session.policies} <= set(result)
+    assert all(v.enforcement_level in LEVELS for v in result.values())
+    level = config.get("no-privileged")
+    if isinstance(level, str):
+        assert result["no-privileged"].enforcement_level == level

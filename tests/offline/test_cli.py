@@ -60,10 +60,10 @@ def test_json_is_one_document_with_resources_violations_summary(capsys) -> None:
 
 def test_secret_config_file_and_redaction(capsys, tmp_path: Path) -> None:
     secrets = tmp_path / "secrets.yaml"
-    secrets.write_text("mini:token: s3cret\n")
+    secrets.write_text("mini:token: s3cret\nkubernetes:kubeconfig: kube-s3cret\n")
     code, out, _ = _preview(capsys, "--stack", "encrypted", "--secret-config", str(secrets), "--json")
     assert code == 0
-    assert "s3cret" not in out
+    assert "s3cret" not in out  # neither the program's secret output nor the provider's secret config
     assert json.loads(out)["stackOutputs"]["token"] == "[secret]"
 
 

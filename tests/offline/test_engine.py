@@ -47,12 +47,19 @@ def test_encrypted_values_need_to_be_supplied() -> None:
     project = read_project(PROJECT)
     with pytest.raises(PreviewUsageError, match=r"mini:token.*--secret-config"):
         load_stack_config(project, "encrypted")
-    cfg = load_stack_config(project, "encrypted", secret_values={"mini:token": "s3cret"})
-    assert cfg.secret_keys == ["mini:token"] and cfg.wire["mini:token"] == "s3cret"
-    result = preview_project(PROJECT, "encrypted", secret_values={"token": "s3cret"})
+    secrets = {"mini:token": "s3cret", "kubernetes:kubeconfig": "apiVersion: v1"}
+    cfg = load_stack_config(project, "encrypted", secret_values=secrets)
+    assert cfg.secret_keys == ["kubernetes:kubeconfig", "mini:token"] and cfg.wire["mini:token"] == "s3cret"
+    result = preview_project(
+        PROJECT, "encrypted", secret_values={"token": "s3cret", "kubernetes:kubeconfig": "apiVersion: v1"}
+    )
     assert result.status == "ok"
-    # supplied secrets stay secrets in the program
+    # supplied secrets stay secrets in the program, and in the default provider's inputs
     assert result.stack_outputs["token"] != "s3cret" and plain(result.stack_outputs["token"]) == "s3cret"
+    assert result.default_providers == []  # no pack given: nothing to analyze
+    with_pack = preview_project(PROJECT, "encrypted", policy_packs=[PACK], secret_values=secrets)
+    kubeconfig = with_pack.default_providers[0].props["kubeconfig"]
+    assert kubeconfig != "apiVersion: v1" and plain(kubeconfig) == "apiVersion: v1"
 
 
 def test_unknown_stack_lists_the_known_ones() -> None:
@@ -86,7 +93,10 @@ def test_passing_stack_with_pack_analyzes_every_resource_and_default_provider() 
     result = preview_project(PROJECT, "dev", policy_packs=[PACK])
     assert result.exit_code == 0 and result.violations == []
     assert [p.name for p in result.packs] == ["mini-pack"]
-    assert [p.type for p in result.default_providers] == ["pulumi:providers:kubernetes"]
+    [provider] = result.default_providers
+    assert provider.type == "pulumi:providers:kubernetes" and provider.name.startswith("default_")
+    # the engine's default provider gets the package's stack config as its inputs
+    assert provider.props["namespace"] == "team-a"
     assert result.analysis is not None
     assert result.analysis.resources_analyzed == len(result.resources) + 1
 
