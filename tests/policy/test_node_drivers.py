@@ -173,7 +173,7 @@ def test_hardened_baseline_passes_every_machine_policy(driver: str) -> None:
 
 def test_policies_are_in_the_pack_with_complete_metadata() -> None:
     names = {p.name for p in ALL_POLICIES}
-    assert names >= OURS and len(OURS) == 9
+    assert names >= OURS and len(OURS) == 10
     for policy in nd.POLICIES:
         assert policy.framework is not None and policy.framework.version == "1.2"
         assert any(t.startswith("NSA-") for t in policy.tags or [])
@@ -340,6 +340,18 @@ def test_vsphere_unrelated_cfgparams_pass() -> None:
     props = good_vsphere()
     props["vsphereConfig"]["cfgparams"] = ["guestinfo.foo=bar", "log.rotateSize=2048000", "no-equals-sign"]
     assert run(props) == {}
+
+
+# --------------------------------------------------------------------------------- driver API TLS
+
+
+@pytest.mark.parametrize(("block", "field"), nd.INSECURE_API_FIELDS)
+def test_driver_api_without_tls_fails(block: str, field: str) -> None:
+    found = violations({block: {field: True}})
+    tls = [v for v in found if v.policy_name == "machine-driver-api-tls"]
+    assert len(tls) == 1 and f"{block}.{field}" in tls[0].message and "NSA-2.17" in tls[0].tags
+    assert tls[0].is_mandatory
+    assert "machine-driver-api-tls" not in run({block: {field: False}})
 
 
 # ----------------------------------------------------------------------------- inline credentials

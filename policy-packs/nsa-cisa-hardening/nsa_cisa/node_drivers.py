@@ -289,6 +289,29 @@ def check_vsphere_vmx(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list
     return out
 
 
+# ------------------------------------------------------------------------------- driver API TLS
+
+# (block, field): true means the driver talks to the infrastructure API without (verified) TLS.
+INSECURE_API_FIELDS: tuple[tuple[str, str], ...] = (
+    ("amazonec2Config", "insecureTransport"),
+    ("nutanixConfig", "insecure"),
+    ("openstackConfig", "insecure"),
+)
+
+
+def check_driver_api_tls(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
+    out: list[str] = []
+    for block_name, name in INSECURE_API_FIELDS:
+        block = _block(props, block_name)
+        if block is not None and is_true(block.get(name)):
+            out.append(
+                f"{block_name}.{name} is true: the driver sends the cloud credential and the node's user "
+                "data to the infrastructure API without verified TLS; set it to false (for a private CA, "
+                "trust the CA instead, e.g. openstackConfig.cacert)"
+            )
+    return out
+
+
 # -------------------------------------------------------------------------------- inline credentials
 
 CREDENTIAL_FIELDS: Mapping[str, tuple[str, ...]] = {
@@ -782,6 +805,16 @@ POLICIES = [
         specification="Follow the platform's hardening benchmark for node VMs (vSphere Security "
         "Configuration Guide VM settings).",
         url=VSPHERE_URL,
+    ),
+    _machine_policy(
+        "machine-driver-api-tls",
+        "Node drivers reach the infrastructure API over verified TLS.",
+        _rv(check_driver_api_tls),
+        section="network",
+        ids=["NSA-2.17"],
+        severity="high",
+        remediation="Remove amazonec2Config.insecureTransport / openstackConfig.insecure / "
+        "nutanixConfig.insecure (or set them false); give a private CA through the driver's CA setting.",
     ),
     _machine_policy(
         "machine-no-inline-credentials",
