@@ -12,6 +12,7 @@ replaces it with a weaker value; `layers()` returns every layer so checks can ap
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +36,19 @@ POLICY_CNIS = frozenset({"canal", "calico", "cilium"})
 _WEAK_CIPHER_MARKERS = ("RC4", "3DES", "_CBC_", "NULL", "EXPORT", "_MD5")
 _WEAK_TLS_VERSIONS = frozenset({"VersionTLS10", "VersionTLS11", "VersionSSL30"})
 STRONG_TLS_VERSIONS = frozenset({"VersionTLS12", "VersionTLS13"})
+
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@functools.lru_cache(maxsize=1024)
+def _load_yaml(text: str) -> tuple[Any, str | None]:
+    """Parse once per distinct text: every policy of a resource reads the same config strings.
+    Callers must not mutate the result (it is shared)."""
+    try:
+        return yaml.load(text, Loader=_LOADER), None
+    except yaml.YAMLError as exc:
+        first = str(exc).splitlines()[0] if str(exc) else "invalid YAML"
+        return None, first
 
 
 def is_mapping(value: Any) -> TypeGuard[Mapping[str, Any]]:
@@ -115,11 +129,9 @@ def parse_config_yaml(text: Any, where: str, selector: Any = None) -> ParsedConf
         return ParsedConfig(where=where, error=f"{where} is not a YAML string", selector=selector)
     if not text.strip():
         return ParsedConfig(where=where, selector=selector)
-    try:
-        loaded = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        first = str(exc).splitlines()[0] if str(exc) else "invalid YAML"
-        return ParsedConfig(where=where, error=f"{where} is not valid YAML ({first})", selector=selector)
+    loaded, problem = _load_yaml(text)
+    if problem is not None:
+        return ParsedConfig(where=where, error=f"{where} is not valid YAML ({problem})", selector=selector)
     if loaded is None:
         return ParsedConfig(where=where, selector=selector)
     if not isinstance(loaded, dict):
@@ -393,9 +405,8 @@ def load_inline_audit_policy(value: Any) -> tuple[Any, str | None]:
         return None, "audit-policy-file is empty"
     if "\n" not in text and not text.startswith("{") and ":" not in text:
         return None, None  # a path on the node
-    try:
-        loaded = yaml.safe_load(text)
-    except yaml.YAMLError:
+    loaded, problem = _load_yaml(text)
+    if problem is not None:
         return None, "audit-policy-file content is not valid YAML"
     if not is_mapping(loaded):
         return None, "audit-policy-file content is not a YAML mapping"
@@ -414,9 +425,8 @@ def load_values(value: Any) -> tuple[Mapping[str, Any], str | None]:
     if isinstance(value, str):
         if not value.strip():
             return {}, None
-        try:
-            loaded = yaml.safe_load(value)
-        except yaml.YAMLError:
+        loaded, problem = _load_yaml(value)
+        if problem is not None:
             return {}, "values are not valid YAML"
         if loaded is None:
             return {}, None
