@@ -162,6 +162,7 @@ def test_strict_peer_authentication_passes(type_: str) -> None:
         ),
         (pa(None), "unset"),
         (pa("UNSET"), "unset"),
+        (pa(None, selector={"matchLabels": {}}), "unset"),
         (pa("OPTIONAL"), "not an Istio mTLS mode"),
     ],
 )

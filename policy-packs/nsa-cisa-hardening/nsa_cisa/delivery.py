@@ -146,6 +146,12 @@ def check_restriction_scoped(props: Mapping[str, Any], _cfg: Mapping[str, Any]) 
 # ---------------------------------------------------------------------------------------- Istio
 
 
+def selects_all_workloads(selector: Any) -> bool:
+    """An absent selector, or one without match labels, applies to every workload of the namespace."""
+    labels = rp.dig(selector, "matchLabels")
+    return not (rp.is_mapping(labels) and len(labels) > 0)
+
+
 def check_peer_authentication(props: Mapping[str, Any], cfg: Mapping[str, Any]) -> list[str]:
     root = cfg.get("istioRootNamespace") or "istio-system"
     spec = props.get("spec")
@@ -163,7 +169,7 @@ def check_peer_authentication(props: Mapping[str, Any], cfg: Mapping[str, Any]) 
                 out.append(f"portLevelMtls[{port}].mode {pmode}: that port accepts plaintext traffic")
     namespace = rp.dig(props, "metadata.namespace")
     selector = rp.dig(spec, "selector")
-    mesh_wide = namespace == root and not (rp.is_mapping(selector) and len(selector) > 0)
+    mesh_wide = namespace == root and selects_all_workloads(selector)
     if mesh_wide and mode in (None, "UNSET"):
         out.append(
             f"the mesh-wide PeerAuthentication in {root} leaves mtls.mode unset, which means "

@@ -18,7 +18,7 @@ from pulumi_policy import PolicyResource, StackValidationArgs
 from pulumi_policy.proxy import UnknownValueError
 
 from nsa_cisa import rke2_parsing as rp
-from nsa_cisa.delivery import GITREPO, GITREPO_RESTRICTION, PEER_AUTHN_TYPES
+from nsa_cisa.delivery import GITREPO, GITREPO_RESTRICTION, PEER_AUTHN_TYPES, selects_all_workloads
 from nsa_cisa.framework import nsa_stack_policy
 
 CLUSTER_V2 = "rancher2:index/clusterV2:ClusterV2"
@@ -169,7 +169,7 @@ def validate_istio_strict(args: StackValidationArgs, report: Report) -> None:
         selector = rp.dig(props, "spec.selector")
         if (
             rp.dig(props, "metadata.namespace") == root
-            and not (rp.is_mapping(selector) and len(selector) > 0)
+            and selects_all_workloads(selector)
             and rp.dig(props, "spec.mtls.mode") == "STRICT"
         ):
             strict.append(r)
