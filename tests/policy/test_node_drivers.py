@@ -429,7 +429,10 @@ def test_host_prep_written_but_never_loaded() -> None:
     assert len(prep_messages(cloud_config(runcmd=[["sysctl", "-p", "/etc/sysctl.d/other.conf"]]))) == 4
     assert prep_messages(cloud_config(runcmd=["sysctl --system"])) == []
     assert prep_messages(cloud_config(runcmd=[["systemctl", "restart", "systemd-sysctl"]])) == []
-    assert prep_messages(cloud_config(bootcmd=[f"sysctl -p{SYSCTL_FILE}"], runcmd=None)) == []
+    assert prep_messages(cloud_config(runcmd=[f"sysctl -p{SYSCTL_FILE}"])) == []
+    # bootcmd runs before write_files: on the first boot there is nothing to load yet
+    early = prep_messages(cloud_config(bootcmd=[f"sysctl -p {SYSCTL_FILE}"], runcmd=None))
+    assert len(early) == 4 and all("never loads" in m for m in early)
 
 
 def test_host_prep_runtime_only_is_not_persisted() -> None:
@@ -469,6 +472,13 @@ sudo sysctl -p {SYSCTL_FILE}
 
 def test_host_prep_shell_script_passes() -> None:
     assert prep_messages(RKE2_DOCS_SCRIPT) == []
+
+
+def test_host_prep_shell_script_loading_before_writing_fails() -> None:
+    load = f"sudo sysctl -p {SYSCTL_FILE}\n"
+    script = RKE2_DOCS_SCRIPT.replace(load, "").replace("set -e\n", "set -e\n" + load)
+    msgs = prep_messages(script)
+    assert len(msgs) == 4 and all("never loads" in m for m in msgs)
 
 
 def test_host_prep_echo_into_sysctl_file_in_runcmd() -> None:

@@ -393,9 +393,14 @@ class _HostPrep:
     etcd_user: bool = False
     persisted: dict[str, tuple[str, str]] = field(default_factory=dict)  # key -> (value, file)
     runtime: dict[str, str] = field(default_factory=dict)  # key -> value set with `sysctl -w`
-    loads_all: bool = False  # `sysctl --system` / restart of systemd-sysctl
-    loaded_files: set[str] = field(default_factory=set)
+    loaded: set[str] = field(default_factory=set)  # persisted keys loaded AFTER their file was written
     unreadable: list[str] = field(default_factory=list)
+
+    def load(self, path: str | None) -> None:
+        """A `sysctl -p <path>` (`None`: `sysctl --system`) loads what has been written so far."""
+        for key, (_value, written_to) in self.persisted.items():
+            if path is None or written_to == path:
+                self.loaded.add(key)
 
 
 def _norm_key(key: str) -> str:
@@ -431,18 +436,18 @@ def _record_sysctl(args: list[str], prep: _HostPrep) -> None:
     while i < len(args):
         arg = args[i]
         if arg == "--system":
-            prep.loads_all = True
+            prep.load(None)
         elif arg in ("-p", "--load"):
             nxt = args[i + 1] if i + 1 < len(args) and not args[i + 1].startswith("-") else None
             if nxt is not None and "=" not in nxt:
-                prep.loaded_files.add(nxt)
+                prep.load(nxt)
                 i += 1
             else:
-                prep.loaded_files.add(_SYSCTL_CONF)
+                prep.load(_SYSCTL_CONF)
         elif arg.startswith("--load="):
-            prep.loaded_files.add(arg.split("=", 1)[1])
+            prep.load(arg.split("=", 1)[1])
         elif arg.startswith("-p") and len(arg) > 2:
-            prep.loaded_files.add(arg[2:])
+            prep.load(arg[2:])
         elif "=" in arg and not arg.startswith("-"):
             key, _, value = arg.partition("=")
             prep.runtime[_norm_key(key)] = value.strip()
@@ -464,7 +469,7 @@ def _record_command(argv: list[str], prep: _HostPrep) -> bool:
         if any(a.startswith("systemd-sysctl") for a in argv[1:]) and any(
             a in ("restart", "start", "reload-or-restart", "try-restart") for a in argv[1:]
         ):
-            prep.loads_all = True
+            prep.load(None)
         return True
     if prog == "sysctl":
         _record_sysctl(argv[1:], prep)
@@ -489,7 +494,18 @@ def _record_shell(script: str, prep: _HostPrep) -> None:
             prep.persisted[_norm_key(key)] = (value, own[0] if own else paths[0])
 
 
+def _record_commands(commands: Any, prep: _HostPrep) -> None:
+    for cmd in commands if isinstance(commands, list) else []:
+        if isinstance(cmd, list):
+            _record_command([str(a) for a in cmd], prep)
+        elif isinstance(cmd, str):
+            _record_shell(cmd, prep)
+
+
 def _record_cloud_config(doc: Mapping[str, Any], prep: _HostPrep, where: str) -> None:
+    """In cloud-init's order: bootcmd runs before write_files (so it cannot load those files on the
+    first boot), runcmd after them."""
+    _record_commands(doc.get("bootcmd"), prep)
     users = doc.get("users")
     for entry in users if isinstance(users, list) else []:
         name = entry.get("name") if isinstance(entry, dict) else entry
@@ -516,13 +532,7 @@ def _record_cloud_config(doc: Mapping[str, Any], prep: _HostPrep, where: str) ->
             continue
         for key, value in _sysctl_lines(content):
             prep.persisted[key] = (value, path)
-    for key in ("bootcmd", "runcmd"):
-        commands = doc.get(key)
-        for cmd in commands if isinstance(commands, list) else []:
-            if isinstance(cmd, list):
-                _record_command([str(a) for a in cmd], prep)
-            elif isinstance(cmd, str):
-                _record_shell(cmd, prep)
+    _record_commands(doc.get("runcmd"), prep)
 
 
 def _decode_b64(raw: str) -> str | None:
@@ -594,12 +604,7 @@ def _record_user_data(raw: str, prep: _HostPrep, where: str, depth: int = 0) -> 
 
 
 def _applied(key: str, prep: _HostPrep) -> bool:
-    if key in prep.runtime:
-        return True
-    if key not in prep.persisted:
-        return False
-    path = prep.persisted[key][1]
-    return prep.loads_all or path in prep.loaded_files
+    return key in prep.runtime or key in prep.loaded
 
 
 def check_cis_host_prep(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
