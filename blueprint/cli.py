@@ -17,7 +17,13 @@ from typing import Any, TextIO
 
 import yaml
 
-from blueprint.offline.analyzer import PolicyConfigError, PolicyPackLoadError, Violation, pack_import_scope
+from blueprint.offline.analyzer import (
+    PolicyConfigError,
+    PolicyPackLoadError,
+    PolicyPackRuntimeError,
+    Violation,
+    pack_import_scope,
+)
 from blueprint.offline.capture import STACK_TYPE, CapturedResource
 from blueprint.offline.engine import (
     PreviewResult,
@@ -133,7 +139,7 @@ def _preview(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             secret_values=secrets,
             policy_mode=args.policy_pack_mode,
         )
-    except (PreviewUsageError, PolicyConfigError, PolicyPackLoadError) as e:
+    except (PreviewUsageError, PolicyConfigError, PolicyPackLoadError, PolicyPackRuntimeError) as e:
         if args.json:
             doc = {
                 "summary": {"status": "usage-error", "exitCode": EXIT_USAGE, "statement": OFFLINE_STATEMENT}

@@ -94,6 +94,10 @@ class PolicyPackLoadError(RuntimeError):
     """The policy pack could not be loaded or started."""
 
 
+class PolicyPackRuntimeError(RuntimeError):
+    """A policy raised while the engine asked it something; the real engine fails the preview too."""
+
+
 # --------------------------------------------------------------------------------------------------------
 # Results
 
@@ -225,6 +229,8 @@ class AnalyzerInput:
     """URN of the resource's provider (a resource in the same analysis), if any."""
     dependencies: tuple[str, ...] = ()
     property_dependencies: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    stack_props: Mapping[str, Any] | None = None
+    """What AnalyzeStack sees when it differs from the inputs (the Stack's exports); else the inputs."""
 
 
 _DURATION_RE = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
@@ -303,9 +309,8 @@ def from_captured(
     """Captured registrations -> analyzer inputs. The Stack's properties are its exports, as in the engine."""
     out: list[AnalyzerInput] = []
     for r in resources:
-        props: Mapping[str, Any] = r.wire_inputs
-        if r.type == STACK_TYPE and stack_outputs:
-            props = stack_outputs
+        # Analyze sees the Stack's registration (no inputs); AnalyzeStack sees its exports.
+        stack_props = stack_outputs if r.type == STACK_TYPE and stack_outputs else None
         provider = ""
         if r.provider:
             provider = r.provider.rsplit("::", 1)[0] if "::" in r.provider else r.provider
@@ -315,7 +320,8 @@ def from_captured(
                 urn=r.urn,
                 type=r.type,
                 name=r.name,
-                props=props,
+                props=r.wire_inputs,
+                stack_props=stack_props,
                 parent=r.parent or "",
                 protect=bool(r.protect),
                 ignore_changes=tuple(r.ignore_changes),
@@ -578,7 +584,14 @@ class _InProcess:
         self.servicer = loaded.new_servicer()
 
     def call(self, method: str, request: Any) -> Any:
-        return getattr(self.servicer, method)(request, None)
+        try:
+            return getattr(self.servicer, method)(request, None)
+        except Exception as e:
+            # Over gRPC this would be an error status that fails the preview; name what was being analyzed.
+            what = getattr(request, "urn", "") or method
+            raise PolicyPackRuntimeError(
+                f"policy pack {method} of {what} raised {type(e).__name__}: {e}"
+            ) from e
 
     def close(self) -> None:
         pass
@@ -669,7 +682,7 @@ class _Subprocess:
         except grpc.RpcError as e:
             if e.code() == grpc.StatusCode.UNIMPLEMENTED:
                 raise NotImplementedError(method) from e
-            raise PolicyPackLoadError(
+            raise PolicyPackRuntimeError(
                 f"policy pack {method} failed: {e.details()}" + ("\n" + "\n".join(self.stderr_lines[-30:]))
             ) from e
 
@@ -912,6 +925,8 @@ class PolicyPackSession:
         project: str = "",
         stack: str = "",
         stack_config: Mapping[str, str] | None = None,
+        stack_secret_keys: Sequence[str] = (),
+        stack_tags: Mapping[str, str] | None = None,
     ) -> None:
         if mode not in ("inprocess", "subprocess"):
             raise ValueError("mode must be 'inprocess' or 'subprocess'")
@@ -931,9 +946,10 @@ class PolicyPackSession:
                 env["PULUMI_ORGANIZATION"] = "organization"
                 if stack_config:
                     env["PULUMI_CONFIG"] = json.dumps(dict(stack_config))
+                    env["PULUMI_CONFIG_SECRET_KEYS"] = json.dumps(list(stack_secret_keys))
             self._transport = _Subprocess(self.pack_dir, env)
         try:
-            self._handshake(project, stack, stack_config)
+            self._handshake(project, stack, stack_config, stack_secret_keys, stack_tags)
             info = self._transport.call("GetAnalyzerInfo", empty_pb2.Empty())
             self.name: str = info.name
             self.version: str = str(meta.get("version") or info.version or SDK_PACK_VERSION)
@@ -970,13 +986,24 @@ class PolicyPackSession:
         if transport is not None:
             transport.close()
 
-    def _handshake(self, project: str, stack: str, stack_config: Mapping[str, str] | None) -> None:
+    def _handshake(
+        self,
+        project: str,
+        stack: str,
+        stack_config: Mapping[str, str] | None,
+        secret_keys: Sequence[str],
+        tags: Mapping[str, str] | None,
+    ) -> None:
+        """`ConfigureStack`, as the engine sends it when a pack runs for a stack's preview."""
         if not (project and stack):
             return
         req = proto.AnalyzerStackConfigureRequest(stack=stack, project=project, organization="organization")
         req.dry_run = True
         if stack_config:
             req.config.update(dict(stack_config))
+        req.config_secret_keys.extend(secret_keys)
+        for k, v in (tags or {}).items():
+            req.tags[k] = v
         with contextlib.suppress(NotImplementedError):
             self._transport.call("ConfigureStack", req)
 
@@ -1151,7 +1178,7 @@ def run_analysis(
             violations, na = s.analyze_one(r, props, provider)
             result.violations += violations
             result.not_applicable += na
-        final.append((r, props))
+        final.append((r, r.stack_props if r.stack_props is not None else props))
     if analyze_stack:
         for s in sessions:
             violations, na = s.analyze_stack_step(final, lookup)

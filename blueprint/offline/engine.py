@@ -35,6 +35,7 @@ from blueprint.offline.analyzer import (
     SIG_KEY,
     AnalysisResult,
     AnalyzerInput,
+    PolicyPackRuntimeError,
     PolicyPackSession,
     from_captured,
     load_policy_pack_config_file,
@@ -63,6 +64,7 @@ class Project:
     stack_config_dir: Path
     config_defaults: Mapping[str, Any]
     """Project-level `config:` defaults, keys namespaced (`<project>:<key>` unless already namespaced)."""
+    description: str = ""
 
     def stack_file(self, stack: str) -> Path:
         return self.stack_config_dir / f"Pulumi.{stack}.yaml"
@@ -112,6 +114,7 @@ def read_project(project_dir: str | os.PathLike[str]) -> Project:
         main=main,
         stack_config_dir=(d / str(data.get("stackConfigDir") or ".")).resolve(),
         config_defaults=defaults,
+        description=str(data.get("description") or ""),
     )
 
 
@@ -401,6 +404,14 @@ def default_providers(
     return list(providers.values()), assignment
 
 
+def _stack_tags(project: Project) -> dict[str, str]:
+    """The tags the engine derives from the project (no service-side or VCS tags offline)."""
+    tags = {"pulumi:project": project.name, "pulumi:runtime": "python"}
+    if project.description:
+        tags["pulumi:description"] = project.description
+    return tags
+
+
 def _package_version(package: str) -> str:
     for dist in (f"pulumi_{package}", f"pulumi-{package}"):
         with contextlib.suppress(importlib.metadata.PackageNotFoundError):
@@ -449,6 +460,8 @@ def preview_project(
                     project=project.name,
                     stack=stack,
                     stack_config=stack_config.wire,
+                    stack_secret_keys=stack_config.secret_keys,
+                    stack_tags=_stack_tags(project),
                 )
             )
             sessions.append(session)
@@ -517,7 +530,12 @@ def preview_project(
                 if r.urn in assignment:
                     r = AnalyzerInput(**{**r.__dict__, "provider": assignment[r.urn]})
                 inputs.append(r)
-            result.analysis = run_analysis(sessions, inputs)
+            try:
+                result.analysis = run_analysis(sessions, inputs)
+            except PolicyPackRuntimeError as exc:
+                # The real engine fails the preview when a policy raises; so does this one.
+                result.status = "error"
+                result.error = str(exc)
             result.timings["policy"] = time.perf_counter() - t2
     result.timings["total"] = time.perf_counter() - t0
     return result

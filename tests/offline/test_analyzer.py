@@ -21,6 +21,7 @@ from blueprint.offline.analyzer import (
     PolicyConfig,
     PolicyConfigError,
     PolicyPackLoadError,
+    PolicyPackRuntimeError,
     PolicyPackSession,
     analyze_props,
     analyze_resource,
@@ -331,3 +332,10 @@ def test_any_user_config_reconciles_or_fails_with_a_config_error(config: dict) -
     level = config.get("no-privileged")
     if isinstance(level, str):
         assert result["no-privileged"].enforcement_level == level
+
+
+def test_a_raising_policy_is_a_named_runtime_error() -> None:
+    with pytest.raises(
+        PolicyPackRuntimeError, match=r"Analyze of urn:.*ConfigMap::cm raised RuntimeError: policy bug"
+    ):
+        analyze_props(PACK, "kubernetes:core/v1:ConfigMap", {"data": {"crash": "yes"}}, name="cm")

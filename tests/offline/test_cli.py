@@ -122,6 +122,8 @@ def test_reports_are_written(capsys, tmp_path: Path) -> None:
     run = doc["runs"][0]
     rules = {r["id"]: r for r in run["tool"]["driver"]["rules"]}
     assert set(rules) == {
+        "buggy-policy",
+        "stack-peer-export",
         "drop-all-capabilities",
         "min-replicas",
         "namespace-network-policy",

@@ -159,3 +159,17 @@ def test_subprocess_packs_give_the_same_preview() -> None:
 
     assert sorted(map(key, remote.violations)) == sorted(map(key, local.violations))
     assert {v.policy_name for v in remote.violations} == {"no-privileged", "min-replicas"}
+
+
+def test_a_policy_that_raises_fails_the_preview_without_a_traceback() -> None:
+    result = preview_project(PROJECT, "crash", policy_packs=[PACK])
+    assert result.status == "error" and result.exit_code == 3
+    assert "RuntimeError: policy bug" in result.error and "ConfigMap::crash" in result.error
+
+
+def test_stack_policies_see_the_stack_exports() -> None:
+    refs = {"org/platform/prod": {"clusterName": "p1"}}
+    result = preview_project(PROJECT, "peer", policy_packs=[PACK], stack_reference_outputs=refs)
+    [v] = [v for v in result.violations if v.policy_name == "stack-peer-export"]
+    assert v.resource_type == "pulumi:pulumi:Stack" and v.phase == "analyze-stack"
+    assert "peerCluster" in v.message and v.enforcement_level == "advisory"
