@@ -14,6 +14,7 @@ team's own Rancher credentials, and a kubeconfig that points at Rancher's authen
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import ipaddress
 import json
@@ -476,11 +477,14 @@ class CustomRoleArgs(HardenedModel):
 
 
 class GroupBindingArgs(HardenedModel):
-    """An SSO group bound to the project, either as a persona or with a custom role."""
+    """An SSO group bound to the project: as a persona (Rancher's built-in project roles), with one of the
+    team's custom roles, or with a role template the platform's management stack publishes
+    (`roleTemplateIds` output, e.g. `team-developer`)."""
 
     group_principal_id: str
     persona: Literal["owner", "member", "read-only"] | None = None
     custom_role: str | None = None
+    platform_role: str | None = None
 
     @field_validator("group_principal_id")
     @classmethod
@@ -501,12 +505,21 @@ class GroupBindingArgs(HardenedModel):
 
     @model_validator(mode="after")
     def _one_role(self) -> GroupBindingArgs:
-        if (self.persona is None) == (self.custom_role is None):
+        if sum(x is not None for x in (self.persona, self.custom_role, self.platform_role)) != 1:
             raise ValueError(
-                "a group binding needs exactly one of persona and customRole "
-                "(fix: set persona: owner|member|read-only, or customRole: <name of a customRoles entry>)"
+                "a group binding needs exactly one of persona, customRole and platformRole "
+                "(fix: set persona: owner|member|read-only, customRole: <a customRoles entry>, or "
+                "platformRole: <a role template of the management stack, e.g. team-developer>)"
             )
         return self
+
+    @property
+    def role_key(self) -> tuple[str, str]:
+        if self.persona is not None:
+            return ("persona", self.persona)
+        if self.custom_role is not None:
+            return ("custom", self.custom_role)
+        return ("platform", self.platform_role or "")
 
 
 # --- Fleet ---------------------------------------------------------------------------------------------
@@ -570,20 +583,19 @@ class TeamTenancyArgs(HardenedModel):
                     f"custom role {name!r} is defined twice",
                     "give every custom role a unique name",
                 )
-        seen: set[tuple[str, str]] = set()
+        seen: set[tuple[str, str, str]] = set()
         for i, binding in enumerate(self.groups):
-            role = binding.custom_role or ""
             if binding.custom_role is not None and binding.custom_role not in roles:
                 problems.add(
                     ["groups", i, "customRole"],
                     f"custom role {binding.custom_role!r} is not defined",
                     f"define it under customRoles, or use one of {', '.join(roles) or 'the personas'}",
                 )
-            key = (binding.group_principal_id, binding.persona or role)
+            key = (binding.group_principal_id, *binding.role_key)
             if key in seen:
                 problems.add(
                     ["groups", i],
-                    f"{binding.group_principal_id} is bound to {key[1]!r} twice",
+                    f"{binding.group_principal_id} is bound to {key[2]!r} twice",
                     "remove the duplicate binding",
                 )
             seen.add(key)
@@ -747,10 +759,22 @@ class TeamTenancy(pulumi.ComponentResource):
         kubernetes_provider: pulumi.ProviderResource,
         depends_on: Sequence[pulumi.Resource] = (),
         fleet_provider: pulumi.ProviderResource | None = None,
+        platform_role_template_ids: pulumi.Input[Mapping[str, str]] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         # Validate before registering anything: a bad config must leave no partial tenant behind.
         self.args = args = parse_team_args(args)
+        if platform_role_template_ids is None:
+            missing = [i for i, b in enumerate(args.groups) if b.platform_role is not None]
+            if missing:
+                raise TeamConfigError(
+                    [
+                        f"groups.{i}.platformRole: no platform role template ids were given (fix: pass "
+                        "platform_role_template_ids= (the management stack's roleTemplateIds output), "
+                        "or use a persona / customRole)"
+                        for i in missing
+                    ]
+                )
         if args.fleet is not None and fleet_provider is None:
             raise TeamConfigError(
                 [
@@ -805,17 +829,19 @@ class TeamTenancy(pulumi.ComponentResource):
         self.bindings = []
         for binding in args.groups:
             role_id: pulumi.Input[str]
-            role_name: str
-            if binding.persona is not None:
-                role_id, role_name = PERSONA_ROLE_TEMPLATES[binding.persona], binding.persona
-            else:
-                role_name = binding.custom_role or ""
+            kind, role_name = binding.role_key
+            if kind == "persona":
+                role_id = PERSONA_ROLE_TEMPLATES[role_name]
+            elif kind == "custom":
                 role_id = self.role_templates[role_name].id
+            else:
+                role_id = pulumi.Output.from_input(platform_role_template_ids).apply(
+                    functools.partial(_platform_role_id, role=role_name)
+                )
             digest = hashlib.sha256(binding.group_principal_id.encode()).hexdigest()[:8]
             self.bindings.append(
                 rancher2.ProjectRoleTemplateBinding(
-                    f"{name}-{role_name}-{digest}",
-                    name=f"{args.team}-{role_name}-{digest}",
+                    f"{name}-{kind}-{role_name}-{digest}",
                     project_id=self.project.id,
                     role_template_id=role_id,
                     group_principal_id=binding.group_principal_id,
@@ -899,6 +925,15 @@ class TeamTenancy(pulumi.ComponentResource):
                 f"{res}-{policy_name}", metadata=meta(policy_name), spec=spec, opts=in_ns
             )
         return TenantNamespace(ns.name, namespace)
+
+
+def _platform_role_id(ids: Mapping[str, str] | None, role: str) -> str:
+    if not ids or role not in ids:
+        raise ValueError(
+            f"platformRole {role!r} is not a role template of the management stack "
+            f"(fix: use one of {', '.join(sorted(ids or {})) or 'none exported'})"
+        )
+    return ids[role]
 
 
 def network_policies(args: TeamTenancyArgs, ns: TeamNamespaceArgs) -> dict[str, dict[str, Any]]:

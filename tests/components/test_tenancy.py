@@ -470,7 +470,7 @@ INVALID: list[tuple[str, dict[str, Any], str]] = [
     (
         "persona and custom role",
         team(groups=[{"groupPrincipalId": "okta_group://x", "persona": "owner", "customRole": "r"}]),
-        "exactly one of persona and customRole",
+        "exactly one of persona, customRole and platformRole",
     ),
     (
         "undefined custom role",
@@ -705,7 +705,7 @@ def test_token_ttl_is_bounded() -> None:
 
 # --- optional Fleet repo restricted to the team's namespaces ------------------------------------------------
 
-FLEET = {
+FLEET: dict[str, Any] = {
     "repo": {
         "name": "payments",
         "workspace": "fleet-payments",
@@ -788,3 +788,66 @@ def test_fleet_without_a_local_cluster_provider_registers_nothing(mock_run) -> N
     run = mock_run(program, mocks=RancherMocks())
     assert "fleet: a Fleet repo lives on Rancher's local cluster" in str(errors[0])
     assert [r.type for r in run.resources if r.type not in ("pulumi:pulumi:Stack", K8S_PROVIDER)] == []
+
+
+# --- platform role templates (management stack `roleTemplateIds`) ----------------------------------------
+
+PLATFORM_ROLES = {"team-developer": "rt-dev42", "team-viewer": "rt-view7"}
+
+
+def test_platform_role_binds_the_management_stacks_role_template_id(mock_run) -> None:
+    groups = [{"groupPrincipalId": "okta_group://payments-devs", "platformRole": "team-developer"}]
+
+    def program() -> None:
+        provider = pulumi.ProviderResource("kubernetes", "team-k8s", {})
+        ids = pulumi.Output.from_input(PLATFORM_ROLES)  # as read from a StackReference
+        TeamTenancy(
+            "payments",
+            team(groups=groups),
+            cluster_v1_id=V1,
+            kubernetes_provider=provider,
+            platform_role_template_ids=ids,
+        )
+
+    run = mock_run(program, mocks=RancherMocks())
+    binding = run.one(PRTB).inputs
+    assert binding["roleTemplateId"] == "rt-dev42"
+    assert binding["groupPrincipalId"] == "okta_group://payments-devs"
+    assert binding["projectId"] == PROJECT_ID
+
+
+def test_platform_role_without_ids_registers_nothing(mock_run) -> None:
+    groups = [{"groupPrincipalId": "okta_group://payments-devs", "platformRole": "team-developer"}]
+    errors: list[TeamConfigError] = []
+
+    def program() -> None:
+        provider = pulumi.ProviderResource("kubernetes", "team-k8s", {})
+        try:
+            TeamTenancy("payments", team(groups=groups), cluster_v1_id=V1, kubernetes_provider=provider)
+        except TeamConfigError as err:
+            errors.append(err)
+
+    run = mock_run(program, mocks=RancherMocks())
+    assert "groups.0.platformRole: no platform role template ids were given" in str(errors[0])
+    assert [r.type for r in run.resources if r.type not in ("pulumi:pulumi:Stack", K8S_PROVIDER)] == []
+
+
+@pytest.mark.filterwarnings("ignore:coroutine .* was never awaited:RuntimeWarning")  # aborted run
+def test_unknown_platform_role_names_the_published_ones(mock_run) -> None:
+    groups = [{"groupPrincipalId": "okta_group://payments-devs", "platformRole": "team-admin"}]
+
+    def program() -> None:
+        provider = pulumi.ProviderResource("kubernetes", "team-k8s", {})
+        TeamTenancy(
+            "payments",
+            team(groups=groups),
+            cluster_v1_id=V1,
+            kubernetes_provider=provider,
+            platform_role_template_ids=PLATFORM_ROLES,
+        )
+
+    with pytest.raises(
+        ValueError, match="platformRole 'team-admin' is not a role template of the management"
+    ):
+        mock_run(program, mocks=RancherMocks())
+    gc.collect()

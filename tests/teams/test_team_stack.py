@@ -90,7 +90,15 @@ def test_dev_stack_registers_tenancy_and_workload_through_the_scoped_provider(mo
     for res in run.resources:
         if res.type.startswith("kubernetes:"):
             assert res.provider is not None and res.provider.startswith(provider.urn), res.name
-    assert len(run.of_type("rancher2:index/projectRoleTemplateBinding:ProjectRoleTemplateBinding")) == 4
+    bindings = {
+        b.inputs["groupPrincipalId"]: b.inputs["roleTemplateId"]
+        for b in run.of_type("rancher2:index/projectRoleTemplateBinding:ProjectRoleTemplateBinding")
+    }
+    management = PLATFORM_OUTPUTS["acme/hardened-rke2/management"]["roleTemplateIds"]
+    assert bindings["keycloakoidc_group://payments-developers"] == management["team-developer"]
+    assert bindings["keycloakoidc_group://payments-leads"] == "project-owner"
+    assert bindings["keycloakoidc_group://payments-auditors"] == "read-only"
+    assert len(bindings) == 4
     assert plain_outputs(run)["namespaces"] == ["payments-api", "payments-jobs"]
     assert plain_outputs(run)["url"] == "https://payments.apps.example.com/"
 
@@ -198,6 +206,15 @@ def test_invalid_team_config_fails_with_every_problem_and_registers_nothing(mock
         "workload.namespace: 'kube-system' is not one of the team's namespaces",
     ):
         assert expected in message
+
+
+def test_platform_roles_need_the_management_stack(mock_run) -> None:
+    import pulumi
+
+    config = stack_config("dev")
+    del config["payments-team:managementStack"]
+    with pytest.raises(pulumi.RunError, match=r"tenancy\.groups\.1\.platformRole: platform roles come from"):
+        run_team_stack(mock_run, config)
 
 
 def test_invalid_tenancy_is_reported_with_its_config_path(mock_run) -> None:

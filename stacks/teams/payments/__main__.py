@@ -6,14 +6,17 @@ How it reaches the cluster: with the team's OWN Rancher credentials (`rancher2:a
 as a secret, or RANCHER_URL / RANCHER_TOKEN_KEY) it mints a cluster-scoped token with an explicit TTL and
 talks to Kubernetes only through Rancher's authenticated, audited proxy.
 
-Config (project namespace `payments-team`): `platformStack`, `access` (TeamAccessArgs), `tenancy`
-(TeamTenancyArgs), `workload` (WorkloadArgs below). Invalid config fails with every problem listed and
-nothing registered. Weakening the workload needs a named `unsafe.*` setting, which the policy pack reports.
+Config (project namespace `payments-team`): `platformStack`, `managementStack` (optional: the Rancher
+management stack whose `roleTemplateIds` output `platformRole` bindings use), `access` (TeamAccessArgs),
+`tenancy` (TeamTenancyArgs), `workload` (WorkloadArgs below). Invalid config fails with every problem
+listed and nothing registered. Weakening the workload needs a named `unsafe.*` setting, which the policy
+pack reports.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -99,16 +102,29 @@ class WorkloadArgs(HardenedModel):
         return problems
 
 
-def load_config() -> tuple[str, TeamAccessArgs, TeamTenancyArgs, WorkloadArgs]:
+@dataclass(frozen=True)
+class TeamStackConfig:
+    platform_stack: str
+    management_stack: str | None
+    access: TeamAccessArgs
+    tenancy: TeamTenancyArgs
+    workload: WorkloadArgs
+
+
+def _stack_name(key: str, value: str, example: str) -> list[str]:
+    if value.count("/") == 2 and all(value.split("/")):
+        return []
+    return [f"{key}: {value!r} is not '<org>/<project>/<stack>' (fix: pulumi config set {key} {example})"]
+
+
+def load_config() -> TeamStackConfig:
     """Read and validate every config key; raise TeamConfigError with all problems at once."""
     config = pulumi.Config()
-    lines: list[str] = []
     platform_stack = config.get("platformStack") or ""
-    if platform_stack.count("/") != 2:
-        lines.append(
-            f"platformStack: {platform_stack!r} is not '<org>/<project>/<stack>' "
-            "(fix: pulumi config set platformStack acme/hardened-rke2/prod)"
-        )
+    management_stack = config.get("managementStack")
+    lines = _stack_name("platformStack", platform_stack, "acme/hardened-rke2/prod")
+    if management_stack is not None:
+        lines += _stack_name("managementStack", management_stack, "acme/hardened-rke2/management")
     parsed: dict[str, Any] = {}
     for key, model in (("access", TeamAccessArgs), ("tenancy", TeamTenancyArgs), ("workload", WorkloadArgs)):
         try:
@@ -117,9 +133,18 @@ def load_config() -> tuple[str, TeamAccessArgs, TeamTenancyArgs, WorkloadArgs]:
             lines += problem_lines(err, prefix=(key,))
     if "workload" in parsed:
         lines += parsed["workload"].check(parsed.get("tenancy"))
+    if "tenancy" in parsed and management_stack is None:
+        lines += [
+            f"tenancy.groups.{i}.platformRole: platform roles come from the management stack, which is not "
+            "configured (fix: pulumi config set managementStack acme/hardened-rke2/management)"
+            for i, group in enumerate(parsed["tenancy"].groups)
+            if group.platform_role is not None
+        ]
     if lines:
         raise TeamConfigError(lines)
-    return platform_stack, parsed["access"], parsed["tenancy"], parsed["workload"]
+    return TeamStackConfig(
+        platform_stack, management_stack, parsed["access"], parsed["tenancy"], parsed["workload"]
+    )
 
 
 def check_registry(image: str, allowed: Any, unsafe: bool) -> str:
@@ -218,11 +243,12 @@ def deploy_workload(w: WorkloadArgs, image: pulumi.Input[str], opts: pulumi.Reso
 
 def main() -> None:
     try:
-        platform_stack, access, tenancy_args, workload = load_config()
+        config = load_config()
     except TeamConfigError as exc:
         raise pulumi.RunError(str(exc)) from None
+    access, tenancy_args, workload = config.access, config.tenancy, config.workload
 
-    platform = pulumi.StackReference(platform_stack)
+    platform = pulumi.StackReference(config.platform_stack)
     cluster_v1_id = platform.require_output("clusterV1Id")
     rancher_url = platform.require_output("rancherUrl")
     allowed = platform.require_output("allowedRegistries")
@@ -230,11 +256,16 @@ def main() -> None:
     access_ = scoped_kubernetes_provider(
         tenancy_args.team, rancher_url=rancher_url, cluster_v1_id=cluster_v1_id, args=access
     )
+    role_ids = None
+    if config.management_stack is not None:
+        # The platform's reviewed project roles (e.g. team-developer: no exec, no secret reads).
+        role_ids = pulumi.StackReference(config.management_stack).require_output("roleTemplateIds")
     tenancy = TeamTenancy(
         tenancy_args.team,
         tenancy_args,
         cluster_v1_id=cluster_v1_id,
         kubernetes_provider=access_.provider,
+        platform_role_template_ids=role_ids,
     )
     namespace = tenancy.namespaces[workload.namespace].namespace
     image = allowed.apply(lambda a: check_registry(workload.image, a, workload.unsafe.any_registry))
