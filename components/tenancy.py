@@ -997,9 +997,10 @@ def _json(value: Mapping[str, Any]) -> str:
 class TeamAccessArgs(HardenedModel):
     """How a team stack reaches its cluster: Rancher's proxy, with a short-lived cluster-scoped token."""
 
-    token_ttl_seconds: int = Field(default=8 * 3600, ge=15 * 60, le=7 * 24 * 3600)
+    token_ttl_seconds: int = Field(default=8 * 3600, ge=15 * 60, le=24 * 3600)
     """Explicit TTL of the scoped token (the provider takes seconds; Rancher also caps it with
-    `auth-token-max-ttl-minutes`). An expired token is renewed on the next `pulumi up`."""
+    `auth-token-max-ttl-minutes`, and the policy pack's default maximum is 24h). An expired token is
+    renewed on the next `pulumi up`."""
     certificate_authority: str | None = None
     """PEM of a private CA that signed Rancher's certificate; never `insecure-skip-tls-verify`."""
 

@@ -700,7 +700,8 @@ def test_scoped_provider_rejects_unsafe_targets(mock_run, url: str, v1: str, mat
 
 def test_token_ttl_is_bounded() -> None:
     with pytest.raises(ValueError, match=r"token_?[tT]tl_?[sS]econds"):
-        TeamAccessArgs(token_ttl_seconds=30 * 24 * 3600)
+        TeamAccessArgs(token_ttl_seconds=24 * 3600 + 1)  # above the pack's default maximum
+    assert TeamAccessArgs(token_ttl_seconds=24 * 3600).token_ttl_seconds == 86400
 
 
 # --- optional Fleet repo restricted to the team's namespaces ------------------------------------------------
