@@ -326,12 +326,19 @@ def _cell(value: Any, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def _preview_cell(value: Any) -> str:
+    # The pack may give a bool or the checklist's code (K, K*, R = decidable at preview; RT = runtime).
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return "" if value is None else str(value)
+
+
 def render_controls(rows: list[dict[str, Any]]) -> str:
     columns = [
         ("ID", lambda r: r["id"], 9),
-        ("Section", lambda r: r["section"], 9),
+        ("Section", lambda r: r["section"], 18),
         ("Title", lambda r: r["title"], 44),
-        ("Preview", lambda r: "yes" if r["preview"] else "no", 7),
+        ("Preview", lambda r: _preview_cell(r["preview"]), 7),
         ("Enforced by (policies)", lambda r: r["enforced_by"], 40),
         ("Implemented by / manual reason", lambda r: r["implemented_by"] or r["manual_reason"] or "", 60),
     ]
@@ -341,8 +348,17 @@ def render_controls(rows: list[dict[str, Any]]) -> str:
     lines.append("  ".join("-" * w for w in widths))
     lines += ["  ".join(c[i].ljust(widths[i]) for i in range(len(columns))).rstrip() for c in cells]
     enforced = sum(1 for r in rows if r["enforced_by"])
-    manual = sum(1 for r in rows if not r["preview"])
-    lines += ["", f"{len(rows)} controls: {enforced} enforced by policies, {manual} manual/runtime."]
+    manual = sum(1 for r in rows if not r["enforced_by"])
+    lines += [
+        "",
+        f"{len(rows)} controls: {enforced} enforced by policies, {manual} manual/runtime (reason given).",
+    ]
+    legend = {_preview_cell(r["preview"]) for r in rows}
+    if legend & {"K", "K*", "R", "RT"}:
+        lines.append(
+            "Preview: K = one Kubernetes resource, K* = a stack-level view, R = rancher2 inputs, "
+            "RT = runtime/organisational only."
+        )
     return "\n".join(lines) + "\n"
 
 

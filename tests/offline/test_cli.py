@@ -169,7 +169,7 @@ def test_controls_table_and_json(capsys) -> None:
     assert "pod-run-as-non-root" in row and "PodSecurity" in row and " yes " in row
     manual = next(line for line in lines if line.startswith("NSA-9.9"))
     assert "a human process at runtime" in manual and " no " in manual
-    assert "2 controls: 1 enforced by policies, 1 manual/runtime." in out
+    assert "2 controls: 1 enforced by policies, 1 manual/runtime (reason given)." in out
     assert main(["controls", "--policy-pack", str(FIXTURES / "catalogue_pack"), "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert rows[0]["id"] == "NSA-1.1" and rows[0]["enforced_by"] == ["pod-run-as-non-root"]
