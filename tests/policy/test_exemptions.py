@@ -306,6 +306,9 @@ MINE = {
     "no-credentials-in-configmaps",
     "exemption-must-be-justified",
     "exemption-applied",
+    "removed-api-versions",
+    "no-obsolete-cluster-components",
+    "sandboxed-runtime-for-sensitive-workloads",
 }
 
 

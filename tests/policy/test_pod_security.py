@@ -336,14 +336,17 @@ def test_older_api_versions_are_checked_too(resource_type: str) -> None:
     kind = resource_type.rsplit(":", 1)[-1]
     spec = restricted_spec()
     spec["containers"][0]["securityContext"]["privileged"] = True
-    assert names(analyze(resource_type, wrap(kind, spec))) == {"pss-privileged-containers"}
+    # Still checked (these API versions are no longer served; that is reported on its own).
+    got = names(analyze(resource_type, wrap(kind, spec)))
+    assert got == {"pss-privileged-containers", "removed-api-versions"}
 
 
 def test_cronjob_on_old_batch_api() -> None:
     spec = restricted_spec()
     spec["hostPID"] = True
     assert names(analyze("kubernetes:batch/v1beta1:CronJob", wrap("CronJob", spec))) == {
-        "pss-host-namespaces"
+        "pss-host-namespaces",
+        "removed-api-versions",
     }
 
 
@@ -385,7 +388,7 @@ def test_unknown_image_only_blocks_the_image_policies() -> None:
     spec = restricted_spec()
     spec["containers"][0]["image"] = UNKNOWN
     violations = analyze(POD_TYPES["Deployment"], wrap("Deployment", spec))
-    assert names(violations) == {"image-tag-pinned"}
+    assert names(violations) == {"image-tag-pinned", "no-obsolete-cluster-components"}
     assert all(v.is_preview_unknown for v in violations)
 
 
@@ -553,3 +556,39 @@ def test_fail_fixtures_fail_the_same_way_inside_every_kind(kind: str) -> None:
         assert _pss_checks(analyze(POD_TYPES[kind], props)) == {check} | ALSO_FAILS.get(check, set()), (
             path.stem
         )
+
+
+# ----------------------------------------------------------------------------- sandboxed runtimes (NSA-1.22)
+
+
+@pytest.mark.parametrize(
+    ("labels", "config", "runtime", "expected"),
+    [
+        ({}, None, None, set()),  # nothing is sensitive: not applicable
+        ({"hardened-rke2.io/sensitive": "true"}, None, None, {"sandboxed-runtime-for-sensitive-workloads"}),
+        ({"hardened-rke2.io/sensitive": "true"}, None, "gvisor", set()),
+        (
+            {},
+            {"sandboxed-runtime-for-sensitive-workloads": {"sensitiveNamespaces": ["app"]}},
+            "runc",
+            {"sandboxed-runtime-for-sensitive-workloads"},
+        ),
+        (
+            {},
+            {"sandboxed-runtime-for-sensitive-workloads": {"sensitiveNamespaces": ["payments"]}},
+            None,
+            set(),
+        ),
+    ],
+)
+def test_sandboxed_runtime_for_sensitive_workloads(
+    labels: dict[str, str], config: Any, runtime: str | None, expected: set[str]
+) -> None:
+    spec = restricted_spec()
+    if runtime:
+        spec["runtimeClassName"] = runtime
+    props = wrap("Deployment", spec)
+    props["metadata"]["labels"] = labels
+    violations = analyze(POD_TYPES["Deployment"], props, config=config)
+    assert names(violations) == expected
+    assert all(v.enforcement_level == "advisory" for v in violations)

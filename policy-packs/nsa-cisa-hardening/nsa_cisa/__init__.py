@@ -20,6 +20,7 @@ from nsa_cisa import (
     rbac,
     secrets,
     stack_rules,
+    upgrades,
     workload_extras,
 )
 from nsa_cisa.framework import pack_initial_config
@@ -35,6 +36,7 @@ ALL_POLICIES += workload_extras.POLICIES
 ALL_POLICIES += network.POLICIES
 ALL_POLICIES += rbac.POLICIES
 ALL_POLICIES += secrets.POLICIES
+ALL_POLICIES += upgrades.POLICIES
 ALL_POLICIES += rancher_cluster.POLICIES
 ALL_POLICIES += rancher_mgmt.POLICIES
 ALL_POLICIES += delivery.POLICIES

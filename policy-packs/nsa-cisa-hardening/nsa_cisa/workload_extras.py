@@ -20,6 +20,8 @@ from nsa_cisa.framework import (
     get_path,
     is_false,
     is_true,
+    matches_any,
+    namespace_of,
     nsa_policy,
     text,
 )
@@ -353,6 +355,62 @@ IMAGE_TAG_PINNED = nsa_policy(
 )
 
 
+# ----------------------------------------------------------------------------- sandboxed runtimes
+
+SENSITIVE_LABEL = "hardened-rke2.io/sensitive"
+DEFAULT_SANDBOX_RUNTIME_CLASSES = ["gvisor", "runsc", "kata", "kata-qemu", "kata-clh", "kata-fc"]
+
+
+def _sandbox(args: Any, report: ReportFn) -> None:
+    view = _views(args)
+    if view is None:
+        return
+    cfg = args.get_config()
+    namespaces = [n for n in as_list(cfg.get("sensitiveNamespaces")) if isinstance(n, str)]
+    labels = [get_path(args.props, "metadata.labels"), view.pod_metadata.get("labels")]
+    labelled = any(is_true(get_path(lbl, [SENSITIVE_LABEL])) for lbl in labels)
+    if not labelled and not namespaces:
+        args.not_applicable("no sensitiveNamespaces configured and the workload is not labelled sensitive")
+    if not labelled and not matches_any(namespace_of(args.props, args.provider), namespaces):
+        return
+    runtime = view.spec.get("runtimeClassName")
+    allowed = [r for r in as_list(cfg.get("sandboxRuntimeClasses")) if isinstance(r, str)]
+    if runtime is None and view.partial:
+        return
+    if runtime not in allowed:
+        report(f"{view.where('runtimeClassName')} is {runtime!r}: sensitive workloads run in a sandboxed "
+               f"runtime ({allowed})")
+
+
+SANDBOXED_RUNTIME = nsa_policy(
+    "sandboxed-runtime-for-sensitive-workloads",
+    f"Workloads labelled {SENSITIVE_LABEL}=true or in sensitiveNamespaces use a sandboxed RuntimeClass "
+    "(gVisor, Kata).",
+    section="pod-security",
+    ids=["NSA-1.22"],
+    severity="low",
+    level="advisory",
+    validate=_sandbox,
+    resource_types=POD_BEARING_TYPES,
+    config_schema={
+        "sensitiveNamespaces": {
+            "type": "array",
+            "items": {"type": "string"},
+            "default": [],
+            "description": "Namespaces (globs) whose workloads are sensitive.",
+        },
+        "sandboxRuntimeClasses": {
+            "type": "array",
+            "items": {"type": "string"},
+            "default": DEFAULT_SANDBOX_RUNTIME_CLASSES,
+            "description": "RuntimeClass names backed by a sandbox (gVisor/Kata).",
+        },
+    },
+    remediation_steps="Install a sandboxed runtime (gVisor or Kata Containers) with a RuntimeClass and set "
+                      "spec.runtimeClassName on sensitive workloads.",
+)
+
+
 POLICIES = [
     READ_ONLY_ROOT_FILESYSTEM,
     NON_ROOT_GROUPS,
@@ -361,5 +419,6 @@ POLICIES = [
     CONTAINER_RESOURCES,
     IMAGE_ALLOWED_REGISTRIES,
     IMAGE_TAG_PINNED,
+    SANDBOXED_RUNTIME,
 ]
 

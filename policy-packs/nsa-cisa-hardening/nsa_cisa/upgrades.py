@@ -1,0 +1,113 @@
+"""Upgrading and application security practices (NSA-5.4): no removed API versions, no obsolete
+cluster components (Kubernetes Dashboard, Helm v2 Tiller) deployed by the stack."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nsa_cisa.framework import ReportFn, nsa_policy
+from nsa_cisa.workloads import POD_BEARING_TYPES, as_view
+
+# group/version -> the Kubernetes release that stopped serving it (deprecation guide).
+REMOVED_API_VERSIONS: dict[str, str] = {
+    "extensions/v1beta1": "1.22",
+    "apps/v1beta1": "1.16",
+    "apps/v1beta2": "1.16",
+    "batch/v1beta1": "1.25",
+    "batch/v2alpha1": "1.21",
+    "networking.k8s.io/v1beta1": "1.22",
+    "policy/v1beta1": "1.25",
+    "rbac.authorization.k8s.io/v1beta1": "1.22",
+    "rbac.authorization.k8s.io/v1alpha1": "1.22",
+    "admissionregistration.k8s.io/v1beta1": "1.22",
+    "apiextensions.k8s.io/v1beta1": "1.22",
+    "apiregistration.k8s.io/v1beta1": "1.22",
+    "authentication.k8s.io/v1beta1": "1.22",
+    "authorization.k8s.io/v1beta1": "1.22",
+    "certificates.k8s.io/v1beta1": "1.22",
+    "coordination.k8s.io/v1beta1": "1.22",
+    "scheduling.k8s.io/v1beta1": "1.22",
+    "scheduling.k8s.io/v1alpha1": "1.22",
+    "storage.k8s.io/v1alpha1": "1.27",
+    "autoscaling/v2beta1": "1.25",
+    "autoscaling/v2beta2": "1.26",
+    "discovery.k8s.io/v1beta1": "1.25",
+    "events.k8s.io/v1beta1": "1.25",
+    "node.k8s.io/v1alpha1": "1.25",
+    "node.k8s.io/v1beta1": "1.25",
+    "flowcontrol.apiserver.k8s.io/v1alpha1": "1.21",
+    "flowcontrol.apiserver.k8s.io/v1beta1": "1.26",
+    "flowcontrol.apiserver.k8s.io/v1beta2": "1.29",
+    "flowcontrol.apiserver.k8s.io/v1beta3": "1.32",
+}
+# storage.k8s.io/v1beta1 still serves some kinds; only these were removed (1.27).
+REMOVED_KINDS: dict[tuple[str, str], str] = {("storage.k8s.io/v1beta1", "CSIStorageCapacity"): "1.27"}
+
+OBSOLETE_IMAGES: dict[str, str] = {
+    "kubernetesui/dashboard": "the Kubernetes Dashboard (a frequent cluster-admin foothold)",
+    "kubernetes-dashboard": "the Kubernetes Dashboard (a frequent cluster-admin foothold)",
+    "kubernetes-helm/tiller": "Helm v2 Tiller (unauthenticated in-cluster deployer)",
+    "helm/tiller": "Helm v2 Tiller (unauthenticated in-cluster deployer)",
+}
+
+
+def _group_version(resource_type: str) -> tuple[str, str] | None:
+    parts = resource_type.split(":")
+    if len(parts) != 3 or parts[0] != "kubernetes":
+        return None
+    kind = parts[2][: -len("Patch")] if parts[2].endswith("Patch") else parts[2]
+    return parts[1].replace("core/", "", 1) if parts[1].startswith("core/") else parts[1], kind
+
+
+def _removed_api(args: Any, report: ReportFn) -> None:
+    gv = _group_version(args.resource_type)
+    if gv is None:
+        return
+    version, kind = gv
+    removed = REMOVED_API_VERSIONS.get(version) or REMOVED_KINDS.get((version, kind))
+    if removed:
+        report(f"{version} {kind} is no longer served since Kubernetes {removed}: migrate to the current "
+               "API version")
+
+
+DEPRECATED_API_VERSIONS = nsa_policy(
+    "removed-api-versions",
+    "Resources use API versions that current Kubernetes releases still serve.",
+    section="upgrades",
+    ids=["NSA-5.4"],
+    severity="medium",
+    validate=_removed_api,
+    honor_exempt_namespaces=False,
+    remediation_steps="Use the current API version (e.g. apps/v1, networking.k8s.io/v1, batch/v1, "
+                      "policy/v1, rbac.authorization.k8s.io/v1); PodSecurityPolicy is replaced by Pod "
+                      "Security Admission.",
+)
+
+
+def _obsolete_components(args: Any, report: ReportFn) -> None:
+    view = as_view(args)
+    if view is None:
+        return
+    for c in view.containers():
+        image = c.spec.get("image")
+        if not isinstance(image, str):
+            continue
+        for marker, what in OBSOLETE_IMAGES.items():
+            if marker in image:
+                report(f"{c.label}: image {image!r} deploys {what}: remove it or use Rancher's UI/CLI")
+                break
+
+
+OBSOLETE_COMPONENTS = nsa_policy(
+    "no-obsolete-cluster-components",
+    "The stack does not deploy the Kubernetes Dashboard or Helm v2 Tiller.",
+    section="upgrades",
+    ids=["NSA-5.4"],
+    severity="medium",
+    level="advisory",
+    validate=_obsolete_components,
+    resource_types=POD_BEARING_TYPES,
+    remediation_steps="Remove the component; manage clusters through Rancher (audited, SSO) and Helm 3.",
+)
+
+POLICIES = [DEPRECATED_API_VERSIONS, OBSOLETE_COMPONENTS]
