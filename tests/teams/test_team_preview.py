@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 from blueprint.offline.engine import PreviewResult, load_stack_reference_outputs, preview_project
 
@@ -89,3 +91,28 @@ def test_docs_list_the_expected_ids_of_the_broken_variant() -> None:
     text = DOCS.read_text()
     section = text.split("## What the pack blocks", 1)[1].split("\n## ", 1)[0]
     assert set(re.findall(r"NSA-\d+\.\d+", section)) == BROKEN_MANDATORY | BROKEN_ADVISORY
+
+
+@pytest.mark.slow
+def test_named_tenancy_weakening_is_reported_and_metadata_carve_out_accepted(tmp_path: Path) -> None:
+    """`podSecurity.enforce: baseline` is allowed by the component, and the pack blocks it (NSA-1.10);
+    an internet egress rule is accepted because the metadata endpoint is carved out of it (NSA-2.6)."""
+    project = tmp_path / "payments"
+    shutil.copytree(PROJECT_DIR, project)
+    config = yaml.safe_load((project / "Pulumi.dev.yaml").read_text())
+    tenancy = config["config"]["payments-team:tenancy"]
+    tenancy["podSecurity"] = {"enforce": "baseline"}
+    tenancy["namespaces"][0]["egress"].append({"name": "web", "cidr": "0.0.0.0/0", "ports": [{"port": 443}]})
+    (project / "Pulumi.weak.yaml").write_text(yaml.safe_dump(config))
+    result = preview_project(
+        project,
+        "weak",
+        policy_packs=[PACK],
+        stack_reference_outputs=load_stack_reference_outputs(project / "platform-outputs.json"),
+    )
+    assert result.analysis is not None
+    assert {(v.policy_name, v.resource_name) for v in result.analysis.mandatory} == {
+        ("namespace-pod-security-enforced", "payments-payments-api"),
+        ("namespace-pod-security-enforced", "payments-payments-jobs"),
+    }
+    assert nsa_ids(result.analysis.mandatory) == {"NSA-1.10"}
