@@ -65,6 +65,8 @@ class Project:
     config_defaults: Mapping[str, Any]
     """Project-level `config:` defaults, keys namespaced (`<project>:<key>` unless already namespaced)."""
     description: str = ""
+    config_types: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Typed project config (`type`, `items`, `secret`) by namespaced key, validated like the engine does."""
 
     def stack_file(self, stack: str) -> Path:
         return self.stack_config_dir / f"Pulumi.{stack}.yaml"
@@ -99,9 +101,15 @@ def read_project(project_dir: str | os.PathLike[str]) -> Project:
     if not main.exists():
         raise PreviewUsageError(f"{path}: main {data.get('main')!r} does not exist")
     defaults: dict[str, Any] = {}
-    for key, spec in (data.get("config") or {}).items():
+    types: dict[str, Mapping[str, Any]] = {}
+    project_config = data.get("config") or {}
+    if isinstance(project_config, str):
+        project_config = {}  # legacy `config: <dir>` is the stack config directory
+    for key, spec in project_config.items():
         full = key if ":" in str(key) else f"{name}:{key}"
         if isinstance(spec, dict):
+            if spec.get("type") or spec.get("secret"):
+                types[full] = spec
             if "value" in spec:
                 defaults[full] = spec["value"]
             elif "default" in spec:
@@ -115,6 +123,7 @@ def read_project(project_dir: str | os.PathLike[str]) -> Project:
         stack_config_dir=(d / str(data.get("stackConfigDir") or ".")).resolve(),
         config_defaults=defaults,
         description=str(data.get("description") or ""),
+        config_types=types,
     )
 
 
@@ -205,10 +214,61 @@ def load_stack_config(
         if full not in values:
             values[full] = value
             secret_keys.append(full)
+    _check_project_types(project, stack, values, set(secret_keys))
     wire = {k: wire_value(v) for k, v in values.items()}
     return StackConfig(
         values=values, wire=wire, secret_keys=sorted(set(secret_keys)), warnings=warnings, path=path
     )
+
+
+def _type_name(spec: Mapping[str, Any]) -> str:
+    t = str(spec.get("type") or "")
+    items = spec.get("items")
+    return f"array<{_type_name(items)}>" if t == "array" and isinstance(items, Mapping) else t
+
+
+def _has_type(value: Any, spec: Mapping[str, Any]) -> bool:
+    t = spec.get("type")
+    if not t:
+        return True
+    if t == "string":
+        return isinstance(value, str)
+    if t == "integer":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if t == "boolean":
+        return isinstance(value, bool)
+    if t == "array":
+        items = spec.get("items") or {}
+        return isinstance(value, list) and all(_has_type(v, items) for v in value)
+    return True
+
+
+def _check_project_types(project: Project, stack: str, values: Mapping[str, Any], secrets: set[str]) -> None:
+    """The engine validates stack config against the project's typed `config:` before the program runs
+    (`ValidateStackConfigAndApplyProjectConfig`); these messages follow its wording."""
+    problems: list[str] = []
+    missing: list[str] = []
+    for full, spec in project.config_types.items():
+        short = full.split(":", 1)[1] if full.startswith(project.name + ":") else full
+        if full not in values:
+            missing.append(short)
+            continue
+        if spec.get("secret") and full not in secrets:
+            problems.append(
+                f"Stack '{stack}' with configuration key '{short}' must be encrypted as it's secret"
+            )
+        # Supplied secrets are plaintext strings (as decrypted); only parsed YAML values have a type here.
+        if full not in secrets and not _has_type(values[full], spec):
+            problems.append(
+                f"Stack '{stack}' with configuration key '{short}' must be of type '{_type_name(spec)}'"
+            )
+    if missing:
+        quoted = [f"'{m}'" for m in sorted(missing)]
+        listed = quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
+        plural = "s" if len(quoted) > 1 else ""
+        problems.insert(0, f"Stack '{stack}' is missing configuration value{plural} {listed}")
+    if problems:
+        raise PreviewUsageError("; ".join(problems))
 
 
 def _namespaced(project: Project, key: Any) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -135,7 +136,23 @@ def test_invalid_config_registers_nothing() -> None:
 def test_other_program_errors_are_reported_not_raised() -> None:
     result = preview_project(PROJECT, "broken")
     assert result.status == "error" and result.exit_code == 3
-    assert "mini:replicas" in result.error
+    assert "mini:namespace" in result.error
+
+
+def test_typed_project_config_is_validated_before_the_program_runs() -> None:
+    with pytest.raises(
+        PreviewUsageError,
+        match="Stack 'mistyped' with configuration key 'replicas' must be of type 'integer'",
+    ):
+        preview_project(PROJECT, "mistyped")
+    project = read_project(PROJECT)
+    assert project.config_types["mini:replicas"]["type"] == "integer"
+    typed = replace(
+        project,
+        config_types={**project.config_types, "mini:zones": {"type": "array", "items": {"type": "string"}}},
+    )
+    with pytest.raises(PreviewUsageError, match="Stack 'dev' is missing configuration value 'zones'"):
+        load_stack_config(typed, "dev")
 
 
 def test_stack_references_come_from_supplied_outputs() -> None:
