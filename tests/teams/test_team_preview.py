@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from blueprint.offline.capture import plain
 from blueprint.offline.engine import PreviewResult, load_stack_reference_outputs, preview_project
 
 REPO = Path(__file__).resolve().parents[2]
@@ -116,3 +117,25 @@ def test_named_tenancy_weakening_is_reported_and_metadata_carve_out_accepted(tmp
         ("namespace-pod-security-enforced", "payments-payments-jobs"),
     }
     assert nsa_ids(result.analysis.mandatory) == {"NSA-1.10"}
+
+
+@pytest.mark.slow
+def test_offline_platform_outputs_match_what_the_platform_stacks_export() -> None:
+    """platform-outputs.json stands in for the real prod cluster and management stacks: same keys, and the
+    same values wherever the offline preview of those stacks knows them (ids are assigned by Rancher)."""
+    offline = load_stack_reference_outputs(PROJECT_DIR / "platform-outputs.json")
+    for ref, stack in (("acme/hardened-rke2/prod", "prod"), ("acme/hardened-rke2/management", "management")):
+        exported = plain(preview_project(REPO, stack).stack_outputs)
+        assert set(offline[ref]) <= set(exported), ref
+        for key in (
+            "allowedRegistries",
+            "clusterName",
+            "kubernetesVersion",
+            "projectNetworkIsolation",
+            "rancherUrl",
+        ):
+            if key in offline[ref]:
+                assert offline[ref][key] == exported[key], (ref, key)
+        if "roleTemplateIds" in offline[ref]:
+            assert set(offline[ref]["roleTemplateIds"]) == set(exported["roleTemplateIds"])
+    assert "kubeconfig" not in offline["acme/hardened-rke2/prod"]  # teams never read the cluster kubeconfig
