@@ -464,6 +464,31 @@ def default_providers(
     return list(providers.values()), assignment
 
 
+def _disabled_default_providers(
+    config: Mapping[str, str], providers: Sequence[AnalyzerInput], assignment: Mapping[str, str]
+) -> list[str]:
+    """`pulumi:disable-default-providers` makes the engine fail a resource that needs a default provider."""
+    raw = config.get("pulumi:disable-default-providers")
+    if not raw:
+        return []
+    try:
+        disabled = json.loads(raw)
+    except json.JSONDecodeError:
+        disabled = [raw]
+    if not isinstance(disabled, list):
+        disabled = [disabled]
+    errors = []
+    for provider in providers:
+        package = provider.type.split(":")[-1]
+        if "*" in disabled or package in disabled:
+            users = sorted(urn for urn, p in assignment.items() if p == provider.urn)
+            errors.append(
+                f"Default provider for '{package}' disabled. '{users[0]}' must use an explicit provider"
+                + (f" (and {len(users) - 1} more)" if len(users) > 1 else "")
+            )
+    return errors
+
+
 def _stack_tags(project: Project) -> dict[str, str]:
     """The tags the engine derives from the project (no service-side or VCS tags offline)."""
     tags = {"pulumi:project": project.name, "pulumi:runtime": "python"}
@@ -575,16 +600,22 @@ def preview_project(
         result.stack_outputs = run.stack_outputs
         result.warnings += run.warnings
 
+        providers, assignment = default_providers(
+            run.resources,
+            stack_config.wire,
+            project=project.name,
+            stack=stack,
+            secret_keys=stack_config.secret_keys,
+        )
+        result.default_providers = providers
+        disabled = _disabled_default_providers(stack_config.wire, providers, assignment)
+        if disabled:
+            result.status = "error"
+            result.error = "; ".join(disabled)
+            return result
+
         if sessions:
             t2 = time.perf_counter()
-            providers, assignment = default_providers(
-                run.resources,
-                stack_config.wire,
-                project=project.name,
-                stack=stack,
-                secret_keys=stack_config.secret_keys,
-            )
-            result.default_providers = providers
             inputs = list(providers)
             for r in from_captured(run.resources, run.stack_outputs):
                 if r.urn in assignment:

@@ -57,9 +57,7 @@ def test_encrypted_values_need_to_be_supplied() -> None:
     assert result.status == "ok"
     # supplied secrets stay secrets in the program, and in the default provider's inputs
     assert result.stack_outputs["token"] != "s3cret" and plain(result.stack_outputs["token"]) == "s3cret"
-    assert result.default_providers == []  # no pack given: nothing to analyze
-    with_pack = preview_project(PROJECT, "encrypted", policy_packs=[PACK], secret_values=secrets)
-    kubeconfig = with_pack.default_providers[0].props["kubeconfig"]
+    kubeconfig = result.default_providers[0].props["kubeconfig"]
     assert kubeconfig != "apiVersion: v1" and plain(kubeconfig) == "apiVersion: v1"
 
 
@@ -190,3 +188,10 @@ def test_stack_policies_see_the_stack_exports() -> None:
     [v] = [v for v in result.violations if v.policy_name == "stack-peer-export"]
     assert v.resource_type == "pulumi:pulumi:Stack" and v.phase == "analyze-stack"
     assert "peerCluster" in v.message and v.enforcement_level == "advisory"
+
+
+def test_disabled_default_providers_fail_like_the_engine() -> None:
+    result = preview_project(PROJECT, "nodefaults")
+    assert result.status == "error" and result.exit_code == 3
+    assert result.error.startswith("Default provider for 'kubernetes' disabled.")
+    assert "must use an explicit provider (and 3 more)" in result.error
