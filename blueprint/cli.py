@@ -181,7 +181,7 @@ def render_text(result: PreviewResult, out: TextIO) -> None:
             out.write(f"  ! {len(result.resources)} resource(s) were registered before the error (a bug)\n")
         out.write("\n")
     elif result.status in ("error", "usage-error"):
-        out.write(f"The program did not complete: {result.error}\n\n")
+        out.write(f"The preview failed: {result.error}\n\n")
     if result.resources:
         out.write(f"Resources ({len(result.resources)}):\n")
         for line in resource_tree(result.resources):
@@ -203,7 +203,7 @@ def render_text(result: PreviewResult, out: TextIO) -> None:
         0: "PASSED",
         1: "FAILED: mandatory policy violations",
         2: "FAILED: invalid config",
-        3: "FAILED: program error",
+        3: "FAILED: error",
     }[result.exit_code]
     out.write(
         f"Summary: {s['resources']} resources; {s['mandatory']} mandatory and {s['advisory']} advisory "

@@ -133,7 +133,7 @@ def to_markdown(result: PreviewResult) -> str:
         "ok": "passed" if not s["mandatory"] else "**failed**: mandatory policy violations",
         "invalid-config": "**failed**: invalid stack config",
         "usage-error": "**could not run**",
-        "error": "**failed**: the program raised an error",
+        "error": "**failed**: the program or a policy raised an error",
     }[result.status]
     lines += [
         f"- Result: {status}",
