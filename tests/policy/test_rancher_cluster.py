@@ -672,3 +672,33 @@ def test_project_quotas() -> None:
     del partial["resourceQuota"]["namespaceDefaultLimit"]["limitsMemory"]
     got = run(partial, type_=project, options={})["rancher-project-quotas"]
     assert got == [m for m in got if "namespaceDefaultLimit does not set limitsMemory" in m] and got
+
+
+def test_cluster_policies_honour_explicit_exemptions() -> None:
+    import json
+
+    props = mutate(lambda p: p.update(enableNetworkPolicy=False))
+    props["annotations"] = {
+        "policy.hardened-rke2.io/exemptions": json.dumps(
+            [
+                {
+                    "policy": "cluster-project-network-isolation",
+                    "reason": "single-tenant lab cluster, ticket SEC-9",
+                    "expires": "2999-12-31",
+                    "approvedBy": "platform-security",
+                }
+            ]
+        )
+    }
+    vs = analyze_props(PACK_DIR, CLUSTER, props, name="prod", options=PROTECTED)
+    assert not [v for v in vs if v.policy_name == "cluster-project-network-isolation"]
+    assert [v.enforcement_level for v in vs if v.policy_name == "exemption-applied"] == ["advisory"]
+    props["annotations"] = {
+        "policy.hardened-rke2.io/exemptions": json.dumps(
+            [{"policy": "cluster-project-network-isolation", "reason": "old", "expires": "2000-01-01"}]
+        )
+    }
+    vs = analyze_props(PACK_DIR, CLUSTER, props, name="prod", options=PROTECTED)
+    assert [v.enforcement_level for v in vs if v.policy_name == "cluster-project-network-isolation"] == [
+        "mandatory"
+    ]
