@@ -154,7 +154,7 @@ def _preview(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.report_json:
         write_json(args.report_json, to_json(result))
     if args.report_sarif:
-        write_json(args.report_sarif, to_sarif(result, base_dir=project_dir))
+        write_json(args.report_sarif, to_sarif(result, base_dir=_repository_root(project_dir)))
     if args.report_md:
         Path(args.report_md).write_text(to_markdown(result) + "\n", encoding="utf-8")
 
@@ -163,6 +163,14 @@ def _preview(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     else:
         render_text(result, out)
     return result.exit_code
+
+
+def _repository_root(start: Path) -> Path:
+    """Code scanning wants paths relative to the repository root: the nearest folder with `.git`."""
+    for d in (start, *start.parents):
+        if (d / ".git").exists():
+            return d
+    return start
 
 
 def render_text(result: PreviewResult, out: TextIO) -> None:
