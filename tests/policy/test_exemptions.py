@@ -287,6 +287,7 @@ MINE = {
     "image-tag-pinned",
     "namespace-name-not-reserved",
     "workload-not-in-system-namespace",
+    "workload-not-in-default-namespace",
     "namespace-pod-security-enforced",
     "service-no-external-ips",
     "service-exposure-allowed",

@@ -100,7 +100,7 @@ def test_psa_label_unknown_is_a_preview_advisory() -> None:
     ("ns", "config", "expected"),
     [
         ("team-a", None, set()),
-        ("default", None, {"workload-not-in-system-namespace"}),
+        ("default", None, {"workload-not-in-default-namespace"}),
         ("kube-public", None, {"workload-not-in-system-namespace"}),
         (
             "sandbox",

@@ -93,24 +93,27 @@ NAMESPACE_NAME_NOT_RESERVED = nsa_policy(
 
 # ----------------------------------------------------------------------------- workloads in system namespaces
 
-DEFAULT_FORBIDDEN_NAMESPACES = ["default", "kube-system", "kube-public"]
+DEFAULT_FORBIDDEN_NAMESPACES = ["kube-system", "kube-public"]
 
 
-def _system_namespace(args: Any, report: ReportFn) -> None:
-    forbidden = [n for n in as_list(args.get_config().get("forbiddenNamespaces")) if isinstance(n, str)]
-    ns = namespace_of(args.props, args.provider)
-    if matches_any(ns, forbidden):
-        where = "no namespace (so 'default')" if ns == "default" else f"namespace '{ns}'"
-        report(f"workload is placed in {where}: put it in a dedicated application namespace")
+def _placement(config_key: str) -> Any:
+    def validate(args: Any, report: ReportFn) -> None:
+        forbidden = [n for n in as_list(args.get_config().get(config_key)) if isinstance(n, str)]
+        ns = namespace_of(args.props, args.provider)
+        if matches_any(ns, forbidden):
+            where = "no namespace (so 'default')" if ns == "default" else f"namespace '{ns}'"
+            report(f"workload is placed in {where}: put it in a dedicated application namespace")
+
+    return validate
 
 
 WORKLOAD_NOT_IN_SYSTEM_NAMESPACE = nsa_policy(
     "workload-not-in-system-namespace",
-    "Workloads run in dedicated namespaces, never in default, kube-system or kube-public.",
+    "User workloads never run in the kube-system or kube-public namespaces.",
     section="network",
     ids=["NSA-2.1"],
     severity="medium",
-    validate=_system_namespace,
+    validate=_placement("forbiddenNamespaces"),
     resource_types=POD_BEARING_TYPES,
     honor_exempt_namespaces=False,
     config_schema={
@@ -123,6 +126,29 @@ WORKLOAD_NOT_IN_SYSTEM_NAMESPACE = nsa_policy(
     },
     remediation_steps="Set metadata.namespace to an application namespace that has default-deny network "
                       "policies, quotas and restricted pod security.",
+)
+
+# The guide says to AVOID `default` (judgement call: advisory); kube-system/kube-public are a hard no above.
+WORKLOAD_NOT_IN_DEFAULT_NAMESPACE = nsa_policy(
+    "workload-not-in-default-namespace",
+    "Workloads run in dedicated namespaces rather than `default` (or no namespace at all).",
+    section="network",
+    ids=["NSA-2.1"],
+    severity="low",
+    level="advisory",
+    validate=_placement("avoidNamespaces"),
+    resource_types=POD_BEARING_TYPES,
+    honor_exempt_namespaces=False,
+    config_schema={
+        "avoidNamespaces": {
+            "type": "array",
+            "items": {"type": "string"},
+            "default": ["default"],
+            "description": "Namespaces (globs) workloads should not be placed in.",
+        }
+    },
+    remediation_steps="Set metadata.namespace (or the Kubernetes provider's namespace) to an application "
+                      "namespace with default-deny network policies, quotas and restricted pod security.",
 )
 
 
@@ -505,6 +531,7 @@ NAMESPACE_RESOURCE_QUOTA = _coverage_policy(
 POLICIES = [
     NAMESPACE_NAME_NOT_RESERVED,
     WORKLOAD_NOT_IN_SYSTEM_NAMESPACE,
+    WORKLOAD_NOT_IN_DEFAULT_NAMESPACE,
     NAMESPACE_POD_SECURITY,
     SERVICE_NO_EXTERNAL_IPS,
     SERVICE_EXPOSURE_ALLOWED,

@@ -71,12 +71,15 @@ def _fill_read_only_root(view: WorkloadView, spec: dict[str, Any]) -> bool:
     return changed
 
 
+# Advisory: the guide recommends it where the application allows (it can break applications that write to
+# their image); configure `mandatory` per stack, or `remediate` to fill it in.
 READ_ONLY_ROOT_FILESYSTEM = nsa_policy(
     "read-only-root-filesystem",
     "Every container runs with a read-only root filesystem; writable paths are mounted volumes.",
     section="pod-security",
     ids=["NSA-1.6", "NSA-1.7"],
     severity="medium",
+    level="advisory",
     validate=_read_only_root,
     remediate=lambda args: remediate_pod_spec(args, _fill_read_only_root),
     resource_types=POD_BEARING_TYPES,
@@ -335,12 +338,14 @@ def _pinned(args: Any, report: ReportFn) -> None:
             report(f"{label}: image {image!r} uses :latest: pin a version or digest")
 
 
+# Advisory: pinning is a preview-time proxy for the guide's image scanning (NSA-1.8), not the control itself.
 IMAGE_TAG_PINNED = nsa_policy(
     "image-tag-pinned",
     "Container images are pinned: no :latest or untagged images (optionally: digests required).",
     section="pod-security",
     ids=["NSA-1.8"],
     severity="medium",
+    level="advisory",
     validate=_pinned,
     resource_types=POD_BEARING_TYPES,
     config_schema={
