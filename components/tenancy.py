@@ -32,6 +32,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from components.gitops import GitOpsRepo, GitOpsRepoArgs, GitRepoRestriction, GitRepoRestrictionArgs
+from components.handles import ClusterHandle
 from components.model import HardenedModel
 from components.problems import FieldProblems, ProblemList
 
@@ -870,6 +871,36 @@ class TeamTenancy(pulumi.ComponentResource):
 
         self.register_outputs(
             {"projectId": self.project.id, "namespaces": [ns.name for ns in args.namespaces]}
+        )
+
+    @classmethod
+    def for_cluster(
+        cls,
+        name: str,
+        args: TeamTenancyArgs | Mapping[str, Any],
+        cluster: ClusterHandle,
+        *,
+        fleet_provider: pulumi.ProviderResource | None = None,
+        platform_role_template_ids: pulumi.Input[Mapping[str, str]] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> TeamTenancy:
+        """Platform side: a tenant space on a cluster this stack provisions, gated on its ClusterSync."""
+        if cluster.kubernetes_provider is None:
+            raise TeamConfigError(
+                [
+                    f"cluster {cluster.name!r} has no Kubernetes provider (fix: create the cluster with "
+                    "one, or pass TeamTenancy a kubernetes_provider from scoped_kubernetes_provider())"
+                ]
+            )
+        return cls(
+            name,
+            args,
+            cluster_v1_id=cluster.v1_id,
+            kubernetes_provider=cluster.kubernetes_provider,
+            depends_on=cluster.depends_on(),
+            fleet_provider=fleet_provider,
+            platform_role_template_ids=platform_role_template_ids,
+            opts=opts,
         )
 
     def _namespace(

@@ -852,3 +852,37 @@ def test_unknown_platform_role_names_the_published_ones(mock_run) -> None:
     ):
         mock_run(program, mocks=RancherMocks())
     gc.collect()
+
+
+# --- platform side: a tenant space on a cluster handle ---------------------------------------------------
+
+
+def test_for_cluster_uses_the_handle_and_waits_for_cluster_sync(mock_run) -> None:
+    from components.handles import ClusterHandle
+
+    def program() -> None:
+        provider = pulumi.ProviderResource("kubernetes", "cluster-k8s", {})
+        sync = pulumi.CustomResource("rancher2:index/clusterSync:ClusterSync", "sync", {"clusterId": V1})
+        handle = ClusterHandle(
+            name="prod",
+            v1_id=V1,
+            ready=sync,
+            kubernetes_version="v1.34.1+rke2r1",
+            rancher_line="2.13",
+            kubernetes_provider=provider,
+        )
+        TeamTenancy.for_cluster("payments", team(), handle)
+
+    run = mock_run(program, mocks=RancherMocks())
+    sync_urn = run.one("rancher2:index/clusterSync:ClusterSync").urn
+    assert sync_urn in run.one(PROJECT).dependencies
+    assert sync_urn in run.one(NS).dependencies
+    assert str(run.one(NS).provider).startswith(run.one(K8S_PROVIDER, "cluster-k8s").urn)
+
+
+def test_for_cluster_without_a_provider_is_refused() -> None:
+    from components.handles import ClusterHandle
+
+    handle = ClusterHandle(name="prod", v1_id=V1, ready=None, kubernetes_version="v1", rancher_line="2.13")
+    with pytest.raises(TeamConfigError, match="cluster 'prod' has no Kubernetes provider"):
+        TeamTenancy.for_cluster("payments", team(), handle)
