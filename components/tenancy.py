@@ -614,7 +614,7 @@ class TeamTenancyArgs(HardenedModel):
                 f"{target!r} is not one of the team's namespaces",
                 f"set targetNamespace to one of {', '.join(names)}",
             )
-        if not any(re.match(p, fleet.repo.repo) for p in fleet.allowed_repo_patterns):
+        if not any(_matches(p, fleet.repo.repo) for p in fleet.allowed_repo_patterns):
             problems.add(
                 ["fleet", "repo", "repo"],
                 f"{fleet.repo.repo} matches none of allowedRepoPatterns",
@@ -717,6 +717,13 @@ def parse_team_args(values: Mapping[str, Any] | TeamTenancyArgs) -> TeamTenancyA
         return TeamTenancyArgs.model_validate(values)
     except ValidationError as err:
         raise TeamConfigError(problem_lines(err)) from None
+
+
+def _matches(pattern: str, value: str) -> bool:
+    try:
+        return re.match(pattern, value) is not None
+    except re.error:  # reported by the restriction's own validation
+        return False
 
 
 def fleet_restriction(fleet: TeamFleetArgs, namespaces: Sequence[str]) -> GitRepoRestrictionArgs:

@@ -768,6 +768,10 @@ def test_fleet_in_a_shared_workspace_leaves_the_restriction_to_the_platform(mock
             "fleet.repo.repo: https://github.com/other/repo.git matches none of allowedRepoPatterns",
         ),
         ({**FLEET, "allowedRepoPatterns": ["git.example.com"]}, "fleet.allowedRepoPatterns.0"),
+        (
+            {**FLEET, "allowedRepoPatterns": ["^https://git.example.com/(payments"]},
+            "fleet.allowedRepoPatterns.0: is not a valid regular expression",
+        ),
     ],
 )
 def test_invalid_fleet_config_is_rejected(mock_run, fleet: dict[str, Any], expected: str) -> None:
