@@ -1104,7 +1104,9 @@ class PolicyPackSession:
             target,
             phase,
         )
-        if d.urn:
+        if d.urn and lookup is not None:
+            # Only stack policies attribute a violation to another resource; for a resource policy the
+            # engine always uses the analyzed resource's URN.
             v.urn = d.urn
         if d.severity in _SEVERITY_FROM_PROTO:
             v.severity = _SEVERITY_FROM_PROTO[d.severity]

@@ -162,7 +162,8 @@ def test_unknown_values_give_the_preview_advisory_never_a_pass() -> None:
 
 
 def test_resource_options_reach_the_policy() -> None:
-    assert _names(analyze_props(PACK, CLUSTER, {"name": "c"})) == {"protected-cluster"}
+    [v] = analyze_props(PACK, CLUSTER, {"name": "c"}, name="c")
+    assert v.policy_name == "protected-cluster" and v.urn.endswith(f"{CLUSTER}::c") and v.resource_name == "c"
     assert analyze_props(PACK, CLUSTER, {"name": "c"}, options={"protect": True}) == []
 
 
