@@ -187,6 +187,23 @@ def as_int(value: Any) -> int | None:
     return None
 
 
+def show(value: Any) -> str:
+    """A value as a Kubernetes user writes it: true/false, 1000 (not 1000.0), 'text', unset."""
+    if value is None:
+        return "unset"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{k}: {show(v)}" for k, v in value.items()) + "}"
+    if is_list(value):
+        return "[" + ", ".join(show(v) for v in as_list(value)) + "]"
+    return str(value)
+
+
 def matches_any(value: str, patterns: Iterable[Any]) -> bool:
     return any(isinstance(p, str) and fnmatch.fnmatchcase(value, p) for p in patterns)
 

@@ -32,6 +32,7 @@ from nsa_cisa.framework import (
     nsa_policy,
     nsa_stack_policy,
     own_namespace_name,
+    show,
     text,
 )
 from nsa_cisa.workloads import POD_BEARING_TYPES
@@ -167,7 +168,7 @@ def _psa_label(args: Any, report: ReportFn) -> None:
                + (" or stricter" if minimum != "restricted" else ""))
     version = labels.get("pod-security.kubernetes.io/enforce-version")
     if version not in (None, "", "latest") and not isinstance(version, str):
-        report(f"label pod-security.kubernetes.io/enforce-version is {version!r}: use 'latest' or a version")
+        report(f"label pod-security.kubernetes.io/enforce-version is {show(version)}: use 'latest'")
 
 
 NAMESPACE_POD_SECURITY = nsa_policy(

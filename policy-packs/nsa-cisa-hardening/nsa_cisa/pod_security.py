@@ -26,6 +26,7 @@ from nsa_cisa.framework import (
     is_false,
     is_true,
     nsa_policy,
+    show,
     text,
     unwrap,
 )
@@ -166,7 +167,7 @@ def check_host_ports(view: WorkloadView) -> Iterator[str]:
                 continue
             host_port = port.get("hostPort")
             if host_port is not None and as_int(host_port) != 0:
-                yield f"{c.label}: ports[{j}].hostPort is {host_port!r}: host ports are forbidden"
+                yield f"{c.label}: ports[{j}].hostPort is {show(host_port)}: host ports are forbidden"
 
 
 def check_apparmor(view: WorkloadView) -> Iterator[str]:
@@ -175,7 +176,7 @@ def check_apparmor(view: WorkloadView) -> Iterator[str]:
             continue
         if not (value in ("", None, "runtime/default") or (isinstance(value, str)
                                                            and value.startswith("localhost/"))):
-            yield (f"annotation {key}={value!r}: AppArmor must be runtime/default or "
+            yield (f"annotation {key}={show(value)}: AppArmor must be runtime/default or "
                    "localhost/<profile>, never unconfined")
 
     def bad_profile(profile: Any) -> bool:
@@ -183,12 +184,12 @@ def check_apparmor(view: WorkloadView) -> Iterator[str]:
 
     pod_profile = view.pod_security_context.get("appArmorProfile")
     if bad_profile(pod_profile):
-        yield (f"{_sc_label(view, None, 'appArmorProfile.type')} is {get_path(pod_profile, 'type')!r}: "
+        yield (f"{_sc_label(view, None, 'appArmorProfile.type')} is {show(get_path(pod_profile, 'type'))}: "
                "must be RuntimeDefault or Localhost")
     for c in view.containers():
         profile = c.security_context.get("appArmorProfile")
         if bad_profile(profile):
-            yield (f"{_sc_label(view, c, 'appArmorProfile.type')} is {get_path(profile, 'type')!r}: "
+            yield (f"{_sc_label(view, c, 'appArmorProfile.type')} is {show(get_path(profile, 'type'))}: "
                    "must be RuntimeDefault or Localhost")
 
 
@@ -200,10 +201,10 @@ def _selinux_problems(opts: Any) -> list[str]:
     problems = []
     se_type = opts.get("type")
     if se_type is not None and se_type not in SELINUX_TYPES:
-        problems.append(f"type {se_type!r} is not one of {sorted(t for t in SELINUX_TYPES if t)}")
+        problems.append(f"type {show(se_type)} is not one of {sorted(t for t in SELINUX_TYPES if t)}")
     for field in ("user", "role"):
         if opts.get(field) not in (None, ""):
-            problems.append(f"{field} {opts.get(field)!r} must be empty")
+            problems.append(f"{field} {show(opts.get(field))} must be empty")
     return problems
 
 
@@ -220,7 +221,7 @@ def check_proc_mount(view: WorkloadView) -> Iterator[str]:
     for c in view.containers():
         value = c.security_context.get("procMount")
         if value not in (None, "Default"):
-            yield f"{_sc_label(view, c, 'procMount')} is {value!r}: only Default (masked /proc) is allowed"
+            yield f"{_sc_label(view, c, 'procMount')} is {show(value)}: only Default (masked /proc) allowed"
 
 
 def _seccomp_type(sc: Mapping[str, Any]) -> tuple[bool, Any]:
@@ -234,18 +235,19 @@ def _seccomp_type(sc: Mapping[str, Any]) -> tuple[bool, Any]:
 def check_seccomp_baseline(view: WorkloadView) -> Iterator[str]:
     is_set, kind = _seccomp_type(view.pod_security_context)
     if is_set and kind not in SECCOMP_OK:
-        yield f"{_sc_label(view, None, 'seccompProfile.type')} is {kind!r}: {_SECCOMP_MSG}"
+        yield f"{_sc_label(view, None, 'seccompProfile.type')} is {show(kind)}: {_SECCOMP_MSG}"
     for c in view.containers():
         is_set, kind = _seccomp_type(c.security_context)
         if is_set and kind not in SECCOMP_OK:
-            yield f"{_sc_label(view, c, 'seccompProfile.type')} is {kind!r}: {_SECCOMP_MSG}"
+            yield f"{_sc_label(view, c, 'seccompProfile.type')} is {show(kind)}: {_SECCOMP_MSG}"
 
 
 def check_sysctls(view: WorkloadView) -> Iterator[str]:
     for i, sysctl in enumerate(as_list(view.pod_security_context.get("sysctls"))):
         name = get_path(sysctl, "name")
         if name not in SAFE_SYSCTLS:
-            yield f"{view.where(f'securityContext.sysctls[{i}]')} sets {name!r}: not a namespaced safe sysctl"
+            where = view.where(f"securityContext.sysctls[{i}]")
+            yield f"{where} sets {show(name)}: not a namespaced safe sysctl"
 
 
 def check_host_probes(view: WorkloadView) -> Iterator[str]:
@@ -257,7 +259,7 @@ def check_host_probes(view: WorkloadView) -> Iterator[str]:
             for action in ("httpGet", "tcpSocket"):
                 host = get_path(handler, f"{action}.host")
                 if host not in (None, ""):
-                    yield (f"{c.label}: {where}.{action}.host is {host!r}: probes/hooks must target "
+                    yield (f"{c.label}: {where}.{action}.host is {show(host)}: probes/hooks must target "
                            "the pod itself")
 
 
@@ -283,7 +285,7 @@ def check_allow_privilege_escalation(view: WorkloadView) -> Iterator[str]:
         if value is None and view.partial:
             continue
         if not is_false(value):
-            yield f"{_sc_label(view, c, 'allowPrivilegeEscalation')} is {value!r}: must be explicitly false"
+            yield f"{_sc_label(view, c, 'allowPrivilegeEscalation')} is {show(value)}: must be set to false"
 
 
 def check_run_as_non_root(view: WorkloadView) -> Iterator[str]:
@@ -291,12 +293,12 @@ def check_run_as_non_root(view: WorkloadView) -> Iterator[str]:
         return  # user-namespaced pod: root in the pod is not root on the node
     pod_value = view.pod_security_context.get("runAsNonRoot")
     if pod_value is not None and not is_true(pod_value):
-        yield f"{_sc_label(view, None, 'runAsNonRoot')} is {pod_value!r}: must be true"
+        yield f"{_sc_label(view, None, 'runAsNonRoot')} is {show(pod_value)}: must be true"
     pod_ok = is_true(pod_value)
     for c in view.containers():
         value = c.security_context.get("runAsNonRoot")
         if value is not None and not is_true(value):
-            yield f"{_sc_label(view, c, 'runAsNonRoot')} is {value!r}: must be true"
+            yield f"{_sc_label(view, c, 'runAsNonRoot')} is {show(value)}: must be true"
         elif value is None and not pod_ok and not view.partial:
             yield (f"{_sc_label(view, c, 'runAsNonRoot')} is not set and the pod does not set it: set "
                    "runAsNonRoot: true on the pod or every container")
@@ -317,12 +319,12 @@ def check_seccomp_restricted(view: WorkloadView) -> Iterator[str]:
         return
     pod_set, pod_type = _seccomp_type(view.pod_security_context)
     if pod_set and pod_type not in SECCOMP_OK:
-        yield f"{_sc_label(view, None, 'seccompProfile.type')} is {pod_type!r}: {_SECCOMP_MSG}"
+        yield f"{_sc_label(view, None, 'seccompProfile.type')} is {show(pod_type)}: {_SECCOMP_MSG}"
     pod_ok = pod_set and pod_type in SECCOMP_OK
     for c in view.containers():
         is_set, kind = _seccomp_type(c.security_context)
         if is_set and kind not in SECCOMP_OK:
-            yield f"{_sc_label(view, c, 'seccompProfile.type')} is {kind!r}: {_SECCOMP_MSG}"
+            yield f"{_sc_label(view, c, 'seccompProfile.type')} is {show(kind)}: {_SECCOMP_MSG}"
         elif not is_set and not pod_ok and not view.partial:
             yield (f"{_sc_label(view, c, 'seccompProfile')} is not set and the pod sets no valid profile: "
                    "set seccompProfile.type RuntimeDefault (or Localhost) on the pod or every container")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nsa_cisa.framework import ReportFn, nsa_policy
+from nsa_cisa.framework import ReportFn, nsa_policy, show
 from nsa_cisa.workloads import POD_BEARING_TYPES, as_view
 
 # group/version -> the Kubernetes release that stopped serving it (deprecation guide).
@@ -94,7 +94,7 @@ def _obsolete_components(args: Any, report: ReportFn) -> None:
             continue
         for marker, what in OBSOLETE_IMAGES.items():
             if marker in image:
-                report(f"{c.label}: image {image!r} deploys {what}: remove it or use Rancher's UI/CLI")
+                report(f"{c.label}: image {show(image)} deploys {what}: remove it or use Rancher's UI/CLI")
                 break
 
 

@@ -23,6 +23,7 @@ from nsa_cisa.framework import (
     matches_any,
     namespace_of,
     nsa_policy,
+    show,
     text,
 )
 from nsa_cisa.pod_security import remediate_pod_spec
@@ -50,7 +51,7 @@ def _read_only_root(args: Any, report: ReportFn) -> None:
         if value is None and view.partial:
             continue
         if not is_true(value):
-            report(f"{c.label}: securityContext.readOnlyRootFilesystem is {value!r}: must be true "
+            report(f"{c.label}: securityContext.readOnlyRootFilesystem is {show(value)}: must be true "
                    "(mount an emptyDir for paths the container writes)")
 
 
@@ -131,7 +132,7 @@ def _automount(args: Any, report: ReportFn) -> None:
         return
     if not is_false(value):
         sa = text(view.spec.get("serviceAccountName")) or "default"
-        report(f"{view.where('automountServiceAccountToken')} is {value!r}: pods that do not call the "
+        report(f"{view.where('automountServiceAccountToken')} is {show(value)}: pods that do not call the "
                f"Kubernetes API should set it false (service account '{sa}')")
 
 
@@ -162,7 +163,7 @@ def _service_account(args: Any, report: ReportFn) -> None:
     if value is None and args.resource_type.endswith("Patch"):
         return
     if not is_false(value):
-        report(f"automountServiceAccountToken is {value!r}: set it false on the ServiceAccount so pods "
+        report(f"automountServiceAccountToken is {show(value)}: set it false on the ServiceAccount so pods "
                "must opt in to an API token")
 
 
@@ -300,7 +301,7 @@ def _allowed_registries(args: Any, report: ReportFn) -> None:
     for label, image in _images(view):
         ref = parse_image(image)
         if not registry_allowed(ref, allowed):
-            report(f"{label}: image {image!r} ({ref.name}) is not from an allowed registry {allowed}")
+            report(f"{label}: image {show(image)} ({ref.name}) is not from an allowed registry {allowed}")
 
 
 IMAGE_ALLOWED_REGISTRIES = nsa_policy(
@@ -328,14 +329,14 @@ def _pinned(args: Any, report: ReportFn) -> None:
         ref = parse_image(image)
         if ref.digest:
             if not _DIGEST_RE.match(ref.digest):
-                report(f"{label}: image {image!r} has a malformed digest")
+                report(f"{label}: image {show(image)} has a malformed digest")
             continue
         if require_digest:
-            report(f"{label}: image {image!r} is not pinned by digest (@sha256:...)")
+            report(f"{label}: image {show(image)} is not pinned by digest (@sha256:...)")
         elif not ref.tag:
-            report(f"{label}: image {image!r} has no tag (means :latest): pin a version or digest")
+            report(f"{label}: image {show(image)} has no tag (means :latest): pin a version or digest")
         elif ref.tag == "latest":
-            report(f"{label}: image {image!r} uses :latest: pin a version or digest")
+            report(f"{label}: image {show(image)} uses :latest: pin a version or digest")
 
 
 # Advisory: pinning is a preview-time proxy for the guide's image scanning (NSA-1.8), not the control itself.
@@ -383,7 +384,7 @@ def _sandbox(args: Any, report: ReportFn) -> None:
     if runtime is None and view.partial:
         return
     if runtime not in allowed:
-        report(f"{view.where('runtimeClassName')} is {runtime!r}: sensitive workloads run in a sandboxed "
+        report(f"{view.where('runtimeClassName')} is {show(runtime)}: sensitive workloads run in a sandboxed "
                f"runtime ({allowed})")
 
 
