@@ -363,3 +363,16 @@ def test_pack_yaml_and_code_agree_on_the_version() -> None:
     assert meta["runtime"]["name"] == "python" and meta["description"]
     session = PolicyPackSession(PACK_DIR)
     assert session.name == "nsa-cisa-hardening" and session.version == str(meta["version"]) == "0.1.0"
+
+
+def test_example_pack_settings_are_valid(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_pack: None
+) -> None:
+    example = PACK_DIR / "pack-settings.example.yaml"
+    monkeypatch.setenv("NSA_CISA_PACK_SETTINGS", str(example))
+    session = PolicyPackSession(PACK_DIR)
+    assert session.config["read-only-root-filesystem"].enforcement_level == "mandatory"
+    assert session.config["image-allowed-registries"].properties["allowedRegistries"] == [
+        "registry.example.com/"
+    ]
+    assert session.config["pss-privileged-containers"].enforcement_level == "mandatory"
