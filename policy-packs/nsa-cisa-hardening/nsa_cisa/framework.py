@@ -262,8 +262,9 @@ def _defaults(schema: PolicyConfigSchema) -> dict[str, Any]:
     return {k: copy.deepcopy(v["default"]) for k, v in schema.properties.items() if "default" in v}
 
 
-def _merged_config(schema: PolicyConfigSchema, given: Mapping[str, Any] | None) -> dict[str, Any]:
-    cfg = _defaults(schema)
+def _merged_config(defaults: Mapping[str, Any], given: Mapping[str, Any] | None) -> dict[str, Any]:
+    # Shallow: policies only read their config, so the schema defaults can be shared between calls.
+    cfg = dict(defaults)
     if isinstance(given, Mapping):
         cfg.update({k: v for k, v in given.items() if v is not None})
     return cfg
@@ -389,11 +390,12 @@ def nsa_policy(
     tags = [*tags, *extra_tags]
     knobs = ["exemptions", *(["exemptNamespaces"] if honor_exempt_namespaces else []), *shared_knobs]
     schema = _schema(config_schema, dict.fromkeys(knobs))
+    defaults = _defaults(schema)
     types = frozenset(resource_types) if resource_types is not None else None
 
     def _args(args: ResourceValidationArgs) -> ResourceValidationArgs:
         return ResourceValidationArgs(args.resource_type, args.props, args.urn, args.name, args.opts,
-                                      args.provider, _merged_config(schema, args.get_config()),
+                                      args.provider, _merged_config(defaults, args.get_config()),
                                       args.stack_tags)
 
     def _validate(args: ResourceValidationArgs, report_violation: ReportFn) -> None:
@@ -472,9 +474,10 @@ def nsa_stack_policy(
     framework, tags, sev, lvl = _metadata(name, section, ids, severity, level, specification, description)
     knobs = ["exemptions", *(["exemptNamespaces"] if honor_exempt_namespaces else []), *shared_knobs]
     schema = _schema(config_schema, dict.fromkeys(knobs))
+    defaults = _defaults(schema)
 
     def _validate(args: StackValidationArgs, report_violation: ReportFn) -> None:
-        config = _merged_config(schema, args.get_config())
+        config = _merged_config(defaults, args.get_config())
         margs = StackValidationArgs(args.resources, config, args.stack_tags)
         collector = _Collector()
         _run_guarded(lambda: validate(margs, collector), collector, name)
