@@ -278,6 +278,8 @@ MINE = {
     "pss-run-as-user-not-root",
     "pss-seccomp-profile-required",
     "pss-capabilities-drop-all",
+    "pss-ulimits",
+    "pss-cgroup-options",
     "read-only-root-filesystem",
     "non-root-groups",
     "pod-service-account-token-not-automounted",
@@ -352,6 +354,8 @@ def test_pss_policies_cover_every_restricted_check_once() -> None:
             "runAsUser",
             "seccompProfile_restricted",
             "capabilities_restricted",
+            "ulimits",
+            "cgroupOptions",
         }
     )
 

@@ -96,6 +96,15 @@ CONTAINER_CASES: dict[str, tuple[Any, set[str]]] = {
         lambda c: c.update(lifecycle={"preStop": {"httpGet": {"host": "x.example", "port": 80}}}),
         {"pss-host-probes-lifecycle"},
     ),
+    "ulimits": (
+        lambda c: _sc(c).update(ulimits=[{"name": "nofile", "soft": 1024, "hard": 2048}]),
+        {"pss-ulimits"},
+    ),
+    "cgroup-writable": (
+        lambda c: _sc(c).update(cgroupOptions={"mountMode": "Writable"}),
+        {"pss-cgroup-options"},
+    ),
+    "cgroup-read-only": (lambda c: _sc(c).update(cgroupOptions={"mountMode": "ReadOnly"}), set()),
     "probe-no-host": (
         lambda c: c.update(readinessProbe={"httpGet": {"path": "/healthz", "port": 8080}}),
         set(),

@@ -263,7 +263,22 @@ def check_host_probes(view: WorkloadView) -> Iterator[str]:
                            "the pod itself")
 
 
+def check_ulimits(view: WorkloadView) -> Iterator[str]:
+    # Baseline since 1.37: per-container ulimits are for the privileged level only.
+    for c in view.containers():
+        if c.security_context.get("ulimits") is not None:
+            yield f"{_sc_label(view, c, 'ulimits')} is set: container ulimits are not allowed"
+
+
 # ----------------------------------------------------------------------------- restricted checks
+
+
+def check_cgroup_options(view: WorkloadView) -> Iterator[str]:
+    for c in view.containers():
+        mode = get_path(c.security_context, "cgroupOptions.mountMode")
+        if c.security_context.get("cgroupOptions") is not None and mode not in (None, "ReadOnly"):
+            yield (f"{_sc_label(view, c, 'cgroupOptions.mountMode')} is {show(mode)}: the cgroup tree must "
+                   "stay read-only")
 
 
 def check_restricted_volumes(view: WorkloadView) -> Iterator[str]:
@@ -572,6 +587,21 @@ PSS_CAPABILITIES_RESTRICTED = _pss_policy(
     "NET_BIND_SERVICE.",
 )
 
+PSS_ULIMITS = _pss_policy(
+    "pss-ulimits",
+    "Containers do not set securityContext.ulimits (baseline since Kubernetes 1.37).",
+    ids=["NSA-1.10", "NSA-2.10"], severity="medium",
+    check=check_ulimits, check_id="ulimits", pss="Ulimits",
+    steps=_PSS_STEPS + "remove securityContext.ulimits; node-level limits (kubelet, pod-max-pids) apply.",
+)
+PSS_CGROUP_OPTIONS = _pss_policy(
+    "pss-cgroup-options",
+    "Containers do not mount their cgroup tree writable (cgroupOptions.mountMode unset or ReadOnly).",
+    ids=["NSA-1.10", "NSA-1.11"], severity="medium",
+    check=check_cgroup_options, check_id="cgroupOptions", pss="Cgroup options",
+    steps=_PSS_STEPS + "remove securityContext.cgroupOptions or set mountMode: ReadOnly.",
+)
+
 POLICIES = [
     PSS_WINDOWS_HOST_PROCESS,
     PSS_HOST_NAMESPACES,
@@ -591,4 +621,6 @@ POLICIES = [
     PSS_RUN_AS_USER,
     PSS_SECCOMP_RESTRICTED,
     PSS_CAPABILITIES_RESTRICTED,
+    PSS_ULIMITS,
+    PSS_CGROUP_OPTIONS,
 ]
