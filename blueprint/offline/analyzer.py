@@ -934,7 +934,16 @@ class PolicyPackSession:
         if not self.pack_dir.is_dir():
             raise PolicyPackLoadError(f"policy pack directory {self.pack_dir} does not exist")
         self.mode = mode
+        if not (self.pack_dir / "PulumiPolicy.yaml").is_file():
+            # The CLI loads PulumiPolicy.yaml first and refuses a directory without it.
+            raise PolicyPackLoadError(
+                f"failed to load Pulumi policy project located at {self.pack_dir}: no PulumiPolicy.yaml"
+            )
         meta = read_pack_yaml(self.pack_dir)
+        runtime = meta.get("runtime")
+        runtime_name = runtime.get("name") if isinstance(runtime, dict) else runtime
+        if runtime_name not in (None, "python"):
+            raise PolicyPackLoadError(f"{self.pack_dir}: runtime {runtime_name!r} packs cannot run offline")
         self._transport: _InProcess | _Subprocess
         if mode == "inprocess":
             self._transport = _InProcess(load_pack(self.pack_dir))

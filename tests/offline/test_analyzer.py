@@ -252,6 +252,12 @@ def test_a_captured_program_is_analyzed_with_components_and_stack(mock_run) -> N
     assert found == {("no-privileged", "pod"), ("namespace-network-policy", "team-ns")}
 
 
+def test_a_directory_without_pulumipolicy_yaml_is_not_a_pack(tmp_path: Path) -> None:
+    (tmp_path / "__main__.py").write_text("x = 1\n")
+    with pytest.raises(PolicyPackLoadError, match=r"no PulumiPolicy\.yaml"):
+        PolicyPackSession(tmp_path)
+
+
 def test_pack_without_main_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(PolicyPackLoadError, match=r"no __main__\.py"):
         load_pack(tmp_path)
