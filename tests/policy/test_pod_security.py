@@ -612,3 +612,19 @@ def test_sandboxed_runtime_for_sensitive_workloads(
     violations = analyze(POD_TYPES["Deployment"], props, config=config)
     assert names(violations) == expected
     assert all(v.enforcement_level == "advisory" for v in violations)
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda s: s["securityContext"].update(seccompProfile={"type": {"nested": "garbage"}}),
+        lambda s: s["securityContext"].update(appArmorProfile={"type": ["RuntimeDefault"]}),
+        lambda s: s["securityContext"].update(seLinuxOptions={"type": {"x": 1}}),
+        lambda s: s["securityContext"].update(sysctls=[{"name": {"x": 1}}]),
+    ],
+)
+def test_wrongly_shaped_values_are_violations_not_crashes(edit: Any) -> None:
+    # Found by the fuzz test: a mapping where a string belongs once raised inside a policy.
+    violations = analyze(POD_TYPES["Pod"], wrap("Pod", _pod(edit)))
+    assert violations and all(v.is_mandatory for v in violations)
+    assert not any("could not evaluate" in v.message for v in violations)

@@ -68,6 +68,11 @@ PROBES = ("livenessProbe", "readinessProbe", "startupProbe")
 LIFECYCLE_HANDLERS = ("postStart", "preStop")
 
 
+def _one_of(value: Any, allowed: frozenset[str]) -> bool:
+    """Membership that tolerates garbage (a mapping where a string belongs is simply not allowed)."""
+    return isinstance(value, str) and value in allowed
+
+
 def _pss_policy(
     name: str,
     description: str,
@@ -180,7 +185,7 @@ def check_apparmor(view: WorkloadView) -> Iterator[str]:
                    "localhost/<profile>, never unconfined")
 
     def bad_profile(profile: Any) -> bool:
-        return profile is not None and get_path(profile, "type") not in APPARMOR_FIELD_OK
+        return profile is not None and not _one_of(get_path(profile, "type"), APPARMOR_FIELD_OK)
 
     pod_profile = view.pod_security_context.get("appArmorProfile")
     if bad_profile(pod_profile):
@@ -200,7 +205,7 @@ def _selinux_problems(opts: Any) -> list[str]:
         return ["is not an object"]
     problems = []
     se_type = opts.get("type")
-    if se_type is not None and se_type not in SELINUX_TYPES:
+    if se_type is not None and not _one_of(se_type, SELINUX_TYPES):
         problems.append(f"type {show(se_type)} is not one of {sorted(t for t in SELINUX_TYPES if t)}")
     for field in ("user", "role"):
         if opts.get(field) not in (None, ""):
@@ -234,18 +239,18 @@ def _seccomp_type(sc: Mapping[str, Any]) -> tuple[bool, Any]:
 
 def check_seccomp_baseline(view: WorkloadView) -> Iterator[str]:
     is_set, kind = _seccomp_type(view.pod_security_context)
-    if is_set and kind not in SECCOMP_OK:
+    if is_set and not _one_of(kind, SECCOMP_OK):
         yield f"{_sc_label(view, None, 'seccompProfile.type')} is {show(kind)}: {_SECCOMP_MSG}"
     for c in view.containers():
         is_set, kind = _seccomp_type(c.security_context)
-        if is_set and kind not in SECCOMP_OK:
+        if is_set and not _one_of(kind, SECCOMP_OK):
             yield f"{_sc_label(view, c, 'seccompProfile.type')} is {show(kind)}: {_SECCOMP_MSG}"
 
 
 def check_sysctls(view: WorkloadView) -> Iterator[str]:
     for i, sysctl in enumerate(as_list(view.pod_security_context.get("sysctls"))):
         name = get_path(sysctl, "name")
-        if name not in SAFE_SYSCTLS:
+        if not _one_of(name, SAFE_SYSCTLS):
             where = view.where(f"securityContext.sysctls[{i}]")
             yield f"{where} sets {show(name)}: not a namespaced safe sysctl"
 
@@ -333,12 +338,12 @@ def check_seccomp_restricted(view: WorkloadView) -> Iterator[str]:
     if view.is_windows:
         return
     pod_set, pod_type = _seccomp_type(view.pod_security_context)
-    if pod_set and pod_type not in SECCOMP_OK:
+    if pod_set and not _one_of(pod_type, SECCOMP_OK):
         yield f"{_sc_label(view, None, 'seccompProfile.type')} is {show(pod_type)}: {_SECCOMP_MSG}"
-    pod_ok = pod_set and pod_type in SECCOMP_OK
+    pod_ok = pod_set and _one_of(pod_type, SECCOMP_OK)
     for c in view.containers():
         is_set, kind = _seccomp_type(c.security_context)
-        if is_set and kind not in SECCOMP_OK:
+        if is_set and not _one_of(kind, SECCOMP_OK):
             yield f"{_sc_label(view, c, 'seccompProfile.type')} is {show(kind)}: {_SECCOMP_MSG}"
         elif not is_set and not pod_ok and not view.partial:
             yield (f"{_sc_label(view, c, 'seccompProfile')} is not set and the pod sets no valid profile: "
