@@ -1,0 +1,73 @@
+"""The real pack started the way the Pulumi CLI starts it (`python -u -m pulumi.policy <engine> .` in the pack
+directory, over gRPC) answers exactly as the in-process servicer the other tests use."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from blueprint.offline.analyzer import UNKNOWN, PolicyPackSession, input_from_dict, run_analysis
+from tests.conftest import PACK_DIR
+from tests.policy.builders import POD_TYPES, restricted_spec, wrap
+
+FIXTURES = Path(__file__).parent / "fixtures" / "pss"
+
+
+def _resources() -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for path in sorted((FIXTURES / "fail").glob("*.yaml")) + sorted((FIXTURES / "pass").glob("*.yaml")):
+        out.append({"type": POD_TYPES["Pod"], "name": path.stem, "props": yaml.safe_load(path.read_text())})
+    spec = restricted_spec()
+    spec["containers"][0]["securityContext"]["privileged"] = True
+    expires = (datetime.date.today() + datetime.timedelta(days=20)).isoformat()
+    exemption = [{"policy": "pss-privileged-containers", "reason": "driver installer", "expires": expires}]
+    out.append(
+        {
+            "type": POD_TYPES["DaemonSet"],
+            "name": "exempted",
+            "props": wrap(
+                "DaemonSet", spec, annotations={"policy.hardened-rke2.io/exemptions": json.dumps(exemption)}
+            ),
+        }
+    )
+    unknown = restricted_spec()
+    unknown["containers"][0]["securityContext"]["runAsUser"] = UNKNOWN
+    out.append({"type": POD_TYPES["CronJob"], "name": "unknown", "props": wrap("CronJob", unknown)})
+    bare = restricted_spec()
+    bare["securityContext"].pop("seccompProfile")
+    out.append({"type": POD_TYPES["Job"], "name": "remediated", "props": wrap("Job", bare)})
+    out.append(
+        {
+            "type": "kubernetes:core/v1:Namespace",
+            "name": "team",
+            "props": {
+                "metadata": {"name": "team", "labels": {"pod-security.kubernetes.io/enforce": "restricted"}}
+            },
+        }
+    )
+    return out
+
+
+@pytest.mark.slow
+def test_subprocess_pack_gives_the_same_answers_as_in_process() -> None:
+    inputs = [input_from_dict(r) for r in _resources()]
+    config = {"pss-seccomp-profile-required": "remediate"}
+    with PolicyPackSession(PACK_DIR, config=config, mode="subprocess", project="p", stack="s") as remote:
+        assert remote.name == "nsa-cisa-hardening" and remote.version == "0.1.0"
+        over_grpc = run_analysis([remote], inputs)
+    with PolicyPackSession(PACK_DIR, config=config) as local:
+        in_process = run_analysis([local], inputs)
+    assert [v.to_dict() for v in over_grpc.violations] == [v.to_dict() for v in in_process.violations]
+    assert over_grpc.remediations == in_process.remediations
+    by_resource = {(v.resource_name, v.policy_name): v for v in over_grpc.violations}
+    assert by_resource[("privileged0", "pss-privileged-containers")].is_mandatory
+    assert by_resource[("exempted", "exemption-applied")].enforcement_level == "advisory"
+    assert ("exempted", "pss-privileged-containers") not in by_resource
+    assert by_resource[("unknown", "pss-run-as-user-not-root")].is_preview_unknown
+    assert ("remediated", "pss-seccomp-profile-required") not in by_resource
+    assert by_resource[("team", "namespace-limit-range")].is_mandatory  # stack policy over gRPC too
