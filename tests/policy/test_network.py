@@ -86,6 +86,11 @@ def test_namespace_psa_enforce_label(labels: dict[str, str], config: Any, expect
     assert names(analyze(RNS, rancher, config=config)) == expected
 
 
+def test_patching_a_system_namespace_is_not_creating_one() -> None:
+    patch = {"metadata": {"name": "kube-system", "labels": {"team": "platform"}}}
+    assert analyze("kubernetes:core/v1:NamespacePatch", patch) == []
+
+
 def test_exempt_system_namespace_needs_no_psa_label() -> None:
     assert analyze(NS, namespace("cattle-system", {}), name="sys") == []
 

@@ -72,6 +72,8 @@ def _namespace_labels(props: Mapping[str, Any], resource_type: str) -> Mapping[s
 
 
 def _reserved_name(args: Any, report: ReportFn) -> None:
+    if args.resource_type.endswith("Patch"):
+        return  # patching (e.g. labelling) an existing namespace does not create one
     name = own_namespace_name(args.props, args.resource_type)
     # Without a name the provider auto-names the namespace from the resource name plus a suffix.
     effective = name or args.name
