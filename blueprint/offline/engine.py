@@ -277,7 +277,11 @@ def _namespaced(project: Project, key: Any) -> str:
 
 
 def load_stack_reference_outputs(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
-    """A YAML/JSON file mapping a referenced stack name (`org/project/stack`) to its outputs."""
+    """A YAML/JSON file mapping a referenced stack name (`org/project/stack`) to its outputs.
+
+    A stack's entry is either its outputs, or `{outputs: {...}, secretOutputNames: [...]}` to mark outputs
+    that the referenced stack exports as secrets (e.g. a kubeconfig): `get_output` then returns secrets.
+    """
     p = Path(path)
     try:
         data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
@@ -387,7 +391,15 @@ class _OfflineMocks(EchoMocks):
     SDK's event loop (which would bury the cause under unretrieved-future noise)."""
 
     def __init__(self, stack_references: Mapping[str, Mapping[str, Any]] | None) -> None:
-        super().__init__(stack_references=stack_references)
+        outputs: dict[str, Mapping[str, Any]] = {}
+        self.secret_names: dict[str, list[str]] = {}
+        for name, entry in (stack_references or {}).items():
+            if _is_reference_spec(entry):
+                outputs[name] = entry.get("outputs") or {}
+                self.secret_names[name] = [str(n) for n in entry.get("secretOutputNames") or []]
+            else:
+                outputs[name] = entry
+        super().__init__(stack_references=outputs)
         self.missing_references: list[str] = []
 
     def new_resource(self, args: Any) -> tuple[str | None, dict[str, Any]]:
@@ -396,7 +408,14 @@ class _OfflineMocks(EchoMocks):
             if ref not in self.stack_references:
                 self.missing_references.append(ref)
                 return f"{args.name}-id", {"name": ref, "outputs": {}, "secretOutputNames": []}
+            ref_id, state = super().new_resource(args)
+            state["secretOutputNames"] = list(self.secret_names.get(ref, []))
+            return ref_id, state
         return super().new_resource(args)
+
+
+def _is_reference_spec(entry: Mapping[str, Any]) -> bool:
+    return isinstance(entry.get("outputs"), Mapping) and set(entry) <= {"outputs", "secretOutputNames"}
 
 
 def _program_fn(program: Path) -> Any:

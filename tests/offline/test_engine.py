@@ -16,6 +16,7 @@ from blueprint.offline.engine import (
     PreviewUsageError,
     find_project_dir,
     load_stack_config,
+    load_stack_reference_outputs,
     preview_project,
     read_project,
     wire_value,
@@ -195,3 +196,18 @@ def test_disabled_default_providers_fail_like_the_engine() -> None:
     assert result.status == "error" and result.exit_code == 3
     assert result.error.startswith("Default provider for 'kubernetes' disabled.")
     assert "must use an explicit provider (and 3 more)" in result.error
+
+
+def test_stack_reference_outputs_can_be_marked_secret(tmp_path: Path) -> None:
+    refs_file = tmp_path / "refs.yaml"
+    refs_file.write_text(
+        "org/platform/prod:\n"
+        "  outputs: {clusterName: p1, kubeconfig: 'apiVersion: v1'}\n"
+        "  secretOutputNames: [kubeconfig]\n"
+    )
+    result = preview_project(PROJECT, "peer", stack_reference_outputs=load_stack_reference_outputs(refs_file))
+    outputs = result.stack_outputs
+    assert (
+        plain(outputs["peerKubeconfig"]) == "apiVersion: v1" and outputs["peerKubeconfig"] != "apiVersion: v1"
+    )
+    assert outputs["peerCluster"] == "p1"  # not marked: stays plain
