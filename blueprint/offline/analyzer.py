@@ -624,6 +624,7 @@ class _Subprocess:
         self.engine_server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
         engine_pb2_grpc.add_EngineServicer_to_server(self.engine, self.engine_server)
         engine_port = self.engine_server.add_insecure_port("127.0.0.1:0")
+        self.engine_address = f"127.0.0.1:{engine_port}"
         self.engine_server.start()
         self.stdout_lines: list[str] = []
         self.stderr_lines: list[str] = []
@@ -638,7 +639,7 @@ class _Subprocess:
             full_env.pop(var, None)
         full_env.update(env)
         self.proc = subprocess.Popen(
-            [sys.executable, "-u", "-m", "pulumi.policy", f"127.0.0.1:{engine_port}", "."],
+            [sys.executable, "-u", "-m", "pulumi.policy", self.engine_address, "."],
             cwd=pack_dir,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
@@ -1003,7 +1004,16 @@ class PolicyPackSession:
         secret_keys: Sequence[str],
         tags: Mapping[str, str] | None,
     ) -> None:
-        """`ConfigureStack`, as the engine sends it when a pack runs for a stack's preview."""
+        """`Handshake` (over gRPC; packs that do not implement it are fine, as for the engine), then
+        `ConfigureStack` as the engine sends it when a pack runs for a stack's preview."""
+        if isinstance(self._transport, _Subprocess):
+            hello = proto.AnalyzerHandshakeRequest(
+                engine_address=self._transport.engine_address,
+                root_directory=str(self.pack_dir),
+                program_directory=str(self.pack_dir),
+            )
+            with contextlib.suppress(NotImplementedError):
+                self._transport.call("Handshake", hello)
         if not (project and stack):
             return
         req = proto.AnalyzerStackConfigureRequest(stack=stack, project=project, organization="organization")
