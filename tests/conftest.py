@@ -18,7 +18,13 @@ PACK_DIR = REPO_ROOT / "policy-packs" / "nsa-cisa-hardening"
 @pytest.fixture(autouse=True)
 def _isolated_pulumi_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     # Any analyzer call that sees all three reconfigures the runtime in-process (see the offline notes).
-    for var in ("PULUMI_PROJECT", "PULUMI_STACK", "PULUMI_DRY_RUN", "PULUMI_CONFIG", "PULUMI_CONFIG_SECRET_KEYS"):
+    for var in (
+        "PULUMI_PROJECT",
+        "PULUMI_STACK",
+        "PULUMI_DRY_RUN",
+        "PULUMI_CONFIG",
+        "PULUMI_CONFIG_SECRET_KEYS",
+    ):
         monkeypatch.delenv(var, raising=False)
     yield
 

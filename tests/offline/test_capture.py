@@ -15,7 +15,9 @@ def _program() -> None:
         "c",
         name="c",
         kubernetes_version="v1.33.5+rke2r1",
-        opts=pulumi.ResourceOptions(parent=parent, protect=True, custom_timeouts=pulumi.CustomTimeouts(create="90m")),
+        opts=pulumi.ResourceOptions(
+            parent=parent, protect=True, custom_timeouts=pulumi.CustomTimeouts(create="90m")
+        ),
     )
     rancher2.SecretV2(
         "s",
@@ -45,7 +47,9 @@ def test_records_types_options_and_secret_paths(mock_run) -> None:
 
 
 def test_extra_outputs_supply_computed_values(mock_run) -> None:
-    mocks = EchoMocks(extra_outputs={"rancher2:index/clusterV2:ClusterV2": lambda a: {"clusterV1Id": "c-m-1"}})
+    mocks = EchoMocks(
+        extra_outputs={"rancher2:index/clusterV2:ClusterV2": lambda a: {"clusterV1Id": "c-m-1"}}
+    )
     run = mock_run(_program, mocks=mocks)
     assert run.one("rancher2:index/secretV2:SecretV2").inputs["clusterId"] == "c-m-1"
 
