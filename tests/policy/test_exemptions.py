@@ -85,6 +85,15 @@ def test_unjustified_exemption_is_its_own_violation_and_exempts_nothing(
         assert "exemption ignored" in by_name["pss-privileged-containers"].message
 
 
+def test_exemption_naming_no_policy_is_flagged() -> None:
+    typo = {**GOOD, "policy": "pss-privilegd-containers"}
+    violations = _analyze(privileged_pod([typo]))
+    by_name = {v.policy_name: v for v in violations}
+    assert "names no policy" in by_name["exemption-must-be-justified"].message
+    assert by_name["pss-privileged-containers"].is_mandatory
+    assert "exemption-applied" not in by_name
+
+
 def test_garbled_annotation_is_reported_not_crashing() -> None:
     violations = _analyze(privileged_pod("{not: [valid"))
     assert {"exemption-must-be-justified", "pss-privileged-containers"} <= names(violations)

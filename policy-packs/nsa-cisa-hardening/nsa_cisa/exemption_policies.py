@@ -6,7 +6,7 @@ import datetime as _dt
 from typing import Any
 
 from nsa_cisa import exemptions as ex
-from nsa_cisa.framework import ReportFn, as_int, nsa_policy
+from nsa_cisa.framework import POLICY_NAMES, ReportFn, as_int, nsa_policy
 
 
 def _records(args: Any) -> list[ex.Exemption]:
@@ -20,6 +20,8 @@ def _justified(args: Any, report: ReportFn) -> None:
         label = f"exemption for '{rec.policy or '?'}' ({rec.source})"
         if rec.problems:
             report(f"{label} is not acceptable: {'; '.join(rec.problems)}. It does not exempt anything.")
+        elif not any(rec.names(name) for name in POLICY_NAMES):
+            report(f"{label} names no policy of this pack (typo?): it exempts nothing")
         elif max_days is not None and max_days > 0 and rec.expires is not None \
                 and rec.expires > today + _dt.timedelta(days=max_days):
             report(f"{label} expires {rec.expires}, more than {max_days} days ahead; exemptions must be "
@@ -29,7 +31,7 @@ def _justified(args: Any, report: ReportFn) -> None:
 def _applied(args: Any, report: ReportFn) -> None:
     today = ex.today_utc()
     for rec in _records(args):
-        if not rec.problems and not rec.expired(today):
+        if not rec.problems and not rec.expired(today) and any(rec.names(n) for n in POLICY_NAMES):
             report(f"exempted from {rec.describe()}")
 
 

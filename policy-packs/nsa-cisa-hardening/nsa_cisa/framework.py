@@ -114,6 +114,8 @@ StackValidate = Callable[[StackValidationArgs, ReportFn], Any]
 Remediate = Callable[[ResourceValidationArgs], Any]
 
 _LEVELS = {lvl.value: lvl for lvl in EnforcementLevel}
+POLICY_NAMES: list[str] = []
+"""Every policy built by this module, so exemption records can be checked against real policy names."""
 _SEVERITIES = {sev.value: sev for sev in Severity}
 
 
@@ -388,6 +390,7 @@ def nsa_policy(
     """
     framework, tags, sev, lvl = _metadata(name, section, ids, severity, level, specification, description)
     tags = [*tags, *extra_tags]
+    POLICY_NAMES.append(name)
     knobs = ["exemptions", *(["exemptNamespaces"] if honor_exempt_namespaces else []), *shared_knobs]
     schema = _schema(config_schema, dict.fromkeys(knobs))
     defaults = _defaults(schema)
@@ -472,6 +475,7 @@ def nsa_stack_policy(
 ) -> StackValidationPolicy:
     """A stack policy; violations should name the offending resource's URN so exemptions can apply."""
     framework, tags, sev, lvl = _metadata(name, section, ids, severity, level, specification, description)
+    POLICY_NAMES.append(name)
     knobs = ["exemptions", *(["exemptNamespaces"] if honor_exempt_namespaces else []), *shared_knobs]
     schema = _schema(config_schema, dict.fromkeys(knobs))
     defaults = _defaults(schema)
