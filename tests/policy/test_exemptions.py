@@ -385,7 +385,6 @@ def test_example_pack_settings_are_valid(
     monkeypatch.setenv("NSA_CISA_PACK_SETTINGS", str(example))
     session = PolicyPackSession(PACK_DIR)
     assert session.config["read-only-root-filesystem"].enforcement_level == "mandatory"
-    assert session.config["image-allowed-registries"].properties["allowedRegistries"] == [
-        "registry.example.com/"
-    ]
+    registries = session.config["image-allowed-registries"].properties or {}
+    assert registries["allowedRegistries"] == ["registry.example.com/"]
     assert session.config["pss-privileged-containers"].enforcement_level == "mandatory"
