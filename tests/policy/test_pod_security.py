@@ -628,3 +628,19 @@ def test_wrongly_shaped_values_are_violations_not_crashes(edit: Any) -> None:
     violations = analyze(POD_TYPES["Pod"], wrap("Pod", _pod(edit)))
     assert violations and all(v.is_mandatory for v in violations)
     assert not any("could not evaluate" in v.message for v in violations)
+
+
+def test_remediation_keeps_secrets_secret_and_unknowns_unknown() -> None:
+    from blueprint.offline.analyzer import SECRET_SIG, SIG_KEY, PolicyPackSession, input_from_dict
+
+    spec = _strip_safe_subset(restricted_spec())
+    secret = {SIG_KEY: SECRET_SIG, "value": "hunter2hunter2"}
+    spec["containers"][0]["env"] = [{"name": "DB_PASSWORD", "value": secret}]
+    spec["initContainers"][0]["image"] = UNKNOWN
+    resource = input_from_dict({"type": POD_TYPES["Pod"], "name": "p", "props": wrap("Pod", spec)})
+    with PolicyPackSession(PACK_DIR, config=REMEDIATE) as pack:
+        new, diagnostics, records, _ = pack.remediate(resource, resource.props)
+    assert new is not None and diagnostics == [] and len(records) == len(REMEDIATE)
+    assert new["spec"]["containers"][0]["env"][0]["value"] == secret
+    assert new["spec"]["initContainers"][0]["image"] == UNKNOWN
+    assert new["spec"]["containers"][0]["securityContext"]["allowPrivilegeEscalation"] is False

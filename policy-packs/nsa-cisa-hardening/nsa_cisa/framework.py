@@ -36,6 +36,7 @@ from pulumi_policy import (
 )
 from pulumi_policy.policy import _NotApplicableError  # pinned 1.21.*: must pass through like unknowns
 from pulumi_policy.proxy import UnknownValueError
+from pulumi_policy.secret import Secret
 
 from nsa_cisa import exemptions as _ex
 
@@ -227,14 +228,21 @@ def namespace_of(props: Mapping[str, Any], provider: Any = None) -> str:
     return "default"
 
 
+_SDK_PROXIES = frozenset({"_DictProxy", "_ListProxy", "_DictSecretsProxy", "_ListSecretsProxy"})
+
+
 def unwrap(value: Any) -> Any:
-    """Deep plain copy of a proxy tree WITHOUT unknown checks (unknown sentinels and secrets are kept)."""
+    """Deep plain copy of the SDK's proxies, reading their raw targets: unknown sentinels stay as they are
+    and secrets stay `Secret` objects (Remediate hands policies a secrets-preserving proxy whose items
+    read as plaintext; copying through it would silently drop secretness from the remediated inputs)."""
+    if type(value).__name__ in _SDK_PROXIES:
+        value = value["__target"]
+    if isinstance(value, Secret):
+        return Secret(unwrap(value.value))
     if isinstance(value, Mapping):
-        target = value["__target"] if type(value).__name__ == "_DictProxy" else value
-        return {k: unwrap(v) for k, v in target.items()}
+        return {k: unwrap(v) for k, v in value.items()}
     if is_list(value):
-        target = value["__target"] if type(value).__name__ == "_ListProxy" else value
-        return [unwrap(v) for v in target]
+        return [unwrap(v) for v in value]
     return copy.copy(value)
 
 
