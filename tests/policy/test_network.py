@@ -344,6 +344,11 @@ def test_fully_covered_namespace_passes() -> None:
             tenant(np=[deny_all("team-a", egress=[{"to": [{"podSelector": {}}]}])]),
             {"namespace-default-deny-network-policy"},
         ),
+        (tenant(np=[deny_all("team-a", egress=[{"ports": [{"port": 53.0, "protocol": "UDP"}]}])]), set()),
+        (
+            tenant(np=[deny_all("team-a", egress=[{"ports": [{"port": 53.0}, {"port": 443.0}]}])]),
+            {"namespace-default-deny-network-policy"},
+        ),
         (
             tenant(
                 np=[

@@ -50,3 +50,8 @@ def test_obsolete_components_are_advisory(image: str, obsolete: bool) -> None:
     violations = analyze(POD_TYPES["Deployment"], wrap("Deployment", spec))
     assert names(violations) == ({"no-obsolete-cluster-components"} if obsolete else set())
     assert all(v.enforcement_level == "advisory" for v in violations)
+
+
+def test_removed_api_versions_are_advisory() -> None:
+    (v,) = analyze("kubernetes:policy/v1beta1:PodSecurityPolicy", {"metadata": {"name": "restricted"}})
+    assert v.policy_name == "removed-api-versions" and v.enforcement_level == "advisory"

@@ -483,9 +483,17 @@ def _default_deny_aspects(resource: Any) -> set[str]:
     covered = set()
     if "Ingress" in types and not as_list(spec.get("ingress")):
         covered.add("ingress")
-    if "Egress" in types and not as_list(spec.get("egress")):
+    if "Egress" in types and all(_dns_only(rule) for rule in as_list(spec.get("egress"))):
         covered.add("egress")
     return covered
+
+
+def _dns_only(rule: Any) -> bool:
+    """An egress rule that only opens DNS (port 53) still leaves the namespace default-deny, as in the
+    guide's own "deny all egress" example; any other allow rule does not."""
+    ports = as_list(get_path(rule, "ports"))
+    return bool(ports) and all(as_int(get_path(p, "port")) == 53 and get_path(p, "endPort") is None
+                               for p in ports)
 
 
 def _limit_range_aspects(resource: Any) -> set[str]:
@@ -499,7 +507,7 @@ def _quota_aspects(resource: Any) -> set[str]:
 NAMESPACE_DEFAULT_DENY = _coverage_policy(
     "namespace-default-deny-network-policy",
     "Every namespace the stack creates has default-deny NetworkPolicies (podSelector {}) for ingress and "
-    "egress, with no allow rules in them.",
+    "egress, with no allow rules in them (DNS-only egress excepted).",
     ids=["NSA-2.4", "NSA-2.5"],
     what="default-deny NetworkPolicy",
     satisfies=_default_deny_aspects,

@@ -70,12 +70,14 @@ def _removed_api(args: Any, report: ReportFn) -> None:
                "API version")
 
 
+# Advisory: the API server itself rejects these on supported clusters; the policy explains why early.
 DEPRECATED_API_VERSIONS = nsa_policy(
     "removed-api-versions",
     "Resources use API versions that current Kubernetes releases still serve.",
     section="upgrades",
     ids=["NSA-5.4"],
     severity="medium",
+    level="advisory",
     validate=_removed_api,
     honor_exempt_namespaces=False,
     remediation_steps="Use the current API version (e.g. apps/v1, networking.k8s.io/v1, batch/v1, "
