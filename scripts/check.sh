@@ -13,5 +13,6 @@ echo "== ruff"
 .venv/bin/ruff check .
 echo "== mypy"
 .venv/bin/mypy components blueprint
+(cd policy-packs/nsa-cisa-hardening && ../../.venv/bin/mypy nsa_cisa)
 echo "== pytest"
 .venv/bin/python -m pytest "$@"

@@ -333,7 +333,7 @@ class SingleSignOn(pulumi.ComponentResource):
         if not isinstance(args, _SsoBase):
             from pydantic import TypeAdapter
 
-            args = TypeAdapter(SsoArgs).validate_python(args)  # type: ignore[arg-type]
+            args = TypeAdapter(SsoArgs).validate_python(args)
         problems = args.check_principals(extra_principal_ids, "group bindings")
         if args.access_mode != "unrestricted" and not (args.allowed_principal_ids or extra_principal_ids):
             problems.append(
