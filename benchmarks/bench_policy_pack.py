@@ -24,6 +24,8 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -422,6 +424,22 @@ def _time_share(session: PolicyPackSession, sample: list[AnalyzerInput], pack: P
     return {k: round(100 * v / total, 1) for k, v in sorted(buckets.items())}
 
 
+@contextmanager
+def sdk_own_decoding() -> Iterator[bool]:
+    """Temporarily undo the pack's shared-props patch (nsa_cisa/shared_props.py), to measure what it saves."""
+    import pulumi_policy.policy as sdk
+
+    originals = dict(getattr(sdk, "_nsa_cisa_shared_props_originals", {}) or {})
+    patched = {name: getattr(sdk, name) for name in originals}
+    for name, original in originals.items():
+        setattr(sdk, name, original)
+    try:
+        yield bool(originals)
+    finally:
+        for name, value in patched.items():
+            setattr(sdk, name, value)
+
+
 def find_checkov(explicit: str | None) -> list[str] | None:
     if explicit:
         return [explicit]
@@ -467,6 +485,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-checkov", action="store_true")
     parser.add_argument("--checkov", help="checkov executable (default: PATH, then the current interpreter)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument(
+        "--no-decoding-comparison",
+        action="store_true",
+        help="skip the second pass with pulumi-policy's own per-policy decoding",
+    )
     args = parser.parse_args(argv)
 
     for var in ("PULUMI_PROJECT", "PULUMI_STACK", "PULUMI_DRY_RUN", "PULUMI_CONFIG"):
@@ -475,6 +498,12 @@ def main(argv: list[str] | None = None) -> int:
     kinds = Counter(s["type"].split(":")[-1] for s in specs)
     pack = run_pack(args.pack, specs)
     report: dict[str, Any] = {"stack": dict(sorted(kinds.items())), "pack": pack}
+    if not args.no_decoding_comparison:
+        with sdk_own_decoding() as was_patched:
+            if was_patched:
+                sdk_pass = run_pack(args.pack, specs)
+                report["sdk_decoding"] = sdk_pass
+                report["speedup_shared_props"] = sdk_pass["total_s"] / pack["total_s"]
 
     cmd = None if args.no_checkov else find_checkov(args.checkov)
     if cmd is not None:
@@ -520,6 +549,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"  diagnostics by level: {pack['violations']}")
     print(f"  Analyze time share (profiled sample): {pack['time_share']}")
+    if "sdk_decoding" in report:
+        sdk_pass = report["sdk_decoding"]
+        print("Same stack with pulumi-policy's own per-policy decoding (shared_props undone):")
+        print(
+            f"  Analyze median {sdk_pass['analyze_median_ms']:.2f} ms, "
+            f"p99 {sdk_pass['analyze_p99_ms']:.2f} ms; AnalyzeStack {sdk_pass['analyze_stack_ms']:.0f} ms; "
+            f"{sdk_pass['resources_per_s']:.1f} resources/s"
+        )
+        print(f"  speed-up from decoding once per request: {report['speedup_shared_props']:.2f}x")
     checkov = report["checkov"]
     if isinstance(checkov, dict):
         print(f"Same {checkov['manifests']} Kubernetes manifests:")
