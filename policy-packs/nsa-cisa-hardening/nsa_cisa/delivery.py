@@ -12,10 +12,8 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from pulumi_policy import ResourceValidationArgs
-
 from nsa_cisa import rke2_parsing as rp
-from nsa_cisa.framework import nsa_policy
+from nsa_cisa.framework import Check, check_validator, nsa_policy
 
 GITREPO = "kubernetes:fleet.cattle.io/v1alpha1:GitRepo"
 GITREPO_RESTRICTION = "kubernetes:fleet.cattle.io/v1alpha1:GitRepoRestriction"
@@ -32,19 +30,8 @@ ISTIO_PA_URL = "https://istio.io/latest/docs/reference/config/security/peer_auth
 NEUVECTOR_URL = "https://open-docs.neuvector.com/deploying/rancher"
 
 Report = Callable[..., None]
-Check = Callable[[Mapping[str, Any], Mapping[str, Any]], Iterable[str]]
 
 _SCP_LIKE = re.compile(r"^[A-Za-z0-9._~-]+@[A-Za-z0-9.-]+:[^/].*|^[A-Za-z0-9._~-]+@[A-Za-z0-9.-]+:/.+")
-
-
-def _rv(check: Check) -> Callable[..., None]:
-    def validate(args: ResourceValidationArgs, report: Report) -> None:
-        props = args.props if isinstance(args.props, Mapping) else {}
-        cfg = args.get_config()
-        for message in check(props, cfg if isinstance(cfg, Mapping) else {}):
-            report(message)
-
-    return validate
 
 
 def repo_url_problem(url: Any) -> str | None:
@@ -250,7 +237,7 @@ def _policy(
         section=section,
         ids=ids,
         severity=severity,
-        validate=_rv(check),
+        validate=check_validator(check),
         level=level,
         remediation_steps=remediation,
         config_schema=config_schema,

@@ -113,6 +113,27 @@ ReportFn = Callable[..., None]
 ResourceValidate = Callable[[ResourceValidationArgs, ReportFn], Any]
 StackValidate = Callable[[StackValidationArgs, ReportFn], Any]
 Remediate = Callable[[ResourceValidationArgs], Any]
+Check = Callable[[Mapping[str, Any], Mapping[str, Any]], Iterable[str]]
+"""A pure check: (props, policy config) -> violation messages. Tests can call it directly."""
+
+
+def props_of(args: ResourceValidationArgs) -> Mapping[str, Any]:
+    return args.props if isinstance(args.props, Mapping) else {}
+
+
+def config_of(args: ResourceValidationArgs) -> Mapping[str, Any]:
+    cfg = args.get_config()
+    return cfg if isinstance(cfg, Mapping) else {}
+
+
+def check_validator(check: Check) -> ResourceValidate:
+    """Adapt a pure `Check` to CrossGuard's `validate(args, report)`: one violation per message."""
+
+    def validate(args: ResourceValidationArgs, report: ReportFn) -> None:
+        for message in check(props_of(args), config_of(args)):
+            report(message)
+
+    return validate
 
 _LEVELS = {lvl.value: lvl for lvl in EnforcementLevel}
 POLICY_NAMES: list[str] = []

@@ -29,12 +29,15 @@ from pulumi_policy import ResourceValidationArgs
 from nsa_cisa.framework import (
     as_int,
     as_list,
+    check_validator,
+    config_of,
     get_path,
     is_list,
     is_map,
     is_true,
     matches_any,
     nsa_policy,
+    props_of,
     text,
 )
 
@@ -60,16 +63,6 @@ DO_URL = "https://docs.digitalocean.com/products/networking/vpc/"
 VSPHERE_URL = "https://core.vmware.com/security-configuration-guide"
 
 Report = Callable[..., None]
-Check = Callable[[Mapping[str, Any], Mapping[str, Any]], Iterable[str]]
-
-
-def _props(args: ResourceValidationArgs) -> Mapping[str, Any]:
-    return args.props if isinstance(args.props, Mapping) else {}
-
-
-def _cfg(args: ResourceValidationArgs) -> Mapping[str, Any]:
-    cfg = args.get_config()
-    return cfg if isinstance(cfg, Mapping) else {}
 
 
 def _block(props: Mapping[str, Any], name: str) -> Mapping[str, Any] | None:
@@ -171,14 +164,14 @@ def _public_ip_allowed(args: ResourceValidationArgs, cfg: Mapping[str, Any]) -> 
     patterns = as_list(cfg.get("publicIpAllowedFor"))
     if not patterns:
         return False
-    props = _props(args)
+    props = props_of(args)
     names = [n for n in (args.name, args.urn, text(props.get("generateName")), text(props.get("name"))) if n]
     return any(matches_any(n, patterns) for n in names)
 
 
 def _validate_no_public_ip(args: ResourceValidationArgs, report: Report) -> None:
-    problems = _public_address_problems(_props(args))
-    if not problems or _public_ip_allowed(args, _cfg(args)):
+    problems = _public_address_problems(props_of(args))
+    if not problems or _public_ip_allowed(args, config_of(args)):
         return
     for problem in problems:
         report(
@@ -667,14 +660,6 @@ def check_cis_host_prep(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> li
 # ---------------------------------------------------------------------------------------- policies
 
 
-def _rv(check: Check) -> Callable[..., None]:
-    def validate(args: ResourceValidationArgs, report: Report) -> None:
-        for message in check(_props(args), _cfg(args)):
-            report(message)
-
-    return validate
-
-
 def _machine_policy(
     name: str,
     description: str,
@@ -710,7 +695,7 @@ POLICIES = [
     _machine_policy(
         "machine-ec2-imdsv2-required",
         "EC2 node machines require IMDSv2 session tokens (or disable the metadata endpoint).",
-        _rv(check_ec2_imdsv2),
+        check_validator(check_ec2_imdsv2),
         section="network",
         ids=["NSA-2.6"],
         severity="high",
@@ -724,7 +709,7 @@ POLICIES = [
     _machine_policy(
         "machine-ec2-root-volume-encrypted",
         "EC2 node root volumes (etcd data, the Secrets encryption key) are EBS-encrypted.",
-        _rv(check_ec2_ebs_encrypted),
+        check_validator(check_ec2_ebs_encrypted),
         section="network",
         ids=["NSA-2.19"],
         severity="high",
@@ -765,7 +750,7 @@ POLICIES = [
     _machine_policy(
         "machine-no-driver-opened-ports",
         "Node drivers neither open ports to the Internet nor add their own firewall rules.",
-        _rv(check_driver_opened_ports),
+        check_validator(check_driver_opened_ports),
         section="network",
         ids=["NSA-2.11", "NSA-2.16"],
         severity="high",
@@ -776,7 +761,7 @@ POLICIES = [
     _machine_policy(
         "machine-digitalocean-private-networking",
         "DigitalOcean droplets use private (VPC) networking.",
-        _rv(check_do_private_networking),
+        check_validator(check_do_private_networking),
         section="network",
         ids=["NSA-2.16"],
         severity="medium",
@@ -788,7 +773,7 @@ POLICIES = [
     _machine_policy(
         "machine-digitalocean-backups-off",
         "DigitalOcean droplet backups (full-disk copies with etcd and its key) are off.",
-        _rv(check_do_backups),
+        check_validator(check_do_backups),
         section="network",
         ids=["NSA-2.19"],
         severity="medium",
@@ -800,7 +785,7 @@ POLICIES = [
     _machine_policy(
         "machine-vsphere-vmx-hardening",
         "vSphere node VMs keep the hardening guide's VM advanced settings (cfgparams).",
-        _rv(check_vsphere_vmx),
+        check_validator(check_vsphere_vmx),
         section="upgrades",
         ids=["NSA-5.2"],
         severity="medium",
@@ -814,7 +799,7 @@ POLICIES = [
     _machine_policy(
         "machine-driver-api-tls",
         "Node drivers reach the infrastructure API over verified TLS.",
-        _rv(check_driver_api_tls),
+        check_validator(check_driver_api_tls),
         section="network",
         ids=["NSA-2.17"],
         severity="high",
@@ -824,7 +809,7 @@ POLICIES = [
     _machine_policy(
         "machine-no-inline-credentials",
         "Machine configs carry no provider credentials, passwords or private keys.",
-        _rv(check_inline_credentials),
+        check_validator(check_inline_credentials),
         section="network",
         ids=["NSA-2.18"],
         severity="high",
@@ -834,7 +819,7 @@ POLICIES = [
     _machine_policy(
         "machine-cis-host-prep",
         "Node cloud-init creates the etcd user and sets and loads the CIS kernel sysctls.",
-        _rv(check_cis_host_prep),
+        check_validator(check_cis_host_prep),
         section="upgrades",
         ids=["NSA-5.2"],
         severity="medium",

@@ -21,7 +21,7 @@ from typing import Any
 from pulumi_policy import ResourceValidationArgs
 
 from nsa_cisa import rke2_parsing as rp
-from nsa_cisa.framework import nsa_policy
+from nsa_cisa.framework import check_validator, nsa_policy
 
 CLUSTER_V2 = "rancher2:index/clusterV2:ClusterV2"
 PSACT = "rancher2:index/podSecurityAdmissionConfigurationTemplate:PodSecurityAdmissionConfigurationTemplate"
@@ -34,21 +34,12 @@ PSA_URL = "https://ranchermanager.docs.rancher.com/how-to-guides/new-user-guides
 Report = Callable[..., None]
 
 
-def _props(args: ResourceValidationArgs) -> Mapping[str, Any]:
-    return args.props if isinstance(args.props, Mapping) else {}
-
-
 def _rke(props: Mapping[str, Any]) -> Any:
     return props.get("rkeConfig")
 
 
 def _layers(props: Mapping[str, Any]) -> list[rp.ParsedConfig]:
     return rp.layers(_rke(props))
-
-
-def _cfg(args: ResourceValidationArgs) -> Mapping[str, Any]:
-    cfg = args.get_config()
-    return cfg if isinstance(cfg, Mapping) else {}
 
 
 # ---------------------------------------------------------------------------------------- checks
@@ -644,14 +635,6 @@ def check_registries(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[
     return out
 
 
-def _rv(check: Callable[[Mapping[str, Any], Mapping[str, Any]], Iterable[str]]) -> Callable[..., None]:
-    def validate(args: ResourceValidationArgs, report: Report) -> None:
-        for message in check(_props(args), _cfg(args)):
-            report(message)
-
-    return validate
-
-
 def _validate_protect(args: ResourceValidationArgs, report: Report) -> None:
     opts = args.opts
     if not (opts is not None and getattr(opts, "protect", False) is True):
@@ -812,7 +795,7 @@ def _cluster_policy(
         section=section,
         ids=ids,
         severity=severity,
-        validate=_rv(check),
+        validate=check_validator(check),
         level=level,
         remediation_steps=remediation,
         config_schema=config_schema,
@@ -1103,7 +1086,7 @@ POLICIES = [
         section="network",
         ids=["NSA-2.8", "NSA-2.9"],
         severity="medium",
-        validate=_rv(check_project_quotas),
+        validate=check_validator(check_project_quotas),
         level="advisory",
         remediation_steps="Set resourceQuota.projectLimit, resourceQuota.namespaceDefaultLimit and "
         "containerResourceLimit (cpu/memory requests and limits) on the project.",
@@ -1117,7 +1100,7 @@ POLICIES = [
         section="pod-security",
         ids=["NSA-1.10"],
         severity="high",
-        validate=_rv(check_psact_enforce),
+        validate=check_validator(check_psact_enforce),
         remediation_steps="Set defaults.enforce: restricted "
         "(and enforce_version latest or a pinned version).",
         resource_types=[PSACT],
@@ -1130,7 +1113,7 @@ POLICIES = [
         section="pod-security",
         ids=["NSA-1.10"],
         severity="low",
-        validate=_rv(check_psact_audit_warn),
+        validate=check_validator(check_psact_audit_warn),
         level="advisory",
         remediation_steps="Set defaults.audit and defaults.warn to restricted.",
         resource_types=[PSACT],
@@ -1143,7 +1126,7 @@ POLICIES = [
         section="pod-security",
         ids=["NSA-1.10"],
         severity="high",
-        validate=_rv(check_psact_exemptions),
+        validate=check_validator(check_psact_exemptions),
         remediation_steps=f"Annotate the template with {JUSTIFICATION_ANNOTATION}: a YAML mapping "
         '"namespaces/<ns>": <why> (same for usernames/…, runtimeClasses/…); namespaces in '
         "exemptNamespaces need none.",

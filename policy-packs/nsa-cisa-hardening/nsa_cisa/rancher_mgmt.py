@@ -15,7 +15,7 @@ from typing import Any
 from pulumi_policy import ResourceValidationArgs
 
 from nsa_cisa import rke2_parsing as rp
-from nsa_cisa.framework import nsa_policy
+from nsa_cisa.framework import Check, check_validator, nsa_policy
 
 AUTH_CONFIG_TYPES = tuple(
     f"rancher2:index/authConfig{n}:AuthConfig{n}"
@@ -62,17 +62,6 @@ USER_BASE = "user-base"
 ESCALATION_VERBS = frozenset({"escalate", "bind", "impersonate"})
 
 Report = Callable[..., None]
-Check = Callable[[Mapping[str, Any], Mapping[str, Any]], Iterable[str]]
-
-
-def _rv(check: Check) -> Callable[..., None]:
-    def validate(args: ResourceValidationArgs, report: Report) -> None:
-        props = args.props if isinstance(args.props, Mapping) else {}
-        cfg = args.get_config()
-        for message in check(props, cfg if isinstance(cfg, Mapping) else {}):
-            report(message)
-
-    return validate
 
 
 def _has_key(mapping: Any, key: str) -> bool:
@@ -377,7 +366,7 @@ def _policy(
         section=section,
         ids=ids,
         severity=severity,
-        validate=_rv(check),
+        validate=check_validator(check),
         level=level,
         remediation_steps=remediation,
         config_schema=config_schema,
