@@ -48,6 +48,7 @@ RESOURCE_TYPES = [
     "kubernetes:helm.sh/v3:Release",
     "kubernetes:fleet.cattle.io/v1alpha1:GitRepo",
     "kubernetes:security.istio.io/v1:PeerAuthentication",
+    "rancher2:index/machineConfigV2:MachineConfigV2",
 ]
 
 FIELD_NAMES = [
@@ -144,6 +145,52 @@ FIELD_NAMES = [
     "policy.hardened-rke2.io/exemptions",
     "exemptions",
     "__target",
+    # MachineConfigV2 driver blocks and the driver fields the node-driver policies read
+    "generateName",
+    "amazonec2Config",
+    "azureConfig",
+    "digitaloceanConfig",
+    "googleConfig",
+    "harvesterConfig",
+    "linodeConfig",
+    "nutanixConfig",
+    "openstackConfig",
+    "vsphereConfig",
+    "httpEndpoint",
+    "httpTokens",
+    "encryptEbsVolume",
+    "privateAddressOnly",
+    "ipv6AddressCount",
+    "ipv6AddressOnly",
+    "enablePrimaryIpv6",
+    "securityGroupReadonly",
+    "openPorts",
+    "insecureTransport",
+    "secretKey",
+    "sessionToken",
+    "sshKeyContents",
+    "noPublicIp",
+    "staticPublicIp",
+    "nsg",
+    "useInternalIpOnly",
+    "floatingIpPool",
+    "insecure",
+    "password",
+    "privateNetworking",
+    "backups",
+    "ipv6",
+    "cfgparams",
+    "userdata",
+    "userData",
+    "cloudInit",
+    "cloudConfig",
+    "customData",
+    "runcmd",
+    "bootcmd",
+    "write_files",
+    "content",
+    "encoding",
+    "path",
 ]
 
 scalars = st.one_of(
@@ -225,8 +272,43 @@ def _valid_examples() -> list[tuple[str, dict[str, Any]]]:
             "kubernetes:core/v1:ConfigMap",
             {"metadata": {"name": "c", "namespace": "team-a"}, "data": {"app.yaml": "password: x\n"}},
         ),
+        (
+            "rancher2:index/machineConfigV2:MachineConfigV2",
+            {
+                "generateName": "prod-etcd",
+                "amazonec2Config": {
+                    "httpEndpoint": "enabled",
+                    "httpTokens": "required",
+                    "encryptEbsVolume": True,
+                    "privateAddressOnly": True,
+                    "securityGroupReadonly": True,
+                    "openPorts": [],
+                    "userdata": _HOST_PREP_CLOUD_CONFIG,
+                },
+            },
+        ),
+        (
+            "rancher2:index/machineConfigV2:MachineConfigV2",
+            {
+                "generateName": "prod-cp",
+                "vsphereConfig": {
+                    "cfgparams": ["isolation.tools.copy.disable=TRUE", "RemoteDisplay.maxConnections=1"],
+                    "cloudConfig": _HOST_PREP_CLOUD_CONFIG,
+                },
+            },
+        ),
     ]
     return out
+
+
+# A cloud-config with the CIS host preparation the machine-cis-host-prep policy looks for.
+_HOST_PREP_CLOUD_CONFIG = "#cloud-config\n" + (
+    "users:\n- name: etcd\n  shell: /sbin/nologin\n  system: true\n- default\n"
+    "write_files:\n- path: /etc/sysctl.d/60-rke2-cis.conf\n"
+    "  content: \"kernel.panic = 10\\nkernel.panic_on_oops = 1\\nvm.overcommit_memory = 1\\n"
+    "vm.panic_on_oom = 0\\n\"\n"
+    "runcmd:\n- [sysctl, -p, /etc/sysctl.d/60-rke2-cis.conf]\n"
+)
 
 
 VALID = _valid_examples()
