@@ -63,9 +63,11 @@ class GitOpsTargetArgs(HardenedModel):
     """One Fleet target: clusters matching labels and/or a cluster group."""
 
     name: str | None = None
+    """Name of the target."""
     cluster_selector: dict[str, str] = Field(default_factory=dict)
     """Label key -> value every target cluster must carry (matchLabels)."""
     cluster_group: str | None = None
+    """A Fleet ClusterGroup in the workspace."""
 
     @model_validator(mode="after")
     def _not_everything(self) -> GitOpsTargetArgs:
@@ -91,14 +93,19 @@ class GitOpsRepoArgs(HardenedModel):
     name: str
     """Name of the GitRepo object (DNS-1123 label)."""
     workspace: str = DEFAULT_WORKSPACE
+    """Fleet workspace (namespace on the local cluster) of the GitRepo."""
     repo: str
+    """Git URL, https:// or ssh (an ssh repo needs `clientSecretName` with known_hosts)."""
     branch: str | None = None
+    """Branch to track; set exactly one of `branch` and `revision`."""
     revision: str | None = None
     """A pinned commit SHA or tag; wins over branch tracking."""
     paths: tuple[str, ...] = ()
+    """Directories of the repo to deploy (default: the whole repo)."""
     client_secret_name: str | None = None
     """basic-auth (https) or ssh-auth (ssh, with `known_hosts`) Secret in the workspace namespace."""
     helm_secret_name: str | None = None
+    """Secret in the workspace with credentials for Helm chart repositories."""
     ca_bundle: str | None = None
     """PEM CA bundle for the Git server (otherwise the system trust store)."""
     insecure_skip_tls_verify: bool = False
@@ -106,9 +113,13 @@ class GitOpsRepoArgs(HardenedModel):
     service_account: str
     """Least-privilege ServiceAccount on the target clusters used to apply the bundles."""
     target_namespace: str | None = None
+    """Namespace every bundle is deployed into."""
     targets: tuple[GitOpsTargetArgs, ...] = Field(min_length=1)
+    """Which clusters get the bundles (at least one)."""
     correct_drift: bool = True
+    """Fleet reverts manual changes to deployed resources."""
     polling_interval: str = Field("60s", pattern=r"^[0-9]+(s|m|h)$")
+    """How often Fleet polls the repo, e.g. `60s` (units s, m, h)."""
 
     @field_validator("name", "workspace")
     @classmethod
@@ -204,13 +215,19 @@ class GitOpsRepo(pulumi.ComponentResource):
 
 class GitRepoRestrictionArgs(HardenedModel):
     workspace: str
+    """Fleet workspace the restriction applies to."""
     name: str = "hardened-rke2"
+    """Name of the GitRepoRestriction object."""
     allowed_repo_patterns: tuple[str, ...] = Field(min_length=1)
     """Anchored regular expressions (`^https://git.example.com/team-a/`)."""
     allowed_service_accounts: tuple[str, ...] = Field(min_length=1)
+    """ServiceAccounts GitRepos in the workspace may deploy as."""
     default_service_account: str | None = None
+    """ServiceAccount used when a GitRepo names none; must be one of `allowedServiceAccounts`."""
     allowed_client_secret_names: tuple[str, ...] = ()
+    """Git credential Secrets GitRepos may use (empty: none)."""
     allowed_target_namespaces: tuple[str, ...] = Field(min_length=1)
+    """Namespaces GitRepos may deploy into."""
 
     @field_validator("name", "workspace")
     @classmethod
@@ -308,7 +325,9 @@ class GitOpsArgs(HardenedModel):
     """Fleet objects a cluster stack manages on Rancher's local cluster."""
 
     repos: tuple[GitOpsRepoArgs, ...] = ()
+    """Fleet GitRepos to create on Rancher's local cluster."""
     restrictions: tuple[GitRepoRestrictionArgs, ...] = ()
+    """GitRepoRestrictions, one per Fleet workspace that gets GitRepos (the policy pack requires one)."""
     local_token_ttl_hours: int = Field(24, ge=1, le=720)
     """TTL of the Rancher token (scoped to the local cluster) behind the local-cluster provider; the
     token is renewed on every `pulumi up` (`renew`). 24h is the policy pack's default maximum."""

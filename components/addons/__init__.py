@@ -39,12 +39,17 @@ class AddonsArgs(HardenedModel):
     """Which add-ons a cluster gets, each with its hardened values."""
 
     neuvector: NeuVectorArgs = Field(default_factory=NeuVectorArgs)
+    """NeuVector runtime security (threat detection, admission control); on by default."""
     compliance: ComplianceArgs = Field(default_factory=ComplianceArgs)
+    """rancher-compliance CIS scanning on a schedule; on by default."""
     # Built unvalidated; `validate_default` then validates it in place, so a missing output target is
     # reported as a field error of auditLogging instead of an exception escaping the default factory.
     audit_logging: AuditLoggingArgs = Field(default_factory=lambda: AuditLoggingArgs.model_construct())
+    """Ships the API server audit log off the nodes (rancher-logging); on by default, needs an `output`."""
     istio: IstioArgs = Field(default_factory=IstioArgs)
+    """Istio service mesh with mesh-wide STRICT mTLS; off by default."""
     monitoring: MonitoringArgs = Field(default_factory=MonitoringArgs)
+    """rancher-monitoring (Prometheus, Alertmanager) with detection rules; off by default."""
 
     @model_validator(mode="after")
     def _cross_checks(self) -> AddonsArgs:

@@ -54,14 +54,19 @@ class AuditLogOutputArgs(HardenedModel):
     """Where the logs go. Fields used depend on `type`; secrets are Pulumi secrets end to end."""
 
     type: OutputType
+    """Kind of target: `syslog` (TLS), `elasticsearch`, `opensearch`, `splunkHec` or `http`."""
     host: str | None = None
     """syslog / elasticsearch / opensearch / splunkHec host name."""
     port: int | None = None
+    """Target port; unset uses the type's default (syslog 6514, elasticsearch / opensearch 9200, ...)."""
     endpoint: str | None = None
     """http: the full https:// URL."""
     index: str | None = None
+    """elasticsearch / opensearch / splunkHec: the index to write to."""
     username: str | None = None
+    """elasticsearch / opensearch / http: basic-auth user (not for syslog)."""
     password: SecretStr | None = None
+    """Basic-auth password for `username`; set with `pulumi config set --secret --path`."""
     token: SecretStr | None = None
     """splunkHec: the HEC token."""
     ca_bundle: str | None = None
@@ -110,10 +115,13 @@ class AuditLogOutputArgs(HardenedModel):
 
 class AuditLoggingArgs(HardenedModel):
     enabled: bool = True
+    """Install rancher-logging and ship the audit log; false removes the off-node copy of the audit trail."""
     chart_version: str | None = None
+    """Overrides the rancher-logging chart pinned for the Rancher line (an explicit, reviewed choice)."""
     audit_log_path: str = RKE2_AUDIT_LOG
     """Must match the cluster's `audit-log-path` (kube-apiserver arg)."""
     output: AuditLogOutputArgs | None = None
+    """Where the audit log is shipped; required while `enabled` is true."""
 
     @model_validator(mode="after")
     def _target(self) -> AuditLoggingArgs:

@@ -85,12 +85,15 @@ def rke2_profile_for(family: ComplianceFamily, kubernetes_version: str) -> str:
 
 class ComplianceArgs(HardenedModel):
     enabled: bool = True
+    """Install rancher-compliance and run the scheduled CIS scan; false leaves the cluster unscanned."""
     chart_version: str | None = None
+    """Overrides the rancher-compliance chart pinned for the Rancher line (an explicit, reviewed choice)."""
     scan_profile_name: str | None = None
     """Override of the RKE2 profile chosen from the Kubernetes version."""
     cron_schedule: str = "0 3 * * *"
     """Daily at 03:00 (cluster time)."""
     retention_count: int = Field(30, ge=1)
+    """How many scan reports are kept."""
     alerting: bool | None = None
     """Scan alerts (failure + completion) through rancher-monitoring. None = on when monitoring is on;
     true without monitoring is an error (there would be no Prometheus to evaluate the alert rules)."""

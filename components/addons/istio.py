@@ -50,8 +50,11 @@ class IstioGatewayArgs(HardenedModel):
     """An optional ingress gateway (upstream `gateway` chart)."""
 
     enabled: bool = False
+    """Install the ingress gateway."""
     namespace: str = "istio-ingress"
+    """Namespace of the gateway deployment."""
     service_type: Literal["ClusterIP", "LoadBalancer", "NodePort"] = "LoadBalancer"
+    """Kubernetes Service type of the gateway."""
 
 
 class IstioArgs(HardenedModel):

@@ -44,6 +44,7 @@ class AlertReceiverArgs(HardenedModel):
     """Where alerts go. The URL / routing key is a secret (it usually embeds a credential)."""
 
     type: Literal["webhook", "slack", "pagerduty"]
+    """Kind of receiver: `webhook`, `slack` or `pagerduty`."""
     url: SecretStr | None = None
     """webhook: the https:// endpoint; slack: the incoming-webhook URL."""
     routing_key: SecretStr | None = None
@@ -51,6 +52,7 @@ class AlertReceiverArgs(HardenedModel):
     channel: str | None = None
     """slack: channel override."""
     send_resolved: bool = True
+    """Also notify when an alert resolves."""
     insecure_skip_tls_verify: bool = False
     """Named weakening (webhook only)."""
 
@@ -76,9 +78,13 @@ class MonitoringArgs(HardenedModel):
     enabled: bool = False
     """Off by default (it is sizeable); the prod example stack turns it on."""
     chart_version: str | None = None
+    """Overrides the rancher-monitoring chart pinned for the Rancher line (an explicit, reviewed choice)."""
     retention: str = Field("15d", pattern=r"^[0-9]+(h|d|w|y)$")
+    """Prometheus retention, e.g. `15d` (units h, d, w, y)."""
     detection_rules: bool = True
+    """Install the PrometheusRule with the project's security detection alerts."""
     receiver: AlertReceiverArgs | None = None
+    """Where Alertmanager sends alerts; unset keeps them in Alertmanager only."""
 
 
 class ClusterMonitoring(pulumi.ComponentResource):

@@ -42,7 +42,9 @@ class NeuVectorAdmissionRule(HardenedModel):
         "shareNetWithHost",
         "sharePidWithHost",
     ]
+    """The container/pod property the rule denies."""
     comment: str = ""
+    """Comment shown with the rule in NeuVector."""
 
 
 DEFAULT_ADMISSION_RULES: tuple[NeuVectorAdmissionRule, ...] = tuple(
@@ -62,19 +64,26 @@ class NeuVectorAdmissionArgs(HardenedModel):
     """Admission control delivered as the cluster-wide `NvAdmissionControlSecurityRule` (name `local`)."""
 
     enabled: bool = True
+    """Deliver the admission control rules."""
     mode: Literal["protect", "monitor"] = "protect"
     """`protect` denies matching workloads; `monitor` only reports them (the named weakening)."""
     rules: tuple[NeuVectorAdmissionRule, ...] = DEFAULT_ADMISSION_RULES
+    """Deny rules; the default denies privileged, root, privilege escalation and host IPC / network / PID."""
 
 
 class NeuVectorArgs(HardenedModel):
     enabled: bool = True
+    """Install NeuVector; false removes runtime threat detection and admission control."""
     chart_version: str | None = None
+    """Overrides the NeuVector chart pinned for the Rancher line (an explicit, reviewed choice)."""
     controller_replicas: int = Field(3, ge=1)
+    """NeuVector controller replicas (3 for a quorum)."""
     scanner_replicas: int = Field(2, ge=1)
+    """NeuVector image scanner replicas."""
     run_as_user: int = Field(5400, ge=1)
     """Non-root UID for the manager, scanner, updater and cert-upgrader pods."""
     rancher_sso: bool = True
+    """Log in to the NeuVector console through Rancher (needs Rancher's URL)."""
     new_service_policy_mode: Literal["Discover", "Monitor", "Protect"] = "Monitor"
     """Policy mode of newly discovered services. Monitor alerts on violations without blocking
     unlearned behaviour; Protect blocks it (only after rules have been learned)."""
