@@ -12,6 +12,7 @@ import pulumi
 
 from blueprint.config import StackConfigError, load_stack_config, read_pulumi_config
 from blueprint.program import build
+from components.management.secrets import MissingSecretError
 
 
 def main() -> None:
@@ -19,7 +20,9 @@ def main() -> None:
         # build() may also raise StackConfigError for checks that need resolved values (e.g. Rancher's
         # URL from provider config); those run before its first resource.
         build(load_stack_config(read_pulumi_config()))
-    except StackConfigError as exc:
+    except (StackConfigError, MissingSecretError) as exc:
+        # A missing secret config value (deploy only; a preview treats it as unknown) is a config error
+        # too: the engine shows the message and its fix, not a Python traceback.
         raise pulumi.RunError(str(exc)) from None
 
 

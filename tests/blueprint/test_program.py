@@ -163,3 +163,21 @@ def test_config_errors_raised_by_build_are_clean_too(monkeypatch: pytest.MonkeyP
             monitor=monitor,
         )
     assert [r.type for r in monitor.captured if r.type != "pulumi:pulumi:Stack"] == []
+
+
+def test_missing_secret_config_at_deploy_is_a_clean_error() -> None:
+    # The management stack reads ssoClientSecret from secret config; `pulumi up` without it must stop with
+    # the key and the command that sets it (a RunError: no traceback), having registered nothing.
+    monitor = RecordingMonitor(EchoMocks())
+    with pytest.raises(pulumi.RunError) as info:
+        run_program(
+            _main,
+            project="hardened-rke2",
+            stack="management",
+            config=wire_config(stack_values("management")),
+            monitor=monitor,
+            preview=False,
+        )
+    assert "sso.clientSecret: secret config hardened-rke2:ssoClientSecret is not set" in str(info.value)
+    assert "pulumi config set --secret hardened-rke2:ssoClientSecret" in str(info.value)
+    assert [r.type for r in monitor.captured if r.type != "pulumi:pulumi:Stack"] == []
