@@ -49,6 +49,7 @@ class RancherArgs(HardenedModel):
     """The Rancher server the cluster is managed by (credentials are provider config, not this)."""
 
     line: RancherLine = DEFAULT_RANCHER_LINE
+    """Rancher release line; picks the chart and RKE2 version pins (`components/versions.py`)."""
     url: str | None = Field(None, pattern=r"^https://[A-Za-z0-9.-]+(:\d+)?/?$")
     """Rancher's HTTPS URL; used for the cluster's kubeconfig and exported as `rancherUrl`."""
 
@@ -57,6 +58,7 @@ class ClusterStackConfig(HardenedModel):
     """Schema of a `kind: cluster` stack (the default kind)."""
 
     kind: Literal["cluster"] = "cluster"
+    """Stack kind; `cluster` (the default) selects this schema."""
     rancher: RancherArgs = Field(default_factory=RancherArgs)
     cluster: HardenedClusterArgs
     addons: AddonsArgs | None = None
@@ -152,7 +154,9 @@ def format_validation_error(exc: ValidationError, model: type[BaseModel] | None 
     """One `<path>: <message> (fix: <hint>)` line per problem; values themselves are never echoed."""
     out: list[str] = []
     for err in exc.errors(include_url=False, include_input=False):
-        loc = tuple(err["loc"])
+        raw_loc = tuple(err["loc"])
+        # pydantic puts a discriminated union's tag (e.g. `vsphere`) in the location; the YAML has no such key
+        loc = _walk(model, raw_loc)[0] if model is not None else raw_loc
         error = (err.get("ctx") or {}).get("error")
         if isinstance(error, FieldProblems):
             out.extend(p.render(_yaml_loc(loc)) for p in error.problems)
@@ -167,7 +171,7 @@ def format_validation_error(exc: ValidationError, model: type[BaseModel] | None 
         if kind.endswith("_type") or kind.endswith("_parsing"):
             hint = "give a value of the expected type"
         if kind == "extra_forbidden" and model is not None:
-            known = _sibling_fields(model, loc[:-1])
+            known = _sibling_fields(model, raw_loc[:-1])
             close = difflib.get_close_matches(str(loc[-1]), known, n=2, cutoff=0.6) if known else []
             if close:
                 hint = f"did you mean {' or '.join(repr(c) for c in close)}?"
@@ -196,26 +200,30 @@ def _path(loc: tuple[Any, ...]) -> str:
     return text or "<root>"
 
 
-def _sibling_fields(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
-    """Aliases of the model at `loc` (best effort; [] when the path cannot be followed)."""
+def _walk(model: type[BaseModel], loc: tuple[Any, ...]) -> tuple[tuple[Any, ...], Any]:
+    """Follow a pydantic error location: (the location without union tags, the model reached or None)."""
     current: Any = model
+    clean: list[Any] = []
     for part in loc:
         if isinstance(part, int):
+            clean.append(part)
             continue
-        fields = getattr(current, "model_fields", None)
-        if fields is None:
-            return []
+        if isinstance(current, _Union):
+            # a discriminated-union tag (e.g. `amazonec2`) selects the member model; it is no YAML key
+            member = _union_member(current, part)
+            if member is not None:
+                current = member
+                continue
+        clean.append(part)
+        fields = getattr(current, "model_fields", None) or {}
         match = next((f for n, f in fields.items() if (f.alias or n) == part or n == part), None)
-        if match is None:
-            # a discriminated-union tag (e.g. `amazonec2`) selects the member model
-            current = _union_member(current, part)
-            if current is None:
-                return []
-            continue
-        current = _model_in(match.annotation, None)
-        if current is None:
-            return []
-    fields = getattr(current, "model_fields", None)
+        current = _model_in(match.annotation, None) if match is not None else None
+    return tuple(clean), current
+
+
+def _sibling_fields(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """Aliases of the model at `loc` (best effort; [] when the path cannot be followed)."""
+    fields = getattr(_walk(model, loc)[1], "model_fields", None)
     return sorted((f.alias or n) for n, f in fields.items()) if fields else []
 
 

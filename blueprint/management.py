@@ -43,12 +43,15 @@ class ManagementRancherRef(HardenedModel):
     """Same shape as the cluster stacks' `rancher` block; only the line matters here."""
 
     line: RancherLine = DEFAULT_RANCHER_LINE
+    """Rancher release line of the management stack; picks the chart pins."""
 
 
 class ManagementStackConfig(HardenedModel):
     kind: Literal["management"] = "management"
+    """Stack kind; `management` selects this schema."""
     rancher: ManagementRancherRef = ManagementRancherRef()
     management: ManagementPlaneArgs
+    """The Rancher installation and its configuration (ManagementPlane)."""
 
     @model_validator(mode="before")
     @classmethod

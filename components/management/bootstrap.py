@@ -35,7 +35,9 @@ class RancherBootstrapArgs(HardenedModel):
     automation_token_ttl_seconds: int = Field(default=86_400, gt=0)
     """The token exported for downstream cluster stacks."""
     admin_password_length: int = Field(default=32, ge=16)
+    """Length of the generated emergency admin password (exported as a secret)."""
     ui_default_landing: Literal["vue", "ember"] = "vue"
+    """Rancher UI default landing page (`ui-default-landing` setting)."""
     exempt_admin_from_retention: bool = True
     """Keep the emergency admin out of user retention (needs the local-cluster Kubernetes provider)."""
 

@@ -30,18 +30,27 @@ from components.versions import DEFAULT_RANCHER_LINE, RancherLine
 
 class KubernetesAccessArgs(HardenedModel):
     source: Literal["secretConfig", "environment"] = "secretConfig"
+    """`secretConfig`: the kubeconfig comes from the secret config key named by `kubeconfig`; `environment`:
+    the Kubernetes provider's own discovery (KUBECONFIG / ~/.kube/config)."""
     kubeconfig: SecretRef = SecretRef(config_key="managementKubeconfig")
+    """Secret config key holding the kubeconfig of the cluster Rancher is installed on (`source:
+    secretConfig`)."""
     context: str | None = None
+    """kubeconfig context to use (default: the current context)."""
 
 
 class ManagementPlaneArgs(HardenedModel):
     rancher_line: RancherLine = DEFAULT_RANCHER_LINE
+    """Rancher release line; set from `rancher.line`, may repeat it but not differ."""
     kubernetes: KubernetesAccessArgs = KubernetesAccessArgs()
+    """How the stack reaches the cluster Rancher is installed on (Rancher's local cluster)."""
     server: RancherServerArgs
     bootstrap: RancherBootstrapArgs = RancherBootstrapArgs()
     security: SecuritySettingsArgs = SecuritySettingsArgs()
     sso: SsoArgs
+    """The external identity provider; one of the variants below, chosen by `provider`."""
     roles: RolesArgs
+    """Platform admin / auditor group bindings and the reviewed role templates teams bind."""
 
     @model_validator(mode="before")
     @classmethod

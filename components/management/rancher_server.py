@@ -37,14 +37,21 @@ class AuditLogArgs(HardenedModel):
     """
 
     enabled: bool = True
+    """Rancher API audit logging on."""
     level: int = Field(default=2, ge=0, le=3)
+    """Audit level 0-3 (see the model description for per-line semantics); below 2 needs `allowLowAuditLevel`.
+    Audit level 0-3 (see the model description for per-line semantics); below 2 needs `allowLowAuditLevel`."""
     allow_low_audit_level: bool = False
     """Explicit opt-in to a level below 2 (the policy pack still reports it)."""
     destination: Literal["sidecar", "hostPath"] = "sidecar"
+    """`sidecar` streams the log from a sidecar container; `hostPath` writes it to the node (namespace then
+    enforces privileged PSA)."""
     host_path: str = "/var/log/rancher/audit/"
+    """Directory for `destination: hostPath` (absolute)."""
     max_age: int = Field(default=30, ge=1)
     """Days to keep rotated files (the chart default of 1 day is too short to investigate anything)."""
     max_backup: int = Field(default=10, ge=1)
+    """Rotated files kept."""
     max_size: int = Field(default=100, ge=1)
     """MB before rotation."""
 
@@ -76,12 +83,21 @@ class RancherTlsArgs(HardenedModel):
     """
 
     source: Literal["secret", "letsEncrypt", "rancher"] = "secret"
+    """Certificate source: `secret`, `letsEncrypt` or `rancher` (see the model description above)."""
     private_ca_certificate: str | None = None
+    """PEM of the private CA that signed the ingress certificate (public); the rancher2 providers verify
+    against it."""
     certificate: SecretRef | None = None
+    """Secret config key with the ingress certificate (PEM) for `source: secret`; unset: the
+    `tls-rancher-ingress` secret is pre-created."""
     private_key: SecretRef | None = None
+    """Secret config key with the certificate's private key (PEM), given together with `certificate`."""
     lets_encrypt_email: str | None = None
+    """ACME account e-mail for `source: letsEncrypt`."""
     lets_encrypt_environment: Literal["production", "staging"] = "production"
+    """Let's Encrypt environment (`staging` for trials)."""
     ingress_class_name: str | None = None
+    """Ingress class of Rancher's ingress and of the ACME HTTP-01 solver (solver default: `nginx`)."""
     allow_unverified_bootstrap_tls: bool = False
     """Only for `source: rancher` before the generated CA is known: providers skip TLS verification."""
 
@@ -128,24 +144,36 @@ class RancherServerArgs(HardenedModel):
     """The hardened Rancher install."""
 
     hostname: str
+    """Rancher's public host name (FQDN served by the ingress)."""
     rancher_line: RancherLine = DEFAULT_RANCHER_LINE
+    """Rancher release line; the chart version is pinned per line."""
     chart_version: str | None = None
     """Overrides the pin from `components.versions` (an explicit, reviewed choice)."""
     chart_repository: str = RANCHER_CHART_REPOSITORY
+    """Helm repository of the Rancher chart (an HTTPS mirror for air-gapped installs)."""
     cert_manager_version: str | None = None
+    """Overrides the cert-manager chart pinned for the line (used with `tls.source` letsEncrypt / rancher)."""
     cert_manager_repository: str = CERT_MANAGER_REPOSITORY
+    """Helm repository of the cert-manager chart."""
     replicas: int = Field(default=3, ge=1)
+    """Rancher server replicas; fewer than 3 needs `allowReducedAvailability`."""
     allow_reduced_availability: bool = False
+    """Permits fewer than 3 replicas or `antiAffinity: preferred`."""
     anti_affinity: Literal["required", "preferred"] = "required"
+    """Pod anti-affinity of the replicas; `preferred` needs `allowReducedAvailability`."""
     tls: RancherTlsArgs = RancherTlsArgs()
     audit_log: AuditLogArgs = AuditLogArgs()
     agent_tls_mode: Literal["strict", "system-store"] = "strict"
+    """Chart `agentTLSMode`: `strict` agents trust only the configured CA; `system-store` also the OS trust
+    store."""
     system_default_registry: str | None = None
     """Private registry for every Rancher and system image (air gap)."""
     use_bundled_system_chart: bool = False
     """Air gap: use the system charts packaged in the Rancher image instead of fetching them."""
     bootstrap_password_length: int = Field(default=32, ge=20)
+    """Length of the generated bootstrap password (a Pulumi secret)."""
     helm_timeout_seconds: int = Field(default=900, ge=60)
+    """Helm install / upgrade timeout of the charts."""
 
     @model_validator(mode="after")
     def _validate(self) -> RancherServerArgs:

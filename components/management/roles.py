@@ -36,10 +36,15 @@ class RuleArgs(HardenedModel):
     """One RBAC rule: explicit groups, resources and verbs (never `*`)."""
 
     api_groups: tuple[str, ...] = ("",)
+    """API groups (`""` is the core group)."""
     resources: tuple[str, ...] = ()
+    """Resources, e.g. `pods` or `pods/log`."""
     resource_names: tuple[str, ...] = ()
+    """Limits the rule to these object names."""
     non_resource_urls: tuple[str, ...] = ()
+    """Non-resource URLs (cluster context), e.g. `/healthz`."""
     verbs: tuple[str, ...] = Field(min_length=1)
+    """Verbs granted, e.g. `get`, `list`, `watch`."""
 
     @model_validator(mode="after")
     def _no_wildcards(self) -> RuleArgs:
@@ -69,10 +74,15 @@ class RuleArgs(HardenedModel):
 
 class RoleTemplateArgs(HardenedModel):
     name: str = Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)
+    """Key of the role template (DNS label), e.g. `team-developer`; teams refer to it as `platformRole`."""
     display_name: str | None = None
+    """Name shown in the Rancher UI."""
     context: Literal["cluster", "project"]
+    """`project` or `cluster` role template."""
     description: str = ""
+    """What the role may do, shown in Rancher."""
     rules: tuple[RuleArgs, ...] = Field(min_length=1)
+    """RBAC rules granted (explicit, no `*`, no escalate / bind / impersonate)."""
 
 
 _WORKLOADS = (
@@ -169,7 +179,11 @@ class RolesArgs(HardenedModel):
     platform_admin_groups: tuple[str, ...] = Field(min_length=1)
     """SSO group principals bound to Rancher's built-in `admin` global role."""
     auditor_groups: tuple[str, ...] = ()
+    """SSO group principals given a read-only auditor global role (inherits the `cluster-auditor` role
+    template)."""
     role_templates: tuple[RoleTemplateArgs, ...] = DEFAULT_ROLE_TEMPLATES
+    """Role templates teams bind (exported as `roleTemplateIds`); replacing the list replaces the built-in
+    ones."""
 
     @model_validator(mode="after")
     def _unique(self) -> RolesArgs:

@@ -29,6 +29,8 @@ class SecretRef(HardenedModel):
     """A secret read from Pulumi config: `{configKey: ssoClientSecret}`."""
 
     config_key: str
+    """Config key (optionally `project:key`) whose secret value is used; set it with `pulumi config set
+    --secret <key>`."""
 
     @field_validator("config_key")
     @classmethod

@@ -41,21 +41,34 @@ class SecuritySettingsArgs(HardenedModel):
     """Hardened Rancher global settings; weakening past a floor needs the named `allow*` switch."""
 
     rancher_line: RancherLine = DEFAULT_RANCHER_LINE
+    """Rancher release line; decides which settings exist (e.g. the idle session TTL from 2.13)."""
     token_max_ttl_minutes: int = Field(default=1440, gt=0)
+    """`auth-token-max-ttl-minutes`: the longest any API token may live; above 43200 (30 days) needs
+    `allowLongLivedTokens`."""
     kubeconfig_token_ttl_minutes: int = Field(default=480, gt=0)
+    """`kubeconfig-default-token-ttl-minutes`: TTL of tokens in kubeconfigs Rancher generates."""
     allow_long_lived_tokens: bool = False
+    """Permits `tokenMaxTtlMinutes` above 30 days."""
     session_ttl_minutes: int = Field(default=480, gt=0)
+    """`auth-user-session-ttl-minutes`: UI session lifetime; above 960 needs `allowLongSessions`."""
     session_idle_ttl_minutes: int | None = None
     """Default 15 on lines that support it (2.13+); an explicit value on 2.11/2.12 is an error."""
     allow_long_sessions: bool = False
+    """Permits a session TTL above 960 minutes or an idle TTL above 60 minutes."""
     password_min_length: int = Field(default=15, ge=2, le=256)
+    """`password-min-length` of local users; below 12 needs `allowWeakPasswordLength`."""
     allow_weak_password_length: bool = False
+    """Permits `passwordMinLength` below 12."""
     agent_tls_mode: Literal["strict", "system-store"] = "strict"
+    """`agent-tls-mode` setting: `strict` agents trust only the configured CA."""
     user_retention_cron: str = "0 0 * * *"
+    """`user-retention-cron`: when inactive users are disabled / deleted."""
     disable_inactive_user_after_hours: int | None = Field(default=840, gt=0)
     """35 days. null turns automatic disabling off (explicit)."""
     delete_inactive_user_after_hours: int | None = Field(default=None, gt=0)
+    """`delete-inactive-user-after` in hours (at least 336); null: inactive users are not deleted."""
     user_retention_dry_run: bool = False
+    """`user-retention-dry-run`: only log which users retention would disable or delete."""
 
     @model_validator(mode="after")
     def _floors(self) -> SecuritySettingsArgs:

@@ -36,6 +36,8 @@ PRINCIPAL_PREFIX: dict[str, str] = {
 
 class _SsoBase(HardenedModel):
     access_mode: AccessMode = "restricted"
+    """Who may log in: `required` (only `allowedPrincipalIds`), `restricted` (those plus members of clusters
+    and projects), or `unrestricted` (any user of the provider)."""
     allowed_principal_ids: tuple[str, ...] = ()
     """Besides these, the platform-admin and auditor groups are always admitted (see ManagementPlane)."""
 
@@ -67,17 +69,29 @@ class _SsoBase(HardenedModel):
 class _OidcBase(_SsoBase):
     provider: str
     client_id: str
+    """OIDC client id registered at the identity provider."""
     client_secret: SecretRef = SecretRef(config_key="ssoClientSecret")
+    """Secret config key with the OIDC client secret."""
     issuer: str
+    """Issuer URL (https://)."""
     auth_endpoint: str | None = None
+    """Authorization endpoint (https://); optional (only sent when set)."""
     token_endpoint: str | None = None
+    """Token endpoint (https://); optional (only sent when set)."""
     userinfo_endpoint: str | None = None
+    """Userinfo endpoint (https://); optional (only sent when set)."""
     jwks_url: str | None = None
+    """JWKS URL (https://); optional (only sent when set)."""
     scopes: str = "openid profile email"
+    """Requested scopes."""
     groups_field: str = "groups"
+    """Claim that carries the user's groups."""
     group_search_enabled: bool = False
+    """Let Rancher search the provider's groups."""
     pkce_method: Literal["S256"] | None = "S256"
+    """PKCE code challenge method; null turns PKCE off."""
     logout_all_enabled: bool = True
+    """Logging out of Rancher also ends the provider session."""
 
     @model_validator(mode="after")
     def _https(self) -> _OidcBase:
@@ -93,10 +107,12 @@ class _OidcBase(_SsoBase):
 
 class GenericOidcArgs(_OidcBase):
     provider: Literal["genericOidc"] = "genericOidc"
+    """Selects this provider."""
 
 
 class KeycloakOidcArgs(_OidcBase):
     provider: Literal["keycloakOidc"] = "keycloakOidc"
+    """Selects this provider."""
 
 
 class _SamlBase(_SsoBase):
@@ -105,10 +121,15 @@ class _SamlBase(_SsoBase):
     sp_certificate: str
     """The service-provider certificate (PEM, public)."""
     sp_key: SecretRef = SecretRef(config_key="ssoSpKey")
+    """Secret config key with the service-provider private key (PEM)."""
     display_name_field: str = "displayName"
+    """SAML attribute with the display name."""
     user_name_field: str = "email"
+    """SAML attribute with the user name."""
     uid_field: str = "email"
+    """SAML attribute with the unique user id."""
     groups_field: str = "groups"
+    """SAML attribute with the user's groups."""
 
     def secret_refs(self) -> dict[str, SecretRef]:
         return {"idp_metadata_content": self.idp_metadata, "sp_key": self.sp_key}
@@ -116,21 +137,31 @@ class _SamlBase(_SsoBase):
 
 class OktaSamlArgs(_SamlBase):
     provider: Literal["oktaSaml"] = "oktaSaml"
+    """Selects this provider."""
 
 
 class KeycloakSamlArgs(_SamlBase):
     provider: Literal["keycloakSaml"] = "keycloakSaml"
+    """Selects this provider."""
     entity_id: str | None = None
+    """SAML entity id of the Rancher client in Keycloak (optional; only sent when set)."""
 
 
 class AzureAdArgs(_SsoBase):
     provider: Literal["azureAd"] = "azureAd"
+    """Selects this provider."""
     tenant_id: str
+    """Microsoft Entra ID tenant id."""
     application_id: str
+    """Application (client) id of the app registration."""
     application_secret: SecretRef = SecretRef(config_key="ssoClientSecret")
+    """Secret config key with the application's client secret."""
     endpoint: str = "https://login.microsoftonline.com/"
+    """Login endpoint (national clouds differ)."""
     graph_endpoint: str = "https://graph.microsoft.com"
+    """Microsoft Graph endpoint (national clouds differ)."""
     group_membership_filter: str | None = None
+    """Graph filter limiting which groups Rancher reads."""
 
     def secret_refs(self) -> dict[str, SecretRef]:
         return {"application_secret": self.application_secret}
@@ -138,18 +169,29 @@ class AzureAdArgs(_SsoBase):
 
 class _LdapBase(_SsoBase):
     servers: tuple[str, ...] = Field(min_length=1)
+    """Directory server host names."""
     port: int = 636
+    """Directory port (636: LDAPS)."""
     tls: bool = True
+    """LDAPS (TLS from the first byte)."""
     start_tls: bool = False
+    """StartTLS on a plain port (alternative to `tls`)."""
     certificate: str | None = None
     """CA certificate (PEM) of the directory servers."""
     service_account_password: SecretRef = SecretRef(config_key="ssoBindPassword")
+    """Secret config key with the bind (service account) password."""
     user_search_base: str
+    """Search base DN for users."""
     group_search_base: str | None = None
+    """Search base DN for groups (default: the user search base)."""
     test_username: str
+    """User Rancher logs in as to test the configuration."""
     test_password: SecretRef = SecretRef(config_key="ssoTestPassword")
+    """Secret config key with the test user's password."""
     nested_group_membership_enabled: bool = False
+    """Resolve nested group membership."""
     allow_plaintext_ldap: bool = False
+    """Permits neither `tls` nor `startTls`: bind passwords travel in clear."""
 
     @model_validator(mode="after")
     def _transport(self) -> _LdapBase:
@@ -169,13 +211,18 @@ class _LdapBase(_SsoBase):
 
 class OpenLdapArgs(_LdapBase):
     provider: Literal["openLdap"] = "openLdap"
+    """Selects this provider."""
     service_account_distinguished_name: str
+    """DN of the bind service account."""
 
 
 class ActiveDirectoryArgs(_LdapBase):
     provider: Literal["activeDirectory"] = "activeDirectory"
+    """Selects this provider."""
     service_account_username: str
+    """User name of the bind service account."""
     default_login_domain: str | None = None
+    """Domain prepended to user names without one."""
 
 
 SsoArgs = Annotated[
