@@ -102,6 +102,23 @@ def test_typo_gets_a_suggestion() -> None:
     assert any("did you mean 'kubernetesVersion'" in p for p in info.value.problems)
 
 
+def test_typo_in_a_node_driver_names_the_yaml_path_and_suggests() -> None:
+    # The driver is a discriminated union: pydantic's location holds its tag (`vsphere`), the YAML does not.
+    values = stack_values("prod")
+    values["cluster"]["nodePools"][0]["driver"]["cpuCont"] = 4
+    values["cluster"]["nodePools"][1]["driver"]["cfgparams"] = {"isolation.tools.copy.disable": "FALSE"}
+    with pytest.raises(StackConfigError) as info:
+        load_stack_config(values)
+    problems = info.value.problems
+    assert (
+        "cluster.nodePools[0].driver.cpuCont: Extra inputs are not permitted (fix: did you mean 'cpuCount'?)"
+        in problems
+    )
+    vmx = "cluster.nodePools[1].driver: cfgparams.isolation.tools.copy.disable"
+    assert any(p.startswith(vmx) for p in problems)
+    assert not any(".vsphere" in p for p in problems)
+
+
 def test_version_defaults_from_rancher_line_and_must_match_it() -> None:
     values = stack_values("dev")
     del values["cluster"]["kubernetesVersion"]
