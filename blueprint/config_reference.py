@@ -89,6 +89,7 @@ WEAKENING_POLICIES: dict[str, tuple[str, ...]] = {
     "management.sso.allowPlaintextLdap": (),
     # team project
     "tenancy.namespaces[].allowFromIngressController": (),
+    "tenancy.podSecurity.enforce": ("namespace-pod-security-enforced",),
     "tenancy.fleet.repo.insecureSkipTlsVerify": ("fleet-gitrepo-tls-verify",),
     "tenancy.fleet.repo.correctDrift": ("fleet-gitrepo-pinned-or-drift-corrected",),
     "workload.unsafe.privileged": ("pss-privileged-containers", "pss-allow-privilege-escalation"),
@@ -117,6 +118,7 @@ EXTRA_WEAKENINGS: dict[str, str] = {
     "management.security.agentTlsMode": "system-store",
     "management.sso.accessMode": "unrestricted",
     "tenancy.fleet.repo.correctDrift": "false",
+    "tenancy.podSecurity.enforce": "baseline",
 }
 
 
@@ -277,13 +279,13 @@ def _is_weakening(key: str, name: str, info: FieldInfo) -> bool:
     return named and info.annotation is bool and info.default is False
 
 
-def _weakening_note(key: str) -> str:
-    when = EXTRA_WEAKENINGS.get(key, "set")
+def _weakening_note(key: str, info: FieldInfo) -> str:
+    when = EXTRA_WEAKENINGS.get(key, "true" if info.annotation is bool else "set")
     policies = WEAKENING_POLICIES.get(key)
     if policies is None:
         return f"⚠ **weakens** when {when}: not mapped to a policy. "
     if not policies:
-        return f"⚠ **weakens** when {when}: no policy of the pack reports it (review it in code review). "
+        return f"⚠ **weakens** when {when}: no policy of the pack reports it. "
     named = ", ".join(f"`{p}`" for p in policies)
     return f"⚠ **weakens** when {when}: reported by policy {named}. "
 
@@ -293,7 +295,7 @@ def _walk(model: type[BaseModel], prefix: str, table: Table, out: list[Table], s
         key = f"{prefix}{info.alias or name}"
         desc = _description(model, name, info)
         if _is_weakening(key, name, info):
-            desc = _weakening_note(key) + desc
+            desc = _weakening_note(key, info) + desc
         subs = [s for s in models_in(info.annotation) if s not in seen]
         tag = discriminator(info, subs) if len(subs) > 1 else None
         type_name = _type_name(info.annotation)

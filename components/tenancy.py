@@ -161,18 +161,31 @@ class QuotaArgs(HardenedModel):
     """
 
     limits_cpu: str
+    """Total CPU limits, e.g. `"8"`."""
     limits_memory: str
+    """Total memory limits, e.g. `16Gi`."""
     requests_cpu: str
+    """Total CPU requests."""
     requests_memory: str
+    """Total memory requests."""
     requests_storage: str | None = None
+    """Total storage requests of PersistentVolumeClaims."""
     pods: str | None = None
+    """Maximum number of pods."""
     services: str | None = None
+    """Maximum number of Services."""
     services_load_balancers: str | None = "0"
+    """Maximum LoadBalancer Services (default 0: none)."""
     services_node_ports: str | None = "0"
+    """Maximum NodePort Services (default 0: none)."""
     config_maps: str | None = None
+    """Maximum number of ConfigMaps."""
     persistent_volume_claims: str | None = None
+    """Maximum number of PersistentVolumeClaims."""
     replication_controllers: str | None = None
+    """Maximum number of ReplicationControllers."""
     secrets: str | None = None
+    """Maximum number of Secrets."""
 
     @field_validator("*")
     @classmethod
@@ -220,11 +233,17 @@ class ContainerResourcesArgs(HardenedModel):
     """Default requests/limits for containers that set none, and the per-container maximum (NSA-2.7, 2.9)."""
 
     limits_cpu: str = "500m"
+    """Default CPU limit of a container that sets none."""
     limits_memory: str = "512Mi"
+    """Default memory limit of a container that sets none."""
     requests_cpu: str = "100m"
+    """Default CPU request of a container that sets none."""
     requests_memory: str = "128Mi"
+    """Default memory request of a container that sets none."""
     max_cpu: str = "2"
+    """Largest CPU limit one container may have."""
     max_memory: str = "4Gi"
+    """Largest memory limit one container may have."""
 
     @field_validator("*")
     @classmethod
@@ -278,7 +297,9 @@ class PodSecurityArgs(HardenedModel):
     """
 
     enforce: Literal["restricted", "baseline"] = "restricted"
+    """Enforced PSA level; `baseline` weakens the restricted default."""
     version: str = "latest"
+    """PSA policy version label (`latest` or e.g. `v1.33`)."""
 
     @field_validator("version")
     @classmethod
@@ -304,7 +325,9 @@ class PeerSelectorArgs(HardenedModel):
     """Pods (by labels) in one namespace (by name): a cluster component a team's pods talk to."""
 
     namespace: str
+    """Namespace of the peer pods."""
     pod_labels: dict[str, str]
+    """Labels selecting the peer pods."""
 
     @field_validator("pod_labels")
     @classmethod
@@ -332,15 +355,20 @@ DEFAULT_INGRESS_CONTROLLER = PeerSelectorArgs(
 
 class PortArgs(HardenedModel):
     port: int = Field(ge=1, le=65535)
+    """Port number."""
     protocol: Literal["TCP", "UDP", "SCTP"] = "TCP"
+    """`TCP`, `UDP` or `SCTP`."""
 
 
 class EgressRuleArgs(HardenedModel):
     """An explicit egress allowance to a CIDR on named ports. Metadata endpoints are always excluded."""
 
     name: str
+    """Name of the allowance (NetworkPolicy `allow-egress-<name>`)."""
     cidr: str
+    """Destination CIDR, e.g. `10.40.12.0/24`."""
     ports: list[PortArgs] = Field(min_length=1)
+    """Destination ports (at least one)."""
 
     @field_validator("name")
     @classmethod
@@ -378,6 +406,7 @@ class TeamNamespaceArgs(HardenedModel):
     """One namespace of the team."""
 
     name: str
+    """Namespace name (DNS label; not a platform prefix such as `kube-`, `cattle-`, `fleet-`, `rancher-`)."""
     quota: QuotaArgs | None = None
     """The namespace's share of the project quota; `None` = the tenancy's `namespaceDefaultQuota`."""
     allow_same_namespace: bool = True
@@ -385,6 +414,7 @@ class TeamNamespaceArgs(HardenedModel):
     allow_from_ingress_controller: bool = False
     """Allow ingress from the cluster's ingress controller pods (needed to serve an Ingress)."""
     egress: list[EgressRuleArgs] = Field(default_factory=list)
+    """Explicit egress allowances beyond DNS (default: none)."""
 
     @field_validator("name")
     @classmethod
@@ -421,9 +451,13 @@ class RuleArgs(HardenedModel):
     """A Kubernetes policy rule of a custom project role. No wildcards (NSA-3.4), no escalation verbs."""
 
     api_groups: list[str] = Field(default_factory=lambda: [""])
+    """API groups (`""` is the core group)."""
     resources: list[str] = Field(min_length=1)
+    """Resources, e.g. `pods`, `pods/log`."""
     verbs: list[str] = Field(min_length=1)
+    """Verbs granted, e.g. `get`, `list`, `watch`."""
     resource_names: list[str] = Field(default_factory=list)
+    """Limits the rule to these object names."""
 
     @model_validator(mode="after")
     def _least_privilege(self) -> RuleArgs:
@@ -462,8 +496,11 @@ class CustomRoleArgs(HardenedModel):
     """A project-scoped Rancher role template defined by the team."""
 
     name: str
+    """Role name (DNS label); must not collide with a persona."""
     description: str = ""
+    """What the role may do, shown in Rancher."""
     rules: list[RuleArgs] = Field(min_length=1)
+    """RBAC rules granted (at least one)."""
 
     @field_validator("name")
     @classmethod
@@ -483,9 +520,14 @@ class GroupBindingArgs(HardenedModel):
     (`roleTemplateIds` output, e.g. `team-developer`)."""
 
     group_principal_id: str
+    """SSO group principal, e.g. `keycloakoidc_group://payments-developers`."""
     persona: Literal["owner", "member", "read-only"] | None = None
+    """Rancher's built-in project role: `owner`, `member` or `read-only`."""
     custom_role: str | None = None
+    """Name of one of the team's `customRoles`."""
     platform_role: str | None = None
+    """Key of a role template the management stack publishes (e.g. `team-developer`); needs `managementStack`.
+    Key of a role template the management stack publishes (e.g. `team-developer`); needs `managementStack`."""
 
     @field_validator("group_principal_id")
     @classmethod
@@ -536,8 +578,12 @@ class TeamFleetArgs(HardenedModel):
     """
 
     repo: GitOpsRepoArgs
+    """The team's GitRepo (same keys as a cluster stack's `gitops.repos[]`)."""
     allowed_repo_patterns: tuple[str, ...] = Field(min_length=1)
+    """Anchored regular expressions the GitRepoRestriction admits (`^https://git.example.com/payments/`)."""
     manage_restriction: bool = True
+    """Create the workspace's GitRepoRestriction; `false` in a shared workspace whose restriction the platform
+    owns."""
 
 
 # --- the tenancy ---------------------------------------------------------------------------------------
@@ -547,17 +593,30 @@ class TeamTenancyArgs(HardenedModel):
     """A team's tenant space. The defaults are the hardened settings."""
 
     team: str
+    """Team name (DNS label, at most 30 characters): names the Rancher project, labels the team's objects."""
     description: str = ""
+    """Description of the Rancher project."""
     namespaces: list[TeamNamespaceArgs] = Field(min_length=1)
+    """The team's namespaces (at least one); each gets restricted PSA, default-deny NetworkPolicies and a
+    quota."""
     project_quota: QuotaArgs = DEFAULT_PROJECT_QUOTA
+    """Resource quota of the whole Rancher project."""
     namespace_default_quota: QuotaArgs = DEFAULT_NAMESPACE_QUOTA
+    """Quota each namespace gets unless it sets its own `quota`."""
     container_resources: ContainerResourcesArgs = ContainerResourcesArgs()
+    """Container default requests / limits and the per-container maximum (LimitRange)."""
     pod_security: PodSecurityArgs = PodSecurityArgs()
+    """Pod Security Admission level of the team's namespaces."""
     dns: PeerSelectorArgs = DEFAULT_DNS
+    """The cluster DNS pods the team's pods may reach (the only default egress)."""
     ingress_controller: PeerSelectorArgs = DEFAULT_INGRESS_CONTROLLER
+    """The ingress controller pods that namespaces with `allowFromIngressController` accept traffic from."""
     groups: list[GroupBindingArgs] = Field(default_factory=list)
+    """SSO groups bound to the project, each with exactly one of `persona`, `customRole`, `platformRole`."""
     custom_roles: list[CustomRoleArgs] = Field(default_factory=list)
+    """Project role templates defined by the team (explicit rules, no wildcards or escalation verbs)."""
     fleet: TeamFleetArgs | None = None
+    """Optional Fleet GitRepo deploying into the team's namespaces only."""
 
     @field_validator("team")
     @classmethod

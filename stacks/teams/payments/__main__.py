@@ -50,30 +50,48 @@ class UnsafeWorkloadSettings(HardenedModel):
     """Explicit, named weakenings of the sample workload. Each one is a finding of the policy pack."""
 
     privileged: bool = False
+    """Run the container privileged (with privilege escalation)."""
     host_path: str | None = None
+    """Mount this host directory (read-only) at `/host`."""
     run_as_root: bool = False
+    """Run as UID / GID 0 instead of 10001."""
     writable_root_filesystem: bool = False
+    """Writable root filesystem."""
     automount_service_account_token: bool = False
+    """Mount the ServiceAccount token into the pod."""
     unpinned_image: bool = False
+    """Accept an image that is not pinned by digest."""
     any_registry: bool = False
+    """Accept an image from a registry outside the platform's `allowedRegistries`."""
     no_tls: bool = False
+    """Serve the Ingress without TLS."""
 
 
 class WorkloadArgs(HardenedModel):
     name: str = "payments-api"
+    """Name of the Deployment, Service and Ingress."""
     namespace: str
+    """One of the team's namespaces (`tenancy.namespaces[].name`)."""
     image: str
     """Pinned by digest (`registry/repo@sha256:…`) from one of the platform's allowed registries."""
     replicas: int = Field(default=2, ge=1, le=20)
+    """Pod replicas."""
     port: int = Field(default=8080, ge=1024, le=65535)
+    """Container port (unprivileged, 1024 or above)."""
     host: str
+    """Host name served by the Ingress."""
     tls_secret_name: str = "payments-api-tls"
     """A TLS Secret in the namespace (e.g. issued by cert-manager)."""
     ingress_class_name: str = "nginx"
+    """Ingress class."""
     cpu_request: str = "100m"
+    """Container CPU request."""
     cpu_limit: str = "500m"
+    """Container CPU limit."""
     memory_request: str = "128Mi"
+    """Container memory request."""
     memory_limit: str = "256Mi"
+    """Container memory limit."""
     unsafe: UnsafeWorkloadSettings = UnsafeWorkloadSettings()
 
     @field_validator("image")
