@@ -95,3 +95,62 @@ def test_istio_without_the_peer_authentication_fails(mock_run: Callable[..., Pro
     assert len(kept) < len(run.resources), "the Istio component registers a PeerAuthentication"
     got = analyze_stack(PACK_DIR, kept).by_policy("istio-mesh-strict-mtls")
     assert got and got[0].enforcement_level == "mandatory"
+
+
+# Each named RKE2 weakening with the setting it allows, and the policy that must then report the cluster.
+RKE2_WEAKENINGS: dict[str, tuple[dict[str, Any], str]] = {
+    "apiserverAnonymousAuth": (
+        {"extraArgs": {"kube-apiserver-arg": {"anonymous-auth": "true"}}},
+        "rke2-apiserver-authentication",
+    ),
+    "insecureAuthorizationMode": (
+        {"extraArgs": {"kube-apiserver-arg": {"authorization-mode": "AlwaysAllow"}}},
+        "rke2-apiserver-authorization",
+    ),
+    "profiling": ({"extraArgs": {"kube-scheduler-arg": {"profiling": "true"}}}, "rke2-control-plane-flags"),
+    "serviceAccountTokenExtension": (
+        {"extraArgs": {"kube-apiserver-arg": {"service-account-extend-token-expiration": "true"}}},
+        "rke2-control-plane-flags",
+    ),
+    "nonLocalhostBind": (
+        {"extraArgs": {"kube-controller-manager-arg": {"bind-address": "0.0.0.0"}}},
+        "rke2-control-plane-flags",
+    ),
+    "sharedControllerCredentials": (
+        {"extraArgs": {"kube-controller-manager-arg": {"use-service-account-credentials": "false"}}},
+        "rke2-control-plane-flags",
+    ),
+    "kubeletAnonymousAuth": (
+        {"extraArgs": {"kubelet-arg": {"anonymous-auth": "true"}}},
+        "rke2-kubelet-hardening",
+    ),
+    "kubeletReadOnlyPort": (
+        {"extraArgs": {"kubelet-arg": {"read-only-port": "10255"}}},
+        "rke2-kubelet-hardening",
+    ),
+    "kubeletIptablesChains": (
+        {"extraArgs": {"kubelet-arg": {"make-iptables-util-chains": "false"}}},
+        "rke2-control-plane-flags",
+    ),
+    "etcdExposeMetrics": ({"etcdExposeMetrics": True}, "rke2-control-plane-flags"),
+    "disableAdmissionPlugins": (
+        {"extraArgs": {"kube-apiserver-arg": {"disable-admission-plugins": "PodSecurity"}}},
+        "rke2-control-plane-flags",
+    ),
+    "etcdCertAuth": ({"extraArgs": {"etcd-arg": {"client-cert-auth": "false"}}}, "rke2-etcd-tls"),
+    "permissiveKubeconfigMode": ({"writeKubeconfigMode": "0644"}, "rke2-kubeconfig-file-mode"),
+}
+
+
+def test_every_rke2_weakening_has_a_case() -> None:
+    from components.rke2_config import Rke2Weakenings
+
+    assert set(RKE2_WEAKENINGS) == set(Rke2Weakenings().model_dump(by_alias=True))
+
+
+@pytest.mark.parametrize("weakening", sorted(RKE2_WEAKENINGS))
+def test_every_named_rke2_weakening_is_reported(mock_run: Callable[..., ProgramRun], weakening: str) -> None:
+    settings, policy = RKE2_WEAKENINGS[weakening]
+    run = capture(mock_run, {"prod": None}, rke2={**settings, "weakenings": {weakening: True}})
+    got = [v for v in analyze_stack(PACK_DIR, run.resources).mandatory if v.resource_name == "prod"]
+    assert policy in {v.policy_name for v in got}, [(v.policy_name, v.message) for v in got]

@@ -326,6 +326,41 @@ FAILING: list[tuple[str, str, dict[str, Any]]] = [
     ),
     ("rke2-etcd-snapshots", "disables etcd snapshots", with_global(etcd_disable_snapshots=True)),
     ("rke2-etcd-tls", "client-cert-auth=false", with_global(etcd_arg=["client-cert-auth=false"])),
+    ("rke2-control-plane-flags", "profiling=true", with_global(kube_scheduler_arg=["profiling=true"])),
+    (
+        "rke2-control-plane-flags",
+        "profiling=true",  # a bare boolean flag means true
+        with_global(kube_apiserver_arg=api_args(None, "profiling")),
+    ),
+    (
+        "rke2-control-plane-flags",
+        "bind-address=0.0.0.0",
+        with_global(kube_controller_manager_arg=["bind-address=0.0.0.0"]),
+    ),
+    (
+        "rke2-control-plane-flags",
+        "use-service-account-credentials=false",
+        with_global(kube_controller_manager_arg=["use-service-account-credentials=false"]),
+    ),
+    (
+        "rke2-control-plane-flags",
+        "service-account-extend-token-expiration=true",
+        with_global(kube_apiserver_arg=api_args(None, "service-account-extend-token-expiration=true")),
+    ),
+    (
+        "rke2-control-plane-flags",
+        "turns off NodeRestriction, PodSecurity admission",
+        with_global(
+            kube_apiserver_arg=api_args(None, "disable-admission-plugins=PodSecurity,NodeRestriction")
+        ),
+    ),
+    (
+        "rke2-control-plane-flags",
+        "make-iptables-util-chains=false",
+        with_global(kubelet_arg=["read-only-port=0", "make-iptables-util-chains=false"]),
+    ),
+    ("rke2-control-plane-flags", "etcd metrics", with_global(etcd_expose_metrics=True)),
+    ("rke2-control-plane-flags", "etcd metrics", with_global(etcd_expose_metrics="true")),
     (
         "rke2-etcd-s3-tls",
         "skipSslVerify is true",
@@ -419,6 +454,17 @@ def test_unprotected_cluster_fails() -> None:
         # Newer version than the floor; whole-number strings and floats for retention.
         mutate(lambda p: p.update(kubernetesVersion="v1.34.1+rke2r1")),
         mutate(lambda p: p["rkeConfig"]["etcd"].update(snapshotRetention="3")),
+        # RKE2's CIS values stated explicitly, and admission plugins other than the protected ones.
+        with_global(
+            kube_apiserver_arg=api_args(
+                None,
+                "profiling=false",
+                "service-account-extend-token-expiration=false",
+                "disable-admission-plugins=AlwaysPullImages",
+            ),
+            kube_controller_manager_arg=["bind-address=127.0.0.1", "use-service-account-credentials=true"],
+            kube_scheduler_arg=["bind-address=::1", "profiling=false"],
+        ),
     ],
 )
 def test_acceptable_variants_pass(props: dict[str, Any]) -> None:

@@ -448,6 +448,58 @@ def check_kubelet(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str
     return out
 
 
+_LOCALHOST = frozenset({"127.0.0.1", "::1", "localhost"})
+_PROTECTED_ADMISSION = ("NodeRestriction", "PodSecurity", "ServiceAccount")
+
+
+def check_control_plane_flags(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
+    """The CIS flags RKE2 sets itself (so an absent flag is fine) but a `*-arg` entry can turn off."""
+    layers = _layers(props)
+    out: list[str] = []
+    for key in ("kube-apiserver-arg", "kube-controller-manager-arg", "kube-scheduler-arg"):
+        for layer, args in rp.arg_layers(layers, key):
+            where = f"{layer.where} {key}"
+            value = args.get("profiling")
+            if value is not None and rp.as_bool(value) is not False:
+                out.append(f"{where} profiling={value}: the profiling endpoint exposes internals")
+            bind = args.get("bind-address")
+            if key != "kube-apiserver-arg" and bind is not None and bind.strip() not in _LOCALHOST:
+                out.append(f"{where} bind-address={bind}: serve the component's port on 127.0.0.1 only")
+    for layer, args in rp.arg_layers(layers, "kube-apiserver-arg"):
+        where = f"{layer.where} kube-apiserver-arg"
+        value = args.get("service-account-extend-token-expiration")
+        if value is not None and rp.as_bool(value) is not False:
+            out.append(
+                f"{where} service-account-extend-token-expiration={value}: projected service account "
+                "tokens would stay valid for a year; keep it false"
+            )
+        disabled = {p.strip() for p in (args.get("disable-admission-plugins") or "").split(",")}
+        off = [p for p in _PROTECTED_ADMISSION if p in disabled]
+        if off:
+            out.append(f"{where} disable-admission-plugins turns off {', '.join(off)} admission")
+    for layer, args in rp.arg_layers(layers, "kube-controller-manager-arg"):
+        value = args.get("use-service-account-credentials")
+        if value is not None and rp.as_bool(value) is not True:
+            out.append(
+                f"{layer.where} kube-controller-manager-arg use-service-account-credentials={value}: every "
+                "controller would share the controller-manager's broad credentials"
+            )
+    for layer, args in rp.arg_layers(layers, "kubelet-arg"):
+        value = args.get("make-iptables-util-chains")
+        if value is not None and rp.as_bool(value) is not True:
+            out.append(
+                f"{layer.where} kubelet-arg make-iptables-util-chains={value}: the kubelet must manage "
+                "its iptables chains"
+            )
+    out += _key_problems(
+        layers,
+        "etcd-expose-metrics",
+        lambda v: None if rp.as_bool(v) is False else "etcd metrics would be served on every interface",
+        None,
+    )
+    return out
+
+
 def check_protect_kernel_defaults(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     layers = _layers(props)
     out = []
@@ -981,6 +1033,20 @@ POLICIES = [
         ids=["NSA-3.1", "NSA-3.8", "NSA-2.13"],
         severity="high",
         remediation="Use kubelet-arg read-only-port=0, anonymous-auth=false, authorization-mode=Webhook.",
+    ),
+    _cluster_policy(
+        "rke2-control-plane-flags",
+        "CIS flags RKE2 sets itself are not turned off: profiling, localhost binding, per-controller "
+        "credentials, token expiry, admission plugins, kubelet iptables chains, etcd metrics.",
+        check_control_plane_flags,
+        section="network",
+        ids=["NSA-2.13", "NSA-2.14", "NSA-5.2"],
+        severity="high",
+        remediation="Remove the override (RKE2's CIS defaults apply): profiling=false, "
+        "bind-address=127.0.0.1, use-service-account-credentials=true, "
+        "service-account-extend-token-expiration=false, no NodeRestriction/PodSecurity/ServiceAccount in "
+        "disable-admission-plugins, "
+        "make-iptables-util-chains=true, etcd-expose-metrics: false.",
     ),
     _cluster_policy(
         "rke2-protect-kernel-defaults",
