@@ -58,7 +58,9 @@ class NetworkArgs(HardenedModel):
     project_network_isolation: bool = True
     """Rancher project network isolation (`enable_network_policy`). false is a weakening the pack reports."""
     cluster_cidr: str | None = Field(None, pattern=r"^[0-9a-fA-F:.]+/\d{1,3}(,[0-9a-fA-F:.]+/\d{1,3})?$")
+    """Pod CIDR (or dual-stack `v4,v6`); RKE2 default when unset."""
     service_cidr: str | None = Field(None, pattern=r"^[0-9a-fA-F:.]+/\d{1,3}(,[0-9a-fA-F:.]+/\d{1,3})?$")
+    """Service CIDR (or dual-stack `v4,v6`); RKE2 default when unset."""
 
     def cni_list(self) -> list[str]:
         return ["multus", self.cni] if self.multus else [self.cni]
@@ -89,16 +91,21 @@ class S3SnapshotArgs(HardenedModel):
     """Off-cluster etcd snapshots. TLS verification stays on; credentials are secrets."""
 
     bucket: str = Field(min_length=3, max_length=63)
+    """S3 bucket of the snapshots."""
     endpoint: str
     """S3 host[:port]; https:// is implied, http:// is rejected."""
     folder: str | None = None
+    """Folder (key prefix) in the bucket."""
     region: str | None = None
+    """S3 region."""
     endpoint_ca: str | None = None
+    """PEM CA bundle of the S3 endpoint (private CA)."""
     skip_ssl_verify: Literal[False] = False
     """Always false: snapshots hold every Secret of the cluster."""
     cloud_credential_name: str | None = None
     """An existing Rancher cloud credential (e.g. `cattle-global-data:cc-xxxxx`)."""
     access_key: SecretStr | None = None
+    """S3 access key id (Pulumi secret config), set together with `secretKey`."""
     secret_key: SecretStr | None = None
     """Set both (as Pulumi secret config) to let the component create the cloud credential."""
 
@@ -142,17 +149,24 @@ class EtcdArgs(HardenedModel):
 
 class RegistryConfigArgs(HardenedModel):
     hostname: str = Field(pattern=_HOST.pattern)
+    """Registry host[:port]."""
     auth_config_secret_name: str | None = None
+    """Secret with the registry credentials."""
     tls_secret_name: str | None = None
+    """Secret with a client certificate for the registry."""
     ca_bundle: str | None = None
+    """PEM CA bundle of the registry."""
     insecure: Literal[False] = False
     """Always false: TLS verification to registries stays on."""
 
 
 class RegistryMirrorArgs(HardenedModel):
     hostname: str = Field(pattern=r"^(\*|[A-Za-z0-9.-]+(:\d+)?)$")
+    """Registry the mirror stands in for (`*` for all)."""
     endpoints: tuple[str, ...] = Field(min_length=1)
+    """Mirror endpoints, tried in order."""
     rewrites: dict[str, str] = Field(default_factory=dict)
+    """Image name rewrites (regular expression -> replacement)."""
 
     @field_validator("endpoints")
     @classmethod
@@ -167,7 +181,9 @@ class RegistriesArgs(HardenedModel):
     system_default_registry: str | None = Field(None, pattern=_HOST.pattern)
     """Registry every system image is pulled from (air-gapped sites)."""
     configs: tuple[RegistryConfigArgs, ...] = ()
+    """Per-registry TLS and credentials."""
     mirrors: tuple[RegistryMirrorArgs, ...] = ()
+    """Registry mirrors."""
     allowed: tuple[str, ...] | None = None
     """Registries workloads may pull from (exported as `allowedRegistries`); derived when not given."""
 
@@ -189,6 +205,7 @@ class UpgradeStrategyArgs(HardenedModel):
     drain: bool = True
     """Drain nodes before upgrading them (control plane and workers)."""
     drain_timeout_seconds: int = Field(600, ge=30, le=7200)
+    """How long a node drain may take during an upgrade."""
 
     @field_validator("worker_concurrency")
     @classmethod
@@ -220,6 +237,7 @@ class HardenedClusterArgs(HardenedModel):
     pod_security: PodSecurityArgs = Field(default_factory=PodSecurityArgs)
     """Cluster default Pod Security Admission template."""
     network: NetworkArgs = Field(default_factory=NetworkArgs)
+    """CNI and network settings."""
     authorized_endpoint: AuthorizedEndpointArgs = Field(default_factory=AuthorizedEndpointArgs)
     """Authorized cluster endpoint (off by default)."""
     etcd: EtcdArgs = Field(default_factory=EtcdArgs)
@@ -234,7 +252,9 @@ class HardenedClusterArgs(HardenedModel):
     """TTL of the dedicated Rancher token behind the Kubernetes provider (renewed on the next run once
     expired). The policy pack's default maximum is 24 h."""
     labels: dict[str, str] = Field(default_factory=dict)
+    """Labels of the Rancher cluster object."""
     annotations: dict[str, str] = Field(default_factory=dict)
+    """Annotations of the Rancher cluster object."""
 
     @field_validator("kubernetes_version")
     @classmethod

@@ -44,8 +44,11 @@ class NodeRoles(HardenedModel):
     """Which RKE2 roles the nodes of a pool carry."""
 
     etcd: bool = False
+    """Nodes run etcd."""
     control_plane: bool = False
+    """Nodes run the Kubernetes control plane."""
     worker: bool = False
+    """Nodes run workloads."""
 
     @model_validator(mode="after")
     def _at_least_one(self) -> NodeRoles:
@@ -67,8 +70,11 @@ class NodeRoles(HardenedModel):
 
 class Taint(HardenedModel):
     key: str
+    """Taint key."""
     value: str = ""
+    """Taint value."""
     effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] = "NoSchedule"
+    """Taint effect."""
 
     @field_validator("key")
     @classmethod
@@ -83,6 +89,7 @@ class CustomDriver(HardenedModel):
     """Bring-your-own nodes: no machine config; run `host_prep_script()` then the registration command."""
 
     type: Literal["custom"] = "custom"
+    """Selects this driver (bring-your-own nodes)."""
 
 
 class _NodeDriver(HardenedModel):
@@ -118,27 +125,45 @@ class Amazonec2Driver(_NodeDriver):
     """
 
     type: Literal["amazonec2"]
+    """Selects this driver."""
     region: str
+    """AWS region."""
     ami: str
+    """AMI id of the node image."""
     zone: str = Field(pattern=r"^[a-z]$", description="availability-zone letter, e.g. 'a'")
     vpc_id: str
+    """VPC id."""
     subnet_id: str
+    """Subnet id (a private subnet; see `allowPublicIp`)."""
     security_groups: list[str] = Field(min_length=1)
     """Existing security groups (names) whose rules you manage; the driver is told not to add rules."""
     instance_type: str | None = None
+    """EC2 instance type (driver default when unset)."""
     iam_instance_profile: str | None = None
+    """IAM instance profile of the nodes."""
     root_size_gb: int = Field(default=50, ge=20, le=16384)
+    """Root volume size in GiB."""
     volume_type: Literal["gp3", "gp2", "io1", "io2"] = "gp3"
+    """EBS volume type of the root volume."""
     kms_key: str | None = None
+    """KMS key for the encrypted root volume (default: the account's EBS key)."""
     monitoring: bool = True
+    """Detailed CloudWatch monitoring."""
     ssh_user: str | None = None
+    """SSH user of the image."""
     tags: dict[str, str] = Field(default_factory=dict)
+    """AWS tags of the instances."""
     use_private_address: bool = True
+    """Rancher reaches the nodes on their private address."""
     # Explicit, named weakening settings (reported by the policy pack).
     allow_public_ip: bool = False
+    """Gives the instances a public IP address."""
     allow_imds_v1: bool = False
+    """Allows IMDSv1 (no session token) on the instances."""
     allow_unencrypted_volume: bool = False
+    """Leaves the EBS root volume (etcd data, the Secrets key) unencrypted."""
     allow_driver_security_group_rules: bool = False
+    """Lets the driver add its own security group rules."""
     open_ports: list[str] = Field(default_factory=list)
     """Ports the driver opens to the Internet; empty unless explicitly listed."""
 
@@ -188,9 +213,13 @@ class Amazonec2Driver(_NodeDriver):
 
 class HarvesterDisk(HardenedModel):
     size_gb: int = Field(ge=1)
+    """Disk size in GiB."""
     boot_order: int = Field(ge=1)
+    """Boot order (1 = the boot disk)."""
     image_name: str | None = None
+    """Harvester image the disk is created from."""
     storage_class_name: str | None = None
+    """Storage class of the disk (point it at an encrypted Longhorn class)."""
 
     @model_validator(mode="after")
     def _source(self) -> HarvesterDisk:
@@ -217,14 +246,22 @@ class HarvesterDriver(_NodeDriver):
     """
 
     type: Literal["harvester"]
+    """Selects this driver."""
     vm_namespace: str
+    """Harvester namespace of the VMs."""
     ssh_user: str
+    """SSH user of the image (key-based login only)."""
     cpu_count: int = Field(default=4, ge=1)
+    """vCPUs per VM."""
     memory_gb: int = Field(default=8, ge=1)
+    """Memory per VM in GiB."""
     disks: list[HarvesterDisk] = Field(min_length=1)
+    """VM disks (at least one)."""
     networks: list[str] = Field(min_length=1, description="Harvester networks as <namespace>/<name>")
     network_data: str | None = None
+    """cloud-init network data passed to the VM."""
     vm_affinity: str | None = None
+    """VM affinity passed to the driver as given."""
     install_guest_agent: bool = True
     """Install and start qemu-guest-agent (Harvester reads the VM's IP through it)."""
 
@@ -281,26 +318,45 @@ class VsphereDriver(_NodeDriver):
     creation only (no boot2docker/legacy), CIS prep in the cloud-config ISO."""
 
     type: Literal["vsphere"]
+    """Selects this driver."""
     creation_type: Literal["template", "library", "vm"] = "template"
+    """Clone source kind: a `template`, a content `library` item or a `vm`."""
     clone_from: str
+    """Template, library item or VM to clone."""
     content_library: str | None = None
+    """Content library of `cloneFrom` (`creationType: library`)."""
     datacenter: str
+    """vSphere datacenter."""
     datastore: str | None = None
+    """Datastore of the VMs."""
     datastore_cluster: str | None = None
+    """Datastore cluster of the VMs (instead of `datastore`)."""
     folder: str | None = None
+    """VM folder."""
     pool: str | None = None
+    """Resource pool."""
     hostsystem: str | None = None
+    """ESXi host to place the VMs on."""
     networks: list[str] = Field(min_length=1)
+    """Networks the VMs attach to (at least one)."""
     cpu_count: int = Field(default=4, ge=1)
+    """vCPUs per VM."""
     memory_mb: int = Field(default=8192, ge=1024)
+    """Memory per VM in MiB."""
     disk_size_mb: int = Field(default=51200, ge=10240)
+    """Disk size per VM in MiB."""
     ssh_user: str | None = None
+    """SSH user of the image."""
     tags: list[str] = Field(default_factory=list)
+    """vSphere tags of the VMs."""
     custom_attributes: list[str] = Field(default_factory=list)
+    """vSphere custom attributes of the VMs."""
     graceful_shutdown_timeout_seconds: int | None = Field(default=None, ge=0)
+    """Seconds to wait for a guest shutdown before powering off."""
     cfgparams: dict[str, str] = Field(default_factory=dict)
     """Extra VM advanced settings; they may not change a hardened one unless allowVmxOverrides is true."""
     allow_vmx_overrides: bool = False
+    """Lets `cfgparams` change a hardened VM advanced setting."""
 
     @model_validator(mode="after")
     def _consistent(self) -> VsphereDriver:
@@ -366,15 +422,25 @@ class DigitaloceanDriver(_NodeDriver):
     backup copies etcd's data — every Secret — out of the cluster's control), IPv6 off."""
 
     type: Literal["digitalocean"]
+    """Selects this driver."""
     region: str
+    """DigitalOcean region."""
     size: str
+    """Droplet size slug."""
     image: str
+    """Droplet image slug."""
     ssh_user: str | None = None
+    """SSH user of the image."""
     tags: list[str] = Field(default_factory=list)
+    """Droplet tags."""
     private_networking: bool = True
+    """Private (VPC) networking."""
     monitoring: bool = True
+    """DigitalOcean monitoring agent."""
     ipv6: bool = False
+    """Public IPv6 address."""
     allow_backups: bool = False
+    """Turns on droplet backups (full-disk copies with etcd and its key)."""
 
     @model_validator(mode="after")
     def _consistent(self) -> DigitaloceanDriver:
@@ -418,14 +484,22 @@ class NodePoolArgs(HardenedModel):
     """One pool of identically configured nodes."""
 
     name: str = Field(max_length=40)
+    """Pool name (unique in the cluster, at most 40 characters)."""
     roles: NodeRoles
     """`{etcd: true, controlPlane: true}` or a list such as `[etcd, controlPlane]`."""
     quantity: int = Field(default=1, ge=1, le=1000)
+    """Number of nodes; also checked for etcd / control-plane quorum (e.g. 3 or 5 etcd nodes)."""
     driver: DriverConfig = Field(default_factory=CustomDriver)
+    """How the nodes are provisioned; one of the variants below, chosen by `type` (default `custom`)."""
     cloud_credential_secret_name: str | None = None
+    """Rancher cloud credential of a node-driver pool (e.g. `cattle-global-data:cc-xxxxx`); required for
+    drivers, refused for custom pools."""
     labels: dict[str, str] = Field(default_factory=dict)
+    """Kubernetes labels of the pool's nodes."""
     taints: list[Taint] = Field(default_factory=list)
+    """Kubernetes taints of the pool's nodes."""
     drain_before_delete: bool = True
+    """Drain a node before Rancher deletes its machine."""
     max_unhealthy: str | None = None
     """Machine health check: how many unhealthy machines may be replaced at once ("1" or "33%")."""
     unhealthy_node_timeout: int | None = Field(default=None, ge=1)

@@ -24,9 +24,13 @@ class PsaExemption(HardenedModel):
     """One exempted namespace, username or runtime class, with the reason it is needed."""
 
     namespace: str | None = Field(None, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+    """Exempted namespace."""
     username: str | None = None
+    """Exempted user name."""
     runtime_class: str | None = None
+    """Exempted runtime class."""
     reason: str = Field(min_length=10)
+    """Why the exemption is needed (at least 10 characters)."""
 
     @model_validator(mode="after")
     def _exactly_one(self) -> PsaExemption:
@@ -37,12 +41,19 @@ class PsaExemption(HardenedModel):
 
 class CustomPsaTemplateArgs(HardenedModel):
     name: str = Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)
+    """Template name (DNS label)."""
     description: str = "Restricted pod security with audited exemptions (hardened-rke2)"
+    """Template description shown in Rancher."""
     enforce: PsaLevel = "restricted"
+    """Enforced level; below `restricted` needs `allowWeakerLevels`."""
     audit: PsaLevel = "restricted"
+    """Audit level; below `restricted` needs `allowWeakerLevels`."""
     warn: PsaLevel = "restricted"
+    """Warn level; below `restricted` needs `allowWeakerLevels`."""
     version: str = Field("latest", pattern=r"^(latest|v1\.\d+)$")
+    """Policy version: `latest` or `v1.<minor>`."""
     exemptions: tuple[PsaExemption, ...] = ()
+    """Exempted namespaces, users or runtime classes, each with a reason."""
     allow_weaker_levels: bool = False
     """Named weakening: needed for any level below `restricted` (the policy pack reports it)."""
 
@@ -62,6 +73,7 @@ class PodSecurityArgs(HardenedModel):
     template: str = Field(BUILTIN_RESTRICTED, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
     """Existing template name used when `custom` is not given."""
     custom: CustomPsaTemplateArgs | None = None
+    """A custom PSA template created by the stack and made the cluster default (instead of `template`)."""
 
     @model_validator(mode="after")
     def _privileged_builtin(self) -> PodSecurityArgs:

@@ -155,3 +155,8 @@ def test_union_helpers_agree_with_models() -> None:
     variants = models_in(info.annotation)
     assert discriminator(info, variants) == "provider"
     assert typing.get_origin(info.annotation) is not None
+
+
+def test_every_row_has_a_description() -> None:
+    empty = [m[1] for m in re.finditer(r"^\| `([^`]+)` \|.*\|\s*\|$", render_reference(), flags=re.M)]
+    assert not empty, f"add a description (attribute docstring or Field(description=...)) for: {empty}"

@@ -68,6 +68,8 @@ class UnsafeWorkloadSettings(HardenedModel):
 
 
 class WorkloadArgs(HardenedModel):
+    """The sample workload: Deployment, ClusterIP Service and TLS Ingress, restricted-PSS compliant."""
+
     name: str = "payments-api"
     """Name of the Deployment, Service and Ingress."""
     namespace: str
