@@ -40,6 +40,7 @@ WEAKENING_POLICIES: dict[str, tuple[str, ...]] = {
     "cluster.protect": ("cluster-protected",),
     "cluster.network.projectNetworkIsolation": ("cluster-project-network-isolation",),
     "cluster.authorizedEndpoint.enabled": ("cluster-authorized-endpoint",),
+    "cluster.podSecurity.template": ("cluster-psa-default-template",),
     "cluster.podSecurity.custom.allowWeakerLevels": (
         "psa-template-enforces-restricted",
         "psa-template-audits-and-warns-restricted",
@@ -73,6 +74,7 @@ WEAKENING_POLICIES: dict[str, tuple[str, ...]] = {
     "addons.monitoring.receiver.insecureSkipTlsVerify": (),
     "addons.istio.outboundTrafficPolicy": (),
     "addons.neuvector.admission.mode": (),
+    "addons.neuvector.admission.enabled": (),
     "gitops.repos[].insecureSkipTlsVerify": ("fleet-gitrepo-tls-verify",),
     "gitops.repos[].correctDrift": ("fleet-gitrepo-pinned-or-drift-corrected",),
     # kind: management
@@ -107,11 +109,13 @@ EXTRA_WEAKENINGS: dict[str, str] = {
     "cluster.protect": "false",
     "cluster.network.projectNetworkIsolation": "false",
     "cluster.authorizedEndpoint.enabled": "true",
+    "cluster.podSecurity.template": "naming a less restrictive template",
     "addons.neuvector.enabled": "false",
     "addons.compliance.enabled": "false",
     "addons.auditLogging.enabled": "false",
     "addons.istio.outboundTrafficPolicy": "ALLOW_ANY",
     "addons.neuvector.admission.mode": "monitor",
+    "addons.neuvector.admission.enabled": "false",
     "gitops.repos[].correctDrift": "false",
     "management.server.agentTlsMode": "system-store",
     "management.server.auditLog.enabled": "false",
@@ -210,7 +214,7 @@ def _type_name(annotation: Any) -> str:
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
     if origin is typing.Literal:
-        return " \\| ".join(repr(a) for a in args)
+        return " \\| ".join(_short(a) for a in args)
     if origin is typing.Annotated:
         return _type_name(args[0])
     if origin in (typing.Union, types.UnionType):
@@ -239,6 +243,8 @@ def _short(value: Any) -> str:
         return "[" + ", ".join(_short(v) for v in value) + "]"
     if isinstance(value, str):
         return repr(value)
+    if value is None:
+        return "null"
     return str(value).lower() if isinstance(value, bool) else repr(value)
 
 
