@@ -183,7 +183,7 @@ class _LdapBase(_SsoBase):
     user_search_base: str
     """Search base DN for users."""
     group_search_base: str | None = None
-    """Search base DN for groups (default: the user search base)."""
+    """Search base DN for groups (optional; only sent when set)."""
     test_username: str
     """User Rancher logs in as to test the configuration."""
     test_password: SecretRef = SecretRef(config_key="ssoTestPassword")
