@@ -200,7 +200,8 @@ def test_neuvector_bootstrap_password() -> None:
 def test_deprecated_rancher_istio() -> None:
     got = run(APP, {"chartName": "rancher-istio", "clusterId": "c", "namespace": "istio-system"})
     assert list(got) == ["addon-chart-supported"]
-    assert run(APP, {"chartName": "istiod", "clusterId": "c", "namespace": "istio-system"}) == {}
+    istiod = run(APP, {"chartName": "istiod", "clusterId": "c", "namespace": "istio-system"})
+    assert "addon-chart-supported" not in istiod  # (no values: istio-outbound-registry-only reports it)
 
 
 CATALOG = "rancher2:index/catalogV2:CatalogV2"
@@ -235,3 +236,112 @@ def test_catalog_over_tls_passes(props: dict[str, Any]) -> None:
 def test_insecure_catalog_fails(props: dict[str, Any], part: str) -> None:
     got = run(CATALOG, {"clusterId": "c", "name": "x", **props})
     assert any(part in m for m in got["rancher-catalog-tls"]), got
+
+
+# ---------------------------------------------------------------- add-on weakenings (named settings)
+
+NV_RULE = "kubernetes:neuvector.com/v1:NvAdmissionControlSecurityRule"
+CLUSTER_OUTPUT = "kubernetes:logging.banzaicloud.io/v1beta1:ClusterOutput"
+ALERTMANAGER_CONFIG = "kubernetes:monitoring.coreos.com/v1alpha1:AlertmanagerConfig"
+
+
+def istiod_app(values: Any) -> dict[str, Any]:
+    return {
+        "chartName": "istiod",
+        "chartVersion": "1.27.1",
+        "name": "istiod",
+        "namespace": "istio-system",
+        "values": values,
+    }
+
+
+def test_istio_outbound_traffic_policy() -> None:
+    good = yaml.safe_dump({"meshConfig": {"outboundTrafficPolicy": {"mode": "REGISTRY_ONLY"}}})
+    assert run(APP, istiod_app(good)) == {}
+    for values, part in (
+        (yaml.safe_dump({"meshConfig": {"outboundTrafficPolicy": {"mode": "ALLOW_ANY"}}}), "is 'ALLOW_ANY'"),
+        (yaml.safe_dump({"pilot": {"replicaCount": 2}}), "is not set (Istio's default: ALLOW_ANY)"),
+    ):
+        got = run(APP, istiod_app(values))
+        assert got.keys() == {"istio-outbound-registry-only"}
+        assert part in got["istio-outbound-registry-only"][0]
+    # other charts are not istiod
+    assert run(APP, {**istiod_app(yaml.safe_dump({"a": 1})), "chartName": "base"}) == {}
+
+
+def nv_rule(**config: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "neuvector.com/v1",
+        "kind": "NvAdmissionControlSecurityRule",
+        "metadata": {"name": "local"},
+        "spec": {
+            "config": {"client_mode": "service", "enable": True, "mode": "protect", **config},
+            "rules": [],
+        },
+    }
+
+
+def test_neuvector_admission_protect() -> None:
+    assert run(NV_RULE, nv_rule()) == {}
+    assert "only log" in run(NV_RULE, nv_rule(mode="monitor"))["neuvector-admission-protect"][0]
+    assert "is off" in run(NV_RULE, nv_rule(enable=False))["neuvector-admission-protect"][0]
+
+
+def cluster_output(plugin: str, **cfg: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "logging.banzaicloud.io/v1beta1",
+        "kind": "ClusterOutput",
+        "metadata": {"name": "audit", "namespace": "cattle-logging-system"},
+        "spec": {plugin: {"host": "siem.example.com", **cfg}},
+    }
+
+
+@pytest.mark.parametrize(
+    "props",
+    [
+        cluster_output("syslog", transport="tls", insecure=False, verify_fqdn=True),
+        cluster_output("elasticsearch", scheme="https", ssl_verify=True),
+        cluster_output("splunkHec", protocol="https", insecure_ssl=False),
+        cluster_output("http", tls_verify_mode="peer"),
+    ],
+)
+def test_log_output_with_tls_verification_passes(props: dict[str, Any]) -> None:
+    assert run(CLUSTER_OUTPUT, props) == {}
+
+
+@pytest.mark.parametrize(
+    ("props", "part"),
+    [
+        (cluster_output("syslog", transport="tls", insecure=True, verify_fqdn=True), "spec.syslog.insecure"),
+        (cluster_output("syslog", transport="tls", verify_fqdn="false"), "spec.syslog.verify_fqdn"),
+        (cluster_output("opensearch", ssl_verify=False), "spec.opensearch.ssl_verify"),
+        (cluster_output("splunkHec", insecure_ssl=True), "spec.splunkHec.insecure_ssl"),
+        (cluster_output("http", tls_verify_mode="none"), "spec.http.tls_verify_mode"),
+    ],
+)
+def test_log_output_without_tls_verification_fails(props: dict[str, Any], part: str) -> None:
+    got = run(CLUSTER_OUTPUT, props)
+    assert got.keys() == {"log-output-tls-verified"}
+    assert any(m.startswith(part) for m in got["log-output-tls-verified"])
+
+
+def alertmanager_config(skip: Any) -> dict[str, Any]:
+    webhook = {
+        "urlSecret": {"name": "r", "key": "url"},
+        "httpConfig": {"tlsConfig": {"insecureSkipVerify": skip}},
+    }
+    return {
+        "apiVersion": "monitoring.coreos.com/v1alpha1",
+        "kind": "AlertmanagerConfig",
+        "metadata": {"name": "r", "namespace": "cattle-monitoring-system"},
+        "spec": {"route": {"receiver": "hook"}, "receivers": [{"name": "hook", "webhookConfigs": [webhook]}]},
+    }
+
+
+def test_alert_receiver_tls() -> None:
+    assert run(ALERTMANAGER_CONFIG, alertmanager_config(False)) == {}
+    got = run(ALERTMANAGER_CONFIG, alertmanager_config(True))
+    assert got.keys() == {"alert-receiver-tls-verified"}
+    assert got["alert-receiver-tls-verified"][0].startswith(
+        "spec.receivers[0].webhookConfigs[0].httpConfig.tlsConfig.insecureSkipVerify is true"
+    )

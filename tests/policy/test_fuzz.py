@@ -49,6 +49,9 @@ RESOURCE_TYPES = [
     "kubernetes:fleet.cattle.io/v1alpha1:GitRepo",
     "kubernetes:security.istio.io/v1:PeerAuthentication",
     "rancher2:index/machineConfigV2:MachineConfigV2",
+    "kubernetes:neuvector.com/v1:NvAdmissionControlSecurityRule",
+    "kubernetes:logging.banzaicloud.io/v1beta1:ClusterOutput",
+    "kubernetes:monitoring.coreos.com/v1alpha1:AlertmanagerConfig",
 ]
 
 FIELD_NAMES = [
@@ -191,6 +194,21 @@ FIELD_NAMES = [
     "content",
     "encoding",
     "path",
+    # add-on resources: NeuVector admission, log outputs, Alertmanager receivers, istiod values
+    "chartName",
+    "mode",
+    "enable",
+    "syslog",
+    "verify_fqdn",
+    "ssl_verify",
+    "tls_verify_mode",
+    "receivers",
+    "webhookConfigs",
+    "httpConfig",
+    "tlsConfig",
+    "insecureSkipVerify",
+    "meshConfig",
+    "outboundTrafficPolicy",
 ]
 
 scalars = st.one_of(

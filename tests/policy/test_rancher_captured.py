@@ -154,3 +154,46 @@ def test_every_named_rke2_weakening_is_reported(mock_run: Callable[..., ProgramR
     run = capture(mock_run, {"prod": None}, rke2={**settings, "weakenings": {weakening: True}})
     got = [v for v in analyze_stack(PACK_DIR, run.resources).mandatory if v.resource_name == "prod"]
     assert policy in {v.policy_name for v in got}, [(v.policy_name, v.message) for v in got]
+
+
+ADDON_WEAKENINGS: dict[str, tuple[dict[str, Any], str]] = {
+    "addons.auditLogging.output.insecureSkipTlsVerify": (
+        {"auditLogging": {"output": {**SYSLOG, "insecureSkipTlsVerify": True}}},
+        "log-output-tls-verified",
+    ),
+    "addons.monitoring.receiver.insecureSkipTlsVerify": (
+        {
+            "auditLogging": {"output": SYSLOG},
+            "monitoring": {
+                "enabled": True,
+                "receiver": {
+                    "type": "webhook",
+                    "url": "https://hooks.example.com/alerts",
+                    "insecureSkipTlsVerify": True,
+                },
+            },
+        },
+        "alert-receiver-tls-verified",
+    ),
+    "addons.istio.outboundTrafficPolicy": (
+        {
+            "auditLogging": {"output": SYSLOG},
+            "istio": {"enabled": True, "outboundTrafficPolicy": "ALLOW_ANY"},
+        },
+        "istio-outbound-registry-only",
+    ),
+    "addons.neuvector.admission.mode": (
+        {"auditLogging": {"output": SYSLOG}, "neuvector": {"admission": {"mode": "monitor"}}},
+        "neuvector-admission-protect",
+    ),
+}
+
+
+@pytest.mark.parametrize("setting", sorted(ADDON_WEAKENINGS))
+def test_named_addon_weakenings_are_reported(mock_run: Callable[..., ProgramRun], setting: str) -> None:
+    addons, policy = ADDON_WEAKENINGS[setting]
+    hardened = capture(mock_run, {"prod": {"auditLogging": {"output": SYSLOG}, "istio": {"enabled": True}}})
+    assert not analyze_stack(PACK_DIR, hardened.resources).by_policy(policy)
+    run = capture(mock_run, {"prod": addons})
+    got = analyze_stack(PACK_DIR, run.resources).by_policy(policy)
+    assert got and not any(v.is_preview_unknown for v in got), setting

@@ -22,11 +22,23 @@ PEER_AUTHN_TYPES = (
     "kubernetes:security.istio.io/v1beta1:PeerAuthentication",
 )
 APP_V2 = "rancher2:index/appV2:AppV2"
+NV_ADMISSION_RULE = "kubernetes:neuvector.com/v1:NvAdmissionControlSecurityRule"
+LOG_OUTPUT_TYPES = (
+    "kubernetes:logging.banzaicloud.io/v1beta1:ClusterOutput",
+    "kubernetes:logging.banzaicloud.io/v1beta1:Output",
+)
+ALERTMANAGER_CONFIG_TYPES = (
+    "kubernetes:monitoring.coreos.com/v1alpha1:AlertmanagerConfig",
+    "kubernetes:monitoring.coreos.com/v1beta1:AlertmanagerConfig",
+)
 CATALOG_V2 = "rancher2:index/catalogV2:CatalogV2"
 
 FLEET_URL = "https://fleet.rancher.io/ref-gitrepo"
 FLEET_RESTRICTION_URL = "https://fleet.rancher.io/namespaces#restricting-gitrepos"
 ISTIO_PA_URL = "https://istio.io/latest/docs/reference/config/security/peer_authentication/"
+ISTIO_EGRESS_URL = "https://istio.io/latest/docs/tasks/traffic-management/egress/egress-control/"
+LOGGING_OUTPUT_URL = "https://kube-logging.dev/docs/configuration/plugins/outputs/"
+ALERTMANAGER_CONFIG_URL = "https://prometheus-operator.dev/docs/api-reference/api/"
 NEUVECTOR_URL = "https://open-docs.neuvector.com/deploying/rancher"
 
 Report = Callable[..., None]
@@ -203,6 +215,81 @@ def check_neuvector_password(props: Mapping[str, Any], _cfg: Mapping[str, Any]) 
     return []
 
 
+def check_istio_outbound(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
+    if props.get("chartName") != "istiod":
+        return []
+    values, err = rp.load_values(props.get("values"))
+    if err:
+        return [f"values: {err}"]
+    mode = rp.dig(values, "meshConfig.outboundTrafficPolicy.mode")
+    if mode == "REGISTRY_ONLY":
+        return []
+    shown = f"is {mode!r}" if mode is not None else "is not set (Istio's default: ALLOW_ANY)"
+    return [
+        f"istiod values meshConfig.outboundTrafficPolicy.mode {shown}: sidecars pass traffic to any "
+        "external host; use REGISTRY_ONLY and declare external services with ServiceEntries"
+    ]
+
+
+def check_neuvector_admission(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
+    config = rp.dig(props, "spec.config")
+    if not rp.is_mapping(config):
+        return []
+    out = []
+    if rp.as_bool(config.get("enable")) is False:
+        out.append("spec.config.enable is false: NeuVector admission control is off")
+    mode = config.get("mode")
+    if mode is not None and mode != "protect":
+        out.append(f"spec.config.mode is {mode!r}: admission rules only log; 'protect' denies")
+    return out
+
+
+# Output plugin settings that turn TLS server verification off (kube-logging output plugins).
+_LOG_OUTPUT_INSECURE: Mapping[str, tuple[tuple[str, str], ...]] = {
+    "syslog": (("insecure", "true"), ("verify_fqdn", "false")),
+    "elasticsearch": (("ssl_verify", "false"),),
+    "opensearch": (("ssl_verify", "false"),),
+    "splunkHec": (("insecure_ssl", "true"),),
+    "http": (("tls_verify_mode", "none"),),
+}
+
+
+def check_log_output_tls(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
+    spec = props.get("spec")
+    if not rp.is_mapping(spec):
+        return []
+    out = []
+    for plugin, settings in _LOG_OUTPUT_INSECURE.items():
+        block = spec.get(plugin)
+        if not rp.is_mapping(block):
+            continue
+        for key, bad in settings:
+            value = block.get(key)
+            if isinstance(value, (bool, str)) and str(value).strip().lower() == bad:
+                out.append(
+                    f"spec.{plugin}.{key} is {bad}: the log shipper does not verify the receiver's "
+                    "certificate, so audit logs can be read or altered on the way"
+                )
+    return out
+
+
+def check_alertmanager_tls(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
+    receivers = rp.dig(props, "spec.receivers")
+    out = []
+    for i, receiver in enumerate(receivers if rp.is_list(receivers) else []):
+        if not rp.is_mapping(receiver):
+            continue
+        for kind, configs in receiver.items():
+            for j, config in enumerate(configs if kind.endswith("Configs") and rp.is_list(configs) else []):
+                skip = rp.dig(config, "httpConfig.tlsConfig.insecureSkipVerify")
+                if rp.as_bool(skip) is True:
+                    out.append(
+                        f"spec.receivers[{i}].{kind}[{j}].httpConfig.tlsConfig.insecureSkipVerify is true: "
+                        "alerts (and the receiver's credential) go to an unverified server"
+                    )
+    return out
+
+
 def check_deprecated_addon(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     chart = props.get("chartName")
     if chart == "rancher-istio":
@@ -348,6 +435,56 @@ POLICIES = [
         severity="critical",
         url=NEUVECTOR_URL,
         remediation="Set values.bootstrapPassword from a generated Pulumi secret.",
+    ),
+    _policy(
+        "istio-outbound-registry-only",
+        "Istio sidecars reach only registered external services (outboundTrafficPolicy REGISTRY_ONLY).",
+        check_istio_outbound,
+        [APP_V2],
+        section="network",
+        ids=["NSA-2.5"],
+        severity="medium",
+        level="advisory",
+        url=ISTIO_EGRESS_URL,
+        remediation="Set istiod values meshConfig.outboundTrafficPolicy.mode: REGISTRY_ONLY (the blueprint's "
+        "default; addons.istio.outboundTrafficPolicy) and add ServiceEntries for allowed external hosts.",
+    ),
+    _policy(
+        "neuvector-admission-protect",
+        "NeuVector admission control is on and in protect mode (its deny rules block, not only log).",
+        check_neuvector_admission,
+        [NV_ADMISSION_RULE],
+        section="logging",
+        ids=["NSA-4.8"],
+        severity="medium",
+        level="advisory",
+        url=NEUVECTOR_URL,
+        remediation="Set spec.config.enable: true and spec.config.mode: protect "
+        "(addons.neuvector.admission.mode: protect).",
+    ),
+    _policy(
+        "log-output-tls-verified",
+        "Log shipping outputs verify the receiver's TLS certificate.",
+        check_log_output_tls,
+        LOG_OUTPUT_TYPES,
+        section="logging",
+        ids=["NSA-4.4", "NSA-2.17"],
+        severity="high",
+        url=LOGGING_OUTPUT_URL,
+        remediation="Remove syslog insecure / verify_fqdn: false (and ssl_verify: false, insecure_ssl, "
+        "tls_verify_mode: none); trust a private CA instead (addons.auditLogging.output.caBundle).",
+    ),
+    _policy(
+        "alert-receiver-tls-verified",
+        "Alertmanager receivers verify the receiver's TLS certificate.",
+        check_alertmanager_tls,
+        ALERTMANAGER_CONFIG_TYPES,
+        section="logging",
+        ids=["NSA-4.8", "NSA-2.17"],
+        severity="high",
+        url=ALERTMANAGER_CONFIG_URL,
+        remediation="Remove httpConfig.tlsConfig.insecureSkipVerify (addons.monitoring.receiver."
+        "insecureSkipTlsVerify); trust the receiver's CA instead.",
     ),
     _policy(
         "addon-chart-supported",
