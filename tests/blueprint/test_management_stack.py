@@ -191,3 +191,55 @@ def test_weakened_variants_fail_the_pack(
     found = mandatory_violations(run_stack(mock_run, values))
     assert found, "the weakened stack passed the pack"
     assert any(policy in f for f in found), found
+
+
+@needs_pack
+@pytest.mark.parametrize(
+    ("changes", "policy"),
+    [
+        (
+            {("server", "tls"): {"source": "rancher", "allowUnverifiedBootstrapTls": True}},
+            "rancher-provider-tls",
+        ),
+        (
+            {
+                ("sso",): {
+                    "provider": "openLdap",
+                    "servers": ["ldap.example.com"],
+                    "serviceAccountDistinguishedName": "cn=rancher,dc=example,dc=com",
+                    "userSearchBase": "dc=example,dc=com",
+                    "testUsername": "rancher-test",
+                    "tls": False,
+                    "allowPlaintextLdap": True,
+                    "accessMode": "restricted",
+                    "allowedPrincipalIds": ["openldap_group://rancher-users"],
+                },
+                ("roles",): {
+                    "platformAdminGroups": ["openldap_group://platform-admins"],
+                    "auditorGroups": ["openldap_group://security-auditors"],
+                },
+            },
+            "rancher-auth-ldap-tls",
+        ),
+    ],
+)
+def test_transport_weakenings_fail_the_pack(
+    mock_run: Any, changes: dict[tuple[str, ...], Any], policy: str
+) -> None:
+    """Weakenings that land on the rancher2 provider or an LDAP auth config (providers included here)."""
+    from blueprint.offline.analyzer import analyze_props
+
+    def found(run: ProgramRun) -> set[str]:
+        return {
+            v.policy_name
+            for r in run.resources
+            if r.custom
+            for v in analyze_props(PACK, r.type, r.inputs, name=r.name)
+            if v.is_mandatory
+        }
+
+    assert policy not in found(run_stack(mock_run, example_values()))
+    values = example_values()
+    for path, value in changes.items():
+        values = _weaken(values, path, value)
+    assert policy in found(run_stack(mock_run, values))

@@ -52,6 +52,8 @@ RESOURCE_TYPES = [
     "kubernetes:neuvector.com/v1:NvAdmissionControlSecurityRule",
     "kubernetes:logging.banzaicloud.io/v1beta1:ClusterOutput",
     "kubernetes:monitoring.coreos.com/v1alpha1:AlertmanagerConfig",
+    "rancher2:index/authConfigOpenLdap:AuthConfigOpenLdap",
+    "pulumi:providers:rancher2",
 ]
 
 FIELD_NAMES = [
@@ -209,6 +211,8 @@ FIELD_NAMES = [
     "insecureSkipVerify",
     "meshConfig",
     "outboundTrafficPolicy",
+    "startTls",
+    "apiUrl",
 ]
 
 scalars = st.one_of(

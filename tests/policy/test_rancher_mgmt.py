@@ -39,6 +39,8 @@ def test_auth_config_restricted_passes(type_: str) -> None:
         "allowedPrincipalIds": ["genericoidc_group://platform"],
         "enabled": True,
     }
+    if type_ == LDAP:
+        props["tls"] = True  # plaintext LDAP is rancher-auth-ldap-tls's finding
     assert run(type_, props) == {}
 
 
@@ -57,6 +59,38 @@ def test_auth_config_unrestricted_fails(props: dict[str, Any], part: str) -> Non
 
 def test_disabled_auth_config_is_not_judged() -> None:
     assert run(OIDC, {"enabled": False, "accessMode": "unrestricted"}) == {}
+
+
+LDAP_TYPES = [LDAP, "rancher2:index/authConfigActiveDirectory:AuthConfigActiveDirectory"]
+RESTRICTED = {"enabled": True, "accessMode": "restricted", "allowedPrincipalIds": ["openldap_group://x"]}
+
+
+@pytest.mark.parametrize("type_", LDAP_TYPES)
+@pytest.mark.parametrize("transport", [{"tls": True}, {"startTls": True}, {"tls": "true", "startTls": False}])
+def test_ldap_over_tls_passes(type_: str, transport: dict[str, Any]) -> None:
+    assert run(type_, {**RESTRICTED, **transport}) == {}
+
+
+@pytest.mark.parametrize("type_", LDAP_TYPES)
+@pytest.mark.parametrize("transport", [{}, {"tls": False, "startTls": False}, {"tls": "false"}])
+def test_plaintext_ldap_fails(type_: str, transport: dict[str, Any]) -> None:
+    got = run(type_, {**RESTRICTED, **transport})
+    assert got.keys() == {"rancher-auth-ldap-tls"}
+    assert "in clear text" in got["rancher-auth-ldap-tls"][0]
+    assert run(type_, {**RESTRICTED, **transport, "enabled": False}) == {}
+
+
+PROVIDER = "pulumi:providers:rancher2"
+
+
+def test_rancher2_provider_tls() -> None:
+    assert run(PROVIDER, {"apiUrl": "https://rancher.example.com", "insecure": "false"}) == {}
+    assert run(PROVIDER, {"apiUrl": "https://rancher.example.com", "caCerts": "PEM"}) == {}
+    insecure = run(PROVIDER, {"apiUrl": "https://rancher.example.com", "insecure": "true"})
+    assert insecure.keys() == {"rancher-provider-tls"}
+    assert insecure["rancher-provider-tls"][0].startswith("insecure is true")
+    plain_http = run(PROVIDER, {"apiUrl": "http://rancher.example.com"})
+    assert "is plain HTTP" in plain_http["rancher-provider-tls"][0]
 
 
 # ---------------------------------------------------------------------------------------- Settings

@@ -35,6 +35,10 @@ AUTH_CONFIG_TYPES = tuple(
         "Ping",
     )
 )
+LDAP_AUTH_CONFIG_TYPES = tuple(
+    f"rancher2:index/authConfig{n}:AuthConfig{n}" for n in ("ActiveDirectory", "FreeIpa", "OpenLdap")
+)
+RANCHER2_PROVIDER = "pulumi:providers:rancher2"
 SETTING = "rancher2:index/setting:Setting"
 TOKEN = "rancher2:index/token:Token"
 BOOTSTRAP = "rancher2:index/bootstrap:Bootstrap"
@@ -93,6 +97,29 @@ def check_auth_access_mode(props: Mapping[str, Any], _cfg: Mapping[str, Any]) ->
         ]
     if mode not in ("restricted", "required"):
         return [f"accessMode {mode!r} is not a Rancher access mode (restricted, required)"]
+    return []
+
+
+def check_ldap_tls(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
+    if rp.as_bool(props.get("enabled")) is False:
+        return []
+    if rp.as_bool(props.get("tls")) is True or rp.as_bool(props.get("startTls")) is True:
+        return []
+    return [
+        "neither tls nor startTls is true: Rancher sends the bind password and every user's password to "
+        "the directory in clear text"
+    ]
+
+
+def check_provider_tls(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
+    if rp.as_bool(props.get("insecure")) is True:
+        return [
+            "insecure is true: the rancher2 provider does not verify Rancher's certificate, so its admin "
+            "password and tokens can be intercepted; give caCerts for a private CA instead"
+        ]
+    url = props.get("apiUrl")
+    if isinstance(url, str) and url.strip().lower().startswith("http://"):
+        return [f"apiUrl {url.strip()} is plain HTTP: the provider's token travels in clear; use https://"]
     return []
 
 
@@ -412,6 +439,30 @@ POLICIES = [
         severity="high",
         url=RANCHER_AUTH_URL,
         remediation="Set access_mode='restricted' and allowed_principal_ids to the groups that may log in.",
+    ),
+    _policy(
+        "rancher-auth-ldap-tls",
+        "LDAP / Active Directory / FreeIPA auth talks to the directory over TLS (tls or startTls).",
+        check_ldap_tls,
+        LDAP_AUTH_CONFIG_TYPES,
+        section="network",
+        ids=["NSA-2.17", "NSA-3.2"],
+        severity="high",
+        url=RANCHER_AUTH_URL,
+        remediation="Set tls: true (LDAPS) or start_tls: true, with the directory's CA in certificate "
+        "(management.sso.allowPlaintextLdap turns this off).",
+    ),
+    _policy(
+        "rancher-provider-tls",
+        "The rancher2 provider talks to Rancher over verified HTTPS (no insecure, no http:// apiUrl).",
+        check_provider_tls,
+        [RANCHER2_PROVIDER],
+        section="network",
+        ids=["NSA-2.17"],
+        severity="high",
+        url="https://www.pulumi.com/registry/packages/rancher2/installation-configuration/",
+        remediation="Remove insecure: true and give caCerts for a private CA "
+        "(management.server.tls.allowUnverifiedBootstrapTls turns this off); use an https:// apiUrl.",
     ),
     _policy(
         "rancher-security-settings",
