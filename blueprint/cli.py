@@ -1,7 +1,8 @@
 """`hardened-rke2` command line: offline preview with policy packs, and the control catalogue.
 
 Exit codes of `preview`: 0 passed; 1 mandatory policy violations; 2 invalid stack config, invalid policy
-pack config or usage error; 3 the program failed for another reason.
+pack config or usage error; 3 the program failed for another reason; 141 the reader of the output went
+away (e.g. `| head`), as for a process ended by SIGPIPE.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import argparse
 import contextlib
 import importlib
 import json
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -45,6 +47,7 @@ from blueprint.offline.reports import (
 
 DEFAULT_PACK = Path("policy-packs") / "nsa-cisa-hardening"
 EXIT_OK, EXIT_MANDATORY, EXIT_USAGE, EXIT_PROGRAM = 0, 1, 2, 3
+EXIT_BROKEN_PIPE = 141
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -101,9 +104,20 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.command == "preview":
-        return _preview(args, sys.stdout, sys.stderr)
-    return _controls(args, sys.stdout, sys.stderr)
+    try:
+        if args.command == "preview":
+            code = _preview(args, sys.stdout, sys.stderr)
+        else:
+            code = _controls(args, sys.stdout, sys.stderr)
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        # `hardened-rke2 preview ... | head`: the reader left. Stop quietly instead of with a traceback, and
+        # point stdout at /dev/null so the interpreter's final flush does not raise again.
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
 
 
 # -- preview ------------------------------------------------------------------------------------------

@@ -180,3 +180,18 @@ def test_controls_table_and_json(capsys) -> None:
 def test_controls_without_catalogue_is_a_clear_error(capsys) -> None:
     assert main(["controls", "--policy-pack", str(PACK)]) == 2
     assert "no nsa_cisa package" in capsys.readouterr().err
+
+
+class _ClosedPipe:
+    """stdout whose reader went away (`hardened-rke2 preview ... | head`)."""
+
+    def write(self, _text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def flush(self) -> None:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_closed_output_pipe_ends_quietly(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stdout", _ClosedPipe())
+    assert main(["preview", "--project", str(PROJECT), "--stack", "privileged"]) == 141
