@@ -137,6 +137,17 @@ def _is_secure(value: Any) -> bool:
     return False
 
 
+def _secure_paths(value: Any, prefix: str = "") -> list[str]:
+    """Where `secure:` values sit inside a structured config value (`pulumi config set --secret --path`)."""
+    if isinstance(value, dict):
+        if set(value) == {"secure"}:
+            return [prefix]
+        return [p for k, v in value.items() for p in _secure_paths(v, f"{prefix}.{k}" if prefix else str(k))]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _secure_paths(v, f"{prefix}[{i}]")]
+    return []
+
+
 def wire_value(value: Any) -> str:
     """A config value as the engine passes it to a program: strings as-is, other scalars as YAML-ish
     strings (`true`, `3`), objects and lists as JSON."""
@@ -201,7 +212,9 @@ def load_stack_config(
                 values[full] = secrets[full]
                 secret_keys.append(full)
             else:
-                encrypted.append(full)
+                inside = [p for p in _secure_paths(value) if p]
+                # A secret nested in a structured value: the plaintext must be the key's whole value.
+                encrypted.append(f"{full} (at {', '.join(inside)}; give the whole value)" if inside else full)
             continue
         values[full] = value
     if encrypted:

@@ -62,6 +62,18 @@ def test_encrypted_values_need_to_be_supplied() -> None:
     assert kubeconfig != "apiVersion: v1" and plain(kubeconfig) == "apiVersion: v1"
 
 
+def test_nested_encrypted_values_are_located(tmp_path: Path) -> None:
+    # `pulumi config set --secret --path db.password ...` nests `secure:` inside a structured value
+    (tmp_path / "Pulumi.yaml").write_text("name: mini\nruntime: python\n")
+    (tmp_path / "Pulumi.nested.yaml").write_text(
+        "config:\n  mini:db:\n    host: db.example.com\n    password:\n      secure: AAAB\n"
+        "    replicas:\n      - token:\n          secure: AAAC\n"
+    )
+    with pytest.raises(PreviewUsageError) as info:
+        load_stack_config(read_project(tmp_path), "nested")
+    assert "mini:db (at password, replicas[0].token; give the whole value)" in str(info.value)
+
+
 def test_unknown_stack_lists_the_known_ones() -> None:
     with pytest.raises(PreviewUsageError, match=r"stack 'nope'.*stacks here: .*dev"):
         preview_project(PROJECT, "nope")
