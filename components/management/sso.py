@@ -11,7 +11,7 @@ admit nobody, so prefixes are validated per provider.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 import pulumi
 import pulumi_rancher2 as rancher2
@@ -380,7 +380,9 @@ class SingleSignOn(pulumi.ComponentResource):
         if not isinstance(args, _SsoBase):
             from pydantic import TypeAdapter
 
-            args = TypeAdapter(SsoArgs).validate_python(args)
+            # cast: mypy sees the Annotated union as a value, not a type (an ignore would be flagged
+            # unused by some mypy/pydantic versions)
+            args = TypeAdapter(cast(Any, SsoArgs)).validate_python(args)
         problems = args.check_principals(extra_principal_ids, "group bindings")
         if args.access_mode != "unrestricted" and not (args.allowed_principal_ids or extra_principal_ids):
             problems.append(
