@@ -40,15 +40,25 @@ SECURE_PATTERN_PREFIXES = ("^https://", "^ssh://", "^git@")
 
 
 def repo_transport(url: str) -> str:
-    """`https` or `ssh` for an allowed Git URL; ValueError (with the fix) for anything else."""
+    """`https` or `ssh` for an allowed Git URL; ValueError (with the fix) for anything else.
+
+    The URL is never echoed: it may carry a token (`https://user:token@host/...`).
+    """
+    scheme, sep, rest = url.partition("://")
+    if sep and "@" in rest.split("/", 1)[0] and ":" in rest.split("/", 1)[0].rsplit("@", 1)[0]:
+        raise ValueError(
+            "the URL embeds a password or token, which would be stored in plain text in the GitRepo "
+            "(fix: remove it from the URL and put the credential in the Secret named by clientSecretName)"
+        )
     if url.startswith("https://") and len(url) > len("https://"):
         return "https"
     if url.startswith("ssh://") and len(url) > len("ssh://"):
         return "ssh"
     if _SCP_LIKE_SSH.match(url):
         return "ssh"
+    shown = f"scheme {scheme}://" if sep else "no scheme"
     raise ValueError(
-        f"{url!r} is not an https:// or ssh Git URL; plain http://, git:// and file:// fetch without "
+        f"the URL has {shown}, not https:// or ssh; plain http://, git:// and file:// fetch without "
         "authenticating the server (fix: use https://… or ssh://… / git@host:path)"
     )
 
@@ -133,7 +143,8 @@ class GitOpsRepoArgs(HardenedModel):
         try:
             transport = repo_transport(self.repo)
         except ValueError as exc:
-            problems.add(["repo"], str(exc).split(" (fix:")[0], "use https://… or ssh://… / git@host:path")
+            message, _, fix = str(exc).partition(" (fix: ")
+            problems.add(["repo"], message, fix.removesuffix(")"))
         if transport == "ssh" and not self.client_secret_name:
             problems.add(
                 ["clientSecretName"],

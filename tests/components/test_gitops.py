@@ -152,10 +152,32 @@ def test_cluster_group_target(mock_run) -> None:
     rest=st.from_regex(r"[a-z0-9.-]{1,20}/[a-z0-9/_-]{0,20}", fullmatch=True),
 )
 def test_only_https_and_ssh_transports(scheme: str, rest: str) -> None:
-    with pytest.raises(ValueError, match="not an https:// or ssh Git URL"):
+    with pytest.raises(ValueError, match=r"not https:// or ssh") as info:
         repo_transport(f"{scheme}://{rest}")
+    assert rest not in str(info.value)  # the URL itself is never echoed
     assert repo_transport(f"https://{rest}") == "https"
     assert repo_transport(f"ssh://{rest}") == "ssh"
+
+
+@pytest.mark.parametrize(
+    "repo",
+    [
+        "https://bob:ghp_s3cret@git.example.com/payments/deploy.git",
+        "https://x-access-token:ghs_s3cret@github.com/org/repo.git",
+        "http://bob:s3cret@git.example.com/payments/deploy.git",
+    ],
+)
+def test_credentials_in_the_repo_url_are_rejected_without_echoing_them(repo: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        GitOpsRepoArgs.model_validate(repo_args(repo=repo))
+    text = str(info.value)
+    assert "embeds a password or token" in text and "clientSecretName" in text
+    assert "s3cret" not in text
+
+
+def test_ssh_user_and_port_are_not_credentials() -> None:
+    assert repo_transport("ssh://git@git.example.com:2222/payments/deploy.git") == "ssh"
+    assert repo_transport("https://git.example.com:8443/payments/deploy.git") == "https"
 
 
 def test_restriction_fields_are_top_level(mock_run) -> None:
