@@ -159,7 +159,7 @@ def format_validation_error(exc: ValidationError, model: type[BaseModel] | None 
         loc = _walk(model, raw_loc)[0] if model is not None else raw_loc
         error = (err.get("ctx") or {}).get("error")
         if isinstance(error, FieldProblems):
-            out.extend(p.render(_yaml_loc(loc)) for p in error.problems)
+            out.extend(f"{_path((*loc, *p.path))}: {p.message} (fix: {p.fix})" for p in error.problems)
             continue
         where = _path(loc)
         msg = str(err["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
@@ -179,10 +179,6 @@ def format_validation_error(exc: ValidationError, model: type[BaseModel] | None 
                 hint = f"remove it; known settings here: {', '.join(known)}"
         out.append(f"{where}: {msg} (fix: {hint or 'see the message'})")
     return out
-
-
-def _yaml_loc(loc: tuple[Any, ...]) -> tuple[str | int, ...]:
-    return tuple(x if isinstance(x, int) else str(x) for x in loc)
 
 
 _SIMPLE_KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./:-]*$")
@@ -248,10 +244,11 @@ class _Union:
 def _union_member(current: Any, tag: str) -> Any:
     if not isinstance(current, _Union):
         return None
+    # The discriminator is a Literal field (`type` for node drivers, `provider` for SSO, ...).
     for m in current.members:
-        t = getattr(m, "model_fields", {}).get("type")
-        if t is not None and tag in typing.get_args(t.annotation):
-            return m
+        for f in getattr(m, "model_fields", {}).values():
+            if typing.get_origin(f.annotation) is Literal and tag in typing.get_args(f.annotation):
+                return m
     return None
 
 
