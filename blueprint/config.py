@@ -153,7 +153,12 @@ _HINTS = {
 def format_validation_error(exc: ValidationError, model: type[BaseModel] | None = None) -> list[str]:
     """One `<path>: <message> (fix: <hint>)` line per problem; values themselves are never echoed."""
     out: list[str] = []
-    for err in exc.errors(include_url=False, include_input=False):
+    # Only the input's TYPE is used (a YAML number where text is expected); the value is never shown.
+    numeric = [
+        isinstance(e.get("input"), int | float) and not isinstance(e.get("input"), bool)
+        for e in exc.errors(include_url=False)
+    ]
+    for i, err in enumerate(exc.errors(include_url=False, include_input=False)):
         raw_loc = tuple(err["loc"])
         # pydantic puts a discriminated union's tag (e.g. `vsphere`) in the location; the YAML has no such key
         loc = _walk(model, raw_loc)[0] if model is not None else raw_loc
@@ -170,6 +175,11 @@ def format_validation_error(exc: ValidationError, model: type[BaseModel] | None 
         hint = _HINTS.get(kind)
         if kind.endswith("_type") or kind.endswith("_parsing"):
             hint = "give a value of the expected type"
+        expected = str((err.get("ctx") or {}).get("expected", ""))
+        if numeric[i] and (kind == "string_type" or (kind == "literal_error" and "'" in expected)):
+            hint = f"{hint or 'use one of the listed values'}; YAML reads it as a number: quote it"
+        if kind == "string_pattern_mismatch":
+            hint = _pattern_hint(str((err.get("ctx") or {}).get("pattern", ""))) or hint
         if kind == "extra_forbidden" and model is not None:
             known = _sibling_fields(model, raw_loc[:-1])
             close = difflib.get_close_matches(str(loc[-1]), known, n=2, cutoff=0.6) if known else []
@@ -182,6 +192,14 @@ def format_validation_error(exc: ValidationError, model: type[BaseModel] | None 
 
 
 _SIMPLE_KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./:-]*$")
+
+
+def _pattern_hint(pattern: str) -> str | None:
+    if pattern.startswith("^https://"):
+        return "use an https:// URL such as https://rancher.example.com"
+    if pattern in (r"^[a-z]([-a-z0-9]*[a-z0-9])?$", r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"):
+        return "use lowercase letters, digits and '-' (a DNS label), e.g. 'prod-1'"
+    return None
 
 
 def _path(loc: tuple[Any, ...]) -> str:

@@ -269,3 +269,19 @@ def test_build_rejects_a_config_of_the_wrong_kind() -> None:
 
 class RecordingMonitorLike:
     kind = "cluster"
+
+
+def test_numbers_where_text_is_expected_get_a_quoting_hint() -> None:
+    values = stack_values("prod")
+    values["rancher"]["line"] = 2.13  # `line: 2.13` unquoted in YAML
+    values["cluster"]["upgrade"]["workerConcurrency"] = 1
+    values["rancher"]["url"] = "http://rancher.example.com"
+    values["cluster"]["name"] = "Prod_1"
+    with pytest.raises(StackConfigError) as info:
+        load_stack_config(values)
+    problems = {p.split(":", 1)[0]: p for p in info.value.problems}
+    assert problems["rancher.line"].endswith("YAML reads it as a number: quote it)")
+    assert problems["cluster.upgrade.workerConcurrency"].endswith("YAML reads it as a number: quote it)")
+    assert "(fix: use an https:// URL" in problems["rancher.url"]
+    assert "(fix: use lowercase letters, digits and '-' (a DNS label)" in problems["cluster.name"]
+    assert not any("http://rancher.example.com" in p for p in info.value.problems)  # values are not echoed
