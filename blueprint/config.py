@@ -17,7 +17,7 @@ import typing
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
 
 from components.addons import AddonsArgs
 from components.cluster import HardenedClusterArgs
@@ -268,6 +268,43 @@ def _union_member(current: Any, tag: str) -> Any:
             if typing.get_origin(f.annotation) is Literal and tag in typing.get_args(f.annotation):
                 return m
     return None
+
+
+# --- secrets set in plain config ---------------------------------------------------------------------
+
+
+def secret_settings(model: BaseModel, prefix: str = "") -> list[str]:
+    """YAML paths of every credential (`SecretStr`) the config sets, e.g. `cluster.etcd.s3.secretKey`."""
+    out: list[str] = []
+    for name, info in type(model).model_fields.items():
+        key = info.alias or name
+        out += _secret_paths(getattr(model, name), f"{prefix}.{key}" if prefix else key)
+    return out
+
+
+def _secret_paths(value: Any, path: str) -> list[str]:
+    if isinstance(value, SecretStr):
+        return [path]
+    if isinstance(value, BaseModel):
+        return secret_settings(value, path)
+    if isinstance(value, list | tuple):
+        return [p for i, v in enumerate(value) for p in _secret_paths(v, f"{path}[{i}]")]
+    if isinstance(value, Mapping):
+        return [p for k, v in value.items() for p in _secret_paths(v, f"{path}.{k}")]
+    return []
+
+
+def plaintext_secret_warnings(config: BaseModel, project: str = PROJECT) -> list[str]:
+    """One warning per credential whose stack config key is not a secret (it sits in the stack file in
+    plain text, i.e. in Git). The program still marks the value secret in state and outputs."""
+    from pulumi.runtime import config as rc
+
+    return [
+        f"{path}: a credential in plain stack config (the stack file holds it in clear text) "
+        f"(fix: pulumi config set --secret --path '{path}' <value>)"
+        for path in secret_settings(config)
+        if not rc.is_config_secret(f"{project}:{path.split('.', 1)[0].split('[', 1)[0]}")
+    ]
 
 
 # --- reading Pulumi config --------------------------------------------------------------------------

@@ -181,3 +181,29 @@ def test_missing_secret_config_at_deploy_is_a_clean_error() -> None:
     assert "sso.clientSecret: secret config hardened-rke2:ssoClientSecret is not set" in str(info.value)
     assert "pulumi config set --secret hardened-rke2:ssoClientSecret" in str(info.value)
     assert [r.type for r in monitor.captured if r.type != "pulumi:pulumi:Stack"] == []
+
+
+def test_credentials_in_plain_stack_config_are_warned_about() -> None:
+    values = stack_values("prod")
+    s3 = values["cluster"]["etcd"]["s3"]
+    del s3["cloudCredentialName"]
+    s3.update(accessKey="AKIAEXAMPLE", secretKey="s3cr3t-example")
+    plain_run = run_program(
+        _main, project="hardened-rke2", stack="prod", config=wire_config(values), mocks=MOCKS, preview=True
+    )
+    warned = [w for w in plain_run.warnings if "a credential in plain stack config" in w]
+    assert [w.split(":", 1)[0] for w in warned] == ["cluster.etcd.s3.accessKey", "cluster.etcd.s3.secretKey"]
+    assert "pulumi config set --secret --path 'cluster.etcd.s3.secretKey'" in warned[1]
+    assert not any("s3cr3t-example" in w for w in plain_run.warnings)
+    secret_run = run_program(
+        _main,
+        project="hardened-rke2",
+        stack="prod",
+        config=wire_config(values),
+        secret_keys=["hardened-rke2:cluster"],
+        mocks=MOCKS,
+        preview=True,
+    )
+    assert not [w for w in secret_run.warnings if "plain stack config" in w]
+    cred = secret_run.one("rancher2:index/cloudCredential:CloudCredential")
+    assert cred.is_secret("s3CredentialConfig.secretKey")
