@@ -97,7 +97,11 @@ def test_private_ca_is_exported_for_cluster_stacks(mock_run: Any) -> None:
         (("server", "replicas"), 1, "management.server.replicas"),
         (("server", "auditLog", "level"), 1, "management.server.auditLog.level"),
         (("sso", "accessMode"), "open", "management.sso.accessMode"),
-        (("roles", "platformAdminGroups"), ["okta_group://admins"], "management.roles.platformAdminGroups[0]"),
+        (
+            ("roles", "platformAdminGroups"),
+            ["okta_group://admins"],
+            "management.roles.platformAdminGroups[0]",
+        ),
     ],
 )
 def test_invalid_config_lists_the_yaml_path(path: tuple[str, ...], value: Any, expected: str) -> None:
