@@ -744,6 +744,12 @@ class TeamConfigError(ValueError):
         self.lines = tuple(lines)
         super().__init__("invalid team tenancy configuration:\n  " + "\n  ".join(self.lines))
 
+    @property
+    def problems(self) -> list[str]:
+        """The same lines under the name the offline engine (and StackConfigError) use: an invalid-config
+        result with exit code 2 rather than a program error."""
+        return list(self.lines)
+
 
 def problem_lines(err: ValidationError, prefix: Sequence[str | int] = ()) -> list[str]:
     """Expand a pydantic error into `<path>: <message> (fix: ...)` lines, one per problem."""

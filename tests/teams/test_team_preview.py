@@ -143,3 +143,21 @@ def test_offline_platform_outputs_match_what_the_platform_stacks_export() -> Non
         if "roleTemplateIds" in offline[ref]:
             assert set(offline[ref]["roleTemplateIds"]) == set(exported["roleTemplateIds"])
     assert "kubeconfig" not in offline["acme/hardened-rke2/prod"]  # teams never read the cluster kubeconfig
+
+
+def test_invalid_team_config_is_an_invalid_config_result(tmp_path: Path) -> None:
+    """A typo in the team's stack file: exit code 2 with every problem listed, nothing registered."""
+    project = tmp_path / "payments"
+    shutil.copytree(PROJECT_DIR, project)
+    config = yaml.safe_load((project / "Pulumi.dev.yaml").read_text())
+    tenancy = config["config"]["payments-team:tenancy"]
+    tenancy["namespces"] = tenancy.pop("namespaces")
+    (project / "Pulumi.typo.yaml").write_text(yaml.safe_dump(config))
+    result = preview_project(
+        project,
+        "typo",
+        stack_reference_outputs=load_stack_reference_outputs(project / "platform-outputs.json"),
+    )
+    assert (result.status, result.exit_code) == ("invalid-config", 2)
+    assert any(p.startswith("tenancy.namespces: Extra inputs are not permitted") for p in result.problems)
+    assert result.resources == []
