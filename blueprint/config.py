@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validat
 from components.addons import AddonsArgs
 from components.cluster import HardenedClusterArgs
 from components.gitops import GitOpsArgs
+from components.management.secrets import SecretRef
 from components.model import HardenedModel
 from components.problems import FieldProblems, Problem
 from components.rke2_config import Rke2Version
@@ -178,6 +179,11 @@ def format_validation_error(exc: ValidationError, model: type[BaseModel] | None 
         expected = str((err.get("ctx") or {}).get("expected", ""))
         if numeric[i] and (kind == "string_type" or (kind == "literal_error" and "'" in expected)):
             hint = f"{hint or 'use one of the listed values'}; YAML reads it as a number: quote it"
+        if kind == "model_type" and model is not None and _walk(model, raw_loc)[1] is SecretRef:
+            hint = (
+                f"name a secret config key, e.g. {{configKey: {loc[-1]}}}, and set it with "
+                f"`pulumi config set --secret {loc[-1]} <value>`; never put the secret itself here"
+            )
         if kind == "string_pattern_mismatch":
             hint = _pattern_hint(str((err.get("ctx") or {}).get("pattern", ""))) or hint
         if kind == "extra_forbidden" and model is not None:

@@ -247,3 +247,14 @@ def test_transport_weakenings_fail_the_pack(
     for path, value in changes.items():
         values = _weaken(values, path, value)
     assert policy in found(run_stack(mock_run, values))
+
+
+def test_a_secret_written_inline_is_rejected_with_the_secret_config_fix() -> None:
+    values = copy.deepcopy(example_values())
+    values["management"]["sso"]["clientSecret"] = "inline-s3cret"
+    with pytest.raises(StackConfigError) as err:
+        load_stack_config(values)
+    (problem,) = err.value.problems
+    assert problem.startswith("management.sso.clientSecret: ")
+    assert "pulumi config set --secret" in problem and "{configKey: " in problem
+    assert "inline-s3cret" not in problem
