@@ -78,12 +78,28 @@ class AuthorizedEndpointArgs(HardenedModel):
 
     @model_validator(mode="after")
     def _fqdn_and_ca(self) -> AuthorizedEndpointArgs:
-        if self.enabled and (not self.fqdn or not self.ca_certs):
-            raise ValueError("enabled needs both fqdn and caCerts (the endpoint's load balancer and its CA)")
+        problems = ProblemList()
+        if self.enabled and not self.fqdn:
+            problems.add(
+                ["fqdn"],
+                "enabled needs both fqdn and caCerts; fqdn is missing",
+                "set the FQDN of the load balancer in front of the control-plane nodes, or enabled: false",
+            )
+        if self.enabled and not self.ca_certs:
+            problems.add(
+                ["caCerts"],
+                "enabled needs both fqdn and caCerts; caCerts is missing",
+                "set the PEM CA certificate(s) of that endpoint, or enabled: false",
+            )
         if self.ca_certs and _PEM_CERT not in self.ca_certs:
-            raise ValueError("caCerts must be PEM certificates")
+            problems.add(["caCerts"], "must be PEM certificates", "give -----BEGIN CERTIFICATE----- blocks")
         if not self.enabled and (self.fqdn or self.ca_certs):
-            raise ValueError("fqdn/caCerts are set but enabled is false; remove them or set enabled: true")
+            problems.add(
+                ["enabled"],
+                "fqdn/caCerts are set but enabled is false",
+                "remove them, or set enabled: true (the pack reports an enabled endpoint)",
+            )
+        problems.raise_if_any()
         return self
 
 

@@ -285,3 +285,13 @@ def test_numbers_where_text_is_expected_get_a_quoting_hint() -> None:
     assert "(fix: use an https:// URL" in problems["rancher.url"]
     assert "(fix: use lowercase letters, digits and '-' (a DNS label)" in problems["cluster.name"]
     assert not any("http://rancher.example.com" in p for p in info.value.problems)  # values are not echoed
+
+
+def test_authorized_endpoint_without_fqdn_names_each_missing_field() -> None:
+    values = stack_values("prod")
+    values["cluster"]["authorizedEndpoint"] = {"enabled": True}
+    with pytest.raises(StackConfigError) as info:
+        load_stack_config(values)
+    paths = [p.split(":", 1)[0] for p in info.value.problems]
+    assert paths == ["cluster.authorizedEndpoint.fqdn", "cluster.authorizedEndpoint.caCerts"]
+    assert all(PROBLEM_LINE.match(p) and "or enabled: false" in p for p in info.value.problems)
