@@ -227,6 +227,12 @@ MANAGED_KEYS: dict[str, str] = {
     "secrets-encryption-provider": "use rke2.secretsEncryptionProvider",
 }
 
+# Debug switches that expose internals; allowed through `extraConfig` only with a named weakening.
+DEBUG_KEYS: dict[str, str] = {
+    "enable-pprof": "serves Go profiling (heap, goroutines, command lines) on the supervisor port",
+    "debug": "debug logging writes request details, including sensitive ones, to node logs",
+}
+
 
 class Rke2Weakenings(HardenedModel):
     """Each switch turns off ONE hardened protection. The policy pack reports any that is true."""
@@ -257,6 +263,8 @@ class Rke2Weakenings(HardenedModel):
     """Allows etcd `client-cert-auth` / `peer-client-cert-auth` other than true."""
     permissive_kubeconfig_mode: bool = False
     """Allows a `writeKubeconfigMode` readable by group/other."""
+    debug_endpoints: bool = False
+    """Allows `extraConfig` `enable-pprof: true` (Go profiling on the supervisor port) or `debug: true`."""
 
     def enabled(self) -> list[str]:
         return sorted(
@@ -386,7 +394,19 @@ class Rke2ConfigArgs(HardenedModel):
             )
         for key in sorted(self.extra_config):
             where = (*p, "extraConfig", key)
-            if key in MANAGED_KEYS:
+            if (
+                key in DEBUG_KEYS
+                and self.extra_config[key] not in (False, "false")
+                and not self.weakenings.debug_endpoints
+            ):
+                out.append(
+                    Problem(
+                        where,
+                        DEBUG_KEYS[key],
+                        "remove it, or set rke2.weakenings.debugEndpoints: true",
+                    )
+                )
+            elif key in MANAGED_KEYS:
                 out.append(Problem(where, "is managed by the component", MANAGED_KEYS[key]))
             elif key.endswith("-arg"):
                 out.append(

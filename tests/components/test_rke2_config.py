@@ -287,6 +287,20 @@ def test_permissive_kubeconfig_mode_and_etcd_metrics_need_weakenings() -> None:
     )
 
 
+def test_debug_endpoints_need_their_weakening() -> None:
+    for key in ("enable-pprof", "debug"):
+        msgs = _messages(Rke2ConfigArgs.model_validate({"extraConfig": {key: True}}))
+        assert "debugEndpoints" in msgs[f"rke2.extraConfig.{key}"]
+        # turning it off explicitly is not a weakening
+        assert f"rke2.extraConfig.{key}" not in _messages(
+            Rke2ConfigArgs.model_validate({"extraConfig": {key: False}})
+        )
+    ok = Rke2ConfigArgs.model_validate(
+        {"extraConfig": {"enable-pprof": True}, "weakenings": {"debugEndpoints": True}}
+    )
+    assert _render(ok)["enable-pprof"] is True
+
+
 def test_every_hardened_flag_has_a_weakening_field() -> None:
     names = set(Rke2ConfigArgs().weakenings.model_dump(by_alias=True))
     for flags in HARDENED_FLAGS.values():

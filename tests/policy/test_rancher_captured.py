@@ -139,6 +139,7 @@ RKE2_WEAKENINGS: dict[str, tuple[dict[str, Any], str]] = {
     ),
     "etcdCertAuth": ({"extraArgs": {"etcd-arg": {"client-cert-auth": "false"}}}, "rke2-etcd-tls"),
     "permissiveKubeconfigMode": ({"writeKubeconfigMode": "0644"}, "rke2-kubeconfig-file-mode"),
+    "debugEndpoints": ({"extraConfig": {"enable-pprof": True}}, "rke2-control-plane-flags"),
 }
 
 

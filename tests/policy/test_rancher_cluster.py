@@ -361,6 +361,8 @@ FAILING: list[tuple[str, str, dict[str, Any]]] = [
     ),
     ("rke2-control-plane-flags", "etcd metrics", with_global(etcd_expose_metrics=True)),
     ("rke2-control-plane-flags", "etcd metrics", with_global(etcd_expose_metrics="true")),
+    ("rke2-control-plane-flags", "enable-pprof", with_global(enable_pprof=True)),
+    ("rke2-control-plane-flags", "debug", with_global(debug="true")),
     (
         "rke2-etcd-s3-tls",
         "skipSslVerify is true",
@@ -465,6 +467,8 @@ def test_unprotected_cluster_fails() -> None:
             kube_controller_manager_arg=["bind-address=127.0.0.1", "use-service-account-credentials=true"],
             kube_scheduler_arg=["bind-address=::1", "profiling=false"],
         ),
+        # Debug endpoints stated as off.
+        with_global(enable_pprof=False, debug=False),
     ],
 )
 def test_acceptable_variants_pass(props: dict[str, Any]) -> None:

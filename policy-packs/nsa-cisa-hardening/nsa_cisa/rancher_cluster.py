@@ -497,6 +497,18 @@ def check_control_plane_flags(props: Mapping[str, Any], _cfg: Mapping[str, Any])
         lambda v: None if rp.as_bool(v) is False else "etcd metrics would be served on every interface",
         None,
     )
+    out += _key_problems(
+        layers,
+        "enable-pprof",
+        lambda v: None if rp.as_bool(v) is False else "Go profiling would be served on the supervisor port",
+        None,
+    )
+    out += _key_problems(
+        layers,
+        "debug",
+        lambda v: None if rp.as_bool(v) is False else "debug logging writes request details to node logs",
+        None,
+    )
     return out
 
 
@@ -1037,7 +1049,8 @@ POLICIES = [
     _cluster_policy(
         "rke2-control-plane-flags",
         "CIS flags RKE2 sets itself are not turned off: profiling, localhost binding, per-controller "
-        "credentials, token expiry, admission plugins, kubelet iptables chains, etcd metrics.",
+        "credentials, token expiry, admission plugins, kubelet iptables chains, etcd metrics, debug "
+        "endpoints (enable-pprof, debug).",
         check_control_plane_flags,
         section="network",
         ids=["NSA-2.13", "NSA-2.14", "NSA-5.2"],
@@ -1046,7 +1059,7 @@ POLICIES = [
         "bind-address=127.0.0.1, use-service-account-credentials=true, "
         "service-account-extend-token-expiration=false, no NodeRestriction/PodSecurity/ServiceAccount in "
         "disable-admission-plugins, "
-        "make-iptables-util-chains=true, etcd-expose-metrics: false.",
+        "make-iptables-util-chains=true, etcd-expose-metrics: false, no enable-pprof/debug.",
     ),
     _cluster_policy(
         "rke2-protect-kernel-defaults",
