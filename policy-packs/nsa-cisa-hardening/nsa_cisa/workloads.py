@@ -89,7 +89,9 @@ class WorkloadView:
 
     @property
     def is_windows(self) -> bool:
-        return text(get_path(self.spec, "os.name")).lower() == "windows"
+        # Exact match, as PSA compares it (`corev1.Windows`): "Windows" is no OS the API accepts, so it must
+        # not buy the Windows exemptions from mandatory checks.
+        return get_path(self.spec, "os.name") == "windows"
 
     @property
     def host_users_false(self) -> bool:
