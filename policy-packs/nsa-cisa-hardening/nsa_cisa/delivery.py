@@ -9,11 +9,11 @@ both are read).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from nsa_cisa import rke2_parsing as rp
-from nsa_cisa.framework import Check, check_validator, nsa_policy
+from nsa_cisa.framework import check_policy
 
 GITREPO = "kubernetes:fleet.cattle.io/v1alpha1:GitRepo"
 GITREPO_RESTRICTION = "kubernetes:fleet.cattle.io/v1alpha1:GitRepoRestriction"
@@ -303,39 +303,8 @@ def check_deprecated_addon(props: Mapping[str, Any], _cfg: Mapping[str, Any]) ->
 # ---------------------------------------------------------------------------------------- policies
 
 
-def _policy(
-    name: str,
-    description: str,
-    check: Check,
-    types: Iterable[str],
-    *,
-    section: str,
-    ids: list[str],
-    severity: str,
-    remediation: str,
-    url: str,
-    level: str = "mandatory",
-    config_schema: Mapping[str, Any] | None = None,
-    honor_ns: bool = False,
-) -> Any:
-    return nsa_policy(
-        name,
-        description,
-        section=section,
-        ids=ids,
-        severity=severity,
-        validate=check_validator(check),
-        level=level,
-        remediation_steps=remediation,
-        config_schema=config_schema,
-        resource_types=list(types),
-        honor_exempt_namespaces=honor_ns,
-        url=url,
-    )
-
-
 POLICIES = [
-    _policy(
+    check_policy(
         "fleet-gitrepo-tls-verify",
         "Fleet verifies the Git server's TLS certificate.",
         check_gitrepo_tls,
@@ -346,7 +315,7 @@ POLICIES = [
         url=FLEET_URL,
         remediation="Remove spec.insecureSkipTLSVerify; give spec.caBundle for a private CA.",
     ),
-    _policy(
+    check_policy(
         "fleet-gitrepo-secure-url",
         "Fleet pulls from https:// or ssh Git URLs only.",
         check_gitrepo_url,
@@ -357,7 +326,7 @@ POLICIES = [
         url=FLEET_URL,
         remediation="Use an https:// or ssh URL for spec.repo (with clientSecretName).",
     ),
-    _policy(
+    check_policy(
         "fleet-gitrepo-pinned-or-drift-corrected",
         "Fleet deploys a pinned revision or corrects drift.",
         check_gitrepo_pinned,
@@ -369,7 +338,7 @@ POLICIES = [
         url=FLEET_URL,
         remediation="Set spec.revision to a commit/tag, or spec.correctDrift.enabled: true.",
     ),
-    _policy(
+    check_policy(
         "fleet-gitrepo-service-account",
         "Fleet deploys with a named least-privilege service account.",
         check_gitrepo_service_account,
@@ -381,7 +350,7 @@ POLICIES = [
         url=FLEET_URL,
         remediation="Set spec.serviceAccount (or the workspace GitRepoRestriction's defaultServiceAccount).",
     ),
-    _policy(
+    check_policy(
         "fleet-gitrepo-restriction-scoped",
         "A GitRepoRestriction limits repositories and deploy identities.",
         check_restriction_scoped,
@@ -394,7 +363,7 @@ POLICIES = [
         remediation="List allowedRepoPatterns for the team's repositories (https/ssh) and "
         "allowedServiceAccounts or defaultServiceAccount.",
     ),
-    _policy(
+    check_policy(
         "istio-peer-authentication-strict",
         "Istio PeerAuthentication never allows plaintext (no PERMISSIVE or "
         "DISABLE; the mesh-wide policy is STRICT).",
@@ -413,7 +382,7 @@ POLICIES = [
             }
         },
     ),
-    _policy(
+    check_policy(
         "rancher-catalog-tls",
         "Rancher chart repositories are fetched over verified TLS.",
         check_catalog_tls,
@@ -425,7 +394,7 @@ POLICIES = [
         remediation="Use an https:// or oci:// url (or an https/ssh gitRepo), keep insecure and "
         "insecurePlainHttp false, give caBundle for a private CA.",
     ),
-    _policy(
+    check_policy(
         "neuvector-bootstrap-password",
         "NeuVector is installed with a bootstrap password, not the default admin password.",
         check_neuvector_password,
@@ -436,7 +405,7 @@ POLICIES = [
         url=NEUVECTOR_URL,
         remediation="Set values.bootstrapPassword from a generated Pulumi secret.",
     ),
-    _policy(
+    check_policy(
         "istio-outbound-registry-only",
         "Istio sidecars reach only registered external services (outboundTrafficPolicy REGISTRY_ONLY).",
         check_istio_outbound,
@@ -449,7 +418,7 @@ POLICIES = [
         remediation="Set istiod values meshConfig.outboundTrafficPolicy.mode: REGISTRY_ONLY (the blueprint's "
         "default; addons.istio.outboundTrafficPolicy) and add ServiceEntries for allowed external hosts.",
     ),
-    _policy(
+    check_policy(
         "neuvector-admission-protect",
         "NeuVector admission control is on and in protect mode (its deny rules block, not only log).",
         check_neuvector_admission,
@@ -462,7 +431,7 @@ POLICIES = [
         remediation="Set spec.config.enable: true and spec.config.mode: protect "
         "(addons.neuvector.admission.mode: protect).",
     ),
-    _policy(
+    check_policy(
         "log-output-tls-verified",
         "Log shipping outputs verify the receiver's TLS certificate.",
         check_log_output_tls,
@@ -474,7 +443,7 @@ POLICIES = [
         remediation="Remove syslog insecure / verify_fqdn: false (and ssl_verify: false, insecure_ssl, "
         "tls_verify_mode: none); trust a private CA instead (addons.auditLogging.output.caBundle).",
     ),
-    _policy(
+    check_policy(
         "alert-receiver-tls-verified",
         "Alertmanager receivers verify the receiver's TLS certificate.",
         check_alertmanager_tls,
@@ -486,7 +455,7 @@ POLICIES = [
         remediation="Remove httpConfig.tlsConfig.insecureSkipVerify (addons.monitoring.receiver."
         "insecureSkipTlsVerify); trust the receiver's CA instead.",
     ),
-    _policy(
+    check_policy(
         "addon-chart-supported",
         "Add-on charts are ones Rancher still maintains (no rancher-istio).",
         check_deprecated_addon,

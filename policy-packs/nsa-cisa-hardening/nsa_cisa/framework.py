@@ -485,6 +485,29 @@ def nsa_policy(
     )
 
 
+def check_policy(
+    name: str,
+    description: str,
+    check: Check,
+    types: Iterable[str],
+    *,
+    remediation: str,
+    **metadata: Any,
+) -> ResourceValidationPolicy:
+    """`nsa_policy` for a pure `Check` on the given resource types, with exempt namespaces not applied
+    (Rancher, Fleet and Istio objects); `metadata` takes `nsa_policy`'s section, ids, severity, url, level,
+    config_schema, shared_knobs."""
+    return nsa_policy(
+        name,
+        description,
+        validate=check_validator(check),
+        remediation_steps=remediation,
+        resource_types=list(types),
+        honor_exempt_namespaces=False,
+        **metadata,
+    )
+
+
 def nsa_stack_policy(
     name: str,
     description: str,

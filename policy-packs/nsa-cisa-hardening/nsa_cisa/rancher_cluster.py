@@ -14,14 +14,14 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from pulumi_policy import ResourceValidationArgs
 
 from nsa_cisa import rke2_parsing as rp
-from nsa_cisa.framework import check_validator, nsa_policy
+from nsa_cisa.framework import Check, check_policy, check_validator, nsa_policy
 
 CLUSTER_V2 = "rancher2:index/clusterV2:ClusterV2"
 PSACT = "rancher2:index/podSecurityAdmissionConfigurationTemplate:PodSecurityAdmissionConfigurationTemplate"
@@ -839,35 +839,8 @@ def check_project_quotas(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> l
 # ---------------------------------------------------------------------------------------- policies
 
 
-def _cluster_policy(
-    name: str,
-    description: str,
-    check: Callable[..., Iterable[str]],
-    *,
-    section: str,
-    ids: list[str],
-    severity: str,
-    remediation: str,
-    level: str = "mandatory",
-    config_schema: Mapping[str, Any] | None = None,
-    shared_knobs: tuple[str, ...] = (),
-    url: str = RKE2_HARDENING_URL,
-) -> Any:
-    return nsa_policy(
-        name,
-        description,
-        section=section,
-        ids=ids,
-        severity=severity,
-        validate=check_validator(check),
-        level=level,
-        remediation_steps=remediation,
-        config_schema=config_schema,
-        resource_types=[CLUSTER_V2],
-        honor_exempt_namespaces=False,
-        shared_knobs=shared_knobs,
-        url=url,
-    )
+def _cluster_policy(name: str, description: str, check: Check, **metadata: Any) -> Any:
+    return check_policy(name, description, check, [CLUSTER_V2], **{"url": RKE2_HARDENING_URL, **metadata})
 
 
 POLICIES = [

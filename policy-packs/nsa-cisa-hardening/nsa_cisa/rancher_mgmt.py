@@ -9,13 +9,13 @@ Rancher chart's values (rancher-rke2-facts.md, "Rancher server").
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pulumi_policy import ResourceValidationArgs
 
 from nsa_cisa import rke2_parsing as rp
-from nsa_cisa.framework import Check, check_validator, nsa_policy
+from nsa_cisa.framework import Check, check_policy, nsa_policy
 
 AUTH_CONFIG_TYPES = tuple(
     f"rancher2:index/authConfig{n}:AuthConfig{n}"
@@ -373,36 +373,6 @@ def check_rancher_bootstrap_password(
 # ---------------------------------------------------------------------------------------- policies
 
 
-def _policy(
-    name: str,
-    description: str,
-    check: Check,
-    types: Iterable[str],
-    *,
-    section: str,
-    ids: list[str],
-    severity: str,
-    remediation: str,
-    url: str,
-    level: str = "mandatory",
-    config_schema: Mapping[str, Any] | None = None,
-) -> Any:
-    return nsa_policy(
-        name,
-        description,
-        section=section,
-        ids=ids,
-        severity=severity,
-        validate=check_validator(check),
-        level=level,
-        remediation_steps=remediation,
-        config_schema=config_schema,
-        resource_types=list(types),
-        honor_exempt_namespaces=False,
-        url=url,
-    )
-
-
 _MAX_TOKEN = {
     "maxTokenTtlMinutes": {
         "type": "integer",
@@ -429,7 +399,7 @@ def _typed_validate(checks: Mapping[str, Check]) -> Callable[..., None]:
 _ROLE_TYPES = (GLOBAL_ROLE, ROLE_TEMPLATE, *MGMT_GLOBAL_ROLE_K8S, *MGMT_ROLE_TEMPLATE_K8S)
 
 POLICIES = [
-    _policy(
+    check_policy(
         "rancher-auth-access-mode",
         "SSO providers only admit listed principals (access mode not unrestricted).",
         check_auth_access_mode,
@@ -440,7 +410,7 @@ POLICIES = [
         url=RANCHER_AUTH_URL,
         remediation="Set access_mode='restricted' and allowed_principal_ids to the groups that may log in.",
     ),
-    _policy(
+    check_policy(
         "rancher-auth-ldap-tls",
         "LDAP / Active Directory / FreeIPA auth talks to the directory over TLS (tls or startTls).",
         check_ldap_tls,
@@ -452,7 +422,7 @@ POLICIES = [
         remediation="Set tls: true (LDAPS) or start_tls: true, with the directory's CA in certificate "
         "(management.sso.allowPlaintextLdap turns this off).",
     ),
-    _policy(
+    check_policy(
         "rancher-provider-tls",
         "The rancher2 provider talks to Rancher over verified HTTPS (no insecure, no http:// apiUrl).",
         check_provider_tls,
@@ -464,7 +434,7 @@ POLICIES = [
         remediation="Remove insecure: true and give caCerts for a private CA "
         "(management.server.tls.allowUnverifiedBootstrapTls turns this off); use an https:// apiUrl.",
     ),
-    _policy(
+    check_policy(
         "rancher-security-settings",
         "Rancher security settings bound tokens and sessions, require long passwords and strict agent TLS.",
         check_settings,
@@ -510,7 +480,7 @@ POLICIES = [
         honor_exempt_namespaces=False,
         url=RANCHER_AUTH_URL,
     ),
-    _policy(
+    check_policy(
         "rancher-role-no-wildcards",
         "Rancher global roles and role templates list what they grant (no `*`).",
         check_role_wildcards,
@@ -521,7 +491,7 @@ POLICIES = [
         url=RANCHER_AUTH_URL,
         remediation="Replace `*` in apiGroups/resources/verbs/nonResourceURLs with lists.",
     ),
-    _policy(
+    check_policy(
         "rancher-role-no-escalation-verbs",
         "Rancher global roles and role templates do not grant escalate, bind or impersonate.",
         check_role_escalation,
@@ -532,7 +502,7 @@ POLICIES = [
         url=RANCHER_AUTH_URL,
         remediation="Remove escalate/bind/impersonate; grant admin roles through bindings.",
     ),
-    _policy(
+    check_policy(
         "rancher-server-audit-log",
         "The Rancher API audit log is enabled at level 2 or more.",
         _rancher_check(check_rancher_audit_log),
@@ -544,7 +514,7 @@ POLICIES = [
         remediation="Set values auditLog.enabled: true and auditLog.level: 2 (or 3).",
         config_schema={"minAuditLevel": {"type": "integer", "minimum": 1, "maximum": 3, "default": 2}},
     ),
-    _policy(
+    check_policy(
         "rancher-server-replicas",
         "Rancher runs at least three replicas.",
         _rancher_check(check_rancher_replicas),
@@ -556,7 +526,7 @@ POLICIES = [
         remediation="Set values replicas: 3 (with antiAffinity: required).",
         config_schema={"minReplicas": {"type": "integer", "minimum": 1, "default": 3}},
     ),
-    _policy(
+    check_policy(
         "rancher-server-agent-tls-strict",
         "Rancher agents trust only the configured CA (agentTLSMode strict).",
         _rancher_check(check_rancher_agent_tls_strict),
@@ -567,7 +537,7 @@ POLICIES = [
         url=RANCHER_CHART_URL,
         remediation="Set values agentTLSMode: strict.",
     ),
-    _policy(
+    check_policy(
         "rancher-server-agent-tls-explicit",
         "The Rancher chart sets agentTLSMode explicitly.",
         _rancher_check(check_rancher_agent_tls_explicit),
@@ -579,7 +549,7 @@ POLICIES = [
         url=RANCHER_CHART_URL,
         remediation="Set values agentTLSMode: strict.",
     ),
-    _policy(
+    check_policy(
         "rancher-server-bootstrap-password",
         "The Rancher chart receives a bootstrap password (a Pulumi secret).",
         _rancher_check(check_rancher_bootstrap_password),
