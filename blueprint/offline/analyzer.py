@@ -1273,8 +1273,7 @@ def analyze_resource(
         resources.append(prov)
         spec["provider"] = prov.urn
     resources.append(input_from_dict(spec))
-    result = run_analysis([session], resources, analyze_stack=False)
-    return result
+    return run_analysis([session], resources, analyze_stack=False)
 
 
 def analyze_props(

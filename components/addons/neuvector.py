@@ -14,7 +14,7 @@ Protect mode / admission rules can be delivered as NeuVector CRDs (`NvAdmissionC
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -31,32 +31,29 @@ NAMESPACE = "cattle-neuvector-system"
 RKE2_CONTAINERD_SOCKET = "/run/k3s/containerd/containerd.sock"
 
 
+AdmissionCriterion = Literal[
+    "runAsPrivileged",
+    "runAsRoot",
+    "allowPrivEscalation",
+    "shareIpcWithHost",
+    "shareNetWithHost",
+    "sharePidWithHost",
+]
+
+
 class NeuVectorAdmissionRule(HardenedModel):
     """One deny rule of NeuVector's admission control, matching a container/pod property."""
 
-    criterion: Literal[
-        "runAsPrivileged",
-        "runAsRoot",
-        "allowPrivEscalation",
-        "shareIpcWithHost",
-        "shareNetWithHost",
-        "sharePidWithHost",
-    ]
+    criterion: AdmissionCriterion
     """The container/pod property the rule denies."""
     comment: str = ""
     """Comment shown with the rule in NeuVector."""
 
 
 DEFAULT_ADMISSION_RULES: tuple[NeuVectorAdmissionRule, ...] = tuple(
+    # every criterion the model knows: the default denies them all
     NeuVectorAdmissionRule(criterion=c, comment=f"hardened-rke2: deny {c}")
-    for c in (
-        "runAsPrivileged",
-        "runAsRoot",
-        "allowPrivEscalation",
-        "shareIpcWithHost",
-        "shareNetWithHost",
-        "sharePidWithHost",
-    )
+    for c in get_args(AdmissionCriterion)
 )
 
 
