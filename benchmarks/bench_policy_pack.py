@@ -31,7 +31,8 @@ from typing import Any
 
 import yaml
 
-from blueprint.offline.analyzer import AnalyzerInput, PolicyPackSession, input_from_dict
+from hardened_rke2.analysis.inputs import AnalyzerInput, input_from_dict
+from hardened_rke2.analysis.session import PolicyPackSession
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_PACK = REPO / "policy-packs" / "nsa-cisa-hardening"

@@ -20,11 +20,8 @@ import sys
 import time
 from pathlib import Path
 
-from blueprint.offline.engine import (
-    load_stack_reference_outputs,
-    preview_project,
-    read_project,
-)
+from hardened_rke2.preview import preview_project
+from hardened_rke2.project import load_stack_reference_outputs, read_project
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_PACK = REPO / "policy-packs" / "nsa-cisa-hardening"

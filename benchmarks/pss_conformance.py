@@ -34,7 +34,8 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from blueprint.offline.analyzer import Violation, analyze_props, cached_session  # noqa: E402
+from hardened_rke2.analysis.results import Violation  # noqa: E402
+from hardened_rke2.analysis.testing import analyze_props, cached_session  # noqa: E402
 
 DEFAULT_PACK = REPO / "policy-packs" / "nsa-cisa-hardening"
 POD = "kubernetes:core/v1:Pod"

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from blueprint.offline.capture import EchoMocks, ProgramRun, run_program
+from hardened_rke2.capture import EchoMocks, ProgramRun, run_program
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PACK_DIR = REPO_ROOT / "policy-packs" / "nsa-cisa-hardening"

@@ -19,8 +19,8 @@ from blueprint.config import (
     load_stack_config,
     read_pulumi_config,
 )
-from blueprint.offline.capture import EchoMocks, RecordingMonitor, run_program
 from blueprint.program import STACK_KINDS, build
+from hardened_rke2.capture import EchoMocks, RecordingMonitor, run_program
 from tests.blueprint.stack_configs import stack_values, wire_config
 
 PROBLEM_LINE = re.compile(r"^\S.*?: .+ \(fix: .+\)$", re.S)

@@ -11,7 +11,7 @@ import yaml
 
 from blueprint.config import StackConfigError, load_stack_config
 from blueprint.management import ManagementStackConfig, build_management_stack
-from blueprint.offline.capture import EchoMocks, ProgramRun, plain
+from hardened_rke2.capture import EchoMocks, ProgramRun, plain
 
 REPO = Path(__file__).resolve().parents[2]
 PACK = REPO / "policy-packs" / "nsa-cisa-hardening"
@@ -127,7 +127,7 @@ def test_line_conflict_is_reported() -> None:
 
 def _pack_available() -> bool:
     try:
-        from blueprint.offline import analyzer
+        from hardened_rke2.analysis import testing as analyzer
     except ImportError:
         return False
     return hasattr(analyzer, "analyze_props") and (PACK / "PulumiPolicy.yaml").is_file()
@@ -137,7 +137,7 @@ needs_pack = pytest.mark.skipif(not _pack_available(), reason="policy pack / off
 
 
 def mandatory_violations(run: ProgramRun) -> list[str]:
-    from blueprint.offline.analyzer import analyze_props
+    from hardened_rke2.analysis.testing import analyze_props
 
     found = []
     for r in run.resources:
@@ -151,7 +151,7 @@ def mandatory_violations(run: ProgramRun) -> list[str]:
 
 @needs_pack
 def test_example_passes_the_pack_offline() -> None:
-    from blueprint.offline.engine import preview_project
+    from hardened_rke2.preview import preview_project
 
     result = preview_project(REPO, "management", policy_packs=[PACK])
     assert result.status == "ok", result.problems
@@ -231,7 +231,7 @@ def test_transport_weakenings_fail_the_pack(
     mock_run: Any, changes: dict[tuple[str, ...], Any], policy: str
 ) -> None:
     """Weakenings that land on the rancher2 provider or an LDAP auth config (providers included here)."""
-    from blueprint.offline.analyzer import analyze_props
+    from hardened_rke2.analysis.testing import analyze_props
 
     def found(run: ProgramRun) -> set[str]:
         return {

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from pulumi.runtime import rpc
 
-from blueprint.offline.capture import EchoMocks, ProgramRun, RecordingMonitor, run_program
+from hardened_rke2.capture import EchoMocks, ProgramRun, RecordingMonitor, run_program
 from tests.blueprint.stack_configs import stack_values, wire_config
 
 REPO = Path(__file__).resolve().parents[2]

@@ -10,9 +10,9 @@ import pulumi_kubernetes as k8s
 import pulumi_rancher2 as rancher2
 import yaml
 
-from blueprint.offline.capture import CapturedResource, EchoMocks, ProgramRun
 from components.handles import ClusterHandle
 from components.versions import pins_for
+from hardened_rke2.capture import CapturedResource, EchoMocks, ProgramRun
 
 V1 = "c-m-test1234"
 RANCHER_URL = "https://rancher.example.com"

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from blueprint.config import StackConfigError, load_stack_config
-from blueprint.offline.capture import EchoMocks, ProgramRun, run_program
 from blueprint.program import build
+from hardened_rke2.capture import EchoMocks, ProgramRun, run_program
 from tests.blueprint.stack_configs import stack_values
 
 APP = "rancher2:index/appV2:AppV2"

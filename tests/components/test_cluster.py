@@ -9,8 +9,8 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from blueprint.offline.capture import EchoMocks, ProgramRun, RecordingMonitor, run_program
 from components.cluster import HardenedCluster, HardenedClusterArgs
+from hardened_rke2.capture import EchoMocks, ProgramRun, RecordingMonitor, run_program
 
 CLUSTER = "rancher2:index/clusterV2:ClusterV2"
 SYNC = "rancher2:index/clusterSync:ClusterSync"

@@ -12,7 +12,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from blueprint.offline.capture import EchoMocks
 from components.gitops import (
     GitOpsArgs,
     GitOpsRepo,
@@ -22,6 +21,7 @@ from components.gitops import (
     local_cluster_provider,
     repo_transport,
 )
+from hardened_rke2.capture import EchoMocks
 
 GITREPO = "kubernetes:fleet.cattle.io/v1alpha1:GitRepo"
 RESTRICTION = "kubernetes:fleet.cattle.io/v1alpha1:GitRepoRestriction"

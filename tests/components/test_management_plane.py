@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from blueprint.offline.capture import UNKNOWN, CapturedResource, EchoMocks, ProgramRun
 from components.management import ManagementPlane, MissingSecretError
 from components.management.security_settings import SecuritySettingsArgs, rendered_settings
+from hardened_rke2.capture import UNKNOWN, CapturedResource, EchoMocks, ProgramRun
 
 SETTING = "rancher2:index/setting:Setting"
 BOOTSTRAP = "rancher2:index/bootstrap:Bootstrap"

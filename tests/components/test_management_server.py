@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from blueprint.offline.capture import EchoMocks, ProgramRun
 from components.management import RancherServer, RancherServerArgs
 from components.versions import pins_for
+from hardened_rke2.capture import EchoMocks, ProgramRun
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 SECRET = "kubernetes:core/v1:Secret"

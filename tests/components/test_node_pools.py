@@ -14,7 +14,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from blueprint.offline.capture import EchoMocks, ProgramRun
 from components.host_prep import CIS_SYSCTLS, SYSCTL_PATH
 from components.node_pools import (
     VSPHERE_HARDENED_CFGPARAMS,
@@ -23,6 +22,7 @@ from components.node_pools import (
     build_machine_pools,
     validate_layout,
 )
+from hardened_rke2.capture import EchoMocks, ProgramRun
 
 MACHINE_CONFIG = "rancher2:index/machineConfigV2:MachineConfigV2"
 CLUSTER = "rancher2:index/clusterV2:ClusterV2"

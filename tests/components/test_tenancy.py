@@ -15,7 +15,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pulumi.runtime.mocks import MockResourceArgs
 
-from blueprint.offline.capture import UNKNOWN, EchoMocks, ProgramRun
 from components.tenancy import (
     METADATA_ENDPOINTS,
     ContainerResourcesArgs,
@@ -30,6 +29,7 @@ from components.tenancy import (
     parse_team_args,
     scoped_kubernetes_provider,
 )
+from hardened_rke2.capture import UNKNOWN, EchoMocks, ProgramRun
 
 V1 = "c-m-abc12345"
 PROJECT_ID = f"{V1}:p-team1"

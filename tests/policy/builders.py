@@ -1,6 +1,6 @@
 """Shared builders for policy tests: a restricted-compliant pod spec and every pod-bearing kind around it.
 
-Tests drive the pack through `blueprint.offline.analyzer` (the engine's protocol, in process): props go
+Tests drive the pack through `hardened_rke2.analysis.testing` (the engine's protocol, in process): props go
 over the wire as a protobuf Struct, so policies see read-only proxies and float numbers, exactly as under
 `pulumi preview`.
 """
@@ -11,7 +11,8 @@ import copy
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from blueprint.offline.analyzer import Violation, analyze_props
+from hardened_rke2.analysis.results import Violation
+from hardened_rke2.analysis.testing import analyze_props
 from tests.conftest import PACK_DIR
 
 POD_TYPES: dict[str, str] = {

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from blueprint.offline import analyzer
+from hardened_rke2.analysis import testing as analyzer
 
 
 @pytest.fixture

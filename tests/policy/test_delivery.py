@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from blueprint.offline.analyzer import UNKNOWN, analyze_props
+from hardened_rke2.analysis.testing import UNKNOWN, analyze_props
 from tests.conftest import PACK_DIR
 
 GITREPO = "kubernetes:fleet.cattle.io/v1alpha1:GitRepo"

@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 
-from blueprint.offline.analyzer import PolicyConfigError, PolicyPackSession, analyze_props
+from hardened_rke2.analysis.errors import PolicyConfigError
+from hardened_rke2.analysis.session import PolicyPackSession
+from hardened_rke2.analysis.testing import analyze_props
 from tests.conftest import PACK_DIR
 from tests.policy.builders import POD_TYPES, analyze, names, restricted_spec, wrap
 
@@ -209,7 +211,7 @@ def test_allowed_registries(image: str, allowed: bool) -> None:
 
 
 def test_registry_policy_is_not_applicable_while_unconfigured() -> None:
-    from blueprint.offline.analyzer import analyze_resource
+    from hardened_rke2.analysis.testing import analyze_resource
 
     spec = restricted_spec()
     spec["containers"][0]["image"] = "evil.example.net/miner:1"
@@ -256,7 +258,7 @@ def test_pack_settings_reach_every_policy_that_declares_them(
 def test_bad_pack_settings_stop_the_pack(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_pack: None
 ) -> None:
-    from blueprint.offline.analyzer import PolicyPackLoadError
+    from hardened_rke2.analysis.errors import PolicyPackLoadError
 
     settings = tmp_path / "settings.yaml"
     settings.write_text("allowedRegistry: [typo.example.com]\n", encoding="utf-8")

@@ -15,7 +15,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from blueprint.offline.analyzer import UNKNOWN, analyze_stack
+from hardened_rke2.analysis.testing import UNKNOWN, analyze_stack
 from tests.conftest import PACK_DIR
 from tests.policy.builders import POD_TYPES, restricted_spec, wrap
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from blueprint.offline.analyzer import UNKNOWN, analyze_stack
+from hardened_rke2.analysis.testing import UNKNOWN, analyze_stack
 from tests.conftest import PACK_DIR
 from tests.policy.builders import analyze, names
 

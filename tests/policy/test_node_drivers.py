@@ -18,9 +18,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from blueprint.offline.analyzer import UNKNOWN, Violation, analyze_props
-from blueprint.offline.capture import ProgramRun
 from components.node_pools import NodePoolArgs, build_machine_pools
+from hardened_rke2.analysis.results import Violation
+from hardened_rke2.analysis.testing import UNKNOWN, analyze_props
+from hardened_rke2.capture import ProgramRun
 from tests.conftest import PACK_DIR
 
 if str(PACK_DIR) not in sys.path:

@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 import yaml
 
-from blueprint.offline.analyzer import UNKNOWN, PolicyPackSession, input_from_dict, run_analysis
+from hardened_rke2.analysis.inputs import input_from_dict
+from hardened_rke2.analysis.session import PolicyPackSession, run_analysis
+from hardened_rke2.analysis.testing import UNKNOWN
 from tests.conftest import PACK_DIR
 from tests.policy.builders import POD_TYPES, restricted_spec, wrap
 

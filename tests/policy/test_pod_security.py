@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from blueprint.offline.analyzer import UNKNOWN, analyze_resource
+from hardened_rke2.analysis.testing import UNKNOWN, analyze_resource
 from tests.conftest import PACK_DIR
 from tests.policy.builders import (
     CONTAINER_LISTS,
@@ -631,7 +631,9 @@ def test_wrongly_shaped_values_are_violations_not_crashes(edit: Any) -> None:
 
 
 def test_remediation_keeps_secrets_secret_and_unknowns_unknown() -> None:
-    from blueprint.offline.analyzer import SECRET_SIG, SIG_KEY, PolicyPackSession, input_from_dict
+    from hardened_rke2.analysis.inputs import input_from_dict
+    from hardened_rke2.analysis.session import PolicyPackSession
+    from hardened_rke2.analysis.wire import SECRET_SIG, SIG_KEY
 
     spec = _strip_safe_subset(restricted_spec())
     secret = {SIG_KEY: SECRET_SIG, "value": "hunter2hunter2"}

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from blueprint.offline.analyzer import analyze_stack
-from blueprint.offline.capture import EchoMocks, ProgramRun
 from components.addons import AddonsArgs, ClusterAddons
 from components.cluster import HardenedCluster
+from hardened_rke2.analysis.testing import analyze_stack
+from hardened_rke2.capture import EchoMocks, ProgramRun
 from tests.conftest import PACK_DIR
 
 MINE = {

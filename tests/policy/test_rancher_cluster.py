@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from blueprint.offline.analyzer import UNKNOWN, analyze_props
+from hardened_rke2.analysis.testing import UNKNOWN, analyze_props
 from tests.conftest import PACK_DIR
 
 CLUSTER = "rancher2:index/clusterV2:ClusterV2"

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from blueprint.offline.analyzer import analyze_stack
+from hardened_rke2.analysis.testing import analyze_stack
 from tests.conftest import PACK_DIR
 from tests.policy.builders import analyze, names
 

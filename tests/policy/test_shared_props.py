@@ -8,8 +8,9 @@ from typing import Any
 
 import yaml
 
-from blueprint.offline.analyzer import AnalysisResult, analyze_stack
-from blueprint.offline.engine import preview_project
+from hardened_rke2.analysis.results import AnalysisResult
+from hardened_rke2.analysis.testing import analyze_stack
+from hardened_rke2.preview import preview_project
 from tests.conftest import PACK_DIR, REPO_ROOT
 
 FIXTURES = Path(__file__).parent / "fixtures"

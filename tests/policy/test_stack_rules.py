@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from blueprint.offline.analyzer import UNKNOWN, analyze_stack
+from hardened_rke2.analysis.testing import UNKNOWN, analyze_stack
 from tests.conftest import PACK_DIR
 
 CLUSTER = "rancher2:index/clusterV2:ClusterV2"

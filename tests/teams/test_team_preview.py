@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from blueprint.offline.capture import plain
-from blueprint.offline.engine import PreviewResult, load_stack_reference_outputs, preview_project
+from hardened_rke2.capture import plain
+from hardened_rke2.preview import PreviewResult, preview_project
+from hardened_rke2.project import load_stack_reference_outputs
 
 REPO = Path(__file__).resolve().parents[2]
 PROJECT_DIR = REPO / "stacks" / "teams" / "payments"

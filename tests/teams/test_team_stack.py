@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
-from blueprint.offline.capture import EchoMocks, ProgramRun
 from components.tenancy import TeamTenancyArgs
+from hardened_rke2.capture import EchoMocks, ProgramRun
 
 REPO = Path(__file__).resolve().parents[2]
 PROJECT_DIR = REPO / "stacks" / "teams" / "payments"
@@ -104,7 +104,7 @@ def test_dev_stack_registers_tenancy_and_workload_through_the_scoped_provider(mo
 
 
 def plain_outputs(run: ProgramRun) -> dict[str, Any]:
-    from blueprint.offline.capture import plain
+    from hardened_rke2.capture import plain
 
     return plain(run.stack_outputs)
 

@@ -6,7 +6,7 @@ import pulumi
 import pulumi_rancher2 as rancher2
 import pytest
 
-from blueprint.offline.capture import UNKNOWN, EchoMocks, plain
+from hardened_rke2.capture import UNKNOWN, EchoMocks, plain
 
 
 def _program() -> None:

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from blueprint.offline.analyzer import PolicyConfigError
-from blueprint.offline.capture import plain
-from blueprint.offline.engine import (
+from hardened_rke2.analysis.errors import PolicyConfigError
+from hardened_rke2.capture import plain
+from hardened_rke2.preview import preview_project
+from hardened_rke2.project import (
     PreviewUsageError,
     find_project_dir,
     load_stack_config,
     load_stack_reference_outputs,
-    preview_project,
     read_project,
     wire_value,
 )

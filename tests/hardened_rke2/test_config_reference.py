@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from blueprint.config_reference import (
+from hardened_rke2.config_reference import (
     WEAKENING_POLICIES,
     child_prefix,
     discriminator,
@@ -29,9 +29,10 @@ PACK = ROOT / "policy-packs" / "nsa-cisa-hardening"
 
 
 def test_reference_is_up_to_date() -> None:
-    # Regenerate with: python -m blueprint.config_reference > docs/config-reference.md
+    # Regenerate with: python -m hardened_rke2.config_reference > docs/config-reference.md
     assert DOC.read_text(encoding="utf-8") == render_reference(), (
-        "docs/config-reference.md is stale: python -m blueprint.config_reference > docs/config-reference.md"
+        "docs/config-reference.md is stale: "
+        "python -m hardened_rke2.config_reference > docs/config-reference.md"
     )
 
 

@@ -12,9 +12,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from blueprint.offline.analyzer import SECRET_SIG, SIG_KEY, PolicyInfo, Violation
-from blueprint.offline.capture import STACK_TYPE, CapturedResource, plain
-from blueprint.offline.engine import PreviewResult
+from hardened_rke2.analysis.results import PolicyInfo, Violation
+from hardened_rke2.analysis.wire import SECRET_SIG, SIG_KEY
+from hardened_rke2.capture import STACK_TYPE, CapturedResource, plain
+from hardened_rke2.preview import PreviewResult
 
 OFFLINE_STATEMENT = (
     "Offline preview: no provider, Rancher server, cluster or Pulumi service was contacted and nothing was "

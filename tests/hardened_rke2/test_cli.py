@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from blueprint.cli import main, resource_tree
-from blueprint.offline.engine import preview_project
-from blueprint.offline.reports import OFFLINE_STATEMENT, to_sarif
+from hardened_rke2.cli import main, resource_tree
+from hardened_rke2.preview import preview_project
+from hardened_rke2.reports import OFFLINE_STATEMENT, to_sarif
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PROJECT = FIXTURES / "mini_project"

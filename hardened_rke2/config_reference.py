@@ -5,7 +5,7 @@ It documents every key users can write: the `kind: cluster` and `kind: managemen
 Descriptions are each field's `Field(description=...)` or, failing that, the attribute docstring in the
 model source, so the reference cannot drift from the code: a test compares the committed file with
 `render_reference()`. Discriminated unions (node pool drivers, SSO providers) get one table per variant.
-Regenerate: `python -m blueprint.config_reference > docs/config-reference.md`.
+Regenerate: `python -m hardened_rke2.config_reference > docs/config-reference.md`.
 """
 
 from __future__ import annotations
@@ -363,7 +363,7 @@ def stack_kind_models() -> dict[str, type[BaseModel]]:
 
 HEADER = """# Config reference
 
-Generated from the models by `python -m blueprint.config_reference > docs/config-reference.md`; do not
+Generated from the models by `python -m hardened_rke2.config_reference > docs/config-reference.md`; do not
 edit by hand (a test fails when it is stale). Every key users can write is listed with its YAML path
 (camelCase), type, hardened default and description. `a[]` is a list of objects, `a.<name>` a map.
 Unknown keys are errors. Invalid config fails before any resource is registered, with every problem

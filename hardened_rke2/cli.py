@@ -19,22 +19,13 @@ from typing import Any, TextIO
 
 import yaml
 
-from blueprint.offline.analyzer import (
-    PolicyConfigError,
-    PolicyPackLoadError,
-    PolicyPackRuntimeError,
-    Violation,
-    pack_import_scope,
-)
-from blueprint.offline.capture import STACK_TYPE, CapturedResource
-from blueprint.offline.engine import (
-    PreviewResult,
-    PreviewUsageError,
-    find_project_dir,
-    load_stack_reference_outputs,
-    preview_project,
-)
-from blueprint.offline.reports import (
+from hardened_rke2.analysis.errors import PolicyConfigError, PolicyPackLoadError, PolicyPackRuntimeError
+from hardened_rke2.analysis.packs import pack_import_scope
+from hardened_rke2.analysis.results import Violation
+from hardened_rke2.capture import STACK_TYPE, CapturedResource
+from hardened_rke2.preview import PreviewResult, preview_project
+from hardened_rke2.project import PreviewUsageError, find_project_dir, load_stack_reference_outputs
+from hardened_rke2.reports import (
     LEVEL_ORDER,
     OFFLINE_STATEMENT,
     sorted_violations,

@@ -12,29 +12,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from blueprint.offline.analyzer import (
-    LEVELS,
-    RESOURCE_SIG,
-    SECRET_SIG,
-    SIG_KEY,
+from hardened_rke2.analysis.errors import PolicyConfigError, PolicyPackLoadError, PolicyPackRuntimeError
+from hardened_rke2.analysis.pack_config import PolicyConfig, parse_policy_pack_config, reconcile_config
+from hardened_rke2.analysis.packs import load_pack
+from hardened_rke2.analysis.session import PolicyPackSession
+from hardened_rke2.analysis.testing import (
     UNKNOWN,
-    PolicyConfig,
-    PolicyConfigError,
-    PolicyPackLoadError,
-    PolicyPackRuntimeError,
-    PolicyPackSession,
     analyze_props,
     analyze_resource,
     analyze_stack,
     cached_session,
-    engine_wire,
-    load_pack,
-    parse_duration,
-    parse_policy_pack_config,
-    reconcile_config,
 )
+from hardened_rke2.analysis.wire import LEVELS, RESOURCE_SIG, SECRET_SIG, SIG_KEY, engine_wire, parse_duration
 
-PACK = Path(__file__).parent / "fixtures" / "mini_pack"
+PACK = Path(__file__).parent.parent / "fixtures" / "mini_pack"
 POD = "kubernetes:core/v1:Pod"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 CLUSTER = "rancher2:index/clusterV2:ClusterV2"
@@ -285,7 +276,8 @@ def test_subprocess_started_like_the_cli_gives_the_same_answers() -> None:
         {"type": DEPLOYMENT, "name": "d", "props": {"spec": {"replicas": UNKNOWN}}},
     ]
     config = {"drop-all-capabilities": "remediate", "min-replicas": {"minReplicas": 3}}
-    from blueprint.offline.analyzer import input_from_dict, run_analysis
+    from hardened_rke2.analysis.inputs import input_from_dict
+    from hardened_rke2.analysis.session import run_analysis
 
     inputs = [input_from_dict(r) for r in resources]
     with PolicyPackSession(PACK, config=config, mode="subprocess", project="p", stack="s") as remote:

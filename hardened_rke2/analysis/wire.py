@@ -1,0 +1,137 @@
+"""The engine's wire encoding as an analyzer receives it: signatures, unknowns, levels, durations, Structs.
+
+The engine marshals properties with `KeepSecrets` and `KeepUnknowns` and sends them as protobuf Structs;
+this module is the one place that knows that encoding, so packs see what `pulumi preview` would send.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from google.protobuf import json_format, struct_pb2
+from pulumi.runtime import proto
+
+SIG_KEY = "4dabf18193072939515e22adb298388d"
+
+
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+
+
+RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
+
+
+OUTPUT_SIG = "d0e6a833031e9bbcd3f4e8bde6ca49a4"
+
+
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+"""How the engine sends a value unknown during preview (`MarshalOptions{KeepUnknowns: true}`)."""
+
+
+LEVELS = ("advisory", "mandatory", "remediate", "disabled")
+
+
+BLOCKING_LEVELS = frozenset({"mandatory", "remediate"})
+"""A violation reported at `remediate` level counts as mandatory (the SDK and the engine agree)."""
+
+
+LEVEL_FROM_PROTO = {
+    proto.ADVISORY: "advisory",
+    proto.MANDATORY: "mandatory",
+    proto.REMEDIATE: "remediate",
+    proto.DISABLED: "disabled",
+}
+
+
+LEVEL_TO_PROTO = {v: k for k, v in LEVEL_FROM_PROTO.items()}
+
+
+SEVERITY_FROM_PROTO = {
+    proto.POLICY_SEVERITY_LOW: "low",
+    proto.POLICY_SEVERITY_MEDIUM: "medium",
+    proto.POLICY_SEVERITY_HIGH: "high",
+    proto.POLICY_SEVERITY_CRITICAL: "critical",
+}
+
+
+_DURATION_RE = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+
+
+_DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_duration(value: str | float | int | None) -> float:
+    """A Go duration string (`90m`, `1h30m`) in seconds, as the engine turns custom timeouts into numbers."""
+    if value is None or value == "":
+        return 0.0
+    if isinstance(value, (int, float)):
+        return float(value)
+    text = str(value).strip()
+    if not text:
+        return 0.0
+    pos, total = 0, 0.0
+    for m in _DURATION_RE.finditer(text):
+        if m.start() != pos:
+            break
+        total += float(m.group(1)) * _DURATION_UNITS[m.group(2)]
+        pos = m.end()
+    if pos != len(text):
+        raise ValueError(f"invalid duration {value!r} (expected e.g. '90m', '1h30m')")
+    return total
+
+
+def engine_wire(value: Any, *, skip_internal_keys: bool = True) -> Any:
+    """Wire value -> what the engine marshals to an analyzer.
+
+    Secrets keep their signature (`KeepSecrets`), unknowns stay the unknown sentinel (`KeepUnknowns`),
+    resource references become the target's id (custom) or URN (component), output values become their
+    value (or unknown), and `__`-prefixed internal keys are dropped for Analyze (`SkipInternalKeys`).
+    """
+    if isinstance(value, Mapping):
+        sig = value.get(SIG_KEY)
+        if sig == SECRET_SIG:
+            return {
+                SIG_KEY: SECRET_SIG,
+                "value": engine_wire(value.get("value"), skip_internal_keys=skip_internal_keys),
+            }
+        if sig == RESOURCE_SIG:
+            ref_id = value.get("id")
+            return ref_id if isinstance(ref_id, str) and ref_id != "" else value.get("urn", "")
+        if sig == OUTPUT_SIG:
+            if "value" not in value:
+                return UNKNOWN
+            inner = engine_wire(value["value"], skip_internal_keys=skip_internal_keys)
+            return {SIG_KEY: SECRET_SIG, "value": inner} if value.get("secret") else inner
+        return {
+            str(k): engine_wire(v, skip_internal_keys=skip_internal_keys)
+            for k, v in value.items()
+            if not (skip_internal_keys and str(k).startswith("__"))
+        }
+    if isinstance(value, (list, tuple)):
+        return [engine_wire(v, skip_internal_keys=skip_internal_keys) for v in value]
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)):
+        return float(value)  # Struct numbers are doubles: policies see 1000.0
+    raise TypeError(f"cannot send a value of type {type(value).__name__} to a policy pack")
+
+
+def to_struct(props: Mapping[str, Any]) -> struct_pb2.Struct:
+    s = struct_pb2.Struct()
+    s.update(dict(props))
+    return s
+
+
+def from_struct(s: struct_pb2.Struct) -> dict[str, Any]:
+    return json_format.MessageToDict(s)
+
+
+def unwrap_secrets(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        if value.get(SIG_KEY) == SECRET_SIG:
+            return unwrap_secrets(value.get("value"))
+        return {k: unwrap_secrets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unwrap_secrets(v) for v in value]
+    return value
