@@ -124,38 +124,53 @@ def _read_mapping(path: str, what: str) -> dict[str, Any]:
     return data
 
 
+_PREVIEW_ERRORS = (PreviewUsageError, PolicyConfigError, PolicyPackLoadError, PolicyPackRuntimeError)
+"""Problems found before the program runs: reported as usage errors (exit 2), never as a traceback."""
+
+
 def _preview(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         project_dir = Path(args.project).resolve() if args.project else find_project_dir()
-        refs = (
-            load_stack_reference_outputs(args.stack_reference_outputs)
-            if args.stack_reference_outputs
-            else None
-        )
-        secrets = _read_mapping(args.secret_config, "secret config") if args.secret_config else None
-        if len(args.policy_pack_config) > len(args.policy_pack):
-            raise PreviewUsageError("each --policy-pack-config needs a --policy-pack before it")
-        result = preview_project(
-            project_dir,
-            args.stack,
-            policy_packs=args.policy_pack,
-            policy_pack_configs=args.policy_pack_config,
-            stack_reference_outputs=refs,
-            secret_values=secrets,
-            policy_mode=args.policy_pack_mode,
-        )
-    except (PreviewUsageError, PolicyConfigError, PolicyPackLoadError, PolicyPackRuntimeError) as e:
-        if args.json:
-            doc = {
-                "summary": {"status": "usage-error", "exitCode": EXIT_USAGE, "statement": OFFLINE_STATEMENT}
-            }
-            doc["error"] = str(e)  # type: ignore[assignment]
-            out.write(json.dumps(doc, indent=2, sort_keys=True) + "\n")
-        else:
-            err.write(f"error: {e}\n")
-            err.write(OFFLINE_STATEMENT + "\n")
-        return EXIT_USAGE
+        result = _run_preview(args, project_dir)
+    except _PREVIEW_ERRORS as e:
+        return _report_usage_error(e, args.json, out, err)
+    _write_reports(args, result, project_dir)
+    _print_result(args, result, out)
+    return result.exit_code
 
+
+def _run_preview(args: argparse.Namespace, project_dir: Path) -> PreviewResult:
+    """Read the inputs the flags name, then run the offline preview."""
+    refs = (
+        load_stack_reference_outputs(args.stack_reference_outputs) if args.stack_reference_outputs else None
+    )
+    secrets = _read_mapping(args.secret_config, "secret config") if args.secret_config else None
+    if len(args.policy_pack_config) > len(args.policy_pack):
+        raise PreviewUsageError("each --policy-pack-config needs a --policy-pack before it")
+    return preview_project(
+        project_dir,
+        args.stack,
+        policy_packs=args.policy_pack,
+        policy_pack_configs=args.policy_pack_config,
+        stack_reference_outputs=refs,
+        secret_values=secrets,
+        policy_mode=args.policy_pack_mode,
+    )
+
+
+def _report_usage_error(e: Exception, as_json: bool, out: TextIO, err: TextIO) -> int:
+    if as_json:
+        doc = {"summary": {"status": "usage-error", "exitCode": EXIT_USAGE, "statement": OFFLINE_STATEMENT}}
+        doc["error"] = str(e)  # type: ignore[assignment]
+        out.write(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    else:
+        err.write(f"error: {e}\n")
+        err.write(OFFLINE_STATEMENT + "\n")
+    return EXIT_USAGE
+
+
+def _write_reports(args: argparse.Namespace, result: PreviewResult, project_dir: Path) -> None:
+    """The `--report-*` files, written for every preview that ran (passed or blocked), for CI to upload."""
     if args.report_json:
         write_json(args.report_json, to_json(result))
     if args.report_sarif:
@@ -163,11 +178,12 @@ def _preview(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.report_md:
         Path(args.report_md).write_text(to_markdown(result) + "\n", encoding="utf-8")
 
+
+def _print_result(args: argparse.Namespace, result: PreviewResult, out: TextIO) -> None:
     if args.json:
         out.write(json.dumps(to_json(result), indent=2, sort_keys=True) + "\n")
     else:
         render_text(result, out)
-    return result.exit_code
 
 
 def _repository_root(start: Path) -> Path:

@@ -32,6 +32,7 @@ from hardened_rke2.analysis.session import PolicyPackSession, run_analysis
 from hardened_rke2.capture import (
     STACK_TYPE,
     CapturedResource,
+    ProgramRun,
     RecordingMonitor,
     run_program,
 )
@@ -42,7 +43,14 @@ from hardened_rke2.language_host import (
     program_fn,
     scrubbed_pulumi_env,
 )
-from hardened_rke2.project import PreviewUsageError, load_stack_config, read_project, stack_tags
+from hardened_rke2.project import (
+    PreviewUsageError,
+    Project,
+    StackConfig,
+    load_stack_config,
+    read_project,
+    stack_tags,
+)
 from hardened_rke2.providers import default_providers, disabled_default_providers
 
 
@@ -90,12 +98,16 @@ class PreviewResult:
         return 1 if self.has_mandatory else 0
 
 
+PackConfigSource = str | os.PathLike[str] | Mapping[str, Any] | None
+"""A pack's config: a `--policy-pack-config` file path, an already-parsed mapping, or none."""
+
+
 def preview_project(
     project_dir: str | os.PathLike[str],
     stack: str,
     *,
     policy_packs: Sequence[str | os.PathLike[str]] = (),
-    policy_pack_configs: Sequence[str | os.PathLike[str] | Mapping[str, Any] | None] = (),
+    policy_pack_configs: Sequence[PackConfigSource] = (),
     stack_reference_outputs: Mapping[str, Mapping[str, Any]] | None = None,
     secret_values: Mapping[str, Any] | None = None,
     policy_mode: str = "inprocess",
@@ -111,108 +123,173 @@ def preview_project(
     stack_config = load_stack_config(project, stack, secret_values=secret_values)
     if len(policy_pack_configs) > len(policy_packs):
         raise PreviewUsageError("more --policy-pack-config than --policy-pack values")
-    result = PreviewResult(
+    result = _new_result(project, stack, stack_config)
+    with scrubbed_pulumi_env(), contextlib.ExitStack() as open_packs:
+        # Packs start (and their config is validated) before the program runs, as in the engine.
+        sessions = _start_packs(
+            open_packs, policy_packs, policy_pack_configs, policy_mode, project, stack, stack_config, result
+        )
+        result.timings["packs"] = time.perf_counter() - t0
+        run = _run_program(project, stack, stack_config, stack_reference_outputs, result)
+        if run is None:
+            return result
+        inputs = _with_default_providers(run, project, stack, stack_config, result)
+        if inputs is None:
+            return result
+        if sessions:
+            _analyze(sessions, inputs, result)
+    result.timings["total"] = time.perf_counter() - t0
+    return result
+
+
+def _new_result(project: Project, stack: str, stack_config: StackConfig) -> PreviewResult:
+    return PreviewResult(
         project=project.name,
         stack=stack,
         status="ok",
         stack_file=stack_config.path,
         warnings=list(stack_config.warnings),
     )
+
+
+def _start_packs(
+    open_packs: contextlib.ExitStack,
+    policy_packs: Sequence[str | os.PathLike[str]],
+    policy_pack_configs: Sequence[PackConfigSource],
+    policy_mode: str,
+    project: Project,
+    stack: str,
+    stack_config: StackConfig,
+    result: PreviewResult,
+) -> list[PolicyPackSession]:
+    """Start every pack for this stack; `open_packs` closes them when the preview ends."""
     sessions: list[PolicyPackSession] = []
-    with scrubbed_pulumi_env(), contextlib.ExitStack() as stack_ctx:
-        for i, pack_dir in enumerate(policy_packs):
-            raw = policy_pack_configs[i] if i < len(policy_pack_configs) else None
-            cfg = load_policy_pack_config_file(raw) if isinstance(raw, (str, os.PathLike)) else raw
-            session = stack_ctx.enter_context(
-                PolicyPackSession(
-                    pack_dir,
-                    config=cfg,
-                    mode=policy_mode,
-                    project=project.name,
-                    stack=stack,
-                    stack_config=stack_config.wire,
-                    stack_secret_keys=stack_config.secret_keys,
-                    stack_tags=stack_tags(project),
-                )
+    for i, pack_dir in enumerate(policy_packs):
+        raw = policy_pack_configs[i] if i < len(policy_pack_configs) else None
+        cfg = load_policy_pack_config_file(raw) if isinstance(raw, (str, os.PathLike)) else raw
+        session = open_packs.enter_context(
+            PolicyPackSession(
+                pack_dir,
+                config=cfg,
+                mode=policy_mode,
+                project=project.name,
+                stack=stack,
+                stack_config=stack_config.wire,
+                stack_secret_keys=stack_config.secret_keys,
+                stack_tags=stack_tags(project),
             )
-            sessions.append(session)
-            result.packs.append(
-                PackSummary(
-                    session.name, session.version, session.pack_dir, session.policies, session.config_warnings
-                )
-            )
-            result.warnings += session.config_warnings
-        result.timings["packs"] = time.perf_counter() - t0
-
-        t1 = time.perf_counter()
-        mocks = OfflineMocks(stack_reference_outputs)
-        monitor = RecordingMonitor(mocks)
-        program_error: Exception | None = None
-        try:
-            with as_language_host(project.main):
-                run = run_program(
-                    program_fn(project.main),
-                    project=project.name,
-                    stack=stack,
-                    config=stack_config.wire,
-                    secret_keys=stack_config.secret_keys,
-                    monitor=monitor,
-                )
-        except Exception as exc:
-            program_error = exc
-        result.timings["program"] = time.perf_counter() - t1
-        if mocks.missing_references:
-            result.status = "usage-error"
-            refs = ", ".join(sorted(set(mocks.missing_references)))
-            result.error = (
-                f"StackReference outputs are not available offline for: {refs}. Supply them with "
-                "--stack-reference-outputs FILE (YAML/JSON: <org>/<project>/<stack>: {output: value})."
-            )
-            result.resources = [r for r in monitor.captured if r.type != STACK_TYPE]
-            return result
-        if program_error is not None:
-            registered = [r for r in monitor.captured if r.type != STACK_TYPE]
-            problems = config_problems(program_error)
-            if problems is not None:
-                result.status = "invalid-config"
-                result.problems = problems
-            else:
-                result.status = "error"
-                result.error = f"{type(program_error).__name__}: {program_error}"
-            # Invalid config must fail before anything is registered; report anything that was.
-            result.resources = registered
-            return result
-        result.resources = run.resources
-        result.stack_outputs = run.stack_outputs
-        result.warnings += run.warnings
-
-        providers, assignment = default_providers(
-            run.resources,
-            stack_config.wire,
-            project=project.name,
-            stack=stack,
-            secret_keys=stack_config.secret_keys,
         )
-        result.default_providers = providers
-        disabled = disabled_default_providers(stack_config.wire, providers, assignment)
-        if disabled:
-            result.status = "error"
-            result.error = "; ".join(disabled)
-            return result
+        sessions.append(session)
+        result.packs.append(
+            PackSummary(
+                session.name, session.version, session.pack_dir, session.policies, session.config_warnings
+            )
+        )
+        result.warnings += session.config_warnings
+    return sessions
 
-        if sessions:
-            t2 = time.perf_counter()
-            inputs = list(providers)
-            for r in from_captured(run.resources, run.stack_outputs):
-                if r.urn in assignment:
-                    r = AnalyzerInput(**{**r.__dict__, "provider": assignment[r.urn]})
-                inputs.append(r)
-            try:
-                result.analysis = run_analysis(sessions, inputs)
-            except PolicyPackRuntimeError as exc:
-                # The real engine fails the preview when a policy raises; so does this one.
-                result.status = "error"
-                result.error = str(exc)
-            result.timings["policy"] = time.perf_counter() - t2
-    result.timings["total"] = time.perf_counter() - t0
-    return result
+
+def _run_program(
+    project: Project,
+    stack: str,
+    stack_config: StackConfig,
+    stack_reference_outputs: Mapping[str, Mapping[str, Any]] | None,
+    result: PreviewResult,
+) -> ProgramRun | None:
+    """Run the program as the language host would; on failure record why in `result` and return None."""
+    t1 = time.perf_counter()
+    mocks = OfflineMocks(stack_reference_outputs)
+    monitor = RecordingMonitor(mocks)
+    program_error: Exception | None = None
+    run: ProgramRun | None = None
+    try:
+        with as_language_host(project.main):
+            run = run_program(
+                program_fn(project.main),
+                project=project.name,
+                stack=stack,
+                config=stack_config.wire,
+                secret_keys=stack_config.secret_keys,
+                monitor=monitor,
+            )
+    except Exception as exc:
+        program_error = exc
+    result.timings["program"] = time.perf_counter() - t1
+    registered = [r for r in monitor.captured if r.type != STACK_TYPE]
+    if mocks.missing_references:
+        _record_missing_references(result, mocks.missing_references, registered)
+        return None
+    if program_error is not None or run is None:
+        _record_program_error(result, program_error, registered)
+        return None
+    result.resources = run.resources
+    result.stack_outputs = run.stack_outputs
+    result.warnings += run.warnings
+    return run
+
+
+def _record_missing_references(
+    result: PreviewResult, missing: Sequence[str], registered: list[CapturedResource]
+) -> None:
+    # A StackReference without supplied outputs is an input the user must give, not a program failure.
+    result.status = "usage-error"
+    refs = ", ".join(sorted(set(missing)))
+    result.error = (
+        f"StackReference outputs are not available offline for: {refs}. Supply them with "
+        "--stack-reference-outputs FILE (YAML/JSON: <org>/<project>/<stack>: {output: value})."
+    )
+    result.resources = registered
+
+
+def _record_program_error(
+    result: PreviewResult, program_error: BaseException | None, registered: list[CapturedResource]
+) -> None:
+    problems = config_problems(program_error) if program_error is not None else None
+    if problems is not None:
+        result.status = "invalid-config"
+        result.problems = problems
+    else:
+        result.status = "error"
+        result.error = f"{type(program_error).__name__}: {program_error}"
+    # Invalid config must fail before anything is registered; report anything that was.
+    result.resources = registered
+
+
+def _with_default_providers(
+    run: ProgramRun, project: Project, stack: str, stack_config: StackConfig, result: PreviewResult
+) -> list[AnalyzerInput] | None:
+    """What the engine analyzes: its default providers, then every registration (pointing at its default
+    provider when it has no explicit one). None (and `result` failed) when a needed default is disabled."""
+    providers, assignment = default_providers(
+        run.resources,
+        stack_config.wire,
+        project=project.name,
+        stack=stack,
+        secret_keys=stack_config.secret_keys,
+    )
+    result.default_providers = providers
+    disabled = disabled_default_providers(stack_config.wire, providers, assignment)
+    if disabled:
+        result.status = "error"
+        result.error = "; ".join(disabled)
+        return None
+    inputs = list(providers)
+    for r in from_captured(run.resources, run.stack_outputs):
+        if r.urn in assignment:
+            r = AnalyzerInput(**{**r.__dict__, "provider": assignment[r.urn]})
+        inputs.append(r)
+    return inputs
+
+
+def _analyze(
+    sessions: Sequence[PolicyPackSession], inputs: list[AnalyzerInput], result: PreviewResult
+) -> None:
+    """Remediate/Analyze every resource with every pack, then AnalyzeStack (`run_analysis`)."""
+    t2 = time.perf_counter()
+    try:
+        result.analysis = run_analysis(sessions, inputs)
+    except PolicyPackRuntimeError as exc:
+        # The real engine fails the preview when a policy raises; so does this one.
+        result.status = "error"
+        result.error = str(exc)
+    result.timings["policy"] = time.perf_counter() - t2
