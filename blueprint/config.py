@@ -1,7 +1,7 @@
 """The stack config schema: `stacks/Pulumi.<stack>.yaml` -> a validated model, every problem at once.
 
 `load_stack_config(values)` takes the config keys WITHOUT the `hardened-rke2:` prefix, picks the model by
-`kind` (registry `STACK_KINDS` in `blueprint.program`) and either returns the model or raises
+`kind` (`STACK_CONFIG_MODELS` below) and either returns the model or raises
 `StackConfigError` listing every problem as `<yaml path>: <message> (fix: <hint>)` — before any resource
 is registered. Provider credentials are NOT part of this schema: they come from `rancher2:apiUrl` /
 `rancher2:tokenKey` config or RANCHER_URL / RANCHER_TOKEN_KEY.
@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
 
+from blueprint.management import ManagementStackConfig
 from components.addons import AddonsArgs
 from components.cluster import HardenedClusterArgs
 from components.gitops import GitOpsArgs
@@ -110,10 +111,16 @@ class ClusterStackConfig(HardenedModel):
 # --- loading ----------------------------------------------------------------------------------------
 
 
-def stack_kinds() -> Mapping[str, tuple[type[BaseModel], Any]]:
-    from blueprint.program import STACK_KINDS  # late: program imports this module
+STACK_CONFIG_MODELS: dict[str, type[BaseModel]] = {
+    "cluster": ClusterStackConfig,
+    "management": ManagementStackConfig,
+}
+"""Each stack `kind`'s config model. Config validation needs only the models, so it lives here and
+`blueprint.program` (which pairs each kind with its build function) imports it: no import cycle."""
 
-    return STACK_KINDS
+
+def stack_kinds() -> Mapping[str, type[BaseModel]]:
+    return STACK_CONFIG_MODELS
 
 
 def load_stack_config(values: Mapping[str, Any]) -> Any:
@@ -126,7 +133,7 @@ def load_stack_config(values: Mapping[str, Any]) -> Any:
         raise StackConfigError(
             [f"kind: unknown stack kind {kind!r} (fix: use one of {', '.join(sorted(kinds))})"]
         )
-    model = kinds[kind][0]
+    model = kinds[kind]
     try:
         return model.model_validate(dict(values))
     except ValidationError as exc:

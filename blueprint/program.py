@@ -1,7 +1,7 @@
 """The stack program: `build(config)` dispatches on the stack kind and composes the components.
 
-`STACK_KINDS` maps a stack `kind` to (its config model, its build function). Other stack kinds register
-themselves here (e.g. `management`).
+`STACK_KINDS` maps a stack `kind` to (its config model, its build function). A new kind adds its model to
+`blueprint.config.STACK_CONFIG_MODELS` and its build function to `_BUILDERS` here (e.g. `management`).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from typing import Any
 import pulumi
 from pydantic import BaseModel
 
-from blueprint.config import ClusterStackConfig, StackConfigError
-from blueprint.management import ManagementStackConfig, build_management_stack
+from blueprint.config import STACK_CONFIG_MODELS, ClusterStackConfig, StackConfigError
+from blueprint.management import build_management_stack
 from components.addons import ClusterAddons, preflight_problems
 from components.cluster import HardenedCluster
 from components.gitops import GitOpsRepo, GitRepoRestriction, local_cluster_provider
@@ -104,9 +104,12 @@ def _build_addons_and_gitops(
         )
 
 
+_BUILDERS: dict[str, Callable[[Any], Any]] = {
+    "cluster": build_cluster_stack,
+    "management": build_management_stack,
+}
 STACK_KINDS: dict[str, tuple[type[BaseModel], Callable[[Any], Any]]] = {
-    "cluster": (ClusterStackConfig, build_cluster_stack),
-    "management": (ManagementStackConfig, build_management_stack),
+    kind: (model, _BUILDERS[kind]) for kind, model in STACK_CONFIG_MODELS.items()
 }
 
 
