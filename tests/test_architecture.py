@@ -1,0 +1,113 @@
+"""The layering in docs/architecture.md, enforced: which of the project's packages may import which.
+
+Imports are read with `ast` from every module (top-level and late imports alike), so a violation fails
+with the offending file:line before it can become a hidden dependency or an import cycle.
+"""
+
+from __future__ import annotations
+
+import ast
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+PACK_DIR = REPO / "policy-packs" / "nsa-cisa-hardening"
+
+PROJECT_PACKAGES = frozenset(
+    {"components", "blueprint", "hardened_rke2", "nsa_cisa", "tests", "benchmarks", "scripts", "stacks"}
+)
+"""Top-level names that belong to this repository; anything else is the standard library or a dependency."""
+
+ALLOWED: dict[str, frozenset[str]] = {
+    # reusable building blocks: nothing of the program or the tooling
+    "components": frozenset({"components"}),
+    # the Pulumi program composes components, and knows nothing of the offline engine
+    "blueprint": frozenset({"blueprint", "components"}),
+    # the offline engine, CLI and docs generator sit on top of the program
+    "hardened_rke2": frozenset({"hardened_rke2", "blueprint", "components"}),
+    # the pack runs in its own process under `pulumi preview`: only pulumi_policy and its own modules
+    "nsa_cisa": frozenset({"nsa_cisa"}),
+}
+
+
+def _modules(package: str) -> Iterator[Path]:
+    if package == "nsa_cisa":
+        yield PACK_DIR / "__main__.py"
+        root = PACK_DIR / "nsa_cisa"
+    else:
+        root = REPO / package
+    yield from sorted(p for p in root.rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def _imports(path: Path) -> Iterator[tuple[int, str]]:
+    """(line, imported top-level name) for every absolute import in the file."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node.lineno, alias.name
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            yield node.lineno, node.module
+
+
+@pytest.mark.parametrize("package", sorted(ALLOWED))
+def test_package_imports_only_what_its_layer_allows(package: str) -> None:
+    allowed = ALLOWED[package]
+    offending = [
+        f"{path.relative_to(REPO)}:{line}: imports {name}; {package} may import only {sorted(allowed)}"
+        for path in _modules(package)
+        for line, name in _imports(path)
+        if name.split(".")[0] in PROJECT_PACKAGES and name.split(".")[0] not in allowed
+    ]
+    assert not offending, "\n".join(offending)
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(REPO).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _import_graph(packages: tuple[str, ...]) -> dict[str, dict[str, int]]:
+    """module -> {imported module of the same packages: line}; `from pkg import mod` counts as `pkg.mod`."""
+    paths = {_module_name(p): p for pkg in packages for p in _modules(pkg)}
+    graph: dict[str, dict[str, int]] = {}
+    for name, path in paths.items():
+        edges: dict[str, int] = {}
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            targets: list[str] = []
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                targets = [f"{node.module}.{a.name}" for a in node.names] + [node.module]
+            for target in targets:
+                if target in paths and target != name:
+                    edges.setdefault(target, node.lineno)
+                    break
+        graph[name] = edges
+    return graph
+
+
+def test_no_import_cycles_in_the_program_or_the_engine() -> None:
+    graph = _import_graph(("blueprint", "hardened_rke2"))
+    cycles: set[str] = set()
+    done: set[str] = set()
+
+    def visit(node: str, trail: list[str]) -> None:
+        for nxt in graph[node]:
+            if nxt in trail:
+                loop = [*trail[trail.index(nxt) :], nxt]
+                where = [f"{a.replace('.', '/')}.py:{graph[a][b]}" for a, b in itertools.pairwise(loop)]
+                cycles.add(" -> ".join(loop) + f"  ({', '.join(where)})")
+            elif nxt not in done:
+                visit(nxt, [*trail, nxt])
+        done.add(node)
+
+    for start in sorted(graph):
+        if start not in done:
+            visit(start, [start])
+    # A late import inside a function counts too: it only hides the cycle.
+    assert not cycles, "import cycles:\n" + "\n".join(sorted(cycles))
