@@ -30,6 +30,8 @@ from pulumi.runtime.proto import analyzer_pb2_grpc, engine_pb2, engine_pb2_grpc
 
 from hardened_rke2.analysis.errors import PolicyPackLoadError, PolicyPackRuntimeError
 
+# -- in process ------------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class LoadedPack:
@@ -59,9 +61,8 @@ class _PackCaptured(BaseException):
         self.servicer_kwargs = kwargs
 
 
+# Loaded packs by (directory, newest source mtime): an edited pack is loaded again, an unchanged one never.
 _LOAD_LOCK = threading.RLock()
-
-
 _LOADED: dict[tuple[str, float], LoadedPack] = {}
 
 
@@ -192,6 +193,9 @@ def pack_import_scope(pack_dir: str | os.PathLike[str]) -> Iterator[None]:
                 else:
                     del sys.modules[name]
         sys.modules.update(shadowed)
+
+
+# -- transports: `call(method, request)` and `close()` ----------------------------------------------------
 
 
 class InProcessTransport:

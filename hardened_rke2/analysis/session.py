@@ -46,6 +46,7 @@ SDK_PACK_VERSION = "0.0.1"
 
 
 def _policy_info(p: Any) -> PolicyInfo:
+    """A policy of the `GetAnalyzerInfo` answer, decoded once so nothing else touches the proto."""
     schema: dict[str, Any] | None = None
     if p.HasField("configSchema"):
         schema = {

@@ -30,8 +30,6 @@ __all__ = [
 ]
 
 _SESSIONS: dict[tuple[str, str], PolicyPackSession] = {}
-
-
 _SESSIONS_LOCK = threading.Lock()
 
 

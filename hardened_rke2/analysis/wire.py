@@ -13,28 +13,18 @@ from typing import Any
 from google.protobuf import json_format, struct_pb2
 from pulumi.runtime import proto
 
+# Wire signatures (sdk/go/common/resource/properties.go); the same constants the SDKs use.
 SIG_KEY = "4dabf18193072939515e22adb298388d"
-
-
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
-
-
 RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
-
-
 OUTPUT_SIG = "d0e6a833031e9bbcd3f4e8bde6ca49a4"
-
-
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 """How the engine sends a value unknown during preview (`MarshalOptions{KeepUnknowns: true}`)."""
 
-
+# Enforcement levels and severities, by name and as the proto enums carry them.
 LEVELS = ("advisory", "mandatory", "remediate", "disabled")
-
-
 BLOCKING_LEVELS = frozenset({"mandatory", "remediate"})
 """A violation reported at `remediate` level counts as mandatory (the SDK and the engine agree)."""
-
 
 LEVEL_FROM_PROTO = {
     proto.ADVISORY: "advisory",
@@ -42,11 +32,7 @@ LEVEL_FROM_PROTO = {
     proto.REMEDIATE: "remediate",
     proto.DISABLED: "disabled",
 }
-
-
 LEVEL_TO_PROTO = {v: k for k, v in LEVEL_FROM_PROTO.items()}
-
-
 SEVERITY_FROM_PROTO = {
     proto.POLICY_SEVERITY_LOW: "low",
     proto.POLICY_SEVERITY_MEDIUM: "medium",
@@ -54,10 +40,7 @@ SEVERITY_FROM_PROTO = {
     proto.POLICY_SEVERITY_CRITICAL: "critical",
 }
 
-
 _DURATION_RE = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
-
-
 _DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
