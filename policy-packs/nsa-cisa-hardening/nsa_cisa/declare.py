@@ -58,7 +58,7 @@ class PolicyGroup:
         self,
         module: str,
         *,
-        section: str,
+        section: str | None = None,
         resource_types: Iterable[str] | None = None,
         url: str = GUIDE_URL,
         enforcement_level: str = "mandatory",
@@ -109,6 +109,8 @@ class PolicyGroup:
         """
 
         def declare(fn: F) -> F:
+            if (section or self.section) is None:
+                raise ValueError(f"policy {name}: no guide section (give one here or on the group)")
             validate = fn if (adapt_ := self.adapt if adapt == "group" else adapt) is None else adapt_(fn)
             common: dict[str, Any] = dict(
                 section=section or self.section,
