@@ -20,7 +20,8 @@ from nsa_cisa.settings import PACK_DIR, load_pack_settings
 
 PACK_NAME = "nsa-cisa-hardening"
 # The CLI reads the version from PulumiPolicy.yaml (`pulumi policy publish`): that file is the one source.
-PACK_VERSION: str = str(yaml.safe_load((PACK_DIR / "PulumiPolicy.yaml").read_text(encoding="utf-8"))["version"])
+PACK_VERSION: str = str(yaml.safe_load((PACK_DIR / "PulumiPolicy.yaml").read_text(encoding="utf-8"))
+                        ["version"])
 
 MODULE_ORDER = (
     "exemption_policies",
@@ -38,10 +39,9 @@ MODULE_ORDER = (
 )
 """Policy modules in pack order (relative to this package)."""
 
-_modules = [importlib.import_module(f"{__name__}.{m}") for m in MODULE_ORDER]
-ALL_POLICIES: list[Policy] = []
-for _m in _modules:  # TEMPORARY while modules move to declarations
-    ALL_POLICIES += _m.GROUP.policies if hasattr(_m, "GROUP") else _m.POLICIES
+for _module in MODULE_ORDER:  # importing a module runs its declarations
+    importlib.import_module(f"{__name__}.{_module}")
+ALL_POLICIES: list[Policy] = PACK.policies([f"{__name__}.{m}" for m in MODULE_ORDER])
 
 
 def initial_config() -> dict[str, Any]:

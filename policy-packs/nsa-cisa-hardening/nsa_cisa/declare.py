@@ -17,17 +17,25 @@ order and the pack concatenates the groups in `nsa_cisa.MODULE_ORDER` (see `Regi
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from pulumi_policy import PolicyConfigSchema, ResourceValidationPolicy, StackValidationPolicy
+from pulumi_policy import Policy, PolicyConfigSchema
 
-from nsa_cisa.framework import GUIDE_URL, Remediate, nsa_policy, nsa_stack_policy
+from nsa_cisa.framework import GUIDE_URL, Remediate, build_resource_policy, build_stack_policy
 
-Policy = ResourceValidationPolicy | StackValidationPolicy
 F = TypeVar("F", bound=Callable[..., Any])
 Adapt = Callable[[Any], Any]
 """Turns a module's kind of check into the SDK's `validate(args, report)` (e.g. `check_validator`)."""
+
+
+class _Default(enum.Enum):
+    GROUP = "the group's value"
+
+
+FROM_GROUP = _Default.GROUP
+"""A declaration argument left at this takes the group's value (None is a real value: "all types" etc.)."""
 
 
 class Registry:
@@ -90,34 +98,35 @@ class PolicyGroup:
         config_schema: Mapping[str, Any] | PolicyConfigSchema | None = None,
         shared_knobs: Iterable[str] = (),
         section: str | None = None,
-        resource_types: Iterable[str] | None | str = "group",
+        resource_types: Iterable[str] | _Default | None = FROM_GROUP,
         url: str | None = None,
         enforcement_level: str | None = None,
         specification: str | None = None,
         tags: Sequence[str] = (),
         remediate: Remediate | None = None,
         stack: bool = False,
-        adapt: Adapt | None | str = "group",
+        adapt: Adapt | _Default | None = FROM_GROUP,
         honor_exempt_namespaces: bool | None = None,
         exemptible: bool = True,
         display_name: str | None = None,
     ) -> Callable[[F], F]:
         """Declare the decorated function as a policy (a stack policy if `stack`).
 
-        `resource_types` / `adapt` default to the group's ("group"); pass None for "all types" / "the
-        function already is `validate(args, report)`". `tags` are added after the `nsa` ids and the section.
+        `resource_types` / `adapt` default to the group's; pass None for "all types" / "the function
+        already is `validate(args, report)`". `tags` are added after the `nsa` ids and the section tag.
         """
 
         def declare(fn: F) -> F:
             if (section or self.section) is None:
                 raise ValueError(f"policy {name}: no guide section (give one here or on the group)")
-            validate = fn if (adapt_ := self.adapt if adapt == "group" else adapt) is None else adapt_(fn)
+            adapt_ = self.adapt if isinstance(adapt, _Default) else adapt
+            validate = fn if adapt_ is None else adapt_(fn)
             common: dict[str, Any] = dict(
                 section=section or self.section,
-                ids=list(nsa),
+                nsa=list(nsa),
                 severity=severity,
                 validate=validate,
-                level=enforcement_level or self.enforcement_level,
+                enforcement_level=enforcement_level or self.enforcement_level,
                 remediation_steps=remediation_steps,
                 config_schema=config_schema,
                 honor_exempt_namespaces=(self.honor_exempt_namespaces if honor_exempt_namespaces is None
@@ -131,12 +140,12 @@ class PolicyGroup:
             if stack:
                 if remediate is not None or tags or not exemptible:
                     raise ValueError(f"policy {name}: stack policies take no remediate/tags/exemptible")
-                built = nsa_stack_policy(name, description, **common)
+                built = build_stack_policy(name, description, **common)
             else:
-                types = self.resource_types if resource_types == "group" else resource_types
-                built = nsa_policy(name, description, **common, remediate=remediate,
-                                   resource_types=None if types is None else list(types),
-                                   exemptible=exemptible, extra_tags=tags)
+                types = self.resource_types if isinstance(resource_types, _Default) else resource_types
+                built = build_resource_policy(name, description, **common, remediate=remediate,
+                                              resource_types=None if types is None else list(types),
+                                              exemptible=exemptible, tags=tags)
             self.policies.append(built)
             return fn
 

@@ -12,8 +12,8 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from nsa_cisa.declare import PolicyGroup
 from nsa_cisa import rke2_parsing as rp
+from nsa_cisa.declare import PolicyGroup
 from nsa_cisa.framework import check_validator
 
 GITREPO = "kubernetes:fleet.cattle.io/v1alpha1:GitRepo"
@@ -143,7 +143,8 @@ def check_gitrepo_pinned(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> l
     enforcement_level="advisory",
     section="authn-authz",
     url=FLEET_URL,
-    remediation_steps="Set spec.serviceAccount (or the workspace GitRepoRestriction's defaultServiceAccount).",
+    remediation_steps="Set spec.serviceAccount (or the workspace GitRepoRestriction's "
+    "defaultServiceAccount).",
     resource_types=[GITREPO],
 )
 def check_gitrepo_service_account(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
@@ -315,13 +316,15 @@ def check_neuvector_password(props: Mapping[str, Any], _cfg: Mapping[str, Any]) 
 
 @GROUP.policy(
     name="istio-outbound-registry-only",
-    description="Istio sidecars reach only registered external services (outboundTrafficPolicy REGISTRY_ONLY).",
+    description="Istio sidecars reach only registered external services (outboundTrafficPolicy "
+    "REGISTRY_ONLY).",
     severity="medium",
     nsa=("NSA-2.5",),
     enforcement_level="advisory",
     section="network",
     url=ISTIO_EGRESS_URL,
-    remediation_steps="Set istiod values meshConfig.outboundTrafficPolicy.mode: REGISTRY_ONLY (the blueprint's "
+    remediation_steps="Set istiod values meshConfig.outboundTrafficPolicy.mode: REGISTRY_ONLY (the "
+    "blueprint's "
     "default; addons.istio.outboundTrafficPolicy) and add ServiceEntries for allowed external hosts.",
     resource_types=[APP_V2],
 )

@@ -19,7 +19,8 @@ def _records(args: Any) -> list[ex.Exemption]:
 
 @GROUP.policy(
     name="exemption-must-be-justified",
-    description="Every exemption (annotation policy.hardened-rke2.io/exemptions or pack config) names a policy "
+    description="Every exemption (annotation policy.hardened-rke2.io/exemptions or pack config) names a "
+    "policy "
     "and carries a reason and an expiry date within the allowed review period.",
     severity="medium",
     nsa=(),

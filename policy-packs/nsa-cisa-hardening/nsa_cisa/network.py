@@ -157,7 +157,8 @@ def _not_in_default_namespace(args: Any, report: ReportFn) -> None:
 
 @GROUP.policy(
     name="namespace-pod-security-enforced",
-    description="Every namespace enforces the restricted Pod Security Standard (pod-security.kubernetes.io/enforce).",
+    description="Every namespace enforces the restricted Pod Security Standard "
+    "(pod-security.kubernetes.io/enforce).",
     severity="high",
     nsa=("NSA-1.10",),
     section="pod-security",
@@ -467,7 +468,8 @@ def _quota_aspects(resource: Any) -> set[str]:
     severity="high",
     nsa=("NSA-2.4", "NSA-2.5"),
     stack=True,
-    remediation_steps="Add a NetworkPolicy in the namespace with podSelector: {}, policyTypes: [Ingress, Egress] "
+    remediation_steps="Add a NetworkPolicy in the namespace with podSelector: {}, policyTypes: [Ingress, "
+    "Egress] "
     "and no ingress/egress rules; then allow-list needed traffic with further policies.",
 )
 def _default_deny(args: Any, report: ReportFn) -> None:
@@ -490,7 +492,8 @@ def _limit_range(args: Any, report: ReportFn) -> None:
 
 @GROUP.policy(
     name="namespace-resource-quota",
-    description="Every namespace the stack creates has a ResourceQuota (or a Rancher namespace/project quota).",
+    description="Every namespace the stack creates has a ResourceQuota (or a Rancher namespace/project "
+    "quota).",
     severity="medium",
     nsa=("NSA-2.8",),
     stack=True,

@@ -208,7 +208,8 @@ def remediate_seccomp(args: Any) -> Any:
     description="Windows HostProcess containers (full host access) are not allowed.",
     pss="HostProcess", check_id="windowsHostProcess",
     severity="critical", nsa=("NSA-1.11",),
-    remediation_steps=_PSS_STEPS + "remove securityContext.windowsOptions.hostProcess (or set it false) on the pod "
+    remediation_steps=_PSS_STEPS + "remove securityContext.windowsOptions.hostProcess (or set it false) on "
+    "the pod "
     "and its containers.",
 )
 def check_windows_host_process(view: WorkloadView) -> Iterator[str]:
@@ -224,7 +225,8 @@ def check_windows_host_process(view: WorkloadView) -> Iterator[str]:
     description="Pods must not share the host's network, PID or IPC namespaces.",
     pss="Host Namespaces", check_id="hostNamespaces",
     severity="high", nsa=("NSA-1.12", "NSA-1.13"),
-    remediation_steps=_PSS_STEPS + "remove hostNetwork, hostPID and hostIPC from the pod spec (or set them false).",
+    remediation_steps=_PSS_STEPS + "remove hostNetwork, hostPID and hostIPC from the pod spec (or set them "
+    "false).",
 )
 def check_host_namespaces(view: WorkloadView) -> Iterator[str]:
     for field in ("hostNetwork", "hostPID", "hostIPC"):
@@ -251,10 +253,12 @@ def _cap_names(value: Any) -> list[str]:
 
 @_pss(
     name="pss-capabilities-baseline",
-    description="Containers may add only capabilities from the baseline set (never SYS_ADMIN, NET_ADMIN, NET_RAW, ...).",
+    description="Containers may add only capabilities from the baseline set (never SYS_ADMIN, NET_ADMIN, "
+    "NET_RAW, ...).",
     pss="Capabilities (baseline)", check_id="capabilities_baseline",
     severity="high", nsa=("NSA-1.16",),
-    remediation_steps=_PSS_STEPS + "remove capabilities outside the baseline set from securityContext.capabilities.add.",
+    remediation_steps=_PSS_STEPS + "remove capabilities outside the baseline set from "
+    "securityContext.capabilities.add.",
 )
 def check_capabilities_baseline(view: WorkloadView) -> Iterator[str]:
     for c in view.containers():
@@ -279,7 +283,8 @@ def _volume_label(view: WorkloadView, i: int, vol: Mapping[str, Any]) -> str:
     description="hostPath volumes are not allowed.",
     pss="HostPath Volumes", check_id="hostPathVolumes",
     severity="high", nsa=("NSA-1.14",),
-    remediation_steps=_PSS_STEPS + "replace hostPath volumes with emptyDir, configMap, secret, projected or a PVC.",
+    remediation_steps=_PSS_STEPS + "replace hostPath volumes with emptyDir, configMap, secret, projected or "
+    "a PVC.",
 )
 def check_host_path_volumes(view: WorkloadView) -> Iterator[str]:
     for i, vol in enumerate(as_list(view.spec.get("volumes"))):
@@ -292,7 +297,8 @@ def check_host_path_volumes(view: WorkloadView) -> Iterator[str]:
     description="Containers must not bind host ports.",
     pss="Host Ports", check_id="hostPorts",
     severity="medium", nsa=("NSA-1.13",),
-    remediation_steps=_PSS_STEPS + "remove ports[*].hostPort; expose the pod through a Service (ClusterIP + Ingress) "
+    remediation_steps=_PSS_STEPS + "remove ports[*].hostPort; expose the pod through a Service (ClusterIP + "
+    "Ingress) "
     "instead.",
 )
 def check_host_ports(view: WorkloadView) -> Iterator[str]:
@@ -307,11 +313,13 @@ def check_host_ports(view: WorkloadView) -> Iterator[str]:
 
 @_pss(
     name="pss-apparmor",
-    description="AppArmor must not be disabled: profile RuntimeDefault/Localhost (fields) or runtime/default, "
+    description="AppArmor must not be disabled: profile RuntimeDefault/Localhost (fields) or "
+    "runtime/default, "
     "localhost/* (annotations); never Unconfined.",
     pss="AppArmor", check_id="appArmorProfile",
     severity="high", nsa=("NSA-1.18",),
-    remediation_steps=_PSS_STEPS + "set securityContext.appArmorProfile.type RuntimeDefault (or Localhost) or remove it.",
+    remediation_steps=_PSS_STEPS + "set securityContext.appArmorProfile.type RuntimeDefault (or Localhost) "
+    "or remove it.",
 )
 def check_apparmor(view: WorkloadView) -> Iterator[str]:
     for key, value in view.annotations.items():
@@ -357,7 +365,8 @@ def _selinux_problems(opts: Any) -> list[str]:
     "container_engine_t); custom SELinux user and role are not allowed.",
     pss="SELinux", check_id="seLinuxOptions",
     severity="high", nsa=("NSA-1.19",),
-    remediation_steps=_PSS_STEPS + "remove seLinuxOptions.user/role and use an allowed seLinuxOptions.type (or none).",
+    remediation_steps=_PSS_STEPS + "remove seLinuxOptions.user/role and use an allowed seLinuxOptions.type "
+    "(or none).",
 )
 def check_selinux(view: WorkloadView) -> Iterator[str]:
     for problem in _selinux_problems(view.pod_security_context.get("seLinuxOptions")):
@@ -392,10 +401,12 @@ def _seccomp_type(sc: Mapping[str, Any]) -> tuple[bool, Any]:
 
 @_pss(
     name="pss-seccomp-not-unconfined",
-    description="seccomp must not be disabled: any seccompProfile.type set must be RuntimeDefault or Localhost.",
+    description="seccomp must not be disabled: any seccompProfile.type set must be RuntimeDefault or "
+    "Localhost.",
     pss="Seccomp (baseline)", check_id="seccompProfile_baseline",
     severity="high", nsa=("NSA-1.17",),
-    remediation_steps=_PSS_STEPS + "change seccompProfile.type Unconfined to RuntimeDefault (or a Localhost profile).",
+    remediation_steps=_PSS_STEPS + "change seccompProfile.type Unconfined to RuntimeDefault (or a Localhost "
+    "profile).",
 )
 def check_seccomp_baseline(view: WorkloadView) -> Iterator[str]:
     is_set, kind = _seccomp_type(view.pod_security_context)
@@ -412,7 +423,8 @@ def check_seccomp_baseline(view: WorkloadView) -> Iterator[str]:
     description="Only the safe, namespaced sysctls of the newest Kubernetes release may be set.",
     pss="Sysctls", check_id="sysctls",
     severity="high", nsa=("NSA-1.10", "NSA-1.11"),
-    remediation_steps=_PSS_STEPS + f"remove securityContext.sysctls entries other than {sorted(SAFE_SYSCTLS)}.",
+    remediation_steps=_PSS_STEPS + "remove securityContext.sysctls entries other than "
+    f"{sorted(SAFE_SYSCTLS)}.",
 )
 def check_sysctls(view: WorkloadView) -> Iterator[str]:
     for i, sysctl in enumerate(as_list(view.pod_security_context.get("sysctls"))):
@@ -424,10 +436,12 @@ def check_sysctls(view: WorkloadView) -> Iterator[str]:
 
 @_pss(
     name="pss-host-probes-lifecycle",
-    description="Probes and lifecycle hooks must not target another host (httpGet.host / tcpSocket.host unset).",
+    description="Probes and lifecycle hooks must not target another host (httpGet.host / tcpSocket.host "
+    "unset).",
     pss="Host Probes / Lifecycle Hooks", check_id="hostProbesAndHostLifecycle",
     severity="medium", nsa=("NSA-1.10",),
-    remediation_steps=_PSS_STEPS + "remove the host field from probe and lifecycle httpGet/tcpSocket handlers.",
+    remediation_steps=_PSS_STEPS + "remove the host field from probe and lifecycle httpGet/tcpSocket "
+    "handlers.",
 )
 def check_host_probes(view: WorkloadView) -> Iterator[str]:
     for c in view.containers():
@@ -447,11 +461,13 @@ def check_host_probes(view: WorkloadView) -> Iterator[str]:
 
 @_pss(
     name="pss-restricted-volume-types",
-    description="Volumes are limited to configMap, csi, downwardAPI, emptyDir, ephemeral, persistentVolumeClaim, "
+    description="Volumes are limited to configMap, csi, downwardAPI, emptyDir, ephemeral, "
+    "persistentVolumeClaim, "
     "projected, secret and image.",
     pss="Volume Types (restricted)", check_id="restrictedVolumes",
     severity="medium", nsa=("NSA-1.14",),
-    remediation_steps=_PSS_STEPS + "mount storage through a PersistentVolumeClaim (or CSI) instead of inline volume "
+    remediation_steps=_PSS_STEPS + "mount storage through a PersistentVolumeClaim (or CSI) instead of inline "
+    "volume "
     "sources.",
 )
 def check_restricted_volumes(view: WorkloadView) -> Iterator[str]:
@@ -486,11 +502,13 @@ def check_allow_privilege_escalation(view: WorkloadView) -> Iterator[str]:
 
 @_pss(
     name="pss-run-as-non-root",
-    description="Containers must run as non-root: runAsNonRoot true on the pod or every container, never false "
+    description="Containers must run as non-root: runAsNonRoot true on the pod or every container, never "
+    "false "
     "(pods with hostUsers: false exempt).",
     pss="Running as Non-root", check_id="runAsNonRoot",
     severity="high", nsa=("NSA-1.1",),
-    remediation_steps=_PSS_STEPS + "set spec.securityContext.runAsNonRoot: true and use an image with a non-root USER.",
+    remediation_steps=_PSS_STEPS + "set spec.securityContext.runAsNonRoot: true and use an image with a "
+    "non-root USER.",
 )
 def check_run_as_non_root(view: WorkloadView) -> Iterator[str]:
     if view.host_users_false:
@@ -528,7 +546,8 @@ def check_run_as_user(view: WorkloadView) -> Iterator[str]:
 
 @_pss(
     name="pss-seccomp-profile-required",
-    description="A seccomp profile (RuntimeDefault or Localhost) is set on the pod or on every container (Windows "
+    description="A seccomp profile (RuntimeDefault or Localhost) is set on the pod or on every container "
+    "(Windows "
     "pods exempt).",
     pss="Seccomp (restricted)", check_id="seccompProfile_restricted",
     severity="medium", nsa=("NSA-1.17",),
@@ -553,11 +572,13 @@ def check_seccomp_restricted(view: WorkloadView) -> Iterator[str]:
 
 @_pss(
     name="pss-capabilities-drop-all",
-    description="Every container drops ALL capabilities and adds back at most NET_BIND_SERVICE (Windows pods exempt).",
+    description="Every container drops ALL capabilities and adds back at most NET_BIND_SERVICE (Windows pods "
+    "exempt).",
     pss="Capabilities (restricted)", check_id="capabilities_restricted",
     severity="medium", nsa=("NSA-1.16",),
     remediate=remediate_drop_all,
-    remediation_steps=_PSS_STEPS + "set securityContext.capabilities.drop: [ALL] on every container; add only "
+    remediation_steps=_PSS_STEPS + "set securityContext.capabilities.drop: [ALL] on every container; add "
+    "only "
     "NET_BIND_SERVICE.",
 )
 def check_capabilities_restricted(view: WorkloadView) -> Iterator[str]:
@@ -583,7 +604,8 @@ def check_capabilities_restricted(view: WorkloadView) -> Iterator[str]:
     description="Containers do not set securityContext.ulimits (baseline since Kubernetes 1.37).",
     pss="Ulimits", check_id="ulimits",
     severity="medium", nsa=("NSA-1.10", "NSA-2.10"),
-    remediation_steps=_PSS_STEPS + "remove securityContext.ulimits; node-level limits (kubelet, pod-max-pids) apply.",
+    remediation_steps=_PSS_STEPS + "remove securityContext.ulimits; node-level limits (kubelet, "
+    "pod-max-pids) apply.",
 )
 def check_ulimits(view: WorkloadView) -> Iterator[str]:
     # Baseline since 1.37: per-container ulimits are for the privileged level only.
@@ -594,7 +616,8 @@ def check_ulimits(view: WorkloadView) -> Iterator[str]:
 
 @_pss(
     name="pss-cgroup-options",
-    description="Containers do not mount their cgroup tree writable (cgroupOptions.mountMode unset or ReadOnly).",
+    description="Containers do not mount their cgroup tree writable (cgroupOptions.mountMode unset or "
+    "ReadOnly).",
     pss="Cgroup options", check_id="cgroupOptions",
     severity="medium", nsa=("NSA-1.10", "NSA-1.11"),
     remediation_steps=_PSS_STEPS + "remove securityContext.cgroupOptions or set mountMode: ReadOnly.",

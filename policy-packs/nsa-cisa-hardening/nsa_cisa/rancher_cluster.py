@@ -22,7 +22,7 @@ from pulumi_policy import ResourceValidationArgs
 
 from nsa_cisa import rke2_parsing as rp
 from nsa_cisa.declare import PolicyGroup
-from nsa_cisa.framework import GUIDE_URL, Check, check_validator
+from nsa_cisa.framework import check_validator
 
 CLUSTER_V2 = "rancher2:index/clusterV2:ClusterV2"
 PSACT = "rancher2:index/podSecurityAdmissionConfigurationTemplate:PodSecurityAdmissionConfigurationTemplate"
@@ -43,7 +43,8 @@ def _layers(props: Mapping[str, Any]) -> list[rp.ParsedConfig]:
     return rp.layers(_rke(props))
 
 
-# Most policies here are pure checks of a ClusterV2's props; exempt namespaces do not apply to Rancher objects.
+# Most policies here are pure checks of a ClusterV2's props; exempt namespaces do not apply to Rancher
+# objects.
 GROUP = PolicyGroup(__name__, section="network", resource_types=[CLUSTER_V2], url=RKE2_HARDENING_URL,
                     honor_exempt_namespaces=False, adapt=check_validator)
 
@@ -112,7 +113,8 @@ def check_config_keys_known(props: Mapping[str, Any], cfg: Mapping[str, Any]) ->
 
 @GROUP.policy(
     name="rke2-config-values-kept",
-    description="RKE2 config values are strings, booleans or lists, which Rancher passes on (it drops the rest).",
+    description="RKE2 config values are strings, booleans or lists, which Rancher passes on (it drops the "
+    "rest).",
     severity="high",
     nsa=("NSA-5.2",),
     section="upgrades",
@@ -968,7 +970,8 @@ _QUOTA_KEYS = ("limitsCpu", "limitsMemory", "requestsCpu", "requestsMemory")
 
 @GROUP.policy(
     name="rancher-project-quotas",
-    description="Rancher projects set a resource quota (project and per-namespace default) and container defaults.",
+    description="Rancher projects set a resource quota (project and per-namespace default) and container "
+    "defaults.",
     severity="medium",
     nsa=("NSA-2.8", "NSA-2.9"),
     enforcement_level="advisory",
@@ -1091,7 +1094,8 @@ def _justifications(props: Mapping[str, Any]) -> tuple[dict[str, str], str | Non
 
 @GROUP.policy(
     name="psa-template-exemptions-justified",
-    description="Every PSA template exemption (namespace, user, runtime class) carries a written justification.",
+    description="Every PSA template exemption (namespace, user, runtime class) carries a written "
+    "justification.",
     severity="high",
     nsa=("NSA-1.10",),
     section="pod-security",

@@ -177,7 +177,8 @@ def _subject_key(subject: Mapping[str, Any], binding_ns: str | None) -> str:
 
 @GROUP.policy(
     name="rbac-no-cluster-admin-binding",
-    description="No RoleBinding/ClusterRoleBinding grants cluster-admin unless the pack config allows that binding.",
+    description="No RoleBinding/ClusterRoleBinding grants cluster-admin unless the pack config allows that "
+    "binding.",
     severity="critical",
     nsa=("NSA-3.4",),
     resource_types=BINDING_TYPES,
@@ -206,7 +207,8 @@ def _cluster_admin(args: Any, report: ReportFn) -> None:
 
 @GROUP.policy(
     name="rbac-no-system-group-binding",
-    description="No binding names system:anonymous, system:unauthenticated or system:authenticated as a subject.",
+    description="No binding names system:anonymous, system:unauthenticated or system:authenticated as a "
+    "subject.",
     severity="critical",
     nsa=("NSA-3.7",),
     resource_types=BINDING_TYPES,
@@ -222,7 +224,8 @@ def _system_groups(args: Any, report: ReportFn) -> None:
 
 @GROUP.policy(
     name="rbac-secret-readers-allowed",
-    description="Roles that can read Secrets (stack roles, and the built-in cluster-admin/admin/edit) are bound only to "
+    description="Roles that can read Secrets (stack roles, and the built-in cluster-admin/admin/edit) are "
+    "bound only to "
     "subjects listed in allowedSecretReaders.",
     severity="high",
     nsa=("NSA-2.21",),

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from nsa_cisa.declare import PolicyGroup
-from nsa_cisa.framework import ReportFn, as_list, as_map, matches_any, nsa_policy, text
+from nsa_cisa.framework import ReportFn, as_list, as_map, matches_any, text
 from nsa_cisa.workloads import POD_BEARING_TYPES, as_view
 
 CONFIG_MAP_TYPES = frozenset({"kubernetes:core/v1:ConfigMap", "kubernetes:core/v1:ConfigMapPatch"})

@@ -17,10 +17,9 @@ from typing import Any
 from pulumi_policy import PolicyResource, StackValidationArgs
 from pulumi_policy.proxy import UnknownValueError
 
-from nsa_cisa.declare import PolicyGroup
 from nsa_cisa import rke2_parsing as rp
+from nsa_cisa.declare import PolicyGroup
 from nsa_cisa.delivery import GITREPO, GITREPO_RESTRICTION, PEER_AUTHN_TYPES, selects_all_workloads
-
 
 CLUSTER_V2 = "rancher2:index/clusterV2:ClusterV2"
 CLUSTER_SYNC = "rancher2:index/clusterSync:ClusterSync"
@@ -177,7 +176,8 @@ def _istio_apps(resources: Iterable[PolicyResource], charts: set[str]) -> list[P
 
 @GROUP.policy(
     name="istio-mesh-strict-mtls",
-    description="When Istio is installed, a mesh-wide PeerAuthentication in the root namespace enforces STRICT mTLS.",
+    description="When Istio is installed, a mesh-wide PeerAuthentication in the root namespace enforces "
+    "STRICT mTLS.",
     severity="high",
     nsa=("NSA-4.7", "NSA-2.17"),
     section="logging",

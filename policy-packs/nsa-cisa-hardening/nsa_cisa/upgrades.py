@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from nsa_cisa.declare import PolicyGroup
-from nsa_cisa.framework import ReportFn, nsa_policy, show
+from nsa_cisa.framework import ReportFn, show
 from nsa_cisa.workloads import POD_BEARING_TYPES, as_view
 
 # group/version -> the Kubernetes release that stopped serving it (deprecation guide).

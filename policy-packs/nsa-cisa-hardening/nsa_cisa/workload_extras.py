@@ -149,7 +149,8 @@ def _fill_automount(view: WorkloadView, spec: dict[str, Any]) -> bool:
 
 @GROUP.policy(
     name="service-account-token-not-automounted",
-    description="ServiceAccounts set automountServiceAccountToken: false so pods get no API token by default.",
+    description="ServiceAccounts set automountServiceAccountToken: false so pods get no API token by "
+    "default.",
     severity="low",
     nsa=("NSA-1.20",),
     enforcement_level="advisory",
@@ -273,7 +274,8 @@ def _images(view: WorkloadView) -> Iterator[tuple[str, str]]:
 
 @GROUP.policy(
     name="image-allowed-registries",
-    description="Container images come only from the configured registries (not enforced while the list is empty).",
+    description="Container images come only from the configured registries (not enforced while the list is "
+    "empty).",
     severity="high",
     nsa=("NSA-1.8",),
     shared_knobs=["allowedRegistries"],
@@ -343,7 +345,8 @@ DEFAULT_SANDBOX_RUNTIME_CLASSES = ["gvisor", "runsc", "kata", "kata-qemu", "kata
 
 @GROUP.policy(
     name="sandboxed-runtime-for-sensitive-workloads",
-    description=f"Workloads labelled {SENSITIVE_LABEL}=true or in sensitiveNamespaces use a sandboxed RuntimeClass "
+    description=f"Workloads labelled {SENSITIVE_LABEL}=true or in sensitiveNamespaces use a sandboxed "
+    "RuntimeClass "
     "(gVisor, Kata).",
     severity="low",
     nsa=("NSA-1.22",),
