@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from blueprint.offline.analyzer import PolicyConfigError, PolicyPackSession, analyze_props
-from tests.conftest import PACK_DIR
-from tests.policy.builders import POD_TYPES, analyze, names, restricted_spec, wrap
+from tests.support.paths import PACK_DIR
+from tests.support.policy_builders import POD_TYPES, analyze, names, restricted_spec, wrap
 
 ANNOTATION = "policy.hardened-rke2.io/exemptions"
 TODAY = datetime.date.today()

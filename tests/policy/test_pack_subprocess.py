@@ -12,8 +12,8 @@ import pytest
 import yaml
 
 from blueprint.offline.analyzer import UNKNOWN, PolicyPackSession, input_from_dict, run_analysis
-from tests.conftest import PACK_DIR
-from tests.policy.builders import POD_TYPES, restricted_spec, wrap
+from tests.support.paths import PACK_DIR
+from tests.support.policy_builders import POD_TYPES, restricted_spec, wrap
 
 FIXTURES = Path(__file__).parent / "fixtures" / "pss"
 

@@ -12,7 +12,7 @@ from blueprint.offline.analyzer import analyze_stack
 from blueprint.offline.capture import EchoMocks, ProgramRun
 from components.addons import AddonsArgs, ClusterAddons
 from components.cluster import HardenedCluster
-from tests.conftest import PACK_DIR
+from tests.support.paths import PACK_DIR
 
 MINE = {
     "cluster-required-addons",

@@ -10,7 +10,7 @@ import yaml
 
 from blueprint.offline.analyzer import AnalysisResult, analyze_stack
 from blueprint.offline.engine import preview_project
-from tests.conftest import PACK_DIR, REPO_ROOT
+from tests.support.paths import PACK_DIR, REPO_ROOT
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

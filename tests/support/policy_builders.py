@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from blueprint.offline.analyzer import Violation, analyze_props
-from tests.conftest import PACK_DIR
+from tests.support.paths import PACK_DIR
 
 POD_TYPES: dict[str, str] = {
     "Pod": "kubernetes:core/v1:Pod",
