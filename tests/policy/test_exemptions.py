@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from nsa_cisa import PACK_VERSION
 
 from blueprint.offline.analyzer import PolicyConfigError, PolicyPackSession, analyze_props
 from tests.support.paths import PACK_DIR
@@ -371,11 +372,10 @@ def test_pss_policies_cover_every_restricted_check_once() -> None:
 
 def test_pack_yaml_and_code_agree_on_the_version() -> None:
     import yaml
-
     meta = yaml.safe_load((PACK_DIR / "PulumiPolicy.yaml").read_text(encoding="utf-8"))
     assert meta["runtime"]["name"] == "python" and meta["description"]
     session = PolicyPackSession(PACK_DIR)
-    assert session.name == "nsa-cisa-hardening" and session.version == str(meta["version"]) == "0.1.0"
+    assert session.name == "nsa-cisa-hardening" and session.version == str(meta["version"]) == PACK_VERSION
 
 
 def test_example_pack_settings_are_valid(

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
+from nsa_cisa import PACK_VERSION
 
 from blueprint.offline.analyzer import UNKNOWN, PolicyPackSession, input_from_dict, run_analysis
 from tests.support.paths import PACK_DIR
@@ -58,7 +59,7 @@ def test_subprocess_pack_gives_the_same_answers_as_in_process() -> None:
     inputs = [input_from_dict(r) for r in _resources()]
     config = {"pss-seccomp-profile-required": "remediate"}
     with PolicyPackSession(PACK_DIR, config=config, mode="subprocess", project="p", stack="s") as remote:
-        assert remote.name == "nsa-cisa-hardening" and remote.version == "0.1.0"
+        assert remote.name == "nsa-cisa-hardening" and remote.version == PACK_VERSION
         over_grpc = run_analysis([remote], inputs)
     with PolicyPackSession(PACK_DIR, config=config) as local:
         in_process = run_analysis([local], inputs)
