@@ -77,9 +77,9 @@ def repo_url_problem(url: Any) -> str | None:
     severity="high",
     nsa=("NSA-2.17", "NSA-1.8"),
     section="network",
+    resource_types=[GITREPO],
     url=FLEET_URL,
     remediation_steps="Remove spec.insecureSkipTLSVerify; give spec.caBundle for a private CA.",
-    resource_types=[GITREPO],
 )
 def check_gitrepo_tls(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     spec = props.get("spec")
@@ -97,9 +97,9 @@ def check_gitrepo_tls(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list
     severity="high",
     nsa=("NSA-2.17", "NSA-1.8"),
     section="network",
+    resource_types=[GITREPO],
     url=FLEET_URL,
     remediation_steps="Use an https:// or ssh URL for spec.repo (with clientSecretName).",
-    resource_types=[GITREPO],
 )
 def check_gitrepo_url(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     out = []
@@ -117,11 +117,11 @@ def check_gitrepo_url(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list
     description="Fleet deploys a pinned revision or corrects drift.",
     severity="low",
     nsa=("NSA-1.8", "NSA-5.4"),
-    enforcement_level="advisory",
     section="upgrades",
+    enforcement_level="advisory",
+    resource_types=[GITREPO],
     url=FLEET_URL,
     remediation_steps="Set spec.revision to a commit/tag, or spec.correctDrift.enabled: true.",
-    resource_types=[GITREPO],
 )
 def check_gitrepo_pinned(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     spec = props.get("spec")
@@ -140,12 +140,12 @@ def check_gitrepo_pinned(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> l
     description="Fleet deploys with a named least-privilege service account.",
     severity="medium",
     nsa=("NSA-1.21", "NSA-3.4"),
-    enforcement_level="advisory",
     section="authn-authz",
+    enforcement_level="advisory",
+    resource_types=[GITREPO],
     url=FLEET_URL,
     remediation_steps="Set spec.serviceAccount (or the workspace GitRepoRestriction's "
     "defaultServiceAccount).",
-    resource_types=[GITREPO],
 )
 def check_gitrepo_service_account(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     sa = rp.dig(props.get("spec"), "serviceAccount")
@@ -173,12 +173,12 @@ _MATCH_ALL = {".*", "^.*$", ".+", "^.+$", "^.*", ".*$", "(.*)"}
     description="A GitRepoRestriction limits repositories and deploy identities.",
     severity="medium",
     nsa=("NSA-1.8", "NSA-3.4"),
-    enforcement_level="advisory",
     section="authn-authz",
+    enforcement_level="advisory",
+    resource_types=[GITREPO_RESTRICTION],
     url=FLEET_RESTRICTION_URL,
     remediation_steps="List allowedRepoPatterns for the team's repositories (https/ssh) and "
     "allowedServiceAccounts or defaultServiceAccount.",
-    resource_types=[GITREPO_RESTRICTION],
 )
 def check_restriction_scoped(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     out = []
@@ -213,11 +213,12 @@ def selects_all_workloads(selector: Any) -> bool:
 
 @GROUP.policy(
     name="istio-peer-authentication-strict",
-    description="Istio PeerAuthentication never allows plaintext (no PERMISSIVE or "
-    "DISABLE; the mesh-wide policy is STRICT).",
+    description="Istio PeerAuthentication never allows plaintext (no PERMISSIVE or DISABLE; the mesh-wide "
+    "policy is STRICT).",
     severity="high",
     nsa=("NSA-4.7", "NSA-2.17"),
     section="logging",
+    resource_types=PEER_AUTHN_TYPES,
     url=ISTIO_PA_URL,
     config_schema={
         "istioRootNamespace": {
@@ -227,7 +228,6 @@ def selects_all_workloads(selector: Any) -> bool:
         }
     },
     remediation_steps="Set spec.mtls.mode: STRICT (and on every portLevelMtls entry).",
-    resource_types=PEER_AUTHN_TYPES,
 )
 def check_peer_authentication(props: Mapping[str, Any], cfg: Mapping[str, Any]) -> list[str]:
     root = cfg.get("istioRootNamespace") or "istio-system"
@@ -264,10 +264,10 @@ def check_peer_authentication(props: Mapping[str, Any], cfg: Mapping[str, Any]) 
     severity="high",
     nsa=("NSA-1.8", "NSA-2.17"),
     section="network",
+    resource_types=[CATALOG_V2],
     url="https://ranchermanager.docs.rancher.com/how-to-guides/new-user-guides/helm-charts-in-rancher",
     remediation_steps="Use an https:// or oci:// url (or an https/ssh gitRepo), keep insecure and "
     "insecurePlainHttp false, give caBundle for a private CA.",
-    resource_types=[CATALOG_V2],
 )
 def check_catalog_tls(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     """A Rancher chart repository (CatalogV2, Helm `url` or `gitRepo`) is fetched over verified TLS."""
@@ -296,9 +296,9 @@ def check_catalog_tls(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list
     severity="critical",
     nsa=("NSA-3.2",),
     section="authn-authz",
+    resource_types=[APP_V2],
     url=NEUVECTOR_URL,
     remediation_steps="Set values.bootstrapPassword from a generated Pulumi secret.",
-    resource_types=[APP_V2],
 )
 def check_neuvector_password(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     if props.get("chartName") != "neuvector":
@@ -320,13 +320,13 @@ def check_neuvector_password(props: Mapping[str, Any], _cfg: Mapping[str, Any]) 
     "REGISTRY_ONLY).",
     severity="medium",
     nsa=("NSA-2.5",),
-    enforcement_level="advisory",
     section="network",
+    enforcement_level="advisory",
+    resource_types=[APP_V2],
     url=ISTIO_EGRESS_URL,
     remediation_steps="Set istiod values meshConfig.outboundTrafficPolicy.mode: REGISTRY_ONLY (the "
-    "blueprint's "
-    "default; addons.istio.outboundTrafficPolicy) and add ServiceEntries for allowed external hosts.",
-    resource_types=[APP_V2],
+    "blueprint's default; addons.istio.outboundTrafficPolicy) and add ServiceEntries for allowed external "
+    "hosts.",
 )
 def check_istio_outbound(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     if props.get("chartName") != "istiod":
@@ -349,12 +349,12 @@ def check_istio_outbound(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> l
     description="NeuVector admission control is on and in protect mode (its deny rules block, not only log).",
     severity="medium",
     nsa=("NSA-4.8",),
-    enforcement_level="advisory",
     section="logging",
+    enforcement_level="advisory",
+    resource_types=[NV_ADMISSION_RULE],
     url=NEUVECTOR_URL,
     remediation_steps="Set spec.config.enable: true and spec.config.mode: protect "
     "(addons.neuvector.admission.mode: protect).",
-    resource_types=[NV_ADMISSION_RULE],
 )
 def check_neuvector_admission(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     config = rp.dig(props, "spec.config")
@@ -385,10 +385,10 @@ _LOG_OUTPUT_INSECURE: Mapping[str, tuple[tuple[str, str], ...]] = {
     severity="high",
     nsa=("NSA-4.4", "NSA-2.17"),
     section="logging",
+    resource_types=LOG_OUTPUT_TYPES,
     url=LOGGING_OUTPUT_URL,
     remediation_steps="Remove syslog insecure / verify_fqdn: false (and ssl_verify: false, insecure_ssl, "
     "tls_verify_mode: none); trust a private CA instead (addons.auditLogging.output.caBundle).",
-    resource_types=LOG_OUTPUT_TYPES,
 )
 def check_log_output_tls(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     spec = props.get("spec")
@@ -415,10 +415,10 @@ def check_log_output_tls(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> l
     severity="high",
     nsa=("NSA-4.8", "NSA-2.17"),
     section="logging",
-    url=ALERTMANAGER_CONFIG_URL,
-    remediation_steps="Remove httpConfig.tlsConfig.insecureSkipVerify (addons.monitoring.receiver."
-    "insecureSkipTlsVerify); trust the receiver's CA instead.",
     resource_types=ALERTMANAGER_CONFIG_TYPES,
+    url=ALERTMANAGER_CONFIG_URL,
+    remediation_steps="Remove httpConfig.tlsConfig.insecureSkipVerify "
+    "(addons.monitoring.receiver.insecureSkipTlsVerify); trust the receiver's CA instead.",
 )
 def check_alertmanager_tls(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     receivers = rp.dig(props, "spec.receivers")
@@ -442,11 +442,11 @@ def check_alertmanager_tls(props: Mapping[str, Any], _cfg: Mapping[str, Any]) ->
     description="Add-on charts are ones Rancher still maintains (no rancher-istio).",
     severity="medium",
     nsa=("NSA-5.1", "NSA-5.4"),
-    enforcement_level="advisory",
     section="upgrades",
+    enforcement_level="advisory",
+    resource_types=[APP_V2],
     url=ISTIO_PA_URL,
     remediation_steps="Replace rancher-istio with Istio's upstream charts (base, istiod, cni).",
-    resource_types=[APP_V2],
 )
 def check_deprecated_addon(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     chart = props.get("chartName")

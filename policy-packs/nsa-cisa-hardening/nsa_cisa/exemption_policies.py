@@ -20,15 +20,14 @@ def _records(args: Any) -> list[ex.Exemption]:
 @GROUP.policy(
     name="exemption-must-be-justified",
     description="Every exemption (annotation policy.hardened-rke2.io/exemptions or pack config) names a "
-    "policy "
-    "and carries a reason and an expiry date within the allowed review period.",
+    "policy and carries a reason and an expiry date within the allowed review period.",
     severity="medium",
     nsa=(),
-    remediation_steps="Give each exemption record `policy`, `reason`, `expires: YYYY-MM-DD` "
-                      "(and `approvedBy`), or remove it.",
+    exemptible=False,
     config_schema={"maxExemptionDays": {"type": "integer", "minimum": 0, "default": 366,
                                         "description": "Longest allowed exemption (0 = unlimited)."}},
-    exemptible=False,
+    remediation_steps="Give each exemption record `policy`, `reason`, `expires: YYYY-MM-DD` (and "
+    "`approvedBy`), or remove it.",
 )
 def _justified(args: Any, report: ReportFn) -> None:
     max_days = as_int(args.get_config().get("maxExemptionDays"))
@@ -50,11 +49,11 @@ def _justified(args: Any, report: ReportFn) -> None:
     description="Reports every exemption in force on a resource (who, why, until when) so it shows in every "
     "preview.",
     severity="low",
-    enforcement_level="advisory",
     nsa=(),
-    remediation_steps="Nothing to fix now; remove the exemption once the underlying violation is fixed, "
-                      "and before it expires.",
+    enforcement_level="advisory",
     exemptible=False,
+    remediation_steps="Nothing to fix now; remove the exemption once the underlying violation is fixed, and "
+    "before it expires.",
 )
 def _applied(args: Any, report: ReportFn) -> None:
     today = ex.today_utc()

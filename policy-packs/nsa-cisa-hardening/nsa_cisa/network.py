@@ -122,7 +122,7 @@ def _check_placement(config_key: str, args: Any, report: ReportFn) -> None:
         }
     },
     remediation_steps="Set metadata.namespace to an application namespace that has default-deny network "
-                      "policies, quotas and restricted pod security.",
+    "policies, quotas and restricted pod security.",
 )
 def _not_in_system_namespace(args: Any, report: ReportFn) -> None:
     _check_placement("forbiddenNamespaces", args, report)
@@ -146,7 +146,7 @@ def _not_in_system_namespace(args: Any, report: ReportFn) -> None:
         }
     },
     remediation_steps="Set metadata.namespace (or the Kubernetes provider's namespace) to an application "
-                      "namespace with default-deny network policies, quotas and restricted pod security.",
+    "namespace with default-deny network policies, quotas and restricted pod security.",
 )
 def _not_in_default_namespace(args: Any, report: ReportFn) -> None:
     _check_placement("avoidNamespaces", args, report)
@@ -172,7 +172,7 @@ def _not_in_default_namespace(args: Any, report: ReportFn) -> None:
         }
     },
     remediation_steps="Label the namespace pod-security.kubernetes.io/enforce=restricted (and audit/warn "
-                      "the same).",
+    "the same).",
 )
 def _psa_label(args: Any, report: ReportFn) -> None:
     minimum = text(args.get_config().get("minimumLevel")) or "restricted"
@@ -199,7 +199,7 @@ def _psa_label(args: Any, report: ReportFn) -> None:
     nsa=("NSA-2.16",),
     resource_types=SERVICE_TYPES,
     remediation_steps="Remove spec.externalIPs; expose the service through an Ingress or a LoadBalancer "
-                      "that is allowed by the pack config.",
+    "that is allowed by the pack config.",
 )
 def _external_ips(args: Any, report: ReportFn) -> None:
     ips = as_list(get_path(args.props, "spec.externalIPs"))
@@ -223,7 +223,7 @@ def _external_ips(args: Any, report: ReportFn) -> None:
         }
     },
     remediation_steps="Use a ClusterIP Service behind the (TLS) Ingress controller, or add the service to "
-                      "allowedExposedServices.",
+    "allowedExposedServices.",
 )
 def _exposure(args: Any, report: ReportFn) -> None:
     kind = text(get_path(args.props, "spec.type"))
@@ -256,7 +256,7 @@ def _host_covered(host: str, tls_hosts: list[str]) -> bool:
     nsa=("NSA-2.17",),
     resource_types=INGRESS_TYPES,
     remediation_steps="Add spec.tls entries (hosts + secretName, e.g. from cert-manager) covering every "
-                      "rule host.",
+    "rule host.",
 )
 def _ingress_tls(args: Any, report: ReportFn) -> None:
     spec = as_map(args.props.get("spec"))
@@ -321,7 +321,7 @@ def _reaches_port_80(ports: Any) -> bool:
     enforcement_level="advisory",
     resource_types=NETWORK_POLICY_TYPES,
     remediation_steps="Add `except: [169.254.169.254/32]` to broad ipBlocks and avoid egress rules without "
-                      "destinations.",
+    "destinations.",
 )
 def _metadata_egress(args: Any, report: ReportFn) -> None:
     spec = as_map(args.props.get("spec"))
@@ -469,8 +469,7 @@ def _quota_aspects(resource: Any) -> set[str]:
     nsa=("NSA-2.4", "NSA-2.5"),
     stack=True,
     remediation_steps="Add a NetworkPolicy in the namespace with podSelector: {}, policyTypes: [Ingress, "
-    "Egress] "
-    "and no ingress/egress rules; then allow-list needed traffic with further policies.",
+    "Egress] and no ingress/egress rules; then allow-list needed traffic with further policies.",
 )
 def _default_deny(args: Any, report: ReportFn) -> None:
     _check_coverage(args, report, what="default-deny NetworkPolicy", satisfies=_default_deny_aspects,

@@ -95,12 +95,12 @@ def _ports(value: Any) -> list[str]:
     description="EC2 node machines require IMDSv2 session tokens (or disable the metadata endpoint).",
     severity="high",
     nsa=("NSA-2.6",),
-    specification="Block pod access to cloud metadata: the cloud-config route on EC2 is IMDSv2 "
-    "(session tokens) with a hop limit of 1.",
     url=EC2_IMDS_URL,
+    specification="Block pod access to cloud metadata: the cloud-config route on EC2 is IMDSv2 (session "
+    "tokens) with a hop limit of 1.",
     remediation_steps="Set amazonec2Config.httpTokens: required (keep httpEndpoint: enabled for cloud-init; "
-    "AWS's default hop limit of 1 keeps pods from reaching IMDS). HardenedCluster does this unless a "
-    "pool sets allowImdsV1: true.",
+    "AWS's default hop limit of 1 keeps pods from reaching IMDS). HardenedCluster does this unless a pool "
+    "sets allowImdsV1: true.",
 )
 def check_ec2_imdsv2(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     ec2 = _block(props, "amazonec2Config")
@@ -127,9 +127,9 @@ def check_ec2_imdsv2(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[
     description="EC2 node root volumes (etcd data, the Secrets encryption key) are EBS-encrypted.",
     severity="high",
     nsa=("NSA-2.19",),
-    specification="Secrets at rest: etcd's data and RKE2's encryption key live on the node's root "
-    "volume, so the volume itself must be encrypted too.",
     url=EBS_URL,
+    specification="Secrets at rest: etcd's data and RKE2's encryption key live on the node's root volume, "
+    "so the volume itself must be encrypted too.",
     remediation_steps="Set amazonec2Config.encryptEbsVolume: true (and kmsKey for a customer-managed key). "
     "HardenedCluster does this unless a pool sets allowUnencryptedVolume: true.",
 )
@@ -201,6 +201,9 @@ def _public_ip_allowed(args: ResourceValidationArgs, cfg: Mapping[str, Any]) -> 
     description="Node machines get no public address unless the pool is explicitly allowed one.",
     severity="high",
     nsa=("NSA-2.11", "NSA-2.16"),
+    specification="Nodes (API server, kubelet, etcd) must not be reachable from the Internet; "
+    "external-facing worker nodes are segmented and named explicitly.",
+    adapt=None,
     config_schema={
         "allowPublicIp": {
             "type": "boolean",
@@ -215,13 +218,9 @@ def _public_ip_allowed(args: ResourceValidationArgs, cfg: Mapping[str, Any]) -> 
             "deliberately external-facing pools that may have public addresses.",
         },
     },
-    specification="Nodes (API server, kubelet, etcd) must not be reachable from the Internet; "
-    "external-facing worker nodes are segmented and named explicitly.",
     remediation_steps="EC2: privateAddressOnly: true (no IPv6 addresses); Azure: noPublicIp: true; Google: "
-    "useInternalIpOnly: true; OpenStack: no floatingIpPool; DigitalOcean: ipv6: false. Reach nodes "
-    "through a bastion/VPN. For a deliberately external-facing pool, add its name to "
-    "publicIpAllowedFor.",
-    adapt=None,
+    "useInternalIpOnly: true; OpenStack: no floatingIpPool; DigitalOcean: ipv6: false. Reach nodes through "
+    "a bastion/VPN. For a deliberately external-facing pool, add its name to publicIpAllowedFor.",
 )
 def _validate_no_public_ip(args: ResourceValidationArgs, report: Report) -> None:
     problems = _public_address_problems(props_of(args))
@@ -243,8 +242,8 @@ def _validate_no_public_ip(args: ResourceValidationArgs, report: Report) -> None
     description="Node drivers neither open ports to the Internet nor add their own firewall rules.",
     severity="high",
     nsa=("NSA-2.11", "NSA-2.16"),
-    remediation_steps="EC2: securityGroupReadonly: true and no openPorts; Azure: name an existing nsg and no "
-    "openPorts; Google: no openPorts. Manage node firewall rules yourself (private sources only). "
+    remediation_steps="EC2: securityGroupReadonly: true and no openPorts; Azure: name an existing nsg and "
+    "no openPorts; Google: no openPorts. Manage node firewall rules yourself (private sources only). "
     "HardenedCluster does this unless a pool sets allowDriverSecurityGroupRules/openPorts.",
 )
 def check_driver_opened_ports(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
@@ -345,9 +344,9 @@ _VSPHERE_LIMITS: Mapping[str, int] = {"remotedisplay.maxconnections": 1}
     severity="medium",
     nsa=("NSA-5.2",),
     section="upgrades",
-    specification="Follow the platform's hardening benchmark for node VMs (vSphere Security "
-    "Configuration Guide VM settings).",
     url=VSPHERE_URL,
+    specification="Follow the platform's hardening benchmark for node VMs (vSphere Security Configuration "
+    "Guide VM settings).",
     remediation_steps="Remove cfgparams entries that re-enable copy/paste, drag-and-drop, disk shrink/wipe, "
     "device connect, GUI options, 3D or host info, or raise RemoteDisplay.maxConnections above 1 "
     "(HardenedCluster needs allowVmxOverrides: true to do so).",
@@ -721,9 +720,9 @@ def _applied(key: str, prep: _HostPrep) -> bool:
     section="upgrades",
     url=RKE2_HARDENING_URL,
     remediation_steps="Put the CIS host preparation in the driver's cloud-init: an `etcd` system user, "
-    "/etc/sysctl.d/60-rke2-cis.conf with kernel.panic=10, kernel.panic_on_oops=1, "
-    "vm.overcommit_memory=1, vm.panic_on_oom=0, and `sysctl -p <file>` in runcmd (HardenedCluster "
-    "merges it into every pool's cloud-init). For a prepared image, exempt the config.",
+    "/etc/sysctl.d/60-rke2-cis.conf with kernel.panic=10, kernel.panic_on_oops=1, vm.overcommit_memory=1, "
+    "vm.panic_on_oom=0, and `sysctl -p <file>` in runcmd (HardenedCluster merges it into every pool's "
+    "cloud-init). For a prepared image, exempt the config.",
 )
 def check_cis_host_prep(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     blocks = [name for name in DRIVER_BLOCKS if _block(props, name) is not None]

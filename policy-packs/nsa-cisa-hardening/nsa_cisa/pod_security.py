@@ -206,11 +206,12 @@ def remediate_seccomp(args: Any) -> Any:
 @_pss(
     name="pss-windows-host-process",
     description="Windows HostProcess containers (full host access) are not allowed.",
-    pss="HostProcess", check_id="windowsHostProcess",
-    severity="critical", nsa=("NSA-1.11",),
+    pss="HostProcess",
+    check_id="windowsHostProcess",
+    severity="critical",
+    nsa=("NSA-1.11",),
     remediation_steps=_PSS_STEPS + "remove securityContext.windowsOptions.hostProcess (or set it false) on "
-    "the pod "
-    "and its containers.",
+    "the pod and its containers.",
 )
 def check_windows_host_process(view: WorkloadView) -> Iterator[str]:
     if is_true(get_path(view.pod_security_context, "windowsOptions.hostProcess")):
@@ -223,8 +224,10 @@ def check_windows_host_process(view: WorkloadView) -> Iterator[str]:
 @_pss(
     name="pss-host-namespaces",
     description="Pods must not share the host's network, PID or IPC namespaces.",
-    pss="Host Namespaces", check_id="hostNamespaces",
-    severity="high", nsa=("NSA-1.12", "NSA-1.13"),
+    pss="Host Namespaces",
+    check_id="hostNamespaces",
+    severity="high",
+    nsa=("NSA-1.12", "NSA-1.13"),
     remediation_steps=_PSS_STEPS + "remove hostNetwork, hostPID and hostIPC from the pod spec (or set them "
     "false).",
 )
@@ -237,8 +240,10 @@ def check_host_namespaces(view: WorkloadView) -> Iterator[str]:
 @_pss(
     name="pss-privileged-containers",
     description="Privileged containers (including init and ephemeral containers) are not allowed.",
-    pss="Privileged Containers", check_id="privileged",
-    severity="critical", nsa=("NSA-1.11",),
+    pss="Privileged Containers",
+    check_id="privileged",
+    severity="critical",
+    nsa=("NSA-1.11",),
     remediation_steps=_PSS_STEPS + "remove securityContext.privileged (or set it false) on every container.",
 )
 def check_privileged(view: WorkloadView) -> Iterator[str]:
@@ -255,8 +260,10 @@ def _cap_names(value: Any) -> list[str]:
     name="pss-capabilities-baseline",
     description="Containers may add only capabilities from the baseline set (never SYS_ADMIN, NET_ADMIN, "
     "NET_RAW, ...).",
-    pss="Capabilities (baseline)", check_id="capabilities_baseline",
-    severity="high", nsa=("NSA-1.16",),
+    pss="Capabilities (baseline)",
+    check_id="capabilities_baseline",
+    severity="high",
+    nsa=("NSA-1.16",),
     remediation_steps=_PSS_STEPS + "remove capabilities outside the baseline set from "
     "securityContext.capabilities.add.",
 )
@@ -281,8 +288,10 @@ def _volume_label(view: WorkloadView, i: int, vol: Mapping[str, Any]) -> str:
 @_pss(
     name="pss-host-path-volumes",
     description="hostPath volumes are not allowed.",
-    pss="HostPath Volumes", check_id="hostPathVolumes",
-    severity="high", nsa=("NSA-1.14",),
+    pss="HostPath Volumes",
+    check_id="hostPathVolumes",
+    severity="high",
+    nsa=("NSA-1.14",),
     remediation_steps=_PSS_STEPS + "replace hostPath volumes with emptyDir, configMap, secret, projected or "
     "a PVC.",
 )
@@ -295,11 +304,12 @@ def check_host_path_volumes(view: WorkloadView) -> Iterator[str]:
 @_pss(
     name="pss-host-ports",
     description="Containers must not bind host ports.",
-    pss="Host Ports", check_id="hostPorts",
-    severity="medium", nsa=("NSA-1.13",),
+    pss="Host Ports",
+    check_id="hostPorts",
+    severity="medium",
+    nsa=("NSA-1.13",),
     remediation_steps=_PSS_STEPS + "remove ports[*].hostPort; expose the pod through a Service (ClusterIP + "
-    "Ingress) "
-    "instead.",
+    "Ingress) instead.",
 )
 def check_host_ports(view: WorkloadView) -> Iterator[str]:
     for c in view.containers():
@@ -314,10 +324,11 @@ def check_host_ports(view: WorkloadView) -> Iterator[str]:
 @_pss(
     name="pss-apparmor",
     description="AppArmor must not be disabled: profile RuntimeDefault/Localhost (fields) or "
-    "runtime/default, "
-    "localhost/* (annotations); never Unconfined.",
-    pss="AppArmor", check_id="appArmorProfile",
-    severity="high", nsa=("NSA-1.18",),
+    "runtime/default, localhost/* (annotations); never Unconfined.",
+    pss="AppArmor",
+    check_id="appArmorProfile",
+    severity="high",
+    nsa=("NSA-1.18",),
     remediation_steps=_PSS_STEPS + "set securityContext.appArmorProfile.type RuntimeDefault (or Localhost) "
     "or remove it.",
 )
@@ -363,8 +374,10 @@ def _selinux_problems(opts: Any) -> list[str]:
     name="pss-selinux",
     description="SELinux type must be a container type (container_t, container_init_t, container_kvm_t, "
     "container_engine_t); custom SELinux user and role are not allowed.",
-    pss="SELinux", check_id="seLinuxOptions",
-    severity="high", nsa=("NSA-1.19",),
+    pss="SELinux",
+    check_id="seLinuxOptions",
+    severity="high",
+    nsa=("NSA-1.19",),
     remediation_steps=_PSS_STEPS + "remove seLinuxOptions.user/role and use an allowed seLinuxOptions.type "
     "(or none).",
 )
@@ -379,8 +392,10 @@ def check_selinux(view: WorkloadView) -> Iterator[str]:
 @_pss(
     name="pss-proc-mount",
     description="The default masked /proc mount is required (procMount unset or Default).",
-    pss="/proc Mount Type", check_id="procMount",
-    severity="high", nsa=("NSA-1.11",),
+    pss="/proc Mount Type",
+    check_id="procMount",
+    severity="high",
+    nsa=("NSA-1.11",),
     remediation_steps=_PSS_STEPS + "remove securityContext.procMount (or set it to Default).",
 )
 def check_proc_mount(view: WorkloadView) -> Iterator[str]:
@@ -403,8 +418,10 @@ def _seccomp_type(sc: Mapping[str, Any]) -> tuple[bool, Any]:
     name="pss-seccomp-not-unconfined",
     description="seccomp must not be disabled: any seccompProfile.type set must be RuntimeDefault or "
     "Localhost.",
-    pss="Seccomp (baseline)", check_id="seccompProfile_baseline",
-    severity="high", nsa=("NSA-1.17",),
+    pss="Seccomp (baseline)",
+    check_id="seccompProfile_baseline",
+    severity="high",
+    nsa=("NSA-1.17",),
     remediation_steps=_PSS_STEPS + "change seccompProfile.type Unconfined to RuntimeDefault (or a Localhost "
     "profile).",
 )
@@ -421,8 +438,10 @@ def check_seccomp_baseline(view: WorkloadView) -> Iterator[str]:
 @_pss(
     name="pss-sysctls",
     description="Only the safe, namespaced sysctls of the newest Kubernetes release may be set.",
-    pss="Sysctls", check_id="sysctls",
-    severity="high", nsa=("NSA-1.10", "NSA-1.11"),
+    pss="Sysctls",
+    check_id="sysctls",
+    severity="high",
+    nsa=("NSA-1.10", "NSA-1.11"),
     remediation_steps=_PSS_STEPS + "remove securityContext.sysctls entries other than "
     f"{sorted(SAFE_SYSCTLS)}.",
 )
@@ -438,8 +457,10 @@ def check_sysctls(view: WorkloadView) -> Iterator[str]:
     name="pss-host-probes-lifecycle",
     description="Probes and lifecycle hooks must not target another host (httpGet.host / tcpSocket.host "
     "unset).",
-    pss="Host Probes / Lifecycle Hooks", check_id="hostProbesAndHostLifecycle",
-    severity="medium", nsa=("NSA-1.10",),
+    pss="Host Probes / Lifecycle Hooks",
+    check_id="hostProbesAndHostLifecycle",
+    severity="medium",
+    nsa=("NSA-1.10",),
     remediation_steps=_PSS_STEPS + "remove the host field from probe and lifecycle httpGet/tcpSocket "
     "handlers.",
 )
@@ -462,13 +483,13 @@ def check_host_probes(view: WorkloadView) -> Iterator[str]:
 @_pss(
     name="pss-restricted-volume-types",
     description="Volumes are limited to configMap, csi, downwardAPI, emptyDir, ephemeral, "
-    "persistentVolumeClaim, "
-    "projected, secret and image.",
-    pss="Volume Types (restricted)", check_id="restrictedVolumes",
-    severity="medium", nsa=("NSA-1.14",),
-    remediation_steps=_PSS_STEPS + "mount storage through a PersistentVolumeClaim (or CSI) instead of inline "
-    "volume "
-    "sources.",
+    "persistentVolumeClaim, projected, secret and image.",
+    pss="Volume Types (restricted)",
+    check_id="restrictedVolumes",
+    severity="medium",
+    nsa=("NSA-1.14",),
+    remediation_steps=_PSS_STEPS + "mount storage through a PersistentVolumeClaim (or CSI) instead of "
+    "inline volume sources.",
 )
 def check_restricted_volumes(view: WorkloadView) -> Iterator[str]:
     for i, vol in enumerate(as_list(view.spec.get("volumes"))):
@@ -484,8 +505,10 @@ def check_restricted_volumes(view: WorkloadView) -> Iterator[str]:
 @_pss(
     name="pss-allow-privilege-escalation",
     description="Every container sets securityContext.allowPrivilegeEscalation: false (Windows pods exempt).",
-    pss="Privilege Escalation", check_id="allowPrivilegeEscalation",
-    severity="high", nsa=("NSA-1.15",),
+    pss="Privilege Escalation",
+    check_id="allowPrivilegeEscalation",
+    severity="high",
+    nsa=("NSA-1.15",),
     remediate=remediate_allow_privilege_escalation,
     remediation_steps=_PSS_STEPS + "set securityContext.allowPrivilegeEscalation: false on every container.",
 )
@@ -503,10 +526,11 @@ def check_allow_privilege_escalation(view: WorkloadView) -> Iterator[str]:
 @_pss(
     name="pss-run-as-non-root",
     description="Containers must run as non-root: runAsNonRoot true on the pod or every container, never "
-    "false "
-    "(pods with hostUsers: false exempt).",
-    pss="Running as Non-root", check_id="runAsNonRoot",
-    severity="high", nsa=("NSA-1.1",),
+    "false (pods with hostUsers: false exempt).",
+    pss="Running as Non-root",
+    check_id="runAsNonRoot",
+    severity="high",
+    nsa=("NSA-1.1",),
     remediation_steps=_PSS_STEPS + "set spec.securityContext.runAsNonRoot: true and use an image with a "
     "non-root USER.",
 )
@@ -529,8 +553,10 @@ def check_run_as_non_root(view: WorkloadView) -> Iterator[str]:
 @_pss(
     name="pss-run-as-user-not-root",
     description="No pod or container sets runAsUser: 0 (pods with hostUsers: false exempt).",
-    pss="Running as Non-root user", check_id="runAsUser",
-    severity="high", nsa=("NSA-1.2",),
+    pss="Running as Non-root user",
+    check_id="runAsUser",
+    severity="high",
+    nsa=("NSA-1.2",),
     remediation_steps=_PSS_STEPS + "set runAsUser to a non-zero UID (e.g. 10001) or leave it unset with "
     "runAsNonRoot: true.",
 )
@@ -547,10 +573,11 @@ def check_run_as_user(view: WorkloadView) -> Iterator[str]:
 @_pss(
     name="pss-seccomp-profile-required",
     description="A seccomp profile (RuntimeDefault or Localhost) is set on the pod or on every container "
-    "(Windows "
-    "pods exempt).",
-    pss="Seccomp (restricted)", check_id="seccompProfile_restricted",
-    severity="medium", nsa=("NSA-1.17",),
+    "(Windows pods exempt).",
+    pss="Seccomp (restricted)",
+    check_id="seccompProfile_restricted",
+    severity="medium",
+    nsa=("NSA-1.17",),
     remediate=remediate_seccomp,
     remediation_steps=_PSS_STEPS + "set spec.securityContext.seccompProfile.type: RuntimeDefault.",
 )
@@ -572,14 +599,15 @@ def check_seccomp_restricted(view: WorkloadView) -> Iterator[str]:
 
 @_pss(
     name="pss-capabilities-drop-all",
-    description="Every container drops ALL capabilities and adds back at most NET_BIND_SERVICE (Windows pods "
-    "exempt).",
-    pss="Capabilities (restricted)", check_id="capabilities_restricted",
-    severity="medium", nsa=("NSA-1.16",),
+    description="Every container drops ALL capabilities and adds back at most NET_BIND_SERVICE (Windows "
+    "pods exempt).",
+    pss="Capabilities (restricted)",
+    check_id="capabilities_restricted",
+    severity="medium",
+    nsa=("NSA-1.16",),
     remediate=remediate_drop_all,
     remediation_steps=_PSS_STEPS + "set securityContext.capabilities.drop: [ALL] on every container; add "
-    "only "
-    "NET_BIND_SERVICE.",
+    "only NET_BIND_SERVICE.",
 )
 def check_capabilities_restricted(view: WorkloadView) -> Iterator[str]:
     if view.is_windows:
@@ -602,8 +630,10 @@ def check_capabilities_restricted(view: WorkloadView) -> Iterator[str]:
 @_pss(
     name="pss-ulimits",
     description="Containers do not set securityContext.ulimits (baseline since Kubernetes 1.37).",
-    pss="Ulimits", check_id="ulimits",
-    severity="medium", nsa=("NSA-1.10", "NSA-2.10"),
+    pss="Ulimits",
+    check_id="ulimits",
+    severity="medium",
+    nsa=("NSA-1.10", "NSA-2.10"),
     remediation_steps=_PSS_STEPS + "remove securityContext.ulimits; node-level limits (kubelet, "
     "pod-max-pids) apply.",
 )
@@ -618,8 +648,10 @@ def check_ulimits(view: WorkloadView) -> Iterator[str]:
     name="pss-cgroup-options",
     description="Containers do not mount their cgroup tree writable (cgroupOptions.mountMode unset or "
     "ReadOnly).",
-    pss="Cgroup options", check_id="cgroupOptions",
-    severity="medium", nsa=("NSA-1.10", "NSA-1.11"),
+    pss="Cgroup options",
+    check_id="cgroupOptions",
+    severity="medium",
+    nsa=("NSA-1.10", "NSA-1.11"),
     remediation_steps=_PSS_STEPS + "remove securityContext.cgroupOptions or set mountMode: ReadOnly.",
 )
 def check_cgroup_options(view: WorkloadView) -> Iterator[str]:

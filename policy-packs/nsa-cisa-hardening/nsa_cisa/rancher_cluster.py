@@ -161,8 +161,8 @@ def _key_problems(
     severity="high",
     nsa=("NSA-5.2",),
     section="upgrades",
-    remediation_steps="Add `profile: cis` to rkeConfig.machineGlobalConfig "
-    "(not the obsolete cis-1.23/cis-1.6).",
+    remediation_steps="Add `profile: cis` to rkeConfig.machineGlobalConfig (not the obsolete "
+    "cis-1.23/cis-1.6).",
 )
 def check_cis_profile(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     def ok(value: Any) -> str | None:
@@ -297,8 +297,8 @@ def _audit_sources(props: Mapping[str, Any]) -> list[tuple[str, str, Any]]:
         "minAuditLogMaxBackup": {"type": "integer", "minimum": 1, "default": 1},
         "minAuditLogMaxSizeMB": {"type": "integer", "minimum": 1, "default": 1},
     },
-    remediation_steps="Set audit-policy-file (inline in machineGlobalConfig or via machineSelectorFiles) and "
-    "kube-apiserver-arg audit-log-path=…, audit-log-maxage=30 (or more), audit-log-maxbackup=10, "
+    remediation_steps="Set audit-policy-file (inline in machineGlobalConfig or via machineSelectorFiles) "
+    "and kube-apiserver-arg audit-log-path=…, audit-log-maxage=30 (or more), audit-log-maxbackup=10, "
     "audit-log-maxsize=100.",
 )
 def check_audit_logging(props: Mapping[str, Any], cfg: Mapping[str, Any]) -> list[str]:
@@ -358,8 +358,7 @@ def check_audit_logging(props: Mapping[str, Any], cfg: Mapping[str, Any]) -> lis
     nsa=("NSA-4.2",),
     section="logging",
     remediation_steps="Log Secrets/ConfigMaps/TokenReviews at Metadata, the rest at Request or "
-    "RequestResponse; "
-    "omit the RequestReceived stage.",
+    "RequestResponse; omit the RequestReceived stage.",
 )
 def check_audit_policy_content(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     out = []
@@ -374,8 +373,8 @@ def check_audit_policy_content(props: Mapping[str, Any], _cfg: Mapping[str, Any]
     description="An audit policy given as a node path is delivered by machineSelectorFiles.",
     severity="medium",
     nsa=("NSA-4.1", "NSA-4.2"),
-    enforcement_level="advisory",
     section="logging",
+    enforcement_level="advisory",
     remediation_steps="Deliver the policy from a Secret/ConfigMap in fleet-default via "
     "rkeConfig.machineSelectorFiles at the same path, or inline it under audit-policy-file.",
 )
@@ -399,8 +398,8 @@ def check_audit_policy_delivered(props: Mapping[str, Any], _cfg: Mapping[str, An
     nsa=("NSA-1.10",),
     section="pod-security",
     url=PSA_URL,
-    remediation_steps="Set defaultPodSecurityAdmissionConfigurationTemplateName to 'rancher-restricted' or a "
-    "custom template that enforces restricted.",
+    remediation_steps="Set defaultPodSecurityAdmissionConfigurationTemplateName to 'rancher-restricted' or "
+    "a custom template that enforces restricted.",
 )
 def check_psa_default(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     name = props.get("defaultPodSecurityAdmissionConfigurationTemplateName")
@@ -541,8 +540,8 @@ def check_insecure_port(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> li
     description="Control-plane TLS is 1.2+ with forward-secret AEAD cipher suites.",
     severity="high",
     nsa=("NSA-2.17", "NSA-2.13"),
-    remediation_steps="Add tls-min-version=VersionTLS12 (or 13) to kube-apiserver-arg and use only ECDHE-GCM/"
-    "CHACHA20 suites in tls-cipher-suites.",
+    remediation_steps="Add tls-min-version=VersionTLS12 (or 13) to kube-apiserver-arg and use only "
+    "ECDHE-GCM/CHACHA20 suites in tls-cipher-suites.",
 )
 def check_tls(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     layers = _layers(props)
@@ -616,16 +615,16 @@ _PROTECTED_ADMISSION = ("NodeRestriction", "PodSecurity", "ServiceAccount")
 
 @GROUP.policy(
     name="rke2-control-plane-flags",
-    description="CIS flags RKE2 sets itself are not turned off: profiling, localhost binding, per-controller "
-    "credentials, token expiry, admission plugins, kubelet iptables chains, etcd metrics, debug "
-    "endpoints (enable-pprof, debug).",
+    description="CIS flags RKE2 sets itself are not turned off: profiling, localhost binding, "
+    "per-controller credentials, token expiry, admission plugins, kubelet iptables chains, etcd metrics, "
+    "debug endpoints (enable-pprof, debug).",
     severity="high",
     nsa=("NSA-2.13", "NSA-2.14", "NSA-5.2"),
     remediation_steps="Remove the override (RKE2's CIS defaults apply): profiling=false, "
     "bind-address=127.0.0.1, use-service-account-credentials=true, "
     "service-account-extend-token-expiration=false, no NodeRestriction/PodSecurity/ServiceAccount in "
-    "disable-admission-plugins, "
-    "make-iptables-util-chains=true, etcd-expose-metrics: false, no enable-pprof/debug.",
+    "disable-admission-plugins, make-iptables-util-chains=true, etcd-expose-metrics: false, no "
+    "enable-pprof/debug.",
 )
 def check_control_plane_flags(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     """The CIS flags RKE2 sets itself (so an absent flag is fine) but a `*-arg` entry can turn off."""
@@ -693,8 +692,8 @@ def check_control_plane_flags(props: Mapping[str, Any], _cfg: Mapping[str, Any])
     severity="high",
     nsa=("NSA-5.2",),
     section="upgrades",
-    remediation_steps="Add a machineSelectorConfigs entry with `protect-kernel-defaults: true` "
-    "and never set it false.",
+    remediation_steps="Add a machineSelectorConfigs entry with `protect-kernel-defaults: true` and never "
+    "set it false.",
 )
 def check_protect_kernel_defaults(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     layers = _layers(props)
@@ -914,8 +913,8 @@ def check_s3_tls(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]
     description="Private registries are reached over verified TLS.",
     severity="high",
     nsa=("NSA-2.17", "NSA-1.8"),
-    remediation_steps="Remove `insecure: true` from rkeConfig.registries.configs; use https mirror endpoints "
-    "and a caBundle for private CAs.",
+    remediation_steps="Remove `insecure: true` from rkeConfig.registries.configs; use https mirror "
+    "endpoints and a caBundle for private CAs.",
 )
 def check_registries(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     out: list[str] = []
@@ -950,9 +949,9 @@ def check_registries(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[
     severity="medium",
     nsa=("NSA-5.1",),
     section="upgrades",
-    remediation_steps="Create the ClusterV2 with ResourceOptions(protect=True) (HardenedCluster does).",
     url=RANCHER_CLUSTER_URL,
     adapt=None,
+    remediation_steps="Create the ClusterV2 with ResourceOptions(protect=True) (HardenedCluster does).",
 )
 def _validate_protect(args: ResourceValidationArgs, report: Report) -> None:
     opts = args.opts
@@ -975,10 +974,10 @@ _QUOTA_KEYS = ("limitsCpu", "limitsMemory", "requestsCpu", "requestsMemory")
     severity="medium",
     nsa=("NSA-2.8", "NSA-2.9"),
     enforcement_level="advisory",
-    remediation_steps="Set resourceQuota.projectLimit, resourceQuota.namespaceDefaultLimit and "
-    "containerResourceLimit (cpu/memory requests and limits) on the project.",
     resource_types=[PROJECT],
     url=RANCHER_CLUSTER_URL,
+    remediation_steps="Set resourceQuota.projectLimit, resourceQuota.namespaceDefaultLimit and "
+    "containerResourceLimit (cpu/memory requests and limits) on the project.",
 )
 def check_project_quotas(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     """A Rancher project bounds its namespaces (quota) and its containers (default requests/limits)."""
@@ -1014,10 +1013,9 @@ PSA_LEVELS = ("privileged", "baseline", "restricted")
     severity="high",
     nsa=("NSA-1.10",),
     section="pod-security",
-    remediation_steps="Set defaults.enforce: restricted "
-    "(and enforce_version latest or a pinned version).",
     resource_types=[PSACT],
     url=PSA_URL,
+    remediation_steps="Set defaults.enforce: restricted (and enforce_version latest or a pinned version).",
 )
 def check_psact_enforce(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     defaults = props.get("defaults")
@@ -1037,11 +1035,11 @@ def check_psact_enforce(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> li
     description="A custom PSA template audits and warns at restricted.",
     severity="low",
     nsa=("NSA-1.10",),
-    enforcement_level="advisory",
     section="pod-security",
-    remediation_steps="Set defaults.audit and defaults.warn to restricted.",
+    enforcement_level="advisory",
     resource_types=[PSACT],
     url=PSA_URL,
+    remediation_steps="Set defaults.audit and defaults.warn to restricted.",
 )
 def check_psact_audit_warn(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     defaults = props.get("defaults")
@@ -1099,12 +1097,12 @@ def _justifications(props: Mapping[str, Any]) -> tuple[dict[str, str], str | Non
     severity="high",
     nsa=("NSA-1.10",),
     section="pod-security",
+    resource_types=[PSACT],
+    url=PSA_URL,
+    shared_knobs=("exemptNamespaces",),
     remediation_steps=f"Annotate the template with {JUSTIFICATION_ANNOTATION}: a YAML mapping "
     '"namespaces/<ns>": <why> (same for usernames/…, runtimeClasses/…); namespaces in '
     "exemptNamespaces need none.",
-    resource_types=[PSACT],
-    shared_knobs=("exemptNamespaces",),
-    url=PSA_URL,
 )
 def check_psact_exemptions(props: Mapping[str, Any], cfg: Mapping[str, Any]) -> list[str]:
     exemptions = props.get("exemptions")

@@ -99,9 +99,9 @@ def _int_cfg(cfg: Mapping[str, Any], key: str, default: int) -> int:
     description="SSO providers only admit listed principals (access mode not unrestricted).",
     severity="high",
     nsa=("NSA-3.2", "NSA-3.4"),
+    resource_types=AUTH_CONFIG_TYPES,
     url=RANCHER_AUTH_URL,
     remediation_steps="Set access_mode='restricted' and allowed_principal_ids to the groups that may log in.",
-    resource_types=AUTH_CONFIG_TYPES,
 )
 def check_auth_access_mode(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     if rp.as_bool(props.get("enabled")) is False:
@@ -128,10 +128,10 @@ def check_auth_access_mode(props: Mapping[str, Any], _cfg: Mapping[str, Any]) ->
     severity="high",
     nsa=("NSA-2.17", "NSA-3.2"),
     section="network",
+    resource_types=LDAP_AUTH_CONFIG_TYPES,
     url=RANCHER_AUTH_URL,
     remediation_steps="Set tls: true (LDAPS) or start_tls: true, with the directory's CA in certificate "
     "(management.sso.allowPlaintextLdap turns this off).",
-    resource_types=LDAP_AUTH_CONFIG_TYPES,
 )
 def check_ldap_tls(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     if rp.as_bool(props.get("enabled")) is False:
@@ -151,10 +151,10 @@ def check_ldap_tls(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[st
     severity="high",
     nsa=("NSA-2.17",),
     section="network",
+    resource_types=[RANCHER2_PROVIDER],
     url="https://www.pulumi.com/registry/packages/rancher2/installation-configuration/",
     remediation_steps="Remove insecure: true and give caCerts for a private CA "
     "(management.server.tls.allowUnverifiedBootstrapTls turns this off); use an https:// apiUrl.",
-    resource_types=[RANCHER2_PROVIDER],
 )
 def check_provider_tls(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     if rp.as_bool(props.get("insecure")) is True:
@@ -177,6 +177,7 @@ def check_provider_tls(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> lis
     "agent TLS.",
     severity="high",
     nsa=("NSA-3.2", "NSA-2.17"),
+    resource_types=[SETTING],
     url=RANCHER_SETTINGS_URL,
     config_schema={
         **_MAX_TOKEN,
@@ -185,7 +186,6 @@ def check_provider_tls(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> lis
     },
     remediation_steps="auth-token-max-ttl-minutes and kubeconfig-default-token-ttl-minutes > 0 and ≤ the "
     "maximum; password-min-length ≥ 12; agent-tls-mode strict.",
-    resource_types=[SETTING],
 )
 def check_settings(props: Mapping[str, Any], cfg: Mapping[str, Any]) -> list[str]:
     name = props.get("name")
@@ -267,12 +267,12 @@ _TOKEN_TTL = _typed_validate({TOKEN: token_ttl_check("ttl"), BOOTSTRAP: token_tt
     description="Rancher API tokens created by the stack expire.",
     severity="high",
     nsa=("NSA-3.2",),
-    remediation_steps="Give rancher2.Token a ttl (seconds) and rancher2.Bootstrap a token_ttl, "
-    "both ≤ the maximum.",
-    config_schema=_MAX_TOKEN,
     resource_types=[TOKEN, BOOTSTRAP],
     url=RANCHER_SETTINGS_URL,
     adapt=None,
+    config_schema=_MAX_TOKEN,
+    remediation_steps="Give rancher2.Token a ttl (seconds) and rancher2.Bootstrap a token_ttl, both ≤ the "
+    "maximum.",
 )
 def _token_ttl(args: ResourceValidationArgs, report: Report) -> None:
     _TOKEN_TTL(args, report)
@@ -314,11 +314,11 @@ _NEW_USER_DEFAULT = _typed_validate(
     description="Only the built-in user-base role is granted to every new user.",
     severity="high",
     nsa=("NSA-3.4",),
-    remediation_steps="Set newUserDefault only on the built-in 'user-base' global role "
-    "(and false on 'user').",
     resource_types=[GLOBAL_ROLE, *MGMT_GLOBAL_ROLE_K8S],
     url=RANCHER_AUTH_URL,
     adapt=None,
+    remediation_steps="Set newUserDefault only on the built-in 'user-base' global role (and false on "
+    "'user').",
 )
 def _new_user_default(args: ResourceValidationArgs, report: Report) -> None:
     _NEW_USER_DEFAULT(args, report)
@@ -365,9 +365,9 @@ def _all_rule_lists(props: Mapping[str, Any]) -> list[tuple[Any, str]]:
     description="Rancher global roles and role templates list what they grant (no `*`).",
     severity="high",
     nsa=("NSA-3.4", "NSA-1.21"),
+    resource_types=_ROLE_TYPES,
     url=RANCHER_AUTH_URL,
     remediation_steps="Replace `*` in apiGroups/resources/verbs/nonResourceURLs with lists.",
-    resource_types=_ROLE_TYPES,
 )
 def check_role_wildcards(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     out: list[str] = []
@@ -383,9 +383,9 @@ def check_role_wildcards(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> l
     description="Rancher global roles and role templates do not grant escalate, bind or impersonate.",
     severity="high",
     nsa=("NSA-3.6",),
+    resource_types=_ROLE_TYPES,
     url=RANCHER_AUTH_URL,
     remediation_steps="Remove escalate/bind/impersonate; grant admin roles through bindings.",
-    resource_types=_ROLE_TYPES,
 )
 def check_role_escalation(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     out: list[str] = []
@@ -442,11 +442,11 @@ def _chart_validator(
     severity="high",
     nsa=("NSA-4.1",),
     section="logging",
+    resource_types=[HELM_RELEASE],
     url=RANCHER_AUDIT_URL,
+    adapt=_chart_validator,
     config_schema={"minAuditLevel": {"type": "integer", "minimum": 1, "maximum": 3, "default": 2}},
     remediation_steps="Set values auditLog.enabled: true and auditLog.level: 2 (or 3).",
-    resource_types=[HELM_RELEASE],
-    adapt=_chart_validator,
 )
 def check_rancher_audit_log(
     props: Mapping[str, Any], values: Mapping[str, Any], cfg: Mapping[str, Any]
@@ -478,11 +478,11 @@ def check_rancher_audit_log(
     severity="medium",
     nsa=("NSA-4.7",),
     section="logging",
+    resource_types=[HELM_RELEASE],
     url=RANCHER_CHART_URL,
+    adapt=_chart_validator,
     config_schema={"minReplicas": {"type": "integer", "minimum": 1, "default": 3}},
     remediation_steps="Set values replicas: 3 (with antiAffinity: required).",
-    resource_types=[HELM_RELEASE],
-    adapt=_chart_validator,
 )
 def check_rancher_replicas(
     _props: Mapping[str, Any], values: Mapping[str, Any], cfg: Mapping[str, Any]
@@ -506,10 +506,10 @@ def check_rancher_replicas(
     severity="high",
     nsa=("NSA-2.17",),
     section="network",
-    url=RANCHER_CHART_URL,
-    remediation_steps="Set values agentTLSMode: strict.",
     resource_types=[HELM_RELEASE],
+    url=RANCHER_CHART_URL,
     adapt=_chart_validator,
+    remediation_steps="Set values agentTLSMode: strict.",
 )
 def check_rancher_agent_tls_strict(
     _props: Mapping[str, Any], values: Mapping[str, Any], _cfg: Mapping[str, Any]
@@ -527,12 +527,12 @@ def check_rancher_agent_tls_strict(
     description="The Rancher chart sets agentTLSMode explicitly.",
     severity="low",
     nsa=("NSA-2.17",),
-    enforcement_level="advisory",
     section="network",
-    url=RANCHER_CHART_URL,
-    remediation_steps="Set values agentTLSMode: strict.",
+    enforcement_level="advisory",
     resource_types=[HELM_RELEASE],
+    url=RANCHER_CHART_URL,
     adapt=_chart_validator,
+    remediation_steps="Set values agentTLSMode: strict.",
 )
 def check_rancher_agent_tls_explicit(
     _props: Mapping[str, Any], values: Mapping[str, Any], _cfg: Mapping[str, Any]
@@ -551,11 +551,11 @@ def check_rancher_agent_tls_explicit(
     severity="medium",
     nsa=("NSA-3.2",),
     enforcement_level="advisory",
+    resource_types=[HELM_RELEASE],
     url=RANCHER_CHART_URL,
+    adapt=_chart_validator,
     remediation_steps="Generate the password (random.RandomPassword) and pass it as "
     "values.bootstrapPassword.",
-    resource_types=[HELM_RELEASE],
-    adapt=_chart_validator,
 )
 def check_rancher_bootstrap_password(
     _props: Mapping[str, Any], values: Mapping[str, Any], _cfg: Mapping[str, Any]

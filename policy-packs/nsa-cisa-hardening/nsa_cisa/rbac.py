@@ -90,7 +90,7 @@ def _wildcards(args: Any, report: ReportFn) -> None:
     nsa=("NSA-3.6",),
     resource_types=ROLE_TYPES,
     remediation_steps="Remove escalate/bind/impersonate; keep them for a break-glass role behind an "
-                      "exemption.",
+    "exemption.",
 )
 def _escalation(args: Any, report: ReportFn) -> None:
     for i, rule in _rules(args.props):
@@ -106,7 +106,7 @@ def _escalation(args: Any, report: ReportFn) -> None:
     nsa=("NSA-3.5",),
     resource_types=ROLE_TYPES,
     remediation_steps="Remove pods/exec, pods/attach and pods/portforward; debug through logs and "
-                      "time-boxed, exempted break-glass roles.",
+    "time-boxed, exempted break-glass roles.",
 )
 def _pod_shell(args: Any, report: ReportFn) -> None:
     for i, rule in _rules(args.props):
@@ -148,7 +148,7 @@ def reads_secrets(props: Mapping[str, Any]) -> list[int]:
         }
     },
     remediation_steps="Narrow the rule with resourceNames, mount the Secret into the pod instead, or list "
-                      "the role in allowedSecretReaderRoles.",
+    "the role in allowedSecretReaderRoles.",
 )
 def _secret_readers(args: Any, report: ReportFn) -> None:
     allowed = [a for a in as_list(args.get_config().get("allowedSecretReaderRoles")) if isinstance(a, str)]
@@ -191,7 +191,7 @@ def _subject_key(subject: Mapping[str, Any], binding_ns: str | None) -> str:
         }
     },
     remediation_steps="Bind a role with only the needed permissions; keep cluster-admin for a listed "
-                      "break-glass binding.",
+    "break-glass binding.",
 )
 def _cluster_admin(args: Any, report: ReportFn) -> None:
     ref = args.props.get("roleRef")
@@ -225,11 +225,11 @@ def _system_groups(args: Any, report: ReportFn) -> None:
 @GROUP.policy(
     name="rbac-secret-readers-allowed",
     description="Roles that can read Secrets (stack roles, and the built-in cluster-admin/admin/edit) are "
-    "bound only to "
-    "subjects listed in allowedSecretReaders.",
+    "bound only to subjects listed in allowedSecretReaders.",
     severity="high",
     nsa=("NSA-2.21",),
     section="network",
+    stack=True,
     config_schema={
         "allowedSecretReaders": {
             "type": "array",
@@ -240,7 +240,6 @@ def _system_groups(args: Any, report: ReportFn) -> None:
         }
     },
     remediation_steps="Bind a role without Secret access, or list the subject in allowedSecretReaders.",
-    stack=True,
 )
 def _secret_reader_bindings(args: Any, report: ReportFn) -> None:
     allowed = [a for a in as_list(args.get_config().get("allowedSecretReaders")) if isinstance(a, str)]

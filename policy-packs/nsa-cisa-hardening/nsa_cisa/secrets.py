@@ -123,7 +123,7 @@ GROUP = PolicyGroup(__name__, section="network")
         }
     },
     remediation_steps="Store the value in a Secret (a Pulumi secret in the program) and reference it with "
-                      "env[].valueFrom.secretKeyRef, or mount it as a file.",
+    "env[].valueFrom.secretKeyRef, or mount it as a file.",
 )
 def _env(args: Any, report: ReportFn) -> None:
     for message in _env_findings(args):
@@ -148,7 +148,7 @@ def _env(args: Any, report: ReportFn) -> None:
         }
     },
     remediation_steps="Move the value into a Secret (encrypted at rest, RBAC-restricted) and mount or "
-                      "reference it from there.",
+    "reference it from there.",
 )
 def _configmap(args: Any, report: ReportFn) -> None:
     allowed = [a for a in as_list(args.get_config().get("allowedKeys")) if isinstance(a, str)]

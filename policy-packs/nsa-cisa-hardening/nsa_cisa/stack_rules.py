@@ -112,14 +112,14 @@ def _required_addons(cfg: Mapping[str, Any]) -> dict[str, list[str]]:
 
 @GROUP.policy(
     name="cluster-required-addons",
-    description="Every cluster in the stack has threat detection, compliance scanning and audit-log shipping "
-    "add-ons.",
+    description="Every cluster in the stack has threat detection, compliance scanning and audit-log "
+    "shipping add-ons.",
     severity="medium",
     nsa=("NSA-1.9", "NSA-4.4", "NSA-4.5", "NSA-4.8", "NSA-5.2", "NSA-5.3"),
-    enforcement_level="advisory",
     section="logging",
-    remediation_steps="Turn on the neuvector, compliance and logging add-ons for the cluster "
-    "(stack config `addons`), or change `requiredAddons` for this policy.",
+    enforcement_level="advisory",
+    url=ADDONS_URL,
+    stack=True,
     config_schema={
         "requiredAddons": {
             "type": "object",
@@ -128,8 +128,8 @@ def _required_addons(cfg: Mapping[str, Any]) -> dict[str, list[str]]:
             "description": "capability -> chart names (any one satisfies it).",
         }
     },
-    url=ADDONS_URL,
-    stack=True,
+    remediation_steps="Turn on the neuvector, compliance and logging add-ons for the cluster (stack config "
+    "`addons`), or change `requiredAddons` for this policy.",
 )
 def validate_required_addons(args: StackValidationArgs, report: Report) -> None:
     resources = list(args.resources)
@@ -181,14 +181,14 @@ def _istio_apps(resources: Iterable[PolicyResource], charts: set[str]) -> list[P
     severity="high",
     nsa=("NSA-4.7", "NSA-2.17"),
     section="logging",
-    remediation_steps="Create a PeerAuthentication named default in istio-system with no selector and "
-    "spec.mtls.mode: STRICT (per cluster).",
+    url=ISTIO_URL,
+    stack=True,
     config_schema={
         "istioCharts": {"type": "array", "items": {"type": "string"}, "default": DEFAULT_ISTIO_CHARTS},
         "istioRootNamespace": {"type": "string", "default": "istio-system"},
     },
-    url=ISTIO_URL,
-    stack=True,
+    remediation_steps="Create a PeerAuthentication named default in istio-system with no selector and "
+    "spec.mtls.mode: STRICT (per cluster).",
 )
 def validate_istio_strict(args: StackValidationArgs, report: Report) -> None:
     cfg = args.get_config()
@@ -237,12 +237,12 @@ def validate_istio_strict(args: StackValidationArgs, report: Report) -> None:
     description="Every Fleet workspace the stack deploys GitRepos into has a GitRepoRestriction.",
     severity="medium",
     nsa=("NSA-1.8", "NSA-3.4"),
-    enforcement_level="advisory",
     section="authn-authz",
-    remediation_steps="Create a GitRepoRestriction (allowedRepoPatterns, allowedServiceAccounts) in each "
-    "workspace namespace.",
+    enforcement_level="advisory",
     url=FLEET_RESTRICTION_URL,
     stack=True,
+    remediation_steps="Create a GitRepoRestriction (allowedRepoPatterns, allowedServiceAccounts) in each "
+    "workspace namespace.",
 )
 def validate_workspace_restrictions(args: StackValidationArgs, report: Report) -> None:
     resources = list(args.resources)

@@ -71,8 +71,7 @@ GROUP = PolicyGroup(__name__, section="upgrades", enforcement_level="advisory")
     nsa=("NSA-5.4",),
     honor_exempt_namespaces=False,
     remediation_steps="Use the current API version (e.g. apps/v1, networking.k8s.io/v1, batch/v1, "
-                      "policy/v1, rbac.authorization.k8s.io/v1); PodSecurityPolicy is replaced by Pod "
-                      "Security Admission.",
+    "policy/v1, rbac.authorization.k8s.io/v1); PodSecurityPolicy is replaced by Pod Security Admission.",
 )
 def _removed_api(args: Any, report: ReportFn) -> None:
     gv = _group_version(args.resource_type)

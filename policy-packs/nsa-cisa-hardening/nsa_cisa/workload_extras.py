@@ -52,7 +52,7 @@ def _views(args: Any) -> WorkloadView | None:
     enforcement_level="advisory",
     remediate=lambda args: remediate_pod_spec(args, _fill_read_only_root),
     remediation_steps="Set securityContext.readOnlyRootFilesystem: true on every container and mount an "
-                      "emptyDir volume at each path the application writes (guide, Appendix B).",
+    "emptyDir volume at each path the application writes (guide, Appendix B).",
 )
 def _read_only_root(args: Any, report: ReportFn) -> None:
     view = _views(args)
@@ -97,7 +97,7 @@ def _fill_read_only_root(view: WorkloadView, spec: dict[str, Any]) -> bool:
     severity="medium",
     nsa=("NSA-1.3",),
     remediation_steps="Set runAsGroup and fsGroup to a non-zero group id (e.g. 10001) and remove 0 from "
-                      "supplementalGroups.",
+    "supplementalGroups.",
 )
 def _non_root_groups(args: Any, report: ReportFn) -> None:
     view = _views(args)
@@ -125,7 +125,7 @@ def _non_root_groups(args: Any, report: ReportFn) -> None:
     enforcement_level="advisory",
     remediate=lambda args: remediate_pod_spec(args, _fill_automount),
     remediation_steps="Set spec.automountServiceAccountToken: false (pod template); pods that need the API "
-                      "use a dedicated ServiceAccount with least-privilege RBAC and an exemption.",
+    "use a dedicated ServiceAccount with least-privilege RBAC and an exemption.",
 )
 def _automount(args: Any, report: ReportFn) -> None:
     view = _views(args)
@@ -176,8 +176,8 @@ DEFAULT_REQUIRED_RESOURCES = ["requests.cpu", "requests.memory", "limits.cpu", "
     description="Every container declares CPU and memory requests and limits.",
     severity="low",
     nsa=("NSA-2.9",),
-    enforcement_level="advisory",
     section="network",
+    enforcement_level="advisory",
     config_schema={
         "requiredResources": {
             "type": "array",
@@ -187,7 +187,7 @@ DEFAULT_REQUIRED_RESOURCES = ["requests.cpu", "requests.memory", "limits.cpu", "
         }
     },
     remediation_steps="Set resources.requests and resources.limits (cpu, memory) on every container; a "
-                      "namespace LimitRange only supplies defaults.",
+    "namespace LimitRange only supplies defaults.",
 )
 def _resources(args: Any, report: ReportFn) -> None:
     view = _views(args)
@@ -280,7 +280,7 @@ def _images(view: WorkloadView) -> Iterator[tuple[str, str]]:
     nsa=("NSA-1.8",),
     shared_knobs=["allowedRegistries"],
     remediation_steps="Mirror the image into an allowed (scanned, trusted) registry and reference it there, "
-                      "or extend allowedRegistries in the pack settings.",
+    "or extend allowedRegistries in the pack settings.",
 )
 def _allowed_registries(args: Any, report: ReportFn) -> None:
     view = _views(args)
@@ -313,7 +313,7 @@ _DIGEST_RE = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-fA-F0-9]{32,}$")
         }
     },
     remediation_steps="Reference a scanned, immutable version: image:1.2.3 or, better, "
-                      "image@sha256:<digest>.",
+    "image@sha256:<digest>.",
 )
 def _pinned(args: Any, report: ReportFn) -> None:
     view = _views(args)
@@ -366,7 +366,7 @@ DEFAULT_SANDBOX_RUNTIME_CLASSES = ["gvisor", "runsc", "kata", "kata-qemu", "kata
         },
     },
     remediation_steps="Install a sandboxed runtime (gVisor or Kata Containers) with a RuntimeClass and set "
-                      "spec.runtimeClassName on sensitive workloads.",
+    "spec.runtimeClassName on sensitive workloads.",
 )
 def _sandbox(args: Any, report: ReportFn) -> None:
     view = _views(args)
