@@ -1,17 +1,5 @@
-"""Policy tests run against one cached, configured in-process pack session per config; after a test that
-changes how the pack loads (pack settings via the environment), `fresh_pack` drops the caches."""
+"""Registers the policy-pack fixtures; they live in `tests/support/policy_fixtures.py`."""
 
-from __future__ import annotations
+from tests.support.policy_fixtures import fresh_pack
 
-from collections.abc import Iterator
-
-import pytest
-
-from hardened_rke2.analysis import testing as analyzer
-
-
-@pytest.fixture
-def fresh_pack() -> Iterator[None]:
-    analyzer.clear_cache()
-    yield
-    analyzer.clear_cache()
+__all__ = ["fresh_pack"]

@@ -4,16 +4,9 @@ control either enforced by a policy or explained."""
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 import pytest
-
-from tests.conftest import PACK_DIR, REPO_ROOT
-
-if str(PACK_DIR) not in sys.path:
-    sys.path.insert(0, str(PACK_DIR))
-
 from nsa_cisa import ALL_POLICIES
 from nsa_cisa.catalogue import (
     PREVIEW_CHECKABLE,
@@ -23,6 +16,8 @@ from nsa_cisa.catalogue import (
     read_controls,
 )
 from nsa_cisa.catalogue import format_table as catalogue_table
+
+from tests.support.paths import REPO_ROOT
 
 CHECKLIST = Path("/work/shared/notes/nsa-checklist.md")
 _ID_RE = re.compile(r"^NSA-\d+\.\d+$")

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from hardened_rke2.analysis.testing import UNKNOWN, analyze_props
-from tests.conftest import PACK_DIR
+from tests.support.paths import PACK_DIR
 
 GITREPO = "kubernetes:fleet.cattle.io/v1alpha1:GitRepo"
 RESTRICTION = "kubernetes:fleet.cattle.io/v1alpha1:GitRepoRestriction"

@@ -10,12 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from nsa_cisa import PACK_VERSION
 
 from hardened_rke2.analysis.errors import PolicyConfigError
 from hardened_rke2.analysis.session import PolicyPackSession
 from hardened_rke2.analysis.testing import analyze_props
-from tests.conftest import PACK_DIR
-from tests.policy.builders import POD_TYPES, analyze, names, restricted_spec, wrap
+from tests.support.paths import PACK_DIR
+from tests.support.policy_builders import POD_TYPES, analyze, names, restricted_spec, wrap
 
 ANNOTATION = "policy.hardened-rke2.io/exemptions"
 TODAY = datetime.date.today()
@@ -373,11 +374,10 @@ def test_pss_policies_cover_every_restricted_check_once() -> None:
 
 def test_pack_yaml_and_code_agree_on_the_version() -> None:
     import yaml
-
     meta = yaml.safe_load((PACK_DIR / "PulumiPolicy.yaml").read_text(encoding="utf-8"))
     assert meta["runtime"]["name"] == "python" and meta["description"]
     session = PolicyPackSession(PACK_DIR)
-    assert session.name == "nsa-cisa-hardening" and session.version == str(meta["version"]) == "0.1.0"
+    assert session.name == "nsa-cisa-hardening" and session.version == str(meta["version"]) == PACK_VERSION
 
 
 def test_example_pack_settings_are_valid(

@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hardened_rke2.analysis.testing import UNKNOWN, analyze_stack
-from tests.conftest import PACK_DIR
-from tests.policy.builders import POD_TYPES, restricted_spec, wrap
+from tests.support.paths import PACK_DIR
+from tests.support.policy_builders import POD_TYPES, restricted_spec, wrap
 
 RESOURCE_TYPES = [
     *POD_TYPES.values(),

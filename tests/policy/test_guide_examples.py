@@ -8,7 +8,7 @@ from typing import Any
 import yaml
 
 from hardened_rke2.analysis.testing import analyze_stack
-from tests.conftest import PACK_DIR
+from tests.support.paths import PACK_DIR
 
 EXAMPLES = Path(__file__).parent / "fixtures" / "nsa" / "appendix-examples.yaml"
 TYPES = {

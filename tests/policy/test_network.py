@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from hardened_rke2.analysis.testing import UNKNOWN, analyze_stack
-from tests.conftest import PACK_DIR
-from tests.policy.builders import analyze, names
+from tests.support.paths import PACK_DIR
+from tests.support.policy_builders import analyze, names
 
 NS = "kubernetes:core/v1:Namespace"
 RNS = "rancher2:index/namespace:Namespace"
@@ -115,7 +115,7 @@ def test_psa_label_unknown_is_a_preview_advisory() -> None:
     ],
 )
 def test_workload_namespace_placement(ns: str, config: Any, expected: set[str]) -> None:
-    from tests.policy.builders import POD_TYPES, restricted_spec, wrap
+    from tests.support.policy_builders import POD_TYPES, restricted_spec, wrap
 
     assert (
         names(analyze(POD_TYPES["Job"], wrap("Job", restricted_spec(), namespace=ns), config=config))

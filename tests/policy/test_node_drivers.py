@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import copy
 import json
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -17,21 +16,17 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from nsa_cisa import ALL_POLICIES
+from nsa_cisa import node_drivers as nd
 
 from components.node_pools import NodePoolArgs, build_machine_pools
 from hardened_rke2.analysis.results import Violation
 from hardened_rke2.analysis.testing import UNKNOWN, analyze_props
 from hardened_rke2.capture import ProgramRun
-from tests.conftest import PACK_DIR
-
-if str(PACK_DIR) not in sys.path:
-    sys.path.insert(0, str(PACK_DIR))
-
-from nsa_cisa import ALL_POLICIES
-from nsa_cisa import node_drivers as nd
+from tests.support.paths import PACK_DIR
 
 MC = "rancher2:index/machineConfigV2:MachineConfigV2"
-OURS = {p.name for p in nd.POLICIES}
+OURS = {p.name for p in nd.GROUP.policies}
 ADVISORY = {
     "machine-digitalocean-private-networking",
     "machine-digitalocean-backups-off",
@@ -175,13 +170,13 @@ def test_hardened_baseline_passes_every_machine_policy(driver: str) -> None:
 def test_policies_are_in_the_pack_with_complete_metadata() -> None:
     names = {p.name for p in ALL_POLICIES}
     assert names >= OURS and len(OURS) == 10
-    for policy in nd.POLICIES:
+    for policy in nd.GROUP.policies:
         assert policy.framework is not None and policy.framework.version == "1.2"
         assert any(t.startswith("NSA-") for t in policy.tags or [])
         assert policy.remediation_steps and policy.url and policy.severity is not None
         expected = "advisory" if policy.name in ADVISORY else "mandatory"
         assert policy.enforcement_level is not None and policy.enforcement_level.value == expected
-    schema = next(p for p in nd.POLICIES if p.name == "machine-no-public-ip").config_schema
+    schema = next(p for p in nd.GROUP.policies if p.name == "machine-no-public-ip").config_schema
     assert schema is not None
     assert schema.properties["allowPublicIp"]["default"] is False
     assert schema.properties["publicIpAllowedFor"]["default"] == []

@@ -10,12 +10,13 @@ from typing import Any
 
 import pytest
 import yaml
+from nsa_cisa import PACK_VERSION
 
 from hardened_rke2.analysis.inputs import input_from_dict
 from hardened_rke2.analysis.session import PolicyPackSession, run_analysis
 from hardened_rke2.analysis.testing import UNKNOWN
-from tests.conftest import PACK_DIR
-from tests.policy.builders import POD_TYPES, restricted_spec, wrap
+from tests.support.paths import PACK_DIR
+from tests.support.policy_builders import POD_TYPES, restricted_spec, wrap
 
 FIXTURES = Path(__file__).parent / "fixtures" / "pss"
 
@@ -60,7 +61,7 @@ def test_subprocess_pack_gives_the_same_answers_as_in_process() -> None:
     inputs = [input_from_dict(r) for r in _resources()]
     config = {"pss-seccomp-profile-required": "remediate"}
     with PolicyPackSession(PACK_DIR, config=config, mode="subprocess", project="p", stack="s") as remote:
-        assert remote.name == "nsa-cisa-hardening" and remote.version == "0.1.0"
+        assert remote.name == "nsa-cisa-hardening" and remote.version == PACK_VERSION
         over_grpc = run_analysis([remote], inputs)
     with PolicyPackSession(PACK_DIR, config=config) as local:
         in_process = run_analysis([local], inputs)

@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from hardened_rke2.analysis.testing import UNKNOWN, analyze_resource
-from tests.conftest import PACK_DIR
-from tests.policy.builders import (
+from tests.support.paths import PACK_DIR
+from tests.support.policy_builders import (
     CONTAINER_LISTS,
     POD_TYPES,
     analyze,

@@ -13,7 +13,7 @@ from types import ModuleType
 import pytest
 import yaml
 
-from tests.conftest import PACK_DIR, REPO_ROOT
+from tests.support.paths import PACK_DIR, REPO_ROOT
 
 OWN_FIXTURES = Path(__file__).parent / "fixtures" / "pss"
 

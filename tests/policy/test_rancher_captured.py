@@ -12,7 +12,7 @@ from components.addons import AddonsArgs, ClusterAddons
 from components.cluster import HardenedCluster
 from hardened_rke2.analysis.testing import analyze_stack
 from hardened_rke2.capture import EchoMocks, ProgramRun
-from tests.conftest import PACK_DIR
+from tests.support.paths import PACK_DIR
 
 MINE = {
     "cluster-required-addons",

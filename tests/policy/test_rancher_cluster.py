@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from hardened_rke2.analysis.testing import UNKNOWN, analyze_props
-from tests.conftest import PACK_DIR
+from tests.support.paths import PACK_DIR
 
 CLUSTER = "rancher2:index/clusterV2:ClusterV2"
 PSACT = "rancher2:index/podSecurityAdmissionConfigurationTemplate:PodSecurityAdmissionConfigurationTemplate"

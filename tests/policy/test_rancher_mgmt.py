@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from hardened_rke2.analysis.testing import UNKNOWN, analyze_props
-from tests.conftest import PACK_DIR
+from tests.support.paths import PACK_DIR
 
 SETTING = "rancher2:index/setting:Setting"
 TOKEN = "rancher2:index/token:Token"

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from hardened_rke2.analysis.testing import analyze_stack
-from tests.conftest import PACK_DIR
-from tests.policy.builders import analyze, names
+from tests.support.paths import PACK_DIR
+from tests.support.policy_builders import analyze, names
 
 ROLE = "kubernetes:rbac.authorization.k8s.io/v1:Role"
 CROLE = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole"

@@ -11,7 +11,7 @@ import yaml
 from hardened_rke2.analysis.results import AnalysisResult
 from hardened_rke2.analysis.testing import analyze_stack
 from hardened_rke2.preview import preview_project
-from tests.conftest import PACK_DIR, REPO_ROOT
+from tests.support.paths import PACK_DIR, REPO_ROOT
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

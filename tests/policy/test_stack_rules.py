@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from hardened_rke2.analysis.testing import UNKNOWN, analyze_stack
-from tests.conftest import PACK_DIR
+from tests.support.paths import PACK_DIR
 
 CLUSTER = "rancher2:index/clusterV2:ClusterV2"
 SYNC = "rancher2:index/clusterSync:ClusterSync"

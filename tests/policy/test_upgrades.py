@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.policy.builders import POD_TYPES, analyze, names, restricted_spec, wrap
+from tests.support.policy_builders import POD_TYPES, analyze, names, restricted_spec, wrap
 
 
 @pytest.mark.parametrize(

@@ -1,47 +1,53 @@
 """NSA/CISA Kubernetes Hardening Guide v1.2 policy pack: every policy, in one list.
 
-Other modules add their policies with one additive line each: `ALL_POLICIES += <module>.POLICIES`.
+Each policy module declares its policies with `@GROUP.policy(...)` (see `declare.py`); importing the
+modules in `MODULE_ORDER` registers them, and `ALL_POLICIES` lists them module by module in that order,
+each module's in declaration order. A new policy module is added to `MODULE_ORDER` (an unlisted one is an
+error). The order is the pack's public order (the engine reports policies in it).
 """
 
 from __future__ import annotations
 
+import importlib
+import sys
 from typing import Any
 
+import yaml
 from pulumi_policy import Policy
 
-from nsa_cisa import (
-    delivery,
-    exemption_policies,
-    network,
-    node_drivers,
-    pod_security,
-    rancher_cluster,
-    rancher_mgmt,
-    rbac,
-    secrets,
-    stack_rules,
-    upgrades,
-    workload_extras,
-)
+from nsa_cisa.declare import PACK
 from nsa_cisa.framework import pack_initial_config
-from nsa_cisa.settings import load_pack_settings
+from nsa_cisa.settings import PACK_DIR, load_pack_settings
 
 PACK_NAME = "nsa-cisa-hardening"
-PACK_VERSION = "0.1.0"  # keep equal to PulumiPolicy.yaml `version`
+# The CLI reads the version from PulumiPolicy.yaml (`pulumi policy publish`): that file is the one source.
+PACK_VERSION: str = str(yaml.safe_load((PACK_DIR / "PulumiPolicy.yaml").read_text(encoding="utf-8"))
+                        ["version"])
 
-ALL_POLICIES: list[Policy] = []
-ALL_POLICIES += exemption_policies.POLICIES
-ALL_POLICIES += pod_security.POLICIES
-ALL_POLICIES += workload_extras.POLICIES
-ALL_POLICIES += network.POLICIES
-ALL_POLICIES += rbac.POLICIES
-ALL_POLICIES += secrets.POLICIES
-ALL_POLICIES += upgrades.POLICIES
-ALL_POLICIES += rancher_cluster.POLICIES
-ALL_POLICIES += rancher_mgmt.POLICIES
-ALL_POLICIES += delivery.POLICIES
-ALL_POLICIES += stack_rules.POLICIES
-ALL_POLICIES += node_drivers.POLICIES
+MODULE_ORDER = (
+    "exemption_policies",
+    "pod_security",
+    "workload_extras",
+    "network",
+    "rbac",
+    "secrets",
+    "upgrades",
+    "rancher_cluster",
+    "rancher_mgmt",
+    "delivery",
+    "stack_rules",
+    "node_drivers",
+)
+"""Policy modules in pack order (relative to this package)."""
+
+for _module in MODULE_ORDER:  # importing a module runs its declarations
+    importlib.import_module(f"{__name__}.{_module}")
+ALL_POLICIES: list[Policy] = PACK.policies([f"{__name__}.{m}" for m in MODULE_ORDER])
+
+# Compatibility: tests/blueprint/test_config_reference.py still reads `<module>.POLICIES`; remove this once
+# it reads ALL_POLICIES. The alias is each group's own list, never maintained by hand.
+for _group in PACK.groups:
+    sys.modules[_group.module].POLICIES = _group.policies  # type: ignore[attr-defined]
 
 
 def initial_config() -> dict[str, Any]:

@@ -13,7 +13,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from nsa_cisa import rke2_parsing as rp
-from nsa_cisa.framework import check_policy
+from nsa_cisa.declare import PolicyGroup
+from nsa_cisa.framework import check_validator
 
 GITREPO = "kubernetes:fleet.cattle.io/v1alpha1:GitRepo"
 GITREPO_RESTRICTION = "kubernetes:fleet.cattle.io/v1alpha1:GitRepoRestriction"
@@ -43,6 +44,10 @@ NEUVECTOR_URL = "https://open-docs.neuvector.com/deploying/rancher"
 
 Report = Callable[..., None]
 
+# Fleet, Istio, NeuVector, logging and monitoring objects: pure checks of their props; exempt namespaces
+# do not apply (they are platform objects, not team workloads).
+GROUP = PolicyGroup(__name__, honor_exempt_namespaces=False, adapt=check_validator)
+
 _SCP_LIKE = re.compile(r"^[A-Za-z0-9._~-]+@[A-Za-z0-9.-]+:[^/].*|^[A-Za-z0-9._~-]+@[A-Za-z0-9.-]+:/.+")
 
 
@@ -66,6 +71,16 @@ def repo_url_problem(url: Any) -> str | None:
 # ---------------------------------------------------------------------------------------- Fleet
 
 
+@GROUP.policy(
+    name="fleet-gitrepo-tls-verify",
+    description="Fleet verifies the Git server's TLS certificate.",
+    severity="high",
+    nsa=("NSA-2.17", "NSA-1.8"),
+    section="network",
+    resource_types=[GITREPO],
+    url=FLEET_URL,
+    remediation_steps="Remove spec.insecureSkipTLSVerify; give spec.caBundle for a private CA.",
+)
 def check_gitrepo_tls(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     spec = props.get("spec")
     if rp.as_bool(rp.dig(spec, "insecureSkipTLSVerify")) is True:
@@ -76,6 +91,16 @@ def check_gitrepo_tls(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list
     return []
 
 
+@GROUP.policy(
+    name="fleet-gitrepo-secure-url",
+    description="Fleet pulls from https:// or ssh Git URLs only.",
+    severity="high",
+    nsa=("NSA-2.17", "NSA-1.8"),
+    section="network",
+    resource_types=[GITREPO],
+    url=FLEET_URL,
+    remediation_steps="Use an https:// or ssh URL for spec.repo (with clientSecretName).",
+)
 def check_gitrepo_url(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     out = []
     problem = repo_url_problem(rp.dig(props.get("spec"), "repo"))
@@ -87,6 +112,17 @@ def check_gitrepo_url(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list
     return out
 
 
+@GROUP.policy(
+    name="fleet-gitrepo-pinned-or-drift-corrected",
+    description="Fleet deploys a pinned revision or corrects drift.",
+    severity="low",
+    nsa=("NSA-1.8", "NSA-5.4"),
+    section="upgrades",
+    enforcement_level="advisory",
+    resource_types=[GITREPO],
+    url=FLEET_URL,
+    remediation_steps="Set spec.revision to a commit/tag, or spec.correctDrift.enabled: true.",
+)
 def check_gitrepo_pinned(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     spec = props.get("spec")
     revision = rp.dig(spec, "revision")
@@ -99,6 +135,18 @@ def check_gitrepo_pinned(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> l
     ]
 
 
+@GROUP.policy(
+    name="fleet-gitrepo-service-account",
+    description="Fleet deploys with a named least-privilege service account.",
+    severity="medium",
+    nsa=("NSA-1.21", "NSA-3.4"),
+    section="authn-authz",
+    enforcement_level="advisory",
+    resource_types=[GITREPO],
+    url=FLEET_URL,
+    remediation_steps="Set spec.serviceAccount (or the workspace GitRepoRestriction's "
+    "defaultServiceAccount).",
+)
 def check_gitrepo_service_account(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     sa = rp.dig(props.get("spec"), "serviceAccount")
     if isinstance(sa, str) and sa.strip():
@@ -120,6 +168,18 @@ def restriction_field(props: Mapping[str, Any], field: str) -> Any:
 _MATCH_ALL = {".*", "^.*$", ".+", "^.+$", "^.*", ".*$", "(.*)"}
 
 
+@GROUP.policy(
+    name="fleet-gitrepo-restriction-scoped",
+    description="A GitRepoRestriction limits repositories and deploy identities.",
+    severity="medium",
+    nsa=("NSA-1.8", "NSA-3.4"),
+    section="authn-authz",
+    enforcement_level="advisory",
+    resource_types=[GITREPO_RESTRICTION],
+    url=FLEET_RESTRICTION_URL,
+    remediation_steps="List allowedRepoPatterns for the team's repositories (https/ssh) and "
+    "allowedServiceAccounts or defaultServiceAccount.",
+)
 def check_restriction_scoped(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     out = []
     patterns = restriction_field(props, "allowedRepoPatterns")
@@ -151,6 +211,24 @@ def selects_all_workloads(selector: Any) -> bool:
     return not (rp.is_mapping(labels) and len(labels) > 0)
 
 
+@GROUP.policy(
+    name="istio-peer-authentication-strict",
+    description="Istio PeerAuthentication never allows plaintext (no PERMISSIVE or DISABLE; the mesh-wide "
+    "policy is STRICT).",
+    severity="high",
+    nsa=("NSA-4.7", "NSA-2.17"),
+    section="logging",
+    resource_types=PEER_AUTHN_TYPES,
+    url=ISTIO_PA_URL,
+    config_schema={
+        "istioRootNamespace": {
+            "type": "string",
+            "default": "istio-system",
+            "description": "Istio's root namespace (mesh-wide policies).",
+        }
+    },
+    remediation_steps="Set spec.mtls.mode: STRICT (and on every portLevelMtls entry).",
+)
 def check_peer_authentication(props: Mapping[str, Any], cfg: Mapping[str, Any]) -> list[str]:
     root = cfg.get("istioRootNamespace") or "istio-system"
     spec = props.get("spec")
@@ -180,6 +258,17 @@ def check_peer_authentication(props: Mapping[str, Any], cfg: Mapping[str, Any]) 
 # ---------------------------------------------------------------------------------------- catalogs
 
 
+@GROUP.policy(
+    name="rancher-catalog-tls",
+    description="Rancher chart repositories are fetched over verified TLS.",
+    severity="high",
+    nsa=("NSA-1.8", "NSA-2.17"),
+    section="network",
+    resource_types=[CATALOG_V2],
+    url="https://ranchermanager.docs.rancher.com/how-to-guides/new-user-guides/helm-charts-in-rancher",
+    remediation_steps="Use an https:// or oci:// url (or an https/ssh gitRepo), keep insecure and "
+    "insecurePlainHttp false, give caBundle for a private CA.",
+)
 def check_catalog_tls(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     """A Rancher chart repository (CatalogV2, Helm `url` or `gitRepo`) is fetched over verified TLS."""
     out = []
@@ -201,6 +290,16 @@ def check_catalog_tls(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list
 # ---------------------------------------------------------------------------------------- add-ons
 
 
+@GROUP.policy(
+    name="neuvector-bootstrap-password",
+    description="NeuVector is installed with a bootstrap password, not the default admin password.",
+    severity="critical",
+    nsa=("NSA-3.2",),
+    section="authn-authz",
+    resource_types=[APP_V2],
+    url=NEUVECTOR_URL,
+    remediation_steps="Set values.bootstrapPassword from a generated Pulumi secret.",
+)
 def check_neuvector_password(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     if props.get("chartName") != "neuvector":
         return []
@@ -215,6 +314,20 @@ def check_neuvector_password(props: Mapping[str, Any], _cfg: Mapping[str, Any]) 
     return []
 
 
+@GROUP.policy(
+    name="istio-outbound-registry-only",
+    description="Istio sidecars reach only registered external services (outboundTrafficPolicy "
+    "REGISTRY_ONLY).",
+    severity="medium",
+    nsa=("NSA-2.5",),
+    section="network",
+    enforcement_level="advisory",
+    resource_types=[APP_V2],
+    url=ISTIO_EGRESS_URL,
+    remediation_steps="Set istiod values meshConfig.outboundTrafficPolicy.mode: REGISTRY_ONLY (the "
+    "blueprint's default; addons.istio.outboundTrafficPolicy) and add ServiceEntries for allowed external "
+    "hosts.",
+)
 def check_istio_outbound(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     if props.get("chartName") != "istiod":
         return []
@@ -231,6 +344,18 @@ def check_istio_outbound(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> l
     ]
 
 
+@GROUP.policy(
+    name="neuvector-admission-protect",
+    description="NeuVector admission control is on and in protect mode (its deny rules block, not only log).",
+    severity="medium",
+    nsa=("NSA-4.8",),
+    section="logging",
+    enforcement_level="advisory",
+    resource_types=[NV_ADMISSION_RULE],
+    url=NEUVECTOR_URL,
+    remediation_steps="Set spec.config.enable: true and spec.config.mode: protect "
+    "(addons.neuvector.admission.mode: protect).",
+)
 def check_neuvector_admission(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     config = rp.dig(props, "spec.config")
     if not rp.is_mapping(config):
@@ -254,6 +379,17 @@ _LOG_OUTPUT_INSECURE: Mapping[str, tuple[tuple[str, str], ...]] = {
 }
 
 
+@GROUP.policy(
+    name="log-output-tls-verified",
+    description="Log shipping outputs verify the receiver's TLS certificate.",
+    severity="high",
+    nsa=("NSA-4.4", "NSA-2.17"),
+    section="logging",
+    resource_types=LOG_OUTPUT_TYPES,
+    url=LOGGING_OUTPUT_URL,
+    remediation_steps="Remove syslog insecure / verify_fqdn: false (and ssl_verify: false, insecure_ssl, "
+    "tls_verify_mode: none); trust a private CA instead (addons.auditLogging.output.caBundle).",
+)
 def check_log_output_tls(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     spec = props.get("spec")
     if not rp.is_mapping(spec):
@@ -273,6 +409,17 @@ def check_log_output_tls(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> l
     return out
 
 
+@GROUP.policy(
+    name="alert-receiver-tls-verified",
+    description="Alertmanager receivers verify the receiver's TLS certificate.",
+    severity="high",
+    nsa=("NSA-4.8", "NSA-2.17"),
+    section="logging",
+    resource_types=ALERTMANAGER_CONFIG_TYPES,
+    url=ALERTMANAGER_CONFIG_URL,
+    remediation_steps="Remove httpConfig.tlsConfig.insecureSkipVerify "
+    "(addons.monitoring.receiver.insecureSkipTlsVerify); trust the receiver's CA instead.",
+)
 def check_alertmanager_tls(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     receivers = rp.dig(props, "spec.receivers")
     out = []
@@ -290,6 +437,17 @@ def check_alertmanager_tls(props: Mapping[str, Any], _cfg: Mapping[str, Any]) ->
     return out
 
 
+@GROUP.policy(
+    name="addon-chart-supported",
+    description="Add-on charts are ones Rancher still maintains (no rancher-istio).",
+    severity="medium",
+    nsa=("NSA-5.1", "NSA-5.4"),
+    section="upgrades",
+    enforcement_level="advisory",
+    resource_types=[APP_V2],
+    url=ISTIO_PA_URL,
+    remediation_steps="Replace rancher-istio with Istio's upstream charts (base, istiod, cni).",
+)
 def check_deprecated_addon(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     chart = props.get("chartName")
     if chart == "rancher-istio":
@@ -298,173 +456,3 @@ def check_deprecated_addon(props: Mapping[str, Any], _cfg: Mapping[str, Any]) ->
             "install Istio's upstream base/istiod/cni charts"
         ]
     return []
-
-
-# ---------------------------------------------------------------------------------------- policies
-
-
-POLICIES = [
-    check_policy(
-        "fleet-gitrepo-tls-verify",
-        "Fleet verifies the Git server's TLS certificate.",
-        check_gitrepo_tls,
-        [GITREPO],
-        section="network",
-        ids=["NSA-2.17", "NSA-1.8"],
-        severity="high",
-        url=FLEET_URL,
-        remediation="Remove spec.insecureSkipTLSVerify; give spec.caBundle for a private CA.",
-    ),
-    check_policy(
-        "fleet-gitrepo-secure-url",
-        "Fleet pulls from https:// or ssh Git URLs only.",
-        check_gitrepo_url,
-        [GITREPO],
-        section="network",
-        ids=["NSA-2.17", "NSA-1.8"],
-        severity="high",
-        url=FLEET_URL,
-        remediation="Use an https:// or ssh URL for spec.repo (with clientSecretName).",
-    ),
-    check_policy(
-        "fleet-gitrepo-pinned-or-drift-corrected",
-        "Fleet deploys a pinned revision or corrects drift.",
-        check_gitrepo_pinned,
-        [GITREPO],
-        section="upgrades",
-        ids=["NSA-1.8", "NSA-5.4"],
-        severity="low",
-        level="advisory",
-        url=FLEET_URL,
-        remediation="Set spec.revision to a commit/tag, or spec.correctDrift.enabled: true.",
-    ),
-    check_policy(
-        "fleet-gitrepo-service-account",
-        "Fleet deploys with a named least-privilege service account.",
-        check_gitrepo_service_account,
-        [GITREPO],
-        section="authn-authz",
-        ids=["NSA-1.21", "NSA-3.4"],
-        severity="medium",
-        level="advisory",
-        url=FLEET_URL,
-        remediation="Set spec.serviceAccount (or the workspace GitRepoRestriction's defaultServiceAccount).",
-    ),
-    check_policy(
-        "fleet-gitrepo-restriction-scoped",
-        "A GitRepoRestriction limits repositories and deploy identities.",
-        check_restriction_scoped,
-        [GITREPO_RESTRICTION],
-        section="authn-authz",
-        ids=["NSA-1.8", "NSA-3.4"],
-        severity="medium",
-        level="advisory",
-        url=FLEET_RESTRICTION_URL,
-        remediation="List allowedRepoPatterns for the team's repositories (https/ssh) and "
-        "allowedServiceAccounts or defaultServiceAccount.",
-    ),
-    check_policy(
-        "istio-peer-authentication-strict",
-        "Istio PeerAuthentication never allows plaintext (no PERMISSIVE or "
-        "DISABLE; the mesh-wide policy is STRICT).",
-        check_peer_authentication,
-        PEER_AUTHN_TYPES,
-        section="logging",
-        ids=["NSA-4.7", "NSA-2.17"],
-        severity="high",
-        url=ISTIO_PA_URL,
-        remediation="Set spec.mtls.mode: STRICT (and on every portLevelMtls entry).",
-        config_schema={
-            "istioRootNamespace": {
-                "type": "string",
-                "default": "istio-system",
-                "description": "Istio's root namespace (mesh-wide policies).",
-            }
-        },
-    ),
-    check_policy(
-        "rancher-catalog-tls",
-        "Rancher chart repositories are fetched over verified TLS.",
-        check_catalog_tls,
-        [CATALOG_V2],
-        section="network",
-        ids=["NSA-1.8", "NSA-2.17"],
-        severity="high",
-        url="https://ranchermanager.docs.rancher.com/how-to-guides/new-user-guides/helm-charts-in-rancher",
-        remediation="Use an https:// or oci:// url (or an https/ssh gitRepo), keep insecure and "
-        "insecurePlainHttp false, give caBundle for a private CA.",
-    ),
-    check_policy(
-        "neuvector-bootstrap-password",
-        "NeuVector is installed with a bootstrap password, not the default admin password.",
-        check_neuvector_password,
-        [APP_V2],
-        section="authn-authz",
-        ids=["NSA-3.2"],
-        severity="critical",
-        url=NEUVECTOR_URL,
-        remediation="Set values.bootstrapPassword from a generated Pulumi secret.",
-    ),
-    check_policy(
-        "istio-outbound-registry-only",
-        "Istio sidecars reach only registered external services (outboundTrafficPolicy REGISTRY_ONLY).",
-        check_istio_outbound,
-        [APP_V2],
-        section="network",
-        ids=["NSA-2.5"],
-        severity="medium",
-        level="advisory",
-        url=ISTIO_EGRESS_URL,
-        remediation="Set istiod values meshConfig.outboundTrafficPolicy.mode: REGISTRY_ONLY (the blueprint's "
-        "default; addons.istio.outboundTrafficPolicy) and add ServiceEntries for allowed external hosts.",
-    ),
-    check_policy(
-        "neuvector-admission-protect",
-        "NeuVector admission control is on and in protect mode (its deny rules block, not only log).",
-        check_neuvector_admission,
-        [NV_ADMISSION_RULE],
-        section="logging",
-        ids=["NSA-4.8"],
-        severity="medium",
-        level="advisory",
-        url=NEUVECTOR_URL,
-        remediation="Set spec.config.enable: true and spec.config.mode: protect "
-        "(addons.neuvector.admission.mode: protect).",
-    ),
-    check_policy(
-        "log-output-tls-verified",
-        "Log shipping outputs verify the receiver's TLS certificate.",
-        check_log_output_tls,
-        LOG_OUTPUT_TYPES,
-        section="logging",
-        ids=["NSA-4.4", "NSA-2.17"],
-        severity="high",
-        url=LOGGING_OUTPUT_URL,
-        remediation="Remove syslog insecure / verify_fqdn: false (and ssl_verify: false, insecure_ssl, "
-        "tls_verify_mode: none); trust a private CA instead (addons.auditLogging.output.caBundle).",
-    ),
-    check_policy(
-        "alert-receiver-tls-verified",
-        "Alertmanager receivers verify the receiver's TLS certificate.",
-        check_alertmanager_tls,
-        ALERTMANAGER_CONFIG_TYPES,
-        section="logging",
-        ids=["NSA-4.8", "NSA-2.17"],
-        severity="high",
-        url=ALERTMANAGER_CONFIG_URL,
-        remediation="Remove httpConfig.tlsConfig.insecureSkipVerify (addons.monitoring.receiver."
-        "insecureSkipTlsVerify); trust the receiver's CA instead.",
-    ),
-    check_policy(
-        "addon-chart-supported",
-        "Add-on charts are ones Rancher still maintains (no rancher-istio).",
-        check_deprecated_addon,
-        [APP_V2],
-        section="upgrades",
-        ids=["NSA-5.1", "NSA-5.4"],
-        severity="medium",
-        level="advisory",
-        url=ISTIO_PA_URL,
-        remediation="Replace rancher-istio with Istio's upstream charts (base, istiod, cni).",
-    ),
-]

@@ -6,13 +6,29 @@ import datetime as _dt
 from typing import Any
 
 from nsa_cisa import exemptions as ex
-from nsa_cisa.framework import POLICY_NAMES, ReportFn, as_int, nsa_policy
+from nsa_cisa.declare import PolicyGroup
+from nsa_cisa.framework import POLICY_NAMES, ReportFn, as_int
+
+# The pack's own governance: an exemption cannot silence these, and exempt namespaces do not apply.
+GROUP = PolicyGroup(__name__, section="governance", honor_exempt_namespaces=False)
 
 
 def _records(args: Any) -> list[ex.Exemption]:
     return ex.exemptions_for(args.props, args.get_config(), args.urn, args.name)
 
 
+@GROUP.policy(
+    name="exemption-must-be-justified",
+    description="Every exemption (annotation policy.hardened-rke2.io/exemptions or pack config) names a "
+    "policy and carries a reason and an expiry date within the allowed review period.",
+    severity="medium",
+    nsa=(),
+    exemptible=False,
+    config_schema={"maxExemptionDays": {"type": "integer", "minimum": 0, "default": 366,
+                                        "description": "Longest allowed exemption (0 = unlimited)."}},
+    remediation_steps="Give each exemption record `policy`, `reason`, `expires: YYYY-MM-DD` (and "
+    "`approvedBy`), or remove it.",
+)
 def _justified(args: Any, report: ReportFn) -> None:
     max_days = as_int(args.get_config().get("maxExemptionDays"))
     today = ex.today_utc()
@@ -28,41 +44,19 @@ def _justified(args: Any, report: ReportFn) -> None:
                    "reviewed at least that often.")
 
 
+@GROUP.policy(
+    name="exemption-applied",
+    description="Reports every exemption in force on a resource (who, why, until when) so it shows in every "
+    "preview.",
+    severity="low",
+    nsa=(),
+    enforcement_level="advisory",
+    exemptible=False,
+    remediation_steps="Nothing to fix now; remove the exemption once the underlying violation is fixed, and "
+    "before it expires.",
+)
 def _applied(args: Any, report: ReportFn) -> None:
     today = ex.today_utc()
     for rec in _records(args):
         if not rec.problems and not rec.expired(today) and any(rec.names(n) for n in POLICY_NAMES):
             report(f"exempted from {rec.describe()}")
-
-
-EXEMPTION_MUST_BE_JUSTIFIED = nsa_policy(
-    "exemption-must-be-justified",
-    "Every exemption (annotation policy.hardened-rke2.io/exemptions or pack config) names a policy and "
-    "carries a reason and an expiry date within the allowed review period.",
-    section="governance",
-    ids=[],
-    severity="medium",
-    validate=_justified,
-    remediation_steps="Give each exemption record `policy`, `reason`, `expires: YYYY-MM-DD` "
-                      "(and `approvedBy`), or remove it.",
-    config_schema={"maxExemptionDays": {"type": "integer", "minimum": 0, "default": 366,
-                                        "description": "Longest allowed exemption (0 = unlimited)."}},
-    honor_exempt_namespaces=False,
-    exemptible=False,
-)
-
-EXEMPTION_APPLIED = nsa_policy(
-    "exemption-applied",
-    "Reports every exemption in force on a resource (who, why, until when) so it shows in every preview.",
-    section="governance",
-    ids=[],
-    severity="low",
-    level="advisory",
-    validate=_applied,
-    remediation_steps="Nothing to fix now; remove the exemption once the underlying violation is fixed, "
-                      "and before it expires.",
-    honor_exempt_namespaces=False,
-    exemptible=False,
-)
-
-POLICIES = [EXEMPTION_MUST_BE_JUSTIFIED, EXEMPTION_APPLIED]

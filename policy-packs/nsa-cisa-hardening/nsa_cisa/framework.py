@@ -1,6 +1,7 @@
 """Policy construction for the pack: metadata, shared config knobs, exemptions and crash safety.
 
-Every policy is built with `nsa_policy` / `nsa_stack_policy`, which
+Policy modules declare policies with `@GROUP.policy(...)` (see `declare.py`), which builds each one with
+`build_resource_policy` / `build_stack_policy` here; these
   * attach the compliance metadata (framework = the NSA/CISA guide v1.2 + section, severity, tags with the
     checklist ids, remediation steps, guide URL) and a config schema merged with the shared knobs;
   * wrap the validation so that it only runs for the declared resource types, sees its config merged
@@ -389,15 +390,15 @@ def _apply_exemptions(policy_name: str, props: Mapping[str, Any], config: Mappin
     return False, (" [" + " | ".join(notes) + "]") if notes else ""
 
 
-def nsa_policy(
+def build_resource_policy(
     name: str,
     description: str,
     *,
     section: str,
-    ids: Sequence[str],
+    nsa: Sequence[str],
     severity: str,
     validate: ResourceValidate,
-    level: str = "mandatory",
+    enforcement_level: str = "mandatory",
     remediation_steps: str,
     config_schema: Mapping[str, Any] | PolicyConfigSchema | None = None,
     remediate: Remediate | None = None,
@@ -408,7 +409,7 @@ def nsa_policy(
     url: str = GUIDE_URL,
     display_name: str | None = None,
     exemptible: bool = True,
-    extra_tags: Sequence[str] = (),
+    tags: Sequence[str] = (),
 ) -> ResourceValidationPolicy:
     """A resource policy with the pack's metadata, config defaults, exemptions and crash safety.
 
@@ -417,8 +418,8 @@ def nsa_policy(
     `remediate(args)` returns new props (plain dicts) or None; it is skipped for exempt resources.
     `exemptible=False` is for the pack's own governance policies (an exemption cannot silence them).
     """
-    framework, tags, sev, lvl = _metadata(name, section, ids, severity, level, specification, description)
-    tags = [*tags, *extra_tags]
+    framework, id_tags, sev, lvl = _metadata(name, section, nsa, severity, enforcement_level, specification,
+                                          description)
     POLICY_NAMES.append(name)
     knobs = ["exemptions", *(["exemptNamespaces"] if honor_exempt_namespaces else []), *shared_knobs]
     schema = _schema(config_schema, dict.fromkeys(knobs))
@@ -479,44 +480,21 @@ def nsa_policy(
         display_name=display_name,
         severity=sev,
         framework=framework,
-        tags=tags,
+        tags=[*id_tags, *tags],  # the checklist ids and section first, then the policy's own
         remediation_steps=remediation_steps,
         url=url,
     )
 
 
-def check_policy(
-    name: str,
-    description: str,
-    check: Check,
-    types: Iterable[str],
-    *,
-    remediation: str,
-    **metadata: Any,
-) -> ResourceValidationPolicy:
-    """`nsa_policy` for a pure `Check` on the given resource types, with exempt namespaces not applied
-    (Rancher, Fleet and Istio objects); `metadata` takes `nsa_policy`'s section, ids, severity, url, level,
-    config_schema, shared_knobs."""
-    return nsa_policy(
-        name,
-        description,
-        validate=check_validator(check),
-        remediation_steps=remediation,
-        resource_types=list(types),
-        honor_exempt_namespaces=False,
-        **metadata,
-    )
-
-
-def nsa_stack_policy(
+def build_stack_policy(
     name: str,
     description: str,
     *,
     section: str,
-    ids: Sequence[str],
+    nsa: Sequence[str],
     severity: str,
     validate: StackValidate,
-    level: str = "mandatory",
+    enforcement_level: str = "mandatory",
     remediation_steps: str,
     config_schema: Mapping[str, Any] | PolicyConfigSchema | None = None,
     honor_exempt_namespaces: bool = True,
@@ -526,7 +504,8 @@ def nsa_stack_policy(
     display_name: str | None = None,
 ) -> StackValidationPolicy:
     """A stack policy; violations should name the offending resource's URN so exemptions can apply."""
-    framework, tags, sev, lvl = _metadata(name, section, ids, severity, level, specification, description)
+    framework, tags, sev, lvl = _metadata(name, section, nsa, severity, enforcement_level, specification,
+                                          description)
     POLICY_NAMES.append(name)
     knobs = ["exemptions", *(["exemptNamespaces"] if honor_exempt_namespaces else []), *shared_knobs]
     schema = _schema(config_schema, dict.fromkeys(knobs))

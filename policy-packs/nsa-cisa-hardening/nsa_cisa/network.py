@@ -20,6 +20,7 @@ from typing import Any
 
 from pulumi_policy.proxy import UnknownValueError
 
+from nsa_cisa.declare import PolicyGroup
 from nsa_cisa.framework import (
     NAMESPACE_TYPES,
     ReportFn,
@@ -29,8 +30,6 @@ from nsa_cisa.framework import (
     get_path,
     matches_any,
     namespace_of,
-    nsa_policy,
-    nsa_stack_policy,
     own_namespace_name,
     show,
     text,
@@ -68,9 +67,21 @@ def _namespace_labels(props: Mapping[str, Any], resource_type: str) -> Mapping[s
     return as_map(get_path(props, "metadata.labels"))
 
 
+GROUP = PolicyGroup(__name__, section="network")
+
+
 # ----------------------------------------------------------------------------- namespace names
 
 
+@GROUP.policy(
+    name="namespace-name-not-reserved",
+    description="Namespaces created by the stack do not use the reserved 'kube-' prefix.",
+    severity="medium",
+    nsa=("NSA-2.2",),
+    resource_types=NAMESPACE_TYPES,
+    honor_exempt_namespaces=False,
+    remediation_steps="Rename the namespace; 'kube-' is reserved for Kubernetes system namespaces.",
+)
 def _reserved_name(args: Any, report: ReportFn) -> None:
     if args.resource_type.endswith("Patch"):
         return  # patching (e.g. labelling) an existing namespace does not create one
@@ -81,42 +92,25 @@ def _reserved_name(args: Any, report: ReportFn) -> None:
         report(f"namespace '{effective}' uses the reserved 'kube-' prefix")
 
 
-NAMESPACE_NAME_NOT_RESERVED = nsa_policy(
-    "namespace-name-not-reserved",
-    "Namespaces created by the stack do not use the reserved 'kube-' prefix.",
-    section="network",
-    ids=["NSA-2.2"],
-    severity="medium",
-    validate=_reserved_name,
-    resource_types=NAMESPACE_TYPES,
-    honor_exempt_namespaces=False,
-    remediation_steps="Rename the namespace; 'kube-' is reserved for Kubernetes system namespaces.",
-)
-
-
 # ----------------------------------------------------------------------------- workloads in system namespaces
 
 DEFAULT_FORBIDDEN_NAMESPACES = ["kube-system", "kube-public"]
 
 
-def _placement(config_key: str) -> Any:
-    def validate(args: Any, report: ReportFn) -> None:
-        forbidden = [n for n in as_list(args.get_config().get(config_key)) if isinstance(n, str)]
-        ns = namespace_of(args.props, args.provider)
-        if matches_any(ns, forbidden):
-            where = "no namespace (so 'default')" if ns == "default" else f"namespace '{ns}'"
-            report(f"workload is placed in {where}: put it in a dedicated application namespace")
-
-    return validate
+def _check_placement(config_key: str, args: Any, report: ReportFn) -> None:
+    """Report a workload placed in a namespace listed under `config_key`."""
+    forbidden = [n for n in as_list(args.get_config().get(config_key)) if isinstance(n, str)]
+    ns = namespace_of(args.props, args.provider)
+    if matches_any(ns, forbidden):
+        where = "no namespace (so 'default')" if ns == "default" else f"namespace '{ns}'"
+        report(f"workload is placed in {where}: put it in a dedicated application namespace")
 
 
-WORKLOAD_NOT_IN_SYSTEM_NAMESPACE = nsa_policy(
-    "workload-not-in-system-namespace",
-    "User workloads never run in the kube-system or kube-public namespaces.",
-    section="network",
-    ids=["NSA-2.1"],
+@GROUP.policy(
+    name="workload-not-in-system-namespace",
+    description="User workloads never run in the kube-system or kube-public namespaces.",
     severity="medium",
-    validate=_placement("forbiddenNamespaces"),
+    nsa=("NSA-2.1",),
     resource_types=POD_BEARING_TYPES,
     honor_exempt_namespaces=False,
     config_schema={
@@ -128,18 +122,19 @@ WORKLOAD_NOT_IN_SYSTEM_NAMESPACE = nsa_policy(
         }
     },
     remediation_steps="Set metadata.namespace to an application namespace that has default-deny network "
-                      "policies, quotas and restricted pod security.",
+    "policies, quotas and restricted pod security.",
 )
+def _not_in_system_namespace(args: Any, report: ReportFn) -> None:
+    _check_placement("forbiddenNamespaces", args, report)
+
 
 # The guide says to AVOID `default` (judgement call: advisory); kube-system/kube-public are a hard no above.
-WORKLOAD_NOT_IN_DEFAULT_NAMESPACE = nsa_policy(
-    "workload-not-in-default-namespace",
-    "Workloads run in dedicated namespaces rather than `default` (or no namespace at all).",
-    section="network",
-    ids=["NSA-2.1"],
+@GROUP.policy(
+    name="workload-not-in-default-namespace",
+    description="Workloads run in dedicated namespaces rather than `default` (or no namespace at all).",
     severity="low",
-    level="advisory",
-    validate=_placement("avoidNamespaces"),
+    nsa=("NSA-2.1",),
+    enforcement_level="advisory",
     resource_types=POD_BEARING_TYPES,
     honor_exempt_namespaces=False,
     config_schema={
@@ -151,13 +146,34 @@ WORKLOAD_NOT_IN_DEFAULT_NAMESPACE = nsa_policy(
         }
     },
     remediation_steps="Set metadata.namespace (or the Kubernetes provider's namespace) to an application "
-                      "namespace with default-deny network policies, quotas and restricted pod security.",
+    "namespace with default-deny network policies, quotas and restricted pod security.",
 )
+def _not_in_default_namespace(args: Any, report: ReportFn) -> None:
+    _check_placement("avoidNamespaces", args, report)
 
 
 # ----------------------------------------------------------------------------- PSA label
 
 
+@GROUP.policy(
+    name="namespace-pod-security-enforced",
+    description="Every namespace enforces the restricted Pod Security Standard "
+    "(pod-security.kubernetes.io/enforce).",
+    severity="high",
+    nsa=("NSA-1.10",),
+    section="pod-security",
+    resource_types=NAMESPACE_TYPES,
+    config_schema={
+        "minimumLevel": {
+            "type": "string",
+            "enum": ["restricted", "baseline"],
+            "default": "restricted",
+            "description": "Weakest acceptable enforce level.",
+        }
+    },
+    remediation_steps="Label the namespace pod-security.kubernetes.io/enforce=restricted (and audit/warn "
+    "the same).",
+)
 def _psa_label(args: Any, report: ReportFn) -> None:
     minimum = text(args.get_config().get("minimumLevel")) or "restricted"
     labels = _namespace_labels(args.props, args.resource_type)
@@ -173,30 +189,18 @@ def _psa_label(args: Any, report: ReportFn) -> None:
         report(f"label pod-security.kubernetes.io/enforce-version is {show(version)}: use 'latest'")
 
 
-NAMESPACE_POD_SECURITY = nsa_policy(
-    "namespace-pod-security-enforced",
-    "Every namespace enforces the restricted Pod Security Standard (pod-security.kubernetes.io/enforce).",
-    section="pod-security",
-    ids=["NSA-1.10"],
-    severity="high",
-    validate=_psa_label,
-    resource_types=NAMESPACE_TYPES,
-    config_schema={
-        "minimumLevel": {
-            "type": "string",
-            "enum": ["restricted", "baseline"],
-            "default": "restricted",
-            "description": "Weakest acceptable enforce level.",
-        }
-    },
-    remediation_steps="Label the namespace pod-security.kubernetes.io/enforce=restricted (and audit/warn "
-                      "the same).",
-)
-
-
 # ----------------------------------------------------------------------------- services
 
 
+@GROUP.policy(
+    name="service-no-external-ips",
+    description="Services do not set externalIPs.",
+    severity="high",
+    nsa=("NSA-2.16",),
+    resource_types=SERVICE_TYPES,
+    remediation_steps="Remove spec.externalIPs; expose the service through an Ingress or a LoadBalancer "
+    "that is allowed by the pack config.",
+)
 def _external_ips(args: Any, report: ReportFn) -> None:
     ips = as_list(get_path(args.props, "spec.externalIPs"))
     if ips:
@@ -204,38 +208,11 @@ def _external_ips(args: Any, report: ReportFn) -> None:
                "cluster traffic (CVE-2020-8554); use a LoadBalancer or Ingress instead")
 
 
-SERVICE_NO_EXTERNAL_IPS = nsa_policy(
-    "service-no-external-ips",
-    "Services do not set externalIPs.",
-    section="network",
-    ids=["NSA-2.16"],
-    severity="high",
-    validate=_external_ips,
-    resource_types=SERVICE_TYPES,
-    remediation_steps="Remove spec.externalIPs; expose the service through an Ingress or a LoadBalancer "
-                      "that is allowed by the pack config.",
-)
-
-
-def _exposure(args: Any, report: ReportFn) -> None:
-    kind = text(get_path(args.props, "spec.type"))
-    if kind not in ("NodePort", "LoadBalancer"):
-        return
-    name = text(get_path(args.props, "metadata.name")) or args.name
-    key = f"{namespace_of(args.props, args.provider)}/{name}"
-    allowed = [a for a in as_list(args.get_config().get("allowedExposedServices")) if isinstance(a, str)]
-    if not matches_any(key, allowed):
-        report(f"Service '{key}' is of type {kind}: only services listed in allowedExposedServices may be "
-               "exposed outside the cluster network")
-
-
-SERVICE_EXPOSURE_ALLOWED = nsa_policy(
-    "service-exposure-allowed",
-    "NodePort and LoadBalancer Services exist only where the pack config allows them.",
-    section="network",
-    ids=["NSA-2.16", "NSA-2.11"],
+@GROUP.policy(
+    name="service-exposure-allowed",
+    description="NodePort and LoadBalancer Services exist only where the pack config allows them.",
     severity="medium",
-    validate=_exposure,
+    nsa=("NSA-2.16", "NSA-2.11"),
     resource_types=SERVICE_TYPES,
     config_schema={
         "allowedExposedServices": {
@@ -246,8 +223,18 @@ SERVICE_EXPOSURE_ALLOWED = nsa_policy(
         }
     },
     remediation_steps="Use a ClusterIP Service behind the (TLS) Ingress controller, or add the service to "
-                      "allowedExposedServices.",
+    "allowedExposedServices.",
 )
+def _exposure(args: Any, report: ReportFn) -> None:
+    kind = text(get_path(args.props, "spec.type"))
+    if kind not in ("NodePort", "LoadBalancer"):
+        return
+    name = text(get_path(args.props, "metadata.name")) or args.name
+    key = f"{namespace_of(args.props, args.provider)}/{name}"
+    allowed = [a for a in as_list(args.get_config().get("allowedExposedServices")) if isinstance(a, str)]
+    if not matches_any(key, allowed):
+        report(f"Service '{key}' is of type {kind}: only services listed in allowedExposedServices may be "
+               "exposed outside the cluster network")
 
 
 # ----------------------------------------------------------------------------- ingress TLS
@@ -262,6 +249,15 @@ def _host_covered(host: str, tls_hosts: list[str]) -> bool:
     return False
 
 
+@GROUP.policy(
+    name="ingress-tls",
+    description="Ingresses serve every host over TLS (spec.tls covers all rule hosts).",
+    severity="high",
+    nsa=("NSA-2.17",),
+    resource_types=INGRESS_TYPES,
+    remediation_steps="Add spec.tls entries (hosts + secretName, e.g. from cert-manager) covering every "
+    "rule host.",
+)
 def _ingress_tls(args: Any, report: ReportFn) -> None:
     spec = as_map(args.props.get("spec"))
     tls = [t for t in as_list(spec.get("tls")) if isinstance(t, Mapping)]
@@ -279,19 +275,6 @@ def _ingress_tls(args: Any, report: ReportFn) -> None:
         elif not host:
             report(f"spec.rules[{i}] has no host but every spec.tls entry lists hosts: "
                    "it is served without TLS")
-
-
-INGRESS_TLS = nsa_policy(
-    "ingress-tls",
-    "Ingresses serve every host over TLS (spec.tls covers all rule hosts).",
-    section="network",
-    ids=["NSA-2.17"],
-    severity="high",
-    validate=_ingress_tls,
-    resource_types=INGRESS_TYPES,
-    remediation_steps="Add spec.tls entries (hosts + secretName, e.g. from cert-manager) covering every "
-                      "rule host.",
-)
 
 
 # ----------------------------------------------------------------------------- metadata endpoint
@@ -330,6 +313,16 @@ def _reaches_port_80(ports: Any) -> bool:
     return False
 
 
+@GROUP.policy(
+    name="network-policy-blocks-metadata-endpoint",
+    description="NetworkPolicy egress rules do not open the cloud metadata endpoint (169.254.169.254).",
+    severity="medium",
+    nsa=("NSA-2.6",),
+    enforcement_level="advisory",
+    resource_types=NETWORK_POLICY_TYPES,
+    remediation_steps="Add `except: [169.254.169.254/32]` to broad ipBlocks and avoid egress rules without "
+    "destinations.",
+)
 def _metadata_egress(args: Any, report: ReportFn) -> None:
     spec = as_map(args.props.get("spec"))
     for i, rule in enumerate(as_list(spec.get("egress"))):
@@ -346,20 +339,6 @@ def _metadata_egress(args: Any, report: ReportFn) -> None:
             if block is not None and _covers_metadata(get_path(block, "cidr"), excepts):
                 report(f"spec.egress[{i}].to[{j}].ipBlock {text(get_path(block, 'cidr'))} includes the cloud "
                        "metadata endpoint: add except [169.254.169.254/32]")
-
-
-NETWORK_POLICY_BLOCKS_METADATA = nsa_policy(
-    "network-policy-blocks-metadata-endpoint",
-    "NetworkPolicy egress rules do not open the cloud metadata endpoint (169.254.169.254).",
-    section="network",
-    ids=["NSA-2.6"],
-    severity="medium",
-    level="advisory",
-    validate=_metadata_egress,
-    resource_types=NETWORK_POLICY_TYPES,
-    remediation_steps="Add `except: [169.254.169.254/32]` to broad ipBlocks and avoid egress rules without "
-                      "destinations.",
-)
 
 
 # ----------------------------------------------------------------------------- stack-level coverage
@@ -399,72 +378,50 @@ def _ns_name(resource: Any) -> tuple[str | None, bool]:
         return None, True
 
 
-def _coverage_policy(
-    name: str,
-    description: str,
-    *,
-    ids: list[str],
-    what: str,
-    satisfies: Any,
-    aspects: tuple[str, ...],
-    rancher_field: str | None,
-    steps: str,
-    severity: str = "high",
-) -> Any:
-    """A stack policy: every Namespace the stack creates has at least one resource for which `satisfies`
-    holds in it. `satisfies(resource) -> set[str]` returns the aspects it covers; all of `aspects` needed."""
+def _check_coverage(args: Any, report: ReportFn, *, what: str, satisfies: Any, aspects: tuple[str, ...],
+                    rancher_field: str | None) -> None:
+    """Every Namespace the stack creates has at least one resource for which `satisfies` holds in it.
+    `satisfies(resource) -> set[str]` returns the aspects it covers; all of `aspects` are needed."""
     needed = set(aspects)
-
-    def validate(args: Any, report: ReportFn) -> None:
-        namespaces = [r for r in args.resources if r.resource_type in NAMESPACE_TYPES
-                      and not r.resource_type.endswith("Patch")]
-        if not namespaces:
-            return
-        candidates: list[tuple[_NsRef, set[str]]] = []
-        unknown_error: UnknownValueError | None = None
-        for r in args.resources:
-            try:
-                aspects = satisfies(r)
-            except UnknownValueError as exc:  # its content is unknown: it cannot count either way
-                unknown_error = exc
-                continue
-            if aspects:
-                candidates.append((_namespace_ref(r), aspects))
-        projects = {r.urn: r for r in args.resources if r.resource_type == RANCHER_PROJECT_TYPE}
-        for ns in namespaces:
-            ns_name, name_unknown = _ns_name(ns)
-            covered: set[str] = set()
-            if rancher_field and ns.resource_type == RANCHER_NAMESPACE_TYPE:
-                if as_map(ns.props).get(rancher_field) is not None:
+    namespaces = [r for r in args.resources if r.resource_type in NAMESPACE_TYPES
+                  and not r.resource_type.endswith("Patch")]
+    if not namespaces:
+        return
+    candidates: list[tuple[_NsRef, set[str]]] = []
+    unknown_error: UnknownValueError | None = None
+    for r in args.resources:
+        try:
+            covers = satisfies(r)
+        except UnknownValueError as exc:  # its content is unknown: it cannot count either way
+            unknown_error = exc
+            continue
+        if covers:
+            candidates.append((_namespace_ref(r), covers))
+    projects = {r.urn: r for r in args.resources if r.resource_type == RANCHER_PROJECT_TYPE}
+    for ns in namespaces:
+        ns_name, name_unknown = _ns_name(ns)
+        covered: set[str] = set()
+        if rancher_field and ns.resource_type == RANCHER_NAMESPACE_TYPE:
+            if as_map(ns.props).get(rancher_field) is not None:
+                covered |= needed
+            for dep in _deps_of(ns):
+                if dep in projects and as_map(projects[dep].props).get(rancher_field) is not None:
                     covered |= needed
-                for dep in _deps_of(ns):
-                    if dep in projects and as_map(projects[dep].props).get(rancher_field) is not None:
-                        covered |= needed
-            undecided = False
-            for ref, aspects in candidates:
-                if (ref.name is not None and ref.name == ns_name) or ns.urn in ref.deps:
-                    covered |= aspects
-                elif ref.name is None or name_unknown:
-                    undecided = True  # it might live in this namespace; preview cannot tell
-            missing = needed - covered
-            if not missing:
-                continue
-            if undecided or unknown_error is not None:
-                raise unknown_error or UnknownValueError(
-                    "04da6b54-80e4-46f7-96ec-b56ff0331ba9", ["metadata", "namespace"])
-            label = ns_name or ns.name
-            report(f"namespace '{label}' has no {what}" + (f" ({', '.join(sorted(missing))})"
-                                                         if len(needed) > 1 else ""), ns.urn)
-
-    return nsa_stack_policy(
-        name,
-        description,
-        section="network",
-        ids=ids,
-        severity=severity,
-        validate=validate,
-        remediation_steps=steps,
-    )
+        undecided = False
+        for ref, covers in candidates:
+            if (ref.name is not None and ref.name == ns_name) or ns.urn in ref.deps:
+                covered |= covers
+            elif ref.name is None or name_unknown:
+                undecided = True  # it might live in this namespace; preview cannot tell
+        missing = needed - covered
+        if not missing:
+            continue
+        if undecided or unknown_error is not None:
+            raise unknown_error or UnknownValueError(
+                "04da6b54-80e4-46f7-96ec-b56ff0331ba9", ["metadata", "namespace"])
+        label = ns_name or ns.name
+        report(f"namespace '{label}' has no {what}" + (f" ({', '.join(sorted(missing))})"
+                                                     if len(needed) > 1 else ""), ns.urn)
 
 
 def _default_deny_aspects(resource: Any) -> set[str]:
@@ -504,51 +461,43 @@ def _quota_aspects(resource: Any) -> set[str]:
     return {"quota"} if resource.resource_type in RESOURCE_QUOTA_TYPES else set()
 
 
-NAMESPACE_DEFAULT_DENY = _coverage_policy(
-    "namespace-default-deny-network-policy",
-    "Every namespace the stack creates has default-deny NetworkPolicies (podSelector {}) for ingress and "
-    "egress, with no allow rules in them (DNS-only egress excepted).",
-    ids=["NSA-2.4", "NSA-2.5"],
-    what="default-deny NetworkPolicy",
-    satisfies=_default_deny_aspects,
-    aspects=("ingress", "egress"),
-    rancher_field=None,
-    steps="Add a NetworkPolicy in the namespace with podSelector: {}, policyTypes: [Ingress, Egress] and no "
-          "ingress/egress rules; then allow-list needed traffic with further policies.",
+@GROUP.policy(
+    name="namespace-default-deny-network-policy",
+    description="Every namespace the stack creates has default-deny NetworkPolicies (podSelector {}) for "
+    "ingress and egress, with no allow rules in them (DNS-only egress excepted).",
+    severity="high",
+    nsa=("NSA-2.4", "NSA-2.5"),
+    stack=True,
+    remediation_steps="Add a NetworkPolicy in the namespace with podSelector: {}, policyTypes: [Ingress, "
+    "Egress] and no ingress/egress rules; then allow-list needed traffic with further policies.",
 )
-NAMESPACE_LIMIT_RANGE = _coverage_policy(
-    "namespace-limit-range",
-    "Every namespace the stack creates has a LimitRange (or a Rancher container resource limit).",
-    ids=["NSA-2.7"],
-    what="LimitRange",
-    satisfies=_limit_range_aspects,
-    aspects=("limits",),
-    rancher_field="containerResourceLimit",
-    severity="medium",
-    steps="Add a LimitRange (type Container: default, defaultRequest, max) to the namespace.",
-)
-NAMESPACE_RESOURCE_QUOTA = _coverage_policy(
-    "namespace-resource-quota",
-    "Every namespace the stack creates has a ResourceQuota (or a Rancher namespace/project quota).",
-    ids=["NSA-2.8"],
-    what="ResourceQuota",
-    satisfies=_quota_aspects,
-    aspects=("quota",),
-    rancher_field="resourceQuota",
-    severity="medium",
-    steps="Add a ResourceQuota (requests/limits cpu and memory, pods) to the namespace.",
-)
+def _default_deny(args: Any, report: ReportFn) -> None:
+    _check_coverage(args, report, what="default-deny NetworkPolicy", satisfies=_default_deny_aspects,
+                    aspects=("ingress", "egress"), rancher_field=None)
 
-POLICIES = [
-    NAMESPACE_NAME_NOT_RESERVED,
-    WORKLOAD_NOT_IN_SYSTEM_NAMESPACE,
-    WORKLOAD_NOT_IN_DEFAULT_NAMESPACE,
-    NAMESPACE_POD_SECURITY,
-    SERVICE_NO_EXTERNAL_IPS,
-    SERVICE_EXPOSURE_ALLOWED,
-    INGRESS_TLS,
-    NETWORK_POLICY_BLOCKS_METADATA,
-    NAMESPACE_DEFAULT_DENY,
-    NAMESPACE_LIMIT_RANGE,
-    NAMESPACE_RESOURCE_QUOTA,
-]
+
+@GROUP.policy(
+    name="namespace-limit-range",
+    description="Every namespace the stack creates has a LimitRange (or a Rancher container resource limit).",
+    severity="medium",
+    nsa=("NSA-2.7",),
+    stack=True,
+    remediation_steps="Add a LimitRange (type Container: default, defaultRequest, max) to the namespace.",
+)
+def _limit_range(args: Any, report: ReportFn) -> None:
+    _check_coverage(args, report, what="LimitRange", satisfies=_limit_range_aspects, aspects=("limits",),
+                    rancher_field="containerResourceLimit")
+
+
+@GROUP.policy(
+    name="namespace-resource-quota",
+    description="Every namespace the stack creates has a ResourceQuota (or a Rancher namespace/project "
+    "quota).",
+    severity="medium",
+    nsa=("NSA-2.8",),
+    stack=True,
+    remediation_steps="Add a ResourceQuota (requests/limits cpu and memory, pods) to the namespace.",
+)
+def _resource_quota(args: Any, report: ReportFn) -> None:
+    _check_coverage(args, report, what="ResourceQuota", satisfies=_quota_aspects, aspects=("quota",),
+                    rancher_field="resourceQuota")

@@ -26,6 +26,7 @@ from typing import Any
 import yaml
 from pulumi_policy import ResourceValidationArgs
 
+from nsa_cisa.declare import PolicyGroup
 from nsa_cisa.framework import (
     as_int,
     as_list,
@@ -36,7 +37,6 @@ from nsa_cisa.framework import (
     is_map,
     is_true,
     matches_any,
-    nsa_policy,
     props_of,
     text,
 )
@@ -64,6 +64,10 @@ VSPHERE_URL = "https://core.vmware.com/security-configuration-guide"
 
 Report = Callable[..., None]
 
+# Node-driver machine configs: pure checks of their props by default; exempt namespaces do not apply.
+GROUP = PolicyGroup(__name__, section="network", resource_types=[MACHINE_CONFIG_V2], url=MACHINE_CONFIG_URL,
+                    honor_exempt_namespaces=False, adapt=check_validator)
+
 
 def _block(props: Mapping[str, Any], name: str) -> Mapping[str, Any] | None:
     value = props.get(name)
@@ -86,6 +90,18 @@ def _ports(value: Any) -> list[str]:
 # ------------------------------------------------------------------------------------ EC2: IMDS
 
 
+@GROUP.policy(
+    name="machine-ec2-imdsv2-required",
+    description="EC2 node machines require IMDSv2 session tokens (or disable the metadata endpoint).",
+    severity="high",
+    nsa=("NSA-2.6",),
+    url=EC2_IMDS_URL,
+    specification="Block pod access to cloud metadata: the cloud-config route on EC2 is IMDSv2 (session "
+    "tokens) with a hop limit of 1.",
+    remediation_steps="Set amazonec2Config.httpTokens: required (keep httpEndpoint: enabled for cloud-init; "
+    "AWS's default hop limit of 1 keeps pods from reaching IMDS). HardenedCluster does this unless a pool "
+    "sets allowImdsV1: true.",
+)
 def check_ec2_imdsv2(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     ec2 = _block(props, "amazonec2Config")
     if ec2 is None:
@@ -106,6 +122,17 @@ def check_ec2_imdsv2(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[
 # -------------------------------------------------------------------------------------- EC2: EBS
 
 
+@GROUP.policy(
+    name="machine-ec2-root-volume-encrypted",
+    description="EC2 node root volumes (etcd data, the Secrets encryption key) are EBS-encrypted.",
+    severity="high",
+    nsa=("NSA-2.19",),
+    url=EBS_URL,
+    specification="Secrets at rest: etcd's data and RKE2's encryption key live on the node's root volume, "
+    "so the volume itself must be encrypted too.",
+    remediation_steps="Set amazonec2Config.encryptEbsVolume: true (and kmsKey for a customer-managed key). "
+    "HardenedCluster does this unless a pool sets allowUnencryptedVolume: true.",
+)
 def check_ec2_ebs_encrypted(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     ec2 = _block(props, "amazonec2Config")
     if ec2 is None or is_true(ec2.get("encryptEbsVolume")):
@@ -169,6 +196,32 @@ def _public_ip_allowed(args: ResourceValidationArgs, cfg: Mapping[str, Any]) -> 
     return any(matches_any(n, patterns) for n in names)
 
 
+@GROUP.policy(
+    name="machine-no-public-ip",
+    description="Node machines get no public address unless the pool is explicitly allowed one.",
+    severity="high",
+    nsa=("NSA-2.11", "NSA-2.16"),
+    specification="Nodes (API server, kubelet, etcd) must not be reachable from the Internet; "
+    "external-facing worker nodes are segmented and named explicitly.",
+    adapt=None,
+    config_schema={
+        "allowPublicIp": {
+            "type": "boolean",
+            "default": False,
+            "description": "Allow public addresses on every node machine (not recommended).",
+        },
+        "publicIpAllowedFor": {
+            "type": "array",
+            "items": {"type": "string"},
+            "default": [],
+            "description": "Globs over machine-config names/URNs/generateName (e.g. '*-edge*') of "
+            "deliberately external-facing pools that may have public addresses.",
+        },
+    },
+    remediation_steps="EC2: privateAddressOnly: true (no IPv6 addresses); Azure: noPublicIp: true; Google: "
+    "useInternalIpOnly: true; OpenStack: no floatingIpPool; DigitalOcean: ipv6: false. Reach nodes through "
+    "a bastion/VPN. For a deliberately external-facing pool, add its name to publicIpAllowedFor.",
+)
 def _validate_no_public_ip(args: ResourceValidationArgs, report: Report) -> None:
     problems = _public_address_problems(props_of(args))
     if not problems or _public_ip_allowed(args, config_of(args)):
@@ -184,6 +237,15 @@ def _validate_no_public_ip(args: ResourceValidationArgs, report: Report) -> None
 # ----------------------------------------------------------------------------- driver-made rules
 
 
+@GROUP.policy(
+    name="machine-no-driver-opened-ports",
+    description="Node drivers neither open ports to the Internet nor add their own firewall rules.",
+    severity="high",
+    nsa=("NSA-2.11", "NSA-2.16"),
+    remediation_steps="EC2: securityGroupReadonly: true and no openPorts; Azure: name an existing nsg and "
+    "no openPorts; Google: no openPorts. Manage node firewall rules yourself (private sources only). "
+    "HardenedCluster does this unless a pool sets allowDriverSecurityGroupRules/openPorts.",
+)
 def check_driver_opened_ports(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     out: list[str] = []
     ec2 = _block(props, "amazonec2Config")
@@ -215,6 +277,16 @@ def check_driver_opened_ports(props: Mapping[str, Any], _cfg: Mapping[str, Any])
 # ----------------------------------------------------------------------------------- DigitalOcean
 
 
+@GROUP.policy(
+    name="machine-digitalocean-private-networking",
+    description="DigitalOcean droplets use private (VPC) networking.",
+    severity="medium",
+    nsa=("NSA-2.16",),
+    enforcement_level="advisory",
+    url=DO_URL,
+    remediation_steps="Set digitaloceanConfig.privateNetworking: true and add a Cloud Firewall that blocks "
+    "the public interface except what you need.",
+)
 def check_do_private_networking(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     do = _block(props, "digitaloceanConfig")
     if do is None or is_true(do.get("privateNetworking")):
@@ -228,6 +300,16 @@ def check_do_private_networking(props: Mapping[str, Any], _cfg: Mapping[str, Any
     ]
 
 
+@GROUP.policy(
+    name="machine-digitalocean-backups-off",
+    description="DigitalOcean droplet backups (full-disk copies with etcd and its key) are off.",
+    severity="medium",
+    nsa=("NSA-2.19",),
+    enforcement_level="advisory",
+    url=DO_URL,
+    remediation_steps="Set digitaloceanConfig.backups: false; back up etcd with RKE2 snapshots to an "
+    "encrypted S3 bucket.",
+)
 def check_do_backups(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     do = _block(props, "digitaloceanConfig")
     if do is None or not is_true(do.get("backups")):
@@ -256,6 +338,19 @@ VSPHERE_HARDENED: Mapping[str, str] = {
 _VSPHERE_LIMITS: Mapping[str, int] = {"remotedisplay.maxconnections": 1}
 
 
+@GROUP.policy(
+    name="machine-vsphere-vmx-hardening",
+    description="vSphere node VMs keep the hardening guide's VM advanced settings (cfgparams).",
+    severity="medium",
+    nsa=("NSA-5.2",),
+    section="upgrades",
+    url=VSPHERE_URL,
+    specification="Follow the platform's hardening benchmark for node VMs (vSphere Security Configuration "
+    "Guide VM settings).",
+    remediation_steps="Remove cfgparams entries that re-enable copy/paste, drag-and-drop, disk shrink/wipe, "
+    "device connect, GUI options, 3D or host info, or raise RemoteDisplay.maxConnections above 1 "
+    "(HardenedCluster needs allowVmxOverrides: true to do so).",
+)
 def check_vsphere_vmx(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     vs = _block(props, "vsphereConfig")
     if vs is None:
@@ -292,6 +387,14 @@ INSECURE_API_FIELDS: tuple[tuple[str, str], ...] = (
 )
 
 
+@GROUP.policy(
+    name="machine-driver-api-tls",
+    description="Node drivers reach the infrastructure API over verified TLS.",
+    severity="high",
+    nsa=("NSA-2.17",),
+    remediation_steps="Remove amazonec2Config.insecureTransport / openstackConfig.insecure / "
+    "nutanixConfig.insecure (or set them false); give a private CA through the driver's CA setting.",
+)
 def check_driver_api_tls(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     out: list[str] = []
     for block_name, name in INSECURE_API_FIELDS:
@@ -320,6 +423,14 @@ CREDENTIAL_FIELDS: Mapping[str, tuple[str, ...]] = {
 }
 
 
+@GROUP.policy(
+    name="machine-no-inline-credentials",
+    description="Machine configs carry no provider credentials, passwords or private keys.",
+    severity="high",
+    nsa=("NSA-2.18",),
+    remediation_steps="Remove the credential fields; give the pool a rancher2.CloudCredential "
+    "(cloudCredentialSecretName) and let the driver generate SSH keys.",
+)
 def check_inline_credentials(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     out: list[str] = []
     for block_name, fields in CREDENTIAL_FIELDS.items():
@@ -600,6 +711,19 @@ def _applied(key: str, prep: _HostPrep) -> bool:
     return key in prep.runtime or key in prep.loaded
 
 
+@GROUP.policy(
+    name="machine-cis-host-prep",
+    description="Node cloud-init creates the etcd user and sets and loads the CIS kernel sysctls.",
+    severity="medium",
+    nsa=("NSA-5.2",),
+    enforcement_level="advisory",  # RKE2 fails closed without it, and an image may be prepared already
+    section="upgrades",
+    url=RKE2_HARDENING_URL,
+    remediation_steps="Put the CIS host preparation in the driver's cloud-init: an `etcd` system user, "
+    "/etc/sysctl.d/60-rke2-cis.conf with kernel.panic=10, kernel.panic_on_oops=1, vm.overcommit_memory=1, "
+    "vm.panic_on_oom=0, and `sysctl -p <file>` in runcmd (HardenedCluster merges it into every pool's "
+    "cloud-init). For a prepared image, exempt the config.",
+)
 def check_cis_host_prep(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     blocks = [name for name in DRIVER_BLOCKS if _block(props, name) is not None]
     out: list[str] = []
@@ -655,179 +779,3 @@ def check_cis_host_prep(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> li
                     "to runcmd"
                 )
     return out
-
-
-# ---------------------------------------------------------------------------------------- policies
-
-
-def _machine_policy(
-    name: str,
-    description: str,
-    validate: Callable[..., None],
-    *,
-    section: str,
-    ids: list[str],
-    severity: str,
-    remediation: str,
-    level: str = "mandatory",
-    config_schema: Mapping[str, Any] | None = None,
-    specification: str | None = None,
-    url: str = MACHINE_CONFIG_URL,
-) -> Any:
-    return nsa_policy(
-        name,
-        description,
-        section=section,
-        ids=ids,
-        severity=severity,
-        validate=validate,
-        level=level,
-        remediation_steps=remediation,
-        config_schema=config_schema,
-        resource_types=[MACHINE_CONFIG_V2],
-        honor_exempt_namespaces=False,
-        specification=specification,
-        url=url,
-    )
-
-
-POLICIES = [
-    _machine_policy(
-        "machine-ec2-imdsv2-required",
-        "EC2 node machines require IMDSv2 session tokens (or disable the metadata endpoint).",
-        check_validator(check_ec2_imdsv2),
-        section="network",
-        ids=["NSA-2.6"],
-        severity="high",
-        remediation="Set amazonec2Config.httpTokens: required (keep httpEndpoint: enabled for cloud-init; "
-        "AWS's default hop limit of 1 keeps pods from reaching IMDS). HardenedCluster does this unless a "
-        "pool sets allowImdsV1: true.",
-        specification="Block pod access to cloud metadata: the cloud-config route on EC2 is IMDSv2 "
-        "(session tokens) with a hop limit of 1.",
-        url=EC2_IMDS_URL,
-    ),
-    _machine_policy(
-        "machine-ec2-root-volume-encrypted",
-        "EC2 node root volumes (etcd data, the Secrets encryption key) are EBS-encrypted.",
-        check_validator(check_ec2_ebs_encrypted),
-        section="network",
-        ids=["NSA-2.19"],
-        severity="high",
-        remediation="Set amazonec2Config.encryptEbsVolume: true (and kmsKey for a customer-managed key). "
-        "HardenedCluster does this unless a pool sets allowUnencryptedVolume: true.",
-        specification="Secrets at rest: etcd's data and RKE2's encryption key live on the node's root "
-        "volume, so the volume itself must be encrypted too.",
-        url=EBS_URL,
-    ),
-    _machine_policy(
-        "machine-no-public-ip",
-        "Node machines get no public address unless the pool is explicitly allowed one.",
-        _validate_no_public_ip,
-        section="network",
-        ids=["NSA-2.11", "NSA-2.16"],
-        severity="high",
-        remediation="EC2: privateAddressOnly: true (no IPv6 addresses); Azure: noPublicIp: true; Google: "
-        "useInternalIpOnly: true; OpenStack: no floatingIpPool; DigitalOcean: ipv6: false. Reach nodes "
-        "through a bastion/VPN. For a deliberately external-facing pool, add its name to "
-        "publicIpAllowedFor.",
-        config_schema={
-            "allowPublicIp": {
-                "type": "boolean",
-                "default": False,
-                "description": "Allow public addresses on every node machine (not recommended).",
-            },
-            "publicIpAllowedFor": {
-                "type": "array",
-                "items": {"type": "string"},
-                "default": [],
-                "description": "Globs over machine-config names/URNs/generateName (e.g. '*-edge*') of "
-                "deliberately external-facing pools that may have public addresses.",
-            },
-        },
-        specification="Nodes (API server, kubelet, etcd) must not be reachable from the Internet; "
-        "external-facing worker nodes are segmented and named explicitly.",
-    ),
-    _machine_policy(
-        "machine-no-driver-opened-ports",
-        "Node drivers neither open ports to the Internet nor add their own firewall rules.",
-        check_validator(check_driver_opened_ports),
-        section="network",
-        ids=["NSA-2.11", "NSA-2.16"],
-        severity="high",
-        remediation="EC2: securityGroupReadonly: true and no openPorts; Azure: name an existing nsg and no "
-        "openPorts; Google: no openPorts. Manage node firewall rules yourself (private sources only). "
-        "HardenedCluster does this unless a pool sets allowDriverSecurityGroupRules/openPorts.",
-    ),
-    _machine_policy(
-        "machine-digitalocean-private-networking",
-        "DigitalOcean droplets use private (VPC) networking.",
-        check_validator(check_do_private_networking),
-        section="network",
-        ids=["NSA-2.16"],
-        severity="medium",
-        level="advisory",
-        remediation="Set digitaloceanConfig.privateNetworking: true and add a Cloud Firewall that blocks "
-        "the public interface except what you need.",
-        url=DO_URL,
-    ),
-    _machine_policy(
-        "machine-digitalocean-backups-off",
-        "DigitalOcean droplet backups (full-disk copies with etcd and its key) are off.",
-        check_validator(check_do_backups),
-        section="network",
-        ids=["NSA-2.19"],
-        severity="medium",
-        level="advisory",
-        remediation="Set digitaloceanConfig.backups: false; back up etcd with RKE2 snapshots to an "
-        "encrypted S3 bucket.",
-        url=DO_URL,
-    ),
-    _machine_policy(
-        "machine-vsphere-vmx-hardening",
-        "vSphere node VMs keep the hardening guide's VM advanced settings (cfgparams).",
-        check_validator(check_vsphere_vmx),
-        section="upgrades",
-        ids=["NSA-5.2"],
-        severity="medium",
-        remediation="Remove cfgparams entries that re-enable copy/paste, drag-and-drop, disk shrink/wipe, "
-        "device connect, GUI options, 3D or host info, or raise RemoteDisplay.maxConnections above 1 "
-        "(HardenedCluster needs allowVmxOverrides: true to do so).",
-        specification="Follow the platform's hardening benchmark for node VMs (vSphere Security "
-        "Configuration Guide VM settings).",
-        url=VSPHERE_URL,
-    ),
-    _machine_policy(
-        "machine-driver-api-tls",
-        "Node drivers reach the infrastructure API over verified TLS.",
-        check_validator(check_driver_api_tls),
-        section="network",
-        ids=["NSA-2.17"],
-        severity="high",
-        remediation="Remove amazonec2Config.insecureTransport / openstackConfig.insecure / "
-        "nutanixConfig.insecure (or set them false); give a private CA through the driver's CA setting.",
-    ),
-    _machine_policy(
-        "machine-no-inline-credentials",
-        "Machine configs carry no provider credentials, passwords or private keys.",
-        check_validator(check_inline_credentials),
-        section="network",
-        ids=["NSA-2.18"],
-        severity="high",
-        remediation="Remove the credential fields; give the pool a rancher2.CloudCredential "
-        "(cloudCredentialSecretName) and let the driver generate SSH keys.",
-    ),
-    _machine_policy(
-        "machine-cis-host-prep",
-        "Node cloud-init creates the etcd user and sets and loads the CIS kernel sysctls.",
-        check_validator(check_cis_host_prep),
-        section="upgrades",
-        ids=["NSA-5.2"],
-        severity="medium",
-        level="advisory",  # RKE2 fails closed without it, and an image may be prepared already
-        remediation="Put the CIS host preparation in the driver's cloud-init: an `etcd` system user, "
-        "/etc/sysctl.d/60-rke2-cis.conf with kernel.panic=10, kernel.panic_on_oops=1, "
-        "vm.overcommit_memory=1, vm.panic_on_oom=0, and `sysctl -p <file>` in runcmd (HardenedCluster "
-        "merges it into every pool's cloud-init). For a prepared image, exempt the config.",
-        url=RKE2_HARDENING_URL,
-    ),
-]

@@ -21,7 +21,8 @@ from typing import Any
 from pulumi_policy import ResourceValidationArgs
 
 from nsa_cisa import rke2_parsing as rp
-from nsa_cisa.framework import Check, check_policy, check_validator, nsa_policy
+from nsa_cisa.declare import PolicyGroup
+from nsa_cisa.framework import check_validator
 
 CLUSTER_V2 = "rancher2:index/clusterV2:ClusterV2"
 PSACT = "rancher2:index/podSecurityAdmissionConfigurationTemplate:PodSecurityAdmissionConfigurationTemplate"
@@ -42,10 +43,24 @@ def _layers(props: Mapping[str, Any]) -> list[rp.ParsedConfig]:
     return rp.layers(_rke(props))
 
 
+# Most policies here are pure checks of a ClusterV2's props; exempt namespaces do not apply to Rancher
+# objects.
+GROUP = PolicyGroup(__name__, section="network", resource_types=[CLUSTER_V2], url=RKE2_HARDENING_URL,
+                    honor_exempt_namespaces=False, adapt=check_validator)
+
+
 # ---------------------------------------------------------------------------------------- checks
 # Each check is a pure function (props, config) -> list of messages, so tests can call it directly too.
 
 
+@GROUP.policy(
+    name="rke2-config-readable",
+    description="RKE2 config YAML (machineGlobalConfig, machineSelectorConfigs) must parse.",
+    severity="high",
+    nsa=("NSA-5.2",),
+    section="upgrades",
+    remediation_steps="Fix the YAML so it is a mapping of RKE2 keys; Rancher drops what it cannot read.",
+)
 def check_config_readable(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     out = [
         f"{layer.error}: Rancher cannot apply it and every hardening key in it is lost"
@@ -62,6 +77,23 @@ KNOWN_KEYS_FILE = Path(__file__).with_name("rke2_known_keys.json")
 KNOWN_KEYS: frozenset[str] = frozenset(json.loads(KNOWN_KEYS_FILE.read_text(encoding="utf-8"))["keys"])
 
 
+@GROUP.policy(
+    name="rke2-config-keys-known",
+    description="Every RKE2 config key is one RKE2 accepts (a typo would silently drop a hardening setting).",
+    severity="high",
+    nsa=("NSA-5.2",),
+    section="upgrades",
+    config_schema={
+        "extraKnownKeys": {
+            "type": "array",
+            "items": {"type": "string"},
+            "default": [],
+            "description": "Config keys accepted in addition to RKE2's.",
+        }
+    },
+    remediation_steps="Fix the key's spelling (see the hint) or remove it; list site-specific keys in "
+    "extraKnownKeys.",
+)
 def check_config_keys_known(props: Mapping[str, Any], cfg: Mapping[str, Any]) -> list[str]:
     extra = cfg.get("extraKnownKeys")
     known = KNOWN_KEYS | ({k for k in extra if isinstance(k, str)} if rp.is_list(extra) else set())
@@ -79,6 +111,15 @@ def check_config_keys_known(props: Mapping[str, Any], cfg: Mapping[str, Any]) ->
     return out
 
 
+@GROUP.policy(
+    name="rke2-config-values-kept",
+    description="RKE2 config values are strings, booleans or lists, which Rancher passes on (it drops the "
+    "rest).",
+    severity="high",
+    nsa=("NSA-5.2",),
+    section="upgrades",
+    remediation_steps='Quote numbers ("0600", "5"); write structured content as a YAML string block.',
+)
 def check_config_values_kept(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     """Rancher's planner passes only string, bool and list values to RKE2 (pkg/capr/planner filter)."""
     out = []
@@ -114,6 +155,15 @@ def _key_problems(
     return out
 
 
+@GROUP.policy(
+    name="rke2-cis-profile",
+    description="RKE2 clusters run the CIS hardening profile (`profile: cis`).",
+    severity="high",
+    nsa=("NSA-5.2",),
+    section="upgrades",
+    remediation_steps="Add `profile: cis` to rkeConfig.machineGlobalConfig (not the obsolete "
+    "cis-1.23/cis-1.6).",
+)
 def check_cis_profile(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     def ok(value: Any) -> str | None:
         text = rp.as_text(value)
@@ -135,6 +185,13 @@ def check_cis_profile(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list
     )
 
 
+@GROUP.policy(
+    name="rke2-secrets-encryption",
+    description="Secrets encryption at rest is not disabled.",
+    severity="critical",
+    nsa=("NSA-2.19", "NSA-2.20"),
+    remediation_steps="Remove `secrets-encryption: false`; RKE2 encrypts Secrets with aescbc by default.",
+)
 def check_secrets_encryption(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     def ok(value: Any) -> str | None:
         if rp.as_bool(value) is False:
@@ -224,6 +281,26 @@ def _audit_sources(props: Mapping[str, Any]) -> list[tuple[str, str, Any]]:
     return out
 
 
+@GROUP.policy(
+    name="rke2-audit-logging",
+    description="The API server has an audit policy, an audit log destination and retention flags.",
+    severity="high",
+    nsa=("NSA-4.1", "NSA-4.3"),
+    section="logging",
+    config_schema={
+        "minAuditLogMaxAgeDays": {
+            "type": "integer",
+            "minimum": 1,
+            "default": 30,
+            "description": "Smallest accepted audit-log-maxage (days); the guide's example keeps 1825.",
+        },
+        "minAuditLogMaxBackup": {"type": "integer", "minimum": 1, "default": 1},
+        "minAuditLogMaxSizeMB": {"type": "integer", "minimum": 1, "default": 1},
+    },
+    remediation_steps="Set audit-policy-file (inline in machineGlobalConfig or via machineSelectorFiles) "
+    "and kube-apiserver-arg audit-log-path=…, audit-log-maxage=30 (or more), audit-log-maxbackup=10, "
+    "audit-log-maxsize=100.",
+)
 def check_audit_logging(props: Mapping[str, Any], cfg: Mapping[str, Any]) -> list[str]:
     layers = _layers(props)
     out: list[str] = []
@@ -274,6 +351,15 @@ def check_audit_logging(props: Mapping[str, Any], cfg: Mapping[str, Any]) -> lis
     return out
 
 
+@GROUP.policy(
+    name="rke2-audit-policy-content",
+    description="An inline audit policy logs something and keeps Secrets at Metadata.",
+    severity="high",
+    nsa=("NSA-4.2",),
+    section="logging",
+    remediation_steps="Log Secrets/ConfigMaps/TokenReviews at Metadata, the rest at Request or "
+    "RequestResponse; omit the RequestReceived stage.",
+)
 def check_audit_policy_content(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     out = []
     for where, kind, value in _audit_sources(props):
@@ -282,6 +368,16 @@ def check_audit_policy_content(props: Mapping[str, Any], _cfg: Mapping[str, Any]
     return out
 
 
+@GROUP.policy(
+    name="rke2-audit-policy-delivered",
+    description="An audit policy given as a node path is delivered by machineSelectorFiles.",
+    severity="medium",
+    nsa=("NSA-4.1", "NSA-4.2"),
+    section="logging",
+    enforcement_level="advisory",
+    remediation_steps="Deliver the policy from a Secret/ConfigMap in fleet-default via "
+    "rkeConfig.machineSelectorFiles at the same path, or inline it under audit-policy-file.",
+)
 def check_audit_policy_delivered(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     delivered = _selector_files_paths(props)
     out = []
@@ -295,6 +391,16 @@ def check_audit_policy_delivered(props: Mapping[str, Any], _cfg: Mapping[str, An
     return out
 
 
+@GROUP.policy(
+    name="cluster-psa-default-template",
+    description="A restricting default Pod Security Admission template is set.",
+    severity="high",
+    nsa=("NSA-1.10",),
+    section="pod-security",
+    url=PSA_URL,
+    remediation_steps="Set defaultPodSecurityAdmissionConfigurationTemplateName to 'rancher-restricted' or "
+    "a custom template that enforces restricted.",
+)
 def check_psa_default(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     name = props.get("defaultPodSecurityAdmissionConfigurationTemplateName")
     if name is None or (isinstance(name, str) and not name.strip()):
@@ -313,6 +419,14 @@ def check_psa_default(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list
     return []
 
 
+@GROUP.policy(
+    name="cluster-project-network-isolation",
+    description="Rancher project network isolation is on (enableNetworkPolicy).",
+    severity="high",
+    nsa=("NSA-2.4", "NSA-2.5"),
+    url=RANCHER_CLUSTER_URL,
+    remediation_steps="Set enableNetworkPolicy: true (needs a NetworkPolicy-enforcing CNI).",
+)
 def check_network_isolation(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     value = props.get("enableNetworkPolicy")
     if rp.as_bool(value) is not True:
@@ -323,6 +437,13 @@ def check_network_isolation(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -
     return []
 
 
+@GROUP.policy(
+    name="rke2-cni-enforces-network-policy",
+    description="The CNI enforces NetworkPolicy (canal, calico or cilium).",
+    severity="high",
+    nsa=("NSA-2.3",),
+    remediation_steps="Use `cni: canal` (default), `calico` or `cilium` (optionally `[multus, <cni>]`).",
+)
 def check_cni(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     def ok(value: Any) -> str | None:
         return rp.cni_problem(value)
@@ -347,6 +468,15 @@ def _apiserver_flag(props: Mapping[str, Any], flag: str, ok: Callable[[str], str
     return out
 
 
+@GROUP.policy(
+    name="rke2-apiserver-authentication",
+    description="The API server refuses anonymous requests and static credential files.",
+    severity="critical",
+    nsa=("NSA-3.1", "NSA-3.2"),
+    section="authn-authz",
+    remediation_steps="Remove anonymous-auth=true, token-auth-file and basic-auth-file from "
+    "kube-apiserver-arg.",
+)
 def check_apiserver_authn(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     out = _apiserver_flag(
         props,
@@ -365,6 +495,14 @@ def check_apiserver_authn(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> 
     return out
 
 
+@GROUP.policy(
+    name="rke2-apiserver-authorization",
+    description="The API server authorizes with Node,RBAC and never AlwaysAllow.",
+    severity="critical",
+    nsa=("NSA-3.3", "NSA-2.13"),
+    section="authn-authz",
+    remediation_steps="Use authorization-mode=Node,RBAC (RKE2's default) and never AlwaysAllow/AlwaysAdmit.",
+)
 def check_apiserver_authz(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     def ok(value: str) -> str | None:
         modes = [m.strip() for m in value.split(",") if m.strip()]
@@ -383,6 +521,13 @@ def check_apiserver_authz(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> 
     return out
 
 
+@GROUP.policy(
+    name="rke2-apiserver-insecure-port",
+    description="The API server's insecure HTTP port stays disabled.",
+    severity="critical",
+    nsa=("NSA-2.12",),
+    remediation_steps="Remove insecure-port from kube-apiserver-arg (or set insecure-port=0).",
+)
 def check_insecure_port(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     def ok(value: str) -> str | None:
         return None if rp.as_int(value) == 0 else "the unauthenticated HTTP port must be 0 (disabled)"
@@ -390,6 +535,14 @@ def check_insecure_port(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> li
     return _apiserver_flag(props, "insecure-port", ok)
 
 
+@GROUP.policy(
+    name="rke2-tls-floor",
+    description="Control-plane TLS is 1.2+ with forward-secret AEAD cipher suites.",
+    severity="high",
+    nsa=("NSA-2.17", "NSA-2.13"),
+    remediation_steps="Add tls-min-version=VersionTLS12 (or 13) to kube-apiserver-arg and use only "
+    "ECDHE-GCM/CHACHA20 suites in tls-cipher-suites.",
+)
 def check_tls(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     layers = _layers(props)
     out: list[str] = []
@@ -426,6 +579,14 @@ def check_tls(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     return out
 
 
+@GROUP.policy(
+    name="rke2-kubelet-hardening",
+    description="Kubelets keep the read-only port off, anonymous auth off, Webhook authz.",
+    severity="high",
+    nsa=("NSA-3.1", "NSA-3.8", "NSA-2.13"),
+    section="authn-authz",
+    remediation_steps="Use kubelet-arg read-only-port=0, anonymous-auth=false, authorization-mode=Webhook.",
+)
 def check_kubelet(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     out: list[str] = []
     for layer, args in rp.arg_layers(_layers(props), "kubelet-arg"):
@@ -452,6 +613,19 @@ _LOCALHOST = frozenset({"127.0.0.1", "::1", "localhost"})
 _PROTECTED_ADMISSION = ("NodeRestriction", "PodSecurity", "ServiceAccount")
 
 
+@GROUP.policy(
+    name="rke2-control-plane-flags",
+    description="CIS flags RKE2 sets itself are not turned off: profiling, localhost binding, "
+    "per-controller credentials, token expiry, admission plugins, kubelet iptables chains, etcd metrics, "
+    "debug endpoints (enable-pprof, debug).",
+    severity="high",
+    nsa=("NSA-2.13", "NSA-2.14", "NSA-5.2"),
+    remediation_steps="Remove the override (RKE2's CIS defaults apply): profiling=false, "
+    "bind-address=127.0.0.1, use-service-account-credentials=true, "
+    "service-account-extend-token-expiration=false, no NodeRestriction/PodSecurity/ServiceAccount in "
+    "disable-admission-plugins, make-iptables-util-chains=true, etcd-expose-metrics: false, no "
+    "enable-pprof/debug.",
+)
 def check_control_plane_flags(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     """The CIS flags RKE2 sets itself (so an absent flag is fine) but a `*-arg` entry can turn off."""
     layers = _layers(props)
@@ -512,6 +686,15 @@ def check_control_plane_flags(props: Mapping[str, Any], _cfg: Mapping[str, Any])
     return out
 
 
+@GROUP.policy(
+    name="rke2-protect-kernel-defaults",
+    description="protect-kernel-defaults is true in a machine selector config.",
+    severity="high",
+    nsa=("NSA-5.2",),
+    section="upgrades",
+    remediation_steps="Add a machineSelectorConfigs entry with `protect-kernel-defaults: true` and never "
+    "set it false.",
+)
 def check_protect_kernel_defaults(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     layers = _layers(props)
     out = []
@@ -532,6 +715,13 @@ def check_protect_kernel_defaults(props: Mapping[str, Any], _cfg: Mapping[str, A
     return out
 
 
+@GROUP.policy(
+    name="rke2-kubeconfig-file-mode",
+    description="The admin kubeconfig RKE2 writes is readable by its owner only.",
+    severity="medium",
+    nsa=("NSA-2.15",),
+    remediation_steps='Set write-kubeconfig-mode: "0600" (quoted) or leave it unset.',
+)
 def check_kubeconfig_mode(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     def ok(value: Any) -> str | None:
         text = rp.as_text(value)
@@ -547,6 +737,14 @@ def check_kubeconfig_mode(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> 
     return _key_problems(_layers(props), "write-kubeconfig-mode", ok, None)
 
 
+@GROUP.policy(
+    name="rke2-kubelet-pod-pid-limit",
+    description="Kubelets limit PIDs per pod (pod-max-pids).",
+    severity="low",
+    nsa=("NSA-2.10",),
+    enforcement_level="advisory",
+    remediation_steps="Add pod-max-pids=<n> (e.g. 4096) to kubelet-arg.",
+)
 def check_pod_max_pids(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     layers = _layers(props)
     kubelet = list(rp.arg_layers(layers, "kubelet-arg"))
@@ -563,6 +761,14 @@ def check_pod_max_pids(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> lis
     return out
 
 
+@GROUP.policy(
+    name="cluster-authorized-endpoint",
+    description="The authorized cluster endpoint is off, or pinned to an FQDN with CA certs.",
+    severity="medium",
+    nsa=("NSA-2.11",),
+    url=RANCHER_CLUSTER_URL,
+    remediation_steps="Leave localAuthEndpoint disabled, or set fqdn and caCerts.",
+)
 def check_authorized_endpoint(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     out = []
     for where, ace in (
@@ -586,6 +792,15 @@ def check_authorized_endpoint(props: Mapping[str, Any], _cfg: Mapping[str, Any])
     return out
 
 
+@GROUP.policy(
+    name="cluster-kubernetes-version-supported",
+    description="kubernetesVersion is not below the supported floor.",
+    severity="high",
+    nsa=("NSA-5.1",),
+    section="upgrades",
+    shared_knobs=("minKubernetesVersion",),
+    remediation_steps="Upgrade kubernetesVersion to a supported RKE2 release (see minKubernetesVersion).",
+)
 def check_kubernetes_version(props: Mapping[str, Any], cfg: Mapping[str, Any]) -> list[str]:
     floor = cfg.get("minKubernetesVersion") or "v1.31.0"
     version = props.get("kubernetesVersion")
@@ -603,6 +818,13 @@ def check_kubernetes_version(props: Mapping[str, Any], cfg: Mapping[str, Any]) -
     return []
 
 
+@GROUP.policy(
+    name="rke2-etcd-snapshots",
+    description="etcd snapshots are on and retained.",
+    severity="medium",
+    nsa=("NSA-2.14",),
+    remediation_steps="Leave rkeConfig.etcd.disableSnapshots false and keep snapshotRetention ≥ 1.",
+)
 def check_etcd_snapshots(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     out = []
     etcd = rp.dig(_rke(props), "etcd")
@@ -632,6 +854,13 @@ def check_etcd_snapshots(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> l
     return out
 
 
+@GROUP.policy(
+    name="rke2-etcd-tls",
+    description="etcd keeps client and peer certificate authentication.",
+    severity="critical",
+    nsa=("NSA-2.14",),
+    remediation_steps="Remove client-cert-auth=false / peer-client-cert-auth=false / auto-tls from etcd-arg.",
+)
 def check_etcd_tls(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     out = []
     for layer, args in rp.arg_layers(_layers(props), "etcd-arg"):
@@ -650,6 +879,13 @@ def check_etcd_tls(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[st
     return out
 
 
+@GROUP.policy(
+    name="rke2-etcd-s3-tls",
+    description="etcd snapshot uploads verify the S3 endpoint's TLS certificate.",
+    severity="high",
+    nsa=("NSA-2.17", "NSA-2.14"),
+    remediation_steps="Set rkeConfig.etcd.s3Config.skipSslVerify false, use an https endpoint.",
+)
 def check_s3_tls(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     out = []
     s3 = rp.dig(_rke(props), "etcd.s3Config")
@@ -672,6 +908,14 @@ def check_s3_tls(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]
     return out
 
 
+@GROUP.policy(
+    name="rke2-registries-tls",
+    description="Private registries are reached over verified TLS.",
+    severity="high",
+    nsa=("NSA-2.17", "NSA-1.8"),
+    remediation_steps="Remove `insecure: true` from rkeConfig.registries.configs; use https mirror "
+    "endpoints and a caBundle for private CAs.",
+)
 def check_registries(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     out: list[str] = []
     reg = rp.dig(_rke(props), "registries")
@@ -699,6 +943,16 @@ def check_registries(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[
     return out
 
 
+@GROUP.policy(
+    name="cluster-protected",
+    description="Clusters carry the `protect` resource option.",
+    severity="medium",
+    nsa=("NSA-5.1",),
+    section="upgrades",
+    url=RANCHER_CLUSTER_URL,
+    adapt=None,
+    remediation_steps="Create the ClusterV2 with ResourceOptions(protect=True) (HardenedCluster does).",
+)
 def _validate_protect(args: ResourceValidationArgs, report: Report) -> None:
     opts = args.opts
     if not (opts is not None and getattr(opts, "protect", False) is True):
@@ -708,12 +962,61 @@ def _validate_protect(args: ResourceValidationArgs, report: Report) -> None:
         )
 
 
+# ---------------------------------------------------------------------------------------- projects
+
+_QUOTA_KEYS = ("limitsCpu", "limitsMemory", "requestsCpu", "requestsMemory")
+
+
+@GROUP.policy(
+    name="rancher-project-quotas",
+    description="Rancher projects set a resource quota (project and per-namespace default) and container "
+    "defaults.",
+    severity="medium",
+    nsa=("NSA-2.8", "NSA-2.9"),
+    enforcement_level="advisory",
+    resource_types=[PROJECT],
+    url=RANCHER_CLUSTER_URL,
+    remediation_steps="Set resourceQuota.projectLimit, resourceQuota.namespaceDefaultLimit and "
+    "containerResourceLimit (cpu/memory requests and limits) on the project.",
+)
+def check_project_quotas(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
+    """A Rancher project bounds its namespaces (quota) and its containers (default requests/limits)."""
+    out = []
+    quota = props.get("resourceQuota")
+    for part in ("projectLimit", "namespaceDefaultLimit"):
+        limits = rp.dig(quota, part)
+        missing = [k for k in _QUOTA_KEYS if not str(rp.dig(limits, k) or "").strip()]
+        if missing:
+            out.append(
+                f"resourceQuota.{part} does not set {', '.join(missing)}: namespaces of this project can "
+                "consume the cluster without bound"
+            )
+    limits = props.get("containerResourceLimit")
+    missing = [k for k in _QUOTA_KEYS if not str(rp.dig(limits, k) or "").strip()]
+    if missing:
+        out.append(
+            f"containerResourceLimit does not set {', '.join(missing)}: containers without their own "
+            "requests/limits are unbounded (and rejected once a quota applies)"
+        )
+    return out
+
+
 # ---------------------------------------------------------------------------------------- PSA templates
 
 
 PSA_LEVELS = ("privileged", "baseline", "restricted")
 
 
+@GROUP.policy(
+    name="psa-template-enforces-restricted",
+    description="A custom PSA template enforces the restricted level.",
+    severity="high",
+    nsa=("NSA-1.10",),
+    section="pod-security",
+    resource_types=[PSACT],
+    url=PSA_URL,
+    remediation_steps="Set defaults.enforce: restricted (and enforce_version latest or a pinned version).",
+)
 def check_psact_enforce(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     defaults = props.get("defaults")
     enforce = rp.dig(defaults, "enforce")
@@ -727,6 +1030,17 @@ def check_psact_enforce(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> li
     return []
 
 
+@GROUP.policy(
+    name="psa-template-audits-and-warns-restricted",
+    description="A custom PSA template audits and warns at restricted.",
+    severity="low",
+    nsa=("NSA-1.10",),
+    section="pod-security",
+    enforcement_level="advisory",
+    resource_types=[PSACT],
+    url=PSA_URL,
+    remediation_steps="Set defaults.audit and defaults.warn to restricted.",
+)
 def check_psact_audit_warn(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     defaults = props.get("defaults")
     out = []
@@ -776,6 +1090,20 @@ def _justifications(props: Mapping[str, Any]) -> tuple[dict[str, str], str | Non
     return out, None
 
 
+@GROUP.policy(
+    name="psa-template-exemptions-justified",
+    description="Every PSA template exemption (namespace, user, runtime class) carries a written "
+    "justification.",
+    severity="high",
+    nsa=("NSA-1.10",),
+    section="pod-security",
+    resource_types=[PSACT],
+    url=PSA_URL,
+    shared_knobs=("exemptNamespaces",),
+    remediation_steps=f"Annotate the template with {JUSTIFICATION_ANNOTATION}: a YAML mapping "
+    '"namespaces/<ns>": <why> (same for usernames/…, runtimeClasses/…); namespaces in '
+    "exemptNamespaces need none.",
+)
 def check_psact_exemptions(props: Mapping[str, Any], cfg: Mapping[str, Any]) -> list[str]:
     exemptions = props.get("exemptions")
     if exemptions is None:
@@ -807,384 +1135,3 @@ def check_psact_exemptions(props: Mapping[str, Any], cfg: Mapping[str, Any]) -> 
 
 def _glob_in(value: str, patterns: set[str]) -> bool:
     return any(fnmatch.fnmatchcase(value, p) for p in patterns)
-
-
-# ---------------------------------------------------------------------------------------- projects
-
-_QUOTA_KEYS = ("limitsCpu", "limitsMemory", "requestsCpu", "requestsMemory")
-
-
-def check_project_quotas(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
-    """A Rancher project bounds its namespaces (quota) and its containers (default requests/limits)."""
-    out = []
-    quota = props.get("resourceQuota")
-    for part in ("projectLimit", "namespaceDefaultLimit"):
-        limits = rp.dig(quota, part)
-        missing = [k for k in _QUOTA_KEYS if not str(rp.dig(limits, k) or "").strip()]
-        if missing:
-            out.append(
-                f"resourceQuota.{part} does not set {', '.join(missing)}: namespaces of this project can "
-                "consume the cluster without bound"
-            )
-    limits = props.get("containerResourceLimit")
-    missing = [k for k in _QUOTA_KEYS if not str(rp.dig(limits, k) or "").strip()]
-    if missing:
-        out.append(
-            f"containerResourceLimit does not set {', '.join(missing)}: containers without their own "
-            "requests/limits are unbounded (and rejected once a quota applies)"
-        )
-    return out
-
-
-# ---------------------------------------------------------------------------------------- policies
-
-
-def _cluster_policy(name: str, description: str, check: Check, **metadata: Any) -> Any:
-    return check_policy(name, description, check, [CLUSTER_V2], **{"url": RKE2_HARDENING_URL, **metadata})
-
-
-POLICIES = [
-    _cluster_policy(
-        "rke2-config-readable",
-        "RKE2 config YAML (machineGlobalConfig, machineSelectorConfigs) must parse.",
-        check_config_readable,
-        section="upgrades",
-        ids=["NSA-5.2"],
-        severity="high",
-        remediation="Fix the YAML so it is a mapping of RKE2 keys; Rancher drops what it cannot read.",
-    ),
-    _cluster_policy(
-        "rke2-config-keys-known",
-        "Every RKE2 config key is one RKE2 accepts (a typo would silently drop a hardening setting).",
-        check_config_keys_known,
-        section="upgrades",
-        ids=["NSA-5.2"],
-        severity="high",
-        remediation="Fix the key's spelling (see the hint) or remove it; list site-specific keys in "
-        "extraKnownKeys.",
-        config_schema={
-            "extraKnownKeys": {
-                "type": "array",
-                "items": {"type": "string"},
-                "default": [],
-                "description": "Config keys accepted in addition to RKE2's.",
-            }
-        },
-    ),
-    _cluster_policy(
-        "rke2-config-values-kept",
-        "RKE2 config values are strings, booleans or lists, which Rancher passes on (it drops the rest).",
-        check_config_values_kept,
-        section="upgrades",
-        ids=["NSA-5.2"],
-        severity="high",
-        remediation='Quote numbers ("0600", "5"); write structured content as a YAML string block.',
-    ),
-    _cluster_policy(
-        "rke2-cis-profile",
-        "RKE2 clusters run the CIS hardening profile (`profile: cis`).",
-        check_cis_profile,
-        section="upgrades",
-        ids=["NSA-5.2"],
-        severity="high",
-        remediation="Add `profile: cis` to rkeConfig.machineGlobalConfig "
-        "(not the obsolete cis-1.23/cis-1.6).",
-    ),
-    _cluster_policy(
-        "rke2-secrets-encryption",
-        "Secrets encryption at rest is not disabled.",
-        check_secrets_encryption,
-        section="network",
-        ids=["NSA-2.19", "NSA-2.20"],
-        severity="critical",
-        remediation="Remove `secrets-encryption: false`; RKE2 encrypts Secrets with aescbc by default.",
-    ),
-    _cluster_policy(
-        "rke2-audit-logging",
-        "The API server has an audit policy, an audit log destination and retention flags.",
-        check_audit_logging,
-        section="logging",
-        ids=["NSA-4.1", "NSA-4.3"],
-        severity="high",
-        remediation="Set audit-policy-file (inline in machineGlobalConfig or via machineSelectorFiles) and "
-        "kube-apiserver-arg audit-log-path=…, audit-log-maxage=30 (or more), audit-log-maxbackup=10, "
-        "audit-log-maxsize=100.",
-        config_schema={
-            "minAuditLogMaxAgeDays": {
-                "type": "integer",
-                "minimum": 1,
-                "default": 30,
-                "description": "Smallest accepted audit-log-maxage (days); the guide's example keeps 1825.",
-            },
-            "minAuditLogMaxBackup": {"type": "integer", "minimum": 1, "default": 1},
-            "minAuditLogMaxSizeMB": {"type": "integer", "minimum": 1, "default": 1},
-        },
-    ),
-    _cluster_policy(
-        "rke2-audit-policy-content",
-        "An inline audit policy logs something and keeps Secrets at Metadata.",
-        check_audit_policy_content,
-        section="logging",
-        ids=["NSA-4.2"],
-        severity="high",
-        remediation="Log Secrets/ConfigMaps/TokenReviews at Metadata, the rest at Request or "
-        "RequestResponse; "
-        "omit the RequestReceived stage.",
-    ),
-    _cluster_policy(
-        "rke2-audit-policy-delivered",
-        "An audit policy given as a node path is delivered by machineSelectorFiles.",
-        check_audit_policy_delivered,
-        section="logging",
-        ids=["NSA-4.1", "NSA-4.2"],
-        severity="medium",
-        level="advisory",
-        remediation="Deliver the policy from a Secret/ConfigMap in fleet-default via "
-        "rkeConfig.machineSelectorFiles at the same path, or inline it under audit-policy-file.",
-    ),
-    _cluster_policy(
-        "cluster-psa-default-template",
-        "A restricting default Pod Security Admission template is set.",
-        check_psa_default,
-        section="pod-security",
-        ids=["NSA-1.10"],
-        severity="high",
-        remediation="Set defaultPodSecurityAdmissionConfigurationTemplateName to 'rancher-restricted' or a "
-        "custom template that enforces restricted.",
-        url=PSA_URL,
-    ),
-    _cluster_policy(
-        "cluster-project-network-isolation",
-        "Rancher project network isolation is on (enableNetworkPolicy).",
-        check_network_isolation,
-        section="network",
-        ids=["NSA-2.4", "NSA-2.5"],
-        severity="high",
-        remediation="Set enableNetworkPolicy: true (needs a NetworkPolicy-enforcing CNI).",
-        url=RANCHER_CLUSTER_URL,
-    ),
-    _cluster_policy(
-        "rke2-cni-enforces-network-policy",
-        "The CNI enforces NetworkPolicy (canal, calico or cilium).",
-        check_cni,
-        section="network",
-        ids=["NSA-2.3"],
-        severity="high",
-        remediation="Use `cni: canal` (default), `calico` or `cilium` (optionally `[multus, <cni>]`).",
-    ),
-    _cluster_policy(
-        "rke2-apiserver-authentication",
-        "The API server refuses anonymous requests and static credential files.",
-        check_apiserver_authn,
-        section="authn-authz",
-        ids=["NSA-3.1", "NSA-3.2"],
-        severity="critical",
-        remediation="Remove anonymous-auth=true, token-auth-file and basic-auth-file from "
-        "kube-apiserver-arg.",
-    ),
-    _cluster_policy(
-        "rke2-apiserver-authorization",
-        "The API server authorizes with Node,RBAC and never AlwaysAllow.",
-        check_apiserver_authz,
-        section="authn-authz",
-        ids=["NSA-3.3", "NSA-2.13"],
-        severity="critical",
-        remediation="Use authorization-mode=Node,RBAC (RKE2's default) and never AlwaysAllow/AlwaysAdmit.",
-    ),
-    _cluster_policy(
-        "rke2-apiserver-insecure-port",
-        "The API server's insecure HTTP port stays disabled.",
-        check_insecure_port,
-        section="network",
-        ids=["NSA-2.12"],
-        severity="critical",
-        remediation="Remove insecure-port from kube-apiserver-arg (or set insecure-port=0).",
-    ),
-    _cluster_policy(
-        "rke2-tls-floor",
-        "Control-plane TLS is 1.2+ with forward-secret AEAD cipher suites.",
-        check_tls,
-        section="network",
-        ids=["NSA-2.17", "NSA-2.13"],
-        severity="high",
-        remediation="Add tls-min-version=VersionTLS12 (or 13) to kube-apiserver-arg and use only ECDHE-GCM/"
-        "CHACHA20 suites in tls-cipher-suites.",
-    ),
-    _cluster_policy(
-        "rke2-kubelet-hardening",
-        "Kubelets keep the read-only port off, anonymous auth off, Webhook authz.",
-        check_kubelet,
-        section="authn-authz",
-        ids=["NSA-3.1", "NSA-3.8", "NSA-2.13"],
-        severity="high",
-        remediation="Use kubelet-arg read-only-port=0, anonymous-auth=false, authorization-mode=Webhook.",
-    ),
-    _cluster_policy(
-        "rke2-control-plane-flags",
-        "CIS flags RKE2 sets itself are not turned off: profiling, localhost binding, per-controller "
-        "credentials, token expiry, admission plugins, kubelet iptables chains, etcd metrics, debug "
-        "endpoints (enable-pprof, debug).",
-        check_control_plane_flags,
-        section="network",
-        ids=["NSA-2.13", "NSA-2.14", "NSA-5.2"],
-        severity="high",
-        remediation="Remove the override (RKE2's CIS defaults apply): profiling=false, "
-        "bind-address=127.0.0.1, use-service-account-credentials=true, "
-        "service-account-extend-token-expiration=false, no NodeRestriction/PodSecurity/ServiceAccount in "
-        "disable-admission-plugins, "
-        "make-iptables-util-chains=true, etcd-expose-metrics: false, no enable-pprof/debug.",
-    ),
-    _cluster_policy(
-        "rke2-protect-kernel-defaults",
-        "protect-kernel-defaults is true in a machine selector config.",
-        check_protect_kernel_defaults,
-        section="upgrades",
-        ids=["NSA-5.2"],
-        severity="high",
-        remediation="Add a machineSelectorConfigs entry with `protect-kernel-defaults: true` "
-        "and never set it false.",
-    ),
-    _cluster_policy(
-        "rke2-kubeconfig-file-mode",
-        "The admin kubeconfig RKE2 writes is readable by its owner only.",
-        check_kubeconfig_mode,
-        section="network",
-        ids=["NSA-2.15"],
-        severity="medium",
-        remediation='Set write-kubeconfig-mode: "0600" (quoted) or leave it unset.',
-    ),
-    _cluster_policy(
-        "rke2-kubelet-pod-pid-limit",
-        "Kubelets limit PIDs per pod (pod-max-pids).",
-        check_pod_max_pids,
-        section="network",
-        ids=["NSA-2.10"],
-        severity="low",
-        level="advisory",
-        remediation="Add pod-max-pids=<n> (e.g. 4096) to kubelet-arg.",
-    ),
-    _cluster_policy(
-        "cluster-authorized-endpoint",
-        "The authorized cluster endpoint is off, or pinned to an FQDN with CA certs.",
-        check_authorized_endpoint,
-        section="network",
-        ids=["NSA-2.11"],
-        severity="medium",
-        remediation="Leave localAuthEndpoint disabled, or set fqdn and caCerts.",
-        url=RANCHER_CLUSTER_URL,
-    ),
-    _cluster_policy(
-        "cluster-kubernetes-version-supported",
-        "kubernetesVersion is not below the supported floor.",
-        check_kubernetes_version,
-        section="upgrades",
-        ids=["NSA-5.1"],
-        severity="high",
-        remediation="Upgrade kubernetesVersion to a supported RKE2 release (see minKubernetesVersion).",
-        shared_knobs=("minKubernetesVersion",),
-    ),
-    _cluster_policy(
-        "rke2-etcd-snapshots",
-        "etcd snapshots are on and retained.",
-        check_etcd_snapshots,
-        section="network",
-        ids=["NSA-2.14"],
-        severity="medium",
-        remediation="Leave rkeConfig.etcd.disableSnapshots false and keep snapshotRetention ≥ 1.",
-    ),
-    _cluster_policy(
-        "rke2-etcd-tls",
-        "etcd keeps client and peer certificate authentication.",
-        check_etcd_tls,
-        section="network",
-        ids=["NSA-2.14"],
-        severity="critical",
-        remediation="Remove client-cert-auth=false / peer-client-cert-auth=false / auto-tls from etcd-arg.",
-    ),
-    _cluster_policy(
-        "rke2-etcd-s3-tls",
-        "etcd snapshot uploads verify the S3 endpoint's TLS certificate.",
-        check_s3_tls,
-        section="network",
-        ids=["NSA-2.17", "NSA-2.14"],
-        severity="high",
-        remediation="Set rkeConfig.etcd.s3Config.skipSslVerify false, use an https endpoint.",
-    ),
-    _cluster_policy(
-        "rke2-registries-tls",
-        "Private registries are reached over verified TLS.",
-        check_registries,
-        section="network",
-        ids=["NSA-2.17", "NSA-1.8"],
-        severity="high",
-        remediation="Remove `insecure: true` from rkeConfig.registries.configs; use https mirror endpoints "
-        "and a caBundle for private CAs.",
-    ),
-    nsa_policy(
-        "cluster-protected",
-        "Clusters carry the `protect` resource option.",
-        section="upgrades",
-        ids=["NSA-5.1"],
-        severity="medium",
-        validate=_validate_protect,
-        remediation_steps="Create the ClusterV2 with ResourceOptions(protect=True) (HardenedCluster does).",
-        resource_types=[CLUSTER_V2],
-        honor_exempt_namespaces=False,
-        url=RANCHER_CLUSTER_URL,
-    ),
-    nsa_policy(
-        "rancher-project-quotas",
-        "Rancher projects set a resource quota (project and per-namespace default) and container defaults.",
-        section="network",
-        ids=["NSA-2.8", "NSA-2.9"],
-        severity="medium",
-        validate=check_validator(check_project_quotas),
-        level="advisory",
-        remediation_steps="Set resourceQuota.projectLimit, resourceQuota.namespaceDefaultLimit and "
-        "containerResourceLimit (cpu/memory requests and limits) on the project.",
-        resource_types=[PROJECT],
-        honor_exempt_namespaces=False,
-        url=RANCHER_CLUSTER_URL,
-    ),
-    nsa_policy(
-        "psa-template-enforces-restricted",
-        "A custom PSA template enforces the restricted level.",
-        section="pod-security",
-        ids=["NSA-1.10"],
-        severity="high",
-        validate=check_validator(check_psact_enforce),
-        remediation_steps="Set defaults.enforce: restricted "
-        "(and enforce_version latest or a pinned version).",
-        resource_types=[PSACT],
-        honor_exempt_namespaces=False,
-        url=PSA_URL,
-    ),
-    nsa_policy(
-        "psa-template-audits-and-warns-restricted",
-        "A custom PSA template audits and warns at restricted.",
-        section="pod-security",
-        ids=["NSA-1.10"],
-        severity="low",
-        validate=check_validator(check_psact_audit_warn),
-        level="advisory",
-        remediation_steps="Set defaults.audit and defaults.warn to restricted.",
-        resource_types=[PSACT],
-        honor_exempt_namespaces=False,
-        url=PSA_URL,
-    ),
-    nsa_policy(
-        "psa-template-exemptions-justified",
-        "Every PSA template exemption (namespace, user, runtime class) carries a written justification.",
-        section="pod-security",
-        ids=["NSA-1.10"],
-        severity="high",
-        validate=check_validator(check_psact_exemptions),
-        remediation_steps=f"Annotate the template with {JUSTIFICATION_ANNOTATION}: a YAML mapping "
-        '"namespaces/<ns>": <why> (same for usernames/…, runtimeClasses/…); namespaces in '
-        "exemptNamespaces need none.",
-        resource_types=[PSACT],
-        honor_exempt_namespaces=False,
-        shared_knobs=("exemptNamespaces",),
-        url=PSA_URL,
-    ),
-]

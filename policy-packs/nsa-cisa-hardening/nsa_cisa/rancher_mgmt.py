@@ -15,7 +15,8 @@ from typing import Any
 from pulumi_policy import ResourceValidationArgs
 
 from nsa_cisa import rke2_parsing as rp
-from nsa_cisa.framework import Check, check_policy, nsa_policy
+from nsa_cisa.declare import PolicyGroup
+from nsa_cisa.framework import Check, check_validator
 
 AUTH_CONFIG_TYPES = tuple(
     f"rancher2:index/authConfig{n}:AuthConfig{n}"
@@ -67,6 +68,18 @@ ESCALATION_VERBS = frozenset({"escalate", "bind", "impersonate"})
 
 Report = Callable[..., None]
 
+# Rancher objects: pure checks of their props by default; exempt namespaces do not apply.
+GROUP = PolicyGroup(__name__, section="authn-authz", honor_exempt_namespaces=False, adapt=check_validator)
+
+_MAX_TOKEN = {
+    "maxTokenTtlMinutes": {
+        "type": "integer",
+        "minimum": 1,
+        "default": 1440,
+        "description": "Longest accepted API/kubeconfig token lifetime (minutes).",
+    }
+}
+
 
 def _has_key(mapping: Any, key: str) -> bool:
     """Key presence without reading the value (a proxy's `in` would raise on an unknown value)."""
@@ -81,6 +94,15 @@ def _int_cfg(cfg: Mapping[str, Any], key: str, default: int) -> int:
 # ---------------------------------------------------------------------------------------- SSO
 
 
+@GROUP.policy(
+    name="rancher-auth-access-mode",
+    description="SSO providers only admit listed principals (access mode not unrestricted).",
+    severity="high",
+    nsa=("NSA-3.2", "NSA-3.4"),
+    resource_types=AUTH_CONFIG_TYPES,
+    url=RANCHER_AUTH_URL,
+    remediation_steps="Set access_mode='restricted' and allowed_principal_ids to the groups that may log in.",
+)
 def check_auth_access_mode(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     if rp.as_bool(props.get("enabled")) is False:
         return []
@@ -100,6 +122,17 @@ def check_auth_access_mode(props: Mapping[str, Any], _cfg: Mapping[str, Any]) ->
     return []
 
 
+@GROUP.policy(
+    name="rancher-auth-ldap-tls",
+    description="LDAP / Active Directory / FreeIPA auth talks to the directory over TLS (tls or startTls).",
+    severity="high",
+    nsa=("NSA-2.17", "NSA-3.2"),
+    section="network",
+    resource_types=LDAP_AUTH_CONFIG_TYPES,
+    url=RANCHER_AUTH_URL,
+    remediation_steps="Set tls: true (LDAPS) or start_tls: true, with the directory's CA in certificate "
+    "(management.sso.allowPlaintextLdap turns this off).",
+)
 def check_ldap_tls(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     if rp.as_bool(props.get("enabled")) is False:
         return []
@@ -111,6 +144,18 @@ def check_ldap_tls(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[st
     ]
 
 
+@GROUP.policy(
+    name="rancher-provider-tls",
+    description="The rancher2 provider talks to Rancher over verified HTTPS (no insecure, no http:// "
+    "apiUrl).",
+    severity="high",
+    nsa=("NSA-2.17",),
+    section="network",
+    resource_types=[RANCHER2_PROVIDER],
+    url="https://www.pulumi.com/registry/packages/rancher2/installation-configuration/",
+    remediation_steps="Remove insecure: true and give caCerts for a private CA "
+    "(management.server.tls.allowUnverifiedBootstrapTls turns this off); use an https:// apiUrl.",
+)
 def check_provider_tls(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     if rp.as_bool(props.get("insecure")) is True:
         return [
@@ -126,6 +171,22 @@ def check_provider_tls(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> lis
 # ---------------------------------------------------------------------------------------- Settings
 
 
+@GROUP.policy(
+    name="rancher-security-settings",
+    description="Rancher security settings bound tokens and sessions, require long passwords and strict "
+    "agent TLS.",
+    severity="high",
+    nsa=("NSA-3.2", "NSA-2.17"),
+    resource_types=[SETTING],
+    url=RANCHER_SETTINGS_URL,
+    config_schema={
+        **_MAX_TOKEN,
+        "maxSessionTtlMinutes": {"type": "integer", "minimum": 1, "default": 960},
+        "minPasswordLength": {"type": "integer", "minimum": 12, "default": 12},
+    },
+    remediation_steps="auth-token-max-ttl-minutes and kubeconfig-default-token-ttl-minutes > 0 and ≤ the "
+    "maximum; password-min-length ≥ 12; agent-tls-mode strict.",
+)
 def check_settings(props: Mapping[str, Any], cfg: Mapping[str, Any]) -> list[str]:
     name = props.get("name")
     if not isinstance(name, str):
@@ -164,6 +225,19 @@ def check_settings(props: Mapping[str, Any], cfg: Mapping[str, Any]) -> list[str
     return []
 
 
+def _typed_validate(checks: Mapping[str, Check]) -> Callable[..., None]:
+    def validate(args: ResourceValidationArgs, report: Report) -> None:
+        check = checks.get(args.resource_type)
+        if check is None:
+            return
+        props = args.props if isinstance(args.props, Mapping) else {}
+        cfg = args.get_config()
+        for message in check(props, cfg if isinstance(cfg, Mapping) else {}):
+            report(message)
+
+    return validate
+
+
 def token_ttl_check(field: str) -> Check:
     """rancher2.Token `ttl` and rancher2.Bootstrap `tokenTtl` are seconds; 0 or absent never expires."""
 
@@ -185,7 +259,28 @@ def token_ttl_check(field: str) -> Check:
     return check
 
 
+_TOKEN_TTL = _typed_validate({TOKEN: token_ttl_check("ttl"), BOOTSTRAP: token_ttl_check("tokenTtl")})
+
+
+@GROUP.policy(
+    name="rancher-token-ttl",
+    description="Rancher API tokens created by the stack expire.",
+    severity="high",
+    nsa=("NSA-3.2",),
+    resource_types=[TOKEN, BOOTSTRAP],
+    url=RANCHER_SETTINGS_URL,
+    adapt=None,
+    config_schema=_MAX_TOKEN,
+    remediation_steps="Give rancher2.Token a ttl (seconds) and rancher2.Bootstrap a token_ttl, both ≤ the "
+    "maximum.",
+)
+def _token_ttl(args: ResourceValidationArgs, report: Report) -> None:
+    _TOKEN_TTL(args, report)
+
+
 # ---------------------------------------------------------------------------------------- roles
+
+_ROLE_TYPES = (GLOBAL_ROLE, ROLE_TEMPLATE, *MGMT_GLOBAL_ROLE_K8S, *MGMT_ROLE_TEMPLATE_K8S)
 
 
 def _role_name(props: Mapping[str, Any], resource_type: str) -> str:
@@ -207,6 +302,26 @@ def check_new_user_default(resource_type: str) -> Check:
         ]
 
     return check
+
+
+_NEW_USER_DEFAULT = _typed_validate(
+    {t: check_new_user_default(t) for t in (GLOBAL_ROLE, *MGMT_GLOBAL_ROLE_K8S)}
+)
+
+
+@GROUP.policy(
+    name="rancher-new-user-default-role",
+    description="Only the built-in user-base role is granted to every new user.",
+    severity="high",
+    nsa=("NSA-3.4",),
+    resource_types=[GLOBAL_ROLE, *MGMT_GLOBAL_ROLE_K8S],
+    url=RANCHER_AUTH_URL,
+    adapt=None,
+    remediation_steps="Set newUserDefault only on the built-in 'user-base' global role (and false on "
+    "'user').",
+)
+def _new_user_default(args: ResourceValidationArgs, report: Report) -> None:
+    _NEW_USER_DEFAULT(args, report)
 
 
 def _rule_problems(rules: Any, where: str) -> tuple[list[str], list[str]]:
@@ -245,6 +360,15 @@ def _all_rule_lists(props: Mapping[str, Any]) -> list[tuple[Any, str]]:
     return out
 
 
+@GROUP.policy(
+    name="rancher-role-no-wildcards",
+    description="Rancher global roles and role templates list what they grant (no `*`).",
+    severity="high",
+    nsa=("NSA-3.4", "NSA-1.21"),
+    resource_types=_ROLE_TYPES,
+    url=RANCHER_AUTH_URL,
+    remediation_steps="Replace `*` in apiGroups/resources/verbs/nonResourceURLs with lists.",
+)
 def check_role_wildcards(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     out: list[str] = []
     for rules, where in _all_rule_lists(props):
@@ -254,6 +378,15 @@ def check_role_wildcards(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> l
     return out
 
 
+@GROUP.policy(
+    name="rancher-role-no-escalation-verbs",
+    description="Rancher global roles and role templates do not grant escalate, bind or impersonate.",
+    severity="high",
+    nsa=("NSA-3.6",),
+    resource_types=_ROLE_TYPES,
+    url=RANCHER_AUTH_URL,
+    remediation_steps="Remove escalate/bind/impersonate; grant admin roles through bindings.",
+)
 def check_role_escalation(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     out: list[str] = []
     for rules, where in _all_rule_lists(props):
@@ -296,6 +429,25 @@ def _rancher_check(
     return wrapped
 
 
+def _chart_validator(
+    check: Callable[[Mapping[str, Any], Mapping[str, Any], Mapping[str, Any]], list[str]],
+) -> Callable[..., None]:
+    """A check of the Rancher chart's decoded values, run only on the `rancher` Helm release."""
+    return check_validator(_rancher_check(check))
+
+
+@GROUP.policy(
+    name="rancher-server-audit-log",
+    description="The Rancher API audit log is enabled at level 2 or more.",
+    severity="high",
+    nsa=("NSA-4.1",),
+    section="logging",
+    resource_types=[HELM_RELEASE],
+    url=RANCHER_AUDIT_URL,
+    adapt=_chart_validator,
+    config_schema={"minAuditLevel": {"type": "integer", "minimum": 1, "maximum": 3, "default": 2}},
+    remediation_steps="Set values auditLog.enabled: true and auditLog.level: 2 (or 3).",
+)
 def check_rancher_audit_log(
     props: Mapping[str, Any], values: Mapping[str, Any], cfg: Mapping[str, Any]
 ) -> list[str]:
@@ -320,6 +472,18 @@ def check_rancher_audit_log(
     return out
 
 
+@GROUP.policy(
+    name="rancher-server-replicas",
+    description="Rancher runs at least three replicas.",
+    severity="medium",
+    nsa=("NSA-4.7",),
+    section="logging",
+    resource_types=[HELM_RELEASE],
+    url=RANCHER_CHART_URL,
+    adapt=_chart_validator,
+    config_schema={"minReplicas": {"type": "integer", "minimum": 1, "default": 3}},
+    remediation_steps="Set values replicas: 3 (with antiAffinity: required).",
+)
 def check_rancher_replicas(
     _props: Mapping[str, Any], values: Mapping[str, Any], cfg: Mapping[str, Any]
 ) -> list[str]:
@@ -336,6 +500,17 @@ def check_rancher_replicas(
     return []
 
 
+@GROUP.policy(
+    name="rancher-server-agent-tls-strict",
+    description="Rancher agents trust only the configured CA (agentTLSMode strict).",
+    severity="high",
+    nsa=("NSA-2.17",),
+    section="network",
+    resource_types=[HELM_RELEASE],
+    url=RANCHER_CHART_URL,
+    adapt=_chart_validator,
+    remediation_steps="Set values agentTLSMode: strict.",
+)
 def check_rancher_agent_tls_strict(
     _props: Mapping[str, Any], values: Mapping[str, Any], _cfg: Mapping[str, Any]
 ) -> list[str]:
@@ -347,6 +522,18 @@ def check_rancher_agent_tls_strict(
     return []
 
 
+@GROUP.policy(
+    name="rancher-server-agent-tls-explicit",
+    description="The Rancher chart sets agentTLSMode explicitly.",
+    severity="low",
+    nsa=("NSA-2.17",),
+    section="network",
+    enforcement_level="advisory",
+    resource_types=[HELM_RELEASE],
+    url=RANCHER_CHART_URL,
+    adapt=_chart_validator,
+    remediation_steps="Set values agentTLSMode: strict.",
+)
 def check_rancher_agent_tls_explicit(
     _props: Mapping[str, Any], values: Mapping[str, Any], _cfg: Mapping[str, Any]
 ) -> list[str]:
@@ -358,6 +545,18 @@ def check_rancher_agent_tls_explicit(
     ]
 
 
+@GROUP.policy(
+    name="rancher-server-bootstrap-password",
+    description="The Rancher chart receives a bootstrap password (a Pulumi secret).",
+    severity="medium",
+    nsa=("NSA-3.2",),
+    enforcement_level="advisory",
+    resource_types=[HELM_RELEASE],
+    url=RANCHER_CHART_URL,
+    adapt=_chart_validator,
+    remediation_steps="Generate the password (random.RandomPassword) and pass it as "
+    "values.bootstrapPassword.",
+)
 def check_rancher_bootstrap_password(
     _props: Mapping[str, Any], values: Mapping[str, Any], _cfg: Mapping[str, Any]
 ) -> list[str]:
@@ -368,197 +567,3 @@ def check_rancher_bootstrap_password(
             "cluster admins; pass a generated password as a Pulumi secret and rotate it at bootstrap"
         ]
     return []
-
-
-# ---------------------------------------------------------------------------------------- policies
-
-
-_MAX_TOKEN = {
-    "maxTokenTtlMinutes": {
-        "type": "integer",
-        "minimum": 1,
-        "default": 1440,
-        "description": "Longest accepted API/kubeconfig token lifetime (minutes).",
-    }
-}
-
-
-def _typed_validate(checks: Mapping[str, Check]) -> Callable[..., None]:
-    def validate(args: ResourceValidationArgs, report: Report) -> None:
-        check = checks.get(args.resource_type)
-        if check is None:
-            return
-        props = args.props if isinstance(args.props, Mapping) else {}
-        cfg = args.get_config()
-        for message in check(props, cfg if isinstance(cfg, Mapping) else {}):
-            report(message)
-
-    return validate
-
-
-_ROLE_TYPES = (GLOBAL_ROLE, ROLE_TEMPLATE, *MGMT_GLOBAL_ROLE_K8S, *MGMT_ROLE_TEMPLATE_K8S)
-
-POLICIES = [
-    check_policy(
-        "rancher-auth-access-mode",
-        "SSO providers only admit listed principals (access mode not unrestricted).",
-        check_auth_access_mode,
-        AUTH_CONFIG_TYPES,
-        section="authn-authz",
-        ids=["NSA-3.2", "NSA-3.4"],
-        severity="high",
-        url=RANCHER_AUTH_URL,
-        remediation="Set access_mode='restricted' and allowed_principal_ids to the groups that may log in.",
-    ),
-    check_policy(
-        "rancher-auth-ldap-tls",
-        "LDAP / Active Directory / FreeIPA auth talks to the directory over TLS (tls or startTls).",
-        check_ldap_tls,
-        LDAP_AUTH_CONFIG_TYPES,
-        section="network",
-        ids=["NSA-2.17", "NSA-3.2"],
-        severity="high",
-        url=RANCHER_AUTH_URL,
-        remediation="Set tls: true (LDAPS) or start_tls: true, with the directory's CA in certificate "
-        "(management.sso.allowPlaintextLdap turns this off).",
-    ),
-    check_policy(
-        "rancher-provider-tls",
-        "The rancher2 provider talks to Rancher over verified HTTPS (no insecure, no http:// apiUrl).",
-        check_provider_tls,
-        [RANCHER2_PROVIDER],
-        section="network",
-        ids=["NSA-2.17"],
-        severity="high",
-        url="https://www.pulumi.com/registry/packages/rancher2/installation-configuration/",
-        remediation="Remove insecure: true and give caCerts for a private CA "
-        "(management.server.tls.allowUnverifiedBootstrapTls turns this off); use an https:// apiUrl.",
-    ),
-    check_policy(
-        "rancher-security-settings",
-        "Rancher security settings bound tokens and sessions, require long passwords and strict agent TLS.",
-        check_settings,
-        [SETTING],
-        section="authn-authz",
-        ids=["NSA-3.2", "NSA-2.17"],
-        severity="high",
-        url=RANCHER_SETTINGS_URL,
-        remediation="auth-token-max-ttl-minutes and kubeconfig-default-token-ttl-minutes > 0 and ≤ the "
-        "maximum; password-min-length ≥ 12; agent-tls-mode strict.",
-        config_schema={
-            **_MAX_TOKEN,
-            "maxSessionTtlMinutes": {"type": "integer", "minimum": 1, "default": 960},
-            "minPasswordLength": {"type": "integer", "minimum": 12, "default": 12},
-        },
-    ),
-    nsa_policy(
-        "rancher-token-ttl",
-        "Rancher API tokens created by the stack expire.",
-        section="authn-authz",
-        ids=["NSA-3.2"],
-        severity="high",
-        validate=_typed_validate({TOKEN: token_ttl_check("ttl"), BOOTSTRAP: token_ttl_check("tokenTtl")}),
-        remediation_steps="Give rancher2.Token a ttl (seconds) and rancher2.Bootstrap a token_ttl, "
-        "both ≤ the maximum.",
-        config_schema=_MAX_TOKEN,
-        resource_types=[TOKEN, BOOTSTRAP],
-        honor_exempt_namespaces=False,
-        url=RANCHER_SETTINGS_URL,
-    ),
-    nsa_policy(
-        "rancher-new-user-default-role",
-        "Only the built-in user-base role is granted to every new user.",
-        section="authn-authz",
-        ids=["NSA-3.4"],
-        severity="high",
-        validate=_typed_validate(
-            {t: check_new_user_default(t) for t in (GLOBAL_ROLE, *MGMT_GLOBAL_ROLE_K8S)}
-        ),
-        remediation_steps="Set newUserDefault only on the built-in 'user-base' global role "
-        "(and false on 'user').",
-        resource_types=[GLOBAL_ROLE, *MGMT_GLOBAL_ROLE_K8S],
-        honor_exempt_namespaces=False,
-        url=RANCHER_AUTH_URL,
-    ),
-    check_policy(
-        "rancher-role-no-wildcards",
-        "Rancher global roles and role templates list what they grant (no `*`).",
-        check_role_wildcards,
-        _ROLE_TYPES,
-        section="authn-authz",
-        ids=["NSA-3.4", "NSA-1.21"],
-        severity="high",
-        url=RANCHER_AUTH_URL,
-        remediation="Replace `*` in apiGroups/resources/verbs/nonResourceURLs with lists.",
-    ),
-    check_policy(
-        "rancher-role-no-escalation-verbs",
-        "Rancher global roles and role templates do not grant escalate, bind or impersonate.",
-        check_role_escalation,
-        _ROLE_TYPES,
-        section="authn-authz",
-        ids=["NSA-3.6"],
-        severity="high",
-        url=RANCHER_AUTH_URL,
-        remediation="Remove escalate/bind/impersonate; grant admin roles through bindings.",
-    ),
-    check_policy(
-        "rancher-server-audit-log",
-        "The Rancher API audit log is enabled at level 2 or more.",
-        _rancher_check(check_rancher_audit_log),
-        [HELM_RELEASE],
-        section="logging",
-        ids=["NSA-4.1"],
-        severity="high",
-        url=RANCHER_AUDIT_URL,
-        remediation="Set values auditLog.enabled: true and auditLog.level: 2 (or 3).",
-        config_schema={"minAuditLevel": {"type": "integer", "minimum": 1, "maximum": 3, "default": 2}},
-    ),
-    check_policy(
-        "rancher-server-replicas",
-        "Rancher runs at least three replicas.",
-        _rancher_check(check_rancher_replicas),
-        [HELM_RELEASE],
-        section="logging",
-        ids=["NSA-4.7"],
-        severity="medium",
-        url=RANCHER_CHART_URL,
-        remediation="Set values replicas: 3 (with antiAffinity: required).",
-        config_schema={"minReplicas": {"type": "integer", "minimum": 1, "default": 3}},
-    ),
-    check_policy(
-        "rancher-server-agent-tls-strict",
-        "Rancher agents trust only the configured CA (agentTLSMode strict).",
-        _rancher_check(check_rancher_agent_tls_strict),
-        [HELM_RELEASE],
-        section="network",
-        ids=["NSA-2.17"],
-        severity="high",
-        url=RANCHER_CHART_URL,
-        remediation="Set values agentTLSMode: strict.",
-    ),
-    check_policy(
-        "rancher-server-agent-tls-explicit",
-        "The Rancher chart sets agentTLSMode explicitly.",
-        _rancher_check(check_rancher_agent_tls_explicit),
-        [HELM_RELEASE],
-        section="network",
-        ids=["NSA-2.17"],
-        severity="low",
-        level="advisory",
-        url=RANCHER_CHART_URL,
-        remediation="Set values agentTLSMode: strict.",
-    ),
-    check_policy(
-        "rancher-server-bootstrap-password",
-        "The Rancher chart receives a bootstrap password (a Pulumi secret).",
-        _rancher_check(check_rancher_bootstrap_password),
-        [HELM_RELEASE],
-        section="authn-authz",
-        ids=["NSA-3.2"],
-        severity="medium",
-        level="advisory",
-        url=RANCHER_CHART_URL,
-        remediation="Generate the password (random.RandomPassword) and pass it as values.bootstrapPassword.",
-    ),
-]

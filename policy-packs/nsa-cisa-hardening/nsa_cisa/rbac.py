@@ -11,14 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from nsa_cisa.declare import PolicyGroup
 from nsa_cisa.framework import (
     ReportFn,
     as_list,
     get_path,
     matches_any,
     namespace_of,
-    nsa_policy,
-    nsa_stack_policy,
     text,
 )
 
@@ -62,9 +61,20 @@ def _role_name(args: Any) -> str:
     return name
 
 
+GROUP = PolicyGroup(__name__, section="authn-authz")
+
+
 # ----------------------------------------------------------------------------- roles
 
 
+@GROUP.policy(
+    name="rbac-no-wildcards",
+    description="Roles and ClusterRoles grant explicit verbs, resources and API groups (no '*').",
+    severity="high",
+    nsa=("NSA-3.4", "NSA-1.21"),
+    resource_types=ROLE_TYPES,
+    remediation_steps="List the exact apiGroups, resources and verbs the subject needs.",
+)
 def _wildcards(args: Any, report: ReportFn) -> None:
     for i, rule in _rules(args.props):
         for field in ("verbs", "resources", "apiGroups", "nonResourceURLs"):
@@ -73,18 +83,15 @@ def _wildcards(args: Any, report: ReportFn) -> None:
                 report(f"rules[{i}].{field} contains {wild}: grant explicit {field} only")
 
 
-RBAC_NO_WILDCARDS = nsa_policy(
-    "rbac-no-wildcards",
-    "Roles and ClusterRoles grant explicit verbs, resources and API groups (no '*').",
-    section="authn-authz",
-    ids=["NSA-3.4", "NSA-1.21"],
+@GROUP.policy(
+    name="rbac-no-escalation-verbs",
+    description="Roles do not grant the escalate, bind or impersonate verbs.",
     severity="high",
-    validate=_wildcards,
+    nsa=("NSA-3.6",),
     resource_types=ROLE_TYPES,
-    remediation_steps="List the exact apiGroups, resources and verbs the subject needs.",
+    remediation_steps="Remove escalate/bind/impersonate; keep them for a break-glass role behind an "
+    "exemption.",
 )
-
-
 def _escalation(args: Any, report: ReportFn) -> None:
     for i, rule in _rules(args.props):
         bad = sorted(ESCALATION_VERBS & set(_strings(rule.get("verbs"))))
@@ -92,19 +99,15 @@ def _escalation(args: Any, report: ReportFn) -> None:
             report(f"rules[{i}].verbs grants {bad}: these let a subject gain permissions it does not hold")
 
 
-RBAC_NO_ESCALATION_VERBS = nsa_policy(
-    "rbac-no-escalation-verbs",
-    "Roles do not grant the escalate, bind or impersonate verbs.",
-    section="authn-authz",
-    ids=["NSA-3.6"],
+@GROUP.policy(
+    name="rbac-no-pod-exec",
+    description="Roles do not grant pods/exec, pods/attach or pods/portforward.",
     severity="high",
-    validate=_escalation,
+    nsa=("NSA-3.5",),
     resource_types=ROLE_TYPES,
-    remediation_steps="Remove escalate/bind/impersonate; keep them for a break-glass role behind an "
-                      "exemption.",
+    remediation_steps="Remove pods/exec, pods/attach and pods/portforward; debug through logs and "
+    "time-boxed, exempted break-glass roles.",
 )
-
-
 def _pod_shell(args: Any, report: ReportFn) -> None:
     for i, rule in _rules(args.props):
         if not _core_group(rule):
@@ -115,19 +118,6 @@ def _pod_shell(args: Any, report: ReportFn) -> None:
         if hits and verbs & {"create", "get", "*"}:
             report(f"rules[{i}] grants {sorted(verbs & {'create', 'get', '*'})} on {hits}: "
                    "no interactive access to running pods")
-
-
-RBAC_NO_POD_EXEC = nsa_policy(
-    "rbac-no-pod-exec",
-    "Roles do not grant pods/exec, pods/attach or pods/portforward.",
-    section="authn-authz",
-    ids=["NSA-3.5"],
-    severity="high",
-    validate=_pod_shell,
-    resource_types=ROLE_TYPES,
-    remediation_steps="Remove pods/exec, pods/attach and pods/portforward; debug through logs and "
-                      "time-boxed, exempted break-glass roles.",
-)
 
 
 def reads_secrets(props: Mapping[str, Any]) -> list[int]:
@@ -142,23 +132,12 @@ def reads_secrets(props: Mapping[str, Any]) -> list[int]:
     return out
 
 
-def _secret_readers(args: Any, report: ReportFn) -> None:
-    allowed = [a for a in as_list(args.get_config().get("allowedSecretReaderRoles")) if isinstance(a, str)]
-    name = _role_name(args)
-    if matches_any(name, allowed):
-        return
-    for i in reads_secrets(args.props):
-        report(f"rules[{i}] lets '{name}' read Secrets (get/list/watch): only roles in "
-               "allowedSecretReaderRoles may")
-
-
-RBAC_SECRETS_READ_RESTRICTED = nsa_policy(
-    "rbac-secrets-read-restricted",
-    "Only allowed roles may get/list/watch Secrets (rules narrowed by resourceNames excepted).",
-    section="network",
-    ids=["NSA-2.21", "NSA-3.4"],
+@GROUP.policy(
+    name="rbac-secrets-read-restricted",
+    description="Only allowed roles may get/list/watch Secrets (rules narrowed by resourceNames excepted).",
     severity="high",
-    validate=_secret_readers,
+    nsa=("NSA-2.21", "NSA-3.4"),
+    section="network",
     resource_types=ROLE_TYPES,
     config_schema={
         "allowedSecretReaderRoles": {
@@ -169,8 +148,16 @@ RBAC_SECRETS_READ_RESTRICTED = nsa_policy(
         }
     },
     remediation_steps="Narrow the rule with resourceNames, mount the Secret into the pod instead, or list "
-                      "the role in allowedSecretReaderRoles.",
+    "the role in allowedSecretReaderRoles.",
 )
+def _secret_readers(args: Any, report: ReportFn) -> None:
+    allowed = [a for a in as_list(args.get_config().get("allowedSecretReaderRoles")) if isinstance(a, str)]
+    name = _role_name(args)
+    if matches_any(name, allowed):
+        return
+    for i in reads_secrets(args.props):
+        report(f"rules[{i}] lets '{name}' read Secrets (get/list/watch): only roles in "
+               "allowedSecretReaderRoles may")
 
 
 # ----------------------------------------------------------------------------- bindings
@@ -188,6 +175,24 @@ def _subject_key(subject: Mapping[str, Any], binding_ns: str | None) -> str:
     return f"{kind}:{name}"
 
 
+@GROUP.policy(
+    name="rbac-no-cluster-admin-binding",
+    description="No RoleBinding/ClusterRoleBinding grants cluster-admin unless the pack config allows that "
+    "binding.",
+    severity="critical",
+    nsa=("NSA-3.4",),
+    resource_types=BINDING_TYPES,
+    config_schema={
+        "allowedClusterAdminBindings": {
+            "type": "array",
+            "items": {"type": "string"},
+            "default": [],
+            "description": "Binding names (globs) allowed to reference cluster-admin (break-glass).",
+        }
+    },
+    remediation_steps="Bind a role with only the needed permissions; keep cluster-admin for a listed "
+    "break-glass binding.",
+)
 def _cluster_admin(args: Any, report: ReportFn) -> None:
     ref = args.props.get("roleRef")
     kind = text(get_path(ref, "kind"))
@@ -200,27 +205,15 @@ def _cluster_admin(args: Any, report: ReportFn) -> None:
         report(f"binding '{name}' grants cluster-admin to {subjects}: bind a least-privilege role instead")
 
 
-RBAC_NO_CLUSTER_ADMIN_BINDING = nsa_policy(
-    "rbac-no-cluster-admin-binding",
-    "No RoleBinding/ClusterRoleBinding grants cluster-admin unless the pack config allows that binding.",
-    section="authn-authz",
-    ids=["NSA-3.4"],
+@GROUP.policy(
+    name="rbac-no-system-group-binding",
+    description="No binding names system:anonymous, system:unauthenticated or system:authenticated as a "
+    "subject.",
     severity="critical",
-    validate=_cluster_admin,
+    nsa=("NSA-3.7",),
     resource_types=BINDING_TYPES,
-    config_schema={
-        "allowedClusterAdminBindings": {
-            "type": "array",
-            "items": {"type": "string"},
-            "default": [],
-            "description": "Binding names (globs) allowed to reference cluster-admin (break-glass).",
-        }
-    },
-    remediation_steps="Bind a role with only the needed permissions; keep cluster-admin for a listed "
-                      "break-glass binding.",
+    remediation_steps="Bind specific users, groups or service accounts instead.",
 )
-
-
 def _system_groups(args: Any, report: ReportFn) -> None:
     for i, subject in enumerate(_subjects(args.props)):
         name = text(subject.get("name"))
@@ -229,18 +222,25 @@ def _system_groups(args: Any, report: ReportFn) -> None:
                    "authenticated users")
 
 
-RBAC_NO_SYSTEM_GROUP_BINDING = nsa_policy(
-    "rbac-no-system-group-binding",
-    "No binding names system:anonymous, system:unauthenticated or system:authenticated as a subject.",
-    section="authn-authz",
-    ids=["NSA-3.7"],
-    severity="critical",
-    validate=_system_groups,
-    resource_types=BINDING_TYPES,
-    remediation_steps="Bind specific users, groups or service accounts instead.",
+@GROUP.policy(
+    name="rbac-secret-readers-allowed",
+    description="Roles that can read Secrets (stack roles, and the built-in cluster-admin/admin/edit) are "
+    "bound only to subjects listed in allowedSecretReaders.",
+    severity="high",
+    nsa=("NSA-2.21",),
+    section="network",
+    stack=True,
+    config_schema={
+        "allowedSecretReaders": {
+            "type": "array",
+            "items": {"type": "string"},
+            "default": [],
+            "description": "Subject globs: 'User:alice', 'Group:ops', 'ServiceAccount:<ns>/<name>', "
+            "or a bare name.",
+        }
+    },
+    remediation_steps="Bind a role without Secret access, or list the subject in allowedSecretReaders.",
 )
-
-
 def _secret_reader_bindings(args: Any, report: ReportFn) -> None:
     allowed = [a for a in as_list(args.get_config().get("allowedSecretReaders")) if isinstance(a, str)]
     roles: dict[tuple[str, str, str], bool] = {}
@@ -267,34 +267,3 @@ def _secret_reader_bindings(args: Any, report: ReportFn) -> None:
                 report(f"'{subject}' can read Secrets through {ref_kind} '{ref_name}' "
                        f"(binding '{text(get_path(b.props, 'metadata.name')) or b.name}'): not in "
                        "allowedSecretReaders", b.urn)
-
-
-RBAC_SECRET_READERS_ALLOWED = nsa_stack_policy(
-    "rbac-secret-readers-allowed",
-    "Roles that can read Secrets (stack roles, and the built-in cluster-admin/admin/edit) are bound only to "
-    "subjects listed in allowedSecretReaders.",
-    section="network",
-    ids=["NSA-2.21"],
-    severity="high",
-    validate=_secret_reader_bindings,
-    config_schema={
-        "allowedSecretReaders": {
-            "type": "array",
-            "items": {"type": "string"},
-            "default": [],
-            "description": "Subject globs: 'User:alice', 'Group:ops', 'ServiceAccount:<ns>/<name>', "
-            "or a bare name.",
-        }
-    },
-    remediation_steps="Bind a role without Secret access, or list the subject in allowedSecretReaders.",
-)
-
-POLICIES = [
-    RBAC_NO_WILDCARDS,
-    RBAC_NO_ESCALATION_VERBS,
-    RBAC_NO_POD_EXEC,
-    RBAC_SECRETS_READ_RESTRICTED,
-    RBAC_NO_CLUSTER_ADMIN_BINDING,
-    RBAC_NO_SYSTEM_GROUP_BINDING,
-    RBAC_SECRET_READERS_ALLOWED,
-]

@@ -12,7 +12,8 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from nsa_cisa.framework import ReportFn, as_list, as_map, matches_any, nsa_policy, text
+from nsa_cisa.declare import PolicyGroup
+from nsa_cisa.framework import ReportFn, as_list, as_map, matches_any, text
 from nsa_cisa.workloads import POD_BEARING_TYPES, as_view
 
 CONFIG_MAP_TYPES = frozenset({"kubernetes:core/v1:ConfigMap", "kubernetes:core/v1:ConfigMapPatch"})
@@ -104,18 +105,14 @@ def _env_findings(args: Any) -> Iterator[str]:
                 yield f"{where} looks like a credential set as a literal value: use valueFrom.secretKeyRef"
 
 
-def _env(args: Any, report: ReportFn) -> None:
-    for message in _env_findings(args):
-        report(message)
+GROUP = PolicyGroup(__name__, section="network")
 
 
-NO_CREDENTIALS_IN_ENV = nsa_policy(
-    "no-credentials-in-env",
-    "Containers do not carry credentials as literal environment values (use Secrets).",
-    section="network",
-    ids=["NSA-2.18"],
+@GROUP.policy(
+    name="no-credentials-in-env",
+    description="Containers do not carry credentials as literal environment values (use Secrets).",
     severity="high",
-    validate=_env,
+    nsa=("NSA-2.18",),
     resource_types=POD_BEARING_TYPES,
     config_schema={
         "allowedEnvNames": {
@@ -126,13 +123,33 @@ NO_CREDENTIALS_IN_ENV = nsa_policy(
         }
     },
     remediation_steps="Store the value in a Secret (a Pulumi secret in the program) and reference it with "
-                      "env[].valueFrom.secretKeyRef, or mount it as a file.",
+    "env[].valueFrom.secretKeyRef, or mount it as a file.",
 )
+def _env(args: Any, report: ReportFn) -> None:
+    for message in _env_findings(args):
+        report(message)
 
 
 # ----------------------------------------------------------------------------- ConfigMaps
 
 
+@GROUP.policy(
+    name="no-credentials-in-configmaps",
+    description="ConfigMaps carry no credentials (passwords, tokens, private keys); those belong in Secrets.",
+    severity="high",
+    nsa=("NSA-2.18",),
+    resource_types=CONFIG_MAP_TYPES,
+    config_schema={
+        "allowedKeys": {
+            "type": "array",
+            "items": {"type": "string"},
+            "default": [],
+            "description": "ConfigMap keys (globs) known not to hold credentials.",
+        }
+    },
+    remediation_steps="Move the value into a Secret (encrypted at rest, RBAC-restricted) and mount or "
+    "reference it from there.",
+)
 def _configmap(args: Any, report: ReportFn) -> None:
     allowed = [a for a in as_list(args.get_config().get("allowedKeys")) if isinstance(a, str)]
     data = as_map(args.props.get("data"))
@@ -153,26 +170,3 @@ def _configmap(args: Any, report: ReportFn) -> None:
     for key in as_map(args.props.get("binaryData")):
         if isinstance(key, str) and sensitive_name(key) and not matches_any(key, allowed):
             report(f"binaryData['{key}'] looks like key material: move it to a Secret")
-
-
-NO_CREDENTIALS_IN_CONFIGMAPS = nsa_policy(
-    "no-credentials-in-configmaps",
-    "ConfigMaps carry no credentials (passwords, tokens, private keys); those belong in Secrets.",
-    section="network",
-    ids=["NSA-2.18"],
-    severity="high",
-    validate=_configmap,
-    resource_types=CONFIG_MAP_TYPES,
-    config_schema={
-        "allowedKeys": {
-            "type": "array",
-            "items": {"type": "string"},
-            "default": [],
-            "description": "ConfigMap keys (globs) known not to hold credentials.",
-        }
-    },
-    remediation_steps="Move the value into a Secret (encrypted at rest, RBAC-restricted) and mount or "
-                      "reference it from there.",
-)
-
-POLICIES = [NO_CREDENTIALS_IN_ENV, NO_CREDENTIALS_IN_CONFIGMAPS]

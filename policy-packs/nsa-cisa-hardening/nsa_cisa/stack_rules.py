@@ -18,8 +18,8 @@ from pulumi_policy import PolicyResource, StackValidationArgs
 from pulumi_policy.proxy import UnknownValueError
 
 from nsa_cisa import rke2_parsing as rp
+from nsa_cisa.declare import PolicyGroup
 from nsa_cisa.delivery import GITREPO, GITREPO_RESTRICTION, PEER_AUTHN_TYPES, selects_all_workloads
-from nsa_cisa.framework import nsa_stack_policy
 
 CLUSTER_V2 = "rancher2:index/clusterV2:ClusterV2"
 CLUSTER_SYNC = "rancher2:index/clusterSync:ClusterSync"
@@ -39,6 +39,9 @@ FLEET_RESTRICTION_URL = "https://fleet.rancher.io/namespaces#restricting-gitrepo
 
 Report = Callable[..., None]
 _LINK_TYPES = frozenset({CLUSTER_SYNC, CLUSTER_V2})
+
+# Stack-wide rules over Rancher objects: exempt namespaces do not apply.
+GROUP = PolicyGroup(__name__, honor_exempt_namespaces=False)
 
 
 def _props(r: PolicyResource) -> Mapping[str, Any]:
@@ -107,6 +110,27 @@ def _required_addons(cfg: Mapping[str, Any]) -> dict[str, list[str]]:
     return out
 
 
+@GROUP.policy(
+    name="cluster-required-addons",
+    description="Every cluster in the stack has threat detection, compliance scanning and audit-log "
+    "shipping add-ons.",
+    severity="medium",
+    nsa=("NSA-1.9", "NSA-4.4", "NSA-4.5", "NSA-4.8", "NSA-5.2", "NSA-5.3"),
+    section="logging",
+    enforcement_level="advisory",
+    url=ADDONS_URL,
+    stack=True,
+    config_schema={
+        "requiredAddons": {
+            "type": "object",
+            "default": DEFAULT_REQUIRED_ADDONS,
+            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+            "description": "capability -> chart names (any one satisfies it).",
+        }
+    },
+    remediation_steps="Turn on the neuvector, compliance and logging add-ons for the cluster (stack config "
+    "`addons`), or change `requiredAddons` for this policy.",
+)
 def validate_required_addons(args: StackValidationArgs, report: Report) -> None:
     resources = list(args.resources)
     clusters = [r for r in resources if r.resource_type == CLUSTER_V2]
@@ -150,6 +174,22 @@ def _istio_apps(resources: Iterable[PolicyResource], charts: set[str]) -> list[P
     return out
 
 
+@GROUP.policy(
+    name="istio-mesh-strict-mtls",
+    description="When Istio is installed, a mesh-wide PeerAuthentication in the root namespace enforces "
+    "STRICT mTLS.",
+    severity="high",
+    nsa=("NSA-4.7", "NSA-2.17"),
+    section="logging",
+    url=ISTIO_URL,
+    stack=True,
+    config_schema={
+        "istioCharts": {"type": "array", "items": {"type": "string"}, "default": DEFAULT_ISTIO_CHARTS},
+        "istioRootNamespace": {"type": "string", "default": "istio-system"},
+    },
+    remediation_steps="Create a PeerAuthentication named default in istio-system with no selector and "
+    "spec.mtls.mode: STRICT (per cluster).",
+)
 def validate_istio_strict(args: StackValidationArgs, report: Report) -> None:
     cfg = args.get_config()
     charts_cfg = cfg.get("istioCharts")
@@ -192,6 +232,18 @@ def validate_istio_strict(args: StackValidationArgs, report: Report) -> None:
         )
 
 
+@GROUP.policy(
+    name="fleet-workspace-restricted",
+    description="Every Fleet workspace the stack deploys GitRepos into has a GitRepoRestriction.",
+    severity="medium",
+    nsa=("NSA-1.8", "NSA-3.4"),
+    section="authn-authz",
+    enforcement_level="advisory",
+    url=FLEET_RESTRICTION_URL,
+    stack=True,
+    remediation_steps="Create a GitRepoRestriction (allowedRepoPatterns, allowedServiceAccounts) in each "
+    "workspace namespace.",
+)
 def validate_workspace_restrictions(args: StackValidationArgs, report: Report) -> None:
     resources = list(args.resources)
     restricted: set[str] = set()
@@ -210,58 +262,3 @@ def validate_workspace_restrictions(args: StackValidationArgs, report: Report) -
                 "stack: any repository and deploy identity is allowed there",
                 r.urn,
             )
-
-
-POLICIES = [
-    nsa_stack_policy(
-        "cluster-required-addons",
-        "Every cluster in the stack has threat detection, compliance scanning and audit-log shipping "
-        "add-ons.",
-        section="logging",
-        ids=["NSA-1.9", "NSA-4.4", "NSA-4.5", "NSA-4.8", "NSA-5.2", "NSA-5.3"],
-        severity="medium",
-        validate=validate_required_addons,
-        level="advisory",
-        remediation_steps="Turn on the neuvector, compliance and logging add-ons for the cluster "
-        "(stack config `addons`), or change `requiredAddons` for this policy.",
-        config_schema={
-            "requiredAddons": {
-                "type": "object",
-                "default": DEFAULT_REQUIRED_ADDONS,
-                "additionalProperties": {"type": "array", "items": {"type": "string"}},
-                "description": "capability -> chart names (any one satisfies it).",
-            }
-        },
-        honor_exempt_namespaces=False,
-        url=ADDONS_URL,
-    ),
-    nsa_stack_policy(
-        "istio-mesh-strict-mtls",
-        "When Istio is installed, a mesh-wide PeerAuthentication in the root namespace enforces STRICT mTLS.",
-        section="logging",
-        ids=["NSA-4.7", "NSA-2.17"],
-        severity="high",
-        validate=validate_istio_strict,
-        remediation_steps="Create a PeerAuthentication named default in istio-system with no selector and "
-        "spec.mtls.mode: STRICT (per cluster).",
-        config_schema={
-            "istioCharts": {"type": "array", "items": {"type": "string"}, "default": DEFAULT_ISTIO_CHARTS},
-            "istioRootNamespace": {"type": "string", "default": "istio-system"},
-        },
-        honor_exempt_namespaces=False,
-        url=ISTIO_URL,
-    ),
-    nsa_stack_policy(
-        "fleet-workspace-restricted",
-        "Every Fleet workspace the stack deploys GitRepos into has a GitRepoRestriction.",
-        section="authn-authz",
-        ids=["NSA-1.8", "NSA-3.4"],
-        severity="medium",
-        validate=validate_workspace_restrictions,
-        level="advisory",
-        remediation_steps="Create a GitRepoRestriction (allowedRepoPatterns, allowedServiceAccounts) in each "
-        "workspace namespace.",
-        honor_exempt_namespaces=False,
-        url=FLEET_RESTRICTION_URL,
-    ),
-]

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from nsa_cisa.framework import ReportFn, nsa_policy, show
+from nsa_cisa.declare import PolicyGroup
+from nsa_cisa.framework import ReportFn, show
 from nsa_cisa.workloads import POD_BEARING_TYPES, as_view
 
 # group/version -> the Kubernetes release that stopped serving it (deprecation guide).
@@ -59,6 +60,19 @@ def _group_version(resource_type: str) -> tuple[str, str] | None:
     return parts[1].replace("core/", "", 1) if parts[1].startswith("core/") else parts[1], kind
 
 
+GROUP = PolicyGroup(__name__, section="upgrades", enforcement_level="advisory")
+
+
+# Advisory: the API server itself rejects these on supported clusters; the policy explains why early.
+@GROUP.policy(
+    name="removed-api-versions",
+    description="Resources use API versions that current Kubernetes releases still serve.",
+    severity="medium",
+    nsa=("NSA-5.4",),
+    honor_exempt_namespaces=False,
+    remediation_steps="Use the current API version (e.g. apps/v1, networking.k8s.io/v1, batch/v1, "
+    "policy/v1, rbac.authorization.k8s.io/v1); PodSecurityPolicy is replaced by Pod Security Admission.",
+)
 def _removed_api(args: Any, report: ReportFn) -> None:
     gv = _group_version(args.resource_type)
     if gv is None:
@@ -70,22 +84,14 @@ def _removed_api(args: Any, report: ReportFn) -> None:
                "API version")
 
 
-# Advisory: the API server itself rejects these on supported clusters; the policy explains why early.
-DEPRECATED_API_VERSIONS = nsa_policy(
-    "removed-api-versions",
-    "Resources use API versions that current Kubernetes releases still serve.",
-    section="upgrades",
-    ids=["NSA-5.4"],
+@GROUP.policy(
+    name="no-obsolete-cluster-components",
+    description="The stack does not deploy the Kubernetes Dashboard or Helm v2 Tiller.",
     severity="medium",
-    level="advisory",
-    validate=_removed_api,
-    honor_exempt_namespaces=False,
-    remediation_steps="Use the current API version (e.g. apps/v1, networking.k8s.io/v1, batch/v1, "
-                      "policy/v1, rbac.authorization.k8s.io/v1); PodSecurityPolicy is replaced by Pod "
-                      "Security Admission.",
+    nsa=("NSA-5.4",),
+    resource_types=POD_BEARING_TYPES,
+    remediation_steps="Remove the component; manage clusters through Rancher (audited, SSO) and Helm 3.",
 )
-
-
 def _obsolete_components(args: Any, report: ReportFn) -> None:
     view = as_view(args)
     if view is None:
@@ -98,18 +104,3 @@ def _obsolete_components(args: Any, report: ReportFn) -> None:
             if marker in image:
                 report(f"{c.label}: image {show(image)} deploys {what}: remove it or use Rancher's UI/CLI")
                 break
-
-
-OBSOLETE_COMPONENTS = nsa_policy(
-    "no-obsolete-cluster-components",
-    "The stack does not deploy the Kubernetes Dashboard or Helm v2 Tiller.",
-    section="upgrades",
-    ids=["NSA-5.4"],
-    severity="medium",
-    level="advisory",
-    validate=_obsolete_components,
-    resource_types=POD_BEARING_TYPES,
-    remediation_steps="Remove the component; manage clusters through Rancher (audited, SSO) and Helm 3.",
-)
-
-POLICIES = [DEPRECATED_API_VERSIONS, OBSOLETE_COMPONENTS]

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from nsa_cisa.declare import PolicyGroup
 from nsa_cisa.framework import (
     ReportFn,
     as_int,
@@ -22,7 +23,6 @@ from nsa_cisa.framework import (
     is_true,
     matches_any,
     namespace_of,
-    nsa_policy,
     show,
     text,
 )
@@ -34,6 +34,8 @@ SERVICE_ACCOUNT_TYPES = frozenset({
     "kubernetes:core/v1:ServiceAccountPatch",
 })
 
+GROUP = PolicyGroup(__name__, section="pod-security", resource_types=POD_BEARING_TYPES)
+
 
 def _views(args: Any) -> WorkloadView | None:
     return as_view(args)
@@ -42,6 +44,16 @@ def _views(args: Any) -> WorkloadView | None:
 # ----------------------------------------------------------------------------- read-only root filesystem
 
 
+@GROUP.policy(
+    name="read-only-root-filesystem",
+    description="Every container runs with a read-only root filesystem; writable paths are mounted volumes.",
+    severity="medium",
+    nsa=("NSA-1.6", "NSA-1.7"),
+    enforcement_level="advisory",
+    remediate=lambda args: remediate_pod_spec(args, _fill_read_only_root),
+    remediation_steps="Set securityContext.readOnlyRootFilesystem: true on every container and mount an "
+    "emptyDir volume at each path the application writes (guide, Appendix B).",
+)
 def _read_only_root(args: Any, report: ReportFn) -> None:
     view = _views(args)
     if view is None or view.is_windows:  # not supported for Windows containers
@@ -74,24 +86,19 @@ def _fill_read_only_root(view: WorkloadView, spec: dict[str, Any]) -> bool:
 
 # Advisory: the guide recommends it where the application allows (it can break applications that write to
 # their image); configure `mandatory` per stack, or `remediate` to fill it in.
-READ_ONLY_ROOT_FILESYSTEM = nsa_policy(
-    "read-only-root-filesystem",
-    "Every container runs with a read-only root filesystem; writable paths are mounted volumes.",
-    section="pod-security",
-    ids=["NSA-1.6", "NSA-1.7"],
-    severity="medium",
-    level="advisory",
-    validate=_read_only_root,
-    remediate=lambda args: remediate_pod_spec(args, _fill_read_only_root),
-    resource_types=POD_BEARING_TYPES,
-    remediation_steps="Set securityContext.readOnlyRootFilesystem: true on every container and mount an "
-                      "emptyDir volume at each path the application writes (guide, Appendix B).",
-)
 
 
 # ----------------------------------------------------------------------------- non-root groups
 
 
+@GROUP.policy(
+    name="non-root-groups",
+    description="No pod or container runs with group id 0 (runAsGroup, fsGroup, supplementalGroups).",
+    severity="medium",
+    nsa=("NSA-1.3",),
+    remediation_steps="Set runAsGroup and fsGroup to a non-zero group id (e.g. 10001) and remove 0 from "
+    "supplementalGroups.",
+)
 def _non_root_groups(args: Any, report: ReportFn) -> None:
     view = _views(args)
     if view is None:
@@ -107,22 +114,19 @@ def _non_root_groups(args: Any, report: ReportFn) -> None:
             report(f"{c.label}: securityContext.runAsGroup is 0: use a non-root group id")
 
 
-NON_ROOT_GROUPS = nsa_policy(
-    "non-root-groups",
-    "No pod or container runs with group id 0 (runAsGroup, fsGroup, supplementalGroups).",
-    section="pod-security",
-    ids=["NSA-1.3"],
-    severity="medium",
-    validate=_non_root_groups,
-    resource_types=POD_BEARING_TYPES,
-    remediation_steps="Set runAsGroup and fsGroup to a non-zero group id (e.g. 10001) and remove 0 from "
-                      "supplementalGroups.",
-)
-
-
 # ----------------------------------------------------------------------------- service-account token
 
 
+@GROUP.policy(
+    name="pod-service-account-token-not-automounted",
+    description="Pods set automountServiceAccountToken: false unless they need the Kubernetes API.",
+    severity="medium",
+    nsa=("NSA-1.20",),
+    enforcement_level="advisory",
+    remediate=lambda args: remediate_pod_spec(args, _fill_automount),
+    remediation_steps="Set spec.automountServiceAccountToken: false (pod template); pods that need the API "
+    "use a dedicated ServiceAccount with least-privilege RBAC and an exemption.",
+)
 def _automount(args: Any, report: ReportFn) -> None:
     view = _views(args)
     if view is None:
@@ -143,21 +147,16 @@ def _fill_automount(view: WorkloadView, spec: dict[str, Any]) -> bool:
     return True
 
 
-AUTOMOUNT_SERVICE_ACCOUNT_TOKEN = nsa_policy(
-    "pod-service-account-token-not-automounted",
-    "Pods set automountServiceAccountToken: false unless they need the Kubernetes API.",
-    section="pod-security",
-    ids=["NSA-1.20"],
-    severity="medium",
-    level="advisory",
-    validate=_automount,
-    remediate=lambda args: remediate_pod_spec(args, _fill_automount),
-    resource_types=POD_BEARING_TYPES,
-    remediation_steps="Set spec.automountServiceAccountToken: false (pod template); pods that need the API "
-                      "use a dedicated ServiceAccount with least-privilege RBAC and an exemption.",
+@GROUP.policy(
+    name="service-account-token-not-automounted",
+    description="ServiceAccounts set automountServiceAccountToken: false so pods get no API token by "
+    "default.",
+    severity="low",
+    nsa=("NSA-1.20",),
+    enforcement_level="advisory",
+    resource_types=SERVICE_ACCOUNT_TYPES,
+    remediation_steps="Set automountServiceAccountToken: false on the ServiceAccount.",
 )
-
-
 def _service_account(args: Any, report: ReportFn) -> None:
     value = args.props.get("automountServiceAccountToken")
     if value is None and args.resource_type.endswith("Patch"):
@@ -167,24 +166,29 @@ def _service_account(args: Any, report: ReportFn) -> None:
                "must opt in to an API token")
 
 
-SERVICE_ACCOUNT_AUTOMOUNT = nsa_policy(
-    "service-account-token-not-automounted",
-    "ServiceAccounts set automountServiceAccountToken: false so pods get no API token by default.",
-    section="pod-security",
-    ids=["NSA-1.20"],
-    severity="low",
-    level="advisory",
-    validate=_service_account,
-    resource_types=SERVICE_ACCOUNT_TYPES,
-    remediation_steps="Set automountServiceAccountToken: false on the ServiceAccount.",
-)
-
-
 # ----------------------------------------------------------------------------- resources
 
 DEFAULT_REQUIRED_RESOURCES = ["requests.cpu", "requests.memory", "limits.cpu", "limits.memory"]
 
 
+@GROUP.policy(
+    name="container-resources",
+    description="Every container declares CPU and memory requests and limits.",
+    severity="low",
+    nsa=("NSA-2.9",),
+    section="network",
+    enforcement_level="advisory",
+    config_schema={
+        "requiredResources": {
+            "type": "array",
+            "items": {"type": "string", "enum": DEFAULT_REQUIRED_RESOURCES},
+            "default": DEFAULT_REQUIRED_RESOURCES,
+            "description": "Which of requests/limits cpu/memory each container must set.",
+        }
+    },
+    remediation_steps="Set resources.requests and resources.limits (cpu, memory) on every container; a "
+    "namespace LimitRange only supplies defaults.",
+)
 def _resources(args: Any, report: ReportFn) -> None:
     view = _views(args)
     if view is None:
@@ -198,28 +202,6 @@ def _resources(args: Any, report: ReportFn) -> None:
         missing = [r for r in required if get_path(resources, r) in (None, "")]
         if missing:
             report(f"{c.label}: resources {missing} not set: declare CPU/memory requests and limits")
-
-
-CONTAINER_RESOURCES = nsa_policy(
-    "container-resources",
-    "Every container declares CPU and memory requests and limits.",
-    section="network",
-    ids=["NSA-2.9"],
-    severity="low",
-    level="advisory",
-    validate=_resources,
-    resource_types=POD_BEARING_TYPES,
-    config_schema={
-        "requiredResources": {
-            "type": "array",
-            "items": {"type": "string", "enum": DEFAULT_REQUIRED_RESOURCES},
-            "default": DEFAULT_REQUIRED_RESOURCES,
-            "description": "Which of requests/limits cpu/memory each container must set.",
-        }
-    },
-    remediation_steps="Set resources.requests and resources.limits (cpu, memory) on every container; a "
-                      "namespace LimitRange only supplies defaults.",
-)
 
 
 # ----------------------------------------------------------------------------- images
@@ -290,6 +272,16 @@ def _images(view: WorkloadView) -> Iterator[tuple[str, str]]:
         yield c.label, image if isinstance(image, str) else repr(image)
 
 
+@GROUP.policy(
+    name="image-allowed-registries",
+    description="Container images come only from the configured registries (not enforced while the list is "
+    "empty).",
+    severity="high",
+    nsa=("NSA-1.8",),
+    shared_knobs=["allowedRegistries"],
+    remediation_steps="Mirror the image into an allowed (scanned, trusted) registry and reference it there, "
+    "or extend allowedRegistries in the pack settings.",
+)
 def _allowed_registries(args: Any, report: ReportFn) -> None:
     view = _views(args)
     if view is None:
@@ -304,22 +296,25 @@ def _allowed_registries(args: Any, report: ReportFn) -> None:
             report(f"{label}: image {show(image)} ({ref.name}) is not from an allowed registry {allowed}")
 
 
-IMAGE_ALLOWED_REGISTRIES = nsa_policy(
-    "image-allowed-registries",
-    "Container images come only from the configured registries (not enforced while the list is empty).",
-    section="pod-security",
-    ids=["NSA-1.8"],
-    severity="high",
-    validate=_allowed_registries,
-    resource_types=POD_BEARING_TYPES,
-    shared_knobs=["allowedRegistries"],
-    remediation_steps="Mirror the image into an allowed (scanned, trusted) registry and reference it there, "
-                      "or extend allowedRegistries in the pack settings.",
-)
-
 _DIGEST_RE = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-fA-F0-9]{32,}$")
 
 
+@GROUP.policy(
+    name="image-tag-pinned",
+    description="Container images are pinned: no :latest or untagged images (optionally: digests required).",
+    severity="medium",
+    nsa=("NSA-1.8",),
+    enforcement_level="advisory",
+    config_schema={
+        "requireDigest": {
+            "type": "boolean",
+            "default": False,
+            "description": "Require every image to be pinned by digest (image@sha256:...).",
+        }
+    },
+    remediation_steps="Reference a scanned, immutable version: image:1.2.3 or, better, "
+    "image@sha256:<digest>.",
+)
 def _pinned(args: Any, report: ReportFn) -> None:
     view = _views(args)
     if view is None:
@@ -340,25 +335,6 @@ def _pinned(args: Any, report: ReportFn) -> None:
 
 
 # Advisory: pinning is a preview-time proxy for the guide's image scanning (NSA-1.8), not the control itself.
-IMAGE_TAG_PINNED = nsa_policy(
-    "image-tag-pinned",
-    "Container images are pinned: no :latest or untagged images (optionally: digests required).",
-    section="pod-security",
-    ids=["NSA-1.8"],
-    severity="medium",
-    level="advisory",
-    validate=_pinned,
-    resource_types=POD_BEARING_TYPES,
-    config_schema={
-        "requireDigest": {
-            "type": "boolean",
-            "default": False,
-            "description": "Require every image to be pinned by digest (image@sha256:...).",
-        }
-    },
-    remediation_steps="Reference a scanned, immutable version: image:1.2.3 or, better, "
-                      "image@sha256:<digest>.",
-)
 
 
 # ----------------------------------------------------------------------------- sandboxed runtimes
@@ -367,6 +343,31 @@ SENSITIVE_LABEL = "hardened-rke2.io/sensitive"
 DEFAULT_SANDBOX_RUNTIME_CLASSES = ["gvisor", "runsc", "kata", "kata-qemu", "kata-clh", "kata-fc"]
 
 
+@GROUP.policy(
+    name="sandboxed-runtime-for-sensitive-workloads",
+    description=f"Workloads labelled {SENSITIVE_LABEL}=true or in sensitiveNamespaces use a sandboxed "
+    "RuntimeClass "
+    "(gVisor, Kata).",
+    severity="low",
+    nsa=("NSA-1.22",),
+    enforcement_level="advisory",
+    config_schema={
+        "sensitiveNamespaces": {
+            "type": "array",
+            "items": {"type": "string"},
+            "default": [],
+            "description": "Namespaces (globs) whose workloads are sensitive.",
+        },
+        "sandboxRuntimeClasses": {
+            "type": "array",
+            "items": {"type": "string"},
+            "default": DEFAULT_SANDBOX_RUNTIME_CLASSES,
+            "description": "RuntimeClass names backed by a sandbox (gVisor/Kata).",
+        },
+    },
+    remediation_steps="Install a sandboxed runtime (gVisor or Kata Containers) with a RuntimeClass and set "
+    "spec.runtimeClassName on sensitive workloads.",
+)
 def _sandbox(args: Any, report: ReportFn) -> None:
     view = _views(args)
     if view is None:
@@ -386,45 +387,3 @@ def _sandbox(args: Any, report: ReportFn) -> None:
     if runtime not in allowed:
         report(f"{view.where('runtimeClassName')} is {show(runtime)}: sensitive workloads run in a sandboxed "
                f"runtime ({allowed})")
-
-
-SANDBOXED_RUNTIME = nsa_policy(
-    "sandboxed-runtime-for-sensitive-workloads",
-    f"Workloads labelled {SENSITIVE_LABEL}=true or in sensitiveNamespaces use a sandboxed RuntimeClass "
-    "(gVisor, Kata).",
-    section="pod-security",
-    ids=["NSA-1.22"],
-    severity="low",
-    level="advisory",
-    validate=_sandbox,
-    resource_types=POD_BEARING_TYPES,
-    config_schema={
-        "sensitiveNamespaces": {
-            "type": "array",
-            "items": {"type": "string"},
-            "default": [],
-            "description": "Namespaces (globs) whose workloads are sensitive.",
-        },
-        "sandboxRuntimeClasses": {
-            "type": "array",
-            "items": {"type": "string"},
-            "default": DEFAULT_SANDBOX_RUNTIME_CLASSES,
-            "description": "RuntimeClass names backed by a sandbox (gVisor/Kata).",
-        },
-    },
-    remediation_steps="Install a sandboxed runtime (gVisor or Kata Containers) with a RuntimeClass and set "
-                      "spec.runtimeClassName on sensitive workloads.",
-)
-
-
-POLICIES = [
-    READ_ONLY_ROOT_FILESYSTEM,
-    NON_ROOT_GROUPS,
-    AUTOMOUNT_SERVICE_ACCOUNT_TOKEN,
-    SERVICE_ACCOUNT_AUTOMOUNT,
-    CONTAINER_RESOURCES,
-    IMAGE_ALLOWED_REGISTRIES,
-    IMAGE_TAG_PINNED,
-    SANDBOXED_RUNTIME,
-]
-

@@ -13,7 +13,7 @@ from typing import Any
 
 from hardened_rke2.analysis.results import Violation
 from hardened_rke2.analysis.testing import analyze_props
-from tests.conftest import PACK_DIR
+from tests.support.paths import PACK_DIR
 
 POD_TYPES: dict[str, str] = {
     "Pod": "kubernetes:core/v1:Pod",

@@ -3,18 +3,10 @@ audit policies and Helm values, including the malformed inputs a policy must sur
 
 from __future__ import annotations
 
-import sys
-
 import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from tests.conftest import PACK_DIR
-
-if str(PACK_DIR) not in sys.path:
-    sys.path.insert(0, str(PACK_DIR))
-
 from nsa_cisa import rke2_parsing as rp
 
 
