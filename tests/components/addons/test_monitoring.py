@@ -6,17 +6,6 @@ import json
 from typing import Any
 
 import pytest
-from addons_support import (
-    SECRET,
-    apps,
-    assert_app_contract,
-    custom_resources,
-    depends_on,
-    gate_urn,
-    mocks,
-    program,
-    values,
-)
 from pydantic import ValidationError
 
 from components.addons.monitoring import (
@@ -29,6 +18,17 @@ from components.addons.monitoring import (
     detection_rule_groups,
 )
 from components.versions import RANCHER_LINES, pins_for
+from tests.support.addons import (
+    SECRET,
+    apps,
+    assert_app_contract,
+    custom_resources,
+    depends_on,
+    gate_urn,
+    mocks,
+    program,
+    values,
+)
 
 HOOK = "https://hooks.example.com/services/T000/B000/XXXX"
 
