@@ -4,6 +4,9 @@ audit-log shipping (on by default), Istio with STRICT mTLS and monitoring (off b
 Every add-on targets the cluster through a `ClusterHandle`: Rancher apps use `handle.v1_id` and wait on
 the readiness gate; in-cluster resources go through `handle.kubernetes_provider`. Chart versions come
 from `components.versions.pins_for(handle.rancher_line)` unless an add-on names its own `chartVersion`.
+
+`ClusterAddons` knows no add-on by name: it installs what `components.addons.registry.ADDONS` lists, in
+that order, through the contract in `components.addons.contract` (see components/README.md).
 """
 
 from __future__ import annotations
