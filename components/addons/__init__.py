@@ -84,6 +84,8 @@ class AddonsArgs(HardenedModel):
 class ClusterAddons(pulumi.ComponentResource):
     """All enabled add-ons of one cluster, installed in registry order (`components.addons.registry`)."""
 
+    # Typed shortcuts to the built-in add-ons, set by the registry loop (None when disabled). A new
+    # add-on needs no line here: it is reachable as `installed[config_key]` (and as an attribute).
     monitoring: ClusterMonitoring | None
     neuvector: NeuVector | None
     compliance: ComplianceScanning | None
