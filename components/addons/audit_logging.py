@@ -158,7 +158,6 @@ class AuditLogShipping(pulumi.ComponentResource):
     def install(cls, name: str, args: AuditLoggingArgs, context: InstallContext) -> AuditLogShipping:
         return cls(name, args, context.handle, context.opts)
 
-
     def __init__(
         self,
         name: str,

@@ -146,7 +146,6 @@ class ComplianceScanning(pulumi.ComponentResource):
             opts=context.opts,
         )
 
-
     def __init__(
         self,
         name: str,

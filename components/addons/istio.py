@@ -95,7 +95,6 @@ class Istio(pulumi.ComponentResource):
     def install(cls, name: str, args: IstioArgs, context: InstallContext) -> Istio:
         return cls(name, args, context.handle, context.opts)
 
-
     def __init__(
         self,
         name: str,

@@ -114,7 +114,6 @@ class NeuVector(pulumi.ComponentResource):
     def install(cls, name: str, args: NeuVectorArgs, context: InstallContext) -> NeuVector:
         return cls(name, args, context.handle, context.opts)
 
-
     bootstrap_password: pulumi.Output[str]
 
     def __init__(
