@@ -9,10 +9,13 @@ script that the operator runs before the registration command.
 from __future__ import annotations
 
 import copy
+import shlex
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import yaml
+
+from components.templates import heredoc_body, render_template, shell_word
 
 # The values RKE2's CIS profile checks (rke2-cis-sysctl.conf shipped with RKE2).
 CIS_SYSCTLS: Mapping[str, str] = {
@@ -236,81 +239,18 @@ def host_prep_script() -> str:
     Idempotent: it only creates what is missing and only rewrites the sysctl file when its content
     differs. Run it as root before the registration command. The sysctl directory can be redirected
     with HARDENED_RKE2_SYSCTL_DIR (used by the tests; leave it unset on real nodes).
+    The script is the packaged template `components/templates/host-prep.sh`.
     """
-    conf = sysctl_conf().rstrip("\n")
-    return f"""#!/bin/sh
-# hardened-rke2: CIS host preparation for an RKE2 node (run as root BEFORE the registration command).
-# Creates the '{ETCD_USER}' system user/group (RKE2's CIS profile runs etcd as that user) and sets and
-# persists the kernel parameters the CIS profile requires. Safe to run more than once.
-set -eu
-umask 022
+    return render_template(
+        HOST_PREP_TEMPLATE,
+        ETCD_USER=shell_word(ETCD_USER),
+        ETCD_GROUP=shell_word(ETCD_GROUP),
+        SYSCTL_DIR=shell_word(SYSCTL_DIR),
+        SYSCTL_FILE_NAME=shell_word(SYSCTL_FILE_NAME),
+        SYSCTL_CONF=heredoc_body(sysctl_conf().rstrip("\n"), terminator=SYSCTL_HEREDOC),
+        CIS_SETTINGS=" ".join(shlex.quote(f"{k}={v}") for k, v in sorted(CIS_SYSCTLS.items())),
+    )
 
-SYSCTL_DIR="${{HARDENED_RKE2_SYSCTL_DIR:-{SYSCTL_DIR}}}"
-SYSCTL_FILE="$SYSCTL_DIR/{SYSCTL_FILE_NAME}"
 
-if [ "$(id -u)" != "0" ]; then
-  echo "hardened-rke2: run this script as root" >&2
-  exit 1
-fi
-
-nologin=/bin/false
-for candidate in /usr/sbin/nologin /sbin/nologin; do
-  if [ -x "$candidate" ]; then nologin="$candidate"; break; fi
-done
-
-if ! getent group {ETCD_GROUP} >/dev/null 2>&1; then
-  if command -v groupadd >/dev/null 2>&1; then
-    groupadd --system {ETCD_GROUP}
-  else
-    addgroup -S {ETCD_GROUP}
-  fi
-  echo "hardened-rke2: created group {ETCD_GROUP}"
-fi
-
-if ! getent passwd {ETCD_USER} >/dev/null 2>&1; then
-  if command -v useradd >/dev/null 2>&1; then
-    useradd --system --gid {ETCD_GROUP} --no-create-home --shell "$nologin" --comment "etcd user" {ETCD_USER}
-  else
-    adduser -S -D -H -G {ETCD_GROUP} -s "$nologin" -g "etcd user" {ETCD_USER}
-  fi
-  echo "hardened-rke2: created user {ETCD_USER}"
-fi
-
-mkdir -p "$SYSCTL_DIR"
-tmp="$SYSCTL_FILE.tmp.$$"
-cat > "$tmp" <<'HARDENED_RKE2_SYSCTL'
-{conf}
-HARDENED_RKE2_SYSCTL
-if [ -f "$SYSCTL_FILE" ] && cmp -s "$tmp" "$SYSCTL_FILE"; then
-  rm -f "$tmp"
-else
-  chmod 0644 "$tmp"
-  mv -f "$tmp" "$SYSCTL_FILE"
-  echo "hardened-rke2: wrote $SYSCTL_FILE"
-fi
-
-sysctl -p "$SYSCTL_FILE" >/dev/null
-
-# Verify the running kernel now has every value; RKE2 would refuse to start otherwise.
-failed=0
-for setting in {" ".join(f"{k}={v}" for k, v in sorted(CIS_SYSCTLS.items()))}; do
-  key="${{setting%%=*}}"
-  want="${{setting#*=}}"
-  have="$(sysctl -n "$key")"
-  if [ "$have" != "$want" ]; then
-    echo "hardened-rke2: $key is $have, expected $want" >&2
-    failed=1
-  fi
-done
-[ "$failed" -eq 0 ] || exit 1
-
-# SELinux: with 'selinux: true' in the RKE2 config, the node also needs the container-selinux and
-# rke2-selinux packages (RKE2's RPM repository). This script does not install packages.
-if command -v getenforce >/dev/null 2>&1 && [ "$(getenforce)" = "Enforcing" ]; then
-  if ! rpm -q rke2-selinux >/dev/null 2>&1; then
-    echo "hardened-rke2: note: SELinux is enforcing; install container-selinux and rke2-selinux before RKE2"
-  fi
-fi
-
-echo "hardened-rke2: host prepared for the RKE2 CIS profile"
-"""
+HOST_PREP_TEMPLATE = "host-prep.sh"
+SYSCTL_HEREDOC = "HARDENED_RKE2_SYSCTL"  # the here-document delimiter in that template

@@ -4,15 +4,22 @@ audit-log shipping (on by default), Istio with STRICT mTLS and monitoring (off b
 Every add-on targets the cluster through a `ClusterHandle`: Rancher apps use `handle.v1_id` and wait on
 the readiness gate; in-cluster resources go through `handle.kubernetes_provider`. Chart versions come
 from `components.versions.pins_for(handle.rancher_line)` unless an add-on names its own `chartVersion`.
+
+`ClusterAddons` knows no add-on by name: it installs what `components.addons.registry.ADDONS` lists, in
+that order, through the contract in `components.addons.contract` (see components/README.md).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import pulumi
 from pydantic import Field, model_validator
 
+from components.addons import registry
 from components.addons.audit_logging import AuditLoggingArgs, AuditLogOutputArgs, AuditLogShipping
-from components.addons.compliance import ComplianceArgs, ComplianceScanning, family_for, rke2_profile_for
+from components.addons.compliance import ComplianceArgs, ComplianceScanning
+from components.addons.contract import Addon, InstallContext, PreflightContext
 from components.addons.istio import Istio, IstioArgs
 from components.addons.monitoring import AlertReceiverArgs, ClusterMonitoring, MonitoringArgs
 from components.addons.neuvector import NeuVector, NeuVectorArgs
@@ -22,6 +29,7 @@ from components.problems import Problem, ProblemList
 from components.versions import pins_for
 
 __all__ = [
+    "Addon",
     "AddonsArgs",
     "AlertReceiverArgs",
     "AuditLogOutputArgs",
@@ -65,18 +73,26 @@ class AddonsArgs(HardenedModel):
 
     @property
     def enabled_addons(self) -> list[str]:
-        order = ("monitoring", "neuvector", "compliance", "audit_logging", "istio")
-        return [name for name in order if getattr(self, name).enabled]
+        """Config keys of the enabled add-ons, in registration order."""
+        return [addon.config_key for addon in registry.ADDONS if self.settings_of(addon).enabled]
+
+    def settings_of(self, addon: type[Addon]) -> Any:
+        """This config's args for one add-on (the field named by its `config_key`)."""
+        return getattr(self, addon.config_key)
 
 
 class ClusterAddons(pulumi.ComponentResource):
-    """All enabled add-ons of one cluster."""
+    """All enabled add-ons of one cluster, installed in registry order (`components.addons.registry`)."""
 
+    # Typed shortcuts to the built-in add-ons, set by the registry loop (None when disabled). A new
+    # add-on needs no line here: it is reachable as `installed[config_key]` (and as an attribute).
     monitoring: ClusterMonitoring | None
     neuvector: NeuVector | None
     compliance: ComplianceScanning | None
     audit_logging: AuditLogShipping | None
     istio: Istio | None
+    installed: dict[str, pulumi.ComponentResource]
+    """Every installed add-on component by config key (also set as the attribute of that name)."""
 
     def __init__(
         self,
@@ -90,33 +106,15 @@ class ClusterAddons(pulumi.ComponentResource):
         super().__init__("hardened-rke2:addons:ClusterAddons", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
-        self.monitoring = (
-            ClusterMonitoring(f"{name}-monitoring", args.monitoring, handle, child)
-            if args.monitoring.enabled
-            else None
-        )
-        self.neuvector = (
-            NeuVector(f"{name}-neuvector", args.neuvector, handle, child) if args.neuvector.enabled else None
-        )
-        self.compliance = None
-        if args.compliance.enabled:
-            alerting = args.compliance.alerting
-            if alerting is None:
-                alerting = args.monitoring.enabled
-            self.compliance = ComplianceScanning(
-                f"{name}-compliance",
-                args.compliance,
-                handle,
-                alerting=alerting,
-                monitoring_crds=self.monitoring.crd if self.monitoring else None,
-                opts=child,
-            )
-        self.audit_logging = (
-            AuditLogShipping(f"{name}-audit-logging", args.audit_logging, handle, child)
-            if args.audit_logging.enabled
-            else None
-        )
-        self.istio = Istio(f"{name}-istio", args.istio, handle, child) if args.istio.enabled else None
+        self.installed = {}
+        for addon in registry.ADDONS:
+            settings = args.settings_of(addon)
+            component = None
+            if settings.enabled:
+                context = InstallContext(handle, config=args, installed=dict(self.installed), opts=child)
+                component = addon.install(f"{name}-{addon.config_key.replace('_', '-')}", settings, context)
+                self.installed[addon.config_key] = component
+            setattr(self, addon.config_key, component)
         self.register_outputs({"enabled": args.enabled_addons})
 
 
@@ -131,18 +129,18 @@ def preflight_problems(
 ) -> list[Problem]:
     """Every problem the add-on components would raise, with stack-config paths, so a stack program can
     report them before it registers any resource (the cluster included)."""
+    cluster = PreflightContext(
+        rancher_line=rancher_line,
+        kubernetes_version=kubernetes_version,
+        rancher_url=rancher_url,
+        has_kubernetes_provider=has_kubernetes_provider,
+        cluster_name=cluster_name,
+    )
     problems = ProblemList()
     try:
         pins_for(rancher_line)
     except ValueError as exc:
         problems.add(["rancher", "line"], str(exc), "pick a supported Rancher line")
-    else:
-        if args.compliance.enabled and not args.compliance.scan_profile_name:
-            try:
-                rke2_profile_for(family_for(rancher_line), kubernetes_version)
-            except ValueError as exc:
-                message, _, fix = str(exc).partition(" (fix: ")
-                problems.add(["addons", "compliance"], message, fix.rstrip(")") or "see the message")
     if args.enabled_addons and not has_kubernetes_provider:
         problems.add(
             ["addons"],
@@ -150,12 +148,10 @@ def preflight_problems(
             f"{cluster_name} has no Kubernetes provider",
             "build the handle from HardenedCluster (it creates the provider) or pass kubernetes_provider=",
         )
-    if args.neuvector.enabled and args.neuvector.rancher_sso and not rancher_url:
-        problems.add(
-            ["addons", "neuvector", "rancherSso"],
-            "NeuVector's Rancher SSO needs the Rancher URL, and none is known",
-            "set rancher.url (or rancher2:apiUrl), or neuvector.rancherSso: false",
-        )
+    for addon in registry.ADDONS:
+        settings = args.settings_of(addon)
+        if settings.enabled:
+            problems.extend(addon.preflight(settings, cluster))
     return problems.items
 
 

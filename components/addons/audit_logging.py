@@ -24,17 +24,18 @@ tight (tenants should not get them) until Rancher ships a fixed operator.
 from __future__ import annotations
 
 import posixpath
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import SecretStr, model_validator
 
 from components.addons.catalog import install_chart, require_kubernetes_provider
+from components.addons.contract import InstallContext, PreflightContext
 from components.handles import ClusterHandle
 from components.model import HardenedModel
-from components.problems import ProblemList
-from components.versions import pins_for
+from components.problems import Problem, ProblemList
+from components.versions import LinePins, pins_for
 
 NAMESPACE = "cattle-logging-system"
 CREDENTIALS_SECRET = "hardened-rke2-audit-log-output"
@@ -142,6 +143,21 @@ class AuditLoggingArgs(HardenedModel):
 class AuditLogShipping(pulumi.ComponentResource):
     """`rancher-logging-crd`, `rancher-logging`, credentials Secret, ClusterOutput and ClusterFlow."""
 
+    config_key: ClassVar[str] = "audit_logging"
+    args_model: ClassVar[type[HardenedModel]] = AuditLoggingArgs
+
+    @staticmethod
+    def pinned_version(pins: LinePins) -> str:
+        return pins.logging
+
+    @classmethod
+    def preflight(cls, args: AuditLoggingArgs, cluster: PreflightContext) -> list[Problem]:
+        return []
+
+    @classmethod
+    def install(cls, name: str, args: AuditLoggingArgs, context: InstallContext) -> AuditLogShipping:
+        return cls(name, args, context.handle, context.opts)
+
     def __init__(
         self,
         name: str,
@@ -154,7 +170,7 @@ class AuditLogShipping(pulumi.ComponentResource):
             raise ValueError("auditLogging.output: required (fix: configure a target)")
         output = args.output
         provider = require_kubernetes_provider(handle, "audit-log shipping (ClusterOutput/ClusterFlow)")
-        version = args.chart_version or pins_for(handle.rancher_line).logging
+        version = args.chart_version or self.pinned_version(pins_for(handle.rancher_line))
         super().__init__("hardened-rke2:addons:AuditLogShipping", name, None, opts)
 
         self.crd = install_chart(

@@ -15,16 +15,19 @@ ships `rke2-cis-1.11-profile` as its newest RKE2 profile; `rancher-compliance` a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import Field, field_validator
 
 from components.addons.catalog import install_chart, require_kubernetes_provider
+from components.addons.contract import InstallContext, PreflightContext
+from components.addons.monitoring import ClusterMonitoring
 from components.handles import ClusterHandle
 from components.model import HardenedModel
-from components.versions import pins_for
+from components.problems import Problem, ProblemList
+from components.versions import PINS, LinePins, pins_for
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,40 @@ class ComplianceArgs(HardenedModel):
 class ComplianceScanning(pulumi.ComponentResource):
     """`<family>-crd` then `<family>` and a scheduled `ClusterScan`."""
 
+    config_key: ClassVar[str] = "compliance"
+    args_model: ClassVar[type[HardenedModel]] = ComplianceArgs
+
+    @staticmethod
+    def pinned_version(pins: LinePins) -> str:
+        return pins.compliance_version
+
+    @classmethod
+    def preflight(cls, args: ComplianceArgs, cluster: PreflightContext) -> list[Problem]:
+        problems = ProblemList()
+        if args.scan_profile_name or cluster.rancher_line not in PINS:
+            return problems.items  # a named profile needs no lookup; an unsupported line is reported apart
+        try:
+            rke2_profile_for(family_for(cluster.rancher_line), cluster.kubernetes_version)
+        except ValueError as exc:
+            message, _, fix = str(exc).partition(" (fix: ")
+            problems.add(["addons", "compliance"], message, fix.rstrip(")") or "see the message")
+        return problems.items
+
+    @classmethod
+    def install(cls, name: str, args: ComplianceArgs, context: InstallContext) -> ComplianceScanning:
+        # Scan alerts default to following monitoring (its Prometheus evaluates the alert rules), and the
+        # alert rules are PrometheusRules whose CRD comes with rancher-monitoring-crd.
+        alerting = args.alerting if args.alerting is not None else context.config.monitoring.enabled
+        monitoring = context.installed.get(ClusterMonitoring.config_key)
+        return cls(
+            name,
+            args,
+            context.handle,
+            alerting=alerting,
+            monitoring_crds=monitoring.crd if isinstance(monitoring, ClusterMonitoring) else None,
+            opts=context.opts,
+        )
+
     def __init__(
         self,
         name: str,
@@ -123,7 +160,7 @@ class ComplianceScanning(pulumi.ComponentResource):
         provider = require_kubernetes_provider(handle, "compliance scanning (ClusterScan)")
         family = family_for(handle.rancher_line)
         profile = args.scan_profile_name or rke2_profile_for(family, handle.kubernetes_version)
-        version = args.chart_version or pins_for(handle.rancher_line).compliance_version
+        version = args.chart_version or self.pinned_version(pins_for(handle.rancher_line))
         super().__init__("hardened-rke2:addons:ComplianceScanning", name, None, opts)
         self.family = family
         self.profile = profile

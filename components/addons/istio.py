@@ -23,7 +23,7 @@ by namespace and allows the port from any source); monitoring -> istiod metrics 
 
 from __future__ import annotations
 
-from typing import Any, Literal, cast
+from typing import Any, ClassVar, Literal, cast
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -31,9 +31,11 @@ import pulumi_rancher2 as rancher2
 from pydantic import Field
 
 from components.addons.catalog import install_chart, require_kubernetes_provider
+from components.addons.contract import InstallContext, PreflightContext
 from components.handles import ClusterHandle
 from components.model import HardenedModel
-from components.versions import pins_for
+from components.problems import Problem
+from components.versions import LinePins, pins_for
 
 ISTIO_HELM_REPO = "https://istio-release.storage.googleapis.com/charts"
 ISTIO_NAMESPACE = "istio-system"
@@ -78,6 +80,21 @@ class IstioArgs(HardenedModel):
 class Istio(pulumi.ComponentResource):
     """Istio base/cni/istiod(/gateway) + STRICT PeerAuthentication on one cluster."""
 
+    config_key: ClassVar[str] = "istio"
+    args_model: ClassVar[type[HardenedModel]] = IstioArgs
+
+    @staticmethod
+    def pinned_version(pins: LinePins) -> str:
+        return pins.istio
+
+    @classmethod
+    def preflight(cls, args: IstioArgs, cluster: PreflightContext) -> list[Problem]:
+        return []
+
+    @classmethod
+    def install(cls, name: str, args: IstioArgs, context: InstallContext) -> Istio:
+        return cls(name, args, context.handle, context.opts)
+
     def __init__(
         self,
         name: str,
@@ -87,7 +104,7 @@ class Istio(pulumi.ComponentResource):
     ) -> None:
         args = IstioArgs.model_validate(args)
         provider = require_kubernetes_provider(handle, "Istio (PeerAuthentication, NetworkPolicies)")
-        version = args.chart_version or pins_for(handle.rancher_line).istio
+        version = args.chart_version or self.pinned_version(pins_for(handle.rancher_line))
         super().__init__("hardened-rke2:addons:Istio", name, None, opts)
 
         self.catalog = rancher2.CatalogV2(

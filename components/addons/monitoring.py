@@ -20,18 +20,21 @@ Grafana's admin password is generated and kept in a Secret (the chart default is
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Sequence
+from typing import Any, ClassVar, Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
+import pulumi_rancher2 as rancher2
 import pulumi_random as random
 from pydantic import Field, SecretStr, model_validator
 
 from components.addons.catalog import install_chart, require_kubernetes_provider
+from components.addons.contract import InstallContext, PreflightContext
 from components.handles import ClusterHandle
 from components.model import HardenedModel
-from components.problems import ProblemList
-from components.versions import pins_for
+from components.problems import Problem, ProblemList
+from components.versions import LinePins, pins_for
 
 NAMESPACE = "cattle-monitoring-system"
 GRAFANA_ADMIN_SECRET = "hardened-rke2-grafana-admin"
@@ -90,6 +93,28 @@ class MonitoringArgs(HardenedModel):
 class ClusterMonitoring(pulumi.ComponentResource):
     """`rancher-monitoring-crd`, `rancher-monitoring`, the detection PrometheusRule and the receiver."""
 
+    config_key: ClassVar[str] = "monitoring"
+    args_model: ClassVar[type[HardenedModel]] = MonitoringArgs
+
+    crd: rancher2.AppV2
+    grafana_admin: k8s.core.v1.Secret
+    app: rancher2.AppV2
+    rules: k8s.apiextensions.CustomResource | None
+    receiver_secret: k8s.core.v1.Secret | None
+    alertmanager_config: k8s.apiextensions.CustomResource | None
+
+    @staticmethod
+    def pinned_version(pins: LinePins) -> str:
+        return pins.monitoring
+
+    @classmethod
+    def preflight(cls, args: MonitoringArgs, cluster: PreflightContext) -> list[Problem]:
+        return []
+
+    @classmethod
+    def install(cls, name: str, args: MonitoringArgs, context: InstallContext) -> ClusterMonitoring:
+        return cls(name, args, context.handle, context.opts)
+
     def __init__(
         self,
         name: str,
@@ -99,90 +124,139 @@ class ClusterMonitoring(pulumi.ComponentResource):
     ) -> None:
         args = MonitoringArgs.model_validate(args)
         provider = require_kubernetes_provider(handle, "monitoring (rules, receiver, Grafana secret)")
-        version = args.chart_version or pins_for(handle.rancher_line).monitoring
+        version = args.chart_version or self.pinned_version(pins_for(handle.rancher_line))
         super().__init__("hardened-rke2:addons:ClusterMonitoring", name, None, opts)
 
-        self.crd = install_chart(
-            f"{name}-crd",
-            handle=handle,
-            chart="rancher-monitoring-crd",
-            version=version,
-            namespace=NAMESPACE,
-            values={},
-            parent=self,
+        self.crd = monitoring_crd_chart(name, handle, version, parent=self)
+        after_crd = in_cluster_after(self.crd, parent=self, provider=provider, handle=handle)
+        self.grafana_admin = grafana_admin_secret(name, parent=self, opts=after_crd)
+        self.app = monitoring_chart(
+            name, args, handle, version, parent=self, after=[self.crd, self.grafana_admin]
         )
-        after_crd = pulumi.ResourceOptions(
-            parent=self, provider=provider, depends_on=[*handle.depends_on(), self.crd]
-        )
-        grafana_password = random.RandomPassword(
-            f"{name}-grafana-admin-password",
-            length=32,
-            special=False,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        grafana_admin_data: dict[str, pulumi.Input[str]] = {
-            "admin-password": pulumi.Output.secret(grafana_password.result),
-            "admin-user": pulumi.Output.secret("admin"),
-        }
-        self.grafana_admin = k8s.core.v1.Secret(
-            f"{name}-grafana-admin",
-            metadata={"name": GRAFANA_ADMIN_SECRET, "namespace": NAMESPACE},
-            type="Opaque",
-            string_data=grafana_admin_data,
-            opts=after_crd,
-        )
-        self.app = install_chart(
-            name,
-            handle=handle,
-            chart="rancher-monitoring",
-            version=version,
-            namespace=NAMESPACE,
-            values=monitoring_values(args),
-            parent=self,
-            depends_on=[self.crd, self.grafana_admin],
-        )
-
-        after_app = pulumi.ResourceOptions(
-            parent=self, provider=provider, depends_on=[*handle.depends_on(), self.app]
-        )
-        self.rules: k8s.apiextensions.CustomResource | None = None
-        if args.detection_rules:
-            self.rules = k8s.apiextensions.CustomResource(
-                f"{name}-detection-rules",
-                api_version="monitoring.coreos.com/v1",
-                kind="PrometheusRule",
-                metadata={"name": RULES_NAME, "namespace": NAMESPACE},
-                spec={"groups": detection_rule_groups()},
-                opts=after_app,
-            )
-
-        self.receiver_secret: k8s.core.v1.Secret | None = None
-        self.alertmanager_config: k8s.apiextensions.CustomResource | None = None
+        after_app = in_cluster_after(self.app, parent=self, provider=provider, handle=handle)
+        self.rules = detection_rules(name, opts=after_app) if args.detection_rules else None
+        self.receiver_secret, self.alertmanager_config = (None, None)
         if args.receiver is not None:
-            self.receiver_secret = k8s.core.v1.Secret(
-                f"{name}-receiver",
-                metadata={"name": RECEIVER_SECRET, "namespace": NAMESPACE},
-                type="Opaque",
-                string_data={
-                    k: pulumi.Output.secret(v) for k, v in sorted(receiver_secret_data(args.receiver).items())
-                },
-                opts=after_crd,
-            )
-            self.alertmanager_config = k8s.apiextensions.CustomResource(
-                f"{name}-receiver-config",
-                api_version="monitoring.coreos.com/v1alpha1",
-                kind="AlertmanagerConfig",
-                metadata={
-                    "name": "hardened-rke2",
-                    "namespace": NAMESPACE,
-                    "labels": ALERTMANAGER_CONFIG_LABEL,
-                },
-                spec=alertmanager_config_spec(args.receiver),
-                opts=pulumi.ResourceOptions.merge(
-                    after_app, pulumi.ResourceOptions(depends_on=[self.receiver_secret])
-                ),
+            self.receiver_secret, self.alertmanager_config = alert_receiver(
+                name, args.receiver, secret_opts=after_crd, config_opts=after_app
             )
         self.register_outputs({"version": version})
+
+
+# The steps of ClusterMonitoring, in registration order (the order is part of the golden snapshot).
+def monitoring_crd_chart(
+    name: str, handle: ClusterHandle, version: str, *, parent: pulumi.Resource
+) -> rancher2.AppV2:
+    """`rancher-monitoring-crd`: the Prometheus operator CRDs everything else here is made of."""
+    return install_chart(
+        f"{name}-crd",
+        handle=handle,
+        chart="rancher-monitoring-crd",
+        version=version,
+        namespace=NAMESPACE,
+        values={},
+        parent=parent,
+    )
+
+
+def in_cluster_after(
+    resource: pulumi.Resource,
+    *,
+    parent: pulumi.Resource,
+    provider: pulumi.ProviderResource,
+    handle: ClusterHandle,
+) -> pulumi.ResourceOptions:
+    """Options for an in-cluster object that needs `resource` (e.g. its CRD) and the cluster's readiness."""
+    return pulumi.ResourceOptions(
+        parent=parent, provider=provider, depends_on=[*handle.depends_on(), resource]
+    )
+
+
+def grafana_admin_secret(
+    name: str, *, parent: pulumi.Resource, opts: pulumi.ResourceOptions
+) -> k8s.core.v1.Secret:
+    """A generated Grafana admin password in a Secret (the chart's default password is well known)."""
+    password = random.RandomPassword(
+        f"{name}-grafana-admin-password",
+        length=32,
+        special=False,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    data: dict[str, pulumi.Input[str]] = {
+        "admin-password": pulumi.Output.secret(password.result),
+        "admin-user": pulumi.Output.secret("admin"),
+    }
+    return k8s.core.v1.Secret(
+        f"{name}-grafana-admin",
+        metadata={"name": GRAFANA_ADMIN_SECRET, "namespace": NAMESPACE},
+        type="Opaque",
+        string_data=data,
+        opts=opts,
+    )
+
+
+def monitoring_chart(
+    name: str,
+    args: MonitoringArgs,
+    handle: ClusterHandle,
+    version: str,
+    *,
+    parent: pulumi.Resource,
+    after: Sequence[pulumi.Resource],
+) -> rancher2.AppV2:
+    """`rancher-monitoring` with the hardened values (after its CRDs and the Grafana admin Secret)."""
+    return install_chart(
+        name,
+        handle=handle,
+        chart="rancher-monitoring",
+        version=version,
+        namespace=NAMESPACE,
+        values=monitoring_values(args),
+        parent=parent,
+        depends_on=after,
+    )
+
+
+def detection_rules(name: str, *, opts: pulumi.ResourceOptions) -> k8s.apiextensions.CustomResource:
+    """The PrometheusRule with the project's detection alerts (`detection_rule_groups`)."""
+    return k8s.apiextensions.CustomResource(
+        f"{name}-detection-rules",
+        api_version="monitoring.coreos.com/v1",
+        kind="PrometheusRule",
+        metadata={"name": RULES_NAME, "namespace": NAMESPACE},
+        spec={"groups": detection_rule_groups()},
+        opts=opts,
+    )
+
+
+def alert_receiver(
+    name: str,
+    receiver: AlertReceiverArgs,
+    *,
+    secret_opts: pulumi.ResourceOptions,
+    config_opts: pulumi.ResourceOptions,
+) -> tuple[k8s.core.v1.Secret, k8s.apiextensions.CustomResource]:
+    """The receiver's URL/key in a Secret, and the AlertmanagerConfig routing every alert to it."""
+    secret = k8s.core.v1.Secret(
+        f"{name}-receiver",
+        metadata={"name": RECEIVER_SECRET, "namespace": NAMESPACE},
+        type="Opaque",
+        string_data={k: pulumi.Output.secret(v) for k, v in sorted(receiver_secret_data(receiver).items())},
+        opts=secret_opts,
+    )
+    config = k8s.apiextensions.CustomResource(
+        f"{name}-receiver-config",
+        api_version="monitoring.coreos.com/v1alpha1",
+        kind="AlertmanagerConfig",
+        metadata={
+            "name": "hardened-rke2",
+            "namespace": NAMESPACE,
+            "labels": ALERTMANAGER_CONFIG_LABEL,
+        },
+        spec=alertmanager_config_spec(receiver),
+        opts=pulumi.ResourceOptions.merge(config_opts, pulumi.ResourceOptions(depends_on=[secret])),
+    )
+    return secret, config
 
 
 def monitoring_values(args: MonitoringArgs) -> dict[str, Any]:

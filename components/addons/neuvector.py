@@ -14,7 +14,7 @@ Protect mode / admission rules can be delivered as NeuVector CRDs (`NvAdmissionC
 
 from __future__ import annotations
 
-from typing import Any, Literal, get_args
+from typing import Any, ClassVar, Literal, get_args
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -23,9 +23,11 @@ import yaml
 from pydantic import Field
 
 from components.addons.catalog import install_chart, require_kubernetes_provider
+from components.addons.contract import InstallContext, PreflightContext
 from components.handles import ClusterHandle
 from components.model import HardenedModel
-from components.versions import pins_for
+from components.problems import Problem, ProblemList
+from components.versions import LinePins, pins_for
 
 NAMESPACE = "cattle-neuvector-system"
 RKE2_CONTAINERD_SOCKET = "/run/k3s/containerd/containerd.sock"
@@ -90,6 +92,28 @@ class NeuVectorArgs(HardenedModel):
 class NeuVector(pulumi.ComponentResource):
     """`neuvector-crd` then `neuvector` with hardened values; optional admission-control CRD."""
 
+    config_key: ClassVar[str] = "neuvector"
+    args_model: ClassVar[type[HardenedModel]] = NeuVectorArgs
+
+    @staticmethod
+    def pinned_version(pins: LinePins) -> str:
+        return pins.neuvector
+
+    @classmethod
+    def preflight(cls, args: NeuVectorArgs, cluster: PreflightContext) -> list[Problem]:
+        problems = ProblemList()
+        if args.rancher_sso and not cluster.rancher_url:
+            problems.add(
+                ["addons", "neuvector", "rancherSso"],
+                "NeuVector's Rancher SSO needs the Rancher URL, and none is known",
+                "set rancher.url (or rancher2:apiUrl), or neuvector.rancherSso: false",
+            )
+        return problems.items
+
+    @classmethod
+    def install(cls, name: str, args: NeuVectorArgs, context: InstallContext) -> NeuVector:
+        return cls(name, args, context.handle, context.opts)
+
     bootstrap_password: pulumi.Output[str]
 
     def __init__(
@@ -110,7 +134,7 @@ class NeuVector(pulumi.ComponentResource):
             if args.admission.enabled
             else None
         )
-        version = args.chart_version or pins_for(handle.rancher_line).neuvector
+        version = args.chart_version or self.pinned_version(pins_for(handle.rancher_line))
         super().__init__("hardened-rke2:addons:NeuVector", name, None, opts)
 
         password = random.RandomPassword(

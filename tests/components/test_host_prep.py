@@ -7,12 +7,13 @@ import shutil
 import stat
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import TypeAdapter
 
 from components.host_prep import (
     CIS_SYSCTLS,
@@ -23,6 +24,7 @@ from components.host_prep import (
     render_node_cloud_init,
     sysctl_conf,
 )
+from components.node_pools import NodeDriverConfig
 
 SH = shutil.which("sh")
 
@@ -267,3 +269,61 @@ def test_script_refuses_to_run_unprivileged(script: Path, tmp_path: Path) -> Non
     assert result.returncode == 1
     assert "root" in result.stderr
     assert _calls(tmp_path) == []
+
+
+# ------------------------------------------------------------------------------------------ shellcheck
+SHELLCHECK = shutil.which("shellcheck")
+# One minimal config per node driver; the test below fails when a driver is added and not listed here.
+DRIVER_EXAMPLES: dict[str, dict[str, Any]] = {
+    "amazonec2": {"type": "amazonec2", "region": "eu-west-1", "ami": "ami-0123", "zone": "a",
+                  "vpcId": "vpc-1", "subnetId": "subnet-1", "securityGroups": ["rke2-nodes"]},
+    "harvester": {"type": "harvester", "vmNamespace": "rke2", "sshUser": "ubuntu",
+                  "disks": [{"imageName": "harvester-public/ubuntu", "sizeGb": 60, "bootOrder": 1}],
+                  "networks": ["harvester-public/vlan10"]},
+    "vsphere": {"type": "vsphere", "cloneFrom": "templates/ubuntu-24.04", "datacenter": "dc1",
+                "datastore": "ds1", "networks": ["VM Network"]},
+    "digitalocean": {"type": "digitalocean", "region": "fra1", "size": "s-4vcpu-8gb",
+                     "image": "ubuntu-24-04-x64"},
+}  # fmt: skip
+
+
+def cloud_init_runcmd_script(cloud_config: str) -> str:
+    """The shell script cloud-init makes of `runcmd` (cloudinit.util.shellify): list entries are quoted
+    word by word, string entries are taken as shell code."""
+    lines = ["#!/bin/sh"]
+    for entry in yaml.safe_load(cloud_config)["runcmd"]:
+        if isinstance(entry, list):
+            lines.append(" ".join("'{}'".format(str(arg).replace("'", "'\\''")) for arg in entry))
+        else:
+            lines.append(entry)
+    return "\n".join(lines) + "\n"
+
+
+def _host_prep_variants() -> dict[str, str]:
+    variants = {"custom": host_prep_script()}
+    for driver, config in DRIVER_EXAMPLES.items():
+        model = TypeAdapter(NodeDriverConfig).validate_python(config)
+        variants[driver] = cloud_init_runcmd_script(model.cloud_init())
+    return variants
+
+
+def test_every_node_driver_has_a_shellcheck_variant() -> None:
+    drivers = {get_args(m.model_fields["type"].annotation)[0] for m in get_args(NodeDriverConfig)}
+    assert drivers == set(DRIVER_EXAMPLES)
+
+
+@pytest.mark.skipif(
+    SHELLCHECK is None, reason="shellcheck is not installed (Debian: apt-get install shellcheck)"
+)
+@pytest.mark.parametrize(
+    "script_text", [pytest.param(text, id=variant) for variant, text in sorted(_host_prep_variants().items())]
+)
+def test_host_prep_is_shellcheck_clean(tmp_path: Path, script_text: str) -> None:
+    assert SHELLCHECK is not None
+    path = tmp_path / "host-prep.sh"
+    path.write_text(script_text)
+    # POSIX sh, every optional check's severity included: the rendered script must produce no finding.
+    result = subprocess.run(
+        [SHELLCHECK, "--shell=sh", "--severity=style", str(path)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -1,1 +1,1 @@
-"""Helpers shared by test packages (import them from here, never from a conftest)."""
+"""Helpers shared by several test packages (imported as `tests.support.<module>`, never from a conftest)."""

@@ -5,7 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from addons_support import (
+from pydantic import ValidationError
+
+from components.addons import AddonsArgs, ClusterAddons
+from components.versions import RANCHER_LINES, pins_for
+from tests.support.addons import (
     APP,
     SYSLOG_OUTPUT,
     apps,
@@ -16,10 +20,6 @@ from addons_support import (
     program,
     values,
 )
-from pydantic import ValidationError
-
-from components.addons import AddonsArgs, ClusterAddons
-from components.versions import RANCHER_LINES, pins_for
 
 ALL_ON: dict[str, Any] = {
     "auditLogging": {"output": SYSLOG_OUTPUT},

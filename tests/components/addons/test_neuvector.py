@@ -6,7 +6,11 @@ from typing import Any
 
 import pytest
 import yaml
-from addons_support import (
+from pydantic import ValidationError
+
+from components.addons.neuvector import NAMESPACE, RKE2_CONTAINERD_SOCKET, NeuVector, NeuVectorArgs
+from components.versions import RANCHER_LINES, pins_for
+from tests.support.addons import (
     APP,
     K8S_PROVIDER,
     RANCHER_URL,
@@ -19,10 +23,6 @@ from addons_support import (
     program,
     values,
 )
-from pydantic import ValidationError
-
-from components.addons.neuvector import NAMESPACE, RKE2_CONTAINERD_SOCKET, NeuVector, NeuVectorArgs
-from components.versions import RANCHER_LINES, pins_for
 
 
 def run_neuvector(mock_run, args: dict[str, Any] | None = None, **handle_kw: Any):

@@ -7,17 +7,6 @@ import json
 from typing import Any
 
 import pytest
-from addons_support import (
-    SECRET,
-    apps,
-    assert_app_contract,
-    custom_resources,
-    depends_on,
-    gate_urn,
-    mocks,
-    program,
-    values,
-)
 from pydantic import ValidationError
 
 from components.addons.audit_logging import (
@@ -29,6 +18,17 @@ from components.addons.audit_logging import (
     AuditLogShipping,
 )
 from components.versions import RANCHER_LINES, pins_for
+from tests.support.addons import (
+    SECRET,
+    apps,
+    assert_app_contract,
+    custom_resources,
+    depends_on,
+    gate_urn,
+    mocks,
+    program,
+    values,
+)
 
 PASSWORD = "s3cr3t-Pa55"
 TOKEN = "hec-token-0000"

@@ -5,7 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from addons_support import (
+from pydantic import ValidationError
+
+from components.addons.istio import ISTIO_HELM_REPO, Istio, IstioArgs
+from components.versions import RANCHER_LINES, pins_for
+from tests.support.addons import (
     CATALOG,
     K8S_PROVIDER,
     NETPOL,
@@ -19,10 +23,6 @@ from addons_support import (
     program,
     values,
 )
-from pydantic import ValidationError
-
-from components.addons.istio import ISTIO_HELM_REPO, Istio, IstioArgs
-from components.versions import RANCHER_LINES, pins_for
 
 
 def run_istio(mock_run, args: dict[str, Any] | None = None, **handle_kw: Any):

@@ -3,10 +3,34 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
+import pulumi
 import pytest
-from addons_support import (
+from pydantic import ValidationError
+
+from components.addons.monitoring import (
+    GRAFANA_ADMIN_SECRET,
+    NAMESPACE,
+    RECEIVER_SECRET,
+    AlertReceiverArgs,
+    ClusterMonitoring,
+    MonitoringArgs,
+    alert_receiver,
+    alertmanager_config_spec,
+    detection_rule_groups,
+    detection_rules,
+    grafana_admin_secret,
+    in_cluster_after,
+    monitoring_chart,
+    monitoring_crd_chart,
+    monitoring_values,
+)
+from components.handles import ClusterHandle
+from components.versions import RANCHER_LINES, pins_for
+from tests.support.addons import (
+    PASSWORD,
     SECRET,
     apps,
     assert_app_contract,
@@ -17,18 +41,6 @@ from addons_support import (
     program,
     values,
 )
-from pydantic import ValidationError
-
-from components.addons.monitoring import (
-    GRAFANA_ADMIN_SECRET,
-    NAMESPACE,
-    RECEIVER_SECRET,
-    AlertReceiverArgs,
-    ClusterMonitoring,
-    MonitoringArgs,
-    detection_rule_groups,
-)
-from components.versions import RANCHER_LINES, pins_for
 
 HOOK = "https://hooks.example.com/services/T000/B000/XXXX"
 
@@ -181,3 +193,99 @@ def test_invalid_receivers(receiver: dict[str, Any]) -> None:
 def test_retention_format() -> None:
     with pytest.raises(ValidationError):
         MonitoringArgs(retention="15 days")
+
+
+# -------------------------------------------------------------------------- ClusterMonitoring's steps
+PARENT = "test:index:Parent"
+PROMETHEUS_RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
+ALERTMANAGER_CONFIG = "kubernetes:monitoring.coreos.com/v1alpha1:AlertmanagerConfig"
+
+
+def run_step(mock_run, step: Callable[[pulumi.ComponentResource, ClusterHandle], Any]):
+    """Run one step under a bare parent component, on the test cluster handle."""
+
+    def build(handle: ClusterHandle) -> None:
+        step(pulumi.ComponentResource(PARENT, "parent"), handle)
+
+    return mock_run(program(build), mocks=mocks())
+
+
+def test_step_crd_chart(mock_run) -> None:
+    run = run_step(mock_run, lambda parent, h: monitoring_crd_chart("mon", h, "1.2.3", parent=parent))
+    (crd,) = apps(run).values()
+    assert crd.name == "mon-crd" and crd.inputs["chartName"] == "rancher-monitoring-crd"
+    assert crd.inputs["chartVersion"] == "1.2.3" and crd.inputs["namespace"] == NAMESPACE
+    assert crd.parent == run.one(PARENT).urn
+    assert_app_contract(run, crd)
+
+
+def test_step_in_cluster_after(mock_run) -> None:
+    seen: list[tuple[pulumi.ResourceOptions, pulumi.Resource, pulumi.Resource, ClusterHandle]] = []
+
+    def step(parent: pulumi.ComponentResource, h: ClusterHandle) -> None:
+        crd = monitoring_crd_chart("mon", h, "1.2.3", parent=parent)
+        assert h.kubernetes_provider is not None
+        opts = in_cluster_after(crd, parent=parent, provider=h.kubernetes_provider, handle=h)
+        seen.append((opts, parent, crd, h))
+
+    run_step(mock_run, step)
+    ((opts, parent, crd, h),) = seen
+    assert opts.parent is parent and opts.provider is h.kubernetes_provider
+    assert opts.depends_on == [*h.depends_on(), crd]  # the readiness gate, then the prerequisite
+
+
+def test_step_grafana_admin_secret(mock_run) -> None:
+    def step(parent: pulumi.ComponentResource, h: ClusterHandle) -> None:
+        crd = monitoring_crd_chart("mon", h, "1.2.3", parent=parent)
+        assert h.kubernetes_provider is not None
+        opts = in_cluster_after(crd, parent=parent, provider=h.kubernetes_provider, handle=h)
+        grafana_admin_secret("mon", parent=parent, opts=opts)
+
+    run = run_step(mock_run, step)
+    password = run.one(PASSWORD, "mon-grafana-admin-password")
+    assert password.inputs["length"] == 32 and password.parent == run.one(PARENT).urn
+    secret = run.one(SECRET, "mon-grafana-admin")
+    assert secret.inputs["metadata"] == {"name": GRAFANA_ADMIN_SECRET, "namespace": NAMESPACE}
+    assert secret.inputs["stringData"] == {"admin-password": "generated-Password-123!", "admin-user": "admin"}
+    assert "stringData" in secret.secret_paths
+    assert depends_on(secret, apps(run)["rancher-monitoring-crd"])
+
+
+def test_step_monitoring_chart(mock_run) -> None:
+    args = MonitoringArgs.model_validate({"enabled": True, "retention": "30d"})
+
+    def step(parent: pulumi.ComponentResource, h: ClusterHandle) -> None:
+        crd = monitoring_crd_chart("mon", h, "1.2.3", parent=parent)
+        monitoring_chart("mon", args, h, "1.2.3", parent=parent, after=[crd])
+
+    run = run_step(mock_run, step)
+    a = apps(run)
+    app = a["rancher-monitoring"]
+    assert app.name == "mon" and app.inputs["chartVersion"] == "1.2.3"
+    assert values(app) == json.loads(json.dumps(monitoring_values(args)))
+    assert depends_on(app, a["rancher-monitoring-crd"])
+    assert_app_contract(run, app)
+
+
+def test_step_detection_rules(mock_run) -> None:
+    run = run_step(
+        mock_run, lambda parent, h: detection_rules("mon", opts=pulumi.ResourceOptions(parent=parent))
+    )
+    rule = run.one(PROMETHEUS_RULE, "mon-detection-rules")
+    assert rule.inputs["metadata"]["namespace"] == NAMESPACE
+    assert rule.inputs["spec"] == {"groups": detection_rule_groups()}
+
+
+def test_step_alert_receiver(mock_run) -> None:
+    receiver = AlertReceiverArgs.model_validate({"type": "webhook", "url": HOOK})
+
+    def step(parent: pulumi.ComponentResource, h: ClusterHandle) -> None:
+        opts = pulumi.ResourceOptions(parent=parent)
+        alert_receiver("mon", receiver, secret_opts=opts, config_opts=opts)
+
+    run = run_step(mock_run, step)
+    secret = run.one(SECRET, "mon-receiver")
+    assert secret.inputs["stringData"] == {"url": HOOK} and "stringData" in secret.secret_paths
+    config = run.one(ALERTMANAGER_CONFIG, "mon-receiver-config")
+    assert config.inputs["spec"] == alertmanager_config_spec(receiver)
+    assert depends_on(config, secret)  # the config names the Secret: it must exist first

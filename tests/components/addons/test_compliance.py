@@ -5,16 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from addons_support import (
-    apps,
-    assert_app_contract,
-    custom_resources,
-    depends_on,
-    gate_urn,
-    mocks,
-    program,
-    values,
-)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
@@ -29,6 +19,16 @@ from components.addons.compliance import (
     rke2_profile_for,
 )
 from components.versions import RANCHER_LINES, pins_for
+from tests.support.addons import (
+    apps,
+    assert_app_contract,
+    custom_resources,
+    depends_on,
+    gate_urn,
+    mocks,
+    program,
+    values,
+)
 
 
 def run_compliance(mock_run, args: dict[str, Any] | None = None, *, alerting: bool = True, **handle_kw: Any):

@@ -1,0 +1,1 @@
+"""Tests of the `components` package (add-ons in `addons/`)."""

@@ -1,0 +1,1 @@
+"""Tests of `components.addons`, one module per add-on module."""
