@@ -26,9 +26,10 @@ from components import node_pools as np_mod
 from components.audit_policy import RKE2_AUDIT_POLICY_PATH, AuditPolicyArgs
 from components.handles import ClusterHandle
 from components.host_prep import host_prep_script
+from components.kube_names import DnsLabel
 from components.model import HardenedModel
 from components.pod_security import PodSecurityArgs, PodSecurityTemplate
-from components.problems import ProblemList
+from components.problems import ConfigProblems, ProblemList
 from components.rke2_config import Rke2ConfigArgs, Rke2Version, render
 from components.versions import DEFAULT_RANCHER_LINE, PINS, RancherLine, pins_for
 
@@ -38,7 +39,6 @@ AUTHORIZED_FOR_CLUSTERS = "rke.cattle.io/object-authorized-for-clusters"
 CONTROL_PLANE_SELECTOR = {"rke.cattle.io/control-plane-role": "true"}
 CLUSTER_TIMEOUTS = pulumi.CustomTimeouts(create="90m", update="90m", delete="60m")
 
-_DNS_LABEL = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"
 _HOST = re.compile(r"^[A-Za-z0-9.-]+(:\d+)?$")
 _CRON_FIELD = r"[0-9*/,\-]+"
 _CRON = re.compile(rf"^{_CRON_FIELD}( {_CRON_FIELD}){{4}}$")
@@ -238,7 +238,7 @@ class UpgradeStrategyArgs(HardenedModel):
 class HardenedClusterArgs(HardenedModel):
     """Everything about one hardened downstream cluster. The defaults are the hardened settings."""
 
-    name: str = Field(pattern=_DNS_LABEL, max_length=63)
+    name: DnsLabel
     """Cluster name in Rancher (DNS label)."""
     kubernetes_version: str = Field(pins_for(DEFAULT_RANCHER_LINE).default_kubernetes_version)
     """RKE2 release, e.g. `v1.33.5+rke2r1`; in a stack it defaults to the pin of `rancher.line`."""
@@ -289,11 +289,8 @@ class HardenedClusterArgs(HardenedModel):
         problems.extend(self.rke2.problems(self.kubernetes_version, path=("rke2",)))
         try:
             np_mod.validate_layout(self.node_pools, self.production, field="nodePools")
-        except np_mod.NodeLayoutError as exc:
-            for line in exc.problems:
-                where, _, rest = line.partition(": ")
-                msg, _, fix = rest.rpartition(" (fix: ")
-                problems.add((where,), msg or rest, fix.rstrip(")") or "see the message")
+        except ConfigProblems as exc:
+            problems.extend(exc.items)
         if self.production and not self.etcd.s3:
             problems.add(
                 ("etcd", "s3"),

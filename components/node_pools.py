@@ -22,7 +22,9 @@ import pulumi_rancher2 as rancher2
 from pydantic import Field, field_validator, model_validator
 
 from components.host_prep import render_node_cloud_init
+from components.kube_names import check_dns_label, is_label_key, is_label_value
 from components.model import HardenedModel
+from components.problems import ConfigProblems, Problem
 
 FLEET_NAMESPACE = "fleet-default"
 ROLE_NAMES = ("etcd", "controlPlane", "worker")
@@ -33,9 +35,6 @@ _ROLE_ALIASES = {
     "control_plane": "controlPlane",
     "worker": "worker",
 }
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
-_LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
 _MAX_UNHEALTHY = re.compile(r"^([0-9]+|[0-9]{1,2}%|100%)$")
 
 
@@ -79,8 +78,8 @@ class Taint(HardenedModel):
     @field_validator("key")
     @classmethod
     def _key(cls, v: str) -> str:
-        if not _LABEL_KEY.match(v) or len(v) > 316:
-            raise ValueError(f"'{v}' is not a valid taint key (fix: use [prefix/]name, e.g. dedicated)")
+        if not is_label_key(v):
+            raise ConfigProblems.one(f"'{v}' is not a valid taint key", "use [prefix/]name, e.g. dedicated")
         return v
 
 
@@ -508,11 +507,7 @@ class NodePoolArgs(HardenedModel):
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
-        if not _DNS_LABEL.match(v):
-            raise ValueError(
-                f"'{v}' is not a DNS label (fix: lowercase letters, digits and '-', e.g. 'etcd')"
-            )
-        return v
+        return check_dns_label(v)
 
     @field_validator("roles", mode="before")
     @classmethod
@@ -533,11 +528,11 @@ class NodePoolArgs(HardenedModel):
     @classmethod
     def _labels(cls, v: dict[str, str]) -> dict[str, str]:
         for key, value in v.items():
-            if not _LABEL_KEY.match(key):
-                raise ValueError(f"'{key}' is not a valid label key (fix: use [prefix/]name)")
-            if len(value) > 63 or not _LABEL_VALUE.match(value):
-                raise ValueError(
-                    f"label {key}: '{value}' is not a valid label value (fix: ≤63 chars, [A-Za-z0-9-_.])"
+            if not is_label_key(key):
+                raise ConfigProblems.one(f"'{key}' is not a valid label key", "use [prefix/]name")
+            if not is_label_value(value):
+                raise ConfigProblems.one(
+                    f"label {key}: '{value}' is not a valid label value", "≤63 chars, [A-Za-z0-9-_.]"
                 )
         return v
 
@@ -574,17 +569,13 @@ class NodePoolArgs(HardenedModel):
 
 
 # ------------------------------------------------------------------------------------------- layout
-class NodeLayoutError(ValueError):
-    """Every problem of a pool layout.
+def _layout_error(problems: Sequence[Problem]) -> ConfigProblems:
+    # Layout paths read like stack config (`nodePools[0].name`).
+    return ConfigProblems(problems, style="yaml")
 
-    `details` holds `(path, message, fix)` triples for callers that build their own error report;
-    `problems` the same as `<path>: <message> (fix: <fix>)` strings.
-    """
 
-    def __init__(self, details: Sequence[tuple[str, str, str]]) -> None:
-        self.details = list(details)
-        self.problems = [f"{path}: {message} (fix: {fix})" for path, message, fix in self.details]
-        super().__init__("; ".join(self.problems))
+# A bad pool layout is a `ConfigProblems`; the old name stays for callers that catch it.
+NodeLayoutError = ConfigProblems
 
 
 def _role_count(pools: Sequence[NodePoolArgs], role: str) -> int:
@@ -600,15 +591,15 @@ def validate_layout(pools: Sequence[NodePoolArgs], production: bool, *, field: s
     quorum survives a node loss), ≥ 2 control-plane nodes, and each pool carries exactly one role.
     """
     if not pools:
-        raise NodeLayoutError([(field, "no node pools", "add at least one pool with every role")])
-    problems: list[tuple[str, str, str]] = []
+        raise _layout_error([Problem((field,), "no node pools", "add at least one pool with every role")])
+    problems: list[Problem] = []
 
     seen: dict[str, int] = {}
     for i, pool in enumerate(pools):
         if pool.name in seen:
             problems.append(
-                (
-                    f"{field}[{i}].name",
+                Problem(
+                    (field, i, "name"),
                     f"'{pool.name}' is already used by {field}[{seen[pool.name]}]",
                     "give every pool a unique name",
                 )
@@ -619,8 +610,8 @@ def validate_layout(pools: Sequence[NodePoolArgs], production: bool, *, field: s
     if custom and len(custom) != len(pools):
         driver = next(i for i, p in enumerate(pools) if not p.is_custom)
         problems.append(
-            (
-                f"{field}[{custom[0]}].driver",
+            Problem(
+                (field, custom[0], "driver"),
                 f"custom pools cannot be mixed with node-driver pools such as {field}[{driver}]",
                 "use only custom pools, or only node-driver pools",
             )
@@ -628,14 +619,16 @@ def validate_layout(pools: Sequence[NodePoolArgs], production: bool, *, field: s
 
     for role in ROLE_NAMES:
         if _role_count(pools, role) == 0:
-            problems.append((field, f"no pool has the {role} role", f"set roles.{role}: true on a pool"))
+            problems.append(
+                Problem((field,), f"no pool has the {role} role", f"set roles.{role}: true on a pool")
+            )
 
     if production:
         etcd = _role_count(pools, "etcd")
         if etcd and (etcd < 3 or etcd % 2 == 0):
             problems.append(
-                (
-                    field,
+                Problem(
+                    (field,),
                     f"production needs an odd number of etcd nodes ≥ 3, got {etcd}",
                     "set the etcd pools' quantity to 3 or 5",
                 )
@@ -643,8 +636,8 @@ def validate_layout(pools: Sequence[NodePoolArgs], production: bool, *, field: s
         cp = _role_count(pools, "controlPlane")
         if cp and cp < 2:
             problems.append(
-                (
-                    field,
+                Problem(
+                    (field,),
                     f"production needs ≥ 2 control-plane nodes, got {cp}",
                     "raise the control-plane pool's quantity to 2 or more",
                 )
@@ -652,15 +645,15 @@ def validate_layout(pools: Sequence[NodePoolArgs], production: bool, *, field: s
         for i, pool in enumerate(pools):
             if len(pool.roles.names()) != 1:
                 problems.append(
-                    (
-                        f"{field}[{i}].roles",
+                    Problem(
+                        (field, i, "roles"),
                         f"production pools carry exactly one role, '{pool.name}' has "
                         + ", ".join(pool.roles.names()),
                         "split it into separate etcd, controlPlane and worker pools",
                     )
                 )
     if problems:
-        raise NodeLayoutError(problems)
+        raise _layout_error(problems)
 
 
 # -------------------------------------------------------------------------------------------- build
@@ -677,11 +670,13 @@ def build_machine_pools(
     if not pools or all(p.is_custom for p in pools):
         return []
     if any(p.is_custom for p in pools):
-        raise NodeLayoutError([("nodePools", "custom and node-driver pools cannot be mixed", "use one kind")])
+        raise _layout_error(
+            [Problem(("nodePools",), "custom and node-driver pools cannot be mixed", "use one kind")]
+        )
     names = [p.name for p in pools]
     if len(set(names)) != len(names):
         # Caught here too: duplicate resource names would otherwise fail deep inside Pulumi.
-        raise NodeLayoutError([("nodePools", "pool names repeat", "give every pool a unique name")])
+        raise _layout_error([Problem(("nodePools",), "pool names repeat", "give every pool a unique name")])
 
     machine_pools: list[rancher2.ClusterV2RkeConfigMachinePoolArgs] = []
     for pool in pools:

@@ -33,8 +33,10 @@ from pydantic.alias_generators import to_camel
 
 from components.gitops import GitOpsRepo, GitOpsRepoArgs, GitRepoRestriction, GitRepoRestrictionArgs
 from components.handles import ClusterHandle
+from components.kube_names import check_dns_label
 from components.model import HardenedModel
-from components.problems import FieldProblems, ProblemList
+from components.problems import ConfigProblems, Problem, ProblemList
+from components.validation_errors import validation_problems
 
 # --- constants -------------------------------------------------------------------------------------------
 
@@ -93,7 +95,6 @@ RESERVED_NAMESPACE_PREFIXES = ("kube-", "cattle-", "fleet-", "rancher-", "istio-
 # Verbs that let a subject grant itself more than it has (NSA-3.6); never in a team's custom role.
 ESCALATION_VERBS = frozenset({"escalate", "bind", "impersonate"})
 
-_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _QUANTITY = re.compile(r"^(?P<num>[0-9]+(\.[0-9]+)?|\.[0-9]+)(?P<suffix>m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
 _SUFFIX = {
     None: Decimal(1),
@@ -122,15 +123,6 @@ def parse_quantity(value: str) -> Decimal:
         return Decimal(match["num"]) * _SUFFIX[match["suffix"]]
     except InvalidOperation as exc:  # pragma: no cover - the regex only admits decimals
         raise ValueError(f"{value!r} is not a Kubernetes quantity") from exc
-
-
-def _dns1123_label(value: str, what: str, max_len: int = 63) -> str:
-    if len(value) > max_len or not _DNS1123_LABEL.match(value):
-        raise ValueError(
-            f"{what} {value!r} is not a DNS-1123 label (fix: lower-case letters, digits and '-', "
-            f"starting and ending with a letter or digit, at most {max_len} characters)"
-        )
-    return value
 
 
 # --- quotas and limits -----------------------------------------------------------------------------------
@@ -194,8 +186,8 @@ class QuotaArgs(HardenedModel):
             try:
                 parse_quantity(value)
             except ValueError as exc:
-                raise ValueError(
-                    f"{exc} (fix: use a Kubernetes quantity string such as '2', '500m' or '4Gi')"
+                raise ConfigProblems.one(
+                    str(exc), "use a Kubernetes quantity string such as '2', '500m' or '4Gi'"
                 ) from exc
         return value
 
@@ -251,8 +243,8 @@ class ContainerResourcesArgs(HardenedModel):
         try:
             parse_quantity(value)
         except ValueError as exc:
-            raise ValueError(
-                f"{exc} (fix: use a Kubernetes quantity string such as '500m' or '512Mi')"
+            raise ConfigProblems.one(
+                str(exc), "use a Kubernetes quantity string such as '500m' or '512Mi'"
             ) from exc
         return value
 
@@ -305,8 +297,8 @@ class PodSecurityArgs(HardenedModel):
     @classmethod
     def _version(cls, value: str) -> str:
         if value != "latest" and not re.match(r"^v1\.[0-9]+$", value):
-            raise ValueError(
-                f"version {value!r} is not 'latest' or 'v1.<minor>' (fix: e.g. 'latest' or 'v1.33')"
+            raise ConfigProblems.one(
+                f"version {value!r} is not 'latest' or 'v1.<minor>'", "e.g. 'latest' or 'v1.33'"
             )
         return value
 
@@ -333,9 +325,9 @@ class PeerSelectorArgs(HardenedModel):
     @classmethod
     def _non_empty(cls, value: dict[str, str]) -> dict[str, str]:
         if not value:
-            raise ValueError(
-                "podLabels is empty, which would select every pod of the namespace "
-                "(fix: name the component's pod labels)"
+            raise ConfigProblems.one(
+                "podLabels is empty, which would select every pod of the namespace",
+                "name the component's pod labels",
             )
         return value
 
@@ -373,7 +365,7 @@ class EgressRuleArgs(HardenedModel):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        return _dns1123_label(value, "egress rule name", 40)
+        return check_dns_label(value, "egress rule name", 40)
 
     @field_validator("cidr")
     @classmethod
@@ -381,14 +373,14 @@ class EgressRuleArgs(HardenedModel):
         try:
             net = ipaddress.ip_network(value, strict=True)
         except ValueError as exc:
-            raise ValueError(
-                f"cidr {value!r} is not a network in CIDR form (fix: e.g. '10.20.0.0/16')"
+            raise ConfigProblems.one(
+                f"cidr {value!r} is not a network in CIDR form", "e.g. '10.20.0.0/16'"
             ) from exc
         for meta in METADATA_ENDPOINTS:
             if net.version == meta.version and net.subnet_of(meta):  # type: ignore[arg-type]
-                raise ValueError(
-                    f"cidr {value} is the cloud metadata endpoint, which team pods may never reach (NSA-2.6) "
-                    "(fix: remove this rule; use workload identity / a secrets store instead)"
+                raise ConfigProblems.one(
+                    f"cidr {value} is the cloud metadata endpoint, which team pods may never reach (NSA-2.6)",
+                    "remove this rule; use workload identity / a secrets store instead",
                 )
         return value
 
@@ -419,12 +411,12 @@ class TeamNamespaceArgs(HardenedModel):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        _dns1123_label(value, "namespace name")
+        check_dns_label(value, "namespace name")
         if value in RESERVED_NAMESPACES or value.startswith(RESERVED_NAMESPACE_PREFIXES):
-            raise ValueError(
+            raise ConfigProblems.one(
                 f"namespace {value!r} is reserved for the platform (NSA-2.1/2.2: no 'kube-' prefix, no "
-                f"'default', no {', '.join(repr(p + '*') for p in RESERVED_NAMESPACE_PREFIXES[1:])}) "
-                "(fix: prefix it with your team name, e.g. 'payments-api')"
+                f"'default', no {', '.join(repr(p + '*') for p in RESERVED_NAMESPACE_PREFIXES[1:])})",
+                "prefix it with your team name, e.g. 'payments-api'",
             )
         return value
 
@@ -505,7 +497,7 @@ class CustomRoleArgs(HardenedModel):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        _dns1123_label(value, "custom role name")
+        check_dns_label(value, "custom role name")
         if value in PERSONA_ROLE_TEMPLATES.values():
             raise ValueError(
                 f"custom role {value!r} shadows Rancher's built-in role "
@@ -621,7 +613,7 @@ class TeamTenancyArgs(HardenedModel):
     @field_validator("team")
     @classmethod
     def _team(cls, value: str) -> str:
-        return _dns1123_label(value, "team name", 30)
+        return check_dns_label(value, "team name", 30)
 
     @model_validator(mode="after")
     def _consistent(self) -> TeamTenancyArgs:
@@ -683,10 +675,7 @@ class TeamTenancyArgs(HardenedModel):
             try:
                 fleet_restriction(fleet, names)
             except ValidationError as err:
-                for line in problem_lines(err, prefix=("fleet",)):
-                    path, _, rest = line.partition(": ")
-                    message, _, fix = rest.partition(" (fix: ")
-                    problems.add(path.split("."), message, fix.removesuffix(")") or "see docs/teams.md")
+                problems.extend(validation_problems(err, prefix=("fleet",), hints="team"))
 
     def _check_quotas(self, problems: ProblemList) -> None:
         project = self.project_quota.as_rancher()
@@ -737,41 +726,18 @@ def _fmt(value: Decimal) -> str:
     return format(value.normalize(), "f")
 
 
-class TeamConfigError(ValueError):
-    """Invalid team configuration: one line per problem, `<path>: <message> (fix: <hint>)`."""
-
-    def __init__(self, lines: Sequence[str]) -> None:
-        self.lines = tuple(lines)
-        super().__init__("invalid team tenancy configuration:\n  " + "\n  ".join(self.lines))
-
-    @property
-    def problems(self) -> list[str]:
-        """The same lines under the name the offline engine (and StackConfigError) use: an invalid-config
-        result with exit code 2 rather than a program error."""
-        return list(self.lines)
+# Invalid team configuration is a `ConfigProblems`; this name is what `except` clauses and tests read.
+TeamConfigError = ConfigProblems
 
 
-def problem_lines(err: ValidationError, prefix: Sequence[str | int] = ()) -> list[str]:
-    """Expand a pydantic error into `<path>: <message> (fix: ...)` lines, one per problem."""
-    lines: list[str] = []
-    for e in err.errors():
-        loc = [*prefix, *e["loc"]]
-        inner = (e.get("ctx") or {}).get("error")
-        if isinstance(inner, FieldProblems):
-            lines += [p.render(loc) for p in inner]
-            continue
-        msg = e["msg"].removeprefix("Value error, ")
-        if "(fix:" not in msg:
-            msg += _generic_fix(e["type"])
-        lines.append(f"{'.'.join(str(p) for p in loc) or '<root>'}: {msg}")
-    return lines
+def team_config_error(problems: Sequence[Problem]) -> ConfigProblems:
+    """The invalid-team-config report: one `<path>: <message> (fix: <hint>)` line per problem."""
+    return ConfigProblems(problems, heading="team")
 
 
-def _generic_fix(kind: str) -> str:
-    return {
-        "extra_forbidden": " (fix: remove the key or correct its spelling; see docs/teams.md)",
-        "missing": " (fix: add this required key; see docs/teams.md)",
-    }.get(kind, " (fix: see docs/teams.md for the allowed values)")
+def team_problems(err: ValidationError, prefix: Sequence[str | int] = ()) -> list[Problem]:
+    """A pydantic error of team config as `Problem`s (fixes point at docs/teams.md)."""
+    return validation_problems(err, prefix=prefix, hints="team")
 
 
 def parse_team_args(values: Mapping[str, Any] | TeamTenancyArgs) -> TeamTenancyArgs:
@@ -781,7 +747,40 @@ def parse_team_args(values: Mapping[str, Any] | TeamTenancyArgs) -> TeamTenancyA
     try:
         return TeamTenancyArgs.model_validate(values)
     except ValidationError as err:
-        raise TeamConfigError(problem_lines(err)) from None
+        raise team_config_error(team_problems(err)) from None
+
+
+def check_providers(
+    args: TeamTenancyArgs,
+    platform_role_template_ids: object | None,
+    fleet_provider: pulumi.ProviderResource | None,
+) -> None:
+    """Step 1 of TeamTenancy: the config needs providers/ids the caller did not pass."""
+    problems: list[Problem] = []
+    if platform_role_template_ids is None:
+        problems += [
+            Problem(
+                ("groups", i, "platformRole"),
+                "no platform role template ids were given",
+                "pass platform_role_template_ids= (the management stack's roleTemplateIds output), "
+                "or use a persona / customRole",
+            )
+            for i, b in enumerate(args.groups)
+            if b.platform_role is not None
+        ]
+    if problems:
+        raise team_config_error(problems)
+    if args.fleet is not None and fleet_provider is None:
+        raise team_config_error(
+            [
+                Problem(
+                    ("fleet",),
+                    "a Fleet repo lives on Rancher's local cluster and needs a provider for it",
+                    "pass fleet_provider= (components.gitops.local_cluster_provider); a team stack "
+                    "normally cannot reach the local cluster, so the platform stack creates the Fleet part",
+                )
+            ]
+        )
 
 
 def _matches(pattern: str, value: str) -> bool:
@@ -837,25 +836,7 @@ class TeamTenancy(pulumi.ComponentResource):
     ) -> None:
         # Validate before registering anything: a bad config must leave no partial tenant behind.
         self.args = args = parse_team_args(args)
-        if platform_role_template_ids is None:
-            missing = [i for i, b in enumerate(args.groups) if b.platform_role is not None]
-            if missing:
-                raise TeamConfigError(
-                    [
-                        f"groups.{i}.platformRole: no platform role template ids were given (fix: pass "
-                        "platform_role_template_ids= (the management stack's roleTemplateIds output), "
-                        "or use a persona / customRole)"
-                        for i in missing
-                    ]
-                )
-        if args.fleet is not None and fleet_provider is None:
-            raise TeamConfigError(
-                [
-                    "fleet: a Fleet repo lives on Rancher's local cluster and needs a provider for it "
-                    "(fix: pass fleet_provider= (components.gitops.local_cluster_provider); a team stack "
-                    "normally cannot reach the local cluster, so the platform stack creates the Fleet part)"
-                ]
-            )
+        check_providers(args, platform_role_template_ids, fleet_provider)
         super().__init__("hardened-rke2:tenancy:TeamTenancy", name, None, opts)
         base = pulumi.ResourceOptions(parent=self, depends_on=list(depends_on))
         kube = pulumi.ResourceOptions.merge(base, pulumi.ResourceOptions(provider=kubernetes_provider))
@@ -958,10 +939,14 @@ class TeamTenancy(pulumi.ComponentResource):
     ) -> TeamTenancy:
         """Platform side: a tenant space on a cluster this stack provisions, gated on its ClusterSync."""
         if cluster.kubernetes_provider is None:
-            raise TeamConfigError(
+            raise team_config_error(
                 [
-                    f"cluster {cluster.name!r} has no Kubernetes provider (fix: create the cluster with "
-                    "one, or pass TeamTenancy a kubernetes_provider from scoped_kubernetes_provider())"
+                    Problem(
+                        (),
+                        f"cluster {cluster.name!r} has no Kubernetes provider",
+                        "create the cluster with one, or pass TeamTenancy a kubernetes_provider from "
+                        "scoped_kubernetes_provider()",
+                    )
                 ]
             )
         return cls(

@@ -49,7 +49,7 @@ def problem_paths(err: ValidationError) -> set[str]:
     out = set()
     for e in err.errors():
         loc = [str(p) for p in e["loc"]]
-        problems = getattr((e.get("ctx") or {}).get("error"), "problems", None)
+        problems = getattr((e.get("ctx") or {}).get("error"), "items", None)
         if problems:
             out |= {".".join([*loc, *(str(x) for x in p.path)]) for p in problems}
         else:
