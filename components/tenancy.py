@@ -281,7 +281,7 @@ class ContainerResourcesArgs(HardenedModel):
 # --- pod security, network ---------------------------------------------------------------------------------
 
 
-class PodSecurityArgs(HardenedModel):
+class NamespacePodSecurityArgs(HardenedModel):
     """Pod Security Admission for the team's namespaces (NSA-1.10).
 
     `audit` and `warn` are always `restricted`; `enforce` is `restricted` unless a team explicitly asks
@@ -597,7 +597,7 @@ class TeamTenancyArgs(HardenedModel):
     """Quota each namespace gets unless it sets its own `quota`."""
     container_resources: ContainerResourcesArgs = ContainerResourcesArgs()
     """Container default requests / limits and the per-container maximum (LimitRange)."""
-    pod_security: PodSecurityArgs = PodSecurityArgs()
+    pod_security: NamespacePodSecurityArgs = NamespacePodSecurityArgs()
     """Pod Security Admission level of the team's namespaces."""
     dns: PeerSelectorArgs = DEFAULT_DNS
     """The cluster DNS pods the team's pods may reach (the only default egress)."""

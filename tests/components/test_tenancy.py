@@ -19,7 +19,7 @@ from blueprint.offline.capture import UNKNOWN, EchoMocks, ProgramRun
 from components.tenancy import (
     METADATA_ENDPOINTS,
     ContainerResourcesArgs,
-    PodSecurityArgs,
+    NamespacePodSecurityArgs,
     QuotaArgs,
     TeamAccessArgs,
     TeamConfigError,
@@ -552,7 +552,7 @@ def test_every_problem_is_reported_at_once() -> None:
 
 def test_defaults_are_hardened() -> None:
     args = TeamTenancyArgs.model_validate(team())
-    assert args.pod_security == PodSecurityArgs(enforce="restricted", version="latest")
+    assert args.pod_security == NamespacePodSecurityArgs(enforce="restricted", version="latest")
     assert args.project_quota.services_node_ports == "0"
     assert args.project_quota.services_load_balancers == "0"
     ns = args.namespaces[0]
