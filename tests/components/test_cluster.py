@@ -362,3 +362,43 @@ def test_without_rancher_url_the_cluster_kubeconfig_is_used(run: Callable[..., P
     r = run(custom_args(), rancher_url=None)
     assert r.of_type(TOKEN) == []
     assert r.one(K8S).is_secret("kubeconfig")
+
+
+# --- one test per constructor step -------------------------------------------------------------------
+
+
+def test_step_rke2_extra_keys() -> None:
+    from components.cluster import rke2_extra_keys
+
+    a = HardenedClusterArgs.model_validate(custom_args(network={"clusterCidr": "10.42.0.0/16"}))
+    keys = rke2_extra_keys(a)
+    assert keys["cluster-cidr"] == "10.42.0.0/16" and "service-cidr" not in keys
+    assert ("audit-policy-file" in keys) == (a.audit.delivery == "inline")
+
+
+def test_step_audit_policy_files_and_registries() -> None:
+    from components.cluster import audit_policy_files, registries_config
+
+    assert audit_policy_files(None) is None
+    a = HardenedClusterArgs.model_validate(custom_args())
+    assert registries_config(a.registries) is None
+    mirrored = HardenedClusterArgs.model_validate(
+        custom_args(registries={"mirrors": [{"hostname": "docker.io", "endpoints": ["https://m.example"]}]})
+    )
+    regs = registries_config(mirrored.registries)
+    assert regs is not None and regs.configs is None and regs.mirrors is not None
+
+
+def test_step_etcd_s3_config_without_a_credential_uses_the_named_one() -> None:
+    from components.cluster import etcd_s3_config
+
+    a = HardenedClusterArgs.model_validate(custom_args())
+    assert etcd_s3_config(a, None) is None
+
+
+def test_step_registration_commands() -> None:
+    from components.cluster import registration_commands
+
+    a = HardenedClusterArgs.model_validate(custom_args())
+    commands = registration_commands(a, "curl x | sh -s -")
+    assert commands and all(c.startswith("curl x | sh -s - --") for c in commands.values())
