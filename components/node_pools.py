@@ -52,8 +52,8 @@ class NodeRoles(HardenedModel):
     @model_validator(mode="after")
     def _at_least_one(self) -> NodeRoles:
         if not (self.etcd or self.control_plane or self.worker):
-            raise ValueError(
-                "a pool needs at least one role (fix: set etcd, controlPlane and/or worker to true)"
+            raise ConfigProblems.one(
+                "a pool needs at least one role", "set etcd, controlPlane and/or worker to true"
             )
         return self
 
@@ -113,7 +113,9 @@ class _NodeDriver(HardenedModel):
 def _comma_free(values: Sequence[str], what: str) -> None:
     for v in values:
         if "," in v:
-            raise ValueError(f"{what} '{v}' contains a comma (fix: the driver joins {what}s with commas)")
+            raise ConfigProblems.one(
+                f"{what} '{v}' contains a comma", f"the driver joins {what}s with commas"
+            )
 
 
 class Amazonec2Driver(_NodeDriver):
@@ -169,12 +171,13 @@ class Amazonec2Driver(_NodeDriver):
     @model_validator(mode="after")
     def _consistent(self) -> Amazonec2Driver:
         if self.open_ports and not (self.allow_public_ip and self.allow_driver_security_group_rules):
-            raise ValueError(
+            raise ConfigProblems.one(
                 "openPorts: opening ports to the Internet needs allowPublicIp: true and "
-                "allowDriverSecurityGroupRules: true (fix: remove openPorts, or set both explicitly)"
+                "allowDriverSecurityGroupRules: true",
+                "remove openPorts, or set both explicitly",
             )
         if self.kms_key and self.allow_unencrypted_volume:
-            raise ValueError("kmsKey: set together with allowUnencryptedVolume (fix: remove one of them)")
+            raise ConfigProblems.one("kmsKey: set together with allowUnencryptedVolume", "remove one of them")
         _comma_free([*self.tags.keys(), *self.tags.values()], "tag")
         return self
 
@@ -223,8 +226,8 @@ class HarvesterDisk(HardenedModel):
     @model_validator(mode="after")
     def _source(self) -> HarvesterDisk:
         if (self.image_name is None) == (self.storage_class_name is None):
-            raise ValueError(
-                "set exactly one of imageName or storageClassName (fix: the boot disk uses imageName)"
+            raise ConfigProblems.one(
+                "set exactly one of imageName or storageClassName", "the boot disk uses imageName"
             )
         return self
 
@@ -360,22 +363,24 @@ class VsphereDriver(_NodeDriver):
     @model_validator(mode="after")
     def _consistent(self) -> VsphereDriver:
         if (self.datastore is None) == (self.datastore_cluster is None):
-            raise ValueError(
-                "set exactly one of datastore or datastoreCluster (fix: name where the VM disks go)"
+            raise ConfigProblems.one(
+                "set exactly one of datastore or datastoreCluster", "name where the VM disks go"
             )
         if self.creation_type == "library" and not self.content_library:
-            raise ValueError("contentLibrary: required with creationType 'library' (fix: name the library)")
+            raise ConfigProblems.one(
+                "contentLibrary: required with creationType 'library'", "name the library"
+            )
         hardened = {k.lower(): (k, v) for k, v in VSPHERE_HARDENED_CFGPARAMS.items()}
         for key, value in self.cfgparams.items():
             if "=" in key:
-                raise ValueError(
-                    f"cfgparams: key '{key}' contains '=' (fix: use the setting name as the key)"
+                raise ConfigProblems.one(
+                    f"cfgparams: key '{key}' contains '='", "use the setting name as the key"
                 )
             known = hardened.get(key.lower())
             if known and known[1].lower() != value.lower() and not self.allow_vmx_overrides:
-                raise ValueError(
-                    f"cfgparams.{key}: would change the hardened value {known[1]!r} to {value!r} "
-                    "(fix: drop it, or set allowVmxOverrides: true to weaken it explicitly)"
+                raise ConfigProblems.one(
+                    f"cfgparams.{key}: would change the hardened value {known[1]!r} to {value!r} ",
+                    "drop it, or set allowVmxOverrides: true to weaken it explicitly",
                 )
         return self
 
@@ -518,9 +523,9 @@ class NodePoolArgs(HardenedModel):
         for item in v:
             role = _ROLE_ALIASES.get(str(item).strip().lower()) if isinstance(item, str) else None
             if role is None:
-                raise ValueError(f"unknown role {item!r} (fix: use etcd, controlPlane or worker)")
+                raise ConfigProblems.one(f"unknown role {item!r}", "use etcd, controlPlane or worker")
             if role in out:
-                raise ValueError(f"role {item!r} listed twice (fix: list each role once)")
+                raise ConfigProblems.one(f"role {item!r} listed twice", "list each role once")
             out[role] = True
         return out
 
@@ -540,26 +545,27 @@ class NodePoolArgs(HardenedModel):
     @classmethod
     def _max_unhealthy(cls, v: str | None) -> str | None:
         if v is not None and not _MAX_UNHEALTHY.match(v):
-            raise ValueError(f"'{v}' is not a count or percentage (fix: e.g. '1' or '33%')")
+            raise ConfigProblems.one(f"'{v}' is not a count or percentage", "e.g. '1' or '33%'")
         return v
 
     @model_validator(mode="after")
     def _driver_rules(self) -> NodePoolArgs:
         if self.is_custom:
             if self.cloud_credential_secret_name is not None:
-                raise ValueError(
-                    "cloudCredentialSecretName: custom (bring-your-own) pools use no cloud credential "
-                    "(fix: remove it, or choose a node driver)"
+                raise ConfigProblems.one(
+                    "cloudCredentialSecretName: custom (bring-your-own) pools use no cloud credential ",
+                    "remove it, or choose a node driver",
                 )
             if self.max_unhealthy is not None or self.unhealthy_node_timeout is not None:
-                raise ValueError(
+                raise ConfigProblems.one(
                     "maxUnhealthy/unhealthyNodeTimeout: machine health checks replace node-driver machines "
-                    "only (fix: remove them from custom pools)"
+                    "only",
+                    "remove them from custom pools",
                 )
         elif not self.cloud_credential_secret_name:
-            raise ValueError(
-                f"cloudCredentialSecretName: required for the {self.driver.type} driver "
-                "(fix: name the rancher2 cloud credential, e.g. 'cattle-global-data:cc-xxxxx')"
+            raise ConfigProblems.one(
+                f"cloudCredentialSecretName: required for the {self.driver.type} driver ",
+                "name the rancher2 cloud credential, e.g. 'cattle-global-data:cc-xxxxx'",
             )
         return self
 

@@ -23,6 +23,7 @@ import pulumi_rancher2 as rancher2
 from pydantic import Field, model_validator
 
 from components.model import HardenedModel
+from components.problems import ConfigProblems
 
 ESCALATION_VERBS = frozenset({"escalate", "bind", "impersonate"})
 READ = ("get", "list", "watch")
@@ -194,7 +195,9 @@ class RolesArgs(HardenedModel):
         for field in ("platform_admin_groups", "auditor_groups"):
             bad = [g for g in getattr(self, field) if "_group://" not in g]
             if bad:
-                raise ValueError(f"{field}: {bad} are not group principals (fix: <provider>_group://<group>)")
+                raise ConfigProblems.one(
+                    f"{field}: {bad} are not group principals", "<provider>_group://<group>"
+                )
             slugs = [_slug(g) for g in getattr(self, field)]
             clashes = sorted({g for g in getattr(self, field) if slugs.count(_slug(g)) > 1})
             if clashes:

@@ -19,6 +19,7 @@ from pydantic import Field, model_validator
 
 from components.management.secrets import SecretRef, resolve_secret
 from components.model import HardenedModel
+from components.problems import ConfigProblems
 
 AccessMode = Literal["restricted", "required", "unrestricted"]
 
@@ -196,9 +197,9 @@ class _LdapBase(_SsoBase):
     @model_validator(mode="after")
     def _transport(self) -> _LdapBase:
         if not (self.tls or self.start_tls) and not self.allow_plaintext_ldap:
-            raise ValueError(
-                "LDAP without tls or startTls sends bind passwords in clear (fix: tls: true, or set "
-                "allowPlaintextLdap: true)"
+            raise ConfigProblems.one(
+                "LDAP without tls or startTls sends bind passwords in clear",
+                "tls: true, or set allowPlaintextLdap: true",
             )
         return self
 

@@ -14,6 +14,7 @@ import yaml
 from pydantic import Field, field_validator
 
 from components.model import HardenedModel
+from components.problems import ConfigProblems
 
 # --- scoped Kubernetes access for a team -------------------------------------------------------------------
 
@@ -32,9 +33,9 @@ class TeamAccessArgs(HardenedModel):
     @classmethod
     def _pem(cls, value: str | None) -> str | None:
         if value is not None and "-----BEGIN CERTIFICATE-----" not in value:
-            raise ValueError(
-                "certificateAuthority is not a PEM certificate (fix: paste the CA's PEM, "
-                "'-----BEGIN CERTIFICATE-----' … '-----END CERTIFICATE-----')"
+            raise ConfigProblems.one(
+                "certificateAuthority is not a PEM certificate",
+                "paste the CA's PEM, '-----BEGIN CERTIFICATE-----' … '-----END CERTIFICATE-----'",
             )
         return value
 

@@ -10,7 +10,7 @@ from pydantic.alias_generators import to_camel
 
 from components.kube_names import check_dns_label
 from components.model import HardenedModel
-from components.problems import ProblemList
+from components.problems import ConfigProblems, ProblemList
 from components.tenancy.constants import ESCALATION_VERBS, GROUP_PRINCIPAL_SCHEMES, PERSONA_ROLE_TEMPLATES
 
 _PRINCIPAL_RE = re.compile(r"^(?P<scheme>[a-z]+_[a-z]+)://(?P<id>\S.*)$")
@@ -79,9 +79,9 @@ class CustomRoleArgs(HardenedModel):
     def _name(cls, value: str) -> str:
         check_dns_label(value, "custom role name")
         if value in PERSONA_ROLE_TEMPLATES.values():
-            raise ValueError(
-                f"custom role {value!r} shadows Rancher's built-in role "
-                "(fix: use the persona instead, or pick another name)"
+            raise ConfigProblems.one(
+                f"custom role {value!r} shadows Rancher's built-in role ",
+                "use the persona instead, or pick another name",
             )
         return value
 
@@ -111,20 +111,20 @@ class GroupBindingArgs(HardenedModel):
                 if match and match["scheme"].endswith("_user")
                 else "not a group principal"
             )
-            raise ValueError(
-                f"{value!r} is {kind} "
-                f"(fix: use an IdP group principal id '<scheme>://<group id>' with scheme one of "
-                f"{', '.join(GROUP_PRINCIPAL_SCHEMES)}, e.g. 'keycloakoidc_group://payments-devs')"
+            raise ConfigProblems.one(
+                f"{value!r} is {kind} ",
+                "use an IdP group principal id '<scheme>://<group id>' with scheme one of "
+                f"{', '.join(GROUP_PRINCIPAL_SCHEMES)}, e.g. 'keycloakoidc_group://payments-devs'",
             )
         return value
 
     @model_validator(mode="after")
     def _one_role(self) -> GroupBindingArgs:
         if sum(x is not None for x in (self.persona, self.custom_role, self.platform_role)) != 1:
-            raise ValueError(
-                "a group binding needs exactly one of persona, customRole and platformRole "
-                "(fix: set persona: owner|member|read-only, customRole: <a customRoles entry>, or "
-                "platformRole: <a role template of the management stack, e.g. team-developer>)"
+            raise ConfigProblems.one(
+                "a group binding needs exactly one of persona, customRole and platformRole ",
+                "set persona: owner|member|read-only, customRole: <a customRoles entry>, or "
+                "platformRole: <a role template of the management stack, e.g. team-developer>",
             )
         return self
 
