@@ -117,7 +117,3 @@ class ProblemList:
     def raise_if_any(self) -> None:
         if self.items:
             raise ConfigProblems(self.items)
-
-
-# Historical name of the same type (the policy pack and older callers import it).
-FieldProblems = ConfigProblems
