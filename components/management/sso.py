@@ -355,7 +355,8 @@ _SECRET_FIELD = {
 
 
 def resolve_sso_secrets(args: Any, field_prefix: str = "sso") -> dict[str, pulumi.Output[str]]:
-    """Every credential of `args`, resolved (or a ConfigProblems naming the missing key) before anything is registered."""
+    """Every credential of `args`, resolved (or ConfigProblems for a missing one) before anything is
+    registered."""
     return {
         arg: resolve_secret(ref, f"{field_prefix}.{_SECRET_FIELD[arg]}")
         for arg, ref in sorted(args.secret_refs().items())
