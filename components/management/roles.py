@@ -22,6 +22,7 @@ import pulumi
 import pulumi_rancher2 as rancher2
 from pydantic import Field, model_validator
 
+from components.kube_names import DnsLabel
 from components.model import HardenedModel
 from components.problems import ConfigProblems
 
@@ -74,7 +75,7 @@ class RuleArgs(HardenedModel):
 
 
 class RoleTemplateArgs(HardenedModel):
-    name: str = Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)
+    name: DnsLabel
     """Key of the role template (DNS label), e.g. `team-developer`; teams refer to it as `platformRole`."""
     display_name: str | None = None
     """Name shown in the Rancher UI."""

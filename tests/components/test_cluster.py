@@ -402,3 +402,30 @@ def test_step_registration_commands() -> None:
     a = HardenedClusterArgs.model_validate(custom_args())
     commands = registration_commands(a, "curl x | sh -s -")
     assert commands and all(c.startswith("curl x | sh -s - --") for c in commands.values())
+
+
+def test_cluster_name_follows_kubernetes_dns_label_rule() -> None:
+    # Accepted-set change: a leading digit is a valid DNS-1123 label (apimachinery IsDNS1123Label).
+    assert HardenedClusterArgs.model_validate(custom_args(name="1st-cluster")).name == "1st-cluster"
+    HardenedClusterArgs.model_validate(custom_args(name="c" * 63))
+    for bad in ("c" * 64, "Prod", "-dev", "dev-"):
+        with pytest.raises(ValidationError, match=r"is not a DNS-1123 label"):
+            HardenedClusterArgs.model_validate(custom_args(name=bad))
+
+
+def test_pool_names_and_label_keys_follow_kubernetes_rules() -> None:
+    # Accepted-set change: pool names are now capped at 63 characters, label-key names too.
+    long_pool = [{"name": "p" * 64, "roles": ["etcd", "controlPlane", "worker"]}]
+    with pytest.raises(ValidationError, match=r"nodePools\.0\.name"):
+        HardenedClusterArgs.model_validate(custom_args(nodePools=long_pool))
+    labelled = [{"name": "all", "roles": ["etcd", "controlPlane", "worker"], "labels": {"k" * 64: "v"}}]
+    with pytest.raises(ValidationError, match="is not a valid label key"):
+        HardenedClusterArgs.model_validate(custom_args(nodePools=labelled))
+    ok = [
+        {
+            "name": "all",
+            "roles": ["etcd", "controlPlane", "worker"],
+            "labels": {"example.com/" + "k" * 63: "v"},
+        }
+    ]
+    HardenedClusterArgs.model_validate(custom_args(nodePools=ok))
