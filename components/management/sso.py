@@ -19,7 +19,7 @@ from pydantic import Field, model_validator
 
 from components.management.secrets import SecretRef, resolve_secret
 from components.model import HardenedModel
-from components.problems import ConfigProblems
+from components.problems import ConfigProblems, Problem
 
 AccessMode = Literal["restricted", "required", "unrestricted"]
 
@@ -45,12 +45,15 @@ class _SsoBase(HardenedModel):
     def principal_prefix(self) -> str:
         return PRINCIPAL_PREFIX[self.provider]  # type: ignore[attr-defined]
 
-    def check_principals(self, ids: tuple[str, ...], field: str) -> list[str]:
+    def check_principals(self, ids: tuple[str, ...], field: str) -> list[Problem]:
         prefix = self.principal_prefix()
         allowed = (f"{prefix}_user://", f"{prefix}_group://", "local://")
         return [
-            f"{field}: {pid!r} is not a {prefix} principal (fix: start it with {prefix}_group:// or "
-            f"{prefix}_user://)"
+            Problem(
+                (field,),
+                f"{pid!r} is not a {prefix} principal",
+                f"start it with {prefix}_group:// or {prefix}_user://",
+            )
             for pid in ids
             if not pid.startswith(allowed)
         ]
@@ -59,7 +62,7 @@ class _SsoBase(HardenedModel):
     def _principals(self) -> _SsoBase:
         problems = self.check_principals(self.allowed_principal_ids, "allowedPrincipalIds")
         if problems:
-            raise ValueError("; ".join(problems))
+            raise ConfigProblems(problems)
         return self
 
     def secret_refs(self) -> dict[str, SecretRef]:
@@ -388,11 +391,14 @@ class SingleSignOn(pulumi.ComponentResource):
         problems = args.check_principals(extra_principal_ids, "group bindings")
         if args.access_mode != "unrestricted" and not (args.allowed_principal_ids or extra_principal_ids):
             problems.append(
-                f"accessMode {args.access_mode} with no allowedPrincipalIds admits nobody through SSO "
-                "(fix: list the groups that may log in)"
+                Problem(
+                    ("accessMode",),
+                    f"{args.access_mode} with no allowedPrincipalIds admits nobody through SSO",
+                    "list the groups that may log in",
+                )
             )
         if problems:
-            raise ValueError("; ".join(problems))
+            raise ConfigProblems(problems)
         if secrets is None:
             secrets = resolve_sso_secrets(args)
         principals = sorted(set(args.allowed_principal_ids) | set(extra_principal_ids))
