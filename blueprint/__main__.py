@@ -11,24 +11,23 @@ from __future__ import annotations
 import pulumi
 
 from blueprint.config import (
-    StackConfigError,
     load_stack_config,
     plaintext_secret_warnings,
     read_pulumi_config,
 )
 from blueprint.program import build
-from components.management.secrets import MissingSecretError
+from components.problems import ConfigProblems
 
 
 def main() -> None:
     try:
-        # build() may also raise StackConfigError for checks that need resolved values (e.g. Rancher's
+        # build() may also raise ConfigProblems for checks that need resolved values (e.g. Rancher's
         # URL from provider config); those run before its first resource.
         config = load_stack_config(read_pulumi_config())
         for warning in plaintext_secret_warnings(config):
             pulumi.log.warn(warning)
         build(config)
-    except (StackConfigError, MissingSecretError) as exc:
+    except ConfigProblems as exc:
         # A missing secret config value (deploy only; a preview treats it as unknown) is a config error
         # too: the engine shows the message and its fix, not a Python traceback.
         raise pulumi.RunError(str(exc)) from None

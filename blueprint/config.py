@@ -9,11 +9,7 @@ is registered. Provider credentials are NOT part of this schema: they come from 
 
 from __future__ import annotations
 
-import difflib
 import json
-import re
-import types
-import typing
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -23,28 +19,23 @@ from blueprint.management import ManagementStackConfig
 from components.addons import AddonsArgs
 from components.cluster import HardenedClusterArgs
 from components.gitops import GitOpsArgs
-from components.management.secrets import SecretRef
 from components.model import HardenedModel
-from components.problems import FieldProblems, Problem
+from components.problems import ConfigProblems, Problem
 from components.rke2_config import Rke2Version
+from components.validation_errors import validation_problems
 from components.versions import DEFAULT_RANCHER_LINE, PINS, RANCHER_LINES, RancherLine, pins_for
 
 PROJECT = "hardened-rke2"
 CONFIG_PREFIX = f"{PROJECT}:"
 
 
-class StackConfigError(Exception):
-    """Invalid stack config. `problems` holds one `<path>: <message> (fix: <hint>)` line per problem."""
+# Invalid stack config is a `ConfigProblems`; this name is what `except` clauses and tests read.
+StackConfigError = ConfigProblems
 
-    def __init__(self, problems: Sequence[str]) -> None:
-        self.problems = list(problems)
-        super().__init__(self.render())
 
-    def render(self) -> str:
-        n = len(self.problems)
-        lines = [f"invalid stack config ({n} problem{'s' if n != 1 else ''}); nothing was registered:"]
-        lines += [f"  - {p}" for p in self.problems]
-        return "\n".join(lines)
+def stack_config_error(problems: Sequence[Problem]) -> ConfigProblems:
+    """The invalid-stack-config report: every problem, `<yaml path>: <message> (fix: <hint>)`."""
+    return ConfigProblems(problems, heading="stack", style="yaml")
 
 
 class RancherArgs(HardenedModel):
@@ -95,7 +86,7 @@ class ClusterStackConfig(HardenedModel):
         pins = pins_for(self.rancher.line)
         minor = Rke2Version.parse(self.cluster.kubernetes_version).minor_key
         if minor not in pins.kubernetes_minors:
-            raise FieldProblems(
+            raise ConfigProblems(
                 [
                     Problem(
                         ("cluster", "kubernetesVersion"),
@@ -126,161 +117,26 @@ def stack_kinds() -> Mapping[str, type[BaseModel]]:
 def load_stack_config(values: Mapping[str, Any]) -> Any:
     """Validate the stack's config values (keys without the `hardened-rke2:` prefix)."""
     if not isinstance(values, Mapping):
-        raise StackConfigError([f"<root>: expected a mapping of config keys, got {type(values).__name__}"])
+        raise stack_config_error(
+            [
+                Problem(
+                    (),
+                    f"expected a mapping of config keys, got {type(values).__name__}",
+                    "give the config keys as a mapping",
+                )
+            ]
+        )
     kinds = stack_kinds()
     kind = values.get("kind", "cluster")
     if not isinstance(kind, str) or kind not in kinds:
-        raise StackConfigError(
-            [f"kind: unknown stack kind {kind!r} (fix: use one of {', '.join(sorted(kinds))})"]
+        raise stack_config_error(
+            [Problem(("kind",), f"unknown stack kind {kind!r}", f"use one of {', '.join(sorted(kinds))}")]
         )
     model = kinds[kind]
     try:
         return model.model_validate(dict(values))
     except ValidationError as exc:
-        raise StackConfigError(format_validation_error(exc, model)) from None
-
-
-_HINTS = {
-    "missing": "add this required setting",
-    "extra_forbidden": "remove it or correct its spelling",
-    "literal_error": "use one of the listed values",
-    "string_pattern_mismatch": "match the expected format",
-    "union_tag_invalid": "use one of the listed values",
-    "union_tag_not_found": "add the discriminator field",
-    "greater_than_equal": "raise the value",
-    "less_than_equal": "lower the value",
-    "greater_than": "raise the value",
-    "less_than": "lower the value",
-    "too_short": "add entries",
-    "too_long": "remove entries",
-    "string_too_short": "give a longer value",
-    "string_too_long": "give a shorter value",
-}
-
-
-def format_validation_error(exc: ValidationError, model: type[BaseModel] | None = None) -> list[str]:
-    """One `<path>: <message> (fix: <hint>)` line per problem; values themselves are never echoed."""
-    out: list[str] = []
-    # Only the input's TYPE is used (a YAML number where text is expected); the value is never shown.
-    numeric = [
-        isinstance(e.get("input"), int | float) and not isinstance(e.get("input"), bool)
-        for e in exc.errors(include_url=False)
-    ]
-    for i, err in enumerate(exc.errors(include_url=False, include_input=False)):
-        raw_loc = tuple(err["loc"])
-        # pydantic puts a discriminated union's tag (e.g. `vsphere`) in the location; the YAML has no such key
-        loc = _walk(model, raw_loc)[0] if model is not None else raw_loc
-        error = (err.get("ctx") or {}).get("error")
-        if isinstance(error, FieldProblems):
-            out.extend(f"{_path((*loc, *p.path))}: {p.message} (fix: {p.fix})" for p in error.problems)
-            continue
-        where = _path(loc)
-        msg = str(err["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
-        if "(fix:" in msg:
-            out.append(f"{where}: {msg}")
-            continue
-        kind = err["type"]
-        hint = _HINTS.get(kind)
-        if kind.endswith("_type") or kind.endswith("_parsing"):
-            hint = "give a value of the expected type"
-        expected = str((err.get("ctx") or {}).get("expected", ""))
-        if numeric[i] and (kind == "string_type" or (kind == "literal_error" and "'" in expected)):
-            hint = f"{hint or 'use one of the listed values'}; YAML reads it as a number: quote it"
-        if kind == "model_type" and model is not None and _walk(model, raw_loc)[1] is SecretRef:
-            hint = (
-                f"name a secret config key, e.g. {{configKey: {loc[-1]}}}, and set it with "
-                f"`pulumi config set --secret {loc[-1]} <value>`; never put the secret itself here"
-            )
-        if kind == "string_pattern_mismatch":
-            hint = _pattern_hint(str((err.get("ctx") or {}).get("pattern", ""))) or hint
-        if kind == "extra_forbidden" and model is not None:
-            known = _sibling_fields(model, raw_loc[:-1])
-            close = difflib.get_close_matches(str(loc[-1]), known, n=2, cutoff=0.6) if known else []
-            if close:
-                hint = f"did you mean {' or '.join(repr(c) for c in close)}?"
-            elif known:
-                hint = f"remove it; known settings here: {', '.join(known)}"
-        out.append(f"{where}: {msg} (fix: {hint or 'see the message'})")
-    return out
-
-
-_SIMPLE_KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./:-]*$")
-
-
-def _pattern_hint(pattern: str) -> str | None:
-    if pattern.startswith("^https://"):
-        return "use an https:// URL such as https://rancher.example.com"
-    if pattern in (r"^[a-z]([-a-z0-9]*[a-z0-9])?$", r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"):
-        return "use lowercase letters, digits and '-' (a DNS label), e.g. 'prod-1'"
-    return None
-
-
-def _path(loc: tuple[Any, ...]) -> str:
-    text = ""
-    for part in loc:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        elif _SIMPLE_KEY.match(str(part)):
-            text += ("." if text else "") + str(part)
-        else:  # keys with spaces or odd characters stay readable and unambiguous
-            text += f"[{str(part)!r}]"
-    return text or "<root>"
-
-
-def _walk(model: type[BaseModel], loc: tuple[Any, ...]) -> tuple[tuple[Any, ...], Any]:
-    """Follow a pydantic error location: (the location without union tags, the model reached or None)."""
-    current: Any = model
-    clean: list[Any] = []
-    for part in loc:
-        if isinstance(part, int):
-            clean.append(part)
-            continue
-        if isinstance(current, _Union):
-            # a discriminated-union tag (e.g. `amazonec2`) selects the member model; it is no YAML key
-            member = _union_member(current, part)
-            if member is not None:
-                current = member
-                continue
-        clean.append(part)
-        fields = getattr(current, "model_fields", None) or {}
-        match = next((f for n, f in fields.items() if (f.alias or n) == part or n == part), None)
-        current = _model_in(match.annotation, None) if match is not None else None
-    return tuple(clean), current
-
-
-def _sibling_fields(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
-    """Aliases of the model at `loc` (best effort; [] when the path cannot be followed)."""
-    fields = getattr(_walk(model, loc)[1], "model_fields", None)
-    return sorted((f.alias or n) for n, f in fields.items()) if fields else []
-
-
-def _model_in(annotation: Any, tag: str | None) -> Any:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    args = typing.get_args(annotation)
-    origin = typing.get_origin(annotation)
-    if origin is typing.Annotated:
-        return _model_in(args[0], tag)
-    if origin in (typing.Union, types.UnionType) or origin in (tuple, list):
-        models = [m for a in args if (m := _model_in(a, tag)) is not None]
-        return models[0] if len(models) == 1 else (_Union(models) if models else None)
-    return None
-
-
-class _Union:
-    def __init__(self, members: list[Any]) -> None:
-        self.members = members
-
-
-def _union_member(current: Any, tag: str) -> Any:
-    if not isinstance(current, _Union):
-        return None
-    # The discriminator is a Literal field (`type` for node drivers, `provider` for SSO, ...).
-    for m in current.members:
-        for f in getattr(m, "model_fields", {}).values():
-            if typing.get_origin(f.annotation) is Literal and tag in typing.get_args(f.annotation):
-                return m
-    return None
+        raise stack_config_error(validation_problems(exc, model)) from None
 
 
 # --- secrets set in plain config ---------------------------------------------------------------------
@@ -353,7 +209,7 @@ __all__ = [
     "ClusterStackConfig",
     "RancherArgs",
     "StackConfigError",
-    "format_validation_error",
     "load_stack_config",
     "read_pulumi_config",
+    "stack_config_error",
 ]

@@ -16,6 +16,7 @@ from components.management import ManagementPlane, ManagementPlaneArgs
 from components.management.roles import USER_BASE_ROLE
 from components.management.security_settings import rendered_settings
 from components.model import HardenedModel
+from components.problems import ConfigProblems
 from components.versions import DEFAULT_RANCHER_LINE, RancherLine
 
 # Default `configKey`s of every SecretRef in the management args.
@@ -76,7 +77,9 @@ class ManagementStackConfig(HardenedModel):
             return data
         own = management.get("rancherLine", management.get("rancher_line"))
         if own is not None and own != line:
-            raise ValueError(f"management.rancherLine {own} differs from rancher.line {line} (fix: drop one)")
+            raise ConfigProblems.one(
+                f"management.rancherLine {own} differs from rancher.line {line}", "drop one"
+            )
         return {**data, "management": {**management, "rancherLine": line}}
 
 

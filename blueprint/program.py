@@ -13,7 +13,7 @@ from typing import Any
 import pulumi
 from pydantic import BaseModel
 
-from blueprint.config import STACK_CONFIG_MODELS, ClusterStackConfig, StackConfigError
+from blueprint.config import STACK_CONFIG_MODELS, ClusterStackConfig, stack_config_error
 from blueprint.management import build_management_stack
 from components.addons import ClusterAddons, preflight_problems
 from components.cluster import HardenedCluster
@@ -72,7 +72,7 @@ def _check_addons_and_gitops(config: ClusterStackConfig, rancher_url: str | None
             )
         )
     if problems:
-        raise StackConfigError([p.render() for p in problems])
+        raise stack_config_error(problems)
 
 
 def _build_addons_and_gitops(

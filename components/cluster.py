@@ -12,6 +12,7 @@ Everything is validated (`HardenedClusterArgs`) before the first resource is reg
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from typing import Any, Literal
@@ -26,10 +27,11 @@ from components import node_pools as np_mod
 from components.audit_policy import RKE2_AUDIT_POLICY_PATH, AuditPolicyArgs
 from components.handles import ClusterHandle
 from components.host_prep import host_prep_script
+from components.kube_names import DnsLabel
 from components.model import HardenedModel
 from components.pod_security import PodSecurityArgs, PodSecurityTemplate
-from components.problems import ProblemList
-from components.rke2_config import Rke2ConfigArgs, Rke2Version, render
+from components.problems import ConfigProblems, ProblemList
+from components.rke2_config import RenderedRke2Config, Rke2ConfigArgs, Rke2Version, render
 from components.versions import DEFAULT_RANCHER_LINE, PINS, RancherLine, pins_for
 
 FLEET_NAMESPACE = "fleet-default"
@@ -38,7 +40,6 @@ AUTHORIZED_FOR_CLUSTERS = "rke.cattle.io/object-authorized-for-clusters"
 CONTROL_PLANE_SELECTOR = {"rke.cattle.io/control-plane-role": "true"}
 CLUSTER_TIMEOUTS = pulumi.CustomTimeouts(create="90m", update="90m", delete="60m")
 
-_DNS_LABEL = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"
 _HOST = re.compile(r"^[A-Za-z0-9.-]+(:\d+)?$")
 _CRON_FIELD = r"[0-9*/,\-]+"
 _CRON = re.compile(rf"^{_CRON_FIELD}( {_CRON_FIELD}){{4}}$")
@@ -238,7 +239,7 @@ class UpgradeStrategyArgs(HardenedModel):
 class HardenedClusterArgs(HardenedModel):
     """Everything about one hardened downstream cluster. The defaults are the hardened settings."""
 
-    name: str = Field(pattern=_DNS_LABEL, max_length=63)
+    name: DnsLabel
     """Cluster name in Rancher (DNS label)."""
     kubernetes_version: str = Field(pins_for(DEFAULT_RANCHER_LINE).default_kubernetes_version)
     """RKE2 release, e.g. `v1.33.5+rke2r1`; in a stack it defaults to the pin of `rancher.line`."""
@@ -289,11 +290,8 @@ class HardenedClusterArgs(HardenedModel):
         problems.extend(self.rke2.problems(self.kubernetes_version, path=("rke2",)))
         try:
             np_mod.validate_layout(self.node_pools, self.production, field="nodePools")
-        except np_mod.NodeLayoutError as exc:
-            for line in exc.problems:
-                where, _, rest = line.partition(": ")
-                msg, _, fix = rest.rpartition(" (fix: ")
-                problems.add((where,), msg or rest, fix.rstrip(")") or "see the message")
+        except ConfigProblems as exc:
+            problems.extend(exc.items)
         if self.production and not self.etcd.s3:
             problems.add(
                 ("etcd", "s3"),
@@ -333,6 +331,252 @@ def _kubeconfig(server: str, token: str, cluster: str) -> str:
     )
 
 
+# --- the steps of HardenedCluster, in the order it runs them -------------------------------------------
+
+
+def rke2_extra_keys(a: HardenedClusterArgs) -> dict[str, str]:
+    """RKE2 config keys that come from other sections (inline audit policy, CIDRs)."""
+    extra_keys: dict[str, str] = {}
+    if a.audit.delivery == "inline":
+        extra_keys["audit-policy-file"] = a.audit.policy_yaml()
+    for key, value in (
+        ("cluster-cidr", a.network.cluster_cidr),
+        ("service-cidr", a.network.service_cidr),
+    ):
+        if value:
+            extra_keys[key] = value
+    return extra_keys
+
+
+def render_node_config(a: HardenedClusterArgs) -> RenderedRke2Config:
+    """The RKE2 node config (global + selector YAML); raises before anything is registered."""
+    return render(
+        a.rke2,
+        kubernetes_version=a.kubernetes_version,
+        cni=a.network.cni_list(),
+        system_default_registry=a.registries.system_default_registry,
+        apiserver_flags=a.audit.apiserver_flags(),
+        extra_keys=rke2_extra_keys(a),
+    )
+
+
+def audit_policy_secret(
+    name: str, a: HardenedClusterArgs, opts: pulumi.ResourceOptions
+) -> rancher2.SecretV2 | None:
+    """`delivery: secret`: the audit policy as a Secret in fleet-default on Rancher's local cluster."""
+    if a.audit.delivery != "secret":
+        return None
+    return rancher2.SecretV2(
+        f"{name}-audit-policy",
+        cluster_id=LOCAL_CLUSTER_ID,
+        namespace=FLEET_NAMESPACE,
+        name=f"{a.name}-audit-policy",
+        annotations={AUTHORIZED_FOR_CLUSTERS: a.name},
+        data={"audit-policy.yaml": a.audit.policy_yaml()},
+        opts=opts,
+    )
+
+
+def audit_policy_files(
+    secret: rancher2.SecretV2 | None,
+) -> list[rancher2.ClusterV2RkeConfigMachineSelectorFileArgs] | None:
+    """The machine-selector file that puts the audit-policy Secret on every control-plane node (0600)."""
+    if secret is None:
+        return None
+    return [
+        rancher2.ClusterV2RkeConfigMachineSelectorFileArgs(
+            machine_label_selector=rancher2.ClusterV2RkeConfigMachineSelectorFileMachineLabelSelectorArgs(
+                match_labels=CONTROL_PLANE_SELECTOR
+            ),
+            file_sources=[
+                rancher2.ClusterV2RkeConfigMachineSelectorFileFileSourceArgs(
+                    secret=rancher2.ClusterV2RkeConfigMachineSelectorFileFileSourceSecretArgs(
+                        name=secret.name,
+                        default_permissions="0600",
+                        items=[
+                            rancher2.ClusterV2RkeConfigMachineSelectorFileFileSourceSecretItemArgs(
+                                key="audit-policy.yaml",
+                                path=RKE2_AUDIT_POLICY_PATH,
+                                permissions="0600",
+                                dynamic=True,
+                            )
+                        ],
+                    )
+                )
+            ],
+        )
+    ]
+
+
+def etcd_s3_credential(
+    name: str, a: HardenedClusterArgs, opts: pulumi.ResourceOptions
+) -> rancher2.CloudCredential | None:
+    """The S3 cloud credential for etcd snapshots, when the keys (not an existing credential) are given."""
+    s3 = a.etcd.s3
+    if s3 is None or s3.access_key is None or s3.secret_key is None:
+        return None
+    return rancher2.CloudCredential(
+        f"{name}-etcd-s3",
+        name=f"{a.name}-etcd-s3",
+        description=f"etcd snapshot target of {a.name} (hardened-rke2)",
+        s3_credential_config=rancher2.CloudCredentialS3CredentialConfigArgs(
+            access_key=pulumi.Output.secret(s3.access_key.get_secret_value()),
+            secret_key=pulumi.Output.secret(s3.secret_key.get_secret_value()),
+            default_bucket=s3.bucket,
+            default_endpoint=s3.endpoint,
+            default_region=s3.region,
+            default_folder=s3.folder,
+            default_endpoint_ca=s3.endpoint_ca,
+            default_skip_ssl_verify=False,
+        ),
+        opts=pulumi.ResourceOptions.merge(
+            opts, pulumi.ResourceOptions(additional_secret_outputs=["s3_credential_config"])
+        ),
+    )
+
+
+def etcd_s3_config(
+    a: HardenedClusterArgs, credential: rancher2.CloudCredential | None
+) -> rancher2.ClusterV2RkeConfigEtcdS3ConfigArgs | None:
+    """The cluster's etcd S3 target (TLS verification always on)."""
+    s3 = a.etcd.s3
+    if s3 is None:
+        return None
+    credential_name: pulumi.Input[str] | None = (
+        credential.id if credential is not None else s3.cloud_credential_name
+    )
+    return rancher2.ClusterV2RkeConfigEtcdS3ConfigArgs(
+        bucket=s3.bucket,
+        endpoint=s3.endpoint,
+        folder=s3.folder,
+        region=s3.region,
+        endpoint_ca=s3.endpoint_ca,
+        cloud_credential_name=credential_name,
+        skip_ssl_verify=False,
+    )
+
+
+def registries_config(r: RegistriesArgs) -> rancher2.ClusterV2RkeConfigRegistriesArgs | None:
+    """Private registry TLS/credentials and mirrors (never `insecure`)."""
+    if not (r.configs or r.mirrors):
+        return None
+    return rancher2.ClusterV2RkeConfigRegistriesArgs(
+        configs=[
+            rancher2.ClusterV2RkeConfigRegistriesConfigArgs(
+                hostname=c.hostname,
+                auth_config_secret_name=c.auth_config_secret_name,
+                tls_secret_name=c.tls_secret_name,
+                ca_bundle=c.ca_bundle,
+                insecure=False,
+            )
+            for c in r.configs
+        ]
+        or None,
+        mirrors=[
+            rancher2.ClusterV2RkeConfigRegistriesMirrorArgs(
+                hostname=m.hostname,
+                endpoints=list(m.endpoints),
+                rewrites=dict(sorted(m.rewrites.items())) or None,
+            )
+            for m in r.mirrors
+        ]
+        or None,
+    )
+
+
+def upgrade_strategy(u: UpgradeStrategyArgs) -> rancher2.ClusterV2RkeConfigUpgradeStrategyArgs:
+    return rancher2.ClusterV2RkeConfigUpgradeStrategyArgs(
+        control_plane_concurrency=u.control_plane_concurrency,
+        worker_concurrency=u.worker_concurrency,
+        control_plane_drain_options=rancher2.ClusterV2RkeConfigUpgradeStrategyControlPlaneDrainOptionsArgs(
+            **_drain(u)
+        ),
+        worker_drain_options=rancher2.ClusterV2RkeConfigUpgradeStrategyWorkerDrainOptionsArgs(**_drain(u)),
+    )
+
+
+def cluster_inputs(
+    a: HardenedClusterArgs,
+    rendered: RenderedRke2Config,
+    *,
+    pod_security_template: pulumi.Input[str] | None,
+    selector_files: list[rancher2.ClusterV2RkeConfigMachineSelectorFileArgs] | None,
+    s3_config: rancher2.ClusterV2RkeConfigEtcdS3ConfigArgs | None,
+    machine_pools: list[rancher2.ClusterV2RkeConfigMachinePoolArgs],
+) -> dict[str, Any]:
+    """Every input of the ClusterV2 (its resource options stay with the component)."""
+    ace = a.authorized_endpoint
+    return {
+        "name": a.name,
+        "fleet_namespace": FLEET_NAMESPACE,
+        "kubernetes_version": a.kubernetes_version,
+        "enable_network_policy": a.network.project_network_isolation,
+        "default_pod_security_admission_configuration_template_name": pod_security_template,
+        "local_auth_endpoint": rancher2.ClusterV2LocalAuthEndpointArgs(
+            enabled=ace.enabled, fqdn=ace.fqdn, ca_certs=ace.ca_certs
+        ),
+        "labels": dict(sorted(a.labels.items())) or None,
+        "annotations": dict(sorted(a.annotations.items())) or None,
+        "rke_config": rancher2.ClusterV2RkeConfigArgs(
+            machine_global_config=rendered.global_yaml,
+            machine_selector_configs=[
+                # No selector = every node. Always sent: without it the provider inserts
+                # protect-kernel-defaults: false, and RKE2's CIS profile then refuses to start.
+                rancher2.ClusterV2RkeConfigMachineSelectorConfigArgs(config=rendered.selector_yaml)
+            ],
+            machine_selector_files=selector_files,
+            machine_pools=machine_pools or None,
+            etcd=rancher2.ClusterV2RkeConfigEtcdArgs(
+                disable_snapshots=False,
+                snapshot_schedule_cron=a.etcd.snapshot_schedule_cron,
+                snapshot_retention=a.etcd.snapshot_retention,
+                s3_config=s3_config,
+            ),
+            registries=registries_config(a.registries),
+            upgrade_strategy=upgrade_strategy(a.upgrade),
+        ),
+    }
+
+
+def registration_commands(a: HardenedClusterArgs, command: str) -> dict[str, str]:
+    """Rancher's node command carries no role flags; per custom pool, append that pool's roles."""
+    if not a.is_custom:
+        return {}
+    flags = {p.name: p.roles.registration_flags() for p in a.node_pools}
+    return {n: f"{command} {f}" for n, f in sorted(flags.items())}
+
+
+def kubeconfig_token(
+    name: str,
+    a: HardenedClusterArgs,
+    cluster_v1_id: pulumi.Input[str],
+    sync: rancher2.ClusterSync,
+    parent: pulumi.Resource,
+) -> rancher2.Token:
+    """A dedicated, cluster-scoped token with an explicit TTL: the ClusterV2 kube_config embeds a token
+    whose lifetime is whatever Rancher's kubeconfig default is."""
+    return rancher2.Token(
+        f"{name}-kubeconfig-token",
+        cluster_id=cluster_v1_id,
+        description=f"hardened-rke2 Kubernetes provider for {a.name}",
+        ttl=a.kubeconfig_token_ttl_hours * 3600,
+        renew=True,
+        opts=pulumi.ResourceOptions(
+            parent=parent, depends_on=[sync], additional_secret_outputs=["token", "secret_key"]
+        ),
+    )
+
+
+def proxy_kubeconfig(
+    rancher_url: str, cluster_v1_id: pulumi.Input[str], token: pulumi.Input[str], cluster: str
+) -> pulumi.Output[str]:
+    """A kubeconfig through Rancher's authenticated, audited proxy (`<url>/k8s/clusters/<id>`)."""
+    base = rancher_url.rstrip("/")
+    return pulumi.Output.all(cluster_v1_id, token).apply(
+        lambda v: _kubeconfig(f"{base}/k8s/clusters/{v[0]}", v[1], cluster)
+    )
+
+
 class HardenedCluster(pulumi.ComponentResource):
     """A hardened RKE2 cluster managed by Rancher. See the module docstring for what it creates."""
 
@@ -359,23 +603,7 @@ class HardenedCluster(pulumi.ComponentResource):
         # Validate and render everything before registering anything.
         a = args if isinstance(args, HardenedClusterArgs) else HardenedClusterArgs.model_validate(args)
         pins_for(rancher_line)
-        extra_keys: dict[str, str] = {}
-        if a.audit.delivery == "inline":
-            extra_keys["audit-policy-file"] = a.audit.policy_yaml()
-        for key, value in (
-            ("cluster-cidr", a.network.cluster_cidr),
-            ("service-cidr", a.network.service_cidr),
-        ):
-            if value:
-                extra_keys[key] = value
-        rendered = render(
-            a.rke2,
-            kubernetes_version=a.kubernetes_version,
-            cni=a.network.cni_list(),
-            system_default_registry=a.registries.system_default_registry,
-            apiserver_flags=a.audit.apiserver_flags(),
-            extra_keys=extra_keys,
-        )
+        rendered = render_node_config(a)
         super().__init__("hardened-rke2:cluster:HardenedCluster", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.args = a
@@ -384,148 +612,25 @@ class HardenedCluster(pulumi.ComponentResource):
         psa = PodSecurityTemplate(f"{name}-pod-security", a.pod_security, opts=child)
         if psa.template is not None:
             cluster_deps.append(psa.template)
-
-        selector_files = None
-        if a.audit.delivery == "secret":
-            audit_secret = rancher2.SecretV2(
-                f"{name}-audit-policy",
-                cluster_id=LOCAL_CLUSTER_ID,
-                namespace=FLEET_NAMESPACE,
-                name=f"{a.name}-audit-policy",
-                annotations={AUTHORIZED_FOR_CLUSTERS: a.name},
-                data={"audit-policy.yaml": a.audit.policy_yaml()},
-                opts=child,
-            )
+        audit_secret = audit_policy_secret(name, a, child)
+        if audit_secret is not None:
             cluster_deps.append(audit_secret)
-            selector_files = [
-                rancher2.ClusterV2RkeConfigMachineSelectorFileArgs(
-                    machine_label_selector=rancher2.ClusterV2RkeConfigMachineSelectorFileMachineLabelSelectorArgs(
-                        match_labels=CONTROL_PLANE_SELECTOR
-                    ),
-                    file_sources=[
-                        rancher2.ClusterV2RkeConfigMachineSelectorFileFileSourceArgs(
-                            secret=rancher2.ClusterV2RkeConfigMachineSelectorFileFileSourceSecretArgs(
-                                name=audit_secret.name,
-                                default_permissions="0600",
-                                items=[
-                                    rancher2.ClusterV2RkeConfigMachineSelectorFileFileSourceSecretItemArgs(
-                                        key="audit-policy.yaml",
-                                        path=RKE2_AUDIT_POLICY_PATH,
-                                        permissions="0600",
-                                        dynamic=True,
-                                    )
-                                ],
-                            )
-                        )
-                    ],
-                )
-            ]
-
-        s3_config = None
-        if a.etcd.s3 is not None:
-            s3 = a.etcd.s3
-            credential_name: pulumi.Input[str] | None = s3.cloud_credential_name
-            if s3.access_key is not None and s3.secret_key is not None:
-                credential = rancher2.CloudCredential(
-                    f"{name}-etcd-s3",
-                    name=f"{a.name}-etcd-s3",
-                    description=f"etcd snapshot target of {a.name} (hardened-rke2)",
-                    s3_credential_config=rancher2.CloudCredentialS3CredentialConfigArgs(
-                        access_key=pulumi.Output.secret(s3.access_key.get_secret_value()),
-                        secret_key=pulumi.Output.secret(s3.secret_key.get_secret_value()),
-                        default_bucket=s3.bucket,
-                        default_endpoint=s3.endpoint,
-                        default_region=s3.region,
-                        default_folder=s3.folder,
-                        default_endpoint_ca=s3.endpoint_ca,
-                        default_skip_ssl_verify=False,
-                    ),
-                    opts=pulumi.ResourceOptions(
-                        parent=self, additional_secret_outputs=["s3_credential_config"]
-                    ),
-                )
-                # The cluster depends on the credential, so a destroy deletes the cluster first.
-                cluster_deps.append(credential)
-                credential_name = credential.id
-            s3_config = rancher2.ClusterV2RkeConfigEtcdS3ConfigArgs(
-                bucket=s3.bucket,
-                endpoint=s3.endpoint,
-                folder=s3.folder,
-                region=s3.region,
-                endpoint_ca=s3.endpoint_ca,
-                cloud_credential_name=credential_name,
-                skip_ssl_verify=False,
-            )
-
+        credential = etcd_s3_credential(name, a, child)
+        if credential is not None:
+            # The cluster depends on the credential, so a destroy deletes the cluster first.
+            cluster_deps.append(credential)
         machine_pools = np_mod.build_machine_pools(
             a.name, a.node_pools, self, pulumi.ResourceOptions(parent=self)
         )
-
-        r = a.registries
-        registries = None
-        if r.configs or r.mirrors:
-            registries = rancher2.ClusterV2RkeConfigRegistriesArgs(
-                configs=[
-                    rancher2.ClusterV2RkeConfigRegistriesConfigArgs(
-                        hostname=c.hostname,
-                        auth_config_secret_name=c.auth_config_secret_name,
-                        tls_secret_name=c.tls_secret_name,
-                        ca_bundle=c.ca_bundle,
-                        insecure=False,
-                    )
-                    for c in r.configs
-                ]
-                or None,
-                mirrors=[
-                    rancher2.ClusterV2RkeConfigRegistriesMirrorArgs(
-                        hostname=m.hostname,
-                        endpoints=list(m.endpoints),
-                        rewrites=dict(sorted(m.rewrites.items())) or None,
-                    )
-                    for m in r.mirrors
-                ]
-                or None,
-            )
-
-        ace = a.authorized_endpoint
         self.cluster = rancher2.ClusterV2(
             name,
-            name=a.name,
-            fleet_namespace=FLEET_NAMESPACE,
-            kubernetes_version=a.kubernetes_version,
-            enable_network_policy=a.network.project_network_isolation,
-            default_pod_security_admission_configuration_template_name=psa.template_name,
-            local_auth_endpoint=rancher2.ClusterV2LocalAuthEndpointArgs(
-                enabled=ace.enabled, fqdn=ace.fqdn, ca_certs=ace.ca_certs
-            ),
-            labels=dict(sorted(a.labels.items())) or None,
-            annotations=dict(sorted(a.annotations.items())) or None,
-            rke_config=rancher2.ClusterV2RkeConfigArgs(
-                machine_global_config=rendered.global_yaml,
-                machine_selector_configs=[
-                    # No selector = every node. Always sent: without it the provider inserts
-                    # protect-kernel-defaults: false, and RKE2's CIS profile then refuses to start.
-                    rancher2.ClusterV2RkeConfigMachineSelectorConfigArgs(config=rendered.selector_yaml)
-                ],
-                machine_selector_files=selector_files,
-                machine_pools=machine_pools or None,
-                etcd=rancher2.ClusterV2RkeConfigEtcdArgs(
-                    disable_snapshots=False,
-                    snapshot_schedule_cron=a.etcd.snapshot_schedule_cron,
-                    snapshot_retention=a.etcd.snapshot_retention,
-                    s3_config=s3_config,
-                ),
-                registries=registries,
-                upgrade_strategy=rancher2.ClusterV2RkeConfigUpgradeStrategyArgs(
-                    control_plane_concurrency=a.upgrade.control_plane_concurrency,
-                    worker_concurrency=a.upgrade.worker_concurrency,
-                    control_plane_drain_options=rancher2.ClusterV2RkeConfigUpgradeStrategyControlPlaneDrainOptionsArgs(
-                        **_drain(a.upgrade)
-                    ),
-                    worker_drain_options=rancher2.ClusterV2RkeConfigUpgradeStrategyWorkerDrainOptionsArgs(
-                        **_drain(a.upgrade)
-                    ),
-                ),
+            **cluster_inputs(
+                a,
+                rendered,
+                pod_security_template=psa.template_name,
+                selector_files=audit_policy_files(audit_secret),
+                s3_config=etcd_s3_config(a, credential),
+                machine_pools=machine_pools,
             ),
             opts=pulumi.ResourceOptions(
                 parent=self,
@@ -541,36 +646,18 @@ class HardenedCluster(pulumi.ComponentResource):
             self.cluster.cluster_registration_token.apply(lambda t: (t.node_command or "") if t else "")
         )
         self.host_prep_script = host_prep_script() if a.is_custom else None
-        # Rancher's node command carries no role flags; per custom pool, append that pool's roles.
-        flags = {p.name: p.roles.registration_flags() for p in a.node_pools} if a.is_custom else {}
         self.registration_commands: pulumi.Output[dict[str, str]] = pulumi.Output.secret(
-            self.registration_command.apply(lambda cmd: {n: f"{cmd} {f}" for n, f in sorted(flags.items())})
+            self.registration_command.apply(functools.partial(registration_commands, a))
         )
-
         self.sync = rancher2.ClusterSync(
             f"{name}-sync",
             cluster_id=self.cluster_v1_id,
             wait_catalogs=True,
             opts=pulumi.ResourceOptions(parent=self, custom_timeouts=CLUSTER_TIMEOUTS),
         )
-        self.token: rancher2.Token | None = None
-        if rancher_url:
-            # A dedicated, cluster-scoped token with an explicit TTL: the ClusterV2 kube_config embeds a
-            # token whose lifetime is whatever Rancher's kubeconfig default is.
-            self.token = rancher2.Token(
-                f"{name}-kubeconfig-token",
-                cluster_id=self.cluster_v1_id,
-                description=f"hardened-rke2 Kubernetes provider for {a.name}",
-                ttl=a.kubeconfig_token_ttl_hours * 3600,
-                renew=True,
-                opts=pulumi.ResourceOptions(
-                    parent=self, depends_on=[self.sync], additional_secret_outputs=["token", "secret_key"]
-                ),
-            )
-            base = rancher_url.rstrip("/")
-            kubeconfig = pulumi.Output.all(self.cluster_v1_id, self.token.token).apply(
-                lambda v: _kubeconfig(f"{base}/k8s/clusters/{v[0]}", v[1], a.name)
-            )
+        self.token = kubeconfig_token(name, a, self.cluster_v1_id, self.sync, self) if rancher_url else None
+        if self.token is not None and rancher_url:
+            kubeconfig = proxy_kubeconfig(rancher_url, self.cluster_v1_id, self.token.token, a.name)
         else:  # Rancher's URL unknown: fall back to the cluster's own (secret) kubeconfig
             kubeconfig = self.cluster.kube_config
         self.kubeconfig = pulumi.Output.secret(kubeconfig)

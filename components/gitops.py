@@ -29,12 +29,12 @@ import yaml
 from pulumi_kubernetes import _utilities as k8s_utilities
 from pydantic import Field, field_validator, model_validator
 
+from components.kube_names import check_dns_label
 from components.model import HardenedModel
-from components.problems import ProblemList
+from components.problems import ConfigProblems, ProblemList
 
 FLEET_API_VERSION = "fleet.cattle.io/v1alpha1"
 DEFAULT_WORKSPACE = "fleet-default"
-_DNS1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _SCP_LIKE_SSH = re.compile(r"^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^/].*$")
 SECURE_PATTERN_PREFIXES = ("^https://", "^ssh://", "^git@")
 
@@ -46,9 +46,9 @@ def repo_transport(url: str) -> str:
     """
     scheme, sep, rest = url.partition("://")
     if sep and "@" in rest.split("/", 1)[0] and ":" in rest.split("/", 1)[0].rsplit("@", 1)[0]:
-        raise ValueError(
-            "the URL embeds a password or token, which would be stored in plain text in the GitRepo "
-            "(fix: remove it from the URL and put the credential in the Secret named by clientSecretName)"
+        raise ConfigProblems.one(
+            "the URL embeds a password or token, which would be stored in plain text in the GitRepo",
+            "remove it from the URL and put the credential in the Secret named by clientSecretName",
         )
     if url.startswith("https://") and len(url) > len("https://"):
         return "https"
@@ -57,16 +57,11 @@ def repo_transport(url: str) -> str:
     if _SCP_LIKE_SSH.match(url):
         return "ssh"
     shown = f"scheme {scheme}://" if sep else "no scheme"
-    raise ValueError(
+    raise ConfigProblems.one(
         f"the URL has {shown}, not https:// or ssh; plain http://, git:// and file:// fetch without "
-        "authenticating the server (fix: use https://… or ssh://… / git@host:path)"
+        "authenticating the server",
+        "use https://… or ssh://… / git@host:path",
     )
-
-
-def _dns_name(value: str) -> str:
-    if len(value) > 63 or not _DNS1123.match(value):
-        raise ValueError("must be a DNS-1123 label (lowercase letters, digits, '-', at most 63 characters)")
-    return value
 
 
 class GitOpsTargetArgs(HardenedModel):
@@ -82,9 +77,10 @@ class GitOpsTargetArgs(HardenedModel):
     @model_validator(mode="after")
     def _not_everything(self) -> GitOpsTargetArgs:
         if not self.cluster_selector and not self.cluster_group:
-            raise ValueError(
+            raise ConfigProblems.one(
                 "a target needs clusterSelector labels or a clusterGroup; an empty selector matches every "
-                "cluster in the workspace (fix: e.g. clusterSelector: {env: prod})"
+                "cluster in the workspace",
+                "e.g. clusterSelector: {env: prod}",
             )
         return self
 
@@ -134,7 +130,7 @@ class GitOpsRepoArgs(HardenedModel):
     @field_validator("name", "workspace")
     @classmethod
     def _dns(cls, value: str) -> str:
-        return _dns_name(value)
+        return check_dns_label(value)
 
     @model_validator(mode="after")
     def _checks(self) -> GitOpsRepoArgs:
@@ -142,9 +138,8 @@ class GitOpsRepoArgs(HardenedModel):
         transport = None
         try:
             transport = repo_transport(self.repo)
-        except ValueError as exc:
-            message, _, fix = str(exc).partition(" (fix: ")
-            problems.add(["repo"], message, fix.removesuffix(")"))
+        except ConfigProblems as exc:
+            problems.extend(exc.items, prefix=["repo"])
         if transport == "ssh" and not self.client_secret_name:
             problems.add(
                 ["clientSecretName"],
@@ -243,7 +238,7 @@ class GitRepoRestrictionArgs(HardenedModel):
     @field_validator("name", "workspace")
     @classmethod
     def _dns(cls, value: str) -> str:
-        return _dns_name(value)
+        return check_dns_label(value)
 
     @model_validator(mode="after")
     def _checks(self) -> GitRepoRestrictionArgs:

@@ -22,7 +22,9 @@ import pulumi_rancher2 as rancher2
 from pydantic import Field, field_validator, model_validator
 
 from components.host_prep import render_node_cloud_init
+from components.kube_names import check_dns_label, is_label_key, is_label_value
 from components.model import HardenedModel
+from components.problems import ConfigProblems, Problem
 
 FLEET_NAMESPACE = "fleet-default"
 ROLE_NAMES = ("etcd", "controlPlane", "worker")
@@ -33,9 +35,6 @@ _ROLE_ALIASES = {
     "control_plane": "controlPlane",
     "worker": "worker",
 }
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
-_LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
 _MAX_UNHEALTHY = re.compile(r"^([0-9]+|[0-9]{1,2}%|100%)$")
 
 
@@ -53,8 +52,8 @@ class NodeRoles(HardenedModel):
     @model_validator(mode="after")
     def _at_least_one(self) -> NodeRoles:
         if not (self.etcd or self.control_plane or self.worker):
-            raise ValueError(
-                "a pool needs at least one role (fix: set etcd, controlPlane and/or worker to true)"
+            raise ConfigProblems.one(
+                "a pool needs at least one role", "set etcd, controlPlane and/or worker to true"
             )
         return self
 
@@ -79,8 +78,8 @@ class Taint(HardenedModel):
     @field_validator("key")
     @classmethod
     def _key(cls, v: str) -> str:
-        if not _LABEL_KEY.match(v) or len(v) > 316:
-            raise ValueError(f"'{v}' is not a valid taint key (fix: use [prefix/]name, e.g. dedicated)")
+        if not is_label_key(v):
+            raise ConfigProblems.one(f"'{v}' is not a valid taint key", "use [prefix/]name, e.g. dedicated")
         return v
 
 
@@ -114,7 +113,9 @@ class _NodeDriver(HardenedModel):
 def _comma_free(values: Sequence[str], what: str) -> None:
     for v in values:
         if "," in v:
-            raise ValueError(f"{what} '{v}' contains a comma (fix: the driver joins {what}s with commas)")
+            raise ConfigProblems.one(
+                f"{what} '{v}' contains a comma", f"the driver joins {what}s with commas"
+            )
 
 
 class Amazonec2Driver(_NodeDriver):
@@ -170,12 +171,13 @@ class Amazonec2Driver(_NodeDriver):
     @model_validator(mode="after")
     def _consistent(self) -> Amazonec2Driver:
         if self.open_ports and not (self.allow_public_ip and self.allow_driver_security_group_rules):
-            raise ValueError(
+            raise ConfigProblems.one(
                 "openPorts: opening ports to the Internet needs allowPublicIp: true and "
-                "allowDriverSecurityGroupRules: true (fix: remove openPorts, or set both explicitly)"
+                "allowDriverSecurityGroupRules: true",
+                "remove openPorts, or set both explicitly",
             )
         if self.kms_key and self.allow_unencrypted_volume:
-            raise ValueError("kmsKey: set together with allowUnencryptedVolume (fix: remove one of them)")
+            raise ConfigProblems.one("kmsKey: set together with allowUnencryptedVolume", "remove one of them")
         _comma_free([*self.tags.keys(), *self.tags.values()], "tag")
         return self
 
@@ -224,8 +226,8 @@ class HarvesterDisk(HardenedModel):
     @model_validator(mode="after")
     def _source(self) -> HarvesterDisk:
         if (self.image_name is None) == (self.storage_class_name is None):
-            raise ValueError(
-                "set exactly one of imageName or storageClassName (fix: the boot disk uses imageName)"
+            raise ConfigProblems.one(
+                "set exactly one of imageName or storageClassName", "the boot disk uses imageName"
             )
         return self
 
@@ -361,22 +363,24 @@ class VsphereDriver(_NodeDriver):
     @model_validator(mode="after")
     def _consistent(self) -> VsphereDriver:
         if (self.datastore is None) == (self.datastore_cluster is None):
-            raise ValueError(
-                "set exactly one of datastore or datastoreCluster (fix: name where the VM disks go)"
+            raise ConfigProblems.one(
+                "set exactly one of datastore or datastoreCluster", "name where the VM disks go"
             )
         if self.creation_type == "library" and not self.content_library:
-            raise ValueError("contentLibrary: required with creationType 'library' (fix: name the library)")
+            raise ConfigProblems.one(
+                "contentLibrary: required with creationType 'library'", "name the library"
+            )
         hardened = {k.lower(): (k, v) for k, v in VSPHERE_HARDENED_CFGPARAMS.items()}
         for key, value in self.cfgparams.items():
             if "=" in key:
-                raise ValueError(
-                    f"cfgparams: key '{key}' contains '=' (fix: use the setting name as the key)"
+                raise ConfigProblems.one(
+                    f"cfgparams: key '{key}' contains '='", "use the setting name as the key"
                 )
             known = hardened.get(key.lower())
             if known and known[1].lower() != value.lower() and not self.allow_vmx_overrides:
-                raise ValueError(
-                    f"cfgparams.{key}: would change the hardened value {known[1]!r} to {value!r} "
-                    "(fix: drop it, or set allowVmxOverrides: true to weaken it explicitly)"
+                raise ConfigProblems.one(
+                    f"cfgparams.{key}: would change the hardened value {known[1]!r} to {value!r} ",
+                    "drop it, or set allowVmxOverrides: true to weaken it explicitly",
                 )
         return self
 
@@ -508,11 +512,7 @@ class NodePoolArgs(HardenedModel):
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
-        if not _DNS_LABEL.match(v):
-            raise ValueError(
-                f"'{v}' is not a DNS label (fix: lowercase letters, digits and '-', e.g. 'etcd')"
-            )
-        return v
+        return check_dns_label(v)
 
     @field_validator("roles", mode="before")
     @classmethod
@@ -523,9 +523,9 @@ class NodePoolArgs(HardenedModel):
         for item in v:
             role = _ROLE_ALIASES.get(str(item).strip().lower()) if isinstance(item, str) else None
             if role is None:
-                raise ValueError(f"unknown role {item!r} (fix: use etcd, controlPlane or worker)")
+                raise ConfigProblems.one(f"unknown role {item!r}", "use etcd, controlPlane or worker")
             if role in out:
-                raise ValueError(f"role {item!r} listed twice (fix: list each role once)")
+                raise ConfigProblems.one(f"role {item!r} listed twice", "list each role once")
             out[role] = True
         return out
 
@@ -533,11 +533,11 @@ class NodePoolArgs(HardenedModel):
     @classmethod
     def _labels(cls, v: dict[str, str]) -> dict[str, str]:
         for key, value in v.items():
-            if not _LABEL_KEY.match(key):
-                raise ValueError(f"'{key}' is not a valid label key (fix: use [prefix/]name)")
-            if len(value) > 63 or not _LABEL_VALUE.match(value):
-                raise ValueError(
-                    f"label {key}: '{value}' is not a valid label value (fix: ≤63 chars, [A-Za-z0-9-_.])"
+            if not is_label_key(key):
+                raise ConfigProblems.one(f"'{key}' is not a valid label key", "use [prefix/]name")
+            if not is_label_value(value):
+                raise ConfigProblems.one(
+                    f"label {key}: '{value}' is not a valid label value", "≤63 chars, [A-Za-z0-9-_.]"
                 )
         return v
 
@@ -545,26 +545,27 @@ class NodePoolArgs(HardenedModel):
     @classmethod
     def _max_unhealthy(cls, v: str | None) -> str | None:
         if v is not None and not _MAX_UNHEALTHY.match(v):
-            raise ValueError(f"'{v}' is not a count or percentage (fix: e.g. '1' or '33%')")
+            raise ConfigProblems.one(f"'{v}' is not a count or percentage", "e.g. '1' or '33%'")
         return v
 
     @model_validator(mode="after")
     def _driver_rules(self) -> NodePoolArgs:
         if self.is_custom:
             if self.cloud_credential_secret_name is not None:
-                raise ValueError(
-                    "cloudCredentialSecretName: custom (bring-your-own) pools use no cloud credential "
-                    "(fix: remove it, or choose a node driver)"
+                raise ConfigProblems.one(
+                    "cloudCredentialSecretName: custom (bring-your-own) pools use no cloud credential ",
+                    "remove it, or choose a node driver",
                 )
             if self.max_unhealthy is not None or self.unhealthy_node_timeout is not None:
-                raise ValueError(
+                raise ConfigProblems.one(
                     "maxUnhealthy/unhealthyNodeTimeout: machine health checks replace node-driver machines "
-                    "only (fix: remove them from custom pools)"
+                    "only",
+                    "remove them from custom pools",
                 )
         elif not self.cloud_credential_secret_name:
-            raise ValueError(
-                f"cloudCredentialSecretName: required for the {self.driver.type} driver "
-                "(fix: name the rancher2 cloud credential, e.g. 'cattle-global-data:cc-xxxxx')"
+            raise ConfigProblems.one(
+                f"cloudCredentialSecretName: required for the {self.driver.type} driver ",
+                "name the rancher2 cloud credential, e.g. 'cattle-global-data:cc-xxxxx'",
             )
         return self
 
@@ -574,17 +575,13 @@ class NodePoolArgs(HardenedModel):
 
 
 # ------------------------------------------------------------------------------------------- layout
-class NodeLayoutError(ValueError):
-    """Every problem of a pool layout.
+def _layout_error(problems: Sequence[Problem]) -> ConfigProblems:
+    # Layout paths read like stack config (`nodePools[0].name`).
+    return ConfigProblems(problems, style="yaml")
 
-    `details` holds `(path, message, fix)` triples for callers that build their own error report;
-    `problems` the same as `<path>: <message> (fix: <fix>)` strings.
-    """
 
-    def __init__(self, details: Sequence[tuple[str, str, str]]) -> None:
-        self.details = list(details)
-        self.problems = [f"{path}: {message} (fix: {fix})" for path, message, fix in self.details]
-        super().__init__("; ".join(self.problems))
+# A bad pool layout is a `ConfigProblems`; the old name stays for callers that catch it.
+NodeLayoutError = ConfigProblems
 
 
 def _role_count(pools: Sequence[NodePoolArgs], role: str) -> int:
@@ -600,15 +597,15 @@ def validate_layout(pools: Sequence[NodePoolArgs], production: bool, *, field: s
     quorum survives a node loss), ≥ 2 control-plane nodes, and each pool carries exactly one role.
     """
     if not pools:
-        raise NodeLayoutError([(field, "no node pools", "add at least one pool with every role")])
-    problems: list[tuple[str, str, str]] = []
+        raise _layout_error([Problem((field,), "no node pools", "add at least one pool with every role")])
+    problems: list[Problem] = []
 
     seen: dict[str, int] = {}
     for i, pool in enumerate(pools):
         if pool.name in seen:
             problems.append(
-                (
-                    f"{field}[{i}].name",
+                Problem(
+                    (field, i, "name"),
                     f"'{pool.name}' is already used by {field}[{seen[pool.name]}]",
                     "give every pool a unique name",
                 )
@@ -619,8 +616,8 @@ def validate_layout(pools: Sequence[NodePoolArgs], production: bool, *, field: s
     if custom and len(custom) != len(pools):
         driver = next(i for i, p in enumerate(pools) if not p.is_custom)
         problems.append(
-            (
-                f"{field}[{custom[0]}].driver",
+            Problem(
+                (field, custom[0], "driver"),
                 f"custom pools cannot be mixed with node-driver pools such as {field}[{driver}]",
                 "use only custom pools, or only node-driver pools",
             )
@@ -628,14 +625,16 @@ def validate_layout(pools: Sequence[NodePoolArgs], production: bool, *, field: s
 
     for role in ROLE_NAMES:
         if _role_count(pools, role) == 0:
-            problems.append((field, f"no pool has the {role} role", f"set roles.{role}: true on a pool"))
+            problems.append(
+                Problem((field,), f"no pool has the {role} role", f"set roles.{role}: true on a pool")
+            )
 
     if production:
         etcd = _role_count(pools, "etcd")
         if etcd and (etcd < 3 or etcd % 2 == 0):
             problems.append(
-                (
-                    field,
+                Problem(
+                    (field,),
                     f"production needs an odd number of etcd nodes ≥ 3, got {etcd}",
                     "set the etcd pools' quantity to 3 or 5",
                 )
@@ -643,8 +642,8 @@ def validate_layout(pools: Sequence[NodePoolArgs], production: bool, *, field: s
         cp = _role_count(pools, "controlPlane")
         if cp and cp < 2:
             problems.append(
-                (
-                    field,
+                Problem(
+                    (field,),
                     f"production needs ≥ 2 control-plane nodes, got {cp}",
                     "raise the control-plane pool's quantity to 2 or more",
                 )
@@ -652,15 +651,15 @@ def validate_layout(pools: Sequence[NodePoolArgs], production: bool, *, field: s
         for i, pool in enumerate(pools):
             if len(pool.roles.names()) != 1:
                 problems.append(
-                    (
-                        f"{field}[{i}].roles",
+                    Problem(
+                        (field, i, "roles"),
                         f"production pools carry exactly one role, '{pool.name}' has "
                         + ", ".join(pool.roles.names()),
                         "split it into separate etcd, controlPlane and worker pools",
                     )
                 )
     if problems:
-        raise NodeLayoutError(problems)
+        raise _layout_error(problems)
 
 
 # -------------------------------------------------------------------------------------------- build
@@ -677,11 +676,13 @@ def build_machine_pools(
     if not pools or all(p.is_custom for p in pools):
         return []
     if any(p.is_custom for p in pools):
-        raise NodeLayoutError([("nodePools", "custom and node-driver pools cannot be mixed", "use one kind")])
+        raise _layout_error(
+            [Problem(("nodePools",), "custom and node-driver pools cannot be mixed", "use one kind")]
+        )
     names = [p.name for p in pools]
     if len(set(names)) != len(names):
         # Caught here too: duplicate resource names would otherwise fail deep inside Pulumi.
-        raise NodeLayoutError([("nodePools", "pool names repeat", "give every pool a unique name")])
+        raise _layout_error([Problem(("nodePools",), "pool names repeat", "give every pool a unique name")])
 
     machine_pools: list[rancher2.ClusterV2RkeConfigMachinePoolArgs] = []
     for pool in pools:

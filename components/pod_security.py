@@ -13,6 +13,7 @@ import pulumi
 import pulumi_rancher2 as rancher2
 from pydantic import Field, model_validator
 
+from components.kube_names import DnsLabel
 from components.model import HardenedModel
 
 BUILTIN_RESTRICTED = "rancher-restricted"
@@ -23,7 +24,7 @@ _LEVEL_ORDER = {"privileged": 0, "baseline": 1, "restricted": 2}
 class PsaExemption(HardenedModel):
     """One exempted namespace, username or runtime class, with the reason it is needed."""
 
-    namespace: str | None = Field(None, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+    namespace: DnsLabel | None = None
     """Exempted namespace."""
     username: str | None = None
     """Exempted user name."""
@@ -40,7 +41,7 @@ class PsaExemption(HardenedModel):
 
 
 class CustomPsaTemplateArgs(HardenedModel):
-    name: str = Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)
+    name: DnsLabel
     """Template name (DNS label)."""
     description: str = "Restricted pod security with audited exemptions (hardened-rke2)"
     """Template description shown in Rancher."""
@@ -70,7 +71,7 @@ class CustomPsaTemplateArgs(HardenedModel):
 
 
 class PodSecurityArgs(HardenedModel):
-    template: str = Field(BUILTIN_RESTRICTED, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+    template: DnsLabel = BUILTIN_RESTRICTED
     """Existing template name used when `custom` is not given."""
     custom: CustomPsaTemplateArgs | None = None
     """A custom PSA template created by the stack and made the cluster default (instead of `template`)."""

@@ -18,7 +18,7 @@ from pydantic import Field, model_validator
 from components.management.secrets import SecretRef, resolve_secret
 from components.model import HardenedModel
 from components.problems import ProblemList
-from components.versions import DEFAULT_RANCHER_LINE, RancherLine, pins_for
+from components.versions import DEFAULT_RANCHER_LINE, LinePins, RancherLine, pins_for
 
 RANCHER_NAMESPACE = "cattle-system"
 CERT_MANAGER_NAMESPACE = "cert-manager"
@@ -269,6 +269,124 @@ def cert_manager_values(args: RancherServerArgs) -> dict[str, Any]:
     return values
 
 
+# --- the steps of RancherServer, in the order it runs them ---------------------------------------------
+
+
+def cert_manager_release(
+    name: str, args: RancherServerArgs, pins: LinePins, opts: pulumi.ResourceOptions
+) -> k8s.helm.v3.Release | None:
+    """cert-manager, when the TLS source needs it (rancher-generated or Let's Encrypt certificates)."""
+    if not args.tls.needs_cert_manager:
+        return None
+    return k8s.helm.v3.Release(
+        f"{name}-cert-manager",
+        name="cert-manager",
+        chart="cert-manager",
+        version=args.cert_manager_version or pins.cert_manager_chart,
+        repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=args.cert_manager_repository),
+        namespace=CERT_MANAGER_NAMESPACE,
+        create_namespace=True,
+        values=cert_manager_values(args),
+        timeout=args.helm_timeout_seconds,
+        opts=opts,
+    )
+
+
+def rancher_namespace_labels(args: RancherServerArgs) -> dict[str, str]:
+    """Baseline is enforced (Rancher runs as root, so not restricted); a hostPath audit destination
+    needs a hostPath volume, which only the privileged level admits."""
+    enforce = "privileged" if args.audit_log.destination == "hostPath" else "baseline"
+    return {
+        "pod-security.kubernetes.io/enforce": enforce,
+        "pod-security.kubernetes.io/audit": "restricted",
+        "pod-security.kubernetes.io/warn": "restricted",
+    }
+
+
+def rancher_namespace(
+    name: str, args: RancherServerArgs, opts: pulumi.ResourceOptions
+) -> k8s.core.v1.Namespace:
+    """Explicit namespace: the TLS secrets must exist before the Rancher pods mount them."""
+    return k8s.core.v1.Namespace(
+        f"{name}-namespace",
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=RANCHER_NAMESPACE, labels=rancher_namespace_labels(args)),
+        opts=opts,
+    )
+
+
+def tls_secrets(
+    name: str,
+    args: RancherServerArgs,
+    certificate: pulumi.Input[str] | None,
+    private_key: pulumi.Input[str] | None,
+    namespace: k8s.core.v1.Namespace,
+    opts: pulumi.ResourceOptions,
+) -> list[pulumi.Resource]:
+    """The ingress certificate (given as secret config) and the private CA bundle, when configured."""
+    out: list[pulumi.Resource] = []
+    if certificate is not None and private_key is not None:
+        out.append(
+            k8s.core.v1.Secret(
+                f"{name}-ingress-tls",
+                metadata=k8s.meta.v1.ObjectMetaArgs(name="tls-rancher-ingress", namespace=RANCHER_NAMESPACE),
+                type="kubernetes.io/tls",
+                string_data={"tls.crt": certificate, "tls.key": private_key},
+                opts=pulumi.ResourceOptions.merge(
+                    opts, pulumi.ResourceOptions(depends_on=[namespace], additional_secret_outputs=["data"])
+                ),
+            )
+        )
+    if args.tls.source == "secret" and args.tls.private_ca_certificate:
+        out.append(
+            k8s.core.v1.Secret(
+                f"{name}-private-ca",
+                metadata=k8s.meta.v1.ObjectMetaArgs(name="tls-ca", namespace=RANCHER_NAMESPACE),
+                string_data={"cacerts.pem": args.tls.private_ca_certificate},
+                opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[namespace])),
+            )
+        )
+    return out
+
+
+def bootstrap_password(
+    name: str, args: RancherServerArgs, opts: pulumi.ResourceOptions
+) -> random.RandomPassword:
+    return random.RandomPassword(
+        f"{name}-bootstrap-password",
+        length=args.bootstrap_password_length,
+        special=False,  # Helm --set style escaping and URL forms break on some specials.
+        min_lower=4,
+        min_upper=4,
+        min_numeric=4,
+        opts=opts,
+    )
+
+
+def rancher_release(
+    name: str,
+    args: RancherServerArgs,
+    pins: LinePins,
+    password: pulumi.Input[str],
+    depends: list[pulumi.Resource],
+    opts: pulumi.ResourceOptions,
+) -> k8s.helm.v3.Release:
+    return k8s.helm.v3.Release(
+        name,
+        name="rancher",
+        chart="rancher",
+        version=args.chart_version or pins.rancher_chart,
+        repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=args.chart_repository),
+        namespace=RANCHER_NAMESPACE,
+        create_namespace=False,
+        values=rancher_values(args, password),
+        timeout=args.helm_timeout_seconds,
+        max_history=10,
+        opts=pulumi.ResourceOptions.merge(
+            opts, pulumi.ResourceOptions(depends_on=depends, additional_secret_outputs=["values"])
+        ),
+    )
+
+
 class RancherServer(pulumi.ComponentResource):
     """cert-manager (if needed) + the Rancher chart on the cluster reached by `kubernetes_provider`."""
 
@@ -298,90 +416,13 @@ class RancherServer(pulumi.ComponentResource):
         self.ca_certs = args.tls.private_ca_certificate
         k8s_opts = pulumi.ResourceOptions(parent=self, provider=kubernetes_provider)
 
-        self.cert_manager = None
-        if args.tls.needs_cert_manager:
-            self.cert_manager = k8s.helm.v3.Release(
-                f"{name}-cert-manager",
-                name="cert-manager",
-                chart="cert-manager",
-                version=args.cert_manager_version or pins.cert_manager_chart,
-                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=args.cert_manager_repository),
-                namespace=CERT_MANAGER_NAMESPACE,
-                create_namespace=True,
-                values=cert_manager_values(args),
-                timeout=args.helm_timeout_seconds,
-                opts=k8s_opts,
-            )
-
-        # Explicit namespace: the TLS secrets must exist before the Rancher pods mount them.
-        # Baseline is enforced (Rancher runs as root, so not restricted); a hostPath audit destination
-        # needs a hostPath volume, which only the privileged level admits.
-        enforce = "privileged" if args.audit_log.destination == "hostPath" else "baseline"
-        namespace = k8s.core.v1.Namespace(
-            f"{name}-namespace",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=RANCHER_NAMESPACE,
-                labels={
-                    "pod-security.kubernetes.io/enforce": enforce,
-                    "pod-security.kubernetes.io/audit": "restricted",
-                    "pod-security.kubernetes.io/warn": "restricted",
-                },
-            ),
-            opts=k8s_opts,
-        )
+        self.cert_manager = cert_manager_release(name, args, pins, k8s_opts)
+        namespace = rancher_namespace(name, args, k8s_opts)
         depends: list[pulumi.Resource] = [namespace]
         if self.cert_manager is not None:
             depends.append(self.cert_manager)
-        if certificate is not None and private_key is not None:
-            depends.append(
-                k8s.core.v1.Secret(
-                    f"{name}-ingress-tls",
-                    metadata=k8s.meta.v1.ObjectMetaArgs(
-                        name="tls-rancher-ingress", namespace=RANCHER_NAMESPACE
-                    ),
-                    type="kubernetes.io/tls",
-                    string_data={"tls.crt": certificate, "tls.key": private_key},
-                    opts=pulumi.ResourceOptions.merge(
-                        k8s_opts,
-                        pulumi.ResourceOptions(depends_on=[namespace], additional_secret_outputs=["data"]),
-                    ),
-                )
-            )
-        if args.tls.source == "secret" and args.tls.private_ca_certificate:
-            depends.append(
-                k8s.core.v1.Secret(
-                    f"{name}-private-ca",
-                    metadata=k8s.meta.v1.ObjectMetaArgs(name="tls-ca", namespace=RANCHER_NAMESPACE),
-                    string_data={"cacerts.pem": args.tls.private_ca_certificate},
-                    opts=pulumi.ResourceOptions.merge(
-                        k8s_opts, pulumi.ResourceOptions(depends_on=[namespace])
-                    ),
-                )
-            )
-
-        password = random.RandomPassword(
-            f"{name}-bootstrap-password",
-            length=args.bootstrap_password_length,
-            special=False,  # Helm --set style escaping and URL forms break on some specials.
-            min_lower=4,
-            min_upper=4,
-            min_numeric=4,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        depends += tls_secrets(name, args, certificate, private_key, namespace, k8s_opts)
+        password = bootstrap_password(name, args, pulumi.ResourceOptions(parent=self))
         self.bootstrap_password = pulumi.Output.secret(password.result)
-        self.release = k8s.helm.v3.Release(
-            name,
-            name="rancher",
-            chart="rancher",
-            version=args.chart_version or pins.rancher_chart,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=args.chart_repository),
-            namespace=RANCHER_NAMESPACE,
-            create_namespace=False,
-            values=rancher_values(args, self.bootstrap_password),
-            timeout=args.helm_timeout_seconds,
-            max_history=10,
-            opts=pulumi.ResourceOptions.merge(
-                k8s_opts, pulumi.ResourceOptions(depends_on=depends, additional_secret_outputs=["values"])
-            ),
-        )
+        self.release = rancher_release(name, args, pins, self.bootstrap_password, depends, k8s_opts)
         self.register_outputs({"apiUrl": self.api_url, "release": self.release.name})

@@ -21,8 +21,11 @@ from typing import Any, Literal
 import pulumi
 import pulumi_rancher2 as rancher2
 from pydantic import Field, model_validator
+from pydantic.alias_generators import to_camel
 
+from components.kube_names import DnsLabel
 from components.model import HardenedModel
+from components.problems import ProblemList
 
 ESCALATION_VERBS = frozenset({"escalate", "bind", "impersonate"})
 READ = ("get", "list", "watch")
@@ -48,17 +51,20 @@ class RuleArgs(HardenedModel):
 
     @model_validator(mode="after")
     def _no_wildcards(self) -> RuleArgs:
-        problems = []
+        problems = ProblemList()
         for field in ("api_groups", "resources", "verbs", "non_resource_urls", "resource_names"):
             if any("*" in item for item in getattr(self, field)):
-                problems.append(f"{field}: wildcards are not allowed (fix: list the items explicitly)")
+                problems.add((to_camel(field),), "wildcards are not allowed", "list the items explicitly")
         bad = sorted(ESCALATION_VERBS.intersection(self.verbs))
         if bad:
-            problems.append(f"verbs: {', '.join(bad)} allow privilege escalation (fix: remove them)")
+            problems.add(("verbs",), f"{', '.join(bad)} allow privilege escalation", "remove them")
         if not self.resources and not self.non_resource_urls:
-            problems.append("a rule needs resources or nonResourceUrls")
-        if problems:
-            raise ValueError("; ".join(problems))
+            problems.add(
+                ("resources",),
+                "a rule needs resources or nonResourceUrls",
+                "list the resources (or nonResourceUrls for a cluster-context rule)",
+            )
+        problems.raise_if_any()
         return self
 
     def sdk_args(self, cls: Any) -> Any:
@@ -73,7 +79,7 @@ class RuleArgs(HardenedModel):
 
 
 class RoleTemplateArgs(HardenedModel):
-    name: str = Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)
+    name: DnsLabel
     """Key of the role template (DNS label), e.g. `team-developer`; teams refer to it as `platformRole`."""
     display_name: str | None = None
     """Name shown in the Rancher UI."""
@@ -187,18 +193,29 @@ class RolesArgs(HardenedModel):
 
     @model_validator(mode="after")
     def _unique(self) -> RolesArgs:
+        problems = ProblemList()
         names = [t.name for t in self.role_templates]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
-            raise ValueError(f"roleTemplates: duplicate names {', '.join(dupes)}")
+            problems.add(
+                ("roleTemplates",),
+                f"duplicate names {', '.join(dupes)}",
+                "give every role template its own name",
+            )
         for field in ("platform_admin_groups", "auditor_groups"):
+            key = to_camel(field)
             bad = [g for g in getattr(self, field) if "_group://" not in g]
             if bad:
-                raise ValueError(f"{field}: {bad} are not group principals (fix: <provider>_group://<group>)")
+                problems.add((key,), f"{bad} are not group principals", "<provider>_group://<group>")
             slugs = [_slug(g) for g in getattr(self, field)]
             clashes = sorted({g for g in getattr(self, field) if slugs.count(_slug(g)) > 1})
             if clashes:
-                raise ValueError(f"{field}: {clashes} are duplicates or differ only in punctuation/case")
+                problems.add(
+                    (key,),
+                    f"{clashes} are duplicates or differ only in punctuation/case",
+                    "list each group once",
+                )
+        problems.raise_if_any()
         return self
 
     @property

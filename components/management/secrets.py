@@ -17,12 +17,14 @@ import pulumi
 from pydantic import field_validator
 
 from components.model import HardenedModel
+from components.problems import ConfigProblems, Problem
 
 _KEY = re.compile(r"^(?:[A-Za-z0-9_.-]+:)?[A-Za-z][A-Za-z0-9_.-]*$")
 
 
-class MissingSecretError(ValueError):
-    """A required secret config value is not set (raised at deploy time, before any resource exists)."""
+# A required secret config value that is not set (raised at deploy time, before any resource exists) is a
+# `ConfigProblems` like every other config problem; the old name stays for callers that catch it.
+MissingSecretError = ConfigProblems
 
 
 class SecretRef(HardenedModel):
@@ -68,4 +70,4 @@ def resolve_secret(ref: SecretRef, field_path: str) -> pulumi.Output[str]:
             f"`pulumi up` will stop until it is set (fix: {fix})"
         )
         return unknown_secret()
-    raise MissingSecretError(f"{field_path}: secret config {full_key} is not set (fix: {fix})")
+    raise ConfigProblems([Problem((field_path,), f"secret config {full_key} is not set", fix)])

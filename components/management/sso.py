@@ -19,6 +19,7 @@ from pydantic import Field, model_validator
 
 from components.management.secrets import SecretRef, resolve_secret
 from components.model import HardenedModel
+from components.problems import ConfigProblems, Problem
 
 AccessMode = Literal["restricted", "required", "unrestricted"]
 
@@ -44,12 +45,15 @@ class _SsoBase(HardenedModel):
     def principal_prefix(self) -> str:
         return PRINCIPAL_PREFIX[self.provider]  # type: ignore[attr-defined]
 
-    def check_principals(self, ids: tuple[str, ...], field: str) -> list[str]:
+    def check_principals(self, ids: tuple[str, ...], field: str) -> list[Problem]:
         prefix = self.principal_prefix()
         allowed = (f"{prefix}_user://", f"{prefix}_group://", "local://")
         return [
-            f"{field}: {pid!r} is not a {prefix} principal (fix: start it with {prefix}_group:// or "
-            f"{prefix}_user://)"
+            Problem(
+                (field,),
+                f"{pid!r} is not a {prefix} principal",
+                f"start it with {prefix}_group:// or {prefix}_user://",
+            )
             for pid in ids
             if not pid.startswith(allowed)
         ]
@@ -58,7 +62,7 @@ class _SsoBase(HardenedModel):
     def _principals(self) -> _SsoBase:
         problems = self.check_principals(self.allowed_principal_ids, "allowedPrincipalIds")
         if problems:
-            raise ValueError("; ".join(problems))
+            raise ConfigProblems(problems)
         return self
 
     def secret_refs(self) -> dict[str, SecretRef]:
@@ -196,9 +200,9 @@ class _LdapBase(_SsoBase):
     @model_validator(mode="after")
     def _transport(self) -> _LdapBase:
         if not (self.tls or self.start_tls) and not self.allow_plaintext_ldap:
-            raise ValueError(
-                "LDAP without tls or startTls sends bind passwords in clear (fix: tls: true, or set "
-                "allowPlaintextLdap: true)"
+            raise ConfigProblems.one(
+                "LDAP without tls or startTls sends bind passwords in clear",
+                "tls: true, or set allowPlaintextLdap: true",
             )
         return self
 
@@ -354,7 +358,8 @@ _SECRET_FIELD = {
 
 
 def resolve_sso_secrets(args: Any, field_prefix: str = "sso") -> dict[str, pulumi.Output[str]]:
-    """Every credential of `args`, resolved (or a MissingSecretError) before anything is registered."""
+    """Every credential of `args`, resolved (or ConfigProblems for a missing one) before anything is
+    registered."""
     return {
         arg: resolve_secret(ref, f"{field_prefix}.{_SECRET_FIELD[arg]}")
         for arg, ref in sorted(args.secret_refs().items())
@@ -386,11 +391,14 @@ class SingleSignOn(pulumi.ComponentResource):
         problems = args.check_principals(extra_principal_ids, "group bindings")
         if args.access_mode != "unrestricted" and not (args.allowed_principal_ids or extra_principal_ids):
             problems.append(
-                f"accessMode {args.access_mode} with no allowedPrincipalIds admits nobody through SSO "
-                "(fix: list the groups that may log in)"
+                Problem(
+                    ("accessMode",),
+                    f"{args.access_mode} with no allowedPrincipalIds admits nobody through SSO",
+                    "list the groups that may log in",
+                )
             )
         if problems:
-            raise ValueError("; ".join(problems))
+            raise ConfigProblems(problems)
         if secrets is None:
             secrets = resolve_sso_secrets(args)
         principals = sorted(set(args.allowed_principal_ids) | set(extra_principal_ids))

@@ -147,10 +147,11 @@ def test_rancher_url_falls_back_to_provider_config(monkeypatch: pytest.MonkeyPat
 
 def test_config_errors_raised_by_build_are_clean_too(monkeypatch: pytest.MonkeyPatch) -> None:
     from blueprint import program
-    from blueprint.config import ClusterStackConfig, StackConfigError
+    from blueprint.config import ClusterStackConfig, stack_config_error
+    from components.problems import Problem
 
     def failing_build(config: ClusterStackConfig) -> None:
-        raise StackConfigError(["cluster.x: resolved value is wrong (fix: set it)"])
+        raise stack_config_error([Problem(("cluster", "x"), "resolved value is wrong", "set it")])
 
     monkeypatch.setitem(program.STACK_KINDS, "cluster", (ClusterStackConfig, failing_build))
     monitor = RecordingMonitor(EchoMocks())

@@ -362,3 +362,70 @@ def test_without_rancher_url_the_cluster_kubeconfig_is_used(run: Callable[..., P
     r = run(custom_args(), rancher_url=None)
     assert r.of_type(TOKEN) == []
     assert r.one(K8S).is_secret("kubeconfig")
+
+
+# --- one test per constructor step -------------------------------------------------------------------
+
+
+def test_step_rke2_extra_keys() -> None:
+    from components.cluster import rke2_extra_keys
+
+    a = HardenedClusterArgs.model_validate(custom_args(network={"clusterCidr": "10.42.0.0/16"}))
+    keys = rke2_extra_keys(a)
+    assert keys["cluster-cidr"] == "10.42.0.0/16" and "service-cidr" not in keys
+    assert ("audit-policy-file" in keys) == (a.audit.delivery == "inline")
+
+
+def test_step_audit_policy_files_and_registries() -> None:
+    from components.cluster import audit_policy_files, registries_config
+
+    assert audit_policy_files(None) is None
+    a = HardenedClusterArgs.model_validate(custom_args())
+    assert registries_config(a.registries) is None
+    mirrored = HardenedClusterArgs.model_validate(
+        custom_args(registries={"mirrors": [{"hostname": "docker.io", "endpoints": ["https://m.example"]}]})
+    )
+    regs = registries_config(mirrored.registries)
+    assert regs is not None and regs.configs is None and regs.mirrors is not None
+
+
+def test_step_etcd_s3_config_without_a_credential_uses_the_named_one() -> None:
+    from components.cluster import etcd_s3_config
+
+    a = HardenedClusterArgs.model_validate(custom_args())
+    assert etcd_s3_config(a, None) is None
+
+
+def test_step_registration_commands() -> None:
+    from components.cluster import registration_commands
+
+    a = HardenedClusterArgs.model_validate(custom_args())
+    commands = registration_commands(a, "curl x | sh -s -")
+    assert commands and all(c.startswith("curl x | sh -s - --") for c in commands.values())
+
+
+def test_cluster_name_follows_kubernetes_dns_label_rule() -> None:
+    # Accepted-set change: a leading digit is a valid DNS-1123 label (apimachinery IsDNS1123Label).
+    assert HardenedClusterArgs.model_validate(custom_args(name="1st-cluster")).name == "1st-cluster"
+    HardenedClusterArgs.model_validate(custom_args(name="c" * 63))
+    for bad in ("c" * 64, "Prod", "-dev", "dev-"):
+        with pytest.raises(ValidationError, match=r"is not a DNS-1123 label"):
+            HardenedClusterArgs.model_validate(custom_args(name=bad))
+
+
+def test_pool_names_and_label_keys_follow_kubernetes_rules() -> None:
+    # Accepted-set change: pool names are now capped at 63 characters, label-key names too.
+    long_pool = [{"name": "p" * 64, "roles": ["etcd", "controlPlane", "worker"]}]
+    with pytest.raises(ValidationError, match=r"nodePools\.0\.name"):
+        HardenedClusterArgs.model_validate(custom_args(nodePools=long_pool))
+    labelled = [{"name": "all", "roles": ["etcd", "controlPlane", "worker"], "labels": {"k" * 64: "v"}}]
+    with pytest.raises(ValidationError, match="is not a valid label key"):
+        HardenedClusterArgs.model_validate(custom_args(nodePools=labelled))
+    ok = [
+        {
+            "name": "all",
+            "roles": ["etcd", "controlPlane", "worker"],
+            "labels": {"example.com/" + "k" * 63: "v"},
+        }
+    ]
+    HardenedClusterArgs.model_validate(custom_args(nodePools=ok))

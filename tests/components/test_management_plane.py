@@ -207,7 +207,7 @@ def test_weakening_below_a_floor_is_a_field_named_error(args: dict[str, Any], fi
         SecuritySettingsArgs.model_validate(args)
     paths = set()
     for e in err.value.errors():
-        problems = getattr((e.get("ctx") or {}).get("error"), "problems", None)
+        problems = getattr((e.get("ctx") or {}).get("error"), "items", None)
         paths |= (
             {".".join(map(str, p.path)) for p in problems} if problems else {".".join(map(str, e["loc"]))}
         )

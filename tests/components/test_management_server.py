@@ -49,7 +49,7 @@ def problem_paths(err: ValidationError) -> set[str]:
     out = set()
     for e in err.errors():
         loc = [str(p) for p in e["loc"]]
-        problems = getattr((e.get("ctx") or {}).get("error"), "problems", None)
+        problems = getattr((e.get("ctx") or {}).get("error"), "items", None)
         if problems:
             out |= {".".join([*loc, *(str(x) for x in p.path)]) for p in problems}
         else:
@@ -250,3 +250,61 @@ def test_args_are_camel_case_and_snake_case() -> None:
     a = RancherServerArgs.model_validate({"hostname": "r.example.com", "agentTlsMode": "strict"})
     b = RancherServerArgs(hostname="r.example.com", agent_tls_mode="strict")
     assert a == b
+
+
+# --- one test per constructor step -------------------------------------------------------------------
+
+
+def test_step_rancher_namespace_labels() -> None:
+    from components.management.rancher_server import rancher_namespace_labels
+
+    labels = rancher_namespace_labels(RancherServerArgs(hostname="rancher.example.com"))
+    assert labels == {
+        "pod-security.kubernetes.io/enforce": "baseline",
+        "pod-security.kubernetes.io/audit": "restricted",
+        "pod-security.kubernetes.io/warn": "restricted",
+    }
+
+
+def test_step_cert_manager_release_only_when_needed() -> None:
+    import pulumi
+
+    from components.management.rancher_server import cert_manager_release
+
+    args = RancherServerArgs.model_validate(
+        {
+            "hostname": "rancher.example.com",
+            "tls": {"source": "secret", "certificate": {"configKey": "c"}, "privateKey": {"configKey": "k"}},
+        }
+    )
+    assert cert_manager_release("r", args, pins_for(args.rancher_line), pulumi.ResourceOptions()) is None
+
+
+def test_step_tls_secrets_and_release(mock_run: Any) -> None:
+    import pulumi
+    import pulumi_kubernetes as k8s
+
+    from components.management.rancher_server import rancher_namespace, rancher_release, tls_secrets
+
+    def program() -> None:
+        args = RancherServerArgs.model_validate(
+            {
+                "hostname": "rancher.example.com",
+                "tls": {
+                    "source": "secret",
+                    "privateCaCertificate": PEM,
+                    "certificate": {"configKey": "c"},
+                    "privateKey": {"configKey": "k"},
+                },
+            }
+        )
+        opts = pulumi.ResourceOptions(provider=k8s.Provider("local", kubeconfig=None))
+        ns = rancher_namespace("r", args, opts)
+        secrets = tls_secrets("r", args, "crt", "key", ns, opts)
+        assert len(secrets) == 2
+        rancher_release("r", args, pins_for(args.rancher_line), "pw", [ns, *secrets], opts)
+
+    run = mock_run(program, mocks=MOCKS)
+    assert {r.name for r in run.of_type(SECRET)} == {"r-ingress-tls", "r-private-ca"}
+    (release,) = run.of_type(RELEASE)
+    assert release.inputs["chart"] == "rancher" and release.inputs["namespace"] == "cattle-system"

@@ -22,6 +22,7 @@ from components.node_pools import (
     build_machine_pools,
     validate_layout,
 )
+from components.problems import Problem
 from hardened_rke2.capture import EchoMocks, ProgramRun
 
 MACHINE_CONFIG = "rancher2:index/machineConfigV2:MachineConfigV2"
@@ -516,15 +517,15 @@ def test_production_rejects_a_combined_etcd_and_control_plane_pool() -> None:
 def test_layout_error_details_are_structured() -> None:
     with pytest.raises(NodeLayoutError) as err:
         validate_layout([pool("e", ["etcd"], 2), pool("c", ["controlPlane"], 2)], production=True)
-    assert err.value.details == [
-        ("nodePools", "no pool has the worker role", "set roles.worker: true on a pool"),
-        (
-            "nodePools",
+    assert err.value.items == (
+        Problem(("nodePools",), "no pool has the worker role", "set roles.worker: true on a pool"),
+        Problem(
+            ("nodePools",),
             "production needs an odd number of etcd nodes ≥ 3, got 2",
             "set the etcd pools' quantity to 3 or 5",
         ),
-    ]
-    assert err.value.problems == [f"{p}: {m} (fix: {f})" for p, m, f in err.value.details]
+    )
+    assert err.value.problems == [f"{p.path[0]}: {p.message} (fix: {p.fix})" for p in err.value.items]
 
 
 def test_layout_error_paths_follow_the_callers_field() -> None:

@@ -18,7 +18,7 @@ from pulumi.runtime.mocks import MockResourceArgs
 from components.tenancy import (
     METADATA_ENDPOINTS,
     ContainerResourcesArgs,
-    PodSecurityArgs,
+    NamespacePodSecurityArgs,
     QuotaArgs,
     TeamAccessArgs,
     TeamConfigError,
@@ -552,7 +552,7 @@ def test_every_problem_is_reported_at_once() -> None:
 
 def test_defaults_are_hardened() -> None:
     args = TeamTenancyArgs.model_validate(team())
-    assert args.pod_security == PodSecurityArgs(enforce="restricted", version="latest")
+    assert args.pod_security == NamespacePodSecurityArgs(enforce="restricted", version="latest")
     assert args.project_quota.services_node_ports == "0"
     assert args.project_quota.services_load_balancers == "0"
     ns = args.namespaces[0]
@@ -890,3 +890,39 @@ def test_for_cluster_without_a_provider_is_refused() -> None:
     handle = ClusterHandle(name="prod", v1_id=V1, ready=None, kubernetes_version="v1", rancher_line="2.13")
     with pytest.raises(TeamConfigError, match="cluster 'prod' has no Kubernetes provider"):
         TeamTenancy.for_cluster("payments", team(), handle)
+
+
+# --- one test per TeamTenancy step (the resource-creating ones are pinned by the runs above) -------------
+
+
+def test_step_check_providers_reports_every_platform_role_binding() -> None:
+    from components.tenancy import check_providers
+
+    args = parse_team_args(
+        team(
+            groups=[
+                {"groupPrincipalId": "okta_group://a", "platformRole": "ops"},
+                {"groupPrincipalId": "okta_group://b", "platformRole": "dev"},
+            ]
+        )
+    )
+    with pytest.raises(TeamConfigError) as info:
+        check_providers(args, None, None)
+    assert [p.path for p in info.value.items] == [
+        ("groups", 0, "platformRole"),
+        ("groups", 1, "platformRole"),
+    ]
+    check_providers(args, {"ops": "rt-1", "dev": "rt-2"}, None)
+
+
+def test_step_limit_range_and_namespace_annotations() -> None:
+    from components.tenancy import limit_range_spec, namespace_annotations
+
+    args = parse_team_args(team())
+    (limit,) = limit_range_spec(args.container_resources)["limits"]
+    assert limit["type"] == "Container" and set(limit) == {"type", "default", "defaultRequest", "max"}
+    annotations = namespace_annotations(args, args.namespaces[0], "c-m-1:p-1")
+    assert annotations["field.cattle.io/projectId"] == "c-m-1:p-1"
+    assert json.loads(annotations["field.cattle.io/resourceQuota"]) == {
+        "limit": args.quota_for(args.namespaces[0]).as_rancher()
+    }

@@ -24,13 +24,15 @@ import pulumi_kubernetes as k8s
 from pydantic import Field, ValidationError, field_validator
 
 from components.model import HardenedModel
+from components.problems import ConfigProblems, Problem
 from components.tenancy import (
     TeamAccessArgs,
     TeamConfigError,
     TeamTenancy,
     TeamTenancyArgs,
-    problem_lines,
     scoped_kubernetes_provider,
+    team_config_error,
+    team_problems,
 )
 
 _IMAGE = re.compile(
@@ -100,24 +102,30 @@ class WorkloadArgs(HardenedModel):
     @classmethod
     def _image(cls, value: str) -> str:
         if not _IMAGE.match(value):
-            raise ValueError(
-                f"{value!r} is not an image reference (fix: 'registry.example.com/team/app@sha256:<64 hex>')"
+            raise ConfigProblems.one(
+                f"{value!r} is not an image reference", "'registry.example.com/team/app@sha256:<64 hex>'"
             )
         return value
 
-    def check(self, tenancy: TeamTenancyArgs | None) -> list[str]:
+    def check(self, tenancy: TeamTenancyArgs | None) -> list[Problem]:
         problems = []
         match = _IMAGE.match(self.image)
         if match and not match["digest"] and not self.unsafe.unpinned_image:
             problems.append(
-                f"workload.image: {self.image!r} is not pinned by digest (NSA-1.8) "
-                "(fix: use '<registry>/<repo>@sha256:<digest>' as printed by your image build)"
+                Problem(
+                    ("workload", "image"),
+                    f"{self.image!r} is not pinned by digest (NSA-1.8)",
+                    "use '<registry>/<repo>@sha256:<digest>' as printed by your image build",
+                )
             )
         namespaces = [ns.name for ns in tenancy.namespaces] if tenancy else [self.namespace]
         if self.namespace not in namespaces:
             problems.append(
-                f"workload.namespace: {self.namespace!r} is not one of the team's namespaces "
-                f"(fix: use one of {', '.join(namespaces)})"
+                Problem(
+                    ("workload", "namespace"),
+                    f"{self.namespace!r} is not one of the team's namespaces",
+                    f"use one of {', '.join(namespaces)}",
+                )
             )
         return problems
 
@@ -131,10 +139,12 @@ class TeamStackConfig:
     workload: WorkloadArgs
 
 
-def _stack_name(key: str, value: str, example: str) -> list[str]:
+def _stack_name(key: str, value: str, example: str) -> list[Problem]:
     if value.count("/") == 2 and all(value.split("/")):
         return []
-    return [f"{key}: {value!r} is not '<org>/<project>/<stack>' (fix: pulumi config set {key} {example})"]
+    return [
+        Problem((key,), f"{value!r} is not '<org>/<project>/<stack>'", f"pulumi config set {key} {example}")
+    ]
 
 
 def load_config() -> TeamStackConfig:
@@ -150,18 +160,21 @@ def load_config() -> TeamStackConfig:
         try:
             parsed[key] = model.model_validate(config.get_object(key) or {})
         except ValidationError as err:
-            lines += problem_lines(err, prefix=(key,))
+            lines += team_problems(err, prefix=(key,))
     if "workload" in parsed:
         lines += parsed["workload"].check(parsed.get("tenancy"))
     if "tenancy" in parsed and management_stack is None:
         lines += [
-            f"tenancy.groups.{i}.platformRole: platform roles come from the management stack, which is not "
-            "configured (fix: pulumi config set managementStack acme/hardened-rke2/management)"
+            Problem(
+                ("tenancy", "groups", i, "platformRole"),
+                "platform roles come from the management stack, which is not configured",
+                "pulumi config set managementStack acme/hardened-rke2/management",
+            )
             for i, group in enumerate(parsed["tenancy"].groups)
             if group.platform_role is not None
         ]
     if lines:
-        raise TeamConfigError(lines)
+        raise team_config_error(lines)
     return TeamStackConfig(
         platform_stack, management_stack, parsed["access"], parsed["tenancy"], parsed["workload"]
     )

@@ -1,0 +1,120 @@
+"""How a team stack reaches its cluster: a scoped token and a kubeconfig through Rancher's proxy."""
+
+from __future__ import annotations
+
+import base64
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_rancher2 as rancher2
+import yaml
+from pydantic import Field, field_validator
+
+from components.model import HardenedModel
+from components.problems import ConfigProblems
+
+# --- scoped Kubernetes access for a team -------------------------------------------------------------------
+
+
+class TeamAccessArgs(HardenedModel):
+    """How a team stack reaches its cluster: Rancher's proxy, with a short-lived cluster-scoped token."""
+
+    token_ttl_seconds: int = Field(default=8 * 3600, ge=15 * 60, le=24 * 3600)
+    """Explicit TTL of the scoped token (the provider takes seconds; Rancher also caps it with
+    `auth-token-max-ttl-minutes`, and the policy pack's default maximum is 24h). An expired token is
+    renewed on the next `pulumi up`."""
+    certificate_authority: str | None = None
+    """PEM of a private CA that signed Rancher's certificate; never `insecure-skip-tls-verify`."""
+
+    @field_validator("certificate_authority")
+    @classmethod
+    def _pem(cls, value: str | None) -> str | None:
+        if value is not None and "-----BEGIN CERTIFICATE-----" not in value:
+            raise ConfigProblems.one(
+                "certificateAuthority is not a PEM certificate",
+                "paste the CA's PEM, '-----BEGIN CERTIFICATE-----' … '-----END CERTIFICATE-----'",
+            )
+        return value
+
+
+@dataclass(frozen=True)
+class ScopedKubernetes:
+    token: rancher2.Token
+    provider: k8s.Provider
+    kubeconfig: pulumi.Output[str]
+    """A secret."""
+
+
+def proxy_server(rancher_url: str, cluster_v1_id: str) -> str:
+    """Rancher's authenticated Kubernetes API proxy for a downstream cluster."""
+    if not rancher_url.startswith("https://"):
+        raise ValueError(f"rancherUrl {rancher_url!r} is not https (fix: use Rancher's https:// server URL)")
+    if not re.match(r"^c-[a-z0-9-]+$", cluster_v1_id):
+        raise ValueError(
+            f"clusterV1Id {cluster_v1_id!r} is not a Rancher v1 cluster id "
+            "(fix: use the platform stack's clusterV1Id output, e.g. 'c-m-abcd1234')"
+        )
+    return f"{rancher_url.rstrip('/')}/k8s/clusters/{cluster_v1_id}"
+
+
+def render_kubeconfig(server: str, token: str, context: str, certificate_authority: str | None = None) -> str:
+    cluster: dict[str, Any] = {"server": server}
+    if certificate_authority:
+        cluster["certificate-authority-data"] = base64.b64encode(certificate_authority.encode()).decode()
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": context, "cluster": cluster}],
+        "users": [{"name": context, "user": {"token": token}}],
+        "contexts": [{"name": context, "context": {"cluster": context, "user": context}}],
+        "current-context": context,
+    }
+    return yaml.safe_dump(config, sort_keys=True)
+
+
+def scoped_kubernetes_provider(
+    name: str,
+    *,
+    rancher_url: pulumi.Input[str],
+    cluster_v1_id: pulumi.Input[str],
+    args: TeamAccessArgs | None = None,
+    opts: pulumi.ResourceOptions | None = None,
+) -> ScopedKubernetes:
+    """A Kubernetes provider for a team stack, authenticated by a cluster-scoped Rancher token.
+
+    The token is minted with the rancher2 provider's credentials (the team's own `rancher2:apiUrl` /
+    `rancher2:tokenKey` config or RANCHER_URL / RANCHER_TOKEN_KEY), so the team can do no more than
+    Rancher lets it; all API traffic goes through Rancher's proxy (RBAC + API audit log).
+    """
+    args = args or TeamAccessArgs()
+    if isinstance(rancher_url, str) and isinstance(cluster_v1_id, str):
+        proxy_server(rancher_url, cluster_v1_id)  # plain values: reject before registering anything
+    token = rancher2.Token(
+        f"{name}-token",
+        cluster_id=cluster_v1_id,
+        ttl=args.token_ttl_seconds,
+        renew=True,
+        description=f"hardened-rke2 team stack {pulumi.get_project()}/{pulumi.get_stack()} ({name})",
+        opts=opts,
+    )
+    ca = args.certificate_authority
+
+    def _render(values: list[Any]) -> str:
+        url, v1, value = values
+        return render_kubeconfig(proxy_server(url, v1), value, f"rancher-{v1}", ca)
+
+    rendered: pulumi.Output[str] = pulumi.Output.all(rancher_url, cluster_v1_id, token.token).apply(_render)
+    kubeconfig: pulumi.Output[str] = pulumi.Output.secret(rendered)
+    provider = k8s.Provider(
+        f"{name}-k8s",
+        kubeconfig=kubeconfig,
+        # A stable identity: renewing the token changes the kubeconfig but must not replace every object.
+        cluster_identifier=pulumi.Output.concat("rancher-", cluster_v1_id),
+        enable_server_side_apply=True,
+        delete_unreachable=False,
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[token])),
+    )
+    return ScopedKubernetes(token=token, provider=provider, kubeconfig=kubeconfig)
