@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from components.problems import ConfigProblems, Problem
 from components.templates import heredoc_body, render_template, shell_word
 
 # The values RKE2's CIS profile checks (rke2-cis-sysctl.conf shipped with RKE2).
@@ -49,8 +50,14 @@ def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
 _CloudConfigDumper.add_representer(str, _represent_str)
 
 
-class CloudInitError(ValueError):
+class CloudInitError(ConfigProblems):
     """The operator's cloud-init cannot be merged with the CIS host preparation."""
+
+    @classmethod
+    def at(cls, field: str | None, path: Sequence[str | int], message: str, fix: str) -> CloudInitError:
+        # `field` names the cloud-init input for a direct caller; a pydantic validator passes None, since
+        # pydantic already puts the field's location in front of the problem's path.
+        return cls([Problem((*([field] if field else []), *path), message, fix)], style="yaml")
 
 
 def sysctl_conf() -> str:
@@ -92,36 +99,40 @@ def cis_cloud_config() -> dict[str, Any]:
     }
 
 
-def parse_user_cloud_init(text: str | None, *, field: str = "userData") -> dict[str, Any]:
+def parse_user_cloud_init(text: str | None, *, field: str | None = "userData") -> dict[str, Any]:
     """Parse the operator's `#cloud-config` YAML into a mapping ({} when empty)."""
     if text is None or not text.strip():
         return {}
     stripped = text.lstrip()
     if stripped.startswith("#!") or stripped.startswith("Content-Type:"):
-        raise CloudInitError(
-            f"{field}: only '#cloud-config' YAML can be merged with the CIS host preparation, not a "
-            "shell script or MIME multipart document (fix: move the commands into a 'runcmd' list of a "
-            "#cloud-config document)"
+        raise CloudInitError.at(
+            field,
+            (),
+            "only '#cloud-config' YAML can be merged with the CIS host preparation, not a shell script or "
+            "MIME multipart document",
+            "move the commands into a 'runcmd' list of a #cloud-config document",
         )
     try:
         parsed = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise CloudInitError(
-            f"{field}: is not valid YAML ({exc}) (fix: supply a #cloud-config document)"
+        raise CloudInitError.at(
+            field, (), f"is not valid YAML ({exc})", "supply a #cloud-config document"
         ) from exc
     if parsed is None:
         return {}
     if not isinstance(parsed, dict):
-        raise CloudInitError(
-            f"{field}: a #cloud-config document must be a mapping, got {type(parsed).__name__} "
-            "(fix: use top-level keys such as 'packages', 'runcmd', 'write_files')"
+        raise CloudInitError.at(
+            field,
+            (),
+            f"a #cloud-config document must be a mapping, got {type(parsed).__name__}",
+            "use top-level keys such as 'packages', 'runcmd', 'write_files'",
         )
     for key in _LIST_KEYS:
         if key in parsed and parsed[key] is not None and not isinstance(parsed[key], list):
-            raise CloudInitError(f"{field}.{key}: must be a list (fix: write '{key}:' as a YAML list)")
+            raise CloudInitError.at(field, (key,), "must be a list", f"write '{key}:' as a YAML list")
         for i, entry in enumerate(parsed.get(key) or []):
             if not _ENTRY_SHAPES[key](entry):
-                raise CloudInitError(f"{field}.{key}[{i}]: {_ENTRY_HINTS[key]}")
+                raise CloudInitError.at(field, (key, i), *_ENTRY_HINTS[key])
     return parsed
 
 
@@ -133,12 +144,12 @@ _ENTRY_SHAPES: Mapping[str, Any] = {
     "runcmd": lambda e: isinstance(e, str | list),
     "packages": lambda e: isinstance(e, str | list),
 }
-_ENTRY_HINTS: Mapping[str, str] = {
-    "groups": "not a group (fix: use a group name or {name: [members]})",
-    "users": "not a user (fix: use 'default' or a mapping with a 'name')",
-    "write_files": "not a file (fix: use a mapping with 'path' and 'content')",
-    "runcmd": "not a command (fix: use a string or a list of arguments)",
-    "packages": "not a package (fix: use a name or [name, version])",
+_ENTRY_HINTS: Mapping[str, tuple[str, str]] = {  # (message, fix)
+    "groups": ("not a group", "use a group name or {name: [members]}"),
+    "users": ("not a user", "use 'default' or a mapping with a 'name'"),
+    "write_files": ("not a file", "use a mapping with 'path' and 'content'"),
+    "runcmd": ("not a command", "use a string or a list of arguments"),
+    "packages": ("not a package", "use a name or [name, version]"),
 }
 
 
@@ -158,7 +169,7 @@ def _entry_name(entry: Any) -> str | None:
 def merge_cloud_config(
     user: Mapping[str, Any],
     *extras: Mapping[str, Any],
-    field: str = "userData",
+    field: str | None = "userData",
 ) -> dict[str, Any]:
     """Merge the CIS preparation, the operator's cloud-config and driver extras, deterministically.
 
@@ -177,9 +188,11 @@ def merge_cloud_config(
 
     for key, what in (("users", ETCD_USER), ("groups", ETCD_GROUP)):
         if any(_entry_name(entry) == what for entry in merged.get(key) or []):
-            raise CloudInitError(
-                f"{field}.{key}: defines '{what}', which the CIS host preparation creates "
-                f"(fix: remove the '{what}' entry)"
+            raise CloudInitError.at(
+                field,
+                (key,),
+                f"defines '{what}', which the CIS host preparation creates",
+                f"remove the '{what}' entry",
             )
     user_users = merged.get("users")
     merged["users"] = [etcd_user, *(["default"] if user_users is None else user_users)]
@@ -189,9 +202,11 @@ def merge_cloud_config(
     paths = {f.get("path") for f in files if isinstance(f, dict)}
     for entry in cis["write_files"]:
         if entry["path"] in paths:
-            raise CloudInitError(
-                f"{field}.write_files: writes {entry['path']}, which the CIS host preparation owns "
-                "(fix: put extra sysctls in another file under /etc/sysctl.d/)"
+            raise CloudInitError.at(
+                field,
+                ("write_files",),
+                f"writes {entry['path']}, which the CIS host preparation owns",
+                "put extra sysctls in another file under /etc/sysctl.d/",
             )
     merged["write_files"] = cis["write_files"] + files  # ours first: nothing before it can abort the module
 
@@ -226,7 +241,7 @@ def render_node_cloud_init(
     user_text: str | None,
     extras: Sequence[Mapping[str, Any]] = (),
     *,
-    field: str = "userData",
+    field: str | None = "userData",
 ) -> str:
     """Parse the operator's cloud-init, merge the CIS preparation (and driver extras), render it."""
     user = parse_user_cloud_init(user_text, field=field)

@@ -106,7 +106,7 @@ class _NodeDriver(HardenedModel):
     def _cloud_init_merges(cls, v: str | None) -> str | None:
         # A cloud-init that cannot be merged is a config error now, not a node that boots unprepared.
         # (Driver extras only add packages/commands, so they cannot make a valid document conflict.)
-        render_node_cloud_init(v, field="userData")
+        render_node_cloud_init(v, field=None)  # pydantic prefixes the field path
         return v
 
 

@@ -44,8 +44,7 @@ class Problem:
     """Path relative to the model that raised it (camelCase YAML keys)."""
     message: str
     fix: str
-    """Empty only for a message that still carries its own `(fix: ...)` (code not yet converted, e.g.
-    host_prep's CloudInitError); such a message is shown as it is."""
+    """How to fix it; rendered as ` (fix: …)` after the message (never parsed back out of text)."""
 
     def under(self, prefix: Sequence[PathPart]) -> Problem:
         """The same problem seen from a model `prefix` levels up."""

@@ -66,9 +66,6 @@ def validation_problems(
             out.extend(p.under(loc) for p in error.items)
             continue
         msg = str(err["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
-        if "(fix:" in msg:  # a message that already carries its fix (not yet a ConfigProblems)
-            out.append(Problem(loc, msg, ""))
-            continue
         if hints == "team":
             fix = _TEAM_FIXES.get(err["type"], _TEAM_DEFAULT_FIX)
         else:

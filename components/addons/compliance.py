@@ -26,7 +26,7 @@ from components.addons.contract import InstallContext, PreflightContext
 from components.addons.monitoring import ClusterMonitoring
 from components.handles import ClusterHandle
 from components.model import HardenedModel
-from components.problems import Problem, ProblemList
+from components.problems import ConfigProblems, Problem, ProblemList
 from components.versions import PINS, LinePins, pins_for
 
 
@@ -69,9 +69,8 @@ def kubernetes_minor(version: str) -> tuple[int, int]:
     try:
         return int(parts[0]), int(parts[1])
     except (IndexError, ValueError):
-        raise ValueError(
-            f"cannot read the Kubernetes minor from {version!r} "
-            "(fix: use an RKE2 version like v1.33.5+rke2r1)"
+        raise ConfigProblems.one(
+            f"cannot read the Kubernetes minor from {version!r}", "use an RKE2 version like v1.33.5+rke2r1"
         ) from None
 
 
@@ -79,9 +78,9 @@ def rke2_profile_for(family: ComplianceFamily, kubernetes_version: str) -> str:
     minor = kubernetes_minor(kubernetes_version)
     eligible = [name for floor, name in family.profiles if minor >= floor]
     if not eligible:
-        raise ValueError(
-            f"{family.chart} has no RKE2 CIS profile for Kubernetes {minor[0]}.{minor[1]} "
-            "(fix: upgrade the cluster, or name a profile with compliance.scanProfileName)"
+        raise ConfigProblems.one(
+            f"{family.chart} has no RKE2 CIS profile for Kubernetes {minor[0]}.{minor[1]}",
+            "upgrade the cluster, or name a profile with compliance.scanProfileName",
         )
     return eligible[-1]
 
@@ -105,7 +104,7 @@ class ComplianceArgs(HardenedModel):
     @classmethod
     def _five_fields(cls, value: str) -> str:
         if len(value.split()) != 5:
-            raise ValueError("must be a 5-field cron expression (fix: e.g. '0 3 * * *')")
+            raise ConfigProblems.one("must be a 5-field cron expression", "e.g. '0 3 * * *'")
         return value
 
 
@@ -126,9 +125,8 @@ class ComplianceScanning(pulumi.ComponentResource):
             return problems.items  # a named profile needs no lookup; an unsupported line is reported apart
         try:
             rke2_profile_for(family_for(cluster.rancher_line), cluster.kubernetes_version)
-        except ValueError as exc:
-            message, _, fix = str(exc).partition(" (fix: ")
-            problems.add(["addons", "compliance"], message, fix.rstrip(")") or "see the message")
+        except ConfigProblems as exc:
+            problems.extend([p.under(["addons", "compliance"]) for p in exc.items])
         return problems.items
 
     @classmethod

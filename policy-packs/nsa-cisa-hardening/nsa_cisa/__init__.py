@@ -9,7 +9,6 @@ error). The order is the pack's public order (the engine reports policies in it)
 from __future__ import annotations
 
 import importlib
-import sys
 from typing import Any
 
 import yaml
@@ -43,11 +42,6 @@ MODULE_ORDER = (
 for _module in MODULE_ORDER:  # importing a module runs its declarations
     importlib.import_module(f"{__name__}.{_module}")
 ALL_POLICIES: list[Policy] = PACK.policies([f"{__name__}.{m}" for m in MODULE_ORDER])
-
-# Compatibility: tests/blueprint/test_config_reference.py still reads `<module>.POLICIES`; remove this once
-# it reads ALL_POLICIES. The alias is each group's own list, never maintained by hand.
-for _group in PACK.groups:
-    sys.modules[_group.module].POLICIES = _group.policies  # type: ignore[attr-defined]
 
 
 def initial_config() -> dict[str, Any]:
