@@ -111,3 +111,45 @@ def test_no_import_cycles_in_the_program_or_the_engine() -> None:
             visit(start, [start])
     # A late import inside a function counts too: it only hides the cycle.
     assert not cycles, "import cycles:\n" + "\n".join(sorted(cycles))
+
+
+# ---------------------------------------------------------------------------------------------- test layout
+
+TESTS = REPO / "tests"
+
+
+def _test_modules() -> Iterator[Path]:
+    # fixture projects and packs under tests/**/fixtures are programs under test, not tests
+    for path in sorted(TESTS.rglob("*.py")):
+        if "__pycache__" not in path.parts and "fixtures" not in path.parts:
+            yield path
+
+
+def _is_sys_path(node: ast.AST | None) -> bool:
+    return isinstance(node, ast.Attribute) and node.attr == "path" and getattr(node.value, "id", "") == "sys"
+
+
+def test_no_test_edits_sys_path() -> None:
+    # pytest's `pythonpath` (pyproject.toml) is the one place that decides what tests can import
+    offending = []
+    for path in _test_modules():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            mutated = None  # sys.path.insert(...) / sys.path[0] = ...
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                mutated = node.func.value
+            elif isinstance(node, ast.Assign):
+                mutated = next((t.value for t in node.targets if isinstance(t, ast.Subscript)), None)
+            if _is_sys_path(mutated):
+                offending.append(f"{path.relative_to(REPO)}:{node.lineno}")
+    assert not offending, f"tests must not edit sys.path: {offending}"
+
+
+def test_shared_test_helpers_come_from_tests_support_never_a_conftest() -> None:
+    offending = [
+        f"{path.relative_to(REPO)}:{line}: imports {name}"
+        for path in _test_modules()
+        for line, name in _imports(path)
+        if name.split(".")[-1] == "conftest"
+        or (name.startswith("tests.") and not name.startswith("tests.support"))
+    ]
+    assert not offending, offending

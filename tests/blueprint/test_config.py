@@ -21,7 +21,7 @@ from blueprint.config import (
 )
 from blueprint.program import STACK_KINDS, build
 from hardened_rke2.capture import EchoMocks, RecordingMonitor, run_program
-from tests.blueprint.stack_configs import stack_values, wire_config
+from tests.support.stack_configs import stack_values, wire_config
 
 PROBLEM_LINE = re.compile(r"^\S.*?: .+ \(fix: .+\)$", re.S)
 

@@ -13,7 +13,7 @@ import yaml
 from pulumi.runtime import rpc
 
 from hardened_rke2.capture import EchoMocks, ProgramRun, RecordingMonitor, run_program
-from tests.blueprint.stack_configs import stack_values, wire_config
+from tests.support.stack_configs import stack_values, wire_config
 
 REPO = Path(__file__).resolve().parents[2]
 TEAM_OUTPUTS = {

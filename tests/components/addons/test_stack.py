@@ -11,7 +11,7 @@ import pytest
 from blueprint.config import StackConfigError, load_stack_config
 from blueprint.program import build
 from hardened_rke2.capture import EchoMocks, ProgramRun, run_program
-from tests.blueprint.stack_configs import stack_values
+from tests.support.stack_configs import stack_values
 
 APP = "rancher2:index/appV2:AppV2"
 MOCKS = EchoMocks(

@@ -11,7 +11,7 @@ from hardened_rke2.analysis.pack_config import PolicyConfig, parse_policy_pack_c
 from hardened_rke2.analysis.session import PolicyPackSession
 from hardened_rke2.analysis.testing import analyze_props, cached_session
 from hardened_rke2.analysis.wire import LEVELS
-from tests.hardened_rke2.analysis.mini_pack import DEPLOYMENT, PACK, POD, pod
+from tests.support.mini_pack import DEPLOYMENT, PACK, POD, pod
 
 
 def test_session_reports_metadata_and_reconciled_defaults() -> None:

@@ -10,7 +10,7 @@ from hardened_rke2.analysis.errors import PolicyPackLoadError
 from hardened_rke2.analysis.packs import load_pack
 from hardened_rke2.analysis.session import PolicyPackSession
 from hardened_rke2.analysis.testing import UNKNOWN
-from tests.hardened_rke2.analysis.mini_pack import DEPLOYMENT, PACK, POD, pod
+from tests.support.mini_pack import DEPLOYMENT, PACK, POD, pod
 
 
 def test_a_directory_without_pulumipolicy_yaml_is_not_a_pack(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from hardened_rke2.analysis.testing import (
     analyze_stack,
     cached_session,
 )
-from tests.hardened_rke2.analysis.mini_pack import CLUSTER, PACK, POD, pod, policy_names
+from tests.support.mini_pack import CLUSTER, PACK, POD, pod, policy_names
 
 
 def test_failing_and_passing_resources() -> None:

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-PACK = Path(__file__).parent.parent / "fixtures" / "mini_pack"
+PACK = Path(__file__).resolve().parent.parent / "hardened_rke2" / "fixtures" / "mini_pack"
 POD = "kubernetes:core/v1:Pod"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 CLUSTER = "rancher2:index/clusterV2:ClusterV2"
