@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validat
 
 from blueprint.management import ManagementStackConfig
 from components.addons import AddonsArgs
+from components.addons.platform import derive_cluster_facts
 from components.cluster import HardenedClusterArgs
 from components.gitops import GitOpsArgs
 from components.management.secrets import SecretRef
@@ -89,6 +90,47 @@ class ClusterStackConfig(HardenedModel):
                 "cluster": {**cluster, "kubernetesVersion": pins_for(line).default_kubernetes_version},
             }
         return data
+
+    @model_validator(mode="before")
+    @classmethod
+    def _addons_follow_the_cluster(cls, data: Any) -> Any:
+        # The add-ons' cluster facts (SELinux, load balancer) come from the cluster settings; an explicit
+        # `addons.cluster` may only add what the cluster config cannot show (`loadBalancer: external`).
+        if not isinstance(data, Mapping):
+            return data
+        cluster, addons = data.get("cluster"), data.get("addons")
+        if not isinstance(cluster, Mapping) or not isinstance(addons, Mapping):
+            return data
+        rke2 = cluster.get("rke2") or {}
+        derived = derive_cluster_facts(rke2 if isinstance(rke2, Mapping) else {})
+        given = addons.get("cluster") or {}
+        if not isinstance(given, Mapping):
+            return data
+        facts = dict(derived)
+        problems: list[Problem] = []
+        for key, value in given.items():
+            camel = "loadBalancer" if key == "load_balancer" else key
+            if camel == "selinux" and value != derived["selinux"]:
+                problems.append(
+                    Problem(
+                        ("addons", "cluster", "selinux"),
+                        f"must follow the cluster (cluster.rke2.selinux is {derived['selinux']})",
+                        "remove addons.cluster.selinux: it is derived from cluster.rke2.selinux",
+                    )
+                )
+            elif camel == "loadBalancer" and derived["loadBalancer"] != "none" and value != derived[camel]:
+                problems.append(
+                    Problem(
+                        ("addons", "cluster", "loadBalancer"),
+                        f"the cluster config already gives {derived['loadBalancer']!r}",
+                        "remove addons.cluster.loadBalancer",
+                    )
+                )
+            else:
+                facts[camel] = value
+        if problems:
+            raise FieldProblems(problems)
+        return {**data, "addons": {**addons, "cluster": facts}}
 
     @model_validator(mode="after")
     def _version_matches_line(self) -> ClusterStackConfig:
