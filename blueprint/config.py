@@ -20,12 +20,14 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
 
 from blueprint.management import ManagementStackConfig
-from components.addons import AddonsArgs
+from components.addons import AddonsArgs, platform_namespaces
+from components.addons.istio import ISTIO_NAMESPACE
 from components.addons.platform import derive_cluster_facts
 from components.cluster import HardenedClusterArgs
 from components.gitops import GitOpsArgs
 from components.management.secrets import SecretRef
 from components.model import HardenedModel
+from components.pod_security import BUILTIN_RESTRICTED
 from components.problems import FieldProblems, Problem
 from components.rke2_config import Rke2Version
 from components.versions import DEFAULT_RANCHER_LINE, PINS, RANCHER_LINES, RancherLine, pins_for
@@ -131,6 +133,52 @@ class ClusterStackConfig(HardenedModel):
         if problems:
             raise FieldProblems(problems)
         return {**data, "addons": {**addons, "cluster": facts}}
+
+    @model_validator(mode="after")
+    def _addons_agree_with_pod_security(self) -> ClusterStackConfig:
+        # One namespace list (components.addons.platform_namespaces) decides what the platform may run
+        # privileged; the cluster's Pod Security template must exempt exactly that, and never istio-system:
+        # istiod meets `restricted`, so the mesh control plane is enforced (rancher-restricted exempts it,
+        # rancher/rancher pkg/data/management/podadmissionconfigurationtemplate_data.go:31).
+        if self.addons is None:
+            return self
+        psa = self.cluster.pod_security
+        platform = platform_namespaces(self.addons, self.rancher.line)
+        problems: list[Problem] = []
+        if psa.custom is None:
+            if self.addons.istio.enabled and psa.template == BUILTIN_RESTRICTED:
+                problems.append(
+                    Problem(
+                        ("cluster", "podSecurity"),
+                        f"{BUILTIN_RESTRICTED} exempts {ISTIO_NAMESPACE}: istiod would run without Pod "
+                        "Security enforcement although it meets the restricted level",
+                        "with Istio on, use cluster.podSecurity.custom exempting exactly the platform "
+                        f"namespaces ({', '.join(platform)})",
+                    )
+                )
+        else:
+            exempt = {e.namespace for e in psa.custom.exemptions if e.namespace}
+            if self.addons.istio.enabled and ISTIO_NAMESPACE in exempt:
+                problems.append(
+                    Problem(
+                        ("cluster", "podSecurity", "custom", "exemptions"),
+                        f"exempts {ISTIO_NAMESPACE}, which the mesh control plane does not need",
+                        f"remove the {ISTIO_NAMESPACE} exemption",
+                    )
+                )
+            missing = [ns for ns in platform if ns not in exempt]
+            if missing:
+                problems.append(
+                    Problem(
+                        ("cluster", "podSecurity", "custom", "exemptions"),
+                        f"the platform's privileged workloads run in {', '.join(missing)}, which the "
+                        "template does not exempt: their pods would be refused",
+                        "add a namespace exemption (with its reason) for each",
+                    )
+                )
+        if problems:
+            raise FieldProblems(problems)
+        return self
 
     @model_validator(mode="after")
     def _version_matches_line(self) -> ClusterStackConfig:

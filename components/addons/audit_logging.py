@@ -15,8 +15,8 @@ Checked against logging-operator 4.10.0 (the operator every pinned rancher-loggi
 file path for fluentd (`ca_file`, `trusted_ca_path`, `tls_ca_cert_path` are `*secret.Secret` documented as
 paths, `pkg/sdk/logging/model/output/{elasticsearch.go:84,syslog.go:54,splunk_hec.go:109,http.go:79}`), so it
 is referenced with `mountFrom` (the operator mounts the key and renders its path; `valueFrom` would render the
-PEM text itself, cisco-open/operator-tools `docs/types/secret_types.md`); the Elasticsearch / OpenSearch `user`
-is a plain string (`elasticsearch.go:68`, `opensearch.go:67`), only the password is a secret reference.
+PEM text itself, cisco-open/operator-tools `docs/types/secret_types.md`); the Elasticsearch / OpenSearch
+`user` is a plain string (`elasticsearch.go:68`, `opensearch.go:67`), only the password is a secret reference.
 rancher-logging gives its fluent-bit log readers the `rke_logreader_t` SELinux type only with
 `global.seLinux.enabled` (rancher/charts `charts/rancher-logging/104.1.0+up4.8.0/templates/
 _generic_fluentbitagent.yaml:27-30`, `loggings/rke2/daemonset.yaml:23-26`), set from `addons.cluster.selinux`.

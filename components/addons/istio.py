@@ -15,15 +15,17 @@ the cluster CNI (canal/calico/cilium). The CNI node agent runs as root with NET_
 `priorityClassName: system-node-critical`, which Kubernetes admits outside kube-system only with a
 ResourceQuota for that class (chart `resourceQuotas`, off by default): that is why it is installed in
 `kube-system`. It is not privileged, so on SELinux nodes it needs `seLinuxOptions` (`spc_t`, istio-cni
-`templates/daemonset.yaml:107,135-137`) to write the host's CNI directories; set from `addons.cluster.selinux`.
+`templates/daemonset.yaml:107,135-137`) to write the host's CNI directories; set from
+`addons.cluster.selinux`.
 
-Pod Security of `istio-system`: Rancher's `rancher-restricted` template exempts `istio-system` (rancher/rancher
-`pkg/data/management/podadmissionconfigurationtemplate_data.go:31`), so under that template istiod runs
-without any Pod Security check. istiod itself meets `restricted` (with `seccompProfile: RuntimeDefault`, set
-here), so the control plane namespace is meant to be enforced: this component labels it
-`pod-security.kubernetes.io/enforce: restricted`, and the policy pack does not exempt it either. The label
-takes effect on clusters whose PSA template does not exempt `istio-system` (a custom
-`cluster.podSecurity` template); a namespace exemption in the admission configuration wins over labels.
+Pod Security of `istio-system`: Rancher's `rancher-restricted` template exempts `istio-system`
+(rancher/rancher `pkg/data/management/podadmissionconfigurationtemplate_data.go:31`), so under that
+template istiod would run without any Pod Security check. istiod itself meets `restricted` (with
+`seccompProfile: RuntimeDefault`, set here), so the control plane namespace is enforced: this component
+labels it `pod-security.kubernetes.io/enforce: restricted`, the policy pack does not exempt it, and a
+cluster stack with Istio on must use a custom `cluster.podSecurity` template that exempts exactly the
+platform namespaces and not `istio-system` (`blueprint/config.py`; a namespace exemption in the admission
+configuration wins over labels).
 
 HA: the istiod chart ignores `replicaCount` while autoscaling is on (its default) and its HPA minimum
 defaults to 1; the chart creates its PodDisruptionBudget only when that minimum is above 1
@@ -85,7 +87,8 @@ class IstioGatewayArgs(HardenedModel):
     service_type: Literal["ClusterIP", "LoadBalancer", "NodePort"] | None = None
     """Service type of the gateway; required with `enabled`. `LoadBalancer` needs a load-balancer
     implementation (`addons.cluster.loadBalancer` not `none`: a cloud provider with load balancers, RKE2's
-    ServiceLB, or one you installed); otherwise `NodePort` (or `ClusterIP`) behind your existing load balancer."""
+    ServiceLB, or one you installed); otherwise `NodePort` (or `ClusterIP`) behind your existing load
+    balancer."""
 
     @model_validator(mode="after")
     def _explicit_service_type(self) -> IstioGatewayArgs:
@@ -135,8 +138,9 @@ class Istio(pulumi.ComponentResource):
 
     @classmethod
     def namespaces(cls, args: IstioArgs, rancher_line: str) -> tuple[str, ...]:
-        # istio-cni runs in kube-system, a base platform namespace already.
-        return (ISTIO_NAMESPACE, *([args.gateway.namespace] if args.gateway.enabled else []))
+        # istio-cni, the only privileged part, runs in kube-system (a base platform namespace); istiod and
+        # the gateway meet the restricted level, so istio-system and the gateway namespace need no exemption.
+        return ()
 
     @classmethod
     def preflight(cls, args: IstioArgs, cluster: PreflightContext) -> list[Problem]:
@@ -277,7 +281,15 @@ def istiod_values(args: IstioArgs) -> dict[str, Any]:
 def gateway_values(gateway: IstioGatewayArgs) -> dict[str, Any]:
     return {
         "service": {"type": gateway.service_type},
-        "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+        # A pod `securityContext` value REPLACES the chart's default one, which is only the sysctl that lets
+        # the non-root (1337) proxy bind ports 80/443 (istio 1.28.0 manifests/charts/gateway/templates/
+        # deployment.yaml:53-61): keep it, or the gateway cannot listen. The sysctl is a "safe" one,
+        # allowed by the restricted level.
+        "securityContext": {
+            "runAsNonRoot": True,
+            "seccompProfile": {"type": "RuntimeDefault"},
+            "sysctls": [{"name": "net.ipv4.ip_unprivileged_port_start", "value": "0"}],
+        },
     }
 
 

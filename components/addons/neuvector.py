@@ -247,7 +247,9 @@ def neuvector_values(args: NeuVectorArgs, rancher_url: str | None, bootstrap_pas
 PLATFORM_ALLOW_COMMENT = "hardened-rke2: platform namespaces (the blueprint's own workloads)"
 
 
-def admission_rule_spec(admission: NeuVectorAdmissionArgs, platform_namespaces: Sequence[str]) -> dict[str, Any]:
+def admission_rule_spec(
+    admission: NeuVectorAdmissionArgs, platform_namespaces: Sequence[str]
+) -> dict[str, Any]:
     """The allow rule for the platform namespaces first, then the deny rules for everything else."""
     allow = {
         "action": "allow",

@@ -7,8 +7,9 @@ Istio gateway's Service type). A `kind: cluster` stack derives it from the clust
 (`blueprint/config.py`); a program that builds `ClusterAddons` itself sets it.
 
 `PLATFORM_BASE_NAMESPACES` + every enabled add-on's `namespaces(...)` is the ONE list of namespaces the
-blueprint installs platform workloads into (`platform_namespaces` in `components.addons`). NeuVector's
-admission rules exempt exactly these namespaces; a team namespace gets the deny rules.
+blueprint installs privileged platform workloads into (`platform_namespaces` in `components.addons`):
+NeuVector's admission rules exempt exactly these namespaces (a team namespace gets the deny rules), and a
+cluster stack's custom Pod Security template must exempt them (`blueprint/config.py`).
 """
 
 from __future__ import annotations
@@ -51,11 +52,9 @@ def derive_cluster_facts(rke2: Mapping[str, Any]) -> dict[str, Any]:
 
 
 # Namespaces the platform runs privileged workloads in before any add-on: RKE2's own components (and
-# istio-cni, installed there), Rancher's cluster agent / system-upgrade-controller, Fleet's agent and
-# Rancher's impersonation service accounts.
+# istio-cni, installed there), Rancher's cluster agent and system-upgrade-controller, Fleet's agent.
 PLATFORM_BASE_NAMESPACES: tuple[str, ...] = (
     "kube-system",
     "cattle-system",
     "cattle-fleet-system",
-    "cattle-impersonation-system",
 )
