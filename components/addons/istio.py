@@ -21,11 +21,10 @@ ResourceQuota for that class (chart `resourceQuotas`, off by default): that is w
 Pod Security of `istio-system`: Rancher's `rancher-restricted` template exempts `istio-system`
 (rancher/rancher `pkg/data/management/podadmissionconfigurationtemplate_data.go:31`), so under that
 template istiod would run without any Pod Security check. istiod itself meets `restricted` (with
-`seccompProfile: RuntimeDefault`, set here), so the control plane namespace is enforced: this component
-labels it `pod-security.kubernetes.io/enforce: restricted`, the policy pack does not exempt it, and a
-cluster stack with Istio on must use a custom `cluster.podSecurity` template that exempts exactly the
-platform namespaces and not `istio-system` (`blueprint/config.py`; a namespace exemption in the admission
-configuration wins over labels).
+`seccompProfile: RuntimeDefault`, set here), so the control plane namespace is enforced: a cluster stack
+with Istio on must use a custom `cluster.podSecurity` template that exempts exactly the platform
+namespaces and not `istio-system` (`blueprint/config.py` reports anything else; a namespace label could not
+lift an exemption of the admission configuration), and the policy pack does not exempt it either.
 
 HA: the istiod chart ignores `replicaCount` while autoscaling is on (its default) and its HPA minimum
 defaults to 1; the chart creates its PodDisruptionBudget only when that minimum is above 1
@@ -71,10 +70,6 @@ ISTIOD_XDS_PORT = 15012
 ISTIOD_WEBHOOK_PORT = 15017
 ISTIOD_MONITORING_PORT = 15014
 MONITORING_NAMESPACE = "cattle-monitoring-system"
-ISTIO_NAMESPACE_LABELS = {
-    "pod-security.kubernetes.io/enforce": "restricted",
-    "pod-security.kubernetes.io/enforce-version": "latest",
-}
 
 
 class IstioGatewayArgs(HardenedModel):
@@ -188,12 +183,7 @@ class Istio(pulumi.ComponentResource):
                 depends_on=[self.catalog, *after],
             )
 
-        self.namespace = k8s.core.v1.Namespace(
-            f"{name}-namespace",
-            metadata={"name": ISTIO_NAMESPACE, "labels": dict(ISTIO_NAMESPACE_LABELS)},
-            opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=handle.depends_on()),
-        )
-        self.base = app("base", ISTIO_NAMESPACE, istio_base_values(), [self.namespace])
+        self.base = app("base", ISTIO_NAMESPACE, istio_base_values(), [])
         self.cni = app("cni", CNI_NAMESPACE, istio_cni_values(selinux=selinux), [self.base])
         self.istiod = app("istiod", ISTIO_NAMESPACE, istiod_values(args), [self.base, self.cni])
         self.gateway: rancher2.AppV2 | None = None
