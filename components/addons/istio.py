@@ -27,9 +27,10 @@ namespaces and not `istio-system` (`blueprint/config.py` reports anything else; 
 lift an exemption of the admission configuration), and the policy pack does not exempt it either.
 
 HA: the istiod chart ignores `replicaCount` while autoscaling is on (its default) and its HPA minimum
-defaults to 1; the chart creates its PodDisruptionBudget only when that minimum is above 1
-(`templates/deployment.yaml:26-28`, `templates/autoscale.yaml:20`, `templates/poddisruptionbudget.yaml:6`,
-`values.yaml:4-8,575-578`). So `autoscaleMin` = `istiodReplicas` (>= 2) and the PDB keeps one pod.
+defaults to 1 (`templates/deployment.yaml:26-28`, `templates/autoscale.yaml:20`, `values.yaml:4-8`). 1.28.0
+creates its PodDisruptionBudget only when that minimum is above 1 (`templates/poddisruptionbudget.yaml:6`);
+1.26.2 / 1.27.1 always create it with `minAvailable: 1`, which with one replica blocks every drain. So
+`autoscaleMin` = `istiodReplicas` (>= 2) and the PDB keeps one pod.
 
 Gateway Service type: Helm's wait (Rancher apps install with `wait`) treats a `LoadBalancer` Service as ready
 only when it has an ingress address (helm `pkg/kube/ready.go`, `serviceReady`); without a load-balancer

@@ -11,9 +11,11 @@ Rancher-hardened cluster), the manager UI not exposed on a NodePort, telemetry r
 Because the bootstrap password is inside the chart values, the whole values document is a secret.
 Protect mode / admission rules can be delivered as NeuVector CRDs (`NvAdmissionControlSecurityRule`).
 
-Admission rules and the platform: NeuVector evaluates allow rules before deny rules and admits what no
-rule matches (neuvector/docs `user/pages/05.policy/03.admission/docs.md`, "Admission Control Rules"); its
-pre-configured allow rules only cover Kubernetes' system namespaces and NeuVector's own. In `protect` mode
+Admission rules and the platform: NeuVector checks its built-in allow rules, then the CRD's allow rules,
+then the CRD's deny rules, and admits what no rule matches (neuvector/neuvector v5.4.9
+`controller/cache/admission.go`, `MatchK8sAdmissionRules`); the built-in allow rules only cover
+`kube-system`, `kube-public`, `istio-system` and NeuVector's own namespace (`controller/kv/create.go`,
+`createDefAdmCtrlRules`). In `protect` mode
 the deny rules would therefore refuse the platform's own privileged workloads (the compliance scan job runs
 privileged with host PID, node-exporter uses the host network and PID namespace, fluent-bit runs as root,
 Rancher's system-upgrade-controller runs privileged). So one allow rule, first, admits exactly the

@@ -22,12 +22,13 @@ from tests.support.paths import REPO_ROOT as ROOT
 # --------------------------------------------------------------------------------------------------
 # 1. NeuVector admission rules and the platform's own workloads
 #
-# NeuVector's admission control (neuvector/docs user/pages/05.policy/03.admission/docs.md, "Admission
-# Control Rules"): allow rules are evaluated first, then deny rules; a request no rule matches is allowed;
-# criteria of different types in one rule are ANDed; in protect mode a matching deny rule refuses the
-# request. Its pre-configured allow rules exempt Kubernetes' system namespaces and NeuVector's own; the
-# issue names them as kube-system, kube-public, istio-system and NeuVector's namespace (the exact list is in
-# the controller source, which was not available here: modelled as the issue states).
+# NeuVector's admission control (neuvector/neuvector v5.4.9 and v5.5.3, controller/cache/admission.go:2138
+# onwards, MatchK8sAdmissionRules): the built-in ("critical") allow rules first, then the CRD allow rules,
+# the CRD deny rules, the user allow rules and the user deny rules; the first match decides, no match
+# admits; criteria in one rule are ANDed (neuvector/docs user/pages/05.policy/03.admission/docs.md). The
+# built-in allow rules (controller/kv/create.go:255-290, createDefAdmCtrlRules) cover `namespace containsAny
+# kube-system,kube-public,istio-system` and NeuVector's own namespace. Criterion names and the `containsAny`
+# operator: share/criteria.go:44-83.
 NEUVECTOR_BUILTIN_ALLOWED = ("kube-system", "kube-public", "istio-system", "cattle-neuvector-system")
 
 
@@ -251,27 +252,33 @@ def test_components_built_directly_take_selinux(mock_run, selinux: bool) -> None
 
 
 # --------------------------------------------------------------------------------------------------
-# 6. istiod HA (istio 1.28.0 manifests/charts/istio-control/istio-discovery): values.yaml:4-8 (autoscale
-# on, min 1), templates/deployment.yaml:26-28 (replicas only when autoscaling is off), autoscale.yaml:20
-# (minReplicas = autoscaleMin), poddisruptionbudget.yaml:6 (PDB only when autoscaleMin > 1 or, without
-# autoscaling, replicaCount > 1; and global.defaultPodDisruptionBudget.enabled).
+# 6. istiod HA (istio manifests/charts/istio-control/istio-discovery): values.yaml:4-8 (autoscale on,
+# min 1; all three pinned versions), templates/deployment.yaml (replicas only when autoscaling is off),
+# autoscale.yaml (minReplicas = autoscaleMin). The PDB differs: 1.26.2 and 1.27.1 create it whenever
+# global.defaultPodDisruptionBudget.enabled (minAvailable 1; with one replica it blocks every drain), 1.28.0
+# only when autoscaleMin > 1 (or, without autoscaling, replicaCount > 1), poddisruptionbudget.yaml:6.
 
-def chart_replicas_and_pdb(v: dict[str, Any]) -> tuple[int, bool]:
-    """What the istiod chart renders from the values: (minimum replicas, PDB created?)."""
+def chart_replicas_and_pdb(v: dict[str, Any], version: str) -> tuple[int, int | None]:
+    """What the istiod chart renders from the values: (minimum replicas, PDB minAvailable or None)."""
     defaults = {"autoscaleEnabled": True, "autoscaleMin": 1, "replicaCount": 1}
     merged = {**defaults, **{k: v[k] for k in defaults if k in v}}
     pdb_on = v.get("global", {}).get("defaultPodDisruptionBudget", {}).get("enabled", True)
-    if merged["autoscaleEnabled"]:
-        return merged["autoscaleMin"], bool(pdb_on and merged["autoscaleMin"] > 1)
-    return merged["replicaCount"], bool(pdb_on and merged["replicaCount"] > 1)
+    replicas = merged["autoscaleMin"] if merged["autoscaleEnabled"] else merged["replicaCount"]
+    min_available = v.get("pdb", {}).get("minAvailable", 1) if version != "1.26.2" else 1
+    if version in ("1.26.2", "1.27.1"):
+        return replicas, (min_available if pdb_on else None)
+    return replicas, (min_available if pdb_on and replicas > 1 else None)
 
 
-def test_istiod_runs_two_replicas_with_a_pdb(mock_run) -> None:
-    run = mock_run(program(lambda h: Istio("istio", IstioArgs(enabled=True), h)), mocks=mocks())
+@pytest.mark.parametrize("line", ["2.11", "2.12", "2.13"])
+def test_istiod_runs_two_replicas_with_a_pdb_that_allows_a_drain(mock_run, line: str) -> None:
+    from components.versions import pins_for
+
+    run = mock_run(program(lambda h: Istio("istio", IstioArgs(enabled=True), h), line=line), mocks=mocks())
     v = values(apps(run)["istiod"])
-    replicas, pdb = chart_replicas_and_pdb(v)
-    assert replicas >= 2 and pdb
-    assert v["pdb"] == {"minAvailable": 1}
+    replicas, min_available = chart_replicas_and_pdb(v, pins_for(line).istio)
+    assert replicas >= 2
+    assert min_available is not None and min_available < replicas
 
 
 def test_istiod_replicas_cannot_drop_below_two() -> None:
