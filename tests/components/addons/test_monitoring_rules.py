@@ -1,5 +1,7 @@
-"""Each detection alert, run by `promtool test rules` on sample series: it fires on the attack and stays
-silent on the platform's normal traffic (issue 19, item 7).
+"""Each detection alert on sample series in promtool's rule unit-test format: it fires on the attack and
+stays silent on the platform's normal traffic (issue 19, item 7). Every case runs on the evaluator in
+`tests/support/promql.py` (so CI runs it) and, where `promtool` is installed, also through `promtool test
+rules` with the same test file: both must agree.
 
 The metric each rule reads is the one that carries its signal (Kubernetes sources, see
 `components/addons/monitoring.py` `detection_rule_groups`):
@@ -14,7 +16,7 @@ The metric each rule reads is the one that carries its signal (Kubernetes source
 - istiod (and rancher-webhook, NeuVector) update/patch their own webhook configurations routinely.
 
 promtool comes from Debian's `prometheus` package (about 100 MB installed, so scripts/check.sh does not
-install it); without it these tests skip.
+install it); without it only the promtool half of each case is skipped.
 """
 
 from __future__ import annotations
@@ -29,9 +31,10 @@ import pytest
 import yaml
 
 from components.addons.monitoring import detection_rule_groups
+from tests.support.promql import duration, firing_alerts, parse_series
 
 PROMTOOL = shutil.which("promtool")
-pytestmark = pytest.mark.skipif(
+needs_promtool = pytest.mark.skipif(
     PROMTOOL is None, reason="promtool not installed (Debian: apt-get install prometheus)"
 )
 
@@ -70,12 +73,19 @@ def promtool(tmp_path: Path, alert: str, series: dict[str, str], eval_time: str,
         ],
     }
     (tmp_path / "test.yaml").write_text(yaml.safe_dump(test))
-    assert PROMTOOL is not None
-    done = subprocess.run([PROMTOOL, "test", "rules", "test.yaml"], cwd=tmp_path, capture_output=True,
-                          text=True, timeout=120)
-    assert done.returncode == 0, done.stdout + done.stderr
+    # 1. the evaluator (always)
+    parsed = [parse_series(s, v, 60.0) for s, v in series.items()]
+    got = firing_alerts(ALERTS[alert], parsed, duration(eval_time))
+    want = sorted(({**labels, **ALERTS[alert]["labels"]} for labels in fires), key=lambda d: sorted(d.items()))
+    assert got == want, f"evaluator: {alert} at {eval_time}: {got} != {want}"
+    # 2. promtool on the same file, when installed
+    if PROMTOOL is not None:
+        done = subprocess.run([PROMTOOL, "test", "rules", "test.yaml"], cwd=tmp_path, capture_output=True,
+                              text=True, timeout=120)
+        assert done.returncode == 0, done.stdout + done.stderr
 
 
+@needs_promtool
 def test_rule_file_is_valid(tmp_path: Path) -> None:
     (tmp_path / "rules.yaml").write_text(yaml.safe_dump({"groups": detection_rule_groups()}))
     assert PROMTOOL is not None
