@@ -76,7 +76,9 @@ def promtool(tmp_path: Path, alert: str, series: dict[str, str], eval_time: str,
     # 1. the evaluator (always)
     parsed = [parse_series(s, v, 60.0) for s, v in series.items()]
     got = firing_alerts(ALERTS[alert], parsed, duration(eval_time))
-    want = sorted(({**labels, **ALERTS[alert]["labels"]} for labels in fires), key=lambda d: sorted(d.items()))
+    want = sorted(
+        ({**labels, **ALERTS[alert]["labels"]} for labels in fires), key=lambda d: sorted(d.items())
+    )
     assert got == want, f"evaluator: {alert} at {eval_time}: {got} != {want}"
     # 2. promtool on the same file, when installed
     if PROMTOOL is not None:
