@@ -16,7 +16,9 @@ file path for fluentd (`ca_file`, `trusted_ca_path`, `tls_ca_cert_path` are `*se
 paths, `pkg/sdk/logging/model/output/{elasticsearch.go:84,syslog.go:54,splunk_hec.go:109,http.go:79}`), so it
 is referenced with `mountFrom` (the operator mounts the key and renders its path; `valueFrom` would render the
 PEM text itself, cisco-open/operator-tools `docs/types/secret_types.md`); the Elasticsearch / OpenSearch
-`user` is a plain string (`elasticsearch.go:68`, `opensearch.go:67`), only the password is a secret reference.
+`user` is a plain string (`elasticsearch.go:68`, `opensearch.go:67`; the CRD
+`charts/logging-operator/crds/logging.banzaicloud.io_clusteroutputs.yaml:1900-1902` says `type: string`, so
+the API server rejects an object there), only the password is a secret reference.
 rancher-logging gives its fluent-bit log readers the `rke_logreader_t` SELinux type only with
 `global.seLinux.enabled` (rancher/charts `charts/rancher-logging/104.1.0+up4.8.0/templates/
 _generic_fluentbitagent.yaml:27-30`, `loggings/rke2/daemonset.yaml:23-26`), set from `addons.cluster.selinux`.

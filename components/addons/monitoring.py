@@ -340,6 +340,8 @@ def detection_rule_groups() -> list[dict[str, Any]]:
       rancher-restricted exempts: it cannot tell an unexpected exemption from the platform's own pods, so
       there is no rule on it (exempt-namespace pods by non-platform users are an audit-log search).
     """
+    # Tuning note: with anonymous auth off, an external load balancer's HTTP(S) health check of /healthz or
+    # /readyz fails authentication too; a few checkers stay well below 1/s (or use TCP health checks).
     rules = [
         _alert(
             "KubeAPIUnauthenticatedRequestBurst",
