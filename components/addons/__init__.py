@@ -89,7 +89,8 @@ class AddonsArgs(HardenedModel):
                 "enable-servicelb, no cloud provider with load balancers): the gateway install would "
                 "time out waiting for an address",
                 "use NodePort (or ClusterIP) behind your existing load balancer, or enable ServiceLB "
-                "(cluster.rke2.extraConfig.enable-servicelb: true), or declare addons.cluster.loadBalancer",
+                "(cluster.rke2.extraConfig.enable-servicelb: true, where Rancher passes that key), or "
+                "declare addons.cluster.loadBalancer: external for a load-balancer controller you run",
             )
         problems.raise_if_any()
         return self
@@ -149,8 +150,9 @@ class ClusterAddons(pulumi.ComponentResource):
 
 
 def platform_namespaces(args: AddonsArgs, rancher_line: str) -> tuple[str, ...]:
-    """The one list of namespaces the platform runs workloads in: Kubernetes' and Rancher's own
-    (`platform.PLATFORM_BASE_NAMESPACES`) plus each enabled add-on's `namespaces`, in registry order."""
+    """The one list of namespaces the platform runs privileged workloads in: Kubernetes' and Rancher's own
+    (`platform.PLATFORM_BASE_NAMESPACES`) plus each enabled add-on's `namespaces`, in registry order.
+    NeuVector's admission allow rule and a cluster stack's custom Pod Security exemptions follow it."""
     out: list[str] = list(PLATFORM_BASE_NAMESPACES)
     for addon in registry.ADDONS:
         settings = args.settings_of(addon)

@@ -46,8 +46,8 @@ class InstallContext:
     opts: pulumi.ResourceOptions
     """Options for the add-on component (parented to `ClusterAddons`)."""
     platform_namespaces: tuple[str, ...] = ()
-    """Every namespace the platform runs workloads in (`components.addons.platform_namespaces`): the
-    Kubernetes/Rancher base namespaces plus each enabled add-on's `namespaces`."""
+    """Every namespace the platform runs privileged workloads in (`components.addons.platform_namespaces`):
+    the Kubernetes/Rancher base namespaces plus each enabled add-on's `namespaces`."""
 
 
 class Addon(Protocol):
@@ -66,8 +66,9 @@ class Addon(Protocol):
 
     @classmethod
     def namespaces(cls, args: Any, rancher_line: str) -> tuple[str, ...]:
-        """The namespaces this (enabled) add-on installs workloads into: part of the platform's namespace
-        list that admission control exempts (`components.addons.platform_namespaces`)."""
+        """The namespaces where this (enabled) add-on runs privileged pods (host access, root): part of the
+        platform namespace list that admission control and Pod Security exempt
+        (`components.addons.platform_namespaces`). `()` when its pods meet the restricted level."""
         ...
 
     @classmethod
