@@ -16,10 +16,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
 
 from blueprint.management import ManagementStackConfig
-from components.addons import AddonsArgs
+from components.addons import AddonsArgs, platform_namespaces
+from components.addons.istio import ISTIO_NAMESPACE
+from components.addons.platform import derive_cluster_facts
 from components.cluster import HardenedClusterArgs
 from components.gitops import GitOpsArgs
 from components.model import HardenedModel
+from components.pod_security import BUILTIN_RESTRICTED
 from components.problems import ConfigProblems, Problem
 from components.rke2_config import Rke2Version
 from components.validation_errors import validation_problems
@@ -80,6 +83,93 @@ class ClusterStackConfig(HardenedModel):
                 "cluster": {**cluster, "kubernetesVersion": pins_for(line).default_kubernetes_version},
             }
         return data
+
+    @model_validator(mode="before")
+    @classmethod
+    def _addons_follow_the_cluster(cls, data: Any) -> Any:
+        # The add-ons' cluster facts (SELinux, load balancer) come from the cluster settings; an explicit
+        # `addons.cluster` may only add what the cluster config cannot show (`loadBalancer: external`).
+        if not isinstance(data, Mapping):
+            return data
+        cluster, addons = data.get("cluster"), data.get("addons")
+        if not isinstance(cluster, Mapping) or not isinstance(addons, Mapping):
+            return data
+        rke2 = cluster.get("rke2") or {}
+        derived = derive_cluster_facts(rke2 if isinstance(rke2, Mapping) else {})
+        given = addons.get("cluster") or {}
+        if not isinstance(given, Mapping):
+            return data
+        facts = dict(derived)
+        problems: list[Problem] = []
+        for key, value in given.items():
+            camel = "loadBalancer" if key == "load_balancer" else key
+            if camel == "selinux" and value != derived["selinux"]:
+                problems.append(
+                    Problem(
+                        ("addons", "cluster", "selinux"),
+                        f"must follow the cluster (cluster.rke2.selinux is {derived['selinux']})",
+                        "remove addons.cluster.selinux: it is derived from cluster.rke2.selinux",
+                    )
+                )
+            elif camel == "loadBalancer" and derived["loadBalancer"] != "none" and value != derived[camel]:
+                problems.append(
+                    Problem(
+                        ("addons", "cluster", "loadBalancer"),
+                        f"the cluster config already gives {derived['loadBalancer']!r}",
+                        "remove addons.cluster.loadBalancer",
+                    )
+                )
+            else:
+                facts[camel] = value
+        if problems:
+            raise ConfigProblems(problems)
+        return {**data, "addons": {**addons, "cluster": facts}}
+
+    @model_validator(mode="after")
+    def _addons_agree_with_pod_security(self) -> ClusterStackConfig:
+        # One namespace list (components.addons.platform_namespaces) decides what the platform may run
+        # privileged; the cluster's Pod Security template must exempt exactly that, and never istio-system:
+        # istiod meets `restricted`, so the mesh control plane is enforced (rancher-restricted exempts it,
+        # rancher/rancher pkg/data/management/podadmissionconfigurationtemplate_data.go:31).
+        if self.addons is None:
+            return self
+        psa = self.cluster.pod_security
+        platform = platform_namespaces(self.addons, self.rancher.line)
+        problems: list[Problem] = []
+        if psa.custom is None:
+            if self.addons.istio.enabled and psa.template == BUILTIN_RESTRICTED:
+                problems.append(
+                    Problem(
+                        ("cluster", "podSecurity"),
+                        f"{BUILTIN_RESTRICTED} exempts {ISTIO_NAMESPACE}: istiod would run without Pod "
+                        "Security enforcement although it meets the restricted level",
+                        "with Istio on, use cluster.podSecurity.custom exempting exactly the platform "
+                        f"namespaces ({', '.join(platform)})",
+                    )
+                )
+        else:
+            exempt = {e.namespace for e in psa.custom.exemptions if e.namespace}
+            if self.addons.istio.enabled and ISTIO_NAMESPACE in exempt:
+                problems.append(
+                    Problem(
+                        ("cluster", "podSecurity", "custom", "exemptions"),
+                        f"exempts {ISTIO_NAMESPACE}, which the mesh control plane does not need",
+                        f"remove the {ISTIO_NAMESPACE} exemption",
+                    )
+                )
+            missing = [ns for ns in platform if ns not in exempt]
+            if missing:
+                problems.append(
+                    Problem(
+                        ("cluster", "podSecurity", "custom", "exemptions"),
+                        f"the platform's privileged workloads run in {', '.join(missing)}, which the "
+                        "template does not exempt: their pods would be refused",
+                        "add a namespace exemption (with its reason) for each",
+                    )
+                )
+        if problems:
+            raise ConfigProblems(problems)
+        return self
 
     @model_validator(mode="after")
     def _version_matches_line(self) -> ClusterStackConfig:

@@ -23,6 +23,7 @@ from components.addons.contract import Addon, InstallContext, PreflightContext
 from components.addons.istio import Istio, IstioArgs
 from components.addons.monitoring import AlertReceiverArgs, ClusterMonitoring, MonitoringArgs
 from components.addons.neuvector import NeuVector, NeuVectorArgs
+from components.addons.platform import PLATFORM_BASE_NAMESPACES, AddonClusterArgs
 from components.handles import ClusterHandle
 from components.model import HardenedModel
 from components.problems import Problem, ProblemList
@@ -30,6 +31,7 @@ from components.versions import pins_for
 
 __all__ = [
     "Addon",
+    "AddonClusterArgs",
     "AddonsArgs",
     "AlertReceiverArgs",
     "AuditLogOutputArgs",
@@ -39,6 +41,7 @@ __all__ = [
     "IstioArgs",
     "MonitoringArgs",
     "NeuVectorArgs",
+    "platform_namespaces",
     "preflight_problems",
 ]
 
@@ -46,6 +49,8 @@ __all__ = [
 class AddonsArgs(HardenedModel):
     """Which add-ons a cluster gets, each with its hardened values."""
 
+    cluster: AddonClusterArgs = Field(default_factory=AddonClusterArgs)
+    """Facts about the target cluster (SELinux, load balancer); derived from `cluster` in a cluster stack."""
     neuvector: NeuVectorArgs = Field(default_factory=NeuVectorArgs)
     """NeuVector runtime security (threat detection, admission control); on by default."""
     compliance: ComplianceArgs = Field(default_factory=ComplianceArgs)
@@ -67,6 +72,25 @@ class AddonsArgs(HardenedModel):
                 ["compliance", "alerting"],
                 "scan alerts need rancher-monitoring (its Prometheus evaluates the alert rules)",
                 "set monitoring.enabled: true, or compliance.alerting: false",
+            )
+        gateway = self.istio.gateway
+        if (
+            self.istio.enabled
+            and gateway.enabled
+            and gateway.service_type == "LoadBalancer"
+            and self.cluster.load_balancer == "none"
+        ):
+            # Helm's --wait (Rancher apps wait) treats a LoadBalancer Service as ready only once it has an
+            # ingress address (helm pkg/kube/ready.go, serviceReady); without a load-balancer implementation
+            # it never gets one, the install times out and the release is rolled back.
+            problems.add(
+                ["istio", "gateway", "serviceType"],
+                "LoadBalancer needs a load-balancer implementation, and the cluster has none (no RKE2 "
+                "enable-servicelb, no cloud provider with load balancers): the gateway install would "
+                "time out waiting for an address",
+                "use NodePort (or ClusterIP) behind your existing load balancer, or enable ServiceLB "
+                "(cluster.rke2.extraConfig.enable-servicelb: true, where Rancher passes that key), or "
+                "declare addons.cluster.loadBalancer: external for a load-balancer controller you run",
             )
         problems.raise_if_any()
         return self
@@ -107,15 +131,34 @@ class ClusterAddons(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
 
         self.installed = {}
+        namespaces = platform_namespaces(args, handle.rancher_line)
         for addon in registry.ADDONS:
             settings = args.settings_of(addon)
             component = None
             if settings.enabled:
-                context = InstallContext(handle, config=args, installed=dict(self.installed), opts=child)
+                context = InstallContext(
+                    handle,
+                    config=args,
+                    installed=dict(self.installed),
+                    opts=child,
+                    platform_namespaces=namespaces,
+                )
                 component = addon.install(f"{name}-{addon.config_key.replace('_', '-')}", settings, context)
                 self.installed[addon.config_key] = component
             setattr(self, addon.config_key, component)
         self.register_outputs({"enabled": args.enabled_addons})
+
+
+def platform_namespaces(args: AddonsArgs, rancher_line: str) -> tuple[str, ...]:
+    """The one list of namespaces the platform runs privileged workloads in: Kubernetes' and Rancher's own
+    (`platform.PLATFORM_BASE_NAMESPACES`) plus each enabled add-on's `namespaces`, in registry order.
+    NeuVector's admission allow rule and a cluster stack's custom Pod Security exemptions follow it."""
+    out: list[str] = list(PLATFORM_BASE_NAMESPACES)
+    for addon in registry.ADDONS:
+        settings = args.settings_of(addon)
+        if settings.enabled:
+            out += [ns for ns in addon.namespaces(settings, rancher_line) if ns not in out]
+    return tuple(out)
 
 
 def preflight_problems(

@@ -11,6 +11,18 @@ Credentials never appear in the chart values or the ClusterOutput: they go into 
 (secret `stringData`) in the logging control namespace and are referenced by `secretKeyRef`. TLS
 verification is on for every target; `insecureSkipTlsVerify: true` is the one named way to weaken it.
 
+Checked against logging-operator 4.10.0 (the operator every pinned rancher-logging bundles): a CA bundle is a
+file path for fluentd (`ca_file`, `trusted_ca_path`, `tls_ca_cert_path` are `*secret.Secret` documented as
+paths, `pkg/sdk/logging/model/output/{elasticsearch.go:84,syslog.go:54,splunk_hec.go:109,http.go:79}`), so it
+is referenced with `mountFrom` (the operator mounts the key and renders its path; `valueFrom` would render the
+PEM text itself, cisco-open/operator-tools `docs/types/secret_types.md`); the Elasticsearch / OpenSearch
+`user` is a plain string (`elasticsearch.go:68`, `opensearch.go:67`; the CRD
+`charts/logging-operator/crds/logging.banzaicloud.io_clusteroutputs.yaml:1900-1902` says `type: string`, so
+the API server rejects an object there), only the password is a secret reference.
+rancher-logging gives its fluent-bit log readers the `rke_logreader_t` SELinux type only with
+`global.seLinux.enabled` (rancher/charts `charts/rancher-logging/104.1.0+up4.8.0/templates/
+_generic_fluentbitagent.yaml:27-30`, `loggings/rke2/daemonset.yaml:23-26`), set from `addons.cluster.selinux`.
+
 Not verifiable offline: that the kube-audit records (tailed from a host file, so without Kubernetes
 metadata) are routed by a ClusterFlow without `match`; check the target receives them after the first
 `pulumi up` (e.g. search it for `"kind":"Event","apiVersion":"audit.k8s.io/v1"`).
@@ -151,12 +163,16 @@ class AuditLogShipping(pulumi.ComponentResource):
         return pins.logging
 
     @classmethod
+    def namespaces(cls, args: HardenedModel, rancher_line: str) -> tuple[str, ...]:
+        return (NAMESPACE,)
+
+    @classmethod
     def preflight(cls, args: AuditLoggingArgs, cluster: PreflightContext) -> list[Problem]:
         return []
 
     @classmethod
     def install(cls, name: str, args: AuditLoggingArgs, context: InstallContext) -> AuditLogShipping:
-        return cls(name, args, context.handle, context.opts)
+        return cls(name, args, context.handle, context.opts, selinux=context.config.cluster.selinux)
 
     def __init__(
         self,
@@ -164,7 +180,10 @@ class AuditLogShipping(pulumi.ComponentResource):
         args: AuditLoggingArgs,
         handle: ClusterHandle,
         opts: pulumi.ResourceOptions | None = None,
+        *,
+        selinux: bool = False,
     ) -> None:
+        """`selinux`: the nodes run RKE2 with SELinux (the log readers then get `rke_logreader_t`)."""
         args = AuditLoggingArgs.model_validate(args)
         if args.output is None:  # validated above; keeps the type checker honest
             raise ValueError("auditLogging.output: required (fix: configure a target)")
@@ -188,7 +207,7 @@ class AuditLogShipping(pulumi.ComponentResource):
             chart="rancher-logging",
             version=version,
             namespace=NAMESPACE,
-            values=logging_values(args.audit_log_path),
+            values=logging_values(args.audit_log_path, selinux=selinux),
             parent=self,
             depends_on=[self.crd],
         )
@@ -234,8 +253,9 @@ class AuditLogShipping(pulumi.ComponentResource):
         self.register_outputs({"version": version, "outputType": output.type})
 
 
-def logging_values(audit_log_path: str) -> dict[str, Any]:
+def logging_values(audit_log_path: str, *, selinux: bool = False) -> dict[str, Any]:
     return {
+        "global": {"seLinux": {"enabled": selinux}},
         "additionalLoggingSources": {
             "rke2": {"enabled": True},
             "kubeAudit": {
@@ -270,7 +290,13 @@ def expected_secret_keys(output: AuditLogOutputArgs) -> set[str]:
 
 
 def _ref(secret_name: str | None, key: str) -> dict[str, Any]:
+    """A secret VALUE (password, token): the operator renders the value into the fluentd config."""
     return {"valueFrom": {"secretKeyRef": {"name": secret_name, "key": key}}}
+
+
+def _mount(secret_name: str | None, key: str) -> dict[str, Any]:
+    """A secret FILE (CA bundle): the operator mounts the key into fluentd and renders its path."""
+    return {"mountFrom": {"secretKeyRef": {"name": secret_name, "key": key}}}
 
 
 def cluster_output_spec(
@@ -278,7 +304,7 @@ def cluster_output_spec(
 ) -> dict[str, Any]:
     verify = not output.insecure_skip_tls_verify
     port = output.port or DEFAULT_PORTS.get(output.type)
-    ca = _ref(secret_name, "ca.crt") if "ca.crt" in keys else None
+    ca = _mount(secret_name, "ca.crt") if "ca.crt" in keys else None
     if output.type == "syslog":
         cfg: dict[str, Any] = {
             "host": output.host,
@@ -301,8 +327,8 @@ def cluster_output_spec(
         }
         if output.index:
             cfg["index_name"] = output.index
-        if "username" in keys:
-            cfg["user"] = _ref(secret_name, "username")
+        if output.username and "password" in keys:
+            cfg["user"] = output.username  # a string in the CRD; only the password is a secret reference
             cfg["password"] = _ref(secret_name, "password")
         if ca:
             cfg["ca_file"] = ca

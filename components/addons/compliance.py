@@ -119,6 +119,12 @@ class ComplianceScanning(pulumi.ComponentResource):
         return pins.compliance_version
 
     @classmethod
+    def namespaces(cls, args: HardenedModel, rancher_line: str) -> tuple[str, ...]:
+        if rancher_line in PINS:
+            return (family_for(rancher_line).namespace,)
+        return tuple(f.namespace for f in FAMILIES.values())
+
+    @classmethod
     def preflight(cls, args: ComplianceArgs, cluster: PreflightContext) -> list[Problem]:
         problems = ProblemList()
         if args.scan_profile_name or cluster.rancher_line not in PINS:

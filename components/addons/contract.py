@@ -45,6 +45,9 @@ class InstallContext:
     """Add-ons already registered, by config key (registry order), e.g. to depend on their CRDs."""
     opts: pulumi.ResourceOptions
     """Options for the add-on component (parented to `ClusterAddons`)."""
+    platform_namespaces: tuple[str, ...] = ()
+    """Every namespace the platform runs privileged workloads in (`components.addons.platform_namespaces`):
+    the Kubernetes/Rancher base namespaces plus each enabled add-on's `namespaces`."""
 
 
 class Addon(Protocol):
@@ -59,6 +62,13 @@ class Addon(Protocol):
     @staticmethod
     def pinned_version(pins: LinePins) -> str:
         """The chart version pinned for a Rancher line (`components/versions.py`)."""
+        ...
+
+    @classmethod
+    def namespaces(cls, args: Any, rancher_line: str) -> tuple[str, ...]:
+        """The namespaces where this (enabled) add-on runs privileged pods (host access, root): part of the
+        platform namespace list that admission control and Pod Security exempt
+        (`components.addons.platform_namespaces`). `()` when its pods meet the restricted level."""
         ...
 
     @classmethod

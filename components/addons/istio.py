@@ -7,10 +7,35 @@ as a `rancher2.CatalogV2`. Order: base (CRDs) -> cni -> istiod -> gateway, then 
 `PeerAuthentication` (it needs the CRD and istiod's validating webhook).
 
 istio-cni replaces the privileged `istio-init` container in every meshed pod, which is what lets meshed
-workloads run under the restricted Pod Security level. RKE2 keeps CNI binaries in `/opt/cni/bin` and
-configs in `/etc/cni/net.d`; Istio is chained after the cluster CNI (canal/calico/cilium). The CNI node
-agent is privileged by nature, so it is installed in `kube-system`, which Rancher's restricted PSA
-template already exempts, rather than loosening `istio-system`.
+workloads run under the restricted Pod Security level. The istiod chart reads the CNI switch from its
+top-level `cni` values (istio 1.28.0 `manifests/charts/istio-control/istio-discovery/templates/
+istiod-injector-configmap.yaml:18-19` builds the injector's `pilot.cni` from them); a `pilot:` key is read by
+nothing. RKE2 keeps CNI binaries in `/opt/cni/bin` and configs in `/etc/cni/net.d`; Istio is chained after
+the cluster CNI (canal/calico/cilium). The CNI node agent runs as root with NET_ADMIN/SYS_ADMIN and
+`priorityClassName: system-node-critical`, which Kubernetes admits outside kube-system only with a
+ResourceQuota for that class (chart `resourceQuotas`, off by default): that is why it is installed in
+`kube-system`. It is not privileged, so on SELinux nodes it needs `seLinuxOptions` (`spc_t`, istio-cni
+`templates/daemonset.yaml:107,135-137`) to write the host's CNI directories; set from
+`addons.cluster.selinux`.
+
+Pod Security of `istio-system`: Rancher's `rancher-restricted` template exempts `istio-system`
+(rancher/rancher `pkg/data/management/podadmissionconfigurationtemplate_data.go:31`), so under that
+template istiod would run without any Pod Security check. istiod itself meets `restricted` (with
+`seccompProfile: RuntimeDefault`, set here), so the control plane namespace is enforced: a cluster stack
+with Istio on must use a custom `cluster.podSecurity` template that exempts exactly the platform
+namespaces and not `istio-system` (`blueprint/config.py` reports anything else; a namespace label could not
+lift an exemption of the admission configuration), and the policy pack does not exempt it either.
+
+HA: the istiod chart ignores `replicaCount` while autoscaling is on (its default) and its HPA minimum
+defaults to 1 (`templates/deployment.yaml:26-28`, `templates/autoscale.yaml:20`, `values.yaml:4-8`). 1.28.0
+creates its PodDisruptionBudget only when that minimum is above 1 (`templates/poddisruptionbudget.yaml:6`);
+1.26.2 / 1.27.1 always create it with `minAvailable: 1`, which with one replica blocks every drain. So
+`autoscaleMin` = `istiodReplicas` (>= 2) and the PDB keeps one pod.
+
+Gateway Service type: Helm's wait (Rancher apps install with `wait`) treats a `LoadBalancer` Service as ready
+only when it has an ingress address (helm `pkg/kube/ready.go`, `serviceReady`); without a load-balancer
+implementation the install times out and is rolled back. `gateway.serviceType` is therefore an explicit
+setting, checked against `addons.cluster.loadBalancer`.
 
 Project network isolation: `istio-system` is not part of any Rancher project, so Rancher adds no policy
 there. This component makes the namespace default-deny for ingress and then allows exactly what the mesh
@@ -28,13 +53,13 @@ from typing import Any, ClassVar, Literal, cast
 import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_rancher2 as rancher2
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from components.addons.catalog import install_chart, require_kubernetes_provider
 from components.addons.contract import InstallContext, PreflightContext
 from components.handles import ClusterHandle
 from components.model import HardenedModel
-from components.problems import Problem
+from components.problems import ConfigProblems, Problem
 from components.versions import LinePins, pins_for
 
 ISTIO_HELM_REPO = "https://istio-release.storage.googleapis.com/charts"
@@ -55,8 +80,26 @@ class IstioGatewayArgs(HardenedModel):
     """Install the ingress gateway."""
     namespace: str = "istio-ingress"
     """Namespace of the gateway deployment."""
-    service_type: Literal["ClusterIP", "LoadBalancer", "NodePort"] = "LoadBalancer"
-    """Kubernetes Service type of the gateway."""
+    service_type: Literal["ClusterIP", "LoadBalancer", "NodePort"] | None = None
+    """Service type of the gateway; required with `enabled`. `LoadBalancer` needs a load-balancer
+    implementation (`addons.cluster.loadBalancer` not `none`: a cloud provider with load balancers, RKE2's
+    ServiceLB, or one you installed); otherwise `NodePort` (or `ClusterIP`) behind your existing load
+    balancer."""
+
+    @model_validator(mode="after")
+    def _explicit_service_type(self) -> IstioGatewayArgs:
+        if self.enabled and self.service_type is None:
+            raise ConfigProblems(
+                [
+                    Problem(
+                        ("serviceType",),
+                        "the gateway needs an explicit Service type",
+                        "LoadBalancer where the cluster has a load balancer (cloud provider or ServiceLB), "
+                        "NodePort or ClusterIP behind an existing load balancer",
+                    )
+                ]
+            )
+        return self
 
 
 class IstioArgs(HardenedModel):
@@ -72,6 +115,8 @@ class IstioArgs(HardenedModel):
     `ALLOW_ANY` is the named weakening."""
     network_policies: bool = True
     """Default-deny + mesh allowances in istio-system (see module doc)."""
+    istiod_replicas: int = Field(2, ge=2)
+    """istiod replicas: the HPA minimum (and `replicaCount`); at least 2, and the chart then adds a PDB."""
     helm_repo_url: str = Field(ISTIO_HELM_REPO, pattern=r"^https://")
     """Istio's chart repository, or an internal HTTPS mirror of it (air-gapped installs)."""
     gateway: IstioGatewayArgs = Field(default_factory=IstioGatewayArgs)
@@ -88,12 +133,18 @@ class Istio(pulumi.ComponentResource):
         return pins.istio
 
     @classmethod
+    def namespaces(cls, args: IstioArgs, rancher_line: str) -> tuple[str, ...]:
+        # istio-cni, the only privileged part, runs in kube-system (a base platform namespace); istiod and
+        # the gateway meet the restricted level, so istio-system and the gateway namespace need no exemption.
+        return ()
+
+    @classmethod
     def preflight(cls, args: IstioArgs, cluster: PreflightContext) -> list[Problem]:
         return []
 
     @classmethod
     def install(cls, name: str, args: IstioArgs, context: InstallContext) -> Istio:
-        return cls(name, args, context.handle, context.opts)
+        return cls(name, args, context.handle, context.opts, selinux=context.config.cluster.selinux)
 
     def __init__(
         self,
@@ -101,7 +152,10 @@ class Istio(pulumi.ComponentResource):
         args: IstioArgs,
         handle: ClusterHandle,
         opts: pulumi.ResourceOptions | None = None,
+        *,
+        selinux: bool = False,
     ) -> None:
+        """`selinux`: the nodes run RKE2 with SELinux (istio-cni then gets its SELinux type)."""
         args = IstioArgs.model_validate(args)
         provider = require_kubernetes_provider(handle, "Istio (PeerAuthentication, NetworkPolicies)")
         version = args.chart_version or self.pinned_version(pins_for(handle.rancher_line))
@@ -131,7 +185,7 @@ class Istio(pulumi.ComponentResource):
             )
 
         self.base = app("base", ISTIO_NAMESPACE, istio_base_values(), [])
-        self.cni = app("cni", CNI_NAMESPACE, istio_cni_values(), [self.base])
+        self.cni = app("cni", CNI_NAMESPACE, istio_cni_values(selinux=selinux), [self.base])
         self.istiod = app("istiod", ISTIO_NAMESPACE, istiod_values(args), [self.base, self.cni])
         self.gateway: rancher2.AppV2 | None = None
         if args.gateway.enabled:
@@ -172,8 +226,8 @@ def istio_base_values() -> dict[str, Any]:
     return {"defaultRevision": "default"}
 
 
-def istio_cni_values() -> dict[str, Any]:
-    return {
+def istio_cni_values(*, selinux: bool = False) -> dict[str, Any]:
+    values: dict[str, Any] = {
         "cniBinDir": RKE2_CNI_BIN_DIR,
         "cniConfDir": RKE2_CNI_CONF_DIR,
         "chained": True,
@@ -182,13 +236,31 @@ def istio_cni_values() -> dict[str, Any]:
         "seccompProfile": {"type": "RuntimeDefault"},
         "repair": {"enabled": True},
     }
+    if selinux:
+        # Not privileged, so not spc_t by default: it could not write /opt/cni/bin on an SELinux node.
+        values["seLinuxOptions"] = {"type": "spc_t"}
+    return values
 
 
 def istiod_values(args: IstioArgs) -> dict[str, Any]:
+    # The istiod chart's values are flat (its `_internal_defaults_do_not_set` are merged under .Values).
     return {
         # Sidecars get their traffic redirection from istio-cni, not from a privileged init container.
-        "pilot": {"cni": {"enabled": True, "provider": "default"}, "replicaCount": 2},
-        "global": {"proxy": {"privileged": False}, "logAsJson": True},
+        "cni": {"enabled": True, "provider": "default"},
+        # HA: the HPA minimum decides the replica count while autoscaling is on; above 1 the chart adds
+        # its PodDisruptionBudget (global.defaultPodDisruptionBudget, pdb.minAvailable: 1).
+        "autoscaleEnabled": True,
+        "autoscaleMin": args.istiod_replicas,
+        "autoscaleMax": max(5, args.istiod_replicas),
+        "replicaCount": args.istiod_replicas,
+        "pdb": {"minAvailable": 1},
+        # istiod meets the restricted Pod Security level once it has a seccomp profile.
+        "seccompProfile": {"type": "RuntimeDefault"},
+        "global": {
+            "proxy": {"privileged": False},
+            "logAsJson": True,
+            "defaultPodDisruptionBudget": {"enabled": True},
+        },
         "meshConfig": {
             "outboundTrafficPolicy": {"mode": args.outbound_traffic_policy},
             "accessLogFile": "/dev/stdout",
@@ -200,7 +272,15 @@ def istiod_values(args: IstioArgs) -> dict[str, Any]:
 def gateway_values(gateway: IstioGatewayArgs) -> dict[str, Any]:
     return {
         "service": {"type": gateway.service_type},
-        "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+        # A pod `securityContext` value REPLACES the chart's default one, which is only the sysctl that lets
+        # the non-root (1337) proxy bind ports 80/443 (istio 1.28.0 manifests/charts/gateway/templates/
+        # deployment.yaml:53-61): keep it, or the gateway cannot listen. The sysctl is a "safe" one,
+        # allowed by the restricted level.
+        "securityContext": {
+            "runAsNonRoot": True,
+            "seccompProfile": {"type": "RuntimeDefault"},
+            "sysctls": [{"name": "net.ipv4.ip_unprivileged_port_start", "value": "0"}],
+        },
     }
 
 

@@ -2,10 +2,12 @@
 
 Alert rules for the guide's detection list, limited to what Prometheus can actually see: the API
 server's own metrics (`apiserver_request_total` by verb/resource/subresource/code,
-`pod_security_evaluations_total`, `apiserver_audit_error_total`). That covers: bursts of unauthenticated
-(401) and forbidden (403) requests, any change to admission webhook configuration or admission policies,
-any change to cluster-wide RBAC, `exec`/`attach` into pods, Pod Security Admission denials and exemption
-use, and lost audit events.
+`pod_security_evaluations_total`, `apiserver_audit_error_total`, `authentication_attempts`,
+`authorization_attempts_total`). That covers: bursts of failed authentication (401) and refused
+authorization (403), webhooks or admission policies added or removed, any change to cluster-wide RBAC,
+`exec`/`attach` into pods, Pod Security Admission denials, and lost audit events. Each rule has a unit test
+with sample series (`tests/components/addons/test_monitoring_rules.py`): it fires on the attack and stays
+silent on the platform's normal traffic.
 
 What Prometheus CANNOT see, and where it is covered instead:
 - creation of a privileged / hostPath / host-namespace pod (metrics carry no pod spec): blocked by the
@@ -108,12 +110,16 @@ class ClusterMonitoring(pulumi.ComponentResource):
         return pins.monitoring
 
     @classmethod
+    def namespaces(cls, args: HardenedModel, rancher_line: str) -> tuple[str, ...]:
+        return (NAMESPACE,)
+
+    @classmethod
     def preflight(cls, args: MonitoringArgs, cluster: PreflightContext) -> list[Problem]:
         return []
 
     @classmethod
     def install(cls, name: str, args: MonitoringArgs, context: InstallContext) -> ClusterMonitoring:
-        return cls(name, args, context.handle, context.opts)
+        return cls(name, args, context.handle, context.opts, selinux=context.config.cluster.selinux)
 
     def __init__(
         self,
@@ -121,7 +127,10 @@ class ClusterMonitoring(pulumi.ComponentResource):
         args: MonitoringArgs,
         handle: ClusterHandle,
         opts: pulumi.ResourceOptions | None = None,
+        *,
+        selinux: bool = False,
     ) -> None:
+        """`selinux`: the nodes run RKE2 with SELinux (the exporters' PushProx clients get their types)."""
         args = MonitoringArgs.model_validate(args)
         provider = require_kubernetes_provider(handle, "monitoring (rules, receiver, Grafana secret)")
         version = args.chart_version or self.pinned_version(pins_for(handle.rancher_line))
@@ -131,7 +140,7 @@ class ClusterMonitoring(pulumi.ComponentResource):
         after_crd = in_cluster_after(self.crd, parent=self, provider=provider, handle=handle)
         self.grafana_admin = grafana_admin_secret(name, parent=self, opts=after_crd)
         self.app = monitoring_chart(
-            name, args, handle, version, parent=self, after=[self.crd, self.grafana_admin]
+            name, args, handle, version, parent=self, after=[self.crd, self.grafana_admin], selinux=selinux
         )
         after_app = in_cluster_after(self.app, parent=self, provider=provider, handle=handle)
         self.rules = detection_rules(name, opts=after_app) if args.detection_rules else None
@@ -203,6 +212,7 @@ def monitoring_chart(
     *,
     parent: pulumi.Resource,
     after: Sequence[pulumi.Resource],
+    selinux: bool = False,
 ) -> rancher2.AppV2:
     """`rancher-monitoring` with the hardened values (after its CRDs and the Grafana admin Secret)."""
     return install_chart(
@@ -211,7 +221,7 @@ def monitoring_chart(
         chart="rancher-monitoring",
         version=version,
         namespace=NAMESPACE,
-        values=monitoring_values(args),
+        values=monitoring_values(args, selinux=selinux),
         parent=parent,
         depends_on=after,
     )
@@ -259,7 +269,7 @@ def alert_receiver(
     return secret, config
 
 
-def monitoring_values(args: MonitoringArgs) -> dict[str, Any]:
+def monitoring_values(args: MonitoringArgs, *, selinux: bool = False) -> dict[str, Any]:
     alertmanager_spec: dict[str, Any] = {
         # Route alerts from our AlertmanagerConfig for every namespace, not just its own.
         "alertmanagerConfigMatcherStrategy": {"type": "None"},
@@ -267,6 +277,9 @@ def monitoring_values(args: MonitoringArgs) -> dict[str, Any]:
         "alertmanagerConfigNamespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": NAMESPACE}},
     }
     return {
+        # rancher-monitoring's PushProx clients get their SELinux types (e.g. rke_kubereader_t) only with
+        # this on (rancher/charts rancher-monitoring 104.1.2 `charts/*/templates/pushprox-clients.yaml:141`).
+        "global": {"seLinux": {"enabled": selinux}},
         "alertmanager": {"enabled": True, "alertmanagerSpec": alertmanager_spec},
         "prometheus": {"prometheusSpec": {"retention": args.retention}},
         "grafana": {
@@ -295,44 +308,84 @@ def _alert(name: str, expr: str, for_: str, severity: str, summary: str, descrip
 
 
 WRITE_VERBS = "create|update|patch|delete|deletecollection"
+ADMISSION_RESOURCES = (
+    "validatingwebhookconfigurations|mutatingwebhookconfigurations|"
+    "validatingadmissionpolicies|validatingadmissionpolicybindings"
+)
+# What the platform itself does to admission configuration all the time: istiod patches its webhooks'
+# caBundle/failurePolicy, rancher-webhook and NeuVector's controller update theirs on certificate rotation.
+# Those are `update`/`patch`; adding or removing a webhook/policy (`create`/`delete`) is not routine.
+ADMISSION_ATTACK_VERBS = "create|delete|deletecollection"
+
+
+def _new_or_increased(selector: str, window: str) -> str:
+    """Counter events in `window`, including a label set's first event: a counter series appears with its
+    first increment already counted, which `increase()` alone never sees."""
+    return f"(increase({selector}[{window}]) > 0 or ({selector} unless {selector} offset {window}))"
 
 
 def detection_rule_groups() -> list[dict[str, Any]]:
-    """Alert rules on API-server metrics. See the module doc for what is NOT expressible here."""
+    """Alert rules on API-server metrics. See the module doc for what is NOT expressible here.
+
+    Each rule is on the metric that carries its signal (Kubernetes sources, checked late 2026):
+    - 401s: authentication fails before the request reaches the instrumented handler, so
+      `apiserver_request_total` never counts it; `authentication_attempts{result}` does
+      (k8s.io/apiserver `pkg/endpoints/filters/metrics.go`, `recordAuthenticationMetrics`).
+    - 403s: RBAC never returns Deny, only NoOpinion, and `apiserver_authorization_decisions_total` records
+      terminal decisions only (`pkg/authorization/metrics/metrics.go`, "non-terminal, not reported"); the
+      request-level `authorization_attempts_total{result="denied"|"no-opinion"}` counts every 403
+      (`pkg/endpoints/filters/metrics.go`, `recordAuthorizationMetrics`).
+    - `pod_security_exemptions_total` has no namespace label (only request_operation, resource, subresource;
+      k8s.io/pod-security-admission `metrics/metrics.go`) and counts every request in the ~24 namespaces
+      rancher-restricted exempts: it cannot tell an unexpected exemption from the platform's own pods, so
+      there is no rule on it (exempt-namespace pods by non-platform users are an audit-log search).
+    """
+    # Tuning note: with anonymous auth off, an external load balancer's HTTP(S) health check of /healthz or
+    # /readyz fails authentication too; a few checkers stay well below 1/s (or use TCP health checks).
     rules = [
         _alert(
             "KubeAPIUnauthenticatedRequestBurst",
-            'sum(rate(apiserver_request_total{code="401"}[5m])) > 1',
+            'sum(rate(authentication_attempts{result=~"failure|error"}[5m])) > 1',
             "10m",
             "warning",
-            "Sustained unauthenticated requests to the Kubernetes API",
-            "More than 1 request/s has been rejected with 401 for 10 minutes: credential stuffing, "
+            "Sustained failed authentication against the Kubernetes API",
+            "More than 1 request/s has failed authentication for 10 minutes: credential stuffing, "
             "an expired token in automation, or anonymous probing. Check the audit log for the sources.",
         ),
         _alert(
             "KubeAPIForbiddenRequestBurst",
-            'sum by (resource, verb) (rate(apiserver_request_total{code="403"}[5m])) > 0.5',
+            'sum(rate(authorization_attempts_total{result=~"denied|no-opinion"}[5m])) > 0.5',
             "10m",
             "warning",
-            "Sustained forbidden requests for {{ $labels.verb }} {{ $labels.resource }}",
-            "Repeated RBAC denials can mean a compromised identity enumerating its permissions.",
+            "Sustained forbidden requests to the Kubernetes API",
+            "More than 0.5 requests/s have been refused by authorization for 10 minutes: a compromised "
+            "identity enumerating its permissions. The audit log names the user and the resources.",
         ),
         _alert(
             "KubeAdmissionConfigurationChanged",
-            "sum by (resource, verb) (increase(apiserver_request_total{"
-            'resource=~"validatingwebhookconfigurations|mutatingwebhookconfigurations|'
-            'validatingadmissionpolicies|validatingadmissionpolicybindings",'
-            f'verb=~"{WRITE_VERBS}",code=~"2.."}}[5m])) > 0',
+            "sum by (resource, verb) "
+            + _new_or_increased(
+                f'apiserver_request_total{{resource=~"{ADMISSION_RESOURCES}",'
+                f'verb=~"{ADMISSION_ATTACK_VERBS}",code=~"2.."}}',
+                "5m",
+            )
+            + " > 0",
             "0m",
             "critical",
-            "Admission control configuration changed ({{ $labels.verb }} {{ $labels.resource }})",
-            "Admission webhooks and policies enforce the cluster's security rules; a change outside a "
-            "deployment window must be investigated (audit log: who and what).",
+            "Admission control configuration added or removed ({{ $labels.verb }} {{ $labels.resource }})",
+            "A webhook or admission policy was created or deleted: removing one switches off a security "
+            "rule, adding one can rewrite or leak every object. Updates are not alerted (istiod, "
+            "rancher-webhook and NeuVector update theirs routinely); check the audit log for who did it.",
         ),
         _alert(
             "KubeClusterRBACChanged",
-            "sum by (resource, verb) (increase(apiserver_request_total{"
-            f'resource=~"clusterroles|clusterrolebindings",verb=~"{WRITE_VERBS}",code=~"2.."}}[5m])) > 0',
+            "sum by (resource, verb) "
+            + _new_or_increased(
+                f'apiserver_request_total{{resource=~"clusterroles|clusterrolebindings",'
+                f'verb=~"{WRITE_VERBS}",code=~"2.."}}',
+                "5m",
+            )
+            + " > 0",
             "0m",
             "warning",
             "Cluster-wide RBAC changed ({{ $labels.verb }} {{ $labels.resource }})",
@@ -340,8 +393,11 @@ def detection_rule_groups() -> list[dict[str, Any]]:
         ),
         _alert(
             "KubePodExecOrAttach",
-            'sum by (subresource) (increase(apiserver_request_total{resource="pods",'
-            'subresource=~"exec|attach",code=~"1..|2.."}[5m])) > 0',
+            "sum by (subresource) "
+            + _new_or_increased(
+                'apiserver_request_total{resource="pods",subresource=~"exec|attach",code=~"1..|2.."}', "5m"
+            )
+            + " > 0",
             "0m",
             "info",
             "Interactive {{ $labels.subresource }} into a pod",
@@ -349,8 +405,9 @@ def detection_rule_groups() -> list[dict[str, Any]]:
         ),
         _alert(
             "KubePodSecurityAdmissionDenied",
-            'sum by (policy_level, resource) (increase(pod_security_evaluations_total{decision="deny",'
-            'mode="enforce"}[10m])) > 0',
+            "sum by (policy_level, resource) "
+            + _new_or_increased('pod_security_evaluations_total{decision="deny",mode="enforce"}', "10m")
+            + " > 0",
             "0m",
             "warning",
             "Pod Security Admission denied a {{ $labels.resource }} ({{ $labels.policy_level }})",
@@ -358,16 +415,8 @@ def detection_rule_groups() -> list[dict[str, Any]]:
             "host namespaces). Prometheus sees the denial, not the pod: find it in the audit log.",
         ),
         _alert(
-            "KubePodSecurityExemptionUsed",
-            "sum by (resource) (increase(pod_security_exemptions_total[10m])) > 0",
-            "0m",
-            "info",
-            "A Pod Security Admission exemption was used",
-            "Exempt namespaces/users/runtime classes bypass the PSA level; review that the use is expected.",
-        ),
-        _alert(
             "KubeAPIAuditEventsLost",
-            "sum(increase(apiserver_audit_error_total[5m])) > 0",
+            "sum(" + _new_or_increased("apiserver_audit_error_total", "5m") + ") > 0",
             "0m",
             "critical",
             "The API server failed to write audit events",

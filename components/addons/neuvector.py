@@ -10,10 +10,22 @@ Rancher-hardened cluster), the manager UI not exposed on a NodePort, telemetry r
 
 Because the bootstrap password is inside the chart values, the whole values document is a secret.
 Protect mode / admission rules can be delivered as NeuVector CRDs (`NvAdmissionControlSecurityRule`).
+
+Admission rules and the platform: NeuVector checks its built-in allow rules, then the CRD's allow rules,
+then the CRD's deny rules, and admits what no rule matches (neuvector/neuvector v5.4.9
+`controller/cache/admission.go`, `MatchK8sAdmissionRules`); the built-in allow rules only cover
+`kube-system`, `kube-public`, `istio-system` and NeuVector's own namespace (`controller/kv/create.go`,
+`createDefAdmCtrlRules`). In `protect` mode
+the deny rules would therefore refuse the platform's own privileged workloads (the compliance scan job runs
+privileged with host PID, node-exporter uses the host network and PID namespace, fluent-bit runs as root,
+Rancher's system-upgrade-controller runs privileged). So one allow rule, first, admits exactly the
+platform namespaces (`components.addons.platform_namespaces`: the base Kubernetes/Rancher namespaces and
+each enabled add-on's); every other namespace gets the deny rules.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar, Literal, get_args
 
 import pulumi
@@ -24,6 +36,7 @@ from pydantic import Field
 
 from components.addons.catalog import install_chart, require_kubernetes_provider
 from components.addons.contract import InstallContext, PreflightContext
+from components.addons.platform import PLATFORM_BASE_NAMESPACES
 from components.handles import ClusterHandle
 from components.model import HardenedModel
 from components.problems import Problem, ProblemList
@@ -100,6 +113,10 @@ class NeuVector(pulumi.ComponentResource):
         return pins.neuvector
 
     @classmethod
+    def namespaces(cls, args: HardenedModel, rancher_line: str) -> tuple[str, ...]:
+        return (NAMESPACE,)
+
+    @classmethod
     def preflight(cls, args: NeuVectorArgs, cluster: PreflightContext) -> list[Problem]:
         problems = ProblemList()
         if args.rancher_sso and not cluster.rancher_url:
@@ -112,7 +129,9 @@ class NeuVector(pulumi.ComponentResource):
 
     @classmethod
     def install(cls, name: str, args: NeuVectorArgs, context: InstallContext) -> NeuVector:
-        return cls(name, args, context.handle, context.opts)
+        return cls(
+            name, args, context.handle, context.opts, platform_namespaces=context.platform_namespaces or None
+        )
 
     bootstrap_password: pulumi.Output[str]
 
@@ -122,8 +141,13 @@ class NeuVector(pulumi.ComponentResource):
         args: NeuVectorArgs,
         handle: ClusterHandle,
         opts: pulumi.ResourceOptions | None = None,
+        *,
+        platform_namespaces: Sequence[str] | None = None,
     ) -> None:
+        """`platform_namespaces`: the namespaces the admission rules exempt (default: the base platform
+        namespaces and NeuVector's own; `ClusterAddons` passes every enabled add-on's)."""
         args = NeuVectorArgs.model_validate(args)
+        exempt = tuple(platform_namespaces or (*PLATFORM_BASE_NAMESPACES, NAMESPACE))
         if args.rancher_sso and not handle.rancher_url:
             raise ValueError(
                 f"neuVector.rancherSso needs the Rancher URL, but the ClusterHandle for {handle.name!r} has "
@@ -179,7 +203,7 @@ class NeuVector(pulumi.ComponentResource):
                 api_version="neuvector.com/v1",
                 kind="NvAdmissionControlSecurityRule",
                 metadata={"name": "local"},
-                spec=admission_rule_spec(args.admission),
+                spec=admission_rule_spec(args.admission, exempt),
                 opts=pulumi.ResourceOptions(
                     parent=self, provider=provider, depends_on=[*handle.depends_on(), self.app]
                 ),
@@ -222,10 +246,22 @@ def neuvector_values(args: NeuVectorArgs, rancher_url: str | None, bootstrap_pas
     return values
 
 
-def admission_rule_spec(admission: NeuVectorAdmissionArgs) -> dict[str, Any]:
+PLATFORM_ALLOW_COMMENT = "hardened-rke2: platform namespaces (the blueprint's own workloads)"
+
+
+def admission_rule_spec(
+    admission: NeuVectorAdmissionArgs, platform_namespaces: Sequence[str]
+) -> dict[str, Any]:
+    """The allow rule for the platform namespaces first, then the deny rules for everything else."""
+    allow = {
+        "action": "allow",
+        "comment": PLATFORM_ALLOW_COMMENT,
+        "criteria": [{"name": "namespace", "op": "containsAny", "value": ",".join(platform_namespaces)}],
+        "disabled": False,
+    }
     return {
         "config": {"enable": True, "mode": admission.mode, "client_mode": "service"},
-        "rules": [
+        "rules": [allow] + [
             {
                 "action": "deny",
                 "comment": rule.comment,

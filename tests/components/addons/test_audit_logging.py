@@ -113,7 +113,9 @@ def test_output_verifies_tls_and_references_credentials_by_secret(mock_run, kind
         assert cfg["port"] == 6514
     elif kind in ("elasticsearch", "opensearch"):
         assert cfg["scheme"] == "https" and cfg["ssl_verify"] is True
-        assert cfg["user"] == ref("username") and cfg["password"] == ref("password")
+        # logging-operator 4.10.0 pkg/sdk/logging/model/output/elasticsearch.go:68 (opensearch.go:67):
+        # `User string`; only the password is a secret reference.
+        assert cfg["user"] == "shipper" and cfg["password"] == ref("password")
     elif kind == "splunkHec":
         assert cfg["protocol"] == "https" and cfg["insecure_ssl"] is False
         assert cfg["hec_token"] == ref("token")
@@ -148,7 +150,12 @@ def test_ca_bundle_goes_into_the_secret(mock_run) -> None:
     run = run_logging(mock_run, {**TARGETS["syslog"], "caBundle": pem})
     assert run.one(SECRET).inputs["stringData"]["ca.crt"] == pem.strip()
     (output,) = custom_resources(run, "ClusterOutput")
-    assert output.inputs["spec"]["syslog"]["trusted_ca_path"] == ref("ca.crt")
+    # A CA bundle is a file path for fluentd (logging-operator 4.10.0 output/syslog.go:53-54 "file path to
+    # ca to trust"): `mountFrom` mounts the key and renders its path (cisco-open/operator-tools
+    # docs/types/secret_types.md); `valueFrom` would render the PEM text where a path is expected.
+    assert output.inputs["spec"]["syslog"]["trusted_ca_path"] == {
+        "mountFrom": {"secretKeyRef": {"name": CREDENTIALS_SECRET, "key": "ca.crt"}}
+    }
 
 
 def test_existing_secret_is_referenced_not_created(mock_run) -> None:

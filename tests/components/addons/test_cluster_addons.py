@@ -23,7 +23,7 @@ from tests.support.addons import (
 
 ALL_ON: dict[str, Any] = {
     "auditLogging": {"output": SYSLOG_OUTPUT},
-    "istio": {"enabled": True, "gateway": {"enabled": True}},
+    "istio": {"enabled": True, "gateway": {"enabled": True, "serviceType": "NodePort"}},
     "monitoring": {"enabled": True},
 }
 

@@ -53,7 +53,7 @@ def test_upstream_version_per_line(mock_run, line: str) -> None:
 
 
 def test_install_order_base_cni_istiod_gateway(mock_run) -> None:
-    run = run_istio(mock_run, {"gateway": {"enabled": True}})
+    run = run_istio(mock_run, {"gateway": {"enabled": True, "serviceType": "NodePort"}})
     a = apps(run)
     assert set(a) == {"base", "cni", "istiod", "gateway"}
     assert depends_on(a["cni"], a["base"])
@@ -79,7 +79,10 @@ def test_cni_uses_rke2_paths_and_chains(mock_run) -> None:
 
 def test_istiod_uses_cni_and_restricts_egress(mock_run) -> None:
     v = values(apps(run_istio(mock_run))["istiod"])
-    assert v["pilot"]["cni"]["enabled"] is True
+    # The istiod chart reads `cni` at the top level (istio 1.28.0 istio-discovery
+    # templates/istiod-injector-configmap.yaml:18-19); a `pilot:` key is read by nothing.
+    assert v["cni"] == {"enabled": True, "provider": "default"}
+    assert "pilot" not in v
     assert v["global"]["proxy"]["privileged"] is False
     assert v["meshConfig"]["outboundTrafficPolicy"]["mode"] == "REGISTRY_ONLY"
 

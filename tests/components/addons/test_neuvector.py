@@ -107,9 +107,11 @@ def test_admission_rules_delivered_as_crd_in_protect_mode(mock_run) -> None:
     assert rule.inputs["metadata"] == {"name": "local"}
     spec = rule.inputs["spec"]
     assert spec["config"] == {"enable": True, "mode": "protect", "client_mode": "service"}
-    criteria = {r["criteria"][0]["name"] for r in spec["rules"]}
+    allow, *deny = spec["rules"]
+    assert allow["action"] == "allow" and allow["criteria"][0]["name"] == "namespace"
+    criteria = {r["criteria"][0]["name"] for r in deny}
     assert {"runAsPrivileged", "runAsRoot", "shareNetWithHost", "sharePidWithHost"} <= criteria
-    assert all(r["action"] == "deny" and not r["disabled"] for r in spec["rules"])
+    assert all(r["action"] == "deny" and not r["disabled"] for r in deny)
     # Through the downstream cluster's provider, after the chart that installs the CRD.
     assert rule.provider is not None and rule.provider.startswith(run.one(K8S_PROVIDER).urn)
     assert depends_on(rule, apps(run)["neuvector"])

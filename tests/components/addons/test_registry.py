@@ -36,7 +36,8 @@ def test_every_addon_has_its_config_field(addon: type[Addon]) -> None:
 
 
 def test_every_config_field_is_a_registered_addon() -> None:
-    assert set(AddonsArgs.model_fields) == {addon.config_key for addon in registry.ADDONS}
+    # `cluster` holds the facts about the target cluster (components/addons/platform.py), not an add-on.
+    assert set(AddonsArgs.model_fields) - {"cluster"} == {addon.config_key for addon in registry.ADDONS}
 
 
 @pytest.mark.parametrize("line", RANCHER_LINES)
@@ -68,6 +69,10 @@ class DummyAddon(pulumi.ComponentResource):
     def pinned_version(pins: LinePins) -> str:
         # Step 4 (its pins): a real add-on adds a `LinePins` field per line; the dummy derives one.
         return f"{pins.chart_line}.0.0+up{DUMMY_CHART_UPSTREAM}"
+
+    @classmethod
+    def namespaces(cls, args: DummyArgs, rancher_line: str) -> tuple[str, ...]:
+        return ("dummy-system",)
 
     @classmethod
     def preflight(cls, args: DummyArgs, cluster: PreflightContext) -> list[Problem]:
