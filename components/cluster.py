@@ -266,8 +266,9 @@ class HardenedClusterArgs(HardenedModel):
     protect: bool = True
     """`protect` on the ClusterV2 (a destroy must first unprotect it). false is the named opt-out."""
     kubeconfig_token_ttl_hours: int = Field(24, ge=1, le=720)
-    """TTL of the dedicated Rancher token behind the Kubernetes provider (renewed on the next run once
-    expired). The policy pack's default maximum is 24 h."""
+    """TTL of the dedicated Rancher token behind the Kubernetes provider; once expired it is replaced by
+    the next update that refreshes first (`refresh: always`, docs/tokens.md). The policy pack's default
+    maximum is 24 h; at most `rancher.tokenMaxTtlMinutes`."""
     labels: dict[str, str] = Field(default_factory=dict)
     """Labels of the Rancher cluster object."""
     annotations: dict[str, str] = Field(default_factory=dict)

@@ -335,8 +335,9 @@ class GitOpsArgs(HardenedModel):
     restrictions: tuple[GitRepoRestrictionArgs, ...] = ()
     """GitRepoRestrictions, one per Fleet workspace that gets GitRepos (the policy pack requires one)."""
     local_token_ttl_hours: int = Field(24, ge=1, le=720)
-    """TTL of the Rancher token (scoped to the local cluster) behind the local-cluster provider; the
-    token is renewed on every `pulumi up` (`renew`). 24h is the policy pack's default maximum."""
+    """TTL of the Rancher token (scoped to the local cluster) behind the local-cluster provider; once
+    expired it is replaced by the next update that refreshes first (`refresh: always`, docs/tokens.md).
+    24h is the policy pack's default maximum; at most `rancher.tokenMaxTtlMinutes`."""
 
     @model_validator(mode="after")
     def _unique(self) -> GitOpsArgs:

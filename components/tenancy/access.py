@@ -25,7 +25,7 @@ class TeamAccessArgs(HardenedModel):
     token_ttl_seconds: int = Field(default=8 * 3600, ge=15 * 60, le=24 * 3600)
     """Explicit TTL of the scoped token (the provider takes seconds; Rancher also caps it with
     `auth-token-max-ttl-minutes`, and the policy pack's default maximum is 24h). An expired token is
-    renewed on the next `pulumi up`."""
+    replaced by the next update that refreshes first (the project sets `refresh: always`; docs/tokens.md)."""
     certificate_authority: str | None = None
     """PEM of a private CA that signed Rancher's certificate; never `insecure-skip-tls-verify`."""
 
