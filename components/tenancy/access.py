@@ -11,21 +11,29 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_rancher2 as rancher2
 import yaml
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from components.model import HardenedModel
-from components.problems import ConfigProblems
+from components.problems import ConfigProblems, Problem
 
 # --- scoped Kubernetes access for a team -------------------------------------------------------------------
+
+DEFAULT_TOKEN_MAX_TTL_MINUTES = 1440
+"""The hardened `auth-token-max-ttl-minutes` (the management stack's `security.tokenMaxTtlMinutes` default):
+what cluster and team stacks assume the Rancher maximum is unless told otherwise."""
 
 
 class TeamAccessArgs(HardenedModel):
     """How a team stack reaches its cluster: Rancher's proxy, with a short-lived cluster-scoped token."""
 
     token_ttl_seconds: int = Field(default=8 * 3600, ge=15 * 60, le=24 * 3600)
-    """Explicit TTL of the scoped token (the provider takes seconds; Rancher also caps it with
-    `auth-token-max-ttl-minutes`, and the policy pack's default maximum is 24h). An expired token is
+    """Explicit TTL of the scoped token (the provider takes seconds; at most `tokenMaxTtlMinutes`, and the
+    policy pack's default maximum is 24h). An expired token is
     replaced by the next update that refreshes first (the project sets `refresh: always`; docs/tokens.md)."""
+    token_max_ttl_minutes: int = Field(default=DEFAULT_TOKEN_MAX_TTL_MINUTES, gt=0)
+    """Rancher's `auth-token-max-ttl-minutes` (the management stack's `security.tokenMaxTtlMinutes`, same
+    default). `tokenTtlSeconds` must fit: Rancher silently lowers a longer TTL, and the token (with every
+    object on the team's Kubernetes provider) would then be replaced on every update."""
     certificate_authority: str | None = None
     """PEM of a private CA that signed Rancher's certificate; never `insecure-skip-tls-verify`."""
 
@@ -38,6 +46,26 @@ class TeamAccessArgs(HardenedModel):
                 "paste the CA's PEM, '-----BEGIN CERTIFICATE-----' … '-----END CERTIFICATE-----'",
             )
         return value
+
+    @model_validator(mode="after")
+    def _ttl_fits_rancher_max(self) -> TeamAccessArgs:
+        # Rancher lowers a longer TTL to its maximum (rancher/rancher
+        # pkg/ext/stores/tokens/tokens.go:1779-1797); the provider stores the lowered value and `ttl` is
+        # ForceNew (terraform-provider-rancher2 rancher2/structure_token.go:46-50, schema_token.go:66-71):
+        # the token would be replaced on every update.
+        limit = self.token_max_ttl_minutes * 60
+        if self.token_ttl_seconds > limit:
+            message = (
+                f"{self.token_ttl_seconds} s exceeds tokenMaxTtlMinutes ({self.token_max_ttl_minutes} min, "
+                "Rancher's auth-token-max-ttl-minutes): Rancher would silently lower it and the token, and "
+                "every object on its provider, would be replaced on every update"
+            )
+            fix = (
+                f"set it to at most {limit} (or set tokenMaxTtlMinutes to the management stack's "
+                "security.tokenMaxTtlMinutes)"
+            )
+            raise ConfigProblems([Problem(("tokenTtlSeconds",), message, fix)])
+        return self
 
 
 @dataclass(frozen=True)
