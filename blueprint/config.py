@@ -13,7 +13,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from blueprint.management import ManagementStackConfig
 from components.addons import AddonsArgs
@@ -23,6 +23,7 @@ from components.model import HardenedModel
 from components.problems import ConfigProblems, Problem, ProblemList
 from components.rke2_config import Rke2Version
 from components.tenancy.access import DEFAULT_TOKEN_MAX_TTL_MINUTES
+from components.tls import pem_certificates
 from components.validation_errors import validation_problems
 from components.versions import DEFAULT_RANCHER_LINE, PINS, RANCHER_LINES, RancherLine, pins_for
 
@@ -46,10 +47,22 @@ class RancherArgs(HardenedModel):
     """Rancher release line; picks the chart and RKE2 version pins (`components/versions.py`)."""
     url: str | None = Field(None, pattern=r"^https://[A-Za-z0-9.-]+(:\d+)?/?$")
     """Rancher's HTTPS URL; used for the cluster's kubeconfig and exported as `rancherUrl`."""
+    ca_certs: str | None = None
+    """PEM of the private CA that signed Rancher's certificate (the management stack's `rancherCaCerts`
+    output). Carried as `certificate-authority-data` in every kubeconfig this stack builds and exported as
+    `rancherCaCerts` for team stacks; the rancher2 provider needs the same PEM as `rancher2:caCerts` (or
+    `RANCHER_CA_CERTS`). Unset: `rancher2:caCerts`, if any, is used; else Rancher's certificate must be
+    publicly trusted."""
     token_max_ttl_minutes: int = Field(DEFAULT_TOKEN_MAX_TTL_MINUTES, gt=0)
     """Rancher's `auth-token-max-ttl-minutes` (the management stack's `security.tokenMaxTtlMinutes`, same
     default). Every token this stack mints must fit: Rancher silently lowers a longer TTL, and the token
     (with every Kubernetes object on a provider built from it) would then be replaced on every update."""
+
+
+    @field_validator("ca_certs")
+    @classmethod
+    def _pem(cls, value: str | None) -> str | None:
+        return pem_certificates(value, "caCerts") if value is not None else None
 
 
 class ClusterStackConfig(HardenedModel):

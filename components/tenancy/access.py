@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +14,7 @@ from pydantic import Field, field_validator, model_validator
 
 from components.model import HardenedModel
 from components.problems import ConfigProblems, Problem
+from components.tls import certificate_authority_data, pem_certificates
 
 # --- scoped Kubernetes access for a team -------------------------------------------------------------------
 
@@ -35,17 +35,14 @@ class TeamAccessArgs(HardenedModel):
     default). `tokenTtlSeconds` must fit: Rancher silently lowers a longer TTL, and the token (with every
     object on the team's Kubernetes provider) would then be replaced on every update."""
     certificate_authority: str | None = None
-    """PEM of a private CA that signed Rancher's certificate; never `insecure-skip-tls-verify`."""
+    """PEM of the private CA that signed Rancher's certificate (the management stack's `rancherCaCerts`);
+    carried in the kubeconfig as `certificate-authority-data`. Unset: the team stack reads the platform
+    stack's `rancherCaCerts` output, if any. Never `insecure-skip-tls-verify`."""
 
     @field_validator("certificate_authority")
     @classmethod
     def _pem(cls, value: str | None) -> str | None:
-        if value is not None and "-----BEGIN CERTIFICATE-----" not in value:
-            raise ConfigProblems.one(
-                "certificateAuthority is not a PEM certificate",
-                "paste the CA's PEM, '-----BEGIN CERTIFICATE-----' … '-----END CERTIFICATE-----'",
-            )
-        return value
+        return pem_certificates(value, "certificateAuthority") if value is not None else None
 
     @model_validator(mode="after")
     def _ttl_fits_rancher_max(self) -> TeamAccessArgs:
@@ -91,7 +88,7 @@ def proxy_server(rancher_url: str, cluster_v1_id: str) -> str:
 def render_kubeconfig(server: str, token: str, context: str, certificate_authority: str | None = None) -> str:
     cluster: dict[str, Any] = {"server": server}
     if certificate_authority:
-        cluster["certificate-authority-data"] = base64.b64encode(certificate_authority.encode()).decode()
+        cluster["certificate-authority-data"] = certificate_authority_data(certificate_authority)
     config = {
         "apiVersion": "v1",
         "kind": "Config",
@@ -109,6 +106,7 @@ def scoped_kubernetes_provider(
     rancher_url: pulumi.Input[str],
     cluster_v1_id: pulumi.Input[str],
     args: TeamAccessArgs | None = None,
+    certificate_authority: pulumi.Input[str | None] | None = None,
     opts: pulumi.ResourceOptions | None = None,
 ) -> ScopedKubernetes:
     """A Kubernetes provider for a team stack, authenticated by a cluster-scoped Rancher token.
@@ -116,6 +114,8 @@ def scoped_kubernetes_provider(
     The token is minted with the rancher2 provider's credentials (the team's own `rancher2:apiUrl` /
     `rancher2:tokenKey` config or RANCHER_URL / RANCHER_TOKEN_KEY), so the team can do no more than
     Rancher lets it; all API traffic goes through Rancher's proxy (RBAC + API audit log).
+    `certificate_authority` (PEM, e.g. the platform stack's `rancherCaCerts` output) is used when
+    `args.certificate_authority` is unset.
     """
     args = args or TeamAccessArgs()
     if isinstance(rancher_url, str) and isinstance(cluster_v1_id, str):
@@ -128,13 +128,16 @@ def scoped_kubernetes_provider(
         description=f"hardened-rke2 team stack {pulumi.get_project()}/{pulumi.get_stack()} ({name})",
         opts=opts,
     )
-    ca = args.certificate_authority
+    ca: pulumi.Input[str | None] | None = args.certificate_authority or certificate_authority
 
     def _render(values: list[Any]) -> str:
-        url, v1, value = values
-        return render_kubeconfig(proxy_server(url, v1), value, f"rancher-{v1}", ca)
+        url, v1, value, pem = values
+        # A stack output is checked like the config value (which is already normalised PEM).
+        pem = pem_certificates(pem, "certificate authority (rancherCaCerts)") if pem else None
+        return render_kubeconfig(proxy_server(url, v1), value, f"rancher-{v1}", pem)
 
-    rendered: pulumi.Output[str] = pulumi.Output.all(rancher_url, cluster_v1_id, token.token).apply(_render)
+    inputs = pulumi.Output.all(rancher_url, cluster_v1_id, token.token, ca)
+    rendered: pulumi.Output[str] = inputs.apply(_render)
     kubeconfig: pulumi.Output[str] = pulumi.Output.secret(rendered)
     provider = k8s.Provider(
         f"{name}-k8s",

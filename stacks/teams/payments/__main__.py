@@ -1,7 +1,8 @@
 """The payments team's stack: its tenant space on a platform cluster and a restricted-compliant workload.
 
 What it reads from the platform (a `StackReference` to the cluster stack named by `platformStack`):
-`clusterV1Id`, `rancherUrl`, `allowedRegistries` (and, for information, `projectNetworkIsolation`).
+`clusterV1Id`, `rancherUrl`, `allowedRegistries`, `rancherCaCerts` (Rancher's private CA, when there is one;
+`access.certificateAuthority` overrides it) and, for information, `projectNetworkIsolation`.
 How it reaches the cluster: with the team's OWN Rancher credentials (`rancher2:apiUrl` + `rancher2:tokenKey`
 as a secret, or RANCHER_URL / RANCHER_TOKEN_KEY) it mints a cluster-scoped token with an explicit TTL and
 talks to Kubernetes only through Rancher's authenticated, audited proxy.
@@ -287,7 +288,12 @@ def main() -> None:
     allowed = platform.require_output("allowedRegistries")
 
     access_ = scoped_kubernetes_provider(
-        tenancy_args.team, rancher_url=rancher_url, cluster_v1_id=cluster_v1_id, args=access
+        tenancy_args.team,
+        rancher_url=rancher_url,
+        cluster_v1_id=cluster_v1_id,
+        args=access,
+        # Rancher behind a private CA: the platform stack exports it (unset when publicly trusted).
+        certificate_authority=platform.get_output("rancherCaCerts"),
     )
     role_ids = None
     if config.management_stack is not None:
