@@ -28,8 +28,8 @@ class TeamAccessArgs(HardenedModel):
 
     token_ttl_seconds: int = Field(default=8 * 3600, ge=15 * 60, le=24 * 3600)
     """Explicit TTL of the scoped token (the provider takes seconds; at most `tokenMaxTtlMinutes`, and the
-    policy pack's default maximum is 24h). An expired token is
-    replaced by the next update that refreshes first (the project sets `refresh: always`; docs/tokens.md)."""
+    policy pack's default maximum is 24h). An expired token is replaced by the next update that refreshes
+    first (the project sets `refresh: always`; docs/tokens.md)."""
     token_max_ttl_minutes: int = Field(default=DEFAULT_TOKEN_MAX_TTL_MINUTES, gt=0)
     """Rancher's `auth-token-max-ttl-minutes` (the management stack's `security.tokenMaxTtlMinutes`, same
     default). `tokenTtlSeconds` must fit: Rancher silently lowers a longer TTL, and the token (with every
