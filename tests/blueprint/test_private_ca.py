@@ -154,3 +154,27 @@ def test_a_team_stack_trusts_the_ca_its_platform_stack_exports(mock_run) -> None
     )
     (kubeconfig,) = _kubeconfigs(run).values()
     assert kubeconfig["clusters"][0]["cluster"]["certificate-authority-data"] == CA_DATA
+
+
+def test_a_team_ca_needs_the_team_rancher2_provider_to_trust_it(mock_run) -> None:
+    from tests.teams.test_team_stack import PLATFORM_OUTPUTS, PROJECT_DIR, stack_config, wire
+
+    config = stack_config("dev")
+    config["payments-team:access"] = {**config["payments-team:access"], "certificateAuthority": PEM}
+    errors: list[pulumi.RunError] = []
+
+    def program() -> None:
+        try:
+            runpy.run_path(str(PROJECT_DIR / "__main__.py"), run_name="__main__")
+        except pulumi.RunError as err:
+            errors.append(err)
+
+    mocks = EchoMocks(extra_outputs={TOKEN: lambda a: {"token": "t-1:x"}}, stack_references=PLATFORM_OUTPUTS)
+    run = mock_run(program, config=wire(config), mocks=mocks, project="payments-team", stack="dev")
+    assert [r.type for r in run.resources] == ["pulumi:pulumi:Stack"]
+    (error,) = errors
+    assert "access.certificateAuthority: the rancher2 provider is not given this CA" in str(error)
+    config["rancher2:caCerts"] = PEM
+    run = mock_run(program, config=wire(config), mocks=mocks, project="payments-team", stack="dev")
+    (kubeconfig,) = _kubeconfigs(run).values()
+    assert kubeconfig["clusters"][0]["cluster"]["certificate-authority-data"] == CA_DATA

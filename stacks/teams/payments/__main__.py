@@ -16,6 +16,7 @@ pack reports.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -164,6 +165,16 @@ def load_config() -> TeamStackConfig:
             lines += team_problems(err, prefix=(key,))
     if "workload" in parsed:
         lines += parsed["workload"].check(parsed.get("tenancy"))
+    if "access" in parsed and parsed["access"].certificate_authority and not rancher_provider_ca():
+        lines.append(
+            Problem(
+                ("access", "certificateAuthority"),
+                "the rancher2 provider is not given this CA (rancher2:caCerts / RANCHER_CA_CERTS unset), "
+                "so it cannot verify Rancher's certificate",
+                'pulumi config set rancher2:caCerts -- "$(cat rancher-ca.pem)" with the same PEM, or export '
+                "RANCHER_CA_CERTS",
+            )
+        )
     if "tenancy" in parsed and management_stack is None:
         lines += [
             Problem(
@@ -179,6 +190,22 @@ def load_config() -> TeamStackConfig:
     return TeamStackConfig(
         platform_stack, management_stack, parsed["access"], parsed["tenancy"], parsed["workload"]
     )
+
+
+def rancher_provider_ca() -> str | None:
+    """The CA the team's rancher2 provider trusts (`rancher2:caCerts` or RANCHER_CA_CERTS)."""
+    return pulumi.Config("rancher2").get("caCerts") or os.environ.get("RANCHER_CA_CERTS") or None
+
+
+def warn_untrusted_ca(ca: Any) -> Any:
+    """The platform runs Rancher behind a private CA, and this stack's rancher2 provider is not given it."""
+    if ca and not rancher_provider_ca():
+        pulumi.log.warn(
+            "the platform stack exports rancherCaCerts (Rancher is behind a private CA) but "
+            "rancher2:caCerts / RANCHER_CA_CERTS is unset: the rancher2 provider cannot verify Rancher "
+            '(fix: pulumi config set rancher2:caCerts -- "$(cat rancher-ca.pem)")'
+        )
+    return ca
 
 
 def check_registry(image: str, allowed: Any, unsafe: bool) -> str:
@@ -293,7 +320,7 @@ def main() -> None:
         cluster_v1_id=cluster_v1_id,
         args=access,
         # Rancher behind a private CA: the platform stack exports it (unset when publicly trusted).
-        certificate_authority=platform.get_output("rancherCaCerts"),
+        certificate_authority=platform.get_output("rancherCaCerts").apply(warn_untrusted_ca),
     )
     role_ids = None
     if config.management_stack is not None:
