@@ -13,7 +13,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from blueprint.management import ManagementStackConfig
 from components.addons import AddonsArgs, platform_namespaces
@@ -23,8 +23,10 @@ from components.cluster import HardenedClusterArgs
 from components.gitops import GitOpsArgs
 from components.model import HardenedModel
 from components.pod_security import BUILTIN_RESTRICTED
-from components.problems import ConfigProblems, Problem
+from components.problems import ConfigProblems, Problem, ProblemList
 from components.rke2_config import Rke2Version
+from components.tenancy.access import DEFAULT_TOKEN_MAX_TTL_MINUTES
+from components.tls import pem_certificates
 from components.validation_errors import validation_problems
 from components.versions import DEFAULT_RANCHER_LINE, PINS, RANCHER_LINES, RancherLine, pins_for
 
@@ -48,6 +50,22 @@ class RancherArgs(HardenedModel):
     """Rancher release line; picks the chart and RKE2 version pins (`components/versions.py`)."""
     url: str | None = Field(None, pattern=r"^https://[A-Za-z0-9.-]+(:\d+)?/?$")
     """Rancher's HTTPS URL; used for the cluster's kubeconfig and exported as `rancherUrl`."""
+    ca_certs: str | None = None
+    """PEM of the private CA that signed Rancher's certificate (the management stack's `rancherCaCerts`
+    output). Carried as `certificate-authority-data` in every kubeconfig this stack builds and exported as
+    `rancherCaCerts` for team stacks; the rancher2 provider needs the same PEM as `rancher2:caCerts` (or
+    `RANCHER_CA_CERTS`). Unset: `rancher2:caCerts`, if any, is used; else Rancher's certificate must be
+    publicly trusted."""
+    token_max_ttl_minutes: int = Field(DEFAULT_TOKEN_MAX_TTL_MINUTES, gt=0)
+    """Rancher's `auth-token-max-ttl-minutes` (the management stack's `security.tokenMaxTtlMinutes`, same
+    default). Every token this stack mints must fit: Rancher silently lowers a longer TTL, and the token
+    (with every Kubernetes object on a provider built from it) would then be replaced on every update."""
+
+
+    @field_validator("ca_certs")
+    @classmethod
+    def _pem(cls, value: str | None) -> str | None:
+        return pem_certificates(value, "caCerts") if value is not None else None
 
 
 class ClusterStackConfig(HardenedModel):
@@ -169,6 +187,31 @@ class ClusterStackConfig(HardenedModel):
                 )
         if problems:
             raise ConfigProblems(problems)
+        return self
+
+    @model_validator(mode="after")
+    def _token_ttls_fit_rancher_max(self) -> ClusterStackConfig:
+        """Rancher caps a token's TTL at `auth-token-max-ttl-minutes` without an error (rancher/rancher
+        pkg/auth/tokens/manager.go:104 -> pkg/ext/stores/tokens/tokens.go:1779-1797 IngestTTL/ClampToMaxTTL);
+        the rancher2 provider stores the lowered TTL (structure_token.go:46-50) and `ttl` is ForceNew
+        (schema_token.go:66-71): the token would be replaced on every update."""
+        limit = self.rancher.token_max_ttl_minutes
+        checks = [(("cluster", "kubeconfigTokenTtlHours"), self.cluster.kubeconfig_token_ttl_hours)]
+        if not self.gitops.empty:
+            checks.append((("gitops", "localTokenTtlHours"), self.gitops.local_token_ttl_hours))
+        problems = ProblemList()
+        for path, hours in checks:
+            if hours * 60 > limit:
+                problems.add(
+                    path,
+                    f"{hours} h ({hours * 60} min) exceeds rancher.tokenMaxTtlMinutes ({limit} min): Rancher "
+                    "would silently lower it and the token, and every Kubernetes object on its provider, "
+                    "would be replaced on every update",
+                    (f"set it to at most {limit // 60}" if limit >= 60 else "raise the maximum to >= 60")
+                    + " (or set rancher.tokenMaxTtlMinutes to the management stack's "
+                    "security.tokenMaxTtlMinutes)",
+                )
+        problems.raise_if_any()
         return self
 
     @model_validator(mode="after")

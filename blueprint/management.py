@@ -1,8 +1,9 @@
 """The management stack: installs and configures Rancher itself (kind: management).
 
-Kept apart from cluster stacks so each can be destroyed cleanly. Cluster stacks read `rancherApiUrl`,
-`rancherCaCerts` and the secret `rancherTokenKey` (a TTL-bound automation token) from this stack's outputs
-(StackReference) or from the `rancher2:apiUrl` / `rancher2:tokenKey` config they are given.
+Kept apart from cluster stacks so each can be destroyed cleanly. Cluster stacks are given this stack's
+outputs as config: `rancherApiUrl` as `rancher2:apiUrl`, `rancherCaCerts` (private CA only) as
+`rancher.caCerts` and `rancher2:caCerts`, the secret `rancherTokenKey` (a TTL-bound automation token) as
+`rancher2:tokenKey` (see docs/tokens.md).
 """
 
 from __future__ import annotations

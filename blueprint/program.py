@@ -18,7 +18,8 @@ from blueprint.management import build_management_stack
 from components.addons import ClusterAddons, preflight_problems
 from components.cluster import HardenedCluster
 from components.gitops import GitOpsRepo, GitRepoRestriction, local_cluster_provider
-from components.problems import Problem
+from components.problems import ConfigProblems, Problem
+from components.tls import pem_certificates
 
 
 def rancher_api_url() -> str | None:
@@ -27,16 +28,59 @@ def rancher_api_url() -> str | None:
     return url.rstrip("/") if url else None
 
 
+def rancher_provider_ca() -> str | None:
+    """The CA the rancher2 provider trusts: `rancher2:caCerts` or RANCHER_CA_CERTS
+    (terraform-provider-rancher2 rancher2/provider.go:71-75)."""
+    return pulumi.Config("rancher2").get("caCerts") or os.environ.get("RANCHER_CA_CERTS") or None
+
+
+def rancher_ca_certs(config: ClusterStackConfig) -> tuple[str | None, list[Problem]]:
+    """Rancher's private CA for every kubeconfig this stack builds: `rancher.caCerts`, else the rancher2
+    provider's. Both set: they must agree; `rancher.caCerts` alone: the rancher2 provider would not trust
+    Rancher, so every rancher2 call would fail TLS verification."""
+    own, provider = config.rancher.ca_certs, rancher_provider_ca()
+    if provider is not None:
+        try:
+            provider = pem_certificates(provider, "rancher2:caCerts")
+        except ConfigProblems as exc:
+            return None, [Problem(("rancher2:caCerts",), p.message, p.fix) for p in exc.items]
+    if own is None:
+        return provider, []
+    if provider is None:
+        return own, [
+            Problem(
+                ("rancher", "caCerts"),
+                "the rancher2 provider is not given this CA (rancher2:caCerts / RANCHER_CA_CERTS unset), "
+                "so it cannot verify Rancher's certificate",
+                "pulumi config set rancher2:caCerts -- \"$(cat rancher-ca.pem)\" with the same PEM, or "
+                "export RANCHER_CA_CERTS",
+            )
+        ]
+    if provider != own:
+        return own, [
+            Problem(
+                ("rancher", "caCerts"),
+                "differs from the rancher2 provider's CA (rancher2:caCerts / RANCHER_CA_CERTS)",
+                "set the same PEM (the management stack's rancherCaCerts output) in both",
+            )
+        ]
+    return own, []
+
+
 def build_cluster_stack(config: ClusterStackConfig) -> HardenedCluster:
     """One hardened downstream cluster, and the outputs application teams read via a StackReference."""
     c = config.cluster
     rancher_url = config.rancher.url or rancher_api_url()
-    _check_addons_and_gitops(config, rancher_url)
-    cluster = HardenedCluster(c.name, c, rancher_line=config.rancher.line, rancher_url=rancher_url)
+    ca_certs = _check_before_registering(config, rancher_url)
+    cluster = HardenedCluster(
+        c.name, c, rancher_line=config.rancher.line, rancher_url=rancher_url, rancher_ca_certs=ca_certs
+    )
     pulumi.export("clusterName", c.name)
     pulumi.export("clusterId", cluster.cluster_id)
     pulumi.export("clusterV1Id", cluster.cluster_v1_id)
     pulumi.export("rancherUrl", rancher_url)
+    if ca_certs:
+        pulumi.export("rancherCaCerts", ca_certs)  # team stacks' kubeconfigs trust the same CA
     pulumi.export("rancherLine", config.rancher.line)
     pulumi.export("kubernetesVersion", c.kubernetes_version)
     pulumi.export("allowedRegistries", c.registries.allowed_registries())
@@ -48,12 +92,22 @@ def build_cluster_stack(config: ClusterStackConfig) -> HardenedCluster:
         pulumi.export("hostPrepScript", cluster.host_prep_script)
         pulumi.export("registrationCommand", pulumi.Output.secret(cluster.registration_command))
         pulumi.export("registrationCommands", cluster.registration_commands)
-    _build_addons_and_gitops(config, cluster, rancher_url)
+    _build_addons_and_gitops(config, cluster, rancher_url, ca_certs)
     return cluster
 
 
-def _check_addons_and_gitops(config: ClusterStackConfig, rancher_url: str | None) -> None:
-    """Add-on / GitOps problems that need the resolved Rancher URL, reported before any resource exists."""
+def _check_before_registering(config: ClusterStackConfig, rancher_url: str | None) -> str | None:
+    """Problems that need resolved provider config (Rancher's URL and CA), reported before any resource
+    exists; returns Rancher's private CA, if any."""
+    ca_certs, problems = rancher_ca_certs(config)
+    problems += _addons_and_gitops_problems(config, rancher_url)
+    if problems:
+        raise stack_config_error(problems)
+    return ca_certs
+
+
+def _addons_and_gitops_problems(config: ClusterStackConfig, rancher_url: str | None) -> list[Problem]:
+    """Add-on / GitOps problems that need the resolved Rancher URL."""
     problems: list[Problem] = []
     if config.addons is not None:
         problems += preflight_problems(
@@ -71,12 +125,11 @@ def _check_addons_and_gitops(config: ClusterStackConfig, rancher_url: str | None
                 "set rancher.url (or rancher2:apiUrl / RANCHER_URL)",
             )
         )
-    if problems:
-        raise stack_config_error(problems)
+    return problems
 
 
 def _build_addons_and_gitops(
-    config: ClusterStackConfig, cluster: HardenedCluster, rancher_url: str | None
+    config: ClusterStackConfig, cluster: HardenedCluster, rancher_url: str | None, ca_certs: str | None
 ) -> None:
     if config.addons is None:
         pulumi.log.warn(
@@ -90,7 +143,9 @@ def _build_addons_and_gitops(
     gitops = config.gitops
     if gitops.empty or not rancher_url:
         return
-    local = local_cluster_provider(f"{config.cluster.name}-gitops", rancher_url, gitops.local_token_ttl_hours)
+    local = local_cluster_provider(
+        f"{config.cluster.name}-gitops", rancher_url, gitops.local_token_ttl_hours, ca_certs=ca_certs
+    )
     restrictions = [
         GitRepoRestriction(f"{config.cluster.name}-{r.workspace}-restriction", r, local)
         for r in gitops.restrictions

@@ -32,6 +32,7 @@ from components.model import HardenedModel
 from components.pod_security import PodSecurityArgs, PodSecurityTemplate
 from components.problems import ConfigProblems, ProblemList
 from components.rke2_config import RenderedRke2Config, Rke2ConfigArgs, Rke2Version, render
+from components.tls import certificate_authority_data, pem_certificates
 from components.versions import DEFAULT_RANCHER_LINE, PINS, RancherLine, pins_for
 
 FLEET_NAMESPACE = "fleet-default"
@@ -266,8 +267,9 @@ class HardenedClusterArgs(HardenedModel):
     protect: bool = True
     """`protect` on the ClusterV2 (a destroy must first unprotect it). false is the named opt-out."""
     kubeconfig_token_ttl_hours: int = Field(24, ge=1, le=720)
-    """TTL of the dedicated Rancher token behind the Kubernetes provider (renewed on the next run once
-    expired). The policy pack's default maximum is 24 h."""
+    """TTL of the dedicated Rancher token behind the Kubernetes provider; once expired it is replaced by
+    the next update that refreshes first (`refresh: always`, docs/tokens.md). The policy pack's default
+    maximum is 24 h; at most `rancher.tokenMaxTtlMinutes`."""
     labels: dict[str, str] = Field(default_factory=dict)
     """Labels of the Rancher cluster object."""
     annotations: dict[str, str] = Field(default_factory=dict)
@@ -317,12 +319,15 @@ def _drain(args: UpgradeStrategyArgs) -> dict[str, Any]:
     }
 
 
-def _kubeconfig(server: str, token: str, cluster: str) -> str:
+def _kubeconfig(server: str, token: str, cluster: str, ca_certs: str | None = None) -> str:
+    entry: dict[str, str] = {"server": server}
+    if ca_certs:
+        entry["certificate-authority-data"] = certificate_authority_data(ca_certs)
     return yaml.safe_dump(
         {
             "apiVersion": "v1",
             "kind": "Config",
-            "clusters": [{"name": cluster, "cluster": {"server": server}}],
+            "clusters": [{"name": cluster, "cluster": entry}],
             "users": [{"name": cluster, "user": {"token": token}}],
             "contexts": [{"name": cluster, "context": {"cluster": cluster, "user": cluster}}],
             "current-context": cluster,
@@ -568,12 +573,17 @@ def kubeconfig_token(
 
 
 def proxy_kubeconfig(
-    rancher_url: str, cluster_v1_id: pulumi.Input[str], token: pulumi.Input[str], cluster: str
+    rancher_url: str,
+    cluster_v1_id: pulumi.Input[str],
+    token: pulumi.Input[str],
+    cluster: str,
+    ca_certs: str | None = None,
 ) -> pulumi.Output[str]:
-    """A kubeconfig through Rancher's authenticated, audited proxy (`<url>/k8s/clusters/<id>`)."""
+    """A kubeconfig through Rancher's authenticated, audited proxy (`<url>/k8s/clusters/<id>`); `ca_certs`
+    (PEM) is the private CA that signed Rancher's certificate, carried as `certificate-authority-data`."""
     base = rancher_url.rstrip("/")
     return pulumi.Output.all(cluster_v1_id, token).apply(
-        lambda v: _kubeconfig(f"{base}/k8s/clusters/{v[0]}", v[1], cluster)
+        lambda v: _kubeconfig(f"{base}/k8s/clusters/{v[0]}", v[1], cluster, ca_certs)
     )
 
 
@@ -598,10 +608,12 @@ class HardenedCluster(pulumi.ComponentResource):
         *,
         rancher_line: RancherLine = DEFAULT_RANCHER_LINE,
         rancher_url: str | None = None,
+        rancher_ca_certs: str | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         # Validate and render everything before registering anything.
         a = args if isinstance(args, HardenedClusterArgs) else HardenedClusterArgs.model_validate(args)
+        ca_certs = pem_certificates(rancher_ca_certs, "rancher_ca_certs") if rancher_ca_certs else None
         pins_for(rancher_line)
         rendered = render_node_config(a)
         super().__init__("hardened-rke2:cluster:HardenedCluster", name, None, opts)
@@ -657,7 +669,7 @@ class HardenedCluster(pulumi.ComponentResource):
         )
         self.token = kubeconfig_token(name, a, self.cluster_v1_id, self.sync, self) if rancher_url else None
         if self.token is not None and rancher_url:
-            kubeconfig = proxy_kubeconfig(rancher_url, self.cluster_v1_id, self.token.token, a.name)
+            kubeconfig = proxy_kubeconfig(rancher_url, self.cluster_v1_id, self.token.token, a.name, ca_certs)
         else:  # Rancher's URL unknown: fall back to the cluster's own (secret) kubeconfig
             kubeconfig = self.cluster.kube_config
         self.kubeconfig = pulumi.Output.secret(kubeconfig)

@@ -32,6 +32,7 @@ from pydantic import Field, field_validator, model_validator
 from components.kube_names import check_dns_label
 from components.model import HardenedModel
 from components.problems import ConfigProblems, ProblemList
+from components.tls import certificate_authority_data, pem_certificates
 
 FLEET_API_VERSION = "fleet.cattle.io/v1alpha1"
 DEFAULT_WORKSPACE = "fleet-default"
@@ -335,8 +336,9 @@ class GitOpsArgs(HardenedModel):
     restrictions: tuple[GitRepoRestrictionArgs, ...] = ()
     """GitRepoRestrictions, one per Fleet workspace that gets GitRepos (the policy pack requires one)."""
     local_token_ttl_hours: int = Field(24, ge=1, le=720)
-    """TTL of the Rancher token (scoped to the local cluster) behind the local-cluster provider; the
-    token is renewed on every `pulumi up` (`renew`). 24h is the policy pack's default maximum."""
+    """TTL of the Rancher token (scoped to the local cluster) behind the local-cluster provider; once
+    expired it is replaced by the next update that refreshes first (`refresh: always`, docs/tokens.md).
+    24h is the policy pack's default maximum; at most `rancher.tokenMaxTtlMinutes`."""
 
     @model_validator(mode="after")
     def _unique(self) -> GitOpsArgs:
@@ -366,11 +368,14 @@ class GitOpsArgs(HardenedModel):
         return not self.repos and not self.restrictions
 
 
-def _local_kubeconfig(server: str, token: str) -> str:
+def _local_kubeconfig(server: str, token: str, ca_certs: str | None = None) -> str:
+    entry: dict[str, str] = {"server": server}
+    if ca_certs:
+        entry["certificate-authority-data"] = certificate_authority_data(ca_certs)
     doc = {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": "local", "cluster": {"server": server}}],
+        "clusters": [{"name": "local", "cluster": entry}],
         "users": [{"name": "hardened-rke2-gitops", "user": {"token": token}}],
         "contexts": [{"name": "local", "context": {"cluster": "local", "user": "hardened-rke2-gitops"}}],
         "current-context": "local",
@@ -383,9 +388,13 @@ def local_cluster_provider(
     rancher_url: str,
     token_ttl_hours: int,
     opts: pulumi.ResourceOptions | None = None,
+    *,
+    ca_certs: str | None = None,
 ) -> k8s.Provider:
     """A Kubernetes provider for Rancher's local cluster through Rancher's authenticating proxy, with a
-    dedicated, expiring token scoped to the local cluster (the kubeconfig is a secret)."""
+    dedicated, expiring token scoped to the local cluster (the kubeconfig is a secret). `ca_certs` (PEM):
+    the private CA that signed Rancher's certificate, carried as `certificate-authority-data`."""
+    ca = pem_certificates(ca_certs, "ca_certs") if ca_certs else None
     token = rancher2.Token(
         f"{name}-local-token",
         cluster_id="local",
@@ -397,6 +406,6 @@ def local_cluster_provider(
         ),
     )
     server = f"{rancher_url.rstrip('/')}/k8s/clusters/local"
-    rendered: pulumi.Output[str] = token.token.apply(lambda t: _local_kubeconfig(server, t or ""))
+    rendered: pulumi.Output[str] = token.token.apply(lambda t: _local_kubeconfig(server, t or "", ca))
     kubeconfig: pulumi.Output[str] = pulumi.Output.secret(rendered)
     return k8s.Provider(f"{name}-local", kubeconfig=kubeconfig, opts=opts)

@@ -11,6 +11,8 @@ Regenerate: `python -m hardened_rke2.config_reference > docs/config-reference.md
 from __future__ import annotations
 
 import ast
+import contextlib
+import gc
 import inspect
 import sys
 import textwrap
@@ -127,6 +129,26 @@ EXTRA_WEAKENINGS: dict[str, str] = {
 }
 
 
+@contextlib.contextmanager
+def _no_gc() -> Iterator[None]:
+    # CPython 3.11 checks its recursion depth around building an AST (ast.parse, and inspect.getsource,
+    # which parses the module to find a class); a garbage collection inside that runs a finalizer (e.g. an
+    # asyncio Future logging "exception was never retrieved" after a Pulumi mock run) moves the depth and
+    # the parse fails with SystemError. So no collection while parsing.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _parse(source: str, filename: str = "<unknown>") -> ast.Module:
+    with _no_gc():
+        return ast.parse(source, filename)
+
+
 @dataclass
 class Table:
     heading: str
@@ -143,7 +165,8 @@ def _attribute_docs(model: type) -> dict[str, str]:
         if klass is object or not issubclass(klass, BaseModel) or klass is BaseModel:
             continue
         try:
-            tree = ast.parse(textwrap.dedent(inspect.getsource(klass)))
+            with _no_gc():
+                tree = _parse(textwrap.dedent(inspect.getsource(klass)))
         except (OSError, TypeError):
             continue
         body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
@@ -346,7 +369,7 @@ def team_models() -> dict[str, type[BaseModel]]:
     """
     from components.tenancy import TeamAccessArgs, TeamTenancyArgs
 
-    tree = ast.parse(TEAM_PROGRAM.read_text(encoding="utf-8"), str(TEAM_PROGRAM))
+    tree = _parse(TEAM_PROGRAM.read_text(encoding="utf-8"), str(TEAM_PROGRAM))
     tree.body = [s for s in tree.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Call))]
     module = types.ModuleType("payments_team_config")
     module.__file__ = str(TEAM_PROGRAM)

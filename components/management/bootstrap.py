@@ -4,9 +4,11 @@ Provider chain: `rancher2.Provider(bootstrap=True)` -> `rancher2.Bootstrap` (adm
 with an explicit TTL) -> `rancher2.Provider(token_key=bootstrap.token)` used by everything else in the
 management stack. A separate `rancher2.Token` (also with a TTL) is what downstream cluster stacks get.
 
-The bootstrap resource's refresh marks an expired token for renewal and its update mints a new one (it logs
-in with the stored admin password when the token no longer works), so a short TTL does not lock the stack
-out; `rancher2.Token(renew=True)` re-creates an expired automation token on the next `pulumi up`.
+Both tokens are renewed only by an update that refreshes first (the project sets `refresh: always`): the
+bootstrap resource's refresh marks an expired token for renewal and its update mints a new one (logging in
+with the stored admin password), and the refresh of an expired `rancher2.Token(renew=True)` makes the update
+replace it (terraform-provider-rancher2 `resource_rancher2_bootstrap.go:118-124`,
+`resource_rancher2_token.go:82-85`). See docs/tokens.md.
 
 The bootstrap resource's id is the admin user's id, which is also the name of that user's `UserAttribute`:
 the emergency account is exempted from user retention there (`disableAfter`/`deleteAfter` "0s"), as DISA's
@@ -31,9 +33,11 @@ class RancherBootstrapArgs(HardenedModel):
     """Bootstrap settings. TTLs are seconds (the Rancher API's unit for tokens); 0 (never) is refused."""
 
     token_ttl_seconds: int = Field(default=86_400, gt=0)
-    """The management stack's own admin token (renewed by the provider when it expires)."""
+    """The management stack's own admin token (renewed by the first refreshing update after it expired);
+    at most `security.tokenMaxTtlMinutes`."""
     automation_token_ttl_seconds: int = Field(default=86_400, gt=0)
-    """The token exported for downstream cluster stacks."""
+    """The token exported for downstream cluster stacks (`rancherTokenKey`); at most
+    `security.tokenMaxTtlMinutes`."""
     admin_password_length: int = Field(default=32, ge=16)
     """Length of the generated emergency admin password (exported as a secret)."""
     ui_default_landing: Literal["vue", "ember"] = "vue"

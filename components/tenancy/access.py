@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -11,33 +10,59 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_rancher2 as rancher2
 import yaml
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from components.model import HardenedModel
-from components.problems import ConfigProblems
+from components.problems import ConfigProblems, Problem
+from components.tls import certificate_authority_data, pem_certificates
 
 # --- scoped Kubernetes access for a team -------------------------------------------------------------------
+
+DEFAULT_TOKEN_MAX_TTL_MINUTES = 1440
+"""The hardened `auth-token-max-ttl-minutes` (the management stack's `security.tokenMaxTtlMinutes` default):
+what cluster and team stacks assume the Rancher maximum is unless told otherwise."""
 
 
 class TeamAccessArgs(HardenedModel):
     """How a team stack reaches its cluster: Rancher's proxy, with a short-lived cluster-scoped token."""
 
     token_ttl_seconds: int = Field(default=8 * 3600, ge=15 * 60, le=24 * 3600)
-    """Explicit TTL of the scoped token (the provider takes seconds; Rancher also caps it with
-    `auth-token-max-ttl-minutes`, and the policy pack's default maximum is 24h). An expired token is
-    renewed on the next `pulumi up`."""
+    """Explicit TTL of the scoped token (the provider takes seconds; at most `tokenMaxTtlMinutes`, and the
+    policy pack's default maximum is 24h). An expired token is replaced by the next update that refreshes
+    first (the project sets `refresh: always`; docs/tokens.md)."""
+    token_max_ttl_minutes: int = Field(default=DEFAULT_TOKEN_MAX_TTL_MINUTES, gt=0)
+    """Rancher's `auth-token-max-ttl-minutes` (the management stack's `security.tokenMaxTtlMinutes`, same
+    default). `tokenTtlSeconds` must fit: Rancher silently lowers a longer TTL, and the token (with every
+    object on the team's Kubernetes provider) would then be replaced on every update."""
     certificate_authority: str | None = None
-    """PEM of a private CA that signed Rancher's certificate; never `insecure-skip-tls-verify`."""
+    """PEM of the private CA that signed Rancher's certificate (the management stack's `rancherCaCerts`);
+    carried in the kubeconfig as `certificate-authority-data`. Unset: the team stack reads the platform
+    stack's `rancherCaCerts` output, if any. Never `insecure-skip-tls-verify`."""
 
     @field_validator("certificate_authority")
     @classmethod
     def _pem(cls, value: str | None) -> str | None:
-        if value is not None and "-----BEGIN CERTIFICATE-----" not in value:
-            raise ConfigProblems.one(
-                "certificateAuthority is not a PEM certificate",
-                "paste the CA's PEM, '-----BEGIN CERTIFICATE-----' … '-----END CERTIFICATE-----'",
+        return pem_certificates(value, "certificateAuthority") if value is not None else None
+
+    @model_validator(mode="after")
+    def _ttl_fits_rancher_max(self) -> TeamAccessArgs:
+        # Rancher lowers a longer TTL to its maximum (rancher/rancher
+        # pkg/ext/stores/tokens/tokens.go:1779-1797); the provider stores the lowered value and `ttl` is
+        # ForceNew (terraform-provider-rancher2 rancher2/structure_token.go:46-50, schema_token.go:66-71):
+        # the token would be replaced on every update.
+        limit = self.token_max_ttl_minutes * 60
+        if self.token_ttl_seconds > limit:
+            message = (
+                f"{self.token_ttl_seconds} s exceeds tokenMaxTtlMinutes ({self.token_max_ttl_minutes} min, "
+                "Rancher's auth-token-max-ttl-minutes): Rancher would silently lower it and the token, and "
+                "every object on its provider, would be replaced on every update"
             )
-        return value
+            fix = (
+                f"set it to at most {limit} (or set tokenMaxTtlMinutes to the management stack's "
+                "security.tokenMaxTtlMinutes)"
+            )
+            raise ConfigProblems([Problem(("tokenTtlSeconds",), message, fix)])
+        return self
 
 
 @dataclass(frozen=True)
@@ -63,7 +88,7 @@ def proxy_server(rancher_url: str, cluster_v1_id: str) -> str:
 def render_kubeconfig(server: str, token: str, context: str, certificate_authority: str | None = None) -> str:
     cluster: dict[str, Any] = {"server": server}
     if certificate_authority:
-        cluster["certificate-authority-data"] = base64.b64encode(certificate_authority.encode()).decode()
+        cluster["certificate-authority-data"] = certificate_authority_data(certificate_authority)
     config = {
         "apiVersion": "v1",
         "kind": "Config",
@@ -81,6 +106,7 @@ def scoped_kubernetes_provider(
     rancher_url: pulumi.Input[str],
     cluster_v1_id: pulumi.Input[str],
     args: TeamAccessArgs | None = None,
+    certificate_authority: pulumi.Input[str | None] | None = None,
     opts: pulumi.ResourceOptions | None = None,
 ) -> ScopedKubernetes:
     """A Kubernetes provider for a team stack, authenticated by a cluster-scoped Rancher token.
@@ -88,6 +114,8 @@ def scoped_kubernetes_provider(
     The token is minted with the rancher2 provider's credentials (the team's own `rancher2:apiUrl` /
     `rancher2:tokenKey` config or RANCHER_URL / RANCHER_TOKEN_KEY), so the team can do no more than
     Rancher lets it; all API traffic goes through Rancher's proxy (RBAC + API audit log).
+    `certificate_authority` (PEM, e.g. the platform stack's `rancherCaCerts` output) is used when
+    `args.certificate_authority` is unset.
     """
     args = args or TeamAccessArgs()
     if isinstance(rancher_url, str) and isinstance(cluster_v1_id, str):
@@ -100,13 +128,16 @@ def scoped_kubernetes_provider(
         description=f"hardened-rke2 team stack {pulumi.get_project()}/{pulumi.get_stack()} ({name})",
         opts=opts,
     )
-    ca = args.certificate_authority
+    ca: pulumi.Input[str | None] | None = args.certificate_authority or certificate_authority
 
     def _render(values: list[Any]) -> str:
-        url, v1, value = values
-        return render_kubeconfig(proxy_server(url, v1), value, f"rancher-{v1}", ca)
+        url, v1, value, pem = values
+        # A stack output is checked like the config value (which is already normalised PEM).
+        pem = pem_certificates(pem, "certificate authority (rancherCaCerts)") if pem else None
+        return render_kubeconfig(proxy_server(url, v1), value, f"rancher-{v1}", pem)
 
-    rendered: pulumi.Output[str] = pulumi.Output.all(rancher_url, cluster_v1_id, token.token).apply(_render)
+    inputs = pulumi.Output.all(rancher_url, cluster_v1_id, token.token, ca)
+    rendered: pulumi.Output[str] = inputs.apply(_render)
     kubeconfig: pulumi.Output[str] = pulumi.Output.secret(rendered)
     provider = k8s.Provider(
         f"{name}-k8s",

@@ -4,7 +4,9 @@
   the SDK's own servicer (`pulumi_policy.policy._PolicyAnalyzerServicer`, private; pulumi-policy is pinned
   1.21.*) is called directly. Fast (no process, no sockets): policy unit tests and the offline preview.
 - subprocess: `python -u -m pulumi.policy <engine-address> .` in the pack directory, as the CLI starts it,
-  spoken to over gRPC (a faithful smoke test).
+  spoken to over gRPC (a faithful smoke test). `python` is the pack's own virtualenv's interpreter when
+  `PulumiPolicy.yaml` names one (`runtime.options.virtualenv`), exactly as the CLI picks it; a pack whose
+  virtualenv does not exist is refused, because the CLI would not create it either (`pack_python`).
 Both transports expose `call(method, request)` and `close()`, so the session does not care which runs.
 """
 
@@ -87,6 +89,33 @@ def _pack_mtime(pack_dir: Path) -> float:
 
 
 _SKIP_DIRS = frozenset({"venv", "__pycache__", "node_modules", "build", "dist"})
+
+
+def pack_python(pack_dir: Path, meta: Mapping[str, Any]) -> str:
+    """The interpreter the Pulumi CLI would start this pack with, or a `PolicyPackLoadError` saying how to
+    create it.
+
+    For a local pack (`--policy-pack DIR`) the Python language host runs `<virtualenv>/bin/python -u -m
+    pulumi.policy` (pulumi/pulumi `sdk/python/cmd/pulumi-language-python/main.go:1528-1625`, RunPlugin, and
+    `sdk/python/toolchain/pip.go:178-191`, which only builds the path) and creates no virtualenv on that
+    path; only InstallDependencies does (`main.go:1311-1355`), which `pulumi install` in the pack directory
+    calls (`pkg/cmd/pulumi/install/install.go:76-82` -> `pkg/cmd/pulumi/policy/io.go:102`). Without a
+    `virtualenv` option the host runs the `python` on PATH: here, this interpreter.
+    """
+    runtime = meta.get("runtime")
+    options = runtime.get("options") if isinstance(runtime, Mapping) else None
+    venv = options.get("virtualenv") if isinstance(options, Mapping) else None
+    if not venv:
+        return sys.executable
+    root = Path(str(venv)) if os.path.isabs(str(venv)) else pack_dir / str(venv)
+    python = root / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    if not python.exists():
+        raise PolicyPackLoadError(
+            f"{pack_dir}: PulumiPolicy.yaml runs this pack in the virtualenv {venv!r}, and {python} does not "
+            "exist; `pulumi preview --policy-pack` does not create it and could not start the pack either "
+            f"(fix: (cd {pack_dir} && pulumi install))"
+        )
+    return str(python)
 
 
 def load_pack(pack_dir: str | os.PathLike[str]) -> LoadedPack:
@@ -238,7 +267,9 @@ class _EngineServicer(engine_pb2_grpc.EngineServicer):
 class SubprocessTransport:
     """`python -u -m pulumi.policy <engine-address> .` in the pack directory, as the CLI starts it."""
 
-    def __init__(self, pack_dir: Path, env: Mapping[str, str], start_timeout: float = 60.0) -> None:
+    def __init__(
+        self, pack_dir: Path, env: Mapping[str, str], start_timeout: float = 60.0, python: str | None = None
+    ) -> None:
         self.engine = _EngineServicer()
         self.engine_server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
         engine_pb2_grpc.add_EngineServicer_to_server(self.engine, self.engine_server)
@@ -258,7 +289,7 @@ class SubprocessTransport:
             full_env.pop(var, None)
         full_env.update(env)
         self.proc = subprocess.Popen(
-            [sys.executable, "-u", "-m", "pulumi.policy", self.engine_address, "."],
+            [python or sys.executable, "-u", "-m", "pulumi.policy", self.engine_address, "."],
             cwd=pack_dir,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,

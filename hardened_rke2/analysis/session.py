@@ -23,7 +23,13 @@ from pulumi.runtime import proto
 from hardened_rke2.analysis.errors import PolicyPackLoadError
 from hardened_rke2.analysis.inputs import AnalyzerInput, from_captured, options_proto
 from hardened_rke2.analysis.pack_config import PolicyConfig, config_to_proto, reconcile_config
-from hardened_rke2.analysis.packs import InProcessTransport, SubprocessTransport, load_pack, read_pack_yaml
+from hardened_rke2.analysis.packs import (
+    InProcessTransport,
+    SubprocessTransport,
+    load_pack,
+    pack_python,
+    read_pack_yaml,
+)
 from hardened_rke2.analysis.results import (
     AnalysisResult,
     NotApplicable,
@@ -113,6 +119,7 @@ class PolicyPackSession:
         if mode == "inprocess":
             self._transport = InProcessTransport(load_pack(self.pack_dir))
         else:
+            python = pack_python(self.pack_dir, meta)  # refuses a pack the CLI could not start
             env: dict[str, str] = {}
             if project and stack:
                 # What the engine exports to a pack during a preview (plugin.constructEnv).
@@ -121,7 +128,7 @@ class PolicyPackSession:
                 if stack_config:
                     env["PULUMI_CONFIG"] = json.dumps(dict(stack_config))
                     env["PULUMI_CONFIG_SECRET_KEYS"] = json.dumps(list(stack_secret_keys))
-            self._transport = SubprocessTransport(self.pack_dir, env)
+            self._transport = SubprocessTransport(self.pack_dir, env, python=python)
         try:
             self._handshake(project, stack, stack_config, stack_secret_keys, stack_tags)
             info = self._transport.call("GetAnalyzerInfo", empty_pb2.Empty())

@@ -195,3 +195,15 @@ class _ClosedPipe:
 def test_closed_output_pipe_ends_quietly(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("sys.stdout", _ClosedPipe())
     assert main(["preview", "--project", str(PROJECT), "--stack", "privileged"]) == 141
+
+
+def test_subprocess_mode_refuses_the_real_pack_without_its_venv_exit_2(capsys, tmp_path: Path) -> None:
+    # The CLI cannot start a local pack whose venv `pulumi install` has not created (issue 10, defect 7).
+    from tests.support.paths import PACK_DIR, pack_layout
+
+    pack = pack_layout(PACK_DIR, tmp_path / "nsa-cisa-hardening")
+    code, _, err = _preview(
+        capsys, "--stack", "privileged", "--policy-pack", str(pack), "--policy-pack-mode", "subprocess"
+    )
+    assert code == 2
+    assert f"(fix: (cd {pack} && pulumi install))" in err

@@ -1,10 +1,15 @@
-"""The real pack started the way the Pulumi CLI starts it (`python -u -m pulumi.policy <engine> .` in the pack
-directory, over gRPC) answers exactly as the in-process servicer the other tests use."""
+"""The real pack started the way the Pulumi CLI starts it
+(`<pack>/venv/bin/python -u -m pulumi.policy <engine> .` in the pack directory, over gRPC) answers exactly
+as the in-process servicer the other tests use.
+
+The CLI does not create the pack's venv (`pulumi install` in the pack directory does), so the test builds
+that layout honestly: a copy of the pack whose `venv` is a symlink to this test run's own virtualenv."""
 
 from __future__ import annotations
 
 import datetime
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +20,7 @@ from nsa_cisa import PACK_VERSION
 from hardened_rke2.analysis.inputs import input_from_dict
 from hardened_rke2.analysis.session import PolicyPackSession, run_analysis
 from hardened_rke2.analysis.testing import UNKNOWN
-from tests.support.paths import PACK_DIR
+from tests.support.paths import PACK_DIR, pack_layout
 from tests.support.policy_builders import POD_TYPES, restricted_spec, wrap
 
 FIXTURES = Path(__file__).parent / "fixtures" / "pss"
@@ -57,10 +62,11 @@ def _resources() -> list[dict[str, Any]]:
 
 
 @pytest.mark.slow
-def test_subprocess_pack_gives_the_same_answers_as_in_process() -> None:
+def test_subprocess_pack_gives_the_same_answers_as_in_process(tmp_path: Path) -> None:
     inputs = [input_from_dict(r) for r in _resources()]
     config = {"pss-seccomp-profile-required": "remediate"}
-    with PolicyPackSession(PACK_DIR, config=config, mode="subprocess", project="p", stack="s") as remote:
+    installed = pack_layout(PACK_DIR, tmp_path / "pack", venv=Path(sys.prefix))
+    with PolicyPackSession(installed, config=config, mode="subprocess", project="p", stack="s") as remote:
         assert remote.name == "nsa-cisa-hardening" and remote.version == PACK_VERSION
         over_grpc = run_analysis([remote], inputs)
     with PolicyPackSession(PACK_DIR, config=config) as local:

@@ -1,7 +1,8 @@
 """The payments team's stack: its tenant space on a platform cluster and a restricted-compliant workload.
 
 What it reads from the platform (a `StackReference` to the cluster stack named by `platformStack`):
-`clusterV1Id`, `rancherUrl`, `allowedRegistries` (and, for information, `projectNetworkIsolation`).
+`clusterV1Id`, `rancherUrl`, `allowedRegistries`, `rancherCaCerts` (Rancher's private CA, when there is one;
+`access.certificateAuthority` overrides it) and, for information, `projectNetworkIsolation`.
 How it reaches the cluster: with the team's OWN Rancher credentials (`rancher2:apiUrl` + `rancher2:tokenKey`
 as a secret, or RANCHER_URL / RANCHER_TOKEN_KEY) it mints a cluster-scoped token with an explicit TTL and
 talks to Kubernetes only through Rancher's authenticated, audited proxy.
@@ -15,6 +16,7 @@ pack reports.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -163,6 +165,16 @@ def load_config() -> TeamStackConfig:
             lines += team_problems(err, prefix=(key,))
     if "workload" in parsed:
         lines += parsed["workload"].check(parsed.get("tenancy"))
+    if "access" in parsed and parsed["access"].certificate_authority and not rancher_provider_ca():
+        lines.append(
+            Problem(
+                ("access", "certificateAuthority"),
+                "the rancher2 provider is not given this CA (rancher2:caCerts / RANCHER_CA_CERTS unset), "
+                "so it cannot verify Rancher's certificate",
+                'pulumi config set rancher2:caCerts -- "$(cat rancher-ca.pem)" with the same PEM, or export '
+                "RANCHER_CA_CERTS",
+            )
+        )
     if "tenancy" in parsed and management_stack is None:
         lines += [
             Problem(
@@ -178,6 +190,22 @@ def load_config() -> TeamStackConfig:
     return TeamStackConfig(
         platform_stack, management_stack, parsed["access"], parsed["tenancy"], parsed["workload"]
     )
+
+
+def rancher_provider_ca() -> str | None:
+    """The CA the team's rancher2 provider trusts (`rancher2:caCerts` or RANCHER_CA_CERTS)."""
+    return pulumi.Config("rancher2").get("caCerts") or os.environ.get("RANCHER_CA_CERTS") or None
+
+
+def warn_untrusted_ca(ca: Any) -> Any:
+    """The platform runs Rancher behind a private CA, and this stack's rancher2 provider is not given it."""
+    if ca and not rancher_provider_ca():
+        pulumi.log.warn(
+            "the platform stack exports rancherCaCerts (Rancher is behind a private CA) but "
+            "rancher2:caCerts / RANCHER_CA_CERTS is unset: the rancher2 provider cannot verify Rancher "
+            '(fix: pulumi config set rancher2:caCerts -- "$(cat rancher-ca.pem)")'
+        )
+    return ca
 
 
 def check_registry(image: str, allowed: Any, unsafe: bool) -> str:
@@ -287,7 +315,12 @@ def main() -> None:
     allowed = platform.require_output("allowedRegistries")
 
     access_ = scoped_kubernetes_provider(
-        tenancy_args.team, rancher_url=rancher_url, cluster_v1_id=cluster_v1_id, args=access
+        tenancy_args.team,
+        rancher_url=rancher_url,
+        cluster_v1_id=cluster_v1_id,
+        args=access,
+        # Rancher behind a private CA: the platform stack exports it (unset when publicly trusted).
+        certificate_authority=platform.get_output("rancherCaCerts").apply(warn_untrusted_ca),
     )
     role_ids = None
     if config.management_stack is not None:

@@ -62,3 +62,42 @@ def test_subprocess_started_like_the_cli_gives_the_same_answers() -> None:
         ("min-replicas", "d"),
         ("namespace-network-policy", "ns"),
     }
+
+
+# -- the pack's own virtualenv (issue 10, defect 7) -----------------------------------------------------
+# For a local pack the CLI's Python host runs `<pack>/<virtualenv>/bin/python -u -m pulumi.policy` and
+# creates no virtualenv (pulumi/pulumi sdk/python/cmd/pulumi-language-python/main.go:1528-1625 RunPlugin,
+# sdk/python/toolchain/pip.go:178-191); `pulumi install` in the pack directory does (install.go:76-82).
+
+
+def _pack_with_venv_option(tmp_path: Path) -> Path:
+    from tests.support.paths import pack_layout
+
+    pack = pack_layout(PACK, tmp_path / "pack")
+    (pack / "PulumiPolicy.yaml").write_text(
+        "runtime:\n  name: python\n  options:\n    toolchain: pip\n    virtualenv: venv\nversion: 1.2.3\n"
+    )
+    return pack
+
+
+def test_subprocess_mode_refuses_a_pack_whose_virtualenv_the_cli_would_not_find(tmp_path: Path) -> None:
+    pack = _pack_with_venv_option(tmp_path)
+    with pytest.raises(PolicyPackLoadError) as err:
+        PolicyPackSession(pack, mode="subprocess", project="p", stack="s")
+    message = str(err.value)
+    assert f"{pack / 'venv' / 'bin' / 'python'} does not exist" in message
+    assert message.endswith(f"(fix: (cd {pack} && pulumi install))")
+    with PolicyPackSession(pack) as local:  # in process needs no pack venv
+        assert local.name == "mini-pack"
+
+
+def test_subprocess_mode_starts_the_pack_with_its_own_virtualenv(tmp_path: Path) -> None:
+    import sys
+
+    from hardened_rke2.analysis.packs import pack_python, read_pack_yaml
+
+    pack = _pack_with_venv_option(tmp_path)
+    (pack / "venv").symlink_to(Path(sys.prefix), target_is_directory=True)
+    assert pack_python(pack, read_pack_yaml(pack)) == str(pack / "venv" / "bin" / "python")
+    # A pack without a virtualenv option runs with the `python` on PATH: this interpreter.
+    assert pack_python(PACK, read_pack_yaml(PACK)) == sys.executable
