@@ -223,6 +223,8 @@ def _print_result(args: argparse.Namespace, result: PreviewResult, out: TextIO, 
         out.write(json.dumps(_json_doc(result, plan), indent=2, sort_keys=True) + "\n")
     else:
         render_text(result, out, plan)
+        if args.against and plan is None:
+            out.write(f"note: no plan against {args.against}: this preview did not run to the end\n")
 
 
 def _repository_root(start: Path) -> Path:

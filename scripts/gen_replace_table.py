@@ -38,8 +38,9 @@ MIRRORS = Path("/work/.mirror")
 RANCHER2_GIT = MIRRORS / "rancher+terraform-provider-rancher2" / "repo"
 RANCHER2_REF = "v15.0.0-rc.16"
 PULUMI_RANCHER2_GIT = MIRRORS / "pulumi+pulumi-rancher2" / "repo"
+PULUMI_RANCHER2_REF = "90a1e93d93e4e278b71fbf2f2bfa062f64037ef8"  # newest mirrored: only names types
 KUBERNETES_GIT = MIRRORS / "pulumi+pulumi-kubernetes" / "repo"
-KUBERNETES_REF = "HEAD"
+KUBERNETES_REF = "94977969d64112b04e19945818a7d5d5f38f631d"  # v4.32.0-27, the newest mirrored
 
 # Every rancher2 type the components can register (tests/hardened_rke2/test_replacements.py checks that the
 # example stacks register nothing else); the AuthConfig* family because SSO picks one by name.
@@ -125,7 +126,9 @@ def _bridge_renames() -> dict[str, str]:
     """Pulumi token -> TF resource name, from pulumi-rancher2's bridge metadata (newest mirrored)."""
     try:
         text = git(
-            PULUMI_RANCHER2_GIT, "show", "HEAD:provider/cmd/pulumi-resource-rancher2/bridge-metadata.json"
+            PULUMI_RANCHER2_GIT,
+            "show",
+            f"{PULUMI_RANCHER2_REF}:provider/cmd/pulumi-resource-rancher2/bridge-metadata.json",
         )
     except (subprocess.CalledProcessError, FileNotFoundError):
         return {}

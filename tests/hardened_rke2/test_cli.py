@@ -252,3 +252,12 @@ def test_a_bad_against_file_is_a_usage_error(
     assert err.startswith(f"error: --against {old}") and message in err
     code, out, _ = _preview(capsys, "--stack", "privileged", "--against", str(old), "--json")
     assert code == 2 and message in json.loads(out)["error"]
+
+
+def test_against_with_a_failing_preview_says_there_is_no_plan(capsys, tmp_path: Path) -> None:
+    _, out, _ = _preview(capsys, "--stack", "privileged", "--json")
+    old = tmp_path / "old.json"
+    old.write_text(out)
+    code, text, _ = _preview(capsys, "--stack", "broken", "--against", str(old))
+    assert code == 3
+    assert f"note: no plan against {old}: this preview did not run to the end" in text

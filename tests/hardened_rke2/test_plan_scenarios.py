@@ -153,3 +153,16 @@ def test_every_kubernetes_provider_has_a_stable_cluster_identifier(example_previ
         assert "clusterIdentifier" not in r["secretInputs"], (stack, r["name"])
         if stack in ("dev", "prod", "management"):
             assert ident != "[unknown]" and "token" not in ident.lower(), (stack, r["name"], ident)
+
+
+def test_renaming_the_cluster_is_a_delete_and_create_of_everything_and_says_so(
+    baselines: dict[str, Any], tmp_path: Path
+) -> None:
+    def rename(cfg: dict[str, Any]) -> None:
+        cfg[KEY]["name"] = "prod2"
+
+    plan = _plan("prod", rename, baselines, tmp_path)
+    assert plan.find(CLUSTER, "prod").op == "delete" and plan.find(CLUSTER, "prod2").op == "create"
+    assert plan.summary()["same"] == 0
+    assert any(w.startswith("the cluster prod (") and "WILL BE DELETED" in w for w in plan.warnings)
+    assert sum("an add-on app" in w and "DELETED" in w for w in plan.warnings) >= 5

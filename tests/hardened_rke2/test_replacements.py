@@ -247,3 +247,25 @@ def test_machine_config_updates_warn_that_nodes_roll() -> None:
 def test_documents_that_are_not_previews_are_rejected(doc: Any) -> None:
     with pytest.raises(AgainstFileError):
         check_document(doc, "--against x.json")
+
+
+def test_the_committed_table_matches_its_sources() -> None:
+    """Where the upstream mirrors exist, the table must be exactly what the script generates."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    mirrors = [
+        Path("/work/.mirror/rancher+terraform-provider-rancher2/repo"),
+        Path("/work/.mirror/pulumi+pulumi-kubernetes/repo"),
+    ]
+    if not all(m.is_dir() for m in mirrors):
+        pytest.skip("provider source mirrors are not on this machine")
+    proc = subprocess.run(
+        [sys.executable, str(repo / "scripts" / "gen_replace_table.py"), "--check"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
