@@ -572,6 +572,13 @@ def kubeconfig_token(
     )
 
 
+def cluster_identifier(cluster: str, rancher_url: str | None) -> str:
+    """A Kubernetes provider identity that outlives its credentials: the cluster's name (ForceNew on the
+    ClusterV2) and the Rancher that manages it, both plain values so the identity is known in every preview.
+    Never the token or anything computed: an identifier that changes (or is unknown) replaces the provider."""
+    return f"rancher-cluster:{cluster}" + (f"@{rancher_url.rstrip('/')}" if rancher_url else "")
+
+
 def proxy_kubeconfig(
     rancher_url: str,
     cluster_v1_id: pulumi.Input[str],
@@ -676,6 +683,9 @@ class HardenedCluster(pulumi.ComponentResource):
         self.kubernetes_provider = k8s.Provider(
             f"{name}-k8s",
             kubeconfig=self.kubeconfig,
+            # Without it, a kubeconfig that is unknown in preview (a renewed or replaced token) makes
+            # pulumi-kubernetes replace the provider and with it every object on the cluster.
+            cluster_identifier=cluster_identifier(a.name, rancher_url),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.sync]),
         )
         self.handle = ClusterHandle(

@@ -408,4 +408,10 @@ def local_cluster_provider(
     server = f"{rancher_url.rstrip('/')}/k8s/clusters/local"
     rendered: pulumi.Output[str] = token.token.apply(lambda t: _local_kubeconfig(server, t or "", ca))
     kubeconfig: pulumi.Output[str] = pulumi.Output.secret(rendered)
-    return k8s.Provider(f"{name}-local", kubeconfig=kubeconfig, opts=opts)
+    return k8s.Provider(
+        f"{name}-local",
+        kubeconfig=kubeconfig,
+        # A stable identity: the renewed or replaced token must not replace every Fleet object.
+        cluster_identifier=f"rancher-local-cluster@{rancher_url.rstrip('/')}",
+        opts=opts,
+    )

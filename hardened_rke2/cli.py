@@ -23,6 +23,7 @@ from hardened_rke2.analysis.errors import PolicyConfigError, PolicyPackLoadError
 from hardened_rke2.analysis.packs import pack_import_scope
 from hardened_rke2.analysis.results import Violation
 from hardened_rke2.capture import STACK_TYPE, CapturedResource
+from hardened_rke2.plan import AgainstFileError, Plan, diff_previews, load_against, render_plan
 from hardened_rke2.preview import PreviewResult, preview_project
 from hardened_rke2.project import PreviewUsageError, find_project_dir, load_stack_reference_outputs
 from hardened_rke2.reports import (
@@ -77,6 +78,14 @@ def _parser() -> argparse.ArgumentParser:
         help="YAML/JSON map of config key -> plaintext for `secure:` values (keep it out of the repo)",
     )
     pv.add_argument("--json", action="store_true", help="print one JSON document instead of text")
+    pv.add_argument(
+        "--against",
+        metavar="OLD.json",
+        help="also plan the changes from an earlier `preview --json` of the same stack, as `pulumi preview` "
+        "would: create, update, replace (with the input that forces it, or `provider replaced`; `possible` "
+        "when it rests on a value unknown in preview), delete; loud warnings for the cluster, machine "
+        "configs and add-on apps (a `diff` section in --json)",
+    )
     pv.add_argument("--report-md", metavar="FILE", help="write a Markdown report")
     pv.add_argument("--report-sarif", metavar="FILE", help="write a SARIF 2.1.0 report")
     pv.add_argument("--report-json", metavar="FILE", help="write the JSON report")
@@ -124,19 +133,40 @@ def _read_mapping(path: str, what: str) -> dict[str, Any]:
     return data
 
 
-_PREVIEW_ERRORS = (PreviewUsageError, PolicyConfigError, PolicyPackLoadError, PolicyPackRuntimeError)
+_PREVIEW_ERRORS = (
+    PreviewUsageError,
+    PolicyConfigError,
+    PolicyPackLoadError,
+    PolicyPackRuntimeError,
+    AgainstFileError,
+)
 """Problems found before the program runs: reported as usage errors (exit 2), never as a traceback."""
 
 
 def _preview(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
+        against = load_against(args.against) if args.against else None
         project_dir = Path(args.project).resolve() if args.project else find_project_dir()
         result = _run_preview(args, project_dir)
+        plan = _plan(args, against, result)
     except _PREVIEW_ERRORS as e:
         return _report_usage_error(e, args.json, out, err)
-    _write_reports(args, result, project_dir)
-    _print_result(args, result, out)
+    _write_reports(args, result, project_dir, plan)
+    _print_result(args, result, out, plan)
     return result.exit_code
+
+
+def _plan(args: argparse.Namespace, against: dict[str, Any] | None, result: PreviewResult) -> Plan | None:
+    """The `--against` plan, when the preview ran to the end (else there is nothing to compare)."""
+    if against is None or result.status != "ok":
+        return None
+    old = against.get("summary") or {}
+    for key, now in (("project", result.project), ("stack", result.stack)):
+        if old.get(key) not in (None, now):
+            raise AgainstFileError(
+                f"--against {args.against}: a preview of {key} {old.get(key)!r}, not {now!r}"
+            )
+    return diff_previews(against, to_json(result), args.against)
 
 
 def _run_preview(args: argparse.Namespace, project_dir: Path) -> PreviewResult:
@@ -169,21 +199,32 @@ def _report_usage_error(e: Exception, as_json: bool, out: TextIO, err: TextIO) -
     return EXIT_USAGE
 
 
-def _write_reports(args: argparse.Namespace, result: PreviewResult, project_dir: Path) -> None:
+def _json_doc(result: PreviewResult, plan: Plan | None) -> dict[str, Any]:
+    doc = to_json(result)
+    if plan is not None:
+        doc["diff"] = plan.to_dict()
+    return doc
+
+
+def _write_reports(
+    args: argparse.Namespace, result: PreviewResult, project_dir: Path, plan: Plan | None = None
+) -> None:
     """The `--report-*` files, written for every preview that ran (passed or blocked), for CI to upload."""
     if args.report_json:
-        write_json(args.report_json, to_json(result))
+        write_json(args.report_json, _json_doc(result, plan))
     if args.report_sarif:
         write_json(args.report_sarif, to_sarif(result, base_dir=_repository_root(project_dir)))
     if args.report_md:
         Path(args.report_md).write_text(to_markdown(result) + "\n", encoding="utf-8")
 
 
-def _print_result(args: argparse.Namespace, result: PreviewResult, out: TextIO) -> None:
+def _print_result(args: argparse.Namespace, result: PreviewResult, out: TextIO, plan: Plan | None) -> None:
     if args.json:
-        out.write(json.dumps(to_json(result), indent=2, sort_keys=True) + "\n")
+        out.write(json.dumps(_json_doc(result, plan), indent=2, sort_keys=True) + "\n")
     else:
-        render_text(result, out)
+        render_text(result, out, plan)
+        if args.against and plan is None:
+            out.write(f"note: no plan against {args.against}: this preview did not run to the end\n")
 
 
 def _repository_root(start: Path) -> Path:
@@ -194,7 +235,7 @@ def _repository_root(start: Path) -> Path:
     return start
 
 
-def render_text(result: PreviewResult, out: TextIO) -> None:
+def render_text(result: PreviewResult, out: TextIO, plan: Plan | None = None) -> None:
     packs = ", ".join(f"{p.name}@{p.version}" for p in result.packs) or "none"
     out.write(f"Offline preview of {result.project}/{result.stack} (policy packs: {packs})\n\n")
     for w in result.warnings:
@@ -216,6 +257,8 @@ def render_text(result: PreviewResult, out: TextIO) -> None:
         for line in resource_tree(result.resources):
             out.write(f"  {line}\n")
         out.write("\n")
+    if plan is not None:
+        render_plan(plan, out)
     if result.analysis is not None:
         _render_violations(sorted_violations(result), out)
         records = result.analysis.remediation_records

@@ -14,7 +14,7 @@ from typing import Any
 
 from hardened_rke2.analysis.results import PolicyInfo, Violation
 from hardened_rke2.analysis.wire import SECRET_SIG, SIG_KEY
-from hardened_rke2.capture import STACK_TYPE, CapturedResource, plain
+from hardened_rke2.capture import STACK_TYPE, UNKNOWN, CapturedResource, plain
 from hardened_rke2.preview import PreviewResult
 
 OFFLINE_STATEMENT = (
@@ -26,6 +26,8 @@ LEVEL_ORDER = ("mandatory", "remediate", "advisory", "disabled")
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0"}
 _REDACTED = "[secret]"
+UNKNOWN_MARKER = "[unknown]"
+"""A value that is unknown during preview (a computed output), secret or not."""
 
 
 def _sort_key(v: Violation) -> tuple[Any, ...]:
@@ -59,6 +61,8 @@ def _redact(r: CapturedResource) -> Any:
     """Inputs with secret values replaced, so reports can be attached to CI runs."""
 
     def walk(value: Any, path: str) -> Any:
+        if isinstance(value, str) and value == UNKNOWN:
+            return UNKNOWN_MARKER
         if path and r.is_secret(path):
             return _REDACTED
         if isinstance(value, Mapping):
@@ -72,9 +76,11 @@ def _redact(r: CapturedResource) -> Any:
 
 def _redact_wire(value: Any) -> Any:
     """Wire value -> plain value with every secret replaced (stack outputs keep their secret signature)."""
+    if isinstance(value, str) and value == UNKNOWN:
+        return UNKNOWN_MARKER
     if isinstance(value, Mapping):
         if value.get(SIG_KEY) == SECRET_SIG:
-            return _REDACTED
+            return UNKNOWN_MARKER if value.get("value") == UNKNOWN else _REDACTED
         return plain({k: _redact_wire(v) for k, v in value.items()})
     if isinstance(value, list):
         return [_redact_wire(v) for v in value]
@@ -91,6 +97,7 @@ def resource_dict(r: CapturedResource, include_inputs: bool = True) -> dict[str,
         "protect": bool(r.protect),
         "provider": r.provider,
         "dependencies": sorted(r.dependencies),
+        "propertyDependencies": {k: sorted(v) for k, v in sorted(r.property_dependencies.items()) if v},
         "customTimeouts": dict(r.custom_timeouts),
         "additionalSecretOutputs": list(r.additional_secret_outputs),
         "ignoreChanges": list(r.ignore_changes),

@@ -7,6 +7,7 @@ with the offending file:line before it can become a hidden dependency or an impo
 from __future__ import annotations
 
 import ast
+import gc
 import itertools
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,6 +34,18 @@ ALLOWED: dict[str, frozenset[str]] = {
 }
 
 
+def parse(path: Path) -> ast.Module:
+    # No garbage collection while CPython 3.11 builds the AST: a finalizer run inside it (asyncio Futures
+    # left by earlier mock-engine tests) upsets its recursion-depth check and ast.parse raises SystemError.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _modules(package: str) -> Iterator[Path]:
     if package == "nsa_cisa":
         yield PACK_DIR / "__main__.py"
@@ -44,7 +57,7 @@ def _modules(package: str) -> Iterator[Path]:
 
 def _imports(path: Path) -> Iterator[tuple[int, str]]:
     """(line, imported top-level name) for every absolute import in the file."""
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    tree = parse(path)
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
@@ -76,7 +89,7 @@ def _import_graph(packages: tuple[str, ...]) -> dict[str, dict[str, int]]:
     graph: dict[str, dict[str, int]] = {}
     for name, path in paths.items():
         edges: dict[str, int] = {}
-        tree = ast.parse(path.read_text(encoding="utf-8"))
+        tree = parse(path)
         for node in ast.walk(tree):
             targets: list[str] = []
             if isinstance(node, ast.Import):
@@ -133,7 +146,7 @@ def test_no_test_edits_sys_path() -> None:
     # pytest's `pythonpath` (pyproject.toml) is the one place that decides what tests can import
     offending = []
     for path in _test_modules():
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in ast.walk(parse(path)):
             mutated = None  # sys.path.insert(...) / sys.path[0] = ...
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
                 mutated = node.func.value

@@ -137,6 +137,9 @@ class ManagementPlane(pulumi.ComponentResource):
             f"{name}-local-cluster",
             kubeconfig=kubeconfig,  # already a secret (resolve_secret)
             context=args.kubernetes.context,
+            # A stable identity for the cluster Rancher runs on: rotating the kubeconfig's credentials
+            # must not replace the Rancher release and everything else on this provider.
+            cluster_identifier=f"rancher-local-cluster@{args.server.api_url.rstrip('/')}",
             delete_unreachable=False,
             opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["kubeconfig"]),
         )

@@ -22,8 +22,8 @@ from pulumi.runtime import rpc
 
 from blueprint.config import StackConfigError, load_stack_config
 from hardened_rke2.capture import EchoMocks, ProgramRun, RecordingMonitor, run_program
-from tests.support.stack_configs import stack_values, wire_config
 from tests.support.paths import REPO_ROOT
+from tests.support.stack_configs import stack_values, wire_config
 
 PEM = (REPO_ROOT / "tests" / "support" / "private_ca.pem").read_text()
 CA_DATA = base64.b64encode(PEM.encode()).decode()

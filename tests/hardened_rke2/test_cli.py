@@ -207,3 +207,69 @@ def test_subprocess_mode_refuses_the_real_pack_without_its_venv_exit_2(capsys, t
     )
     assert code == 2
     assert f"(fix: (cd {pack} && pulumi install))" in err
+
+
+# -- preview --against ----------------------------------------------------------------------------
+
+
+def test_against_an_earlier_preview_prints_the_plan_and_keeps_the_exit_code(capsys, tmp_path: Path) -> None:
+    code, out, _ = _preview(capsys, "--stack", "privileged", "--policy-pack", str(PACK), "--json")
+    old = tmp_path / "old.json"
+    old.write_text(out)
+    again, text, _ = _preview(
+        capsys, "--stack", "privileged", "--policy-pack", str(PACK), "--against", str(old)
+    )
+    assert again == code == 1
+    assert f"Changes against {old} (as `pulumi preview` would plan them):" in text
+    assert "  no changes" in text and "Plan: 0 to create, 0 to update, 0 to replace" in text
+    assert "Replacement rules: kubernetes: pulumi_kubernetes" in text
+    _, js, _ = _preview(
+        capsys, "--stack", "privileged", "--policy-pack", str(PACK), "--against", str(old), "--json"
+    )
+    diff = json.loads(js)["diff"]
+    assert diff["against"] == str(old) and diff["summary"]["same"] >= 4 and diff["steps"] == []
+    assert set(diff["replacementRules"]) == {"kubernetes", "rancher2"}
+
+
+def test_against_reports_a_deleted_and_a_changed_resource(capsys, tmp_path: Path) -> None:
+    _, out, _ = _preview(capsys, "--stack", "privileged", "--json")
+    doc = json.loads(out)
+    ns = next(r for r in doc["resources"] if r["type"] == "kubernetes:core/v1:Namespace")
+    ns["inputs"]["metadata"]["name"] = "old-name"
+    doc["resources"].append({**ns, "urn": ns["urn"] + "-gone", "name": "gone"})
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps(doc))
+    _, text, _ = _preview(capsys, "--stack", "privileged", "--against", str(old))
+    assert "+- replace  kubernetes:core/v1:Namespace  ns  [metadata.name forces replacement" in text
+    assert "-  delete  kubernetes:core/v1:Namespace  gone" in text
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "cannot read it"),
+        ("{not json", "not JSON"),
+        ('{"summary": {}}', "no `resources` list"),
+        ('{"summary": {"stack": "other"}, "resources": []}', "a preview of stack 'other', not 'privileged'"),
+    ],
+)
+def test_a_bad_against_file_is_a_usage_error(
+    capsys, tmp_path: Path, content: str | None, message: str
+) -> None:
+    old = tmp_path / "old.json"
+    if content is not None:
+        old.write_text(content)
+    code, out, err = _preview(capsys, "--stack", "privileged", "--against", str(old))
+    assert code == 2 and out == ""
+    assert err.startswith(f"error: --against {old}") and message in err
+    code, out, _ = _preview(capsys, "--stack", "privileged", "--against", str(old), "--json")
+    assert code == 2 and message in json.loads(out)["error"]
+
+
+def test_against_with_a_failing_preview_says_there_is_no_plan(capsys, tmp_path: Path) -> None:
+    _, out, _ = _preview(capsys, "--stack", "privileged", "--json")
+    old = tmp_path / "old.json"
+    old.write_text(out)
+    code, text, _ = _preview(capsys, "--stack", "broken", "--against", str(old))
+    assert code == 3
+    assert f"note: no plan against {old}: this preview did not run to the end" in text

@@ -1,0 +1,57 @@
+"""Helpers: offline previews (`--json` documents, no policy pack) of the example stacks, as they are or with
+a config change, for the `--against` plan tests."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from hardened_rke2.preview import preview_project
+from hardened_rke2.project import load_stack_reference_outputs
+from hardened_rke2.reports import to_json
+
+REPO = Path(__file__).resolve().parents[2]
+TEAM = REPO / "stacks" / "teams" / "payments"
+Mutation = Callable[[dict[str, Any]], None]
+
+
+def preview_doc(stack: str, tmp: Path, mutate: Mutation | None = None) -> dict[str, Any]:
+    """The `--json` document of `stack` after `mutate(config)` (the stack file's `config:` mapping).
+
+    The changed stack file lives in a throwaway project under `tmp` whose `main` is this repository's
+    program, so the URNs (project and stack names) are the example stack's own."""
+    config = yaml.safe_load((REPO / "stacks" / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8"))
+    if mutate is not None:
+        config = copy.deepcopy(config)
+        mutate(config["config"])
+    (tmp / "stacks").mkdir(parents=True, exist_ok=True)
+    project = {
+        "name": "hardened-rke2",
+        "runtime": "python",
+        "main": str(REPO / "blueprint"),
+        "stackConfigDir": "stacks",
+    }
+    (tmp / "Pulumi.yaml").write_text(yaml.safe_dump(project), encoding="utf-8")
+    (tmp / "stacks" / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    result = preview_project(tmp, stack)
+    assert result.status == "ok", result.error or result.problems
+    return to_json(result)
+
+
+def example_docs() -> dict[str, dict[str, Any]]:
+    """Every example stack as it is (the team project with its platform outputs)."""
+    docs = {}
+    for stack in ("dev", "prod", "management"):
+        result = preview_project(REPO, stack)
+        assert result.status == "ok", result.error
+        docs[stack] = to_json(result)
+    refs = load_stack_reference_outputs(str(TEAM / "platform-outputs.json"))
+    for stack in ("dev", "broken"):
+        result = preview_project(TEAM, stack, stack_reference_outputs=refs)
+        assert result.status == "ok", result.error
+        docs[f"team-{stack}"] = to_json(result)
+    return docs
