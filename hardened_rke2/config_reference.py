@@ -87,7 +87,6 @@ WEAKENING_POLICIES: dict[str, tuple[str, ...]] = {
     "management.security.allowLongLivedTokens": ("rancher-security-settings",),
     "management.security.allowLongSessions": ("rancher-security-settings",),
     "management.security.allowWeakPasswordLength": ("rancher-security-settings",),
-    "management.security.agentTlsMode": ("rancher-security-settings",),
     "management.sso.accessMode": ("rancher-auth-access-mode",),
     "management.sso.allowPlaintextLdap": ("rancher-auth-ldap-tls",),
     # team project
@@ -120,7 +119,6 @@ EXTRA_WEAKENINGS: dict[str, str] = {
     "gitops.repos[].correctDrift": "false",
     "management.server.agentTlsMode": "system-store",
     "management.server.auditLog.enabled": "false",
-    "management.security.agentTlsMode": "system-store",
     "management.sso.accessMode": "unrestricted",
     "tenancy.fleet.repo.correctDrift": "false",
     "tenancy.podSecurity.enforce": "baseline",

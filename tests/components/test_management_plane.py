@@ -8,6 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from components.management import ManagementPlane, MissingSecretError
+from components.management.rancher_server import ChartEnvSetting, env_backed_settings
 from components.management.security_settings import SecuritySettingsArgs, rendered_settings
 from hardened_rke2.capture import UNKNOWN, CapturedResource, EchoMocks, ProgramRun
 
@@ -149,7 +150,6 @@ def test_every_setting_is_rendered_as_a_string(mock_run: Any) -> None:
     run = run_plane(mock_run, BASE)
     got = {r.inputs["name"]: r.inputs["value"] for r in run.of_type(SETTING)}
     assert got == {
-        "agent-tls-mode": "strict",
         "auth-token-max-ttl-minutes": "1440",
         "auth-user-session-idle-ttl-minutes": "15",
         "auth-user-session-ttl-minutes": "480",
@@ -163,12 +163,70 @@ def test_every_setting_is_rendered_as_a_string(mock_run: Any) -> None:
 
 
 @pytest.mark.parametrize("line", ["2.11", "2.12"])
-def test_idle_session_ttl_only_where_the_line_supports_it(line: str) -> None:
-    assert "auth-user-session-idle-ttl-minutes" not in rendered_settings(
-        SecuritySettingsArgs(rancher_line=line)
+def test_idle_session_ttl_exists_since_rancher_2_11_0(line: str) -> None:
+    # rancher/rancher pkg/settings/setting.go:159 at tag v2.11.0 declares auth-user-session-idle-ttl-minutes.
+    assert (
+        rendered_settings(SecuritySettingsArgs(rancher_line=line))["auth-user-session-idle-ttl-minutes"]
+        == "15"
     )
-    with pytest.raises(ValidationError, match="not supported on Rancher"):
-        SecuritySettingsArgs(rancher_line=line, session_idle_ttl_minutes=15)
+    assert (
+        SecuritySettingsArgs(rancher_line=line, session_idle_ttl_minutes=30).effective_idle_ttl_minutes == 30
+    )
+
+
+HELM = "kubernetes:helm.sh/v3:Release"
+
+
+@pytest.mark.parametrize(
+    "server",
+    [
+        {"hostname": "rancher.example.com"},
+        {"hostname": "rancher.example.com", "agentTlsMode": "system-store"},
+        {
+            "hostname": "rancher.example.com",
+            "systemDefaultRegistry": "registry.example.com",
+            "useBundledSystemChart": True,
+        },
+    ],
+)
+def test_no_setting_resource_is_one_the_chart_makes_env_backed_rancher_setting_go_49(
+    mock_run: Any, server: dict[str, Any]
+) -> None:
+    """rancher/rancher pkg/api/norman/customization/setting/setting.go:49-50: a setting whose value comes
+    from a CATTLE_* env var (chart/templates/deployment.yaml:116-188) answers an update with HTTP 405."""
+    run = run_plane(mock_run, merged(server=server))
+    release = next(r for r in run.of_type(HELM) if r.inputs.get("chart") == "rancher")
+    env_backed = env_backed_settings(release.inputs["values"])
+    assert {"agent-tls-mode", "namespace", "peer-service", "charts-image"} <= env_backed
+    names = {r.inputs["name"] for r in run.of_type(SETTING)}
+    assert names and not (names & env_backed), sorted(names & env_backed)
+
+
+def test_env_backed_names_come_from_the_chart_table() -> None:
+    assert ChartEnvSetting("CATTLE_AGENT_TLS_MODE").setting == "agent-tls-mode"
+    values = {
+        "agentTLSMode": "strict",
+        "useBundledSystemChart": False,
+        "imagePullSecrets": [{"name": "x"}],
+        "extraEnv": [{"name": "CATTLE_AUTH_USER_SESSION_TTL_MINUTES", "value": "60"}],
+    }
+    got = env_backed_settings(values)
+    assert "agent-tls-mode" in got and "auth-user-session-ttl-minutes" in got
+    assert "system-catalog" not in got and "base-registry-pull-secrets" not in got  # Helm `if` is falsy
+
+
+def test_a_setting_the_chart_also_sets_is_refused_before_registration(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The server model has no extraEnv: simulate a future chart value colliding with a Setting.
+    import components.management.plane as plane
+
+    original = plane.env_backed_settings
+    monkeypatch.setattr(
+        plane, "env_backed_settings", lambda values: original(values) | {"password-min-length"}
+    )
+    with pytest.raises(ValidationError, match=r"password-min-length.*HTTP 405"):
+        plane.ManagementPlaneArgs.model_validate(BASE)
 
 
 def test_overrides_within_the_floors() -> None:
@@ -199,7 +257,7 @@ def test_overrides_within_the_floors() -> None:
         ({"deleteInactiveUserAfterHours": 500}, "deleteInactiveUserAfterHours"),
         ({"disableInactiveUserAfterHours": 4}, "disableInactiveUserAfterHours"),
         ({"userRetentionCron": "daily"}, "userRetentionCron"),
-        ({"agentTlsMode": "off"}, "agentTlsMode"),
+        ({"agentTlsMode": "strict"}, "agentTlsMode"),
     ],
 )
 def test_weakening_below_a_floor_is_a_field_named_error(args: dict[str, Any], field: str) -> None:
