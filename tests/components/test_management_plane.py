@@ -452,6 +452,16 @@ def test_user_base_is_the_only_new_user_default(mock_run: Any) -> None:
     )
 
 
+def test_patches_survive_a_destroy_pulumi_kubernetes_ssa_actions_go_27(mock_run: Any) -> None:
+    """pulumi-kubernetes deletes a Patch resource by relinquishing its fields (provider/pkg/await/await.go:
+    958-961 -> provider/pkg/ssa/actions.go:27-59), which removes them. Destroying the management stack must
+    leave user-base the new-user default and the emergency admin out of retention: retain_on_delete."""
+    run = run_plane(mock_run, BASE)
+    patches = run.of_type(PATCH) + run.of_type("kubernetes:management.cattle.io/v3:UserAttributePatch")
+    assert len(patches) == 3
+    assert all(p.retain_on_delete is True for p in patches), [(p.name, p.retain_on_delete) for p in patches]
+
+
 def test_group_bindings(mock_run: Any) -> None:
     run = run_plane(mock_run, BASE)
     bindings = {r.inputs["groupPrincipalId"]: r.inputs["globalRoleId"] for r in run.of_type(GRB)}
