@@ -11,11 +11,12 @@ on built-ins. `pulumi.com/patchForce` takes the field over from Rancher's field 
 
 On destroy a Patch resource is normally *undone*: pulumi-kubernetes relinquishes its fields with an empty
 server-side apply (`provider/pkg/await/await.go:958-961` -> `ssa.Relinquish`,
-`provider/pkg/ssa/actions.go:27-59`), and a field no manager owns any more is removed, i.e. `newUserDefault` would fall back to false on
-`user-base` and every new user would start without any global role. Users destroying this stack (to move
-Rancher's configuration to another stack, or before uninstalling Rancher) want the STIG default to survive,
-so both patches are registered with `retain_on_delete=True`: destroy only drops them from the state and the
-values stay as set. To hand the field back, edit the GlobalRole after the destroy.
+`provider/pkg/ssa/actions.go:27-59`), and a field no manager owns any more is removed, i.e. `newUserDefault`
+would fall back to false on `user-base` and every new user would start without any global role. Users
+destroying this stack (to move Rancher's configuration to another stack, or before uninstalling Rancher)
+want the STIG default to survive, so both patches are registered with `retain_on_delete=True`: destroy only
+drops them from the state and the values stay as set. To hand the field back, edit the GlobalRole after the
+destroy.
 
 Role templates are validated: no `*` in apiGroups, resources, verbs or nonResourceURLs, and no
 privilege-escalation verbs (escalate, bind, impersonate).
