@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
 
 from blueprint.management import ManagementStackConfig
+from blueprint.tenants import TenantsArgs
 from components.addons import AddonsArgs
 from components.cluster import HardenedClusterArgs
 from components.gitops import GitOpsArgs
@@ -60,6 +61,10 @@ class ClusterStackConfig(HardenedModel):
     warns, and the policy pack's stack rule reports the cluster."""
     gitops: GitOpsArgs = Field(default_factory=GitOpsArgs)
     """Fleet GitRepos / GitRepoRestrictions created on Rancher's local cluster (needs Rancher's URL)."""
+    tenants: TenantsArgs = Field(default_factory=TenantsArgs)
+    """Application teams' tenant spaces on this cluster (projects, namespaces with their PSA labels,
+    quotas, network policies, role templates, group bindings): they need platform rights, so the
+    cluster stack creates them and team stacks only deploy into them (docs/teams.md)."""
 
     @model_validator(mode="before")
     @classmethod

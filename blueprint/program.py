@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from blueprint.config import STACK_CONFIG_MODELS, ClusterStackConfig, stack_config_error
 from blueprint.management import build_management_stack
+from blueprint.tenants import build_tenants
 from components.addons import ClusterAddons, preflight_problems
 from components.cluster import HardenedCluster
 from components.gitops import GitOpsRepo, GitRepoRestriction, local_cluster_provider
@@ -49,6 +50,7 @@ def build_cluster_stack(config: ClusterStackConfig) -> HardenedCluster:
         pulumi.export("registrationCommand", pulumi.Output.secret(cluster.registration_command))
         pulumi.export("registrationCommands", cluster.registration_commands)
     _build_addons_and_gitops(config, cluster, rancher_url)
+    build_tenants(c.name, config.tenants, cluster.handle, rancher_url)
     return cluster
 
 
@@ -68,6 +70,14 @@ def _check_addons_and_gitops(config: ClusterStackConfig, rancher_url: str | None
             Problem(
                 ("gitops",),
                 "Fleet objects are created on Rancher's local cluster, and Rancher's URL is unknown",
+                "set rancher.url (or rancher2:apiUrl / RANCHER_URL)",
+            )
+        )
+    if config.tenants.needs_fleet and not rancher_url:
+        problems.append(
+            Problem(
+                ("tenants", "teams"),
+                "a team's Fleet repo is created on Rancher's local cluster, and Rancher's URL is unknown",
                 "set rancher.url (or rancher2:apiUrl / RANCHER_URL)",
             )
         )
