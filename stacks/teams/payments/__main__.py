@@ -81,7 +81,7 @@ class WorkloadArgs(HardenedModel):
     name: str = "payments-api"
     """Name of the Deployment, Service and Ingress."""
     namespace: str
-    """One of the team's namespaces (`tenancy.namespaces[].name`)."""
+    """One of the namespaces the platform created for the team (its `tenants` entry in the cluster stack)."""
     image: str
     """Pinned by digest (`registry/repo@sha256:…`) from one of the platform's allowed registries."""
     replicas: int = Field(default=2, ge=1, le=20)
