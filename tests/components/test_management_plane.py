@@ -533,3 +533,21 @@ def test_emergency_admin_is_exempt_from_user_retention(mock_run: Any) -> None:
 def test_retention_exemption_can_be_turned_off(mock_run: Any) -> None:
     run = run_plane(mock_run, merged(bootstrap={"exemptAdminFromRetention": False}))
     assert run.of_type("kubernetes:management.cattle.io/v3:UserAttributePatch") == []
+
+
+@pytest.mark.parametrize(
+    ("mode", "says"),
+    [
+        ("required", "admits nobody through SSO"),
+        ("restricted", "only users already bound to a cluster or project"),
+    ],
+)
+def test_an_empty_allow_list_is_described_as_rancher_checks_it(mode: str, says: str) -> None:
+    """rancher/rancher pkg/auth/providers/common/usermanager.go:190-236: `restricted` also admits users bound
+    to a cluster or project; only `required` admits nobody without an allow-list."""
+    from components.management.sso import SingleSignOn
+    from components.problems import ConfigProblems
+
+    sso = {k: v for k, v in BASE["sso"].items() if k != "allowedPrincipalIds"}
+    with pytest.raises(ConfigProblems, match=says):
+        SingleSignOn("s", {**sso, "accessMode": mode}, provider=None, api_url="https://r.example.com")  # type: ignore[arg-type]
