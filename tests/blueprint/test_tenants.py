@@ -121,3 +121,28 @@ def test_invalid_tenants_are_reported_with_their_path(tenants: dict[str, Any], e
     with pytest.raises(StackConfigError) as err:
         load_stack_config(prod_with(tenants))
     assert any(line.startswith(expected) for line in err.value.lines), err.value.lines
+
+
+def test_a_teams_fleet_repo_goes_to_the_local_cluster_through_the_platforms_provider() -> None:
+    from tests.components.test_tenancy import FLEET, GITREPO
+
+    team = {**payments(), "fleet": FLEET}
+    result = run(prod_with({"teams": [team]}))
+    repo = result.one(GITREPO, "prod-tenant-payments-fleet-gitrepo")
+    local = next(
+        r for r in result.of_type("pulumi:providers:kubernetes") if r.name == "prod-tenants-fleet-local"
+    )
+    assert repo.provider is not None and repo.provider.startswith(local.urn)
+
+
+def test_a_teams_fleet_repo_without_rancher_url_is_a_config_problem(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pulumi
+
+    from tests.components.test_tenancy import FLEET
+
+    monkeypatch.delenv("RANCHER_URL", raising=False)
+    values = prod_with({"teams": [{**payments(), "fleet": FLEET}]})
+    values["rancher"] = {k: v for k, v in values["rancher"].items() if k != "url"}
+    values.pop("gitops", None)
+    with pytest.raises((StackConfigError, pulumi.RunError), match=r"tenants\.teams: a team's Fleet repo"):
+        run(values)
