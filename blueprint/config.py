@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from blueprint.management import ManagementStackConfig
+from blueprint.tenants import TenantsArgs
 from components.addons import AddonsArgs, platform_namespaces
 from components.addons.istio import ISTIO_NAMESPACE
 from components.addons.platform import derive_cluster_facts
@@ -81,6 +82,10 @@ class ClusterStackConfig(HardenedModel):
     warns, and the policy pack's stack rule reports the cluster."""
     gitops: GitOpsArgs = Field(default_factory=GitOpsArgs)
     """Fleet GitRepos / GitRepoRestrictions created on Rancher's local cluster (needs Rancher's URL)."""
+    tenants: TenantsArgs = Field(default_factory=TenantsArgs)
+    """Application teams' tenant spaces on this cluster (projects, namespaces with their PSA labels,
+    quotas, network policies, role templates, group bindings): they need platform rights, so the
+    cluster stack creates them and team stacks only deploy into them (docs/teams.md)."""
 
     @model_validator(mode="before")
     @classmethod

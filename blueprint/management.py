@@ -99,6 +99,6 @@ def build_management_stack(config: ManagementStackConfig) -> ManagementPlane:
     pulumi.export("authAccessMode", args.sso.access_mode)
     pulumi.export("newUserDefaultRole", USER_BASE_ROLE)
     pulumi.export("securitySettings", rendered_settings(args.security))
-    # Team stacks bind these generated `rt-...` ids (Project/ClusterRoleTemplateBinding).
+    # Cluster stacks' tenant spaces bind these generated `rt-...` ids (`tenants.managementStack`).
     pulumi.export("roleTemplateIds", {key: rt.id for key, rt in sorted(plane.roles.role_templates.items())})
     return plane

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from blueprint.config import STACK_CONFIG_MODELS, ClusterStackConfig, stack_config_error
 from blueprint.management import build_management_stack
+from blueprint.tenants import build_tenants
 from components.addons import ClusterAddons, preflight_problems
 from components.cluster import HardenedCluster
 from components.gitops import GitOpsRepo, GitRepoRestriction, local_cluster_provider
@@ -93,6 +94,7 @@ def build_cluster_stack(config: ClusterStackConfig) -> HardenedCluster:
         pulumi.export("registrationCommand", pulumi.Output.secret(cluster.registration_command))
         pulumi.export("registrationCommands", cluster.registration_commands)
     _build_addons_and_gitops(config, cluster, rancher_url, ca_certs)
+    build_tenants(c.name, config.tenants, cluster.handle, rancher_url, ca_certs)
     return cluster
 
 
@@ -122,6 +124,14 @@ def _addons_and_gitops_problems(config: ClusterStackConfig, rancher_url: str | N
             Problem(
                 ("gitops",),
                 "Fleet objects are created on Rancher's local cluster, and Rancher's URL is unknown",
+                "set rancher.url (or rancher2:apiUrl / RANCHER_URL)",
+            )
+        )
+    if config.tenants.needs_fleet and not rancher_url:
+        problems.append(
+            Problem(
+                ("tenants", "teams"),
+                "a team's Fleet repo is created on Rancher's local cluster, and Rancher's URL is unknown",
                 "set rancher.url (or rancher2:apiUrl / RANCHER_URL)",
             )
         )

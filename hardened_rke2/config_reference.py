@@ -89,14 +89,13 @@ WEAKENING_POLICIES: dict[str, tuple[str, ...]] = {
     "management.security.allowLongLivedTokens": ("rancher-security-settings",),
     "management.security.allowLongSessions": ("rancher-security-settings",),
     "management.security.allowWeakPasswordLength": ("rancher-security-settings",),
-    "management.security.agentTlsMode": ("rancher-security-settings",),
     "management.sso.accessMode": ("rancher-auth-access-mode",),
     "management.sso.allowPlaintextLdap": ("rancher-auth-ldap-tls",),
+    "tenants.teams[].namespaces[].allowFromIngressController": (),
+    "tenants.teams[].podSecurity.enforce": ("namespace-pod-security-enforced",),
+    "tenants.teams[].fleet.repo.insecureSkipTlsVerify": ("fleet-gitrepo-tls-verify",),
+    "tenants.teams[].fleet.repo.correctDrift": ("fleet-gitrepo-pinned-or-drift-corrected",),
     # team project
-    "tenancy.namespaces[].allowFromIngressController": (),
-    "tenancy.podSecurity.enforce": ("namespace-pod-security-enforced",),
-    "tenancy.fleet.repo.insecureSkipTlsVerify": ("fleet-gitrepo-tls-verify",),
-    "tenancy.fleet.repo.correctDrift": ("fleet-gitrepo-pinned-or-drift-corrected",),
     "workload.unsafe.privileged": ("pss-privileged-containers", "pss-allow-privilege-escalation"),
     "workload.unsafe.hostPath": ("pss-host-path-volumes", "pss-restricted-volume-types"),
     "workload.unsafe.runAsRoot": ("pss-run-as-non-root", "pss-run-as-user-not-root", "non-root-groups"),
@@ -122,10 +121,9 @@ EXTRA_WEAKENINGS: dict[str, str] = {
     "gitops.repos[].correctDrift": "false",
     "management.server.agentTlsMode": "system-store",
     "management.server.auditLog.enabled": "false",
-    "management.security.agentTlsMode": "system-store",
     "management.sso.accessMode": "unrestricted",
-    "tenancy.fleet.repo.correctDrift": "false",
-    "tenancy.podSecurity.enforce": "baseline",
+    "tenants.teams[].fleet.repo.correctDrift": "false",
+    "tenants.teams[].podSecurity.enforce": "baseline",
 }
 
 
@@ -367,7 +365,7 @@ def team_models() -> dict[str, type[BaseModel]]:
     The program ends in `main()`, which needs a Pulumi engine; every other top-level statement is a
     definition, so the module is executed with that call left out.
     """
-    from components.tenancy import TeamAccessArgs, TeamTenancyArgs
+    from components.tenancy import TeamAccessArgs
 
     tree = _parse(TEAM_PROGRAM.read_text(encoding="utf-8"), str(TEAM_PROGRAM))
     tree.body = [s for s in tree.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Call))]
@@ -375,7 +373,7 @@ def team_models() -> dict[str, type[BaseModel]]:
     module.__file__ = str(TEAM_PROGRAM)
     sys.modules[module.__name__] = module  # pydantic resolves postponed annotations through it
     exec(compile(tree, str(TEAM_PROGRAM), "exec"), module.__dict__)  # our own source, minus main()
-    return {"access": TeamAccessArgs, "tenancy": TeamTenancyArgs, "workload": module.WorkloadArgs}
+    return {"access": TeamAccessArgs, "workload": module.WorkloadArgs}
 
 
 def stack_kind_models() -> dict[str, type[BaseModel]]:
@@ -427,9 +425,11 @@ a separate config key set with `pulumi config set --secret <key>` (defaults: `ma
 is the stack's Rancher line; `management.rancherLine` may repeat it but not differ."""
 
 TEAM_INTRO = f"""A team-owned Pulumi project (example: `stacks/teams/payments`), keys under its own project
-namespace (`{TEAM_NAMESPACE}:`). Rancher credentials are the team's own (`rancher2:apiUrl` + secret
-`rancher2:tokenKey`, or `RANCHER_URL` / `RANCHER_TOKEN_KEY`), never stack config. Invalid config fails
-with every problem listed and nothing registered."""
+namespace (`{TEAM_NAMESPACE}:`). It deploys into the tenant space the platform's cluster stack creates
+(`tenants`, above); Rancher credentials are the team's own (`rancher2:apiUrl` + secret
+`rancher2:tokenKey`, or `RANCHER_URL` / `RANCHER_TOKEN_KEY`) and need only `project-member` on the team's
+project (docs/teams.md), never stack config. Invalid config fails with every problem listed and nothing
+registered."""
 
 TEAM_TOP_ROWS = (
     (
@@ -437,14 +437,14 @@ TEAM_TOP_ROWS = (
         "str",
         "**required**",
         "Fully qualified name of the platform cluster stack (`<org>/<project>/<stack>`), read through a "
-        "StackReference: `clusterV1Id`, `rancherUrl`, `allowedRegistries`.",
+        "StackReference: `clusterV1Id`, `rancherUrl`, `allowedRegistries`, `tenants`.",
     ),
     (
-        "managementStack",
-        "str \\| null",
-        "—",
-        "The Rancher management stack (`<org>/<project>/<stack>`) whose `roleTemplateIds` output "
-        "`tenancy.groups[].platformRole` bindings use; required when any group names a `platformRole`.",
+        "team",
+        "str",
+        "**required**",
+        "The team's name in the platform cluster stack's `tenants` (DNS label, at most 30 characters); "
+        "`workload.namespace` must be one of its namespaces.",
     ),
 )
 

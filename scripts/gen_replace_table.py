@@ -26,6 +26,7 @@ import argparse
 import importlib.metadata
 import inspect
 import json
+import os
 import re
 import subprocess
 import sys
@@ -34,7 +35,8 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "hardened_rke2" / "data" / "replace-on-change.json"
-MIRRORS = Path("/work/.mirror")
+# bare git mirrors of the provider repositories (owner+name/repo), e.g. made with `git clone --mirror`
+MIRRORS = Path(os.environ.get("UPSTREAM_MIRRORS", "/work/.mirror"))
 RANCHER2_GIT = MIRRORS / "rancher+terraform-provider-rancher2" / "repo"
 RANCHER2_REF = "v15.0.0-rc.16"
 PULUMI_RANCHER2_GIT = MIRRORS / "pulumi+pulumi-rancher2" / "repo"

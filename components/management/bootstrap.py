@@ -47,7 +47,11 @@ class RancherBootstrapArgs(HardenedModel):
 
 
 class UserRetentionExemption(pulumi.CustomResource):
-    """Server-side-apply patch of a Rancher `UserAttribute`: retention never disables or deletes this user."""
+    """Server-side-apply patch of a Rancher `UserAttribute`: retention never disables or deletes this user.
+
+    Retained on delete (like the new-user-default patches in `roles.py`): a destroyed stack must not put the
+    emergency account back under user retention by relinquishing `disableAfter`/`deleteAfter`.
+    """
 
     def __init__(self, name: str, user_id: pulumi.Input[str], opts: pulumi.ResourceOptions) -> None:
         props = {
@@ -57,7 +61,8 @@ class UserRetentionExemption(pulumi.CustomResource):
             "disableAfter": "0s",
             "deleteAfter": "0s",
         }
-        super().__init__("kubernetes:management.cattle.io/v3:UserAttributePatch", name, props, opts)
+        retained = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(retain_on_delete=True))
+        super().__init__("kubernetes:management.cattle.io/v3:UserAttributePatch", name, props, retained)
 
 
 class RancherBootstrap(pulumi.ComponentResource):

@@ -18,10 +18,19 @@ import pulumi_kubernetes as k8s
 from pydantic import model_validator
 
 from components.management.bootstrap import RancherBootstrap, RancherBootstrapArgs
-from components.management.rancher_server import RancherServer, RancherServerArgs
+from components.management.rancher_server import (
+    RancherServer,
+    RancherServerArgs,
+    env_backed_settings,
+    rancher_values,
+)
 from components.management.roles import Roles, RolesArgs
 from components.management.secrets import SecretRef, resolve_secret
-from components.management.security_settings import SecuritySettings, SecuritySettingsArgs
+from components.management.security_settings import (
+    SecuritySettings,
+    SecuritySettingsArgs,
+    rendered_settings,
+)
 from components.management.sso import SingleSignOn, SsoArgs, resolve_sso_secrets
 from components.model import HardenedModel
 from components.problems import ProblemList
@@ -86,9 +95,15 @@ class ManagementPlaneArgs(HardenedModel):
                     f"{ttl}s exceeds security.tokenMaxTtlMinutes ({self.security.token_max_ttl_minutes} min)",
                     "lower it (Rancher would cap it anyway)",
                 )
-        if self.server.agent_tls_mode != self.security.agent_tls_mode:
+        # One source of truth per setting: none the chart already sets through a CATTLE_* variable
+        # (read-only in Rancher; an update is HTTP 405, see rancher_server.ChartEnvSetting).
+        env_backed = env_backed_settings(rancher_values(self.server, "<bootstrap password>"))
+        for setting in sorted(env_backed & rendered_settings(self.security).keys()):
             p.add(
-                ("security", "agentTlsMode"), "differs from server.agentTlsMode", "set the same mode in both"
+                ("security",),
+                f"setting {setting!r} is also set by the rancher chart (environment variable), which "
+                "makes it read-only: Rancher answers the update with HTTP 405",
+                "set it in one place only: the chart value under server",
             )
         prefix = self.sso.principal_prefix()
         for field, alias in (

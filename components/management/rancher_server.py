@@ -8,6 +8,8 @@ The Rancher chart lives in `cattle-system` (Rancher requires that namespace).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import pulumi
@@ -26,6 +28,58 @@ RANCHER_CHART_REPOSITORY = "https://releases.rancher.com/server-charts/stable"
 CERT_MANAGER_REPOSITORY = "https://charts.jetstack.io"
 _FQDN = re.compile(r"^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))+$")
 _PEM_CERT = re.compile(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.S)
+
+
+@dataclass(frozen=True)
+class ChartEnvSetting:
+    """A `CATTLE_*` environment variable the `rancher` chart sets on the Rancher container.
+
+    Rancher stores a setting whose `CATTLE_<NAME>` variable is present with `source: env`
+    (rancher/rancher `pkg/controllers/dashboardapi/settings/settings.go:98-113`; the name mapping is
+    `settings.GetEnvKey`, `pkg/settings/setting.go:660-661`) and refuses every API update of it with HTTP 405
+    (`pkg/api/norman/customization/setting/setting.go:49-50`). The rancher2 provider's create of an existing
+    setting is such an update, so a `rancher2.Setting` for one of these fails the first `pulumi up`.
+    """
+
+    env: str
+    """The variable's name, `CATTLE_` + the setting name upper-cased with `-` as `_`."""
+    when: tuple[str, ...] = ()
+    """Chart values that must all be set (truthy, like Helm's `if`) for the chart to render it;
+    () = always."""
+
+    @property
+    def setting(self) -> str:
+        """The Rancher setting this variable backs (the inverse of `settings.GetEnvKey`)."""
+        return self.env.removeprefix("CATTLE_").lower().replace("_", "-")
+
+
+# rancher/rancher chart/templates/deployment.yaml (HEAD 59bd052, lines 116-188): every CATTLE_* variable.
+# Not every one names an existing setting (e.g. `features`, `bootstrap-password`); listing them all keeps
+# the table a plain transcription of the template.
+CHART_ENV_SETTINGS: tuple[ChartEnvSetting, ...] = (
+    ChartEnvSetting("CATTLE_NAMESPACE"),
+    ChartEnvSetting("CATTLE_PEER_SERVICE"),
+    ChartEnvSetting("CATTLE_FEATURES", ("features",)),
+    ChartEnvSetting("CATTLE_NO_DEFAULT_ADMIN", ("noDefaultAdmin",)),
+    ChartEnvSetting("CATTLE_SYSTEM_DEFAULT_REGISTRY", ("systemDefaultRegistry",)),
+    ChartEnvSetting("CATTLE_SYSTEM_CATALOG", ("useBundledSystemChart",)),
+    ChartEnvSetting("CATTLE_BOOTSTRAP_PASSWORD", ("bootstrapPassword",)),
+    ChartEnvSetting("CATTLE_AGENT_TLS_MODE", ("agentTLSMode",)),
+    ChartEnvSetting(
+        "CATTLE_BASE_REGISTRY_PULL_SECRETS", ("systemRegistryInheritsPullSecrets", "imagePullSecrets")
+    ),
+    ChartEnvSetting("CATTLE_CHARTS_IMAGE"),
+)
+
+
+def env_backed_settings(values: Mapping[str, Any]) -> frozenset[str]:
+    """Names of the Rancher settings the chart makes read-only for these values (table + `extraEnv`)."""
+    names = {row.setting for row in CHART_ENV_SETTINGS if all(values.get(key) for key in row.when)}
+    for entry in values.get("extraEnv") or ():
+        env = str(entry.get("name", "")) if isinstance(entry, Mapping) else ""
+        if env.startswith("CATTLE_"):
+            names.add(ChartEnvSetting(env).setting)
+    return frozenset(names)
 
 
 class AuditLogArgs(HardenedModel):
@@ -164,8 +218,9 @@ class RancherServerArgs(HardenedModel):
     tls: RancherTlsArgs = RancherTlsArgs()
     audit_log: AuditLogArgs = AuditLogArgs()
     agent_tls_mode: Literal["strict", "system-store"] = "strict"
-    """Chart `agentTLSMode`: `strict` agents trust only the configured CA; `system-store` also the OS trust
-    store."""
+    """Chart `agentTLSMode` (the only place the `agent-tls-mode` setting is set: the chart turns it into
+    `CATTLE_AGENT_TLS_MODE`, which makes the setting read-only): `strict` agents trust only the configured
+    CA; `system-store` also the OS trust store."""
     system_default_registry: str | None = None
     """Private registry for every Rancher and system image (air gap)."""
     use_bundled_system_chart: bool = False

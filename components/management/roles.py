@@ -7,8 +7,16 @@ the existing object; import would have to match first and delete would remove a 
 is patched in place with a server-side-apply patch of the `management.cattle.io/v3` object
 (`kubernetes:management.cattle.io/v3:GlobalRolePatch`, the generic `<Kind>Patch` resource of the
 Kubernetes provider) that owns only `newUserDefault`; Rancher's webhook allows exactly that field to change
-on built-ins. `pulumi.com/patchForce` takes the field over from Rancher's field manager; on destroy the
-patch releases the field (the value stays as last set).
+on built-ins. `pulumi.com/patchForce` takes the field over from Rancher's field manager.
+
+On destroy a Patch resource is normally *undone*: pulumi-kubernetes relinquishes its fields with an empty
+server-side apply (`provider/pkg/await/await.go:958-961` -> `ssa.Relinquish`,
+`provider/pkg/ssa/actions.go:27-59`), and a field no manager owns any more is removed, i.e. `newUserDefault`
+would fall back to false on `user-base` and every new user would start without any global role. Users
+destroying this stack (to move Rancher's configuration to another stack, or before uninstalling Rancher)
+want the STIG default to survive, so both patches are registered with `retain_on_delete=True`: destroy only
+drops them from the state and the values stay as set. To hand the field back, edit the GlobalRole after the
+destroy.
 
 Role templates are validated: no `*` in apiGroups, resources, verbs or nonResourceURLs, and no
 privilege-escalation verbs (escalate, bind, impersonate).
@@ -224,7 +232,10 @@ class RolesArgs(HardenedModel):
 
 
 class GlobalRoleNewUserDefaultPatch(pulumi.CustomResource):
-    """Server-side-apply patch of one built-in Rancher `GlobalRole`'s `newUserDefault` (see module doc)."""
+    """Server-side-apply patch of one built-in Rancher `GlobalRole`'s `newUserDefault` (see module doc).
+
+    Retained on delete: destroying the stack leaves the value as set instead of relinquishing the field.
+    """
 
     def __init__(self, name: str, role: str, new_user_default: bool, opts: pulumi.ResourceOptions) -> None:
         props = {
@@ -233,7 +244,8 @@ class GlobalRoleNewUserDefaultPatch(pulumi.CustomResource):
             "metadata": {"name": role, "annotations": {"pulumi.com/patchForce": "true"}},
             "newUserDefault": new_user_default,
         }
-        super().__init__("kubernetes:management.cattle.io/v3:GlobalRolePatch", name, props, opts)
+        retained = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(retain_on_delete=True))
+        super().__init__("kubernetes:management.cattle.io/v3:GlobalRolePatch", name, props, retained)
 
 
 class Roles(pulumi.ComponentResource):

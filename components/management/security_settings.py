@@ -5,10 +5,14 @@ Defaults (why):
   "never expires" and is refused outright).
 - `kubeconfig-default-token-ttl-minutes` 480: a downloaded kubeconfig is a working day's credential; it
   must not exceed the max TTL.
-- `auth-user-session-ttl-minutes` 480 and, from Rancher 2.13 (first line whose UI enforces it),
-  `auth-user-session-idle-ttl-minutes` 15 (DoD SRG session-lock practice; must be <= the session TTL).
+- `auth-user-session-ttl-minutes` 480 and `auth-user-session-idle-ttl-minutes` 15 (DoD SRG session-lock
+  practice; must be <= the session TTL). The idle setting exists since Rancher 2.11.0 (rancher/rancher
+  `pkg/settings/setting.go` at v2.11.0, line 159), so it is set on every supported line.
 - `password-min-length` 15 (DoD SRG; floor 12).
-- `agent-tls-mode` strict: agents only trust the configured CA, never the system store.
+- `agent-tls-mode` is NOT set here: the `rancher` chart value `agentTLSMode` (`RancherServerArgs`) becomes
+  the env var `CATTLE_AGENT_TLS_MODE`, which makes the setting read-only (`source: env`); an update of it is
+  answered with HTTP 405 (rancher/rancher `pkg/api/norman/customization/setting/setting.go:49-50`). The
+  chart value is the one source of truth (`rancher_server.CHART_ENV_SETTINGS`).
 - user retention: disable accounts after 35 days without login (DoD SRG inactive-account rule); deletion
   off by default (a deleted external user is recreated on its next login anyway). Rancher's webhook
   requires deletion >= 336h and session TTL <= both retention periods.
@@ -19,7 +23,7 @@ Every value is a string: Rancher settings are strings on the wire.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import pulumi
 import pulumi_rancher2 as rancher2
@@ -34,14 +38,22 @@ MAX_REASONABLE_SESSION_TTL_MINUTES = 960  # Rancher's default, 16 h
 MAX_REASONABLE_IDLE_MINUTES = 60
 PASSWORD_FLOOR = 12
 MIN_DELETE_HOURS = 336  # Rancher webhook floor for delete-inactive-user-after
-IDLE_TTL_LINES = frozenset({"2.13"})
+# Settings that moved elsewhere: old key -> (where it went, why). Reported with a fix, never ignored.
+MOVED_KEYS = {
+    "agentTlsMode": (
+        "server.agentTlsMode",
+        "the chart value sets agent-tls-mode through CATTLE_AGENT_TLS_MODE, which makes the setting "
+        "read-only "
+        "(Rancher answers an update with HTTP 405)",
+    ),
+}
 
 
 class SecuritySettingsArgs(HardenedModel):
     """Hardened Rancher global settings; weakening past a floor needs the named `allow*` switch."""
 
     rancher_line: RancherLine = DEFAULT_RANCHER_LINE
-    """Rancher release line; decides which settings exist (e.g. the idle session TTL from 2.13)."""
+    """Rancher release line (every setting here exists on every supported line, 2.11 and later)."""
     token_max_ttl_minutes: int = Field(default=1440, gt=0)
     """`auth-token-max-ttl-minutes`: the longest any API token may live; above 43200 (30 days) needs
     `allowLongLivedTokens`."""
@@ -51,16 +63,16 @@ class SecuritySettingsArgs(HardenedModel):
     """Permits `tokenMaxTtlMinutes` above 30 days."""
     session_ttl_minutes: int = Field(default=480, gt=0)
     """`auth-user-session-ttl-minutes`: UI session lifetime; above 960 needs `allowLongSessions`."""
-    session_idle_ttl_minutes: int | None = None
-    """Default 15 on lines that support it (2.13+); an explicit value on 2.11/2.12 is an error."""
+    session_idle_ttl_minutes: int | None = Field(default=None, ge=1)
+    """`auth-user-session-idle-ttl-minutes` (Rancher 2.11.0 and later, i.e. every supported line): a session
+    idle this long ends. Default 15 (or `sessionTtlMinutes` when shorter); above 60 needs
+    `allowLongSessions`; at most `sessionTtlMinutes`."""
     allow_long_sessions: bool = False
     """Permits a session TTL above 960 minutes or an idle TTL above 60 minutes."""
     password_min_length: int = Field(default=15, ge=2, le=256)
     """`password-min-length` of local users; below 12 needs `allowWeakPasswordLength`."""
     allow_weak_password_length: bool = False
     """Permits `passwordMinLength` below 12."""
-    agent_tls_mode: Literal["strict", "system-store"] = "strict"
-    """`agent-tls-mode` setting: `strict` agents trust only the configured CA."""
     user_retention_cron: str = "0 0 * * *"
     """`user-retention-cron`: when inactive users are disabled / deleted."""
     disable_inactive_user_after_hours: int | None = Field(default=840, gt=0)
@@ -69,6 +81,18 @@ class SecuritySettingsArgs(HardenedModel):
     """`delete-inactive-user-after` in hours (at least 336); null: inactive users are not deleted."""
     user_retention_dry_run: bool = False
     """`user-retention-dry-run`: only log which users retention would disable or delete."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _moved(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        p = ProblemList()
+        for key, (target, why) in MOVED_KEYS.items():
+            if key in data or _snake_key(key) in data:
+                p.add((key,), f"is no longer a security setting: {why}", f"remove it and set {target}")
+        p.raise_if_any()
+        return data
 
     @model_validator(mode="after")
     def _floors(self) -> SecuritySettingsArgs:
@@ -91,28 +115,20 @@ class SecuritySettingsArgs(HardenedModel):
                 f"{self.session_ttl_minutes} exceeds {MAX_REASONABLE_SESSION_TTL_MINUTES} minutes",
                 "lower it, or set allowLongSessions: true",
             )
-        idle = self.session_idle_ttl_minutes
-        if idle is not None:
-            if self.rancher_line not in IDLE_TTL_LINES:
-                p.add(
-                    ("sessionIdleTtlMinutes",),
-                    f"not supported on Rancher {self.rancher_line}",
-                    f"remove it, or use Rancher {', '.join(sorted(IDLE_TTL_LINES))}",
-                )
-            if idle < 1:
-                p.add(("sessionIdleTtlMinutes",), "must be at least 1 minute", "e.g. 15")
-            if idle > self.session_ttl_minutes:
-                p.add(
-                    ("sessionIdleTtlMinutes",),
-                    f"{idle} exceeds sessionTtlMinutes {self.session_ttl_minutes}",
-                    "make it <= sessionTtlMinutes",
-                )
-            if idle > MAX_REASONABLE_IDLE_MINUTES and not self.allow_long_sessions:
-                p.add(
-                    ("sessionIdleTtlMinutes",),
-                    f"{idle} exceeds {MAX_REASONABLE_IDLE_MINUTES} minutes",
-                    "lower it, or set allowLongSessions: true",
-                )
+        idle = self.effective_idle_ttl_minutes
+        if idle > self.session_ttl_minutes:
+            # Rancher's webhook refuses it too (rancher/webhook setting validator.go:246-280).
+            p.add(
+                ("sessionIdleTtlMinutes",),
+                f"{idle} exceeds sessionTtlMinutes {self.session_ttl_minutes} (Rancher rejects it)",
+                "make it <= sessionTtlMinutes",
+            )
+        if idle > MAX_REASONABLE_IDLE_MINUTES and not self.allow_long_sessions:
+            p.add(
+                ("sessionIdleTtlMinutes",),
+                f"{idle} exceeds {MAX_REASONABLE_IDLE_MINUTES} minutes",
+                "lower it, or set allowLongSessions: true",
+            )
         if self.password_min_length < PASSWORD_FLOOR and not self.allow_weak_password_length:
             p.add(
                 ("passwordMinLength",),
@@ -147,10 +163,14 @@ class SecuritySettingsArgs(HardenedModel):
         return self
 
     @property
-    def effective_idle_ttl_minutes(self) -> int | None:
+    def effective_idle_ttl_minutes(self) -> int:
         if self.session_idle_ttl_minutes is not None:
             return self.session_idle_ttl_minutes
-        return min(15, self.session_ttl_minutes) if self.rancher_line in IDLE_TTL_LINES else None
+        return min(15, self.session_ttl_minutes)
+
+
+def _snake_key(camel: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in camel)
 
 
 def rendered_settings(args: SecuritySettingsArgs) -> dict[str, str]:
@@ -160,7 +180,6 @@ def rendered_settings(args: SecuritySettingsArgs) -> dict[str, str]:
         "kubeconfig-default-token-ttl-minutes": str(args.kubeconfig_token_ttl_minutes),
         "auth-user-session-ttl-minutes": str(args.session_ttl_minutes),
         "password-min-length": str(args.password_min_length),
-        "agent-tls-mode": args.agent_tls_mode,
         "user-retention-cron": args.user_retention_cron,
         "user-retention-dry-run": "true" if args.user_retention_dry_run else "false",
         # Empty or 0 turns the retention step off; "0" is explicit.
@@ -170,10 +189,8 @@ def rendered_settings(args: SecuritySettingsArgs) -> dict[str, str]:
         "delete-inactive-user-after": (
             f"{args.delete_inactive_user_after_hours}h" if args.delete_inactive_user_after_hours else "0"
         ),
+        "auth-user-session-idle-ttl-minutes": str(args.effective_idle_ttl_minutes),
     }
-    idle = args.effective_idle_ttl_minutes
-    if idle is not None:
-        settings["auth-user-session-idle-ttl-minutes"] = str(idle)
     return dict(sorted(settings.items()))
 
 

@@ -1,8 +1,12 @@
-"""One external identity provider for Rancher, restricted to listed principals by default.
+"""One external identity provider for Rancher, in `restricted` access mode by default.
 
-`access_mode` "restricted" (default) admits only `allowedPrincipalIds` (plus anyone bound to a cluster or
-project is NOT enough: that is "required"); "unrestricted" admits every IdP user and must be asked for by
-name. Client secrets, SAML keys and bind passwords come from secret config (`SecretRef`).
+Rancher's access modes (rancher/rancher `pkg/auth/providers/common/usermanager.go:190-236`, CheckAccess):
+`required` admits only `allowedPrincipalIds` (the strict allow-list); `restricted` (default) admits those
+**plus anyone bound to any cluster or project** (a user or one of their groups with a cluster/project role
+binding); `unrestricted` admits every IdP user and must be asked for by name. Choose `required` when
+cluster/project bindings must not grant login by themselves (the policy pack's `minimumAccessMode:
+required` then enforces it); the platform's admin/auditor groups are always on the allow-list.
+Client secrets, SAML keys and bind passwords come from secret config (`SecretRef`).
 The local `admin` stays the single emergency account: no other local users are created anywhere, and
 local login cannot be switched off in Rancher (STIG V-252847 wants it kept, never auto-disabled).
 Principal ids are `<provider>_user://...` / `<provider>_group://...`; a typo in the prefix would silently
@@ -37,8 +41,9 @@ PRINCIPAL_PREFIX: dict[str, str] = {
 
 class _SsoBase(HardenedModel):
     access_mode: AccessMode = "restricted"
-    """Who may log in: `required` (only `allowedPrincipalIds`), `restricted` (those plus members of clusters
-    and projects), or `unrestricted` (any user of the provider)."""
+    """Who may log in: `required` (only `allowedPrincipalIds` and the platform admin/auditor groups: the
+    strict allow-list), `restricted` (those plus anyone bound to any cluster or project), or `unrestricted`
+    (any user of the provider)."""
     allowed_principal_ids: tuple[str, ...] = ()
     """Besides these, the platform-admin and auditor groups are always admitted (see ManagementPlane)."""
 
@@ -393,7 +398,12 @@ class SingleSignOn(pulumi.ComponentResource):
             problems.append(
                 Problem(
                     ("accessMode",),
-                    f"{args.access_mode} with no allowedPrincipalIds admits nobody through SSO",
+                    f"{args.access_mode} with no allowedPrincipalIds admits "
+                    + (
+                        "nobody through SSO"
+                        if args.access_mode == "required"
+                        else "only users already bound to a cluster or project: nobody could bind the first"
+                    ),
                     "list the groups that may log in",
                 )
             )

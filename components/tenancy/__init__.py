@@ -5,7 +5,9 @@ A team gets a Rancher project (resource quota + default container limits), one o
 explicit DNS / same-namespace / ingress-controller / CIDR allowances, the `default` ServiceAccount with
 token automount off) and SSO group bindings to Rancher project role templates.
 
-Everything is validated before anything is registered. `scoped_kubernetes_provider` builds the
+Everything is validated before anything is registered. The tenant space needs platform rights (Cluster
+Owner: `updatepsa` for the PSA-labelled namespaces, global role templates), so a platform stack creates it
+(the cluster stack's `tenants`). `scoped_kubernetes_provider` builds the
 Kubernetes provider a team stack uses: a cluster-scoped Rancher token with an explicit TTL, minted with the
 team's own Rancher credentials, and a kubeconfig that points at Rancher's authenticated, audited proxy
 (`<rancherUrl>/k8s/clusters/<clusterV1Id>`), so team traffic is subject to Rancher RBAC and audit.

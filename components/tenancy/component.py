@@ -47,7 +47,11 @@ class TeamTenancy(pulumi.ComponentResource):
     """A team's tenant space on one cluster (see the module docstring).
 
     `cluster_v1_id` is the cluster's `c-m-…` id (platform output `clusterV1Id`); `kubernetes_provider` is
-    the provider for in-cluster objects (for a team: `scoped_kubernetes_provider(...).provider`).
+    the provider for in-cluster objects. It must carry platform rights: a Namespace with Pod Security labels
+    needs Rancher's `updatepsa` verb on the project (rancher/webhook
+    `pkg/resources/core/v1/namespace/psalabels.go:85-114`, Cluster Owner only), and role templates are
+    global objects, so a team's `project-member` credentials (`scoped_kubernetes_provider`) cannot create a
+    tenant space; the cluster stack does (`blueprint/tenants.py`, `for_cluster`).
     `depends_on` gates everything (e.g. the platform's ClusterSync when used inside a cluster stack).
     """
 

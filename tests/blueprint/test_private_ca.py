@@ -141,7 +141,7 @@ def test_ca_certs_must_be_pem_certificates(value: str, message: str) -> None:
 
 
 def test_a_team_stack_trusts_the_ca_its_platform_stack_exports(mock_run) -> None:
-    from tests.teams.test_team_stack import PLATFORM_OUTPUTS, PROJECT_DIR, stack_config, wire
+    from tests.support.team_stack import PLATFORM_OUTPUTS, PROJECT_DIR, stack_config, wire
 
     references = {k: dict(v) for k, v in PLATFORM_OUTPUTS.items()}
     references["acme/hardened-rke2/prod"]["rancherCaCerts"] = PEM
@@ -157,7 +157,7 @@ def test_a_team_stack_trusts_the_ca_its_platform_stack_exports(mock_run) -> None
 
 
 def test_a_team_ca_needs_the_team_rancher2_provider_to_trust_it(mock_run) -> None:
-    from tests.teams.test_team_stack import PLATFORM_OUTPUTS, PROJECT_DIR, stack_config, wire
+    from tests.support.team_stack import PLATFORM_OUTPUTS, PROJECT_DIR, stack_config, wire
 
     config = stack_config("dev")
     config["payments-team:access"] = {**config["payments-team:access"], "certificateAuthority": PEM}

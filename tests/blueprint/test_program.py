@@ -13,7 +13,7 @@ import yaml
 from pulumi.runtime import rpc
 
 from hardened_rke2.capture import EchoMocks, ProgramRun, RecordingMonitor, run_program
-from tests.support.stack_configs import stack_values, wire_config
+from tests.support.stack_configs import MOCKS, NODE_COMMAND, stack_values, wire_config
 
 REPO = Path(__file__).resolve().parents[2]
 TEAM_OUTPUTS = {
@@ -26,21 +26,6 @@ TEAM_OUTPUTS = {
     "projectNetworkIsolation",
     "kubeconfig",
 }
-NODE_COMMAND = (
-    "curl -fL https://rancher.example.com/system-agent-install.sh"
-    " | sudo sh -s - --server https://rancher.example.com --token t0k"
-)
-MOCKS = EchoMocks(
-    extra_outputs={
-        "rancher2:index/clusterV2:ClusterV2": lambda a: {
-            "clusterV1Id": "c-m-12345",
-            "clusterRegistrationToken": {"nodeCommand": NODE_COMMAND},
-        },
-        "rancher2:index/token:Token": lambda a: {"token": "kubeconfig-u-1:abcdef"},
-    }
-)
-
-
 def _main() -> None:
     runpy.run_module("blueprint.__main__", run_name="__main__")
 

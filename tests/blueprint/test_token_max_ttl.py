@@ -81,7 +81,7 @@ def test_a_team_token_ttl_above_the_maximum_is_refused() -> None:
 
 def test_the_management_stack_checks_its_own_tokens_against_its_maximum() -> None:
     # Already enforced (components/management/plane.py); pinned here with the other stacks.
-    from tests.components.test_management_plane import merged
+    from tests.support.management import merged
 
     with pytest.raises(ValidationError, match=r"bootstrap\.automationTokenTtlSeconds"):
         ManagementPlaneArgs.model_validate(

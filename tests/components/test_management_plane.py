@@ -8,8 +8,10 @@ import pytest
 from pydantic import ValidationError
 
 from components.management import ManagementPlane, MissingSecretError
+from components.management.rancher_server import ChartEnvSetting, env_backed_settings
 from components.management.security_settings import SecuritySettingsArgs, rendered_settings
 from hardened_rke2.capture import UNKNOWN, CapturedResource, EchoMocks, ProgramRun
+from tests.support.management import BASE, merged
 
 SETTING = "rancher2:index/setting:Setting"
 BOOTSTRAP = "rancher2:index/bootstrap:Bootstrap"
@@ -20,21 +22,6 @@ PATCH = "kubernetes:management.cattle.io/v3:GlobalRolePatch"
 RT = "rancher2:index/roleTemplate:RoleTemplate"
 PEM = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQ2E=\n-----END CERTIFICATE-----"
 
-BASE: dict[str, Any] = {
-    "rancherLine": "2.13",
-    "kubernetes": {"source": "environment"},
-    "server": {"hostname": "rancher.example.com"},
-    "sso": {
-        "provider": "keycloakOidc",
-        "clientId": "rancher",
-        "issuer": "https://sso.example.com/realms/ops",
-        "allowedPrincipalIds": ["keycloakoidc_group://rancher-users"],
-    },
-    "roles": {
-        "platformAdminGroups": ["keycloakoidc_group://platform-admins"],
-        "auditorGroups": ["keycloakoidc_group://auditors"],
-    },
-}
 SECRETS = {
     "hardened-rke2:ssoClientSecret": "oidc-secret",
     "hardened-rke2:ssoIdpMetadata": "<EntityDescriptor/>",
@@ -50,10 +37,6 @@ MOCKS = EchoMocks(
         "rancher2:index/token:Token": lambda a: {"token": "token-automation:xyz"},
     }
 )
-
-
-def merged(**overrides: Any) -> dict[str, Any]:
-    return {**BASE, **overrides}
 
 
 def run_plane(
@@ -149,7 +132,6 @@ def test_every_setting_is_rendered_as_a_string(mock_run: Any) -> None:
     run = run_plane(mock_run, BASE)
     got = {r.inputs["name"]: r.inputs["value"] for r in run.of_type(SETTING)}
     assert got == {
-        "agent-tls-mode": "strict",
         "auth-token-max-ttl-minutes": "1440",
         "auth-user-session-idle-ttl-minutes": "15",
         "auth-user-session-ttl-minutes": "480",
@@ -163,12 +145,70 @@ def test_every_setting_is_rendered_as_a_string(mock_run: Any) -> None:
 
 
 @pytest.mark.parametrize("line", ["2.11", "2.12"])
-def test_idle_session_ttl_only_where_the_line_supports_it(line: str) -> None:
-    assert "auth-user-session-idle-ttl-minutes" not in rendered_settings(
-        SecuritySettingsArgs(rancher_line=line)
+def test_idle_session_ttl_exists_since_rancher_2_11_0(line: str) -> None:
+    # rancher/rancher pkg/settings/setting.go:159 at tag v2.11.0 declares auth-user-session-idle-ttl-minutes.
+    assert (
+        rendered_settings(SecuritySettingsArgs(rancher_line=line))["auth-user-session-idle-ttl-minutes"]
+        == "15"
     )
-    with pytest.raises(ValidationError, match="not supported on Rancher"):
-        SecuritySettingsArgs(rancher_line=line, session_idle_ttl_minutes=15)
+    assert (
+        SecuritySettingsArgs(rancher_line=line, session_idle_ttl_minutes=30).effective_idle_ttl_minutes == 30
+    )
+
+
+HELM = "kubernetes:helm.sh/v3:Release"
+
+
+@pytest.mark.parametrize(
+    "server",
+    [
+        {"hostname": "rancher.example.com"},
+        {"hostname": "rancher.example.com", "agentTlsMode": "system-store"},
+        {
+            "hostname": "rancher.example.com",
+            "systemDefaultRegistry": "registry.example.com",
+            "useBundledSystemChart": True,
+        },
+    ],
+)
+def test_no_setting_resource_is_one_the_chart_makes_env_backed_rancher_setting_go_49(
+    mock_run: Any, server: dict[str, Any]
+) -> None:
+    """rancher/rancher pkg/api/norman/customization/setting/setting.go:49-50: a setting whose value comes
+    from a CATTLE_* env var (chart/templates/deployment.yaml:116-188) answers an update with HTTP 405."""
+    run = run_plane(mock_run, merged(server=server))
+    release = next(r for r in run.of_type(HELM) if r.inputs.get("chart") == "rancher")
+    env_backed = env_backed_settings(release.inputs["values"])
+    assert {"agent-tls-mode", "namespace", "peer-service", "charts-image"} <= env_backed
+    names = {r.inputs["name"] for r in run.of_type(SETTING)}
+    assert names and not (names & env_backed), sorted(names & env_backed)
+
+
+def test_env_backed_names_come_from_the_chart_table() -> None:
+    assert ChartEnvSetting("CATTLE_AGENT_TLS_MODE").setting == "agent-tls-mode"
+    values = {
+        "agentTLSMode": "strict",
+        "useBundledSystemChart": False,
+        "imagePullSecrets": [{"name": "x"}],
+        "extraEnv": [{"name": "CATTLE_AUTH_USER_SESSION_TTL_MINUTES", "value": "60"}],
+    }
+    got = env_backed_settings(values)
+    assert "agent-tls-mode" in got and "auth-user-session-ttl-minutes" in got
+    assert "system-catalog" not in got and "base-registry-pull-secrets" not in got  # Helm `if` is falsy
+
+
+def test_a_setting_the_chart_also_sets_is_refused_before_registration(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The server model has no extraEnv: simulate a future chart value colliding with a Setting.
+    import components.management.plane as plane
+
+    original = plane.env_backed_settings
+    monkeypatch.setattr(
+        plane, "env_backed_settings", lambda values: original(values) | {"password-min-length"}
+    )
+    with pytest.raises(ValidationError, match=r"password-min-length.*HTTP 405"):
+        plane.ManagementPlaneArgs.model_validate(BASE)
 
 
 def test_overrides_within_the_floors() -> None:
@@ -199,7 +239,7 @@ def test_overrides_within_the_floors() -> None:
         ({"deleteInactiveUserAfterHours": 500}, "deleteInactiveUserAfterHours"),
         ({"disableInactiveUserAfterHours": 4}, "disableInactiveUserAfterHours"),
         ({"userRetentionCron": "daily"}, "userRetentionCron"),
-        ({"agentTlsMode": "off"}, "agentTlsMode"),
+        ({"agentTlsMode": "strict"}, "agentTlsMode"),
     ],
 )
 def test_weakening_below_a_floor_is_a_field_named_error(args: dict[str, Any], field: str) -> None:
@@ -394,6 +434,16 @@ def test_user_base_is_the_only_new_user_default(mock_run: Any) -> None:
     )
 
 
+def test_patches_survive_a_destroy_pulumi_kubernetes_ssa_actions_go_27(mock_run: Any) -> None:
+    """pulumi-kubernetes deletes a Patch resource by relinquishing its fields (provider/pkg/await/await.go:
+    958-961 -> provider/pkg/ssa/actions.go:27-59), which removes them. Destroying the management stack must
+    leave user-base the new-user default and the emergency admin out of retention: retain_on_delete."""
+    run = run_plane(mock_run, BASE)
+    patches = run.of_type(PATCH) + run.of_type("kubernetes:management.cattle.io/v3:UserAttributePatch")
+    assert len(patches) == 3
+    assert all(p.retain_on_delete is True for p in patches), [(p.name, p.retain_on_delete) for p in patches]
+
+
 def test_group_bindings(mock_run: Any) -> None:
     run = run_plane(mock_run, BASE)
     bindings = {r.inputs["groupPrincipalId"]: r.inputs["globalRoleId"] for r in run.of_type(GRB)}
@@ -465,3 +515,21 @@ def test_emergency_admin_is_exempt_from_user_retention(mock_run: Any) -> None:
 def test_retention_exemption_can_be_turned_off(mock_run: Any) -> None:
     run = run_plane(mock_run, merged(bootstrap={"exemptAdminFromRetention": False}))
     assert run.of_type("kubernetes:management.cattle.io/v3:UserAttributePatch") == []
+
+
+@pytest.mark.parametrize(
+    ("mode", "says"),
+    [
+        ("required", "admits nobody through SSO"),
+        ("restricted", "only users already bound to a cluster or project"),
+    ],
+)
+def test_an_empty_allow_list_is_described_as_rancher_checks_it(mode: str, says: str) -> None:
+    """rancher/rancher pkg/auth/providers/common/usermanager.go:190-236: `restricted` also admits users bound
+    to a cluster or project; only `required` admits nobody without an allow-list."""
+    from components.management.sso import SingleSignOn
+    from components.problems import ConfigProblems
+
+    sso = {k: v for k, v in BASE["sso"].items() if k != "allowedPrincipalIds"}
+    with pytest.raises(ConfigProblems, match=says):
+        SingleSignOn("s", {**sso, "accessMode": mode}, provider=None, api_url="https://r.example.com")  # type: ignore[arg-type]

@@ -30,6 +30,7 @@ from components.tenancy import (
     scoped_kubernetes_provider,
 )
 from hardened_rke2.capture import UNKNOWN, EchoMocks, ProgramRun
+from tests.support.tenancy import FLEET, GITREPO
 
 V1 = "c-m-abc12345"
 PROJECT_ID = f"{V1}:p-team1"
@@ -706,19 +707,6 @@ def test_token_ttl_is_bounded() -> None:
 
 # --- optional Fleet repo restricted to the team's namespaces ------------------------------------------------
 
-FLEET: dict[str, Any] = {
-    "repo": {
-        "name": "payments",
-        "workspace": "fleet-payments",
-        "repo": "https://git.example.com/payments/deploy.git",
-        "branch": "main",
-        "serviceAccount": "payments-deployer",
-        "targetNamespace": "payments-api",
-        "targets": [{"clusterSelector": {"env": "prod"}}],
-    },
-    "allowedRepoPatterns": ["^https://git\\.example\\.com/payments/"],
-}
-GITREPO = "kubernetes:fleet.cattle.io/v1alpha1:GitRepo"
 RESTRICTION = "kubernetes:fleet.cattle.io/v1alpha1:GitRepoRestriction"
 
 

@@ -78,8 +78,9 @@ def test_every_team_project_key_is_documented() -> None:
     sections = _sections(DOC.read_text(encoding="utf-8"))
     heading = "Team project (`payments-team`)"
     models = team_models()
-    assert set(models) == {"access", "tenancy", "workload"}
-    expected = [(heading, "platformStack"), (heading, "managementStack")]
+    # The tenant space is the platform's (cluster stack `tenants`); a team stack configures no tenancy.
+    assert set(models) == {"access", "workload"}
+    expected = [(heading, "platformStack"), (heading, "team")]
     for section, model in models.items():
         expected += [(heading, section), *_expected(model, f"{section}.", heading, frozenset({model}))]
     missing = [f"{h}: {k}" for h, k in expected if k not in sections.get(h, set())]
@@ -89,7 +90,7 @@ def test_every_team_project_key_is_documented() -> None:
     read = set(re.findall(r'config\.get(?:_object)?\("(\w+)"\)', source)) | set(
         re.findall(r'\("(\w+)", \w+Args\)', source)
     )
-    assert read == {"platformStack", "managementStack", "access", "tenancy", "workload"}
+    assert read == {"platformStack", "team", "access", "workload"}
 
 
 def test_discriminated_unions_get_one_table_per_variant() -> None:
@@ -134,7 +135,7 @@ def test_reference_lists_hardening_settings_with_defaults() -> None:
     assert "| `cluster.protect` | bool | `true` |" in rows["cluster.protect"]
     assert "`'STRICT'`" in rows["addons.istio.mtlsMode"]
     assert "`false`" in rows["management.security.allowLongSessions"]
-    assert "**required**" in rows["tenancy.team"]
+    assert "**required**" in rows["tenants.teams[].team"]
     for key in ("cluster.audit.maxAgeDays", "cluster.etcd.s3.skipSslVerify", "rancher.line"):
         assert key in rows
 

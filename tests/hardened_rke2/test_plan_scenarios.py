@@ -45,7 +45,8 @@ def _bump_kubernetes(cfg: dict[str, Any]) -> None:
 
 
 def _token_ttl(cfg: dict[str, Any]) -> None:
-    cfg[KEY]["kubeconfigTokenTtlHours"] = 12  # Token.ttl forces a new token: a token rotation (within the 24 h max)
+    # Token.ttl forces a new token: a token rotation (kept within Rancher's 24 h maximum)
+    cfg[KEY]["kubeconfigTokenTtlHours"] = 12
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])

@@ -17,9 +17,10 @@ from nsa_cisa.catalogue import (
 )
 from nsa_cisa.catalogue import format_table as catalogue_table
 
-from tests.support.paths import REPO_ROOT
+from tests.support import paths
+from tests.support.paths import REPO_ROOT, shared_file
 
-CHECKLIST = Path("/work/shared/notes/nsa-checklist.md")
+CHECKLIST = "notes/nsa-checklist.md"  # relative to the shared directory next to the repository
 _ID_RE = re.compile(r"^NSA-\d+\.\d+$")
 
 
@@ -28,13 +29,51 @@ def catalogue() -> list[ControlEntry]:
     return load_catalogue()
 
 
-def test_catalogue_covers_every_checklist_id(catalogue: list[ControlEntry]) -> None:
+def checklist_ids(text: str) -> set[str]:
+    """The ids of the shared checklist's table rows (`| NSA-x.y | …`)."""
+    return set(re.findall(r"^\| (NSA-\d+\.\d+) \|", text, re.M))
+
+
+def test_catalogue_ids_are_unique_and_complete(catalogue: list[ControlEntry]) -> None:
     ids = [e.id for e in catalogue]
     assert len(ids) == len(set(ids))
-    if CHECKLIST.is_file():  # the shared notes travel with the team workspace, not the repo
-        listed = set(re.findall(r"^\| (NSA-\d+\.\d+) \|", CHECKLIST.read_text(), re.M))
-        assert listed == set(ids)
     assert len(ids) == 65
+
+
+def test_catalogue_covers_every_checklist_id(catalogue: list[ControlEntry]) -> None:
+    # Skips locally when ../shared is absent; fails under CI=true (tests/support/paths.py shared_file).
+    listed = checklist_ids(shared_file(CHECKLIST).read_text())
+    assert listed == {e.id for e in catalogue}
+
+
+def test_shared_checklist_is_read_relative_to_the_repository_never_by_machine_path() -> None:
+    absolute = re.compile(r"""Path\(\s*["']/""")
+    offenders = [
+        f"{f.relative_to(REPO_ROOT)}:{n}"
+        for f in sorted((REPO_ROOT / "tests").rglob("*.py"))
+        for n, line in enumerate(f.read_text().splitlines(), 1)
+        if absolute.search(line)
+    ]
+    assert offenders == []
+    assert REPO_ROOT.parent / "shared" == paths.SHARED_DIR
+
+
+@pytest.mark.parametrize("ci", ["true", ""])
+def test_missing_shared_checklist_fails_in_ci_and_skips_locally(
+    ci: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(paths, "SHARED_DIR", tmp_path / "absent")
+    monkeypatch.setenv("CI", ci)
+    expected = pytest.fail.Exception if ci else pytest.skip.Exception
+    with pytest.raises(expected, match=r"notes/nsa-checklist\.md"):
+        shared_file(CHECKLIST)
+
+
+def test_checklist_comparison_reads_the_shared_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "nsa-checklist.md").write_text("| NSA-1.1 | x |\n| NSA-2.3 | y |\ntext\n")
+    monkeypatch.setattr(paths, "SHARED_DIR", tmp_path)
+    assert checklist_ids(shared_file(CHECKLIST).read_text()) == {"NSA-1.1", "NSA-2.3"}
 
 
 def test_every_policy_tag_names_a_known_control(catalogue: list[ControlEntry]) -> None:

@@ -57,6 +57,24 @@ def test_auth_config_unrestricted_fails(props: dict[str, Any], part: str) -> Non
     assert any(part in m for m in got["rancher-auth-access-mode"]), got
 
 
+STRICT = {"rancher-auth-access-mode": {"minimumAccessMode": "required"}}
+
+
+def test_restricted_is_refused_when_the_organisation_requires_the_allow_list_only() -> None:
+    # rancher/rancher pkg/auth/providers/common/usermanager.go:222-233: `restricted` also admits anyone bound
+    # to any cluster or project; `required` is the allow-list-only mode.
+    props = {"enabled": True, "accessMode": "restricted", "allowedPrincipalIds": ["genericoidc_group://p"]}
+    got = run(OIDC, props, config=STRICT)
+    assert any("bound to any cluster or project" in m for m in got["rancher-auth-access-mode"]), got
+    assert run(OIDC, props) == {}  # the default minimum stays `restricted`
+
+
+def test_required_passes_the_strict_minimum() -> None:
+    props = {"enabled": True, "accessMode": "required", "allowedPrincipalIds": ["genericoidc_group://p"]}
+    assert run(OIDC, props, config=STRICT) == {}
+    assert "rancher-auth-access-mode" in run(OIDC, {**props, "accessMode": "unrestricted"}, config=STRICT)
+
+
 def test_disabled_auth_config_is_not_judged() -> None:
     assert run(OIDC, {"enabled": False, "accessMode": "unrestricted"}) == {}
 

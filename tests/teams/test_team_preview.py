@@ -65,8 +65,9 @@ def test_dev_team_stack_has_no_mandatory_violations(team_config: bool) -> None:
     assert {
         "kubernetes:apps/v1:Deployment",
         "kubernetes:networking.k8s.io/v1:Ingress",
-        "rancher2:index/project:Project",
+        "rancher2:index/token:Token",
     } <= types
+    assert "rancher2:index/project:Project" not in types  # the platform's cluster stack creates it
 
 
 @pytest.mark.slow
@@ -101,25 +102,24 @@ def test_docs_list_the_expected_ids_of_the_broken_variant() -> None:
 
 @pytest.mark.slow
 def test_named_tenancy_weakening_is_reported_and_metadata_carve_out_accepted(tmp_path: Path) -> None:
-    """`podSecurity.enforce: baseline` is allowed by the component, and the pack blocks it (NSA-1.10);
-    an internet egress rule is accepted because the metadata endpoint is carved out of it (NSA-2.6)."""
-    project = tmp_path / "payments"
-    shutil.copytree(PROJECT_DIR, project)
-    config = yaml.safe_load((project / "Pulumi.dev.yaml").read_text())
-    tenancy = config["config"]["payments-team:tenancy"]
-    tenancy["podSecurity"] = {"enforce": "baseline"}
-    tenancy["namespaces"][0]["egress"].append({"name": "web", "cidr": "0.0.0.0/0", "ports": [{"port": 443}]})
-    (project / "Pulumi.weak.yaml").write_text(yaml.safe_dump(config))
-    result = preview_project(
-        project,
-        "weak",
-        policy_packs=[PACK],
-        stack_reference_outputs=load_stack_reference_outputs(project / "platform-outputs.json"),
-    )
+    """In the platform's cluster stack (`tenants`): `podSecurity.enforce: baseline` is allowed by the
+    component and the pack blocks it (NSA-1.10); an internet egress rule is accepted because the metadata
+    endpoint is carved out of it (NSA-2.6)."""
+    project = tmp_path / "hardened-rke2"
+    project.mkdir()
+    shutil.copy(REPO / "Pulumi.yaml", project / "Pulumi.yaml")
+    shutil.copytree(REPO / "stacks", project / "stacks", ignore=shutil.ignore_patterns("teams"))
+    shutil.copytree(REPO / "blueprint", project / "blueprint")
+    config = yaml.safe_load((project / "stacks" / "Pulumi.prod.yaml").read_text())
+    (team,) = config["config"]["hardened-rke2:tenants"]["teams"]
+    team["podSecurity"] = {"enforce": "baseline"}
+    team["namespaces"][0]["egress"].append({"name": "web", "cidr": "0.0.0.0/0", "ports": [{"port": 443}]})
+    (project / "stacks" / "Pulumi.weak.yaml").write_text(yaml.safe_dump(config))
+    result = preview_project(project, "weak", policy_packs=[PACK])
     assert result.analysis is not None
     assert {(v.policy_name, v.resource_name) for v in result.analysis.mandatory} == {
-        ("namespace-pod-security-enforced", "payments-payments-api"),
-        ("namespace-pod-security-enforced", "payments-payments-jobs"),
+        ("namespace-pod-security-enforced", "prod-tenant-payments-payments-api"),
+        ("namespace-pod-security-enforced", "prod-tenant-payments-payments-jobs"),
     }
     assert nsa_ids(result.analysis.mandatory) == {"NSA-1.10"}
 
@@ -129,7 +129,8 @@ def test_offline_platform_outputs_match_what_the_platform_stacks_export() -> Non
     """platform-outputs.json stands in for the real prod cluster and management stacks: same keys, and the
     same values wherever the offline preview of those stacks knows them (ids are assigned by Rancher)."""
     offline = load_stack_reference_outputs(PROJECT_DIR / "platform-outputs.json")
-    for ref, stack in (("acme/hardened-rke2/prod", "prod"), ("acme/hardened-rke2/management", "management")):
+    assert set(offline) == {"acme/hardened-rke2/prod"}  # the team stack reads only its cluster stack
+    for ref, stack in (("acme/hardened-rke2/prod", "prod"),):
         exported = plain(preview_project(REPO, stack).stack_outputs)
         assert set(offline[ref]) <= set(exported), ref
         for key in (
@@ -141,8 +142,10 @@ def test_offline_platform_outputs_match_what_the_platform_stacks_export() -> Non
         ):
             if key in offline[ref]:
                 assert offline[ref][key] == exported[key], (ref, key)
-        if "roleTemplateIds" in offline[ref]:
-            assert set(offline[ref]["roleTemplateIds"]) == set(exported["roleTemplateIds"])
+        # the team's tenant space: same teams and namespaces (the project id is assigned by Rancher)
+        assert {t: v["namespaces"] for t, v in offline[ref]["tenants"].items()} == {
+            t: v["namespaces"] for t, v in exported["tenants"].items()
+        }
     assert "kubeconfig" not in offline["acme/hardened-rke2/prod"]  # teams never read the cluster kubeconfig
 
 
@@ -151,8 +154,8 @@ def test_invalid_team_config_is_an_invalid_config_result(tmp_path: Path) -> None
     project = tmp_path / "payments"
     shutil.copytree(PROJECT_DIR, project)
     config = yaml.safe_load((project / "Pulumi.dev.yaml").read_text())
-    tenancy = config["config"]["payments-team:tenancy"]
-    tenancy["namespces"] = tenancy.pop("namespaces")
+    workload = config["config"]["payments-team:workload"]
+    workload["namespce"] = workload.pop("namespace")
     (project / "Pulumi.typo.yaml").write_text(yaml.safe_dump(config))
     result = preview_project(
         project,
@@ -160,5 +163,5 @@ def test_invalid_team_config_is_an_invalid_config_result(tmp_path: Path) -> None
         stack_reference_outputs=load_stack_reference_outputs(project / "platform-outputs.json"),
     )
     assert (result.status, result.exit_code) == ("invalid-config", 2)
-    assert any(p.startswith("tenancy.namespces: Extra inputs are not permitted") for p in result.problems)
+    assert any(p.startswith("workload.namespce: Extra inputs are not permitted") for p in result.problems)
     assert result.resources == []

@@ -6,19 +6,23 @@ import gc
 import json
 import runpy
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from components.tenancy import TeamTenancyArgs
+from components.tenancy import TeamAccessArgs
 from hardened_rke2.capture import EchoMocks, ProgramRun
+from tests.support.team_stack import (
+    PLATFORM,
+    PLATFORM_OUTPUTS,
+    PROJECT_DIR,
+    REPO,
+    run_team_stack,
+    stack_config,
+    wire,
+)
 
-REPO = Path(__file__).resolve().parents[2]
-PROJECT_DIR = REPO / "stacks" / "teams" / "payments"
-PLATFORM_OUTPUTS = json.loads((PROJECT_DIR / "platform-outputs.json").read_text())
-PLATFORM = PLATFORM_OUTPUTS["acme/hardened-rke2/prod"]
 PROVIDER = "pulumi:providers:kubernetes"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 SERVICE = "kubernetes:core/v1:Service"
@@ -32,25 +36,6 @@ def _collect_failed_rpcs() -> Iterator[None]:
     # test, rather than at an arbitrary later point of the session.
     yield
     gc.collect()
-
-
-def stack_config(stack: str) -> dict[str, Any]:
-    return yaml.safe_load((PROJECT_DIR / f"Pulumi.{stack}.yaml").read_text())["config"]
-
-
-def wire(config: dict[str, Any]) -> dict[str, str]:
-    """Pulumi config as the engine hands it to the program: strings as-is, structured values as JSON."""
-    return {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
-
-
-def run_team_stack(mock_run, config: dict[str, Any], references: dict[str, Any] | None = None) -> ProgramRun:
-    return mock_run(
-        lambda: runpy.run_path(str(PROJECT_DIR / "__main__.py"), run_name="__main__"),
-        config=wire(config),
-        mocks=EchoMocks(stack_references=PLATFORM_OUTPUTS if references is None else references),
-        project="payments-team",
-        stack="dev",
-    )
 
 
 def test_project_file_is_a_separate_python_project() -> None:
@@ -68,12 +53,13 @@ def test_project_file_is_a_separate_python_project() -> None:
 
 def test_dev_stack_config_is_valid_and_secret_free() -> None:
     config = stack_config("dev")
-    TeamTenancyArgs.model_validate(config["payments-team:tenancy"])
+    TeamAccessArgs.model_validate(config["payments-team:access"])
+    assert config["payments-team:team"] in PLATFORM["tenants"]
     assert not any(key.startswith("rancher2:tokenKey") for key in config)
     assert "secure" not in json.dumps(config)
 
 
-def test_dev_stack_registers_tenancy_and_workload_through_the_scoped_provider(mock_run) -> None:
+def test_dev_stack_deploys_into_the_platforms_namespaces_through_the_scoped_provider(mock_run) -> None:
     run = run_team_stack(mock_run, stack_config("dev"))
     token = run.one(TOKEN)
     assert token.inputs["clusterId"] == PLATFORM["clusterV1Id"]
@@ -81,26 +67,21 @@ def test_dev_stack_registers_tenancy_and_workload_through_the_scoped_provider(mo
     provider = run.one(PROVIDER)
     assert provider.is_secret("kubeconfig")
     assert provider.inputs["clusterIdentifier"] == f"rancher-{PLATFORM['clusterV1Id']}"
-    project = run.one("rancher2:index/project:Project")
-    assert project.inputs["clusterId"] == PLATFORM["clusterV1Id"]
-    assert sorted(r.inputs["metadata"]["name"] for r in run.of_type("kubernetes:core/v1:Namespace")) == [
-        "payments-api",
-        "payments-jobs",
-    ]
+    # The tenant space is the platform's: no project, namespace, quota, role template or binding here.
+    assert {r.type for r in run.resources if r.type.startswith(("kubernetes:", "rancher2:"))} == {
+        DEPLOYMENT,
+        SERVICE,
+        INGRESS,
+        TOKEN,
+    }
     for res in run.resources:
         if res.type.startswith("kubernetes:"):
             assert res.provider is not None and res.provider.startswith(provider.urn), res.name
-    bindings = {
-        b.inputs["groupPrincipalId"]: b.inputs["roleTemplateId"]
-        for b in run.of_type("rancher2:index/projectRoleTemplateBinding:ProjectRoleTemplateBinding")
-    }
-    management = PLATFORM_OUTPUTS["acme/hardened-rke2/management"]["roleTemplateIds"]
-    assert bindings["keycloakoidc_group://payments-developers"] == management["team-developer"]
-    assert bindings["keycloakoidc_group://payments-leads"] == "project-owner"
-    assert bindings["keycloakoidc_group://payments-auditors"] == "read-only"
-    assert len(bindings) == 4
-    assert plain_outputs(run)["namespaces"] == ["payments-api", "payments-jobs"]
-    assert plain_outputs(run)["url"] == "https://payments.apps.example.com/"
+            assert res.inputs["metadata"]["namespace"] == "payments-api"
+    outputs = plain_outputs(run)
+    assert outputs["namespaces"] == ["payments-api", "payments-jobs"]
+    assert outputs["projectId"] == PLATFORM["tenants"]["payments"]["projectId"]
+    assert outputs["url"] == "https://payments.apps.example.com/"
 
 
 def plain_outputs(run: ProgramRun) -> dict[str, Any]:
@@ -146,12 +127,6 @@ def test_service_is_cluster_ip_and_ingress_has_tls(mock_run) -> None:
     ingress = run.one(INGRESS).inputs["spec"]
     hosts = {rule["host"] for rule in ingress["rules"]}
     assert ingress["tls"] == [{"hosts": sorted(hosts), "secretName": "payments-api-tls"}]
-    policies = {
-        r.inputs["metadata"]["name"]
-        for r in run.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
-        if r.inputs["metadata"]["namespace"] == "payments-api"
-    }
-    assert "allow-from-ingress-controller" in policies
 
 
 def test_broken_variant_renders_every_named_weakening(mock_run) -> None:
@@ -165,9 +140,8 @@ def test_broken_variant_renders_every_named_weakening(mock_run) -> None:
     assert pod["automountServiceAccountToken"] is True
     assert {"name": "host", "hostPath": {"path": "/var/log", "type": "Directory"}} in pod["volumes"]
     assert "tls" not in run.one(INGRESS).inputs["spec"]
-    # the tenant space itself stays hardened
-    labels = run.one("kubernetes:core/v1:Namespace").inputs["metadata"]["labels"]
-    assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+    # the tenant space is the platform's, and stays hardened whatever the team's stack says
+    assert run.of_type("kubernetes:core/v1:Namespace") == []
 
 
 def test_invalid_team_config_fails_with_every_problem_and_registers_nothing(mock_run) -> None:
@@ -176,9 +150,9 @@ def test_invalid_team_config_fails_with_every_problem_and_registers_nothing(mock
     config = stack_config("dev")
     config["payments-team:platformStack"] = "prod"
     config["payments-team:access"] = {"tokenTtlSeconds": 60}
+    config["payments-team:team"] = "Payments"
     config["payments-team:workload"] = {
         **config["payments-team:workload"],
-        "namespace": "kube-system",
         "image": "registry.internal.example.com/payments/api:1.2.3",
     }
     errors: list[pulumi.RunError] = []
@@ -203,26 +177,42 @@ def test_invalid_team_config_fails_with_every_problem_and_registers_nothing(mock
         "platformStack: 'prod' is not '<org>/<project>/<stack>'",
         "access.tokenTtlSeconds: Input should be greater than or equal to 900",
         "workload.image: 'registry.internal.example.com/payments/api:1.2.3' is not pinned by digest",
-        "workload.namespace: 'kube-system' is not one of the team's namespaces",
+        "team: team name 'Payments' is not a DNS-1123 label",
     ):
         assert expected in message
 
 
-def test_platform_roles_need_the_management_stack(mock_run) -> None:
+@pytest.mark.parametrize("key", ["tenancy", "managementStack"])
+def test_a_tenant_space_in_the_team_stack_is_refused_with_where_it_goes(mock_run, key: str) -> None:
+    """A project member cannot label namespaces with Pod Security levels (rancher/webhook psalabels.go) or
+    create role templates: the old team-side `tenancy` config is refused, pointing at the platform's."""
     import pulumi
 
     config = stack_config("dev")
-    del config["payments-team:managementStack"]
-    with pytest.raises(pulumi.RunError, match=r"tenancy\.groups\.1\.platformRole: platform roles come from"):
+    config[f"payments-team:{key}"] = (
+        {"team": "payments"} if key == "tenancy" else "acme/hardened-rke2/management"
+    )
+    with pytest.raises(
+        pulumi.RunError, match=rf"{key}: the tenant space is created by the platform's cluster"
+    ):
         run_team_stack(mock_run, config)
 
 
-def test_invalid_tenancy_is_reported_with_its_config_path(mock_run) -> None:
+def test_a_namespace_the_platform_did_not_give_the_team_fails(mock_run) -> None:
     import pulumi
 
     config = stack_config("dev")
-    config["payments-team:tenancy"] = {**config["payments-team:tenancy"], "team": "Payments"}
-    with pytest.raises(pulumi.RunError, match=r"tenancy\.team: team name 'Payments' is not a DNS-1123 label"):
+    config["payments-team:workload"] = {**config["payments-team:workload"], "namespace": "kube-system"}
+    with pytest.raises(pulumi.RunError, match=r"workload\.namespace: 'kube-system' is not one of the team's"):
+        run_team_stack(mock_run, config)
+
+
+def test_a_team_without_a_tenant_space_fails(mock_run) -> None:
+    import pulumi
+
+    config = stack_config("dev")
+    config["payments-team:team"] = "billing"
+    with pytest.raises(pulumi.RunError, match=r"team: 'billing' has no tenant space on this cluster"):
         run_team_stack(mock_run, config)
 
 

@@ -94,18 +94,36 @@ def _int_cfg(cfg: Mapping[str, Any], key: str, default: int) -> int:
 # ---------------------------------------------------------------------------------------- SSO
 
 
+# Rancher's access modes from the loosest, rancher/rancher pkg/auth/providers/common/usermanager.go:190-236
+# (CheckAccess): `restricted` admits the allowed principals plus anyone bound to any cluster or project;
+# `required` admits the allowed principals only.
+ACCESS_MODES = ("unrestricted", "restricted", "required")
+
+
 @GROUP.policy(
     name="rancher-auth-access-mode",
-    description="SSO providers only admit listed principals (access mode not unrestricted).",
+    description="SSO providers only admit listed principals (access mode not unrestricted; 'required', the "
+    "allow-list-only mode, when minimumAccessMode is 'required').",
     severity="high",
     nsa=("NSA-3.2", "NSA-3.4"),
     resource_types=AUTH_CONFIG_TYPES,
     url=RANCHER_AUTH_URL,
-    remediation_steps="Set access_mode='restricted' and allowed_principal_ids to the groups that may log in.",
+    config_schema={
+        "minimumAccessMode": {
+            "type": "string",
+            "enum": ["restricted", "required"],
+            "default": "restricted",
+            "description": "Loosest accepted Rancher access mode. 'restricted' also admits anyone bound to a "
+            "cluster or project; 'required' admits the allowed principals only (the strict choice).",
+        }
+    },
+    remediation_steps="Set access_mode='restricted' (or 'required', which admits allowed_principal_ids only) "
+    "and allowed_principal_ids to the groups that may log in.",
 )
-def check_auth_access_mode(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
+def check_auth_access_mode(props: Mapping[str, Any], cfg: Mapping[str, Any]) -> list[str]:
     if rp.as_bool(props.get("enabled")) is False:
         return []
+    minimum = cfg.get("minimumAccessMode") or "restricted"
     mode = props.get("accessMode")
     if mode is None:
         return [
@@ -119,6 +137,11 @@ def check_auth_access_mode(props: Mapping[str, Any], _cfg: Mapping[str, Any]) ->
         ]
     if mode not in ("restricted", "required"):
         return [f"accessMode {mode!r} is not a Rancher access mode (restricted, required)"]
+    if minimum in ACCESS_MODES and ACCESS_MODES.index(mode) < ACCESS_MODES.index(minimum):
+        return [
+            f"accessMode {mode!r} also lets in every user bound to any cluster or project, not only "
+            f"allowedPrincipalIds; this organisation requires {minimum!r} (the allow-list only)"
+        ]
     return []
 
 

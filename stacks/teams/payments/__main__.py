@@ -1,17 +1,24 @@
-"""The payments team's stack: its tenant space on a platform cluster and a restricted-compliant workload.
+"""The payments team's stack: a restricted-compliant workload in the team's namespaces on a platform cluster.
+
+The tenant space itself (Rancher project, namespaces with their Pod Security labels, quotas, limits,
+default-deny network policies, role templates, group bindings) is NOT created here: it needs platform
+rights (`updatepsa` on the project, global role templates), so the platform's cluster stack creates it from
+its `tenants` config (blueprint/tenants.py). This stack runs with the team's own credentials, which need
+only Rancher's `project-member` role on the team's project (docs/teams.md, "Which credentials each stack
+needs"; tests/teams/test_team_rights.py checks every resource it registers against that role).
 
 What it reads from the platform (a `StackReference` to the cluster stack named by `platformStack`):
-`clusterV1Id`, `rancherUrl`, `allowedRegistries`, `rancherCaCerts` (Rancher's private CA, when there is one;
-`access.certificateAuthority` overrides it) and, for information, `projectNetworkIsolation`.
-How it reaches the cluster: with the team's OWN Rancher credentials (`rancher2:apiUrl` + `rancher2:tokenKey`
-as a secret, or RANCHER_URL / RANCHER_TOKEN_KEY) it mints a cluster-scoped token with an explicit TTL and
-talks to Kubernetes only through Rancher's authenticated, audited proxy.
+`clusterV1Id`, `rancherUrl`, `allowedRegistries`, `tenants` (the team's project and namespaces),
+`rancherCaCerts` (Rancher's private CA, when there is one; `access.certificateAuthority` overrides it) and,
+for information, `projectNetworkIsolation`. How it reaches the cluster: with the team's OWN Rancher
+credentials (`rancher2:apiUrl` + `rancher2:tokenKey` as a secret, or RANCHER_URL / RANCHER_TOKEN_KEY) it mints
+a cluster-scoped token with an explicit TTL and talks to Kubernetes only through Rancher's authenticated,
+audited proxy.
 
-Config (project namespace `payments-team`): `platformStack`, `managementStack` (optional: the Rancher
-management stack whose `roleTemplateIds` output `platformRole` bindings use), `access` (TeamAccessArgs),
-`tenancy` (TeamTenancyArgs), `workload` (WorkloadArgs below). Invalid config fails with every problem
-listed and nothing registered. Weakening the workload needs a named `unsafe.*` setting, which the policy
-pack reports.
+Config (project namespace `payments-team`): `platformStack`, `team` (the team's name in the platform's
+`tenants`), `access` (TeamAccessArgs), `workload` (WorkloadArgs below). Invalid config fails with every
+problem listed and nothing registered. Weakening the workload needs a named `unsafe.*` setting, which the
+policy pack reports.
 """
 
 from __future__ import annotations
@@ -25,13 +32,12 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import Field, ValidationError, field_validator
 
+from components.kube_names import check_dns_label
 from components.model import HardenedModel
 from components.problems import ConfigProblems, Problem
 from components.tenancy import (
     TeamAccessArgs,
     TeamConfigError,
-    TeamTenancy,
-    TeamTenancyArgs,
     scoped_kubernetes_provider,
     team_config_error,
     team_problems,
@@ -77,7 +83,7 @@ class WorkloadArgs(HardenedModel):
     name: str = "payments-api"
     """Name of the Deployment, Service and Ingress."""
     namespace: str
-    """One of the team's namespaces (`tenancy.namespaces[].name`)."""
+    """One of the namespaces the platform created for the team (its `tenants` entry in the cluster stack)."""
     image: str
     """Pinned by digest (`registry/repo@sha256:…`) from one of the platform's allowed registries."""
     replicas: int = Field(default=2, ge=1, le=20)
@@ -109,7 +115,7 @@ class WorkloadArgs(HardenedModel):
             )
         return value
 
-    def check(self, tenancy: TeamTenancyArgs | None) -> list[Problem]:
+    def check(self) -> list[Problem]:
         problems = []
         match = _IMAGE.match(self.image)
         if match and not match["digest"] and not self.unsafe.unpinned_image:
@@ -120,24 +126,14 @@ class WorkloadArgs(HardenedModel):
                     "use '<registry>/<repo>@sha256:<digest>' as printed by your image build",
                 )
             )
-        namespaces = [ns.name for ns in tenancy.namespaces] if tenancy else [self.namespace]
-        if self.namespace not in namespaces:
-            problems.append(
-                Problem(
-                    ("workload", "namespace"),
-                    f"{self.namespace!r} is not one of the team's namespaces",
-                    f"use one of {', '.join(namespaces)}",
-                )
-            )
         return problems
 
 
 @dataclass(frozen=True)
 class TeamStackConfig:
     platform_stack: str
-    management_stack: str | None
+    team: str
     access: TeamAccessArgs
-    tenancy: TeamTenancyArgs
     workload: WorkloadArgs
 
 
@@ -153,18 +149,31 @@ def load_config() -> TeamStackConfig:
     """Read and validate every config key; raise TeamConfigError with all problems at once."""
     config = pulumi.Config()
     platform_stack = config.get("platformStack") or ""
-    management_stack = config.get("managementStack")
+    team = config.get("team") or ""
     lines = _stack_name("platformStack", platform_stack, "acme/hardened-rke2/prod")
-    if management_stack is not None:
-        lines += _stack_name("managementStack", management_stack, "acme/hardened-rke2/management")
+    for key in ("managementStack", "tenancy"):
+        if config.get(key) is not None:
+            lines.append(
+                Problem(
+                    (key,),
+                    "the tenant space is created by the platform's cluster stack (its `tenants` config), "
+                    "not by the team's stack: a project member cannot label namespaces with Pod Security "
+                    "levels or create role templates",
+                    f"move it to the platform's hardened-rke2:tenants and pulumi config rm {key}",
+                )
+            )
+    try:
+        check_dns_label(team, "team name", 30)
+    except ConfigProblems as err:
+        lines += [problem.under(("team",)) for problem in err]
     parsed: dict[str, Any] = {}
-    for key, model in (("access", TeamAccessArgs), ("tenancy", TeamTenancyArgs), ("workload", WorkloadArgs)):
+    for key, model in (("access", TeamAccessArgs), ("workload", WorkloadArgs)):
         try:
             parsed[key] = model.model_validate(config.get_object(key) or {})
         except ValidationError as err:
             lines += team_problems(err, prefix=(key,))
     if "workload" in parsed:
-        lines += parsed["workload"].check(parsed.get("tenancy"))
+        lines += parsed["workload"].check()
     if "access" in parsed and parsed["access"].certificate_authority and not rancher_provider_ca():
         lines.append(
             Problem(
@@ -175,21 +184,26 @@ def load_config() -> TeamStackConfig:
                 "RANCHER_CA_CERTS",
             )
         )
-    if "tenancy" in parsed and management_stack is None:
-        lines += [
-            Problem(
-                ("tenancy", "groups", i, "platformRole"),
-                "platform roles come from the management stack, which is not configured",
-                "pulumi config set managementStack acme/hardened-rke2/management",
-            )
-            for i, group in enumerate(parsed["tenancy"].groups)
-            if group.platform_role is not None
-        ]
     if lines:
         raise team_config_error(lines)
-    return TeamStackConfig(
-        platform_stack, management_stack, parsed["access"], parsed["tenancy"], parsed["workload"]
-    )
+    return TeamStackConfig(platform_stack, team, parsed["access"], parsed["workload"])
+
+
+def team_namespace(tenants: Any, team: str, namespace: str) -> str:
+    """The workload's namespace, if the platform's `tenants` output gives it to this team (else fail)."""
+    entry = (tenants or {}).get(team)
+    if entry is None:
+        raise pulumi.RunError(
+            f"team: {team!r} has no tenant space on this cluster (fix: ask the platform team to add it to "
+            f"the cluster stack's hardened-rke2:tenants; known: {', '.join(sorted(tenants or {})) or 'none'})"
+        )
+    namespaces = list(entry.get("namespaces") or [])
+    if namespace not in namespaces:
+        raise pulumi.RunError(
+            f"workload.namespace: {namespace!r} is not one of the team's namespaces "
+            f"(fix: use one of {', '.join(namespaces) or 'none'}, or ask the platform team for it)"
+        )
+    return namespace
 
 
 def rancher_provider_ca() -> str | None:
@@ -219,11 +233,13 @@ def check_registry(image: str, allowed: Any, unsafe: bool) -> str:
     return image
 
 
-def deploy_workload(w: WorkloadArgs, image: pulumi.Input[str], opts: pulumi.ResourceOptions) -> None:
+def deploy_workload(
+    w: WorkloadArgs, image: pulumi.Input[str], namespace: pulumi.Input[str], opts: pulumi.ResourceOptions
+) -> None:
     """Deployment + ClusterIP Service + TLS Ingress, restricted Pod Security compliant by default."""
     u = w.unsafe
     labels = {"app.kubernetes.io/name": w.name, "app.kubernetes.io/part-of": "payments"}
-    meta: Any = {"name": w.name, "namespace": w.namespace, "labels": labels}
+    meta: Any = {"name": w.name, "namespace": namespace, "labels": labels}
     uid = 0 if u.run_as_root else _UID
     container_security: dict[str, Any] = {
         "allowPrivilegeEscalation": u.privileged,  # the API rejects privileged without escalation
@@ -307,42 +323,30 @@ def main() -> None:
         config = load_config()
     except TeamConfigError as exc:
         raise pulumi.RunError(str(exc)) from None
-    access, tenancy_args, workload = config.access, config.tenancy, config.workload
+    access, workload, team = config.access, config.workload, config.team
 
     platform = pulumi.StackReference(config.platform_stack)
     cluster_v1_id = platform.require_output("clusterV1Id")
     rancher_url = platform.require_output("rancherUrl")
     allowed = platform.require_output("allowedRegistries")
+    tenant = platform.require_output("tenants").apply(lambda t: (t or {}).get(team) or {})
+    namespace = platform.require_output("tenants").apply(
+        lambda t: team_namespace(t, team, workload.namespace)
+    )
 
     access_ = scoped_kubernetes_provider(
-        tenancy_args.team,
+        team,
         rancher_url=rancher_url,
         cluster_v1_id=cluster_v1_id,
         args=access,
         # Rancher behind a private CA: the platform stack exports it (unset when publicly trusted).
         certificate_authority=platform.get_output("rancherCaCerts").apply(warn_untrusted_ca),
     )
-    role_ids = None
-    if config.management_stack is not None:
-        # The platform's reviewed project roles (e.g. team-developer: no exec, no secret reads).
-        role_ids = pulumi.StackReference(config.management_stack).require_output("roleTemplateIds")
-    tenancy = TeamTenancy(
-        tenancy_args.team,
-        tenancy_args,
-        cluster_v1_id=cluster_v1_id,
-        kubernetes_provider=access_.provider,
-        platform_role_template_ids=role_ids,
-    )
-    namespace = tenancy.namespaces[workload.namespace].namespace
     image = allowed.apply(lambda a: check_registry(workload.image, a, workload.unsafe.any_registry))
-    deploy_workload(
-        workload,
-        image,
-        pulumi.ResourceOptions(provider=access_.provider, depends_on=[namespace]),
-    )
+    deploy_workload(workload, image, namespace, pulumi.ResourceOptions(provider=access_.provider))
 
-    pulumi.export("projectId", tenancy.project_id)
-    pulumi.export("namespaces", [ns.name for ns in tenancy_args.namespaces])
+    pulumi.export("projectId", tenant.apply(lambda t: t.get("projectId")))
+    pulumi.export("namespaces", tenant.apply(lambda t: list(t.get("namespaces") or [])))
     pulumi.export("url", f"{'http' if workload.unsafe.no_tls else 'https'}://{workload.host}/")
     pulumi.export("projectNetworkIsolation", platform.get_output("projectNetworkIsolation"))
 
