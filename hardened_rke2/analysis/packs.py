@@ -24,11 +24,11 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-import yaml
 from google.protobuf import empty_pb2
 from pulumi.runtime.proto import analyzer_pb2_grpc, engine_pb2, engine_pb2_grpc
 
-from hardened_rke2.analysis.errors import PolicyPackLoadError, PolicyPackRuntimeError
+from hardened_rke2.analysis.errors import PolicyPackImportError, PolicyPackLoadError, PolicyPackRuntimeError
+from hardened_rke2.safe_yaml import InputFileError, load_file
 
 # -- in process ------------------------------------------------------------------------------------------
 
@@ -70,7 +70,10 @@ def read_pack_yaml(pack_dir: Path) -> dict[str, Any]:
     path = pack_dir / "PulumiPolicy.yaml"
     if not path.is_file():
         return {}
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    try:
+        data = load_file(path, "policy pack metadata") or {}
+    except InputFileError as e:
+        raise PolicyPackLoadError(str(e)) from None
     return data if isinstance(data, dict) else {}
 
 
@@ -124,15 +127,15 @@ def load_pack(pack_dir: str | os.PathLike[str]) -> LoadedPack:
         except _PackCaptured as c:
             captured = c
         except SystemExit as e:
-            raise PolicyPackLoadError(f"policy pack {path} exited while loading (code {e.code})") from e
+            raise PolicyPackImportError(f"policy pack {path} exited while loading (code {e.code})") from e
         except Exception as e:
-            raise PolicyPackLoadError(f"policy pack {path} failed to load: {type(e).__name__}: {e}") from e
+            raise PolicyPackImportError(f"policy pack {path} failed to load: {type(e).__name__}: {e}") from e
         finally:
             sdk._PolicyAnalyzerServicer = original  # type: ignore[misc]
             os.chdir(saved_cwd)
             scope.__exit__(None, None, None)
         if captured is None:
-            raise PolicyPackLoadError(f"policy pack {path}: __main__.py never created a PolicyPack")
+            raise PolicyPackImportError(f"policy pack {path}: __main__.py never created a PolicyPack")
         loaded = LoadedPack(
             pack_dir=path,
             args=captured.servicer_args,
@@ -289,7 +292,7 @@ class SubprocessTransport:
         if not line.isdigit():
             self.close()
             time.sleep(0.05)
-            raise PolicyPackLoadError(
+            raise PolicyPackImportError(
                 "policy pack process did not print its port"
                 + (f" (printed {line!r})" if line else "")
                 + ("\n" + "\n".join(self.stderr_lines[-30:]) if self.stderr_lines else "")

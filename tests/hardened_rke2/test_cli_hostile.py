@@ -1,0 +1,141 @@
+"""Hostile and careless input to `hardened-rke2 preview` (issue 15): never a traceback, exit 2 for bad
+input or usage, 3 for an internal error, never 1 (which means "mandatory violations")."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from hardened_rke2 import cli
+from hardened_rke2.cli import main
+from tests.hardened_rke2.test_safe_yaml import alias_bomb
+
+FIXTURES = Path(__file__).parent / "fixtures"
+PACK = FIXTURES / "mini_pack"
+NOT_UTF8 = b"config:\n  mini:namespace: \xff\xfeteam\n"
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    dst = tmp_path / "proj"
+    shutil.copytree(FIXTURES / "mini_project", dst)
+    return dst
+
+
+def run(capsys: pytest.CaptureFixture[str], project: Path, *args: str) -> tuple[int, str]:
+    code = main(["preview", "--project", str(project), *args])
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    return code, out + err
+
+
+def test_non_utf8_stack_file(capsys: pytest.CaptureFixture[str], project: Path) -> None:
+    (project / "stacks" / "Pulumi.x.yaml").write_bytes(NOT_UTF8)
+    code, text = run(capsys, project, "--stack", "x")
+    assert code == 2 and "not UTF-8" in text
+
+
+def test_non_utf8_pulumi_yaml(capsys: pytest.CaptureFixture[str], project: Path) -> None:
+    (project / "Pulumi.yaml").write_bytes(b"name: mini\xff\n")
+    code, text = run(capsys, project, "--stack", "dev")
+    assert code == 2 and "not UTF-8" in text
+
+
+@pytest.mark.parametrize("flag", ["--secret-config", "--stack-reference-outputs", "--policy-pack-config"])
+def test_non_utf8_side_files(
+    capsys: pytest.CaptureFixture[str], project: Path, tmp_path: Path, flag: str
+) -> None:
+    bad = tmp_path / "side.yaml"
+    bad.write_bytes(b"a: \xff\n")
+    extra = ["--policy-pack", str(PACK)] if flag == "--policy-pack-config" else []
+    code, text = run(capsys, project, "--stack", "dev", *extra, flag, str(bad))
+    assert code == 2 and "not UTF-8" in text
+
+
+def test_yaml_nested_5000_levels(capsys: pytest.CaptureFixture[str], project: Path) -> None:
+    (project / "stacks" / "Pulumi.x.yaml").write_text("config:\n  mini:namespace: " + "[" * 5000 + "]" * 5000)
+    code, text = run(capsys, project, "--stack", "x")
+    assert code == 2 and "MAX_DEPTH" in text
+
+
+def test_alias_bomb_stack_file(capsys: pytest.CaptureFixture[str], project: Path) -> None:
+    (project / "stacks" / "Pulumi.x.yaml").write_text(
+        "bomb:\n" + "".join(f"  {x}\n" for x in alias_bomb().splitlines())
+    )
+    code, text = run(capsys, project, "--stack", "x")
+    assert code == 2 and "alias bomb" in text
+
+
+def test_duplicate_keys_in_stack_file(capsys: pytest.CaptureFixture[str], project: Path) -> None:
+    (project / "stacks" / "Pulumi.x.yaml").write_text(
+        "config:\n  mini:namespace: prod\n  mini:namespace: evil\n"
+    )
+    code, text = run(capsys, project, "--stack", "x")
+    assert code == 2 and "line 3: duplicate key 'mini:namespace' (first at line 2)" in text
+
+
+def test_pulumi_yaml_config_list(capsys: pytest.CaptureFixture[str], project: Path) -> None:
+    p = project / "Pulumi.yaml"
+    p.write_text(p.read_text().split("config:")[0] + "config:\n  - a\n  - b\n")
+    code, text = run(capsys, project, "--stack", "dev")
+    assert code == 2 and "`config:` must be a mapping" in text
+
+
+@pytest.mark.parametrize("kind", ["missing-dir", "a-dir"])
+def test_unwritable_report_path_is_refused_before_the_program_runs(
+    capsys: pytest.CaptureFixture[str],
+    project: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    kind: str,
+) -> None:
+    def never(*_a: object, **_k: object) -> None:
+        raise AssertionError("the preview ran although a report path is unusable")
+
+    monkeypatch.setattr(cli, "preview_project", never)
+    target = tmp_path / "no" / "such" / "r.sarif" if kind == "missing-dir" else tmp_path
+    good = tmp_path / "r.json"
+    code, text = run(
+        capsys, project, "--stack", "dev", "--report-sarif", str(target), "--report-json", str(good)
+    )
+    assert code == 2 and "--report-sarif" in text
+    # The usable report is still written, carrying the error.
+    doc = json.loads(good.read_text())
+    assert doc["summary"]["status"] == "usage-error" and "--report-sarif" in doc["error"]
+
+
+def test_pack_failing_at_import_exits_3(
+    capsys: pytest.CaptureFixture[str], project: Path, tmp_path: Path
+) -> None:
+    pack = tmp_path / "pack"
+    shutil.copytree(PACK, pack)
+    (pack / "__main__.py").write_text("raise RuntimeError('boom at import')\n")
+    code, text = run(capsys, project, "--stack", "dev", "--policy-pack", str(pack))
+    assert code == 3 and "boom at import" in text
+
+
+def test_internal_error_exits_3_without_traceback(
+    capsys: pytest.CaptureFixture[str], project: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    def broken(*_a: object, **_k: object) -> None:
+        raise KeyError("bug")
+
+    monkeypatch.setattr(cli, "preview_project", broken)
+    md = tmp_path / "r.md"
+    code, text = run(capsys, project, "--stack", "dev", "--report-md", str(md))
+    assert code == 3 and "internal error: KeyError" in text
+    assert "KeyError" in md.read_text()
+
+
+def test_usage_error_still_writes_the_requested_reports(
+    capsys: pytest.CaptureFixture[str], project: Path, tmp_path: Path
+) -> None:
+    sarif, md = tmp_path / "r.sarif", tmp_path / "r.md"
+    code, _ = run(capsys, project, "--stack", "nope", "--report-sarif", str(sarif), "--report-md", str(md))
+    assert code == 2
+    results = json.loads(sarif.read_text())["runs"][0]["results"]
+    assert len(results) == 1 and results[0]["level"] == "error" and "nope" in results[0]["message"]["text"]
+    assert "could not run" in md.read_text()
