@@ -116,6 +116,8 @@ def load_pack(pack_dir: str | os.PathLike[str]) -> LoadedPack:
         def capture(*args: Any, **kwargs: Any) -> Any:
             raise _PackCaptured(args, kwargs)
 
+        capture.__wrapped__ = original  # type: ignore[attr-defined]  # the real class, for packs that patch it
+
         sdk._PolicyAnalyzerServicer = capture  # type: ignore[assignment,misc]
         captured: _PackCaptured | None = None
         scope = pack_import_scope(path)
