@@ -74,7 +74,7 @@ def decoded_problem(props: Any, max_depth: int = MAX_PROPERTY_DEPTH) -> str | No
             if isinstance(item, float) and not math.isfinite(item):
                 return f"{_short(where)} is {item}, not a finite number"
             inner = _raw(item)
-            if isinstance(inner, Mapping) or (isinstance(inner, list | tuple)):
+            if isinstance(inner, Mapping | list | tuple):
                 if depth >= max_depth:
                     return f"{_short(where)} nests more than {max_depth} levels deep"
                 stack.append((inner, depth + 1, where))
@@ -146,7 +146,7 @@ def _with_headroom(call: Callable[[], Any]) -> Any:
 
 
 def _guard_analyze(original: Callable[..., Any]) -> Callable[..., Any]:
-    def Analyze(self: Any, request: Any, context: Any) -> Any:  # noqa: N802 (the SDK's name)
+    def Analyze(self: Any, request: Any, context: Any) -> Any:
         try:
             return original(self, request, context)
         except (RecursionError, ValueError, OverflowError) as exc:
@@ -162,7 +162,7 @@ def _guard_analyze(original: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _guard_remediate(original: Callable[..., Any]) -> Callable[..., Any]:
-    def Remediate(self: Any, request: Any, context: Any) -> Any:  # noqa: N802
+    def Remediate(self: Any, request: Any, context: Any) -> Any:
         try:
             return original(self, request, context)
         except (RecursionError, ValueError, OverflowError) as exc:
@@ -177,7 +177,7 @@ def _guard_remediate(original: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _guard_analyze_stack(original: Callable[..., Any]) -> Callable[..., Any]:
-    def AnalyzeStack(self: Any, request: Any, context: Any) -> Any:  # noqa: N802
+    def AnalyzeStack(self: Any, request: Any, context: Any) -> Any:
         try:
             return original(self, request, context)
         except (RecursionError, ValueError, OverflowError) as exc:
