@@ -20,6 +20,7 @@ from components.addons import AddonsArgs
 from components.cluster import HardenedClusterArgs
 from components.gitops import GitOpsArgs
 from components.model import HardenedModel
+from components.net_types import HttpsUrl
 from components.problems import ConfigProblems, Problem
 from components.rke2_config import Rke2Version
 from components.validation_errors import validation_problems
@@ -43,7 +44,7 @@ class RancherArgs(HardenedModel):
 
     line: RancherLine = DEFAULT_RANCHER_LINE
     """Rancher release line; picks the chart and RKE2 version pins (`components/versions.py`)."""
-    url: str | None = Field(None, pattern=r"^https://[A-Za-z0-9.-]+(:\d+)?/?$")
+    url: HttpsUrl | None = Field(None, pattern=r"^https://[A-Za-z0-9.-]+(:\d+)?/?$")
     """Rancher's HTTPS URL; used for the cluster's kubeconfig and exported as `rancherUrl`."""
 
 

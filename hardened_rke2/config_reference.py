@@ -90,6 +90,8 @@ WEAKENING_POLICIES: dict[str, tuple[str, ...]] = {
     "management.security.agentTlsMode": ("rancher-security-settings",),
     "management.sso.accessMode": ("rancher-auth-access-mode",),
     "management.sso.allowPlaintextLdap": ("rancher-auth-ldap-tls",),
+    "management.server.allowPlainHttpChartRepositories": ("helm-chart-repository-tls",),
+    "cluster.podSecurity.allowUnverifiedTemplate": ("cluster-psa-template-defined",),
     # team project
     "tenancy.namespaces[].allowFromIngressController": (),
     "tenancy.podSecurity.enforce": ("namespace-pod-security-enforced",),
