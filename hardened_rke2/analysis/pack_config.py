@@ -155,6 +155,10 @@ def reconcile_config(
         for k in user
         if k != "all" and k not in names
     ]
+    if policies and all(result[p.name].enforcement_level == "disabled" for p in policies):
+        warnings.append(
+            f"every policy of {pack or 'the pack'} is disabled by the policy pack config: nothing is enforced"
+        )
     problems = _validate(policies, result)
     for k, v in result.items():
         if v.enforcement_level not in LEVELS:

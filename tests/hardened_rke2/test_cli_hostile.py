@@ -139,3 +139,23 @@ def test_usage_error_still_writes_the_requested_reports(
     results = json.loads(sarif.read_text())["runs"][0]["results"]
     assert len(results) == 1 and results[0]["level"] == "error" and "nope" in results[0]["message"]["text"]
     assert "could not run" in md.read_text()
+
+
+def test_all_disabled_warns_that_nothing_is_enforced(
+    capsys: pytest.CaptureFixture[str], project: Path, tmp_path: Path
+) -> None:
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text('{"all": "disabled"}')
+    code, text = run(
+        capsys, project, "--stack", "dev", "--policy-pack", str(PACK), "--policy-pack-config", str(cfg)
+    )
+    assert code == 0 and text.count("is disabled by the policy pack config: nothing is enforced") == 1
+
+
+def test_a_warning_is_printed_once(capsys: pytest.CaptureFixture[str], project: Path) -> None:
+    main_py = project / "prog" / "__main__.py"
+    main_py.write_text(
+        main_py.read_text() + "\nimport pulumi\n\nfor _ in range(3):\n    pulumi.log.warn('same warning')\n"
+    )
+    code, text = run(capsys, project, "--stack", "dev")
+    assert code == 0 and text.count("warning: same warning") == 1
