@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from blueprint.config import StackConfigError, load_stack_config
 from tests.blueprint.stack_configs import stack_values
+
+REPO = Path(__file__).resolve().parents[2]
 
 Edit = Callable[[dict[str, Any]], None]
 
@@ -109,3 +112,59 @@ def test_valid_network_values_pass() -> None:
     )
     values["cluster"].setdefault("rke2", {}).update(tlsSan=["api.example.com", "*.example.com", "10.0.0.1"])
     load_stack_config(values)
+
+
+def test_invalid_value_from_a_secret_key_is_not_echoed() -> None:
+    values = stack_values("prod")
+    values["cluster"]["name"] = "Hunter2_Secret"
+    values["cluster"]["labels"] = {"bad key!!": "x"}
+    with pytest.raises(StackConfigError) as info:
+        load_stack_config(values)
+    assert any("Hunter2_Secret" in p for p in info.value.problems)  # plain config: shown, as before
+    with pytest.raises(StackConfigError) as info:
+        load_stack_config(values, secret_keys={"cluster"})
+    text = str(info.value)
+    assert "Hunter2_Secret" not in text and "bad key!!" not in text
+    assert "cluster.name: [secret] is not a DNS-1123 label" in text
+
+
+def test_secret_key_redaction_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A whole `secure:` stack key whose plaintext (from --secret-config) is invalid: neither the text
+    output nor the reports carry the value."""
+    import json
+    import shutil
+
+    import yaml
+
+    from hardened_rke2.cli import main
+
+    stacks = REPO / "stacks"
+    project = tmp_path / "proj"
+    project.mkdir()
+    shutil.copy(REPO / "Pulumi.yaml", project / "Pulumi.yaml")
+    (project / "blueprint").symlink_to(REPO / "blueprint")
+    (project / "stacks").mkdir()
+    doc = yaml.safe_load((stacks / "Pulumi.dev.yaml").read_text())
+    cluster = doc["config"]["hardened-rke2:cluster"]
+    doc["config"]["hardened-rke2:cluster"] = {"secure": "AAABAEncrypted"}
+    (project / "stacks" / "Pulumi.s.yaml").write_text(yaml.safe_dump(doc))
+    secrets = tmp_path / "secrets.yaml"
+    secrets.write_text(yaml.safe_dump({"hardened-rke2:cluster": {**cluster, "name": "Hunter2_Secret"}}))
+    report = tmp_path / "r.json"
+    code = main(
+        [
+            "preview",
+            "--project",
+            str(project),
+            "--stack",
+            "s",
+            "--secret-config",
+            str(secrets),
+            "--report-json",
+            str(report),
+        ]
+    )
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert "cluster.name" in out and "Hunter2_Secret" not in out + err
+    assert "Hunter2_Secret" not in report.read_text() and json.loads(report.read_text())["problems"]
