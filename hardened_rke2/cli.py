@@ -102,6 +102,28 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)  # a usage error exits 2 (argparse), --help 0
     try:
+        return _main(args)
+    finally:
+        if argv is None:  # the command itself (not a caller in this process): leave nothing to the GC
+            _close_event_loop()
+
+
+def _close_event_loop() -> None:
+    """The Pulumi SDK runs the program on an asyncio loop it never closes; closed here so the interpreter's
+    exit does not finalize it half-way ("Exception ignored in BaseEventLoop.__del__")."""
+    import asyncio
+    import warnings
+
+    with warnings.catch_warnings(), contextlib.suppress(Exception):
+        warnings.simplefilter("ignore")
+        loop = asyncio.get_event_loop_policy().get_event_loop()
+        if not loop.is_running() and not loop.is_closed():
+            loop.close()
+        asyncio.set_event_loop(None)
+
+
+def _main(args: argparse.Namespace) -> int:
+    try:
         if args.command == "preview":
             code = _preview(args, sys.stdout, sys.stderr)
         else:

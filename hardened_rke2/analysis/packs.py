@@ -252,6 +252,7 @@ class SubprocessTransport:
         self.engine_server.start()
         self.stdout_lines: list[str] = []
         self.stderr_lines: list[str] = []
+        self._drainers: list[threading.Thread] = []
         full_env = dict(os.environ)
         for var in (
             "PULUMI_PROJECT",
@@ -271,12 +272,17 @@ class SubprocessTransport:
             env=full_env,
         )
         port_line = self._read_port(start_timeout)
-        threading.Thread(target=self._drain, args=(self.proc.stdout, self.stdout_lines), daemon=True).start()
+        self._start_drain(self.proc.stdout, self.stdout_lines)
         self.channel = grpc.insecure_channel(
             f"127.0.0.1:{port_line}", options=[("grpc.max_receive_message_length", 400 * 1024 * 1024)]
         )
         grpc.channel_ready_future(self.channel).result(timeout=start_timeout)
         self.stub = analyzer_pb2_grpc.AnalyzerStub(self.channel)
+
+    def _start_drain(self, stream: Any, sink: list[str]) -> None:
+        t = threading.Thread(target=self._drain, args=(stream, sink), daemon=True)
+        t.start()
+        self._drainers.append(t)
 
     @staticmethod
     def _drain(stream: Any, sink: list[str]) -> None:
@@ -285,7 +291,7 @@ class SubprocessTransport:
 
     def _read_port(self, timeout: float) -> int:
         assert self.proc.stdout is not None and self.proc.stderr is not None
-        threading.Thread(target=self._drain, args=(self.proc.stderr, self.stderr_lines), daemon=True).start()
+        self._start_drain(self.proc.stderr, self.stderr_lines)
         result: list[bytes] = []
         reader = threading.Thread(target=lambda: result.append(self.proc.stdout.readline()), daemon=True)  # type: ignore[union-attr]
         reader.start()
@@ -321,4 +327,13 @@ class SubprocessTransport:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout=10)
-        self.engine_server.stop(0)
+        # Shut down in order, so nothing is left for the garbage collector at interpreter exit (where a
+        # half-closed gRPC/asyncio object prints "Exception ignored ... Invalid file descriptor"): the
+        # readers finish on EOF, then their pipes close, then the engine server stops and is waited for.
+        for t in self._drainers:
+            t.join(timeout=5)
+        for stream in (self.proc.stdout, self.proc.stderr):
+            with contextlib.suppress(Exception):
+                if stream is not None:
+                    stream.close()
+        self.engine_server.stop(0).wait(timeout=5)
