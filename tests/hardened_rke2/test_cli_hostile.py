@@ -190,3 +190,36 @@ def test_subprocess_pack_mode_leaves_nothing_on_stderr(project: Path) -> None:
         )
         assert proc.returncode in (0, 1), proc.stderr
         assert "Exception ignored" not in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+
+
+def test_invalid_config_problems_are_sarif_results(
+    capsys: pytest.CaptureFixture[str], project: Path, tmp_path: Path
+) -> None:
+    sarif, md = tmp_path / "r.sarif", tmp_path / "r.md"
+    code, _ = run(capsys, project, "--stack", "bad", "--report-sarif", str(sarif), "--report-md", str(md))
+    assert code == 2
+    run_ = json.loads(sarif.read_text())["runs"][0]
+    results = run_["results"]
+    assert results and all(r["ruleId"] == "invalid-config" and r["level"] == "error" for r in results)
+    assert any("replicas" in r["message"]["text"] for r in results)
+    assert run_["tool"]["driver"]["rules"][results[0]["ruleIndex"]]["id"] == "invalid-config"
+    assert "## Invalid config" in md.read_text()
+
+
+def test_sarif_fingerprints_are_distinct() -> None:
+    from hardened_rke2.analysis.results import AnalysisResult, Violation
+    from hardened_rke2.preview import PreviewResult
+    from hardened_rke2.reports import to_sarif
+
+    def v(message: str) -> Violation:
+        return Violation(
+            "pss-capabilities", "Drop ALL.", message, "mandatory", "urn:x", "Pod", "p", "high", (), "pack"
+        )
+
+    # The same policy on the same resource several times (one per container), plus an exact duplicate.
+    violations = [v("container a adds NET_ADMIN"), v("container b adds NET_ADMIN"), v("x"), v("x")]
+    result = PreviewResult(
+        project="p", stack="s", status="ok", analysis=AnalysisResult(violations=violations, remediations={})
+    )
+    prints = [r["partialFingerprints"]["policyResource/v1"] for r in to_sarif(result)["runs"][0]["results"]]
+    assert len(prints) == 4 and len(set(prints)) == 4
