@@ -54,7 +54,12 @@ CASES: list[tuple[str, str, Edit, str]] = [
         "cluster.labels",
     ),
     ("prod", "tlsSan not a host", _rke2(tlsSan=["not a host!"]), "cluster.rke2.tlsSan[0]"),
-    ("prod", "quantity: true", lambda v: v["cluster"]["nodePools"][0].update(quantity=True), "quantity"),
+    (
+        "prod",
+        "quantity: true",
+        lambda v: v["cluster"]["nodePools"][0].update(quantity=True),
+        "nodePools[0].quantity: expected a number",
+    ),
     (
         "prod",
         "Kubernetes version with a 21-digit patch",
