@@ -14,6 +14,7 @@ from blueprint.config import (
     load_stack_config,
     plaintext_secret_warnings,
     read_pulumi_config,
+    secret_config_keys,
 )
 from blueprint.program import build
 from components.problems import ConfigProblems
@@ -23,7 +24,8 @@ def main() -> None:
     try:
         # build() may also raise ConfigProblems for checks that need resolved values (e.g. Rancher's
         # URL from provider config); those run before its first resource.
-        config = load_stack_config(read_pulumi_config())
+        values = read_pulumi_config()
+        config = load_stack_config(values, secret_config_keys(values))
         for warning in plaintext_secret_warnings(config):
             pulumi.log.warn(warning)
         build(config)

@@ -10,7 +10,8 @@ is registered. Provider credentials are NOT part of this schema: they come from 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
@@ -23,6 +24,7 @@ from components.addons.platform import derive_cluster_facts
 from components.cluster import HardenedClusterArgs
 from components.gitops import GitOpsArgs
 from components.model import HardenedModel
+from components.net_types import HttpsUrl
 from components.pod_security import BUILTIN_RESTRICTED
 from components.problems import ConfigProblems, Problem, ProblemList
 from components.rke2_config import Rke2Version
@@ -49,7 +51,7 @@ class RancherArgs(HardenedModel):
 
     line: RancherLine = DEFAULT_RANCHER_LINE
     """Rancher release line; picks the chart and RKE2 version pins (`components/versions.py`)."""
-    url: str | None = Field(None, pattern=r"^https://[A-Za-z0-9.-]+(:\d+)?/?$")
+    url: HttpsUrl | None = Field(None, pattern=r"^https://[A-Za-z0-9.-]+(:\d+)?/?$")
     """Rancher's HTTPS URL; used for the cluster's kubeconfig and exported as `rancherUrl`."""
     ca_certs: str | None = None
     """PEM of the private CA that signed Rancher's certificate (the management stack's `rancherCaCerts`
@@ -252,8 +254,63 @@ def stack_kinds() -> Mapping[str, type[BaseModel]]:
     return STACK_CONFIG_MODELS
 
 
-def load_stack_config(values: Mapping[str, Any]) -> Any:
-    """Validate the stack's config values (keys without the `hardened-rke2:` prefix)."""
+def load_stack_config(values: Mapping[str, Any], secret_keys: Collection[str] = ()) -> Any:
+    """Validate the stack's config values (keys without the `hardened-rke2:` prefix).
+
+    `secret_keys` are the top-level keys set as secrets: no problem message echoes a value from them (the
+    path names where the problem is)."""
+    try:
+        return _validate_stack_config(values)
+    except ConfigProblems as exc:
+        if not secret_keys:
+            raise
+        raise stack_config_error(redact_secret_values(exc.items, values, secret_keys)) from None
+
+
+_QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
+_REDACTED = "[secret]"
+_IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
+_MIN_LEAF = 4
+"""Shorter secret leaves are not searched for in free text (they would mangle every message); quoted
+values in problems under a secret key are redacted whatever their length."""
+
+
+def redact_secret_values(
+    problems: Sequence[Problem], values: Mapping[str, Any], secret_keys: Collection[str]
+) -> list[Problem]:
+    """Problems without any value that came from a secret config key: quoted values in problems under such
+    a key become `[secret]`, and so does any occurrence of one of its values (or keys) elsewhere."""
+    leaves: set[str] = set()
+    stack = [values[k] for k in secret_keys if k in values]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, Mapping):
+            # Field names are schema, not secrets; free-form keys (e.g. label keys) may be.
+            leaves.update(str(k) for k in v if not _IDENTIFIER.match(str(k)))
+            stack.extend(v.values())
+        elif isinstance(v, list | tuple):
+            stack.extend(v)
+        elif v is not None and not isinstance(v, bool):
+            leaves.add(str(v))
+    ordered = sorted((x for x in leaves if len(x) >= _MIN_LEAF), key=len, reverse=True)
+
+    def scrub(text: str, under_secret: bool) -> str:
+        if under_secret:
+            text = _QUOTED.sub(_REDACTED, text)
+        for leaf in ordered:
+            text = text.replace(leaf, _REDACTED)
+        return text
+
+    out = []
+    for p in problems:
+        under = bool(p.path) and str(p.path[0]) in secret_keys
+        # A path part can itself be a secret mapping key (e.g. a label key): name its position instead.
+        path = tuple(_REDACTED if under and isinstance(x, str) and x in leaves else x for x in p.path)
+        out.append(Problem(path, scrub(p.message, under), scrub(p.fix, False)))
+    return out
+
+
+def _validate_stack_config(values: Mapping[str, Any]) -> Any:
     if not isinstance(values, Mapping):
         raise stack_config_error(
             [
@@ -328,6 +385,13 @@ def read_pulumi_config(project: str = PROJECT) -> dict[str, Any]:
         raw = rc.get_config(full)
         out[full[len(prefix) :]] = _parse(raw)
     return out
+
+
+def secret_config_keys(values: Mapping[str, Any], project: str = PROJECT) -> set[str]:
+    """The top-level config keys (without the prefix) that are set as secrets."""
+    from pulumi.runtime import config as rc
+
+    return {k for k in values if rc.is_config_secret(f"{project}:{k}")}
 
 
 def _parse(raw: Any) -> Any:

@@ -27,8 +27,9 @@ from components import node_pools as np_mod
 from components.audit_policy import RKE2_AUDIT_POLICY_PATH, AuditPolicyArgs
 from components.handles import ClusterHandle
 from components.host_prep import host_prep_script
-from components.kube_names import DnsLabel
+from components.kube_names import DnsLabel, LabelKey, LabelValue
 from components.model import HardenedModel
+from components.net_types import DualStackCidr, overlapping
 from components.pod_security import PodSecurityArgs, PodSecurityTemplate
 from components.problems import ConfigProblems, ProblemList
 from components.rke2_config import RenderedRke2Config, Rke2ConfigArgs, Rke2Version, render
@@ -59,10 +60,22 @@ class NetworkArgs(HardenedModel):
     """Multus goes first (`cni: [multus, <cni>]`)."""
     project_network_isolation: bool = True
     """Rancher project network isolation (`enable_network_policy`). false is a weakening the pack reports."""
-    cluster_cidr: str | None = Field(None, pattern=r"^[0-9a-fA-F:.]+/\d{1,3}(,[0-9a-fA-F:.]+/\d{1,3})?$")
+    cluster_cidr: DualStackCidr | None = None
     """Pod CIDR (or dual-stack `v4,v6`); RKE2 default when unset."""
-    service_cidr: str | None = Field(None, pattern=r"^[0-9a-fA-F:.]+/\d{1,3}(,[0-9a-fA-F:.]+/\d{1,3})?$")
-    """Service CIDR (or dual-stack `v4,v6`); RKE2 default when unset."""
+    service_cidr: DualStackCidr | None = None
+    """Service CIDR (or dual-stack `v4,v6`); RKE2 default when unset. Must not overlap the pod CIDR."""
+
+    @model_validator(mode="after")
+    def _cidrs_apart(self) -> NetworkArgs:
+        pods = self.cluster_cidr or "10.42.0.0/16"  # RKE2's defaults
+        services = self.service_cidr or "10.43.0.0/16"
+        if overlapping(pods, services):
+            raise ConfigProblems.one(
+                f"clusterCidr {pods} and serviceCidr {services} overlap",
+                "give the pod and service networks disjoint ranges",
+                "serviceCidr",
+            )
+        return self
 
     def cni_list(self) -> list[str]:
         return ["multus", self.cni] if self.multus else [self.cni]
@@ -270,7 +283,7 @@ class HardenedClusterArgs(HardenedModel):
     """TTL of the dedicated Rancher token behind the Kubernetes provider; once expired it is replaced by
     the next update that refreshes first (`refresh: always`, docs/tokens.md). The policy pack's default
     maximum is 24 h; at most `rancher.tokenMaxTtlMinutes`."""
-    labels: dict[str, str] = Field(default_factory=dict)
+    labels: dict[LabelKey, LabelValue] = Field(default_factory=dict)
     """Labels of the Rancher cluster object."""
     annotations: dict[str, str] = Field(default_factory=dict)
     """Annotations of the Rancher cluster object."""

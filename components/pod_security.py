@@ -15,6 +15,7 @@ from pydantic import Field, model_validator
 
 from components.kube_names import DnsLabel
 from components.model import HardenedModel
+from components.problems import ConfigProblems
 
 BUILTIN_RESTRICTED = "rancher-restricted"
 PsaLevel = Literal["privileged", "baseline", "restricted"]
@@ -72,15 +73,28 @@ class CustomPsaTemplateArgs(HardenedModel):
 
 class PodSecurityArgs(HardenedModel):
     template: DnsLabel = BUILTIN_RESTRICTED
-    """Existing template name used when `custom` is not given."""
+    """Existing template used when `custom` is not given: `rancher-restricted`; any other template's levels
+    cannot be verified here and needs `allowUnverifiedTemplate`."""
     custom: CustomPsaTemplateArgs | None = None
     """A custom PSA template created by the stack and made the cluster default (instead of `template`)."""
+    allow_unverified_template: bool = False
+    """Named weakening: use an existing `template` other than `rancher-restricted` (e.g. one managed
+    outside this stack), whose levels nobody checks here; the policy pack reports it."""
 
     @model_validator(mode="after")
-    def _privileged_builtin(self) -> PodSecurityArgs:
-        if self.custom is None and self.template == "rancher-privileged":
+    def _restricted_template(self) -> PodSecurityArgs:
+        if self.custom is not None or self.template == BUILTIN_RESTRICTED:
+            return self
+        if self.template == "rancher-privileged":
             raise ValueError(
                 "'rancher-privileged' disables pod security; use rancher-restricted or a custom template"
+            )
+        if not self.allow_unverified_template:
+            raise ConfigProblems.one(
+                f"{self.template!r} is not known to enforce restricted (only rancher-restricted and this "
+                "stack's `custom` template are)",
+                "use rancher-restricted or `custom`, or set allowUnverifiedTemplate: true",
+                "template",
             )
         return self
 

@@ -21,11 +21,12 @@ import yaml
 from pydantic import Field, field_validator
 
 from components.model import HardenedModel
+from components.net_types import SubjectAltName
 from components.problems import Problem
 
 # --- allow-list -------------------------------------------------------------------------------------
 
-_VERSION_RE = re.compile(r"^v(\d+)\.(\d+)\.(\d+)\+rke2r(\d+)$")
+_VERSION_RE = re.compile(r"^v(\d{1,3})\.(\d{1,3})\.(\d{1,4})\+rke2r(\d{1,3})$")
 
 
 @dataclass(frozen=True, order=True)
@@ -315,7 +316,7 @@ class Rke2ConfigArgs(HardenedModel):
     """kubelet `pod-max-pids`: caps processes per pod (fork-bomb protection)."""
     streaming_connection_idle_timeout: str = "5m"
     """kubelet exec/attach/port-forward idle timeout (1s..4h; 0 is not allowed)."""
-    tls_san: tuple[str, ...] = ()
+    tls_san: tuple[SubjectAltName, ...] = ()
     """Extra SANs on the API server certificate."""
     extra_config: dict[str, ConfigValue] = Field(default_factory=dict)
     """Other allow-listed RKE2 keys (e.g. `cluster-cidr`), rendered as given (numbers as strings)."""

@@ -1,8 +1,10 @@
 """`hardened-rke2` command line: offline preview with policy packs, and the control catalogue.
 
-Exit codes of `preview`: 0 passed; 1 mandatory policy violations; 2 invalid stack config, invalid policy
-pack config or usage error; 3 the program failed for another reason; 141 the reader of the output went
-away (e.g. `| head`), as for a process ended by SIGPIPE.
+Exit codes of `preview`: 0 passed; 1 mandatory policy violations; 2 bad input or usage (invalid stack
+config, an unreadable/invalid/oversized input file, invalid policy pack config, a report path that cannot
+be written); 3 internal error (the program, a policy pack's own code or this tool failed; no traceback
+unless HARDENED_RKE2_DEBUG is set); 141 the reader of the output went away (e.g. `| head`), as for a
+process ended by SIGPIPE. A crash never exits 1, so CI can tell it from a policy failure.
 """
 
 from __future__ import annotations
@@ -17,9 +19,12 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-import yaml
-
-from hardened_rke2.analysis.errors import PolicyConfigError, PolicyPackLoadError, PolicyPackRuntimeError
+from hardened_rke2.analysis.errors import (
+    PolicyConfigError,
+    PolicyPackImportError,
+    PolicyPackLoadError,
+    PolicyPackRuntimeError,
+)
 from hardened_rke2.analysis.packs import pack_import_scope
 from hardened_rke2.analysis.results import Violation
 from hardened_rke2.capture import STACK_TYPE, CapturedResource
@@ -36,6 +41,7 @@ from hardened_rke2.reports import (
     to_sarif,
     write_json,
 )
+from hardened_rke2.safe_yaml import InputFileError, load_file
 
 DEFAULT_PACK = Path("policy-packs") / "nsa-cisa-hardening"
 EXIT_OK, EXIT_MANDATORY, EXIT_USAGE, EXIT_PROGRAM = 0, 1, 2, 3
@@ -103,7 +109,29 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = _parser().parse_args(argv)  # a usage error exits 2 (argparse), --help 0
+    try:
+        return _main(args)
+    finally:
+        if argv is None:  # the command itself (not a caller in this process): leave nothing to the GC
+            _close_event_loop()
+
+
+def _close_event_loop() -> None:
+    """The Pulumi SDK runs the program on an asyncio loop it never closes; closed here so the interpreter's
+    exit does not finalize it half-way ("Exception ignored in BaseEventLoop.__del__")."""
+    import asyncio
+    import warnings
+
+    with warnings.catch_warnings(), contextlib.suppress(Exception):
+        warnings.simplefilter("ignore")
+        loop = asyncio.get_event_loop_policy().get_event_loop()
+        if not loop.is_running() and not loop.is_closed():
+            loop.close()
+        asyncio.set_event_loop(None)
+
+
+def _main(args: argparse.Namespace) -> int:
     try:
         if args.command == "preview":
             code = _preview(args, sys.stdout, sys.stderr)
@@ -118,6 +146,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
+    except Exception as e:  # a bug: exit 3 ("internal"), never 1 (which means "mandatory violations")
+        return _internal_error(e, sys.stderr)
+
+
+def _internal_error(e: BaseException, err: TextIO) -> int:
+    err.write(f"internal error: {type(e).__name__}: {_short(e)}\n")
+    if os.environ.get("HARDENED_RKE2_DEBUG"):
+        import traceback
+
+        traceback.print_exception(e, file=err)
+    else:
+        err.write("(set HARDENED_RKE2_DEBUG=1 for the traceback)\n")
+    return EXIT_PROGRAM
+
+
+def _short(e: BaseException, limit: int = 2000) -> str:
+    text = str(e)
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 # -- preview ------------------------------------------------------------------------------------------
@@ -125,9 +171,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _read_mapping(path: str, what: str) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as e:
-        raise PreviewUsageError(f"{path}: cannot read {what} ({e})") from e
+        data = load_file(path, what) or {}
+    except InputFileError as e:
+        raise PreviewUsageError(str(e)) from None
     if not isinstance(data, dict):
         raise PreviewUsageError(f"{path}: {what} must be a mapping")
     return data
@@ -140,17 +186,58 @@ _PREVIEW_ERRORS = (
     PolicyPackRuntimeError,
     AgainstFileError,
 )
-"""Problems found before the program runs: reported as usage errors (exit 2), never as a traceback."""
+"""Problems found before the program runs: reported as usage errors (exit 2), never as a traceback.
+`PolicyPackImportError` (a `PolicyPackLoadError`) is caught before them: the pack's code failed, exit 3."""
+
+_REPORT_FLAGS = (
+    ("--report-json", "report_json"),
+    ("--report-sarif", "report_sarif"),
+    ("--report-md", "report_md"),
+)
+
+
+def report_path_problems(args: argparse.Namespace) -> list[str]:
+    """Why a `--report-*` path cannot be written; checked before anything runs (not after the preview)."""
+    problems: list[str] = []
+    seen: dict[Path, str] = {}
+    for flag, attr in _REPORT_FLAGS:
+        value = getattr(args, attr, None)
+        if not value:
+            continue
+        p = Path(value)
+        try:
+            resolved = p.resolve()
+            parent = resolved.parent
+            if p.is_dir():
+                problems.append(f"{flag} {value}: is a directory; name a file")
+            elif not parent.is_dir():
+                problems.append(f"{flag} {value}: directory {parent} does not exist")
+            elif not os.access(parent, os.W_OK) or (p.exists() and not os.access(p, os.W_OK)):
+                problems.append(f"{flag} {value}: not writable")
+            elif resolved in seen:
+                problems.append(f"{flag} {value}: the same file as {seen[resolved]}")
+            seen.setdefault(resolved, flag)
+        except (OSError, ValueError) as e:
+            problems.append(f"{flag} {value}: not a usable path ({e})")
+    return problems
 
 
 def _preview(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    project_dir: Path | None = None
+    bad_reports = report_path_problems(args)
     try:
+        if bad_reports:
+            raise PreviewUsageError("; ".join(bad_reports))
         against = load_against(args.against) if args.against else None
         project_dir = Path(args.project).resolve() if args.project else find_project_dir()
         result = _run_preview(args, project_dir)
         plan = _plan(args, against, result)
+    except PolicyPackImportError as e:
+        return _report_failure(args, e, EXIT_PROGRAM, project_dir, out, err)
     except _PREVIEW_ERRORS as e:
-        return _report_usage_error(e, args.json, out, err)
+        return _report_failure(args, e, EXIT_USAGE, project_dir, out, err)
+    except Exception as e:  # a bug in the engine: still exit 3 and still write the reports CI uploads
+        return _report_failure(args, e, EXIT_PROGRAM, project_dir, out, err)
     _write_reports(args, result, project_dir, plan)
     _print_result(args, result, out, plan)
     return result.exit_code
@@ -188,15 +275,32 @@ def _run_preview(args: argparse.Namespace, project_dir: Path) -> PreviewResult:
     )
 
 
-def _report_usage_error(e: Exception, as_json: bool, out: TextIO, err: TextIO) -> int:
-    if as_json:
-        doc = {"summary": {"status": "usage-error", "exitCode": EXIT_USAGE, "statement": OFFLINE_STATEMENT}}
-        doc["error"] = str(e)  # type: ignore[assignment]
+def _report_failure(
+    args: argparse.Namespace,
+    e: Exception,
+    code: int,
+    project_dir: Path | None,
+    out: TextIO,
+    err: TextIO,
+) -> int:
+    """A run that stopped before a result: the error on stderr (or as the JSON document), and the requested
+    report files written with it (those whose paths are usable), so CI still has something to upload."""
+    status = "usage-error" if code == EXIT_USAGE else "error"
+    plain = code == EXIT_USAGE or isinstance(e, PolicyPackImportError)
+    text = str(e) if plain else f"{type(e).__name__}: {_short(e)}"
+    failed = PreviewResult(project=_project_name(project_dir), stack=args.stack, status=status, error=text)
+    with contextlib.suppress(Exception):
+        _write_reports(args, failed, project_dir or Path.cwd(), skip_unusable=True)
+    if args.json:
+        doc: dict[str, Any] = {
+            "summary": {"status": status, "exitCode": code, "statement": OFFLINE_STATEMENT},
+            "error": text,
+        }
         out.write(json.dumps(doc, indent=2, sort_keys=True) + "\n")
     else:
-        err.write(f"error: {e}\n")
+        err.write(f"error: {text}\n" if code == EXIT_USAGE else f"internal error: {text}\n")
         err.write(OFFLINE_STATEMENT + "\n")
-    return EXIT_USAGE
+    return code
 
 
 def _json_doc(result: PreviewResult, plan: Plan | None) -> dict[str, Any]:
@@ -206,15 +310,25 @@ def _json_doc(result: PreviewResult, plan: Plan | None) -> dict[str, Any]:
     return doc
 
 
+def _project_name(project_dir: Path | None) -> str:
+    return project_dir.name if project_dir is not None else ""
+
+
 def _write_reports(
-    args: argparse.Namespace, result: PreviewResult, project_dir: Path, plan: Plan | None = None
+    args: argparse.Namespace,
+    result: PreviewResult,
+    project_dir: Path,
+    plan: Plan | None = None,
+    *,
+    skip_unusable: bool = False,
 ) -> None:
-    """The `--report-*` files, written for every preview that ran (passed or blocked), for CI to upload."""
-    if args.report_json:
+    """The `--report-*` files, written for every preview (passed, blocked or failed), for CI to upload."""
+    unusable = {p.split(" ", 1)[0] for p in report_path_problems(args)} if skip_unusable else set()
+    if args.report_json and "--report-json" not in unusable:
         write_json(args.report_json, _json_doc(result, plan))
-    if args.report_sarif:
+    if args.report_sarif and "--report-sarif" not in unusable:
         write_json(args.report_sarif, to_sarif(result, base_dir=_repository_root(project_dir)))
-    if args.report_md:
+    if args.report_md and "--report-md" not in unusable:
         Path(args.report_md).write_text(to_markdown(result) + "\n", encoding="utf-8")
 
 

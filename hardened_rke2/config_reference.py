@@ -95,6 +95,8 @@ WEAKENING_POLICIES: dict[str, tuple[str, ...]] = {
     "tenants.teams[].podSecurity.enforce": ("namespace-pod-security-enforced",),
     "tenants.teams[].fleet.repo.insecureSkipTlsVerify": ("fleet-gitrepo-tls-verify",),
     "tenants.teams[].fleet.repo.correctDrift": ("fleet-gitrepo-pinned-or-drift-corrected",),
+    "management.server.allowPlainHttpChartRepositories": ("helm-chart-repository-tls",),
+    "cluster.podSecurity.allowUnverifiedTemplate": ("cluster-psa-template-defined",),
     # team project
     "workload.unsafe.privileged": ("pss-privileged-containers", "pss-allow-privilege-escalation"),
     "workload.unsafe.hostPath": ("pss-host-path-volumes", "pss-restricted-volume-types"),

@@ -15,6 +15,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from pulumi.config import ConfigMissingError, ConfigTypeError
+
 from hardened_rke2.capture import (
     STACK_REFERENCE_TYPE,
     EchoMocks,
@@ -116,6 +118,9 @@ def config_problems(exc: BaseException) -> list[str] | None:
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
+        if isinstance(current, (ConfigMissingError, ConfigTypeError)):
+            # Pulumi's own config errors (a required key missing, a value of the wrong type): bad input.
+            return [" ".join(str(current).split())]
         if "problems" in dir(type(current)) or hasattr(current, "problems"):
             problems = getattr(current, "problems", None)
             if isinstance(problems, (list, tuple)):

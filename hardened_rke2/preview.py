@@ -142,6 +142,13 @@ def preview_project(
     return result
 
 
+def _warn(result: PreviewResult, warnings: Sequence[str]) -> None:
+    """Add warnings once each: a program may log the same one for several resources, a pack per policy."""
+    for w in warnings:
+        if w not in result.warnings:
+            result.warnings.append(w)
+
+
 def _new_result(project: Project, stack: str, stack_config: StackConfig) -> PreviewResult:
     return PreviewResult(
         project=project.name,
@@ -185,7 +192,7 @@ def _start_packs(
                 session.name, session.version, session.pack_dir, session.policies, session.config_warnings
             )
         )
-        result.warnings += session.config_warnings
+        _warn(result, session.config_warnings)
     return sessions
 
 
@@ -224,7 +231,7 @@ def _run_program(
         return None
     result.resources = run.resources
     result.stack_outputs = run.stack_outputs
-    result.warnings += run.warnings
+    _warn(result, run.warnings)
     return run
 
 

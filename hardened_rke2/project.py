@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from hardened_rke2.safe_yaml import InputFileError, load_file
 
 
 class PreviewUsageError(Exception):
@@ -54,10 +54,7 @@ def read_project(project_dir: str | os.PathLike[str]) -> Project:
     path = d / "Pulumi.yaml" if (d / "Pulumi.yaml").is_file() else d / "Pulumi.yml"
     if not path.is_file():
         raise PreviewUsageError(f"{d} has no Pulumi.yaml")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as e:
-        raise PreviewUsageError(f"{path}: not valid YAML ({e})") from e
+    data = _load(path, "project file") or {}
     if not isinstance(data, dict) or not data.get("name"):
         raise PreviewUsageError(f"{path}: a project needs a `name`")
     name = str(data["name"])
@@ -65,14 +62,20 @@ def read_project(project_dir: str | os.PathLike[str]) -> Project:
     runtime_name = runtime.get("name") if isinstance(runtime, dict) else runtime
     if runtime_name not in (None, "python"):
         raise PreviewUsageError(f"{path}: runtime {runtime_name!r} is not supported offline (python only)")
-    main = (d / str(data.get("main") or ".")).resolve()
-    if not main.exists():
+    try:
+        main = (d / str(data.get("main") or ".")).resolve()
+        main_exists = main.exists()
+    except (OSError, ValueError):  # e.g. a NUL byte or an over-long name
+        main_exists = False
+    if not main_exists:
         raise PreviewUsageError(f"{path}: main {data.get('main')!r} does not exist")
     defaults: dict[str, Any] = {}
     types: dict[str, Mapping[str, Any]] = {}
     project_config = data.get("config") or {}
     if isinstance(project_config, str):
         project_config = {}  # legacy `config: <dir>` is the stack config directory
+    if not isinstance(project_config, dict):
+        raise PreviewUsageError(f"{path}: `config:` must be a mapping of config keys to their settings")
     for key, spec in project_config.items():
         full = key if ":" in str(key) else f"{name}:{key}"
         if isinstance(spec, dict):
@@ -154,10 +157,7 @@ def load_stack_config(
             f"stack {stack!r} has no config file {path}"
             + (f" (stacks here: {', '.join(known)})" if known else "")
         )
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as e:
-        raise PreviewUsageError(f"{path}: not valid YAML ({e})") from e
+    data = _load(path, "stack file") or {}
     if not isinstance(data, dict):
         raise PreviewUsageError(f"{path}: expected a mapping with a `config:` section")
     warnings: list[str] = []
@@ -220,6 +220,8 @@ def _has_type(value: Any, spec: Mapping[str, Any]) -> bool:
         return isinstance(value, bool)
     if t == "array":
         items = spec.get("items") or {}
+        if not isinstance(items, Mapping):
+            return isinstance(value, list)
         return isinstance(value, list) and all(_has_type(v, items) for v in value)
     return True
 
@@ -264,13 +266,19 @@ def load_stack_reference_outputs(path: str | os.PathLike[str]) -> dict[str, dict
     that the referenced stack exports as secrets (e.g. a kubeconfig): `get_output` then returns secrets.
     """
     p = Path(path)
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as e:
-        raise PreviewUsageError(f"{p}: cannot read stack reference outputs ({e})") from e
+    data = _load(p, "stack reference outputs") or {}
     if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
         raise PreviewUsageError(f"{p}: expected a mapping of stack name -> mapping of outputs")
     return {str(k): dict(v) for k, v in data.items()}
+
+
+def _load(path: Path, what: str) -> Any:
+    """Every YAML file the preview reads goes through `safe_yaml` (size, UTF-8, depth, aliases,
+    duplicate keys); its problems are usage errors."""
+    try:
+        return load_file(path, what)
+    except InputFileError as e:
+        raise PreviewUsageError(str(e)) from None
 
 
 def stack_tags(project: Project) -> dict[str, str]:

@@ -6,6 +6,7 @@ that the preview was offline.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Mapping
@@ -226,6 +227,7 @@ def to_sarif(result: PreviewResult, *, base_dir: str | os.PathLike[str] | None =
         except ValueError:
             artifact = result.stack_file.as_posix()
     results: list[dict[str, Any]] = []
+    fingerprints: set[str] = set()
     for v in sorted_violations(result):
         entry: dict[str, Any] = {
             "ruleId": v.policy_name,
@@ -246,7 +248,11 @@ def to_sarif(result: PreviewResult, *, base_dir: str | os.PathLike[str] | None =
                     ],
                 }
             ],
-            "partialFingerprints": {"policyResource/v1": f"{v.pack_name}/{v.policy_name}/{v.urn}"},
+            "partialFingerprints": {
+                "policyResource/v1": _fingerprint(
+                    f"{v.pack_name}/{v.policy_name}/{v.urn}", v.message, fingerprints
+                )
+            },
             "properties": {
                 "enforcementLevel": v.enforcement_level,
                 "resourceType": v.resource_type,
@@ -257,6 +263,32 @@ def to_sarif(result: PreviewResult, *, base_dir: str | os.PathLike[str] | None =
         if v.policy_name in index:
             entry["ruleIndex"] = index[v.policy_name]
         results.append(entry)
+    for rule_id, text in _failures(result):
+        if rule_id not in index:
+            index[rule_id] = len(rules)
+            rules.append(_FAILURE_RULES[rule_id])
+        results.append(
+            {
+                "ruleId": rule_id,
+                "ruleIndex": index[rule_id],
+                "level": "error",
+                "message": {"text": text},
+                "locations": [
+                    {
+                        "physicalLocation": {
+                            "artifactLocation": {"uri": artifact},
+                            "region": {"startLine": 1},
+                        }
+                    }
+                ],
+                "partialFingerprints": {
+                    "policyResource/v1": _fingerprint(f"hardened-rke2/{rule_id}", text, fingerprints)
+                },
+            }
+        )
+    notifications: list[dict[str, Any]] = [{"level": "note", "message": {"text": OFFLINE_STATEMENT}}]
+    if result.error:
+        notifications.append({"level": "error", "message": {"text": result.error}})
     return {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
@@ -274,15 +306,56 @@ def to_sarif(result: PreviewResult, *, base_dir: str | os.PathLike[str] | None =
                 "invocations": [
                     {
                         "executionSuccessful": result.status == "ok",
-                        "toolExecutionNotifications": [
-                            {"level": "note", "message": {"text": OFFLINE_STATEMENT}}
-                        ],
+                        "toolExecutionNotifications": notifications,
                     }
                 ],
                 "results": results,
             }
         ],
     }
+
+
+_FAILURE_RULES: dict[str, dict[str, Any]] = {
+    rule_id: {
+        "id": rule_id,
+        "name": rule_id,
+        "shortDescription": {"text": text},
+        "fullDescription": {"text": text},
+        "defaultConfiguration": {"level": "error", "enabled": True},
+        "properties": {"tags": ["hardened-rke2"]},
+    }
+    for rule_id, text in (
+        ("invalid-config", "The stack config is invalid; nothing was registered."),
+        ("usage-error", "The preview could not run: an input or option is missing or invalid."),
+        ("preview-error", "The preview failed: the program, a policy pack or the tool raised an error."),
+    )
+}
+
+
+def _failures(result: PreviewResult) -> list[tuple[str, str]]:
+    """A run that did not complete, as SARIF results: each config problem, or the error."""
+    if result.status == "invalid-config":
+        return [("invalid-config", p) for p in result.problems] or [("invalid-config", result.error)]
+    if result.status == "usage-error":
+        return [("usage-error", result.error)]
+    if result.status == "error":
+        return [("preview-error", result.error)]
+    return []
+
+
+def _fingerprint(base: str, message: str, seen: set[str]) -> str:
+    """`base` (pack/policy/urn), made distinct for a second result with the same base by a hash of its
+    message (stable across runs), and by an ordinal if even that repeats."""
+    fp = base
+    if fp in seen:
+        fp = f"{base}/{hashlib.sha256(message.encode()).hexdigest()[:16]}"
+    n = 2
+    candidate = fp
+    while candidate in seen:
+        candidate = f"{fp}/{n}"
+        n += 1
+    seen.add(candidate)
+    return candidate
 
 
 def _version() -> str:

@@ -46,6 +46,7 @@ from components.addons.catalog import install_chart, require_kubernetes_provider
 from components.addons.contract import InstallContext, PreflightContext
 from components.handles import ClusterHandle
 from components.model import HardenedModel
+from components.net_types import Host, Port
 from components.problems import Problem, ProblemList
 from components.versions import LinePins, pins_for
 
@@ -68,9 +69,9 @@ class AuditLogOutputArgs(HardenedModel):
 
     type: OutputType
     """Kind of target: `syslog` (TLS), `elasticsearch`, `opensearch`, `splunkHec` or `http`."""
-    host: str | None = None
+    host: Host | None = None
     """syslog / elasticsearch / opensearch / splunkHec host name."""
-    port: int | None = None
+    port: Port | None = None
     """Target port; unset uses the type's default (syslog 6514, elasticsearch / opensearch 9200, ...)."""
     endpoint: str | None = None
     """http: the full https:// URL."""

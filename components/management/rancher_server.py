@@ -19,6 +19,7 @@ from pydantic import Field, model_validator
 
 from components.management.secrets import SecretRef, resolve_secret
 from components.model import HardenedModel
+from components.net_types import Email, chart_repository_problem
 from components.problems import ProblemList
 from components.versions import DEFAULT_RANCHER_LINE, LinePins, RancherLine, pins_for
 
@@ -146,7 +147,7 @@ class RancherTlsArgs(HardenedModel):
     `tls-rancher-ingress` secret is pre-created."""
     private_key: SecretRef | None = None
     """Secret config key with the certificate's private key (PEM), given together with `certificate`."""
-    lets_encrypt_email: str | None = None
+    lets_encrypt_email: Email | None = None
     """ACME account e-mail for `source: letsEncrypt`."""
     lets_encrypt_environment: Literal["production", "staging"] = "production"
     """Let's Encrypt environment (`staging` for trials)."""
@@ -209,6 +210,9 @@ class RancherServerArgs(HardenedModel):
     """Overrides the cert-manager chart pinned for the line (used with `tls.source` letsEncrypt / rancher)."""
     cert_manager_repository: str = CERT_MANAGER_REPOSITORY
     """Helm repository of the cert-manager chart."""
+    allow_plain_http_chart_repositories: bool = False
+    """Named weakening: accept `http://` chart repositories (charts fetched without TLS can be swapped in
+    transit); the policy pack reports it."""
     replicas: int = Field(default=3, ge=1)
     """Rancher server replicas; fewer than 3 needs `allowReducedAvailability`."""
     allow_reduced_availability: bool = False
@@ -233,6 +237,14 @@ class RancherServerArgs(HardenedModel):
     @model_validator(mode="after")
     def _validate(self) -> RancherServerArgs:
         p = ProblemList()
+        for key, repo in (
+            ("chartRepository", self.chart_repository),
+            ("certManagerRepository", self.cert_manager_repository),
+        ):
+            problem = chart_repository_problem(repo)
+            weakened = repo.lower().startswith("http://") and self.allow_plain_http_chart_repositories
+            if problem and not weakened:
+                p.add((key,), problem, "use an https:// (or oci://) repository, e.g. an HTTPS mirror")
         if not _FQDN.match(self.hostname):
             p.add(
                 ("hostname",),

@@ -16,7 +16,12 @@ class PolicyConfigError(ValueError):
 
 
 class PolicyPackLoadError(RuntimeError):
-    """The policy pack could not be loaded or started."""
+    """The policy pack could not be loaded or started (no such directory, not a pack: a usage error)."""
+
+
+class PolicyPackImportError(PolicyPackLoadError):
+    """The pack's own code failed while loading (an exception or exit at import, no `PolicyPack`, a pack
+    process that never started serving): an internal error of the pack, exit code 3, not a usage error."""
 
 
 class PolicyPackRuntimeError(RuntimeError):

@@ -17,19 +17,18 @@ Reconciliation mirrors the engine (`pkg/resource/analyzer/config.go` in pulumi/p
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pulumi.runtime import proto
 
 from hardened_rke2.analysis.errors import PolicyConfigError
 from hardened_rke2.analysis.results import PolicyInfo
 from hardened_rke2.analysis.wire import LEVEL_TO_PROTO, LEVELS
+from hardened_rke2.safe_yaml import InputFileError, load_text, read_text
 
 
 @dataclass(frozen=True)
@@ -90,18 +89,12 @@ def load_policy_pack_config_file(path: str | os.PathLike[str]) -> dict[str, Any]
     """Read a `--policy-pack-config` file (JSON, as the CLI reads; YAML also accepted)."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as e:
-        raise PolicyConfigError([f"{p}: cannot read policy pack config ({e.strerror})"]) from e
-    if not text.strip():
-        return {}
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError:
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as e:
-            raise PolicyConfigError([f"{p}: not valid JSON or YAML ({e})"]) from e
+        text = read_text(p, "policy pack config")
+        if not text.strip():
+            return {}
+        data = load_text(text, str(p), json_first=True)
+    except InputFileError as e:
+        raise PolicyConfigError([str(e)]) from None
     if not isinstance(data, dict):
         raise PolicyConfigError([f"{p}: must contain an object mapping policy names (or 'all') to config"])
     return data
@@ -162,6 +155,10 @@ def reconcile_config(
         for k in user
         if k != "all" and k not in names
     ]
+    if policies and all(result[p.name].enforcement_level == "disabled" for p in policies):
+        warnings.append(
+            f"every policy of {pack or 'the pack'} is disabled by the policy pack config: nothing is enforced"
+        )
     problems = _validate(policies, result)
     for k, v in result.items():
         if v.enforcement_level not in LEVELS:

@@ -26,11 +26,11 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-import yaml
 from google.protobuf import empty_pb2
 from pulumi.runtime.proto import analyzer_pb2_grpc, engine_pb2, engine_pb2_grpc
 
-from hardened_rke2.analysis.errors import PolicyPackLoadError, PolicyPackRuntimeError
+from hardened_rke2.analysis.errors import PolicyPackImportError, PolicyPackLoadError, PolicyPackRuntimeError
+from hardened_rke2.safe_yaml import InputFileError, load_file
 
 # -- in process ------------------------------------------------------------------------------------------
 
@@ -72,7 +72,10 @@ def read_pack_yaml(pack_dir: Path) -> dict[str, Any]:
     path = pack_dir / "PulumiPolicy.yaml"
     if not path.is_file():
         return {}
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    try:
+        data = load_file(path, "policy pack metadata") or {}
+    except InputFileError as e:
+        raise PolicyPackLoadError(str(e)) from None
     return data if isinstance(data, dict) else {}
 
 
@@ -142,6 +145,8 @@ def load_pack(pack_dir: str | os.PathLike[str]) -> LoadedPack:
         def capture(*args: Any, **kwargs: Any) -> Any:
             raise _PackCaptured(args, kwargs)
 
+        capture.__wrapped__ = original  # type: ignore[attr-defined]  # the real class, for packs that patch it
+
         sdk._PolicyAnalyzerServicer = capture  # type: ignore[assignment,misc]
         captured: _PackCaptured | None = None
         scope = pack_import_scope(path)
@@ -153,15 +158,15 @@ def load_pack(pack_dir: str | os.PathLike[str]) -> LoadedPack:
         except _PackCaptured as c:
             captured = c
         except SystemExit as e:
-            raise PolicyPackLoadError(f"policy pack {path} exited while loading (code {e.code})") from e
+            raise PolicyPackImportError(f"policy pack {path} exited while loading (code {e.code})") from e
         except Exception as e:
-            raise PolicyPackLoadError(f"policy pack {path} failed to load: {type(e).__name__}: {e}") from e
+            raise PolicyPackImportError(f"policy pack {path} failed to load: {type(e).__name__}: {e}") from e
         finally:
             sdk._PolicyAnalyzerServicer = original  # type: ignore[misc]
             os.chdir(saved_cwd)
             scope.__exit__(None, None, None)
         if captured is None:
-            raise PolicyPackLoadError(f"policy pack {path}: __main__.py never created a PolicyPack")
+            raise PolicyPackImportError(f"policy pack {path}: __main__.py never created a PolicyPack")
         loaded = LoadedPack(
             pack_dir=path,
             args=captured.servicer_args,
@@ -278,6 +283,7 @@ class SubprocessTransport:
         self.engine_server.start()
         self.stdout_lines: list[str] = []
         self.stderr_lines: list[str] = []
+        self._drainers: list[threading.Thread] = []
         full_env = dict(os.environ)
         for var in (
             "PULUMI_PROJECT",
@@ -297,12 +303,17 @@ class SubprocessTransport:
             env=full_env,
         )
         port_line = self._read_port(start_timeout)
-        threading.Thread(target=self._drain, args=(self.proc.stdout, self.stdout_lines), daemon=True).start()
+        self._start_drain(self.proc.stdout, self.stdout_lines)
         self.channel = grpc.insecure_channel(
             f"127.0.0.1:{port_line}", options=[("grpc.max_receive_message_length", 400 * 1024 * 1024)]
         )
         grpc.channel_ready_future(self.channel).result(timeout=start_timeout)
         self.stub = analyzer_pb2_grpc.AnalyzerStub(self.channel)
+
+    def _start_drain(self, stream: Any, sink: list[str]) -> None:
+        t = threading.Thread(target=self._drain, args=(stream, sink), daemon=True)
+        t.start()
+        self._drainers.append(t)
 
     @staticmethod
     def _drain(stream: Any, sink: list[str]) -> None:
@@ -311,7 +322,7 @@ class SubprocessTransport:
 
     def _read_port(self, timeout: float) -> int:
         assert self.proc.stdout is not None and self.proc.stderr is not None
-        threading.Thread(target=self._drain, args=(self.proc.stderr, self.stderr_lines), daemon=True).start()
+        self._start_drain(self.proc.stderr, self.stderr_lines)
         result: list[bytes] = []
         reader = threading.Thread(target=lambda: result.append(self.proc.stdout.readline()), daemon=True)  # type: ignore[union-attr]
         reader.start()
@@ -320,7 +331,7 @@ class SubprocessTransport:
         if not line.isdigit():
             self.close()
             time.sleep(0.05)
-            raise PolicyPackLoadError(
+            raise PolicyPackImportError(
                 "policy pack process did not print its port"
                 + (f" (printed {line!r})" if line else "")
                 + ("\n" + "\n".join(self.stderr_lines[-30:]) if self.stderr_lines else "")
@@ -347,4 +358,13 @@ class SubprocessTransport:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout=10)
-        self.engine_server.stop(0)
+        # Shut down in order, so nothing is left for the garbage collector at interpreter exit (where a
+        # half-closed gRPC/asyncio object prints "Exception ignored ... Invalid file descriptor"): the
+        # readers finish on EOF, then their pipes close, then the engine server stops and is waited for.
+        for t in self._drainers:
+            t.join(timeout=5)
+        for stream in (self.proc.stdout, self.proc.stderr):
+            with contextlib.suppress(Exception):
+                if stream is not None:
+                    stream.close()
+        self.engine_server.stop(0).wait(timeout=5)

@@ -90,10 +90,11 @@ def test_invalid_config_registers_nothing() -> None:
     ]
 
 
-def test_other_program_errors_are_reported_not_raised() -> None:
+def test_missing_required_config_is_bad_input_not_a_crash() -> None:
+    # Pulumi's own ConfigMissingError (`Config.require`) is a problem of the stack's config: exit 2, not 3.
     result = preview_project(PROJECT, "broken")
-    assert result.status == "error" and result.exit_code == 3
-    assert "mini:namespace" in result.error
+    assert result.status == "invalid-config" and result.exit_code == 2
+    assert any("mini:namespace" in p for p in result.problems)
 
 
 def test_typed_project_config_is_validated_before_the_program_runs() -> None:

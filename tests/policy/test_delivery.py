@@ -345,3 +345,26 @@ def test_alert_receiver_tls() -> None:
     assert got["alert-receiver-tls-verified"][0].startswith(
         "spec.receivers[0].webhookConfigs[0].httpConfig.tlsConfig.insecureSkipVerify is true"
     )
+
+
+RELEASE = "kubernetes:helm.sh/v3:Release"
+
+
+@pytest.mark.parametrize(
+    ("props", "fails"),
+    [
+        (
+            {
+                "chart": "rancher",
+                "repositoryOpts": {"repo": "https://releases.rancher.com/server-charts/stable"},
+            },
+            False,
+        ),
+        ({"chart": "oci://registry.example.com/charts/app"}, False),
+        ({"chart": "rancher", "repositoryOpts": {"repo": "http://charts.example.com"}}, True),
+        ({"chart": "http://charts.example.com/app-1.0.0.tgz"}, True),
+    ],
+)
+def test_helm_chart_repository_tls(props: dict[str, Any], fails: bool) -> None:
+    got = run(RELEASE, {"namespace": "cattle-system", **props})
+    assert ("helm-chart-repository-tls" in got) is fails, got

@@ -207,6 +207,11 @@ FAILING: list[tuple[str, str, dict[str, Any]]] = [
         mutate(lambda p: p.update(defaultPodSecurityAdmissionConfigurationTemplateName="rancher-privileged")),
     ),
     (
+        "cluster-psa-default-template",
+        "only 'rancher-restricted' enforces restricted",
+        mutate(lambda p: p.update(defaultPodSecurityAdmissionConfigurationTemplateName="rancher-baseline")),
+    ),
+    (
         "cluster-project-network-isolation",
         "enableNetworkPolicy is False",
         mutate(lambda p: p.update(enableNetworkPolicy=False)),

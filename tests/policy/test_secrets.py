@@ -96,3 +96,54 @@ def test_configmaps(data: dict[str, str] | None, binary: dict[str, str] | None, 
 def test_configmap_keys_can_be_allowed() -> None:
     config = {"no-credentials-in-configmaps": {"allowedKeys": ["password-policy"]}}
     assert analyze(CM, configmap({"password-policy": "min-length-12"}), config=config) == []
+
+
+# --- bounded time on hostile values (issue 15) -------------------------------------------------------
+
+ADVERSARIAL = {
+    "letters": "a" * 100_000,
+    "url schemes": "a://" * 25_000,
+    "url without password": "a://b" + ":" * 100_000,
+    "slack prefix then dashes": "xoxb-aaaaaaaaaa" * 4_000 + "-" * 40_000 + ".",
+    "jwt prefixes": "-eyJ" * 25_000,
+    "blank lines": "\n" * 100_000,
+    "assignment with inner spaces": "password: x" + " " * 100_000 + "y",
+    "dash run": "-" * 100_000 + "x",
+    "private key prefixes": "-----BEGIN A" * 8_000,
+}
+
+
+@pytest.mark.parametrize("value", ADVERSARIAL.values(), ids=list(ADVERSARIAL))
+def test_credential_patterns_are_linear(value: str) -> None:
+    """Before: the password-in-URL pattern took 51 s on 100,000 characters, blank lines ~47 s on 20,000."""
+    import time
+
+    from nsa_cisa import secrets
+
+    t0 = time.perf_counter()
+    secrets.value_findings(value)
+    secrets._assignment_findings(value)
+    assert time.perf_counter() - t0 < 2.0
+
+
+def test_patterns_still_find_what_they_found() -> None:
+    from nsa_cisa.secrets import _assignment_findings, value_findings
+
+    assert value_findings("postgres://app:hunter2@db:5432/x") == ["a password in a URL"]
+    assert value_findings("see https://example.com/a:b@c") == []
+    assert value_findings("xoxb-1234567890-abcdef") == ["a Slack token"]
+    assert value_findings("ghp_" + "a" * 36) == ["a GitHub token"]
+    assert value_findings("eyJhbGciOiJI.eyJzdWIiOiIx.SflKxwRJSMeKKF2QT4fw") == ["a JSON web token"]
+    assert _assignment_findings("a: 1\n  password: hunter2   \n") == ["password"]
+    assert _assignment_findings('  "apiKey" : "abc",\n') == ["apiKey"]
+
+
+def test_oversized_configmap_value_says_it_was_cut() -> None:
+    from nsa_cisa.secrets import MAX_SCANNED_CHARS
+
+    big = "x" * (MAX_SCANNED_CHARS + 10) + "\npassword: hunter2\n"
+    violations = analyze(CM, configmap({"app.yaml": big}))
+    assert names(violations) == {"no-credentials-in-configmaps"}
+    assert "only the first 1,048,576 were scanned" in violations[0].message
+    leaked = "postgres://app:hunter2@db/x " + big
+    assert "password in a URL" in analyze(CM, configmap({"app.yaml": leaked}))[0].message

@@ -259,3 +259,36 @@ def test_garbage_in_stack_resources_never_crashes() -> None:
     messages = [v.message for vs in got.values() for v in vs]
     assert not [m for m in messages if "could not evaluate" in m], messages
     assert {v.resource_name for v in got["cluster-required-addons"]} == {"prod", "odd"}
+
+
+# --- cluster-psa-template-defined (issue 15) ---------------------------------------------------------
+
+PSACT = "rancher2:index/podSecurityAdmissionConfigurationTemplate:PodSecurityAdmissionConfigurationTemplate"
+
+
+def _psa_findings(template: str, defined: list[str]) -> list[str]:
+    resources = cluster("c1")
+    resources[0]["props"]["defaultPodSecurityAdmissionConfigurationTemplateName"] = template
+    for name in defined:
+        resources.append(
+            {
+                "type": PSACT,
+                "name": f"{name}-psa",
+                "props": {"name": name, "defaults": {"enforce": "restricted"}},
+            }
+        )
+    result = analyze_stack(PACK_DIR, resources)
+    return [v.message for v in result.violations if v.policy_name == "cluster-psa-template-defined"]
+
+
+def test_psa_template_not_defined_in_the_stack_is_reported() -> None:
+    found = _psa_findings("team-lenient", [])
+    assert len(found) == 1 and "'team-lenient', a template this stack does not define" in found[0]
+
+
+@pytest.mark.parametrize(
+    ("template", "defined"),
+    [("rancher-restricted", []), ("hardened", ["hardened"]), ("rancher-privileged", [])],
+)
+def test_psa_template_restricted_or_defined_passes(template: str, defined: list[str]) -> None:
+    assert _psa_findings(template, defined) == []

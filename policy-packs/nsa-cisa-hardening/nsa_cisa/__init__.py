@@ -36,6 +36,7 @@ MODULE_ORDER = (
     "delivery",
     "stack_rules",
     "node_drivers",
+    "robustness",
 )
 """Policy modules in pack order (relative to this package)."""
 

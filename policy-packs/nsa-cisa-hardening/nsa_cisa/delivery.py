@@ -456,3 +456,35 @@ def check_deprecated_addon(props: Mapping[str, Any], _cfg: Mapping[str, Any]) ->
             "install Istio's upstream base/istiod/cni charts"
         ]
     return []
+
+
+HELM_CHART_TYPES = (
+    "kubernetes:helm.sh/v3:Release",
+    "kubernetes:helm.sh/v3:Chart",
+    "kubernetes:helm.sh/v4:Chart",
+)
+
+
+@GROUP.policy(
+    name="helm-chart-repository-tls",
+    description="Helm charts the stack installs are fetched over TLS (https:// or oci://), not plain HTTP.",
+    severity="high",
+    nsa=("NSA-1.8", "NSA-2.17"),
+    section="network",
+    resource_types=list(HELM_CHART_TYPES),
+    url="https://helm.sh/docs/topics/chart_repository/",
+    remediation_steps="Use an https:// (or oci://) chart repository, e.g. an HTTPS mirror; for the "
+    "management stack remove allowPlainHttpChartRepositories.",
+)
+def check_helm_repository_tls(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
+    """A Helm Release/Chart's repository (`repositoryOpts.repo`, v3 Chart `fetchOpts.repo`) or chart URL
+    is not plain HTTP."""
+    out = []
+    for where in ("repositoryOpts.repo", "fetchOpts.repo", "repo", "chart"):
+        url = rp.dig(props, where)
+        if isinstance(url, str) and url.strip().lower().startswith("http://"):
+            out.append(
+                f"{where} {url.strip()[:200]} is plain HTTP: the chart (and the images it names) can be "
+                "replaced in transit; use https:// or oci://"
+            )
+    return out

@@ -416,7 +416,17 @@ def check_psa_default(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list
             "defaultPodSecurityAdmissionConfigurationTemplateName is 'rancher-privileged': it enforces "
             "nothing; use 'rancher-restricted' or a custom restricted template"
         ]
+    if name.strip().startswith("rancher-") and name.strip() != BUILTIN_RESTRICTED:
+        return [
+            f"defaultPodSecurityAdmissionConfigurationTemplateName is {name.strip()!r}: of Rancher's "
+            "built-in templates only 'rancher-restricted' enforces restricted"
+        ]
+    # Any other name must be a template of this stack: `cluster-psa-template-defined` (stack_rules) checks
+    # that, and the psa-template-* policies check that template's levels and exemptions.
     return []
+
+
+BUILTIN_RESTRICTED = "rancher-restricted"
 
 
 @GROUP.policy(

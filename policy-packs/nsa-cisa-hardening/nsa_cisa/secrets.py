@@ -30,21 +30,42 @@ _POINTER_SUFFIX = re.compile(
     r"_mode|_type|_header|_endpoint|_secret_name|_key_id_env)$",
     re.IGNORECASE,
 )
+# Every pattern here runs on user data, so each is linear in the length of what it scans: no two adjacent
+# quantifiers can trade characters, open-ended runs are matched at a fixed minimum length (`{36}`, not
+# `{36,}\b`), a run's start is anchored where the run cannot continue backwards (`(?<![...])`), and the
+# password-in-URL and `key: value` checks are small scanners (below). `tests/policy/test_secrets.py` times
+# them on adversarial input.
 _VALUE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("a private key", re.compile(r"-----BEGIN (?:[A-Z]+ )*PRIVATE KEY-----")),
     ("an AWS access key id", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
-    ("a GitHub token", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{50,})\b")),
-    ("a GitLab token", re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}\b")),
-    ("a Slack token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}\b")),
+    ("a GitHub token", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{50})")),
+    ("a GitLab token", re.compile(r"\bglpat-[A-Za-z0-9_-]{20}")),
+    ("a Slack token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10}")),
     ("a Google API key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b")),
     ("a Rancher API token", re.compile(r"\btoken-[a-z0-9]{5}:[a-z0-9]{54}\b")),
-    ("a JSON web token", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")),
-    ("a password in a URL", re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@", re.IGNORECASE)),
+    (
+        "a JSON web token",
+        re.compile(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8}"),
+    ),
 ]
-# `password = hunter2` / `"apiKey": "..."` inside a config file carried by a ConfigMap.
+URL_PASSWORD = "a password in a URL"
+# `scheme://user:password@`: after each `://`, the user part runs to `:` and the password to `@`; the two
+# classes exclude `/`, so the runs after two different `://` never overlap (linear overall).
+_URL_USERINFO = re.compile(r"[^/\s:@]+:[^/\s@]+@")
+_SCHEME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-")
+
+MAX_SCANNED_CHARS = 1024 * 1024
+"""Characters of one value scanned for credentials. Kubernetes refuses a ConfigMap over 1 MiB (and an
+environment value is far smaller), so a longer value cannot be deployed anyway; the message says when a
+value was cut."""
+
+# `password = hunter2` / `"apiKey": "..."` inside a config file carried by a ConfigMap, matched per line.
+# The leading run is matched atomically (a lookahead captured, then consumed by backreference) so it cannot
+# trade characters with the name that follows.
 _ASSIGNMENT = re.compile(
-    r"""(?im)^[\s"'{,-]*[\w.-]*(passw(?:or)?d|secret|token|api[_-]?key|access[_-]?key|client[_-]?secret)"""
-    r"""["']?\s*[:=][ \t]*(\S.*?)[ \t]*$"""
+    r"""(?i)(?=(?P<lead>[\s"'{,-]*))(?P=lead)[\w.-]*"""
+    r"""(passw(?:or)?d|secret|token|api[_-]?key|access[_-]?key|client[_-]?secret)"""
+    r"""["']?\s*[:=][ \t]*(\S.*)"""
 )
 _PLACEHOLDER = re.compile(
     r"^(\$\{.*\}|\$\(.*\)|\$[A-Z_][A-Z0-9_]*|\{\{.*\}\}|<[^>]*>|%\(?\w+\)?s?|\*+|x+|changeme)$",
@@ -65,19 +86,51 @@ def sensitive_name(name: str) -> bool:
     return bool(_SENSITIVE_NAME.search(name)) and not _POINTER_SUFFIX.search(name)
 
 
+def _password_in_url(value: str) -> bool:
+    start = value.find("://")
+    while start != -1:
+        i = start
+        while i > 0 and value[i - 1] in _SCHEME_CHARS:
+            i -= 1
+        scheme = value[i:start]
+        # `[a-z][a-z0-9+.-]*` ending at `://`: some letter in the run can start the scheme.
+        if any(c.isascii() and c.isalpha() for c in scheme) and _URL_USERINFO.match(value, start + 3):
+            return True
+        start = value.find("://", start + 3)
+    return False
+
+
+def scanned(value: str) -> tuple[str, str]:
+    """The part of `value` that is scanned, and a note for messages when it was cut."""
+    if len(value) <= MAX_SCANNED_CHARS:
+        return value, ""
+    return value[:MAX_SCANNED_CHARS], (
+        f" (the value has {len(value):,} characters; only the first {MAX_SCANNED_CHARS:,} were scanned, "
+        "and Kubernetes refuses a ConfigMap over 1 MiB)"
+    )
+
+
 def value_findings(value: str) -> list[str]:
-    return [label for label, pattern in _VALUE_PATTERNS if pattern.search(value)]
+    value = value[:MAX_SCANNED_CHARS]
+    found = [label for label, pattern in _VALUE_PATTERNS if pattern.search(value)]
+    if _password_in_url(value):
+        found.append(URL_PASSWORD)
+    return found
 
 
 def _assignment_findings(value: str) -> list[str]:
     found = []
-    for m in _ASSIGNMENT.finditer(value):
-        raw = m.group(2).strip().strip("\"'")
-        literal = m.group(2).rstrip(",;}").strip().strip("\"'")
+    for line in value[:MAX_SCANNED_CHARS].split("\n"):
+        m = _ASSIGNMENT.match(line)
+        if m is None:
+            continue
+        value_part = m.group(3).rstrip(" \t")
+        raw = value_part.strip().strip("\"'")
+        literal = value_part.rstrip(",;}").strip().strip("\"'")
         if _is_placeholder(raw) or _is_placeholder(literal):
             continue
         if literal and not literal.startswith(("{", "[", "|", ">", "&", "*")):
-            found.append(m.group(1))  # '{'/'[' open a nested block; '|'/'>' YAML blocks; '&'/'*' anchors
+            found.append(m.group(2))  # '{'/'[' open a nested block; '|'/'>' YAML blocks; '&'/'*' anchors
     return found
 
 
@@ -98,9 +151,12 @@ def _env_findings(args: Any) -> Iterator[str]:
             if not isinstance(value, str) or not value or matches_any(name, allowed):
                 continue
             where = f"{c.label}: env[{i}] '{name}'"
+            value, cut = scanned(value)
             found = value_findings(value)
             if found:
-                yield f"{where} holds {', '.join(found)} as a literal: use valueFrom.secretKeyRef"
+                yield f"{where} holds {', '.join(found)} as a literal: use valueFrom.secretKeyRef{cut}"
+            elif cut:
+                yield f"{where} is too long to check for credentials{cut}"
             elif sensitive_name(name) and not _is_placeholder(value):
                 yield f"{where} looks like a credential set as a literal value: use valueFrom.secretKeyRef"
 
@@ -158,15 +214,18 @@ def _configmap(args: Any, report: ReportFn) -> None:
             continue
         if not isinstance(value, str) or not value.strip():
             continue
+        value, cut = scanned(value)
         found = value_findings(value)
         if found:
-            report(f"data['{key}'] holds {', '.join(found)}: move it to a Secret")
+            report(f"data['{key}'] holds {', '.join(found)}: move it to a Secret{cut}")
+        elif cut:
+            report(f"data['{key}'] is too long to check for credentials{cut}")
         elif sensitive_name(key) and "\n" not in value.strip() and not _is_placeholder(value):
             report(f"data['{key}'] looks like a credential: move it to a Secret")
         else:
             fields = sorted(set(_assignment_findings(value)))
             if fields:
-                report(f"data['{key}'] sets {fields} to literal values: move them to a Secret")
+                report(f"data['{key}'] sets {fields} to literal values: move them to a Secret{cut}")
     for key in as_map(args.props.get("binaryData")):
         if isinstance(key, str) and sensitive_name(key) and not matches_any(key, allowed):
             report(f"binaryData['{key}'] looks like key material: move it to a Secret")

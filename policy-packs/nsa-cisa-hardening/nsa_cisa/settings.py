@@ -36,14 +36,53 @@ def settings_path() -> Path | None:
     return DEFAULT_FILE if DEFAULT_FILE.is_file() else None
 
 
+MAX_SETTINGS_BYTES = 1024 * 1024
+MAX_SETTINGS_DEPTH = 32
+
+
+def _safe_load(path: Path) -> Any:
+    """`yaml.safe_load` with the limits of the offline engine's loader (hardened_rke2/safe_yaml.py, which
+    the pack cannot import): size, UTF-8, nesting, no aliases (an alias bomb would hang the pack), no
+    duplicate keys. Checked on the event stream first, which is linear and builds nothing."""
+    if path.stat().st_size > MAX_SETTINGS_BYTES:
+        raise yaml.YAMLError(f"larger than {MAX_SETTINGS_BYTES:,} bytes")
+    text = path.read_bytes().decode("utf-8")
+    # One frame per open collection: [seen keys, expecting a key] for a mapping, None for a sequence.
+    frames: list[list[Any] | None] = []
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        line = event.start_mark.line + 1 if event.start_mark is not None else 0
+        if isinstance(event, yaml.AliasEvent):
+            raise yaml.YAMLError(f"line {line}: aliases are not accepted in pack settings")
+        if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            frames.pop()
+            continue
+        if not isinstance(event, (yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            continue
+        parent = frames[-1] if frames else None
+        if parent is not None:
+            seen, expecting_key = parent
+            if expecting_key and isinstance(event, yaml.ScalarEvent):
+                if event.value in seen:
+                    raise yaml.YAMLError(
+                        f"line {line}: duplicate key {event.value!r} (first at line {seen[event.value]})"
+                    )
+                seen[event.value] = line
+            parent[1] = not expecting_key
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            if len(frames) >= MAX_SETTINGS_DEPTH:
+                raise yaml.YAMLError(f"line {line}: nested more than {MAX_SETTINGS_DEPTH} levels deep")
+            frames.append([{}, True] if isinstance(event, yaml.MappingStartEvent) else None)
+    return yaml.safe_load(text)
+
+
 def load_pack_settings(path: Path | None = None) -> dict[str, Any]:
     """Parse and check the settings file; a bad file stops the pack with a message naming the key."""
     path = path if path is not None else settings_path()
     if path is None:
         return {}
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+        data = _safe_load(path)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise PackSettingsError(
             f"{path}: cannot read pack settings: {exc} (fix: valid YAML/JSON mapping)"
         ) from exc

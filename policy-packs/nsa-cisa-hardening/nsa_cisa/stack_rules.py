@@ -22,6 +22,12 @@ from nsa_cisa.declare import PolicyGroup
 from nsa_cisa.delivery import GITREPO, GITREPO_RESTRICTION, PEER_AUTHN_TYPES, selects_all_workloads
 
 CLUSTER_V2 = "rancher2:index/clusterV2:ClusterV2"
+PSACT = "rancher2:index/podSecurityAdmissionConfigurationTemplate:PodSecurityAdmissionConfigurationTemplate"
+PSA_TEMPLATE_KEY = "defaultPodSecurityAdmissionConfigurationTemplateName"
+PSA_URL = (
+    "https://ranchermanager.docs.rancher.com/how-to-guides/new-user-guides/"
+    "authentication-permissions-and-global-configuration/psa-config-templates"
+)
 CLUSTER_SYNC = "rancher2:index/clusterSync:ClusterSync"
 APP_V2 = "rancher2:index/appV2:AppV2"
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -260,5 +266,42 @@ def validate_workspace_restrictions(args: StackValidationArgs, report: Report) -
             report(
                 f"GitRepo {r.name!r} is in Fleet workspace {ns!r}, which has no GitRepoRestriction in this "
                 "stack: any repository and deploy identity is allowed there",
+                r.urn,
+            )
+
+
+@GROUP.policy(
+    name="cluster-psa-template-defined",
+    description="A cluster's Pod Security Admission template is rancher-restricted or a template this stack "
+    "defines (whose levels and exemptions the pack checks).",
+    severity="high",
+    nsa=("NSA-1.10",),
+    section="pod-security",
+    url=PSA_URL,
+    stack=True,
+    remediation_steps="Use 'rancher-restricted', or define the template in this stack "
+    "(rancher2.PodSecurityAdmissionConfigurationTemplate, enforcing restricted, every exemption justified).",
+)
+def validate_psa_template_defined(args: StackValidationArgs, report: Report) -> None:
+    def prop(r: PolicyResource, key: str) -> Any:
+        return _safe(lambda: _props(r).get(key))
+
+    resources = list(args.resources)
+    defined: set[str] = set()
+    for r in resources:
+        if r.resource_type == PSACT:
+            template = prop(r, "name")
+            if isinstance(template, str):
+                defined.add(template.strip())
+    for r in resources:
+        if r.resource_type != CLUSTER_V2:
+            continue
+        name = prop(r, PSA_TEMPLATE_KEY)
+        if not isinstance(name, str) or not name.strip() or name.strip().startswith("rancher-"):
+            continue  # unset or built-in: cluster-psa-default-template judges those
+        if name.strip() not in defined:
+            report(
+                f"{PSA_TEMPLATE_KEY} is {name.strip()!r}, a template this stack does not define: whether "
+                "it enforces restricted cannot be verified (even a template enforcing nothing would pass)",
                 r.urn,
             )
