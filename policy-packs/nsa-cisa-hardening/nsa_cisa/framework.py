@@ -40,6 +40,7 @@ from pulumi_policy.proxy import UnknownValueError
 from pulumi_policy.secret import Secret
 
 from nsa_cisa import exemptions as _ex
+from nsa_cisa.fastpath import TYPES_ATTR
 
 FRAMEWORK_NAME = "NSA/CISA Kubernetes Hardening Guide"
 FRAMEWORK_VERSION = "1.2"
@@ -470,7 +471,7 @@ def build_resource_policy(
         except Exception:  # a remediation must never break the preview; validation still reports
             return None
 
-    return ResourceValidationPolicy(
+    built = ResourceValidationPolicy(
         name=name,
         description=description,
         validate=_validate,
@@ -484,6 +485,10 @@ def build_resource_policy(
         remediation_steps=remediation_steps,
         url=url,
     )
+    # The fast analyzer loop (fastpath.py) dispatches on these: `_validate`/`_remediate` return at once,
+    # reporting nothing, for any other type, so not calling them for it is exact.
+    setattr(built, TYPES_ATTR, types)
+    return built
 
 
 def build_stack_policy(

@@ -1,0 +1,336 @@
+"""A faster analyzer loop for this pack, with answers identical to pulumi-policy's own.
+
+Why: pulumi-policy 1.21's `_PolicyAnalyzerServicer.Analyze` decodes the request and rebuilds its read-only
+property proxies (`unknown_checking_proxy`), the resource options and the provider resource once PER POLICY,
+for all ~120 policies, including the ~110 whose resource types exclude the request's type (they return at
+once). That rebuilding was 75-88% of an Analyze. `AnalyzeStack` does the same for every resource of the
+stack, once per stack policy.
+
+What this module changes (`install()`, called from the pack's `__main__.py`, so it runs under the real CLI's
+`python -m pulumi.policy` as well as in the offline engine): the servicer class's `Analyze`,
+`AnalyzeStack` and `Remediate` are replaced by versions that
+  * decode the request and build its proxies, options and provider ONCE per call, shared by every policy of
+    that call and dropped when the call returns (nothing is memoized across requests);
+  * dispatch by resource type first: a plan, built once per `Configure` state, lists per resource type the
+    enabled policies that can apply to it (this pack's policies record their types, see
+    `framework.build_resource_policy`), so a Namespace never touches the workload policies; skipping a
+    policy whose types exclude the request is exact, because its `validate`/`remediate` would return at once
+    without reporting;
+  * otherwise do what the SDK does, in its order: same enforcement-level logic (disabled skipped, remediate
+    reported as mandatory), same `report_violation`, same "can't run policy" and not-applicable answers.
+A servicer whose policies are not all this pack's (another pack in the same process) keeps the SDK's loop.
+
+The replacement is written against pulumi-policy `SUPPORTED_SDK_VERSION` (it reads the servicer's private
+state); `install()` raises at start-up on any other version rather than guessing.
+`tests/policy/test_fastpath.py` compares every answer of both loops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from inspect import isawaitable
+from typing import Any
+
+import pulumi_policy.policy as sdk
+from pulumi_policy.version import VERSION as SDK_VERSION
+
+SUPPORTED_SDK_VERSION = "1.21.0"
+TYPES_ATTR = "_nsa_cisa_types"
+"""Set on each of this pack's resource policies: frozenset of resource types, or None for all types."""
+
+_ORIGINALS_ATTR = "_nsa_cisa_fastpath_originals"
+_PLAN_ATTR = "_nsa_cisa_fastpath_plan"
+_S = "_PolicyAnalyzerServicer__"  # the servicer's private attributes, name-mangled
+_ALL = object()
+
+
+class UnsupportedSdkError(RuntimeError):
+    pass
+
+
+def _check_version() -> None:
+    if SDK_VERSION != SUPPORTED_SDK_VERSION:
+        raise UnsupportedSdkError(
+            f"nsa_cisa.fastpath replaces pulumi-policy {SUPPORTED_SDK_VERSION}'s analyzer loop, but "
+            f"pulumi-policy {SDK_VERSION} is installed: pin pulumi-policy=={SUPPORTED_SDK_VERSION} "
+            "(requirements.txt) or port nsa_cisa/fastpath.py to the new SDK")
+
+
+class _Plan:
+    """The enabled resource policies with their effective levels, per resource type (built lazily)."""
+
+    def __init__(self, servicer: Any) -> None:
+        self.levels = getattr(servicer, _S + "policy_pack_config_enforcement_level")
+        self.config = getattr(servicer, _S + "policy_pack_config")
+        resource: list[tuple[Any, Any, Any]] = []  # (policy, reported level, types)
+        remediate: list[tuple[Any, Any]] = []      # (policy, types) at the remediate level
+        stack: list[tuple[Any, Any]] = []
+        for policy in getattr(servicer, _S + "policies"):
+            level = servicer._get_enforcement_level(policy)
+            if isinstance(policy, sdk.ResourceValidationPolicy):
+                types = getattr(policy, TYPES_ATTR, _ALL)
+                if level == sdk.EnforcementLevel.REMEDIATE:
+                    remediate.append((policy, types))
+                if level == sdk.EnforcementLevel.DISABLED:
+                    continue
+                if not policy.has_validation():
+                    types = _ALL  # reported as not applicable for every type, as the SDK does
+                reported = (sdk.EnforcementLevel.MANDATORY if level == sdk.EnforcementLevel.REMEDIATE
+                            else level)
+                resource.append((policy, reported, types))
+            elif isinstance(policy, sdk.StackValidationPolicy) and level != sdk.EnforcementLevel.DISABLED:
+                stack.append((policy, sdk.EnforcementLevel.MANDATORY
+                              if level == sdk.EnforcementLevel.REMEDIATE else level))
+        self._resource = resource
+        self._remediate = remediate
+        self.stack = stack
+        self._by_type: dict[str, list[tuple[Any, Any]]] = {}
+        self._remediate_by_type: dict[str, list[tuple[Any, Any]]] = {}
+
+    def current(self, servicer: Any) -> bool:
+        return (getattr(servicer, _S + "policy_pack_config_enforcement_level") is self.levels
+                and getattr(servicer, _S + "policy_pack_config") is self.config)
+
+    def for_type(self, resource_type: str) -> list[tuple[Any, Any]]:
+        found = self._by_type.get(resource_type)
+        if found is None:
+            found = [(p, lvl) for p, lvl, types in self._resource if types is _ALL or types is None
+                     or resource_type in types]
+            self._by_type[resource_type] = found
+        return found
+
+    def remediations_for(self, resource_type: str) -> list[tuple[Any, bool]]:
+        """(policy, has_remediation) at the remediate level that can apply to `resource_type`."""
+        found = self._remediate_by_type.get(resource_type)
+        if found is None:
+            found = []
+            for p, types in self._remediate:
+                has = p.has_remediation()
+                if not has or types is _ALL or types is None or resource_type in types:
+                    found.append((p, has))
+            self._remediate_by_type[resource_type] = found
+        return found
+
+
+def _eligible(servicer: Any) -> bool:
+    flag = getattr(servicer, "_nsa_cisa_fastpath_ok", None)
+    if flag is None:
+        flag = all(
+            isinstance(p, sdk.StackValidationPolicy) or hasattr(p, TYPES_ATTR)
+            for p in getattr(servicer, _S + "policies")
+        )
+        servicer._nsa_cisa_fastpath_ok = flag
+    return bool(flag)
+
+
+def _plan(servicer: Any) -> _Plan:
+    plan: _Plan | None = getattr(servicer, _PLAN_ATTR, None)
+    if plan is None or not plan.current(servicer):
+        plan = _Plan(servicer)
+        setattr(servicer, _PLAN_ATTR, plan)
+    return plan
+
+
+def _run(result: Any) -> Any:
+    if isawaitable(result):  # as the SDK does for async policies
+        loop = asyncio.new_event_loop()
+        task = asyncio.Task(result, loop=loop)  # type: ignore[arg-type]
+        value = loop.run_until_complete(task)
+        loop.close()
+        return value
+    return result
+
+
+def _cant_run(servicer: Any, policy: Any, e: Any, what: str = "policy") -> str:
+    name = getattr(servicer, _S + "policy_pack_name")
+    version = getattr(servicer, _S + "policy_pack_version")
+    return (f"can't run {what} '{policy.name}' from policy pack '{name}@v{version}' during preview: "
+            f"{e.message}")
+
+
+def _unknown_diagnostic(servicer: Any, policy: Any, e: Any) -> Any:
+    return sdk.proto.AnalyzeDiagnostic(  # type: ignore[attr-defined]
+        policyName=policy.name,
+        policyPackName=getattr(servicer, _S + "policy_pack_name"),
+        policyPackVersion=getattr(servicer, _S + "policy_pack_version"),
+        message=_cant_run(servicer, policy, e),
+        urn="",
+        description=policy.description,
+        enforcementLevel=servicer._map_enforcement_level(sdk.EnforcementLevel.ADVISORY),
+    )
+
+
+def _decode(props: Any, keep_secrets: bool = False) -> Any:
+    decoded = sdk.json_format.MessageToDict(props)
+    return sdk.unknown_checking_proxy(
+        sdk.deserialize_properties(decoded, True) if keep_secrets else sdk.deserialize_properties(decoded))
+
+
+def fast_analyze(self: Any, request: Any, _context: Any) -> Any:
+    if not _eligible(self):
+        return _originals()["Analyze"](self, request, _context)
+    self._configure_runtime_settings()
+    response = sdk.proto.AnalyzeResponse()
+    applicable = _plan(self).for_type(request.type)
+    if not applicable:
+        return response
+    props = _decode(request.properties)
+    opts = self._get_resource_options(request)
+    provider = self._get_provider_resource(request)
+    stack_tags = getattr(self, _S + "stack_tags")
+    for policy, level in applicable:
+        if not policy.has_validation():
+            response.not_applicable.append(sdk.proto.PolicyNotApplicable(
+                policy_name=policy.name, reason="Policy does not implement validate"))
+            continue
+        report_violation = self._create_report_violation(response, policy.name, policy.description, level,
+                                                         policy.severity)
+        args = sdk.ResourceValidationArgs(request.type, props, request.urn, request.name, opts, provider,
+                                          self._get_policy_config(policy.name), stack_tags)
+        try:
+            _run(policy.validate(args, report_violation))
+        except sdk.UnknownValueError as e:
+            response.diagnostics.append(_unknown_diagnostic(self, policy, e))
+        except sdk._NotApplicableError as e:
+            response.not_applicable.append(sdk.proto.PolicyNotApplicable(policy_name=policy.name,
+                                                                         reason=e.reason or ""))
+    return response
+
+
+def _stack_resources(self: Any, request: Any) -> list[Any]:
+    """The SDK's PolicyResource graph for an AnalyzeStack request (its own construction, done once)."""
+    intermediates = []
+    for r in request.resources:
+        resource = sdk.PolicyResource(r.type, _decode(r.properties), r.urn, r.name,
+                                      self._get_resource_options(r), self._get_provider_resource(r), None,
+                                      [], {})
+        property_dependencies = {k: list(v.urns) for k, v in r.propertyDependencies.items()}
+        intermediates.append((resource, r.parent, list(r.dependencies), property_dependencies))
+    by_urn = {i[0].urn: i[0] for i in intermediates}
+    for resource, parent, dependencies, property_dependencies in intermediates:
+        if parent is not None and parent in by_urn:
+            resource.parent = by_urn[parent]
+        for d in dependencies:
+            if d in by_urn:
+                resource.dependencies.append(by_urn[d])
+        for k, v in property_dependencies.items():
+            resource.property_dependencies[k] = [by_urn[d] for d in v if d in by_urn]
+    return [i[0] for i in intermediates]
+
+
+def fast_analyze_stack(self: Any, request: Any, _context: Any) -> Any:
+    if not _eligible(self):
+        return _originals()["AnalyzeStack"](self, request, _context)
+    self._configure_runtime_settings()
+    response = sdk.proto.AnalyzeResponse()
+    policies = _plan(self).stack
+    if not policies:
+        return response
+    resources = _stack_resources(self, request)
+    stack_tags = getattr(self, _S + "stack_tags")
+    for policy, level in policies:
+        report_violation = self._create_report_violation(response, policy.name, policy.description, level,
+                                                         policy.severity)
+        # Each policy gets its own list (as with the SDK), over the shared, read-only resources.
+        args = sdk.StackValidationArgs(list(resources), self._get_policy_config(policy.name), stack_tags)
+        try:
+            _run(policy.validate(args, report_violation))
+        except sdk.UnknownValueError as e:
+            response.diagnostics.append(_unknown_diagnostic(self, policy, e))
+        except sdk._NotApplicableError as e:
+            response.not_applicable.append(sdk.proto.PolicyNotApplicable(policy_name=policy.name,
+                                                                         reason=e.reason or ""))
+    return response
+
+
+def fast_remediate(self: Any, request: Any, _context: Any) -> Any:
+    if not _eligible(self):
+        return _originals()["Remediate"](self, request, _context)
+    self._configure_runtime_settings()
+    response = sdk.proto.RemediateResponse()
+    candidates = _plan(self).remediations_for(request.type)
+    if not candidates:
+        return response
+    props = _decode(request.properties, keep_secrets=True)
+    opts = self._get_resource_options(request)
+    provider = self._get_provider_resource(request)
+    stack_tags = getattr(self, _S + "stack_tags")
+    for policy, has_remediation in candidates:
+        if not has_remediation:
+            response.not_applicable.append(sdk.proto.PolicyNotApplicable(
+                policy_name=policy.name, reason="Policy does not implement remediate"))
+            continue
+        args = sdk.ResourceValidationArgs(request.type, props, request.urn, request.name, opts, provider,
+                                          self._get_policy_config(policy.name), stack_tags)
+        rpc_props = None
+        diagnostic = None
+        try:
+            new_props = _run(policy.remediate(args))
+            if new_props:
+                props = new_props
+                rpc_props = sdk.struct_pb2.Struct()
+                for k, v in sdk.serialize_properties(new_props).items():
+                    rpc_props[k] = v
+        except sdk.UnknownValueError as e:
+            diagnostic = _cant_run(self, policy, e, "remediation")
+        except sdk._NotApplicableError as e:
+            response.not_applicable.append(sdk.proto.PolicyNotApplicable(policy_name=policy.name,
+                                                                         reason=e.reason or ""))
+        if rpc_props or diagnostic:
+            response.remediations.append(sdk.proto.Remediation(
+                policyName=policy.name,
+                policyPackName=getattr(self, _S + "policy_pack_name"),
+                policyPackVersion=getattr(self, _S + "policy_pack_version"),
+                description=policy.description,
+                properties=rpc_props,
+                diagnostic=diagnostic or "",
+            ))
+    return response
+
+
+_FAST = {"Analyze": fast_analyze, "AnalyzeStack": fast_analyze_stack, "Remediate": fast_remediate}
+
+
+def servicer_class() -> Any:
+    """The SDK's servicer class, found by its base: `sdk._PolicyAnalyzerServicer` may be temporarily stood in
+    for while a pack loads (the offline engine intercepts the servicer that way)."""
+    for cls in sdk.proto.AnalyzerServicer.__subclasses__():
+        if cls.__module__ == sdk.__name__ and cls.__name__ == "_PolicyAnalyzerServicer":
+            return cls
+    raise UnsupportedSdkError("pulumi_policy.policy has no _PolicyAnalyzerServicer")
+
+
+def _originals() -> dict[str, Any]:
+    # Kept on the SDK class: the pack may be imported more than once in one process (the offline engine
+    # isolates pack imports), and every copy must see the one true set of originals.
+    cls = servicer_class()
+    found = cls.__dict__.get(_ORIGINALS_ATTR)
+    if found is None:
+        found = {}
+        setattr(cls, _ORIGINALS_ATTR, found)
+    return found
+
+
+def install() -> None:
+    """Replace the servicer's Analyze/AnalyzeStack/Remediate; raises on an unsupported SDK version."""
+    _check_version()
+    originals = _originals()
+    if originals:
+        return
+    cls = servicer_class()
+    for name, fast in _FAST.items():
+        originals[name] = cls.__dict__[name]
+        setattr(cls, name, fast)
+
+
+def uninstall() -> None:
+    """Restore the SDK's own loop (tests and the benchmark compare both)."""
+    cls = servicer_class()
+    originals = _originals()
+    for name, original in originals.items():
+        setattr(cls, name, original)
+    originals.clear()
+
+
+def installed() -> bool:
+    return bool(_originals())
