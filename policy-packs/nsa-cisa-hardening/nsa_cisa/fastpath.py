@@ -134,7 +134,7 @@ def _plan(servicer: Any) -> _Plan:
 def _run(result: Any) -> Any:
     if isawaitable(result):  # as the SDK does for async policies
         loop = asyncio.new_event_loop()
-        task = asyncio.Task(result, loop=loop)  # type: ignore[arg-type]
+        task: Any = asyncio.Task(result, loop=loop)  # type: ignore[arg-type]
         value = loop.run_until_complete(task)
         loop.close()
         return value
@@ -149,7 +149,7 @@ def _cant_run(servicer: Any, policy: Any, e: Any, what: str = "policy") -> str:
 
 
 def _unknown_diagnostic(servicer: Any, policy: Any, e: Any) -> Any:
-    return sdk.proto.AnalyzeDiagnostic(  # type: ignore[attr-defined]
+    return sdk.proto.AnalyzeDiagnostic(
         policyName=policy.name,
         policyPackName=getattr(servicer, _S + "policy_pack_name"),
         policyPackVersion=getattr(servicer, _S + "policy_pack_version"),
