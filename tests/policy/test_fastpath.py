@@ -33,7 +33,8 @@ TEAM = REPO_ROOT / "stacks" / "teams" / "payments"
 
 def _fastpath() -> Any:
     # A standalone copy of the module: its state lives on the SDK class, shared by every copy.
-    spec = importlib.util.spec_from_file_location("fastpath_under_test", PACK_DIR / "nsa_cisa" / "fastpath.py")
+    path = PACK_DIR / "nsa_cisa" / "fastpath.py"
+    spec = importlib.util.spec_from_file_location("fastpath_under_test", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -108,7 +109,7 @@ def test_the_pack_entry_point_installs_it() -> None:
 
 def test_an_unsupported_sdk_version_fails_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(FASTPATH, "SDK_VERSION", "1.22.0")
-    with pytest.raises(FASTPATH.UnsupportedSdkError, match="pin pulumi-policy==1.21.0"):
+    with pytest.raises(FASTPATH.UnsupportedSdkError, match=r"pin pulumi-policy==1\.21\.0"):
         FASTPATH.install()
 
 
@@ -162,7 +163,8 @@ def _garbled_specs() -> Iterator[dict[str, Any]]:
         resource_type, props = rng.choice(base)
         if rng.random() < 0.15:
             resource_type = rng.choice(RESOURCE_TYPES)
-        yield {"type": resource_type, "name": f"garbled-{i}", "props": _garble(json.loads(json.dumps(props)), rng)}
+        garbled = _garble(json.loads(json.dumps(props)), rng)
+        yield {"type": resource_type, "name": f"garbled-{i}", "props": garbled}
 
 
 def test_garbled_and_unknown_props() -> None:

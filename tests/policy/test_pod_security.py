@@ -23,7 +23,7 @@ from tests.support.policy_builders import (
 )
 
 KINDS = list(POD_TYPES)
-ADVISORY = {"read-only-root-filesystem", "image-tag-pinned"}
+ADVISORY = {"read-only-root-filesystem", "image-tag-pinned", "secrets-not-in-env-vars"}
 FIXTURES = Path(__file__).parent / "fixtures" / "pss"
 
 
@@ -123,7 +123,11 @@ CONTAINER_CASES: dict[str, tuple[Any, set[str]]] = {
         lambda c: c.update(
             env=[{"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}}]
         ),
-        set(),
+        {"secrets-not-in-env-vars"},  # no longer a literal credential; advisory: prefer a mounted file
+    ),
+    "env-from-secret": (
+        lambda c: c.update(envFrom=[{"secretRef": {"name": "db"}}, {"configMapRef": {"name": "cfg"}}]),
+        {"secrets-not-in-env-vars"},
     ),
 }
 

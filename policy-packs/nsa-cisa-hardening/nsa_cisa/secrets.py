@@ -8,12 +8,13 @@ file/path pointers (`*_FILE`, `*_PATH`) and booleans/numbers are not credentials
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from nsa_cisa.declare import PolicyGroup
-from nsa_cisa.framework import ReportFn, as_list, as_map, matches_any, text
+from nsa_cisa.framework import ReportFn, as_list, as_map, get_path, matches_any, text
 from nsa_cisa.workloads import POD_BEARING_TYPES, as_view
 
 CONFIG_MAP_TYPES = frozenset({"kubernetes:core/v1:ConfigMap", "kubernetes:core/v1:ConfigMapPatch"})
@@ -40,7 +41,14 @@ _VALUE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("a Rancher API token", re.compile(r"\btoken-[a-z0-9]{5}:[a-z0-9]{54}\b")),
     ("a JSON web token", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")),
     ("a password in a URL", re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@", re.IGNORECASE)),
+    ("an Azure storage account key", re.compile(r"AccountKey=[A-Za-z0-9+/]{40,}={0,2}")),
+    ("a Stripe secret key", re.compile(r"\b[sr]k_live_[0-9A-Za-z]{20,}\b")),
+    ("an OpenAI-style API key", re.compile(r"\bsk-(?:proj-)?[A-Za-z0-9_-]{32,}\b")),
+    ("a Google service-account key", re.compile(r'"type"\s*:\s*"service_account"[\s\S]*"private_key_id"')),
 ]
+# `Server=db;User Id=app;Password=s3cret;` (ADO.NET / JDBC / ODBC connection strings)
+_CONNECTION_PASSWORD = re.compile(r"(?i)(?:^|[;?&\s])(?:password|pwd)\s*=\s*([^;&\s]+)")
+_TOKEN = re.compile(r"^[A-Za-z0-9+/_=-]{32,100}$")
 # `password = hunter2` / `"apiKey": "..."` inside a config file carried by a ConfigMap.
 _ASSIGNMENT = re.compile(
     r"""(?im)^[\s"'{,-]*[\w.-]*(passw(?:or)?d|secret|token|api[_-]?key|access[_-]?key|client[_-]?secret)"""
@@ -65,8 +73,33 @@ def sensitive_name(name: str) -> bool:
     return bool(_SENSITIVE_NAME.search(name)) and not _POINTER_SUFFIX.search(name)
 
 
+def _entropy(value: str) -> float:
+    counts: dict[str, int] = {}
+    for ch in value:
+        counts[ch] = counts.get(ch, 0) + 1
+    n = len(value)
+    return -sum(c / n * math.log2(c / n) for c in counts.values())
+
+
+def high_entropy_token(value: str) -> bool:
+    """One random-looking token (32-100 chars of base64/url-safe alphabet, upper, lower and digits, >= 4.5
+    bits/char): generated keys and secrets. Hex digests, UUIDs, words, paths, URLs and long base64 blobs
+    such as public certificates do not qualify."""
+    v = value.strip()
+    if not _TOKEN.match(v) or v.startswith("LS0t"):  # LS0t = base64 of '---' (a PEM block: a certificate)
+        return False
+    if not (re.search(r"[A-Z]", v) and re.search(r"[a-z]", v) and re.search(r"\d", v)):
+        return False
+    return _entropy(v) >= 4.5
+
+
 def value_findings(value: str) -> list[str]:
-    return [label for label, pattern in _VALUE_PATTERNS if pattern.search(value)]
+    found = [label for label, pattern in _VALUE_PATTERNS if pattern.search(value)]
+    for m in _CONNECTION_PASSWORD.finditer(value):
+        if not _is_placeholder(m.group(1)):
+            found.append("a password in a connection string")
+            break
+    return found
 
 
 def _assignment_findings(value: str) -> list[str]:
@@ -163,6 +196,9 @@ def _configmap(args: Any, report: ReportFn) -> None:
             report(f"data['{key}'] holds {', '.join(found)}: move it to a Secret")
         elif sensitive_name(key) and "\n" not in value.strip() and not _is_placeholder(value):
             report(f"data['{key}'] looks like a credential: move it to a Secret")
+        elif high_entropy_token(value):
+            report(f"data['{key}'] holds a high-entropy token (a generated key or secret): move it to a "
+                   "Secret")
         else:
             fields = sorted(set(_assignment_findings(value)))
             if fields:
@@ -170,3 +206,34 @@ def _configmap(args: Any, report: ReportFn) -> None:
     for key in as_map(args.props.get("binaryData")):
         if isinstance(key, str) and sensitive_name(key) and not matches_any(key, allowed):
             report(f"binaryData['{key}'] looks like key material: move it to a Secret")
+
+
+# ----------------------------------------------------------------------------- Secrets exposed as env
+
+
+@GROUP.policy(
+    name="secrets-not-in-env-vars",
+    description="Containers read Secrets from mounted files, not environment variables (env values leak into "
+    "logs, crash dumps and child processes).",
+    severity="low",
+    nsa=("NSA-2.18",),
+    enforcement_level="advisory",
+    resource_types=POD_BEARING_TYPES,
+    remediation_steps="Mount the Secret as a volume (readOnly) and read the file; set this policy to "
+    "mandatory to require it.",
+)
+def _secret_env(args: Any, report: ReportFn) -> None:
+    view = as_view(args)
+    if view is None:
+        return
+    for c in view.containers():
+        for i, env in enumerate(as_list(c.spec.get("env"))):
+            ref = get_path(env, "valueFrom.secretKeyRef")
+            if isinstance(ref, Mapping):
+                report(f"{c.label}: env[{i}] '{text(get_path(env, 'name'))}' reads Secret "
+                       f"'{text(ref.get('name'))}' key '{text(ref.get('key'))}': mount it as a file instead")
+        for i, source in enumerate(as_list(c.spec.get("envFrom"))):
+            ref = get_path(source, "secretRef")
+            if isinstance(ref, Mapping):
+                report(f"{c.label}: envFrom[{i}] exposes every key of Secret '{text(ref.get('name'))}' as "
+                       "environment variables: mount it as a file instead")
