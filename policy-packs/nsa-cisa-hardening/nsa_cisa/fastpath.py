@@ -28,16 +28,24 @@ state); `install()` raises at start-up on any other version rather than guessing
 from __future__ import annotations
 
 import asyncio
+import math
 from inspect import isawaitable
 from typing import Any
 
 import pulumi_policy.policy as sdk
+from pulumi_policy.deserialize import SPECIAL_SIG_KEY
+from pulumi_policy.proxy import _DictProxy, _ListProxy
 from pulumi_policy.version import VERSION as SDK_VERSION
 
 SUPPORTED_SDK_VERSION = "1.21.0"
 TYPES_ATTR = "_nsa_cisa_types"
 """Set on each of this pack's resource policies: frozenset of resource types, or None for all types."""
 
+FAST_ATTR = "_nsa_cisa_fast"
+"""Set on each of this pack's resource policies: (merge(config) -> merged config, validate_merged(args, margs,
+report)), the body of its `validate` after the type test, so the fast loop can merge each policy's config
+once per `Configure` and skip the SDK's per-call wrapper (which only calls `validate` and collects
+awaitables; this pack's checks are synchronous)."""
 _ORIGINALS_ATTR = "_nsa_cisa_fastpath_originals"
 _PLAN_ATTR = "_nsa_cisa_fastpath_plan"
 _S = "_PolicyAnalyzerServicer__"  # the servicer's private attributes, name-mangled
@@ -84,18 +92,26 @@ class _Plan:
         self._resource = resource
         self._remediate = remediate
         self.stack = stack
-        self._by_type: dict[str, list[tuple[Any, Any]]] = {}
+        self._by_type: dict[str, list[tuple[Any, Any, Any, Any]]] = {}
+        self._servicer_config = {p.name: servicer._get_policy_config(p.name) for p, _, _ in resource}
         self._remediate_by_type: dict[str, list[tuple[Any, Any]]] = {}
 
     def current(self, servicer: Any) -> bool:
         return (getattr(servicer, _S + "policy_pack_config_enforcement_level") is self.levels
                 and getattr(servicer, _S + "policy_pack_config") is self.config)
 
-    def for_type(self, resource_type: str) -> list[tuple[Any, Any]]:
+    def for_type(self, resource_type: str) -> list[tuple[Any, Any, Any, Any]]:
+        """(policy, reported level, validate_merged or None, merged config) for the type, in pack order."""
         found = self._by_type.get(resource_type)
         if found is None:
-            found = [(p, lvl) for p, lvl, types in self._resource if types is _ALL or types is None
-                     or resource_type in types]
+            found = []
+            for p, lvl, types in self._resource:
+                if types is _ALL or types is None or resource_type in types:
+                    fast = getattr(p, FAST_ATTR, None)
+                    if fast is not None and p.has_validation():
+                        found.append((p, lvl, fast[1], fast[0](self._servicer_config[p.name])))
+                    else:
+                        found.append((p, lvl, None, None))
             self._by_type[resource_type] = found
         return found
 
@@ -160,7 +176,46 @@ def _unknown_diagnostic(servicer: Any, policy: Any, e: Any) -> Any:
     )
 
 
+class _Fallback(Exception):
+    """The request holds something only the SDK's own decoding handles (assets, archives, secrets'
+    signatures, NaN/Infinity): decode it the SDK's way."""
+
+
+def _value(v: Any, path: list[str]) -> Any:
+    which = v.WhichOneof("kind")
+    if which == "string_value":
+        return v.string_value
+    if which == "struct_value":
+        return _struct(v.struct_value, path)
+    if which == "number_value":
+        x = v.number_value
+        if math.isinf(x) or math.isnan(x):
+            raise _Fallback
+        return x
+    if which == "bool_value":
+        return v.bool_value
+    if which == "list_value":
+        return _ListProxy([_value(e, [*path, str(i)]) for i, e in enumerate(v.list_value.values)], path)
+    return None
+
+
+def _struct(s: Any, path: list[str]) -> Any:
+    fields = s.fields
+    if SPECIAL_SIG_KEY in fields:
+        raise _Fallback
+    return _DictProxy({key: _value(value, [*path, key]) for key, value in fields.items()}, path)
+
+
 def _decode(props: Any, keep_secrets: bool = False) -> Any:
+    """What the SDK builds per policy (`unknown_checking_proxy(deserialize_properties(MessageToDict(...)))`),
+    built once and in one pass: protobuf's JSON mapping of a Struct (null -> None, numbers -> float,
+    strings, bools, lists, nested Structs, in map order) and the SDK's proxies with the same paths. Anything
+    the SDK decodes specially (signature keys, NaN/Infinity) goes through the SDK's own functions."""
+    if not keep_secrets:
+        try:
+            return _struct(props, [])
+        except _Fallback:
+            pass
     decoded = sdk.json_format.MessageToDict(props)
     return sdk.unknown_checking_proxy(
         sdk.deserialize_properties(decoded, True) if keep_secrets else sdk.deserialize_properties(decoded))
@@ -178,16 +233,23 @@ def fast_analyze(self: Any, request: Any, _context: Any) -> Any:
     opts = self._get_resource_options(request)
     provider = self._get_provider_resource(request)
     stack_tags = getattr(self, _S + "stack_tags")
-    for policy, level in applicable:
-        if not policy.has_validation():
+    rtype, urn, name = request.type, request.urn, request.name
+    for policy, level, validate_merged, merged_config in applicable:
+        if validate_merged is None and not policy.has_validation():
             response.not_applicable.append(sdk.proto.PolicyNotApplicable(
                 policy_name=policy.name, reason="Policy does not implement validate"))
             continue
         report_violation = self._create_report_violation(response, policy.name, policy.description, level,
                                                          policy.severity)
-        args = sdk.ResourceValidationArgs(request.type, props, request.urn, request.name, opts, provider,
-                                          self._get_policy_config(policy.name), stack_tags)
         try:
+            if validate_merged is not None:
+                # Policies only read their config: the merged one is shared between calls.
+                margs = sdk.ResourceValidationArgs(rtype, props, urn, name, opts, provider, merged_config,
+                                                   stack_tags)
+                validate_merged(margs, margs, report_violation)
+                continue
+            args = sdk.ResourceValidationArgs(rtype, props, urn, name, opts, provider,
+                                              self._get_policy_config(policy.name), stack_tags)
             _run(policy.validate(args, report_violation))
         except sdk.UnknownValueError as e:
             response.diagnostics.append(_unknown_diagnostic(self, policy, e))

@@ -40,7 +40,7 @@ from pulumi_policy.proxy import UnknownValueError
 from pulumi_policy.secret import Secret
 
 from nsa_cisa import exemptions as _ex
-from nsa_cisa.fastpath import TYPES_ATTR
+from nsa_cisa.fastpath import FAST_ATTR, TYPES_ATTR
 
 FRAMEWORK_NAME = "NSA/CISA Kubernetes Hardening Guide"
 FRAMEWORK_VERSION = "1.2"
@@ -435,7 +435,12 @@ def build_resource_policy(
     def _validate(args: ResourceValidationArgs, report_violation: ReportFn) -> None:
         if types is not None and args.resource_type not in types:
             return
-        margs = _args(args)
+        _validate_merged(args, _args(args), report_violation)
+
+    def _validate_merged(args: ResourceValidationArgs, margs: ResourceValidationArgs,
+                         report_violation: ReportFn) -> None:
+        """The check on args whose config is already merged (the fast loop passes the same object twice:
+        the two differ only in config)."""
         collector = _Collector()
         _run_guarded(lambda: validate(margs, collector), collector, name)
         if not collector.items:
@@ -488,6 +493,7 @@ def build_resource_policy(
     # The fast analyzer loop (fastpath.py) dispatches on these: `_validate`/`_remediate` return at once,
     # reporting nothing, for any other type, so not calling them for it is exact.
     setattr(built, TYPES_ATTR, types)
+    setattr(built, FAST_ATTR, (lambda given: _merged_config(defaults, given), _validate_merged))
     return built
 
 
