@@ -91,7 +91,8 @@ USER = {"kind": "User", "name": "jane", "apiGroup": "rbac.authorization.k8s.io"}
         (
             {"apiGroups": [""], "resources": ["*"], "verbs": ["*"]},
             # '*' verbs on '*' include escalate, bind and impersonate
-            {"rbac-no-wildcards", "rbac-no-pod-exec", "rbac-secrets-read-restricted", "rbac-no-escalation-verbs"},
+            {"rbac-no-wildcards", "rbac-no-pod-exec", "rbac-secrets-read-restricted",
+             "rbac-no-escalation-verbs"},
         ),
     ],
 )

@@ -156,7 +156,7 @@ def as_view(args: Any) -> WorkloadView | None:
         return workload_view(args.resource_type, props)
     cached = store.get(_VIEW_KEY)
     if cached is not None and cached[0] == args.resource_type:
-        return cached[1]  # type: ignore[no-any-return]
+        return cached[1]
     view = workload_view(args.resource_type, props)
     store[_VIEW_KEY] = (args.resource_type, view)
     return view
