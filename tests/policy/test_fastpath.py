@@ -201,3 +201,36 @@ def test_every_example_stack(project: Path, stack: str, outputs: Path | None, co
     assert resources
     pack_config = json.loads(config.read_text(encoding="utf-8")) if config else None
     _compare(from_captured(resources, None), pack_config)
+
+
+def test_lazily_decoded_stack_props_read_like_the_eager_ones() -> None:
+    import copy as copy_module
+
+    from google.protobuf import struct_pb2
+
+    doc = {"kind": "Deployment", "metadata": {"name": "web", "labels": {"a": "b"}},
+           "spec": {"replicas": 2.0, "template": {"spec": {"containers": [{"name": "c", "image": "x"}]}}}}
+    msg = struct_pb2.Struct()
+    msg.update(doc)
+    lazy, eager = FASTPATH._decode_lazy(msg), FASTPATH._decode(msg)
+    target = lazy["__target"]
+    assert type(target).__name__ == "_LazyTarget"
+    assert dict(target).keys() == doc.keys() and {**target}["kind"] == "Deployment"
+    assert FASTPATH._PENDING not in dict(target).values() and FASTPATH._PENDING not in {**target}.values()
+    assert json.dumps(_plain(lazy), sort_keys=True) == json.dumps(_plain(eager), sort_keys=True)
+    assert list(lazy) == list(eager) and len(lazy) == len(eager)
+    assert copy_module.deepcopy(FASTPATH._decode_lazy(msg)["__target"]).keys() == doc.keys()
+    # anything the SDK decodes itself (here a secret's signature) goes through the eager decoder
+    secret = struct_pb2.Struct()
+    secret.update({"data": {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270",
+                            "value": "s3cr3t"}})
+    assert type(FASTPATH._decode_lazy(secret)["__target"]) is dict
+    assert FASTPATH._decode_lazy(secret)["data"] == "s3cr3t"
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _plain(value[k]) for k in value}
+    if isinstance(value, (list, tuple)) or type(value).__name__ == "_ListProxy":
+        return [_plain(v) for v in value]
+    return value

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import re
 from inspect import isawaitable
 from typing import Any
 
@@ -206,6 +207,93 @@ def _struct(s: Any, path: list[str]) -> Any:
     return _DictProxy({key: _value(value, [*path, key]) for key, value in fields.items()}, path)
 
 
+_PENDING = object()
+_SIG_BYTES = SPECIAL_SIG_KEY.encode()
+# The last two little-endian bytes of an IEEE double whose exponent is all ones (Infinity, NaN). Any match
+# (or a false one in other bytes) only sends the resource through the eager decoder, which checks exactly.
+_NON_FINITE = re.compile(rb"[\xf0-\xff][\x7f\xff]")
+
+
+class _LazyTarget(dict):
+    """The target dict of a resource's top-level proxy whose values are decoded on first read.
+
+    AnalyzeStack hands every policy every resource, but stack policies read a few top-level fields of most
+    of them; decoding only what is read keeps the answer and saves most of the work. Every read path of a
+    dict goes through `__getitem__` (`__iter__` is overridden too, so CPython's dict-merge shortcut that
+    reads raw values is not taken); anything else materializes the whole dict first.
+    """
+
+    __slots__ = ("_fields",)
+
+    def __init__(self, fields: Any) -> None:
+        super().__init__(dict.fromkeys(fields, _PENDING))
+        self._fields = fields
+
+    def __getitem__(self, key: Any) -> Any:
+        value = dict.__getitem__(self, key)
+        if value is _PENDING:
+            value = _value(self._fields[key], [key])
+            dict.__setitem__(self, key, value)
+        return value
+
+    def _materialize(self) -> None:
+        for key in dict.keys(self):
+            self[key]
+
+    def __iter__(self) -> Any:
+        return dict.__iter__(self)
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        return self[key] if dict.__contains__(self, key) else default
+
+    def items(self) -> Any:
+        self._materialize()
+        return dict.items(self)
+
+    def values(self) -> Any:
+        self._materialize()
+        return dict.values(self)
+
+    def copy(self) -> dict[Any, Any]:
+        self._materialize()
+        return dict(dict.items(self))
+
+    def __eq__(self, other: Any) -> bool:
+        self._materialize()
+        return dict.__eq__(self, other)
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        self._materialize()
+        return dict.__repr__(self)
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        self._materialize()
+        return (dict, (dict(dict.items(self)),))
+
+    def pop(self, *args: Any) -> Any:
+        self._materialize()
+        return dict.pop(self, *args)
+
+    def popitem(self) -> Any:
+        self._materialize()
+        return dict.popitem(self)
+
+    def setdefault(self, key: Any, default: Any = None) -> Any:
+        self._materialize()
+        return dict.setdefault(self, key, default)
+
+
+def _decode_lazy(props: Any) -> Any:
+    """`_decode` for AnalyzeStack: the top-level values are decoded when first read. Resources with anything
+    the SDK decodes specially go through `_decode`, so a request the SDK would reject still fails at once."""
+    data = props.SerializeToString()
+    if _SIG_BYTES in data or _NON_FINITE.search(data):
+        return _decode(props)
+    return _DictProxy(_LazyTarget(props.fields), [])
+
+
 def _decode(props: Any, keep_secrets: bool = False) -> Any:
     """What the SDK builds per policy (`unknown_checking_proxy(deserialize_properties(MessageToDict(...)))`),
     built once and in one pass: protobuf's JSON mapping of a Struct (null -> None, numbers -> float,
@@ -263,7 +351,7 @@ def _stack_resources(self: Any, request: Any) -> list[Any]:
     """The SDK's PolicyResource graph for an AnalyzeStack request (its own construction, done once)."""
     intermediates = []
     for r in request.resources:
-        resource = sdk.PolicyResource(r.type, _decode(r.properties), r.urn, r.name,
+        resource = sdk.PolicyResource(r.type, _decode_lazy(r.properties), r.urn, r.name,
                                       self._get_resource_options(r), self._get_provider_resource(r), None,
                                       [], {})
         property_dependencies = {k: list(v.urns) for k, v in r.propertyDependencies.items()}
