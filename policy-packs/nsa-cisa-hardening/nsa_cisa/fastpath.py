@@ -43,10 +43,12 @@ TYPES_ATTR = "_nsa_cisa_types"
 """Set on each of this pack's resource policies: frozenset of resource types, or None for all types."""
 
 FAST_ATTR = "_nsa_cisa_fast"
-"""Set on each of this pack's resource policies: (merge(config) -> merged config, validate_merged(args, margs,
-report)), the body of its `validate` after the type test, so the fast loop can merge each policy's config
-once per `Configure` and skip the SDK's per-call wrapper (which only calls `validate` and collects
-awaitables; this pack's checks are synchronous)."""
+"""Set on each of this pack's resource policies: (merge(config) -> merged config, validate_merged(args, margs)
+-> [(message, urn)] or None), the body of its `validate` after the type test, so the fast loop can merge each
+policy's config once per `Configure`, skip the SDK's per-call wrapper (which only calls `validate` and
+collects awaitables; this pack's checks are synchronous) and build a policy's `report_violation` only when
+it reports."""
+_ARGS_CONFIG = "_ResourceValidationArgs__config"
 _ORIGINALS_ATTR = "_nsa_cisa_fastpath_originals"
 _PLAN_ATTR = "_nsa_cisa_fastpath_plan"
 _S = "_PolicyAnalyzerServicer__"  # the servicer's private attributes, name-mangled
@@ -322,7 +324,26 @@ def fast_analyze(self: Any, request: Any, _context: Any) -> Any:
     provider = self._get_provider_resource(request)
     stack_tags = getattr(self, _S + "stack_tags")
     rtype, urn, name = request.type, request.urn, request.name
+    # One args object for the call; only its config differs between this pack's policies (set below).
+    margs = sdk.ResourceValidationArgs(rtype, props, urn, name, opts, provider, None, stack_tags)
     for policy, level, validate_merged, merged_config in applicable:
+        if validate_merged is not None:
+            setattr(margs, _ARGS_CONFIG, merged_config)  # policies only read their config: shared
+            try:
+                found = validate_merged(margs, margs)
+            except sdk.UnknownValueError as e:
+                response.diagnostics.append(_unknown_diagnostic(self, policy, e))
+                continue
+            except sdk._NotApplicableError as e:
+                response.not_applicable.append(sdk.proto.PolicyNotApplicable(policy_name=policy.name,
+                                                                             reason=e.reason or ""))
+                continue
+            if found:
+                report_violation = self._create_report_violation(response, policy.name, policy.description,
+                                                                 level, policy.severity)
+                for message, violation_urn in found:
+                    report_violation(message, violation_urn)
+            continue
         if validate_merged is None and not policy.has_validation():
             response.not_applicable.append(sdk.proto.PolicyNotApplicable(
                 policy_name=policy.name, reason="Policy does not implement validate"))
@@ -330,12 +351,6 @@ def fast_analyze(self: Any, request: Any, _context: Any) -> Any:
         report_violation = self._create_report_violation(response, policy.name, policy.description, level,
                                                          policy.severity)
         try:
-            if validate_merged is not None:
-                # Policies only read their config: the merged one is shared between calls.
-                margs = sdk.ResourceValidationArgs(rtype, props, urn, name, opts, provider, merged_config,
-                                                   stack_tags)
-                validate_merged(margs, margs, report_violation)
-                continue
             args = sdk.ResourceValidationArgs(rtype, props, urn, name, opts, provider,
                                               self._get_policy_config(policy.name), stack_tags)
             _run(policy.validate(args, report_violation))

@@ -335,14 +335,23 @@ class _Collector:
         self.items.append((str(message), urn))
 
 
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+def _could_not_evaluate(name: str, exc: Exception) -> str:
+    # An exception's text may hold an object repr with its address: drop it, messages are deterministic.
+    detail = _ADDRESS.sub("", f"{type(exc).__name__}: {exc}")
+    return (f"{name}: could not evaluate the input ({detail}); "
+            "fix the resource's shape or exempt it explicitly")
+
+
 def _run_guarded(fn: Callable[[], Any], collector: _Collector, name: str) -> None:
     try:
         fn()
     except (UnknownValueError, _NotApplicableError):
         raise
     except Exception as exc:  # malformed input must never crash the analyzer nor pass silently
-        collector(f"{name}: could not evaluate the input ({type(exc).__name__}: {exc}); "
-                  "fix the resource's shape or exempt it explicitly")
+        collector(_could_not_evaluate(name, exc))
 
 
 NAMESPACE_TYPES = frozenset({
@@ -435,16 +444,24 @@ def build_resource_policy(
     def _validate(args: ResourceValidationArgs, report_violation: ReportFn) -> None:
         if types is not None and args.resource_type not in types:
             return
-        _validate_merged(args, _args(args), report_violation)
+        found = _validate_merged(args, _args(args))
+        if found:
+            for message, urn in found:
+                report_violation(message, urn)
 
-    def _validate_merged(args: ResourceValidationArgs, margs: ResourceValidationArgs,
-                         report_violation: ReportFn) -> None:
-        """The check on args whose config is already merged (the fast loop passes the same object twice:
-        the two differ only in config)."""
+    def _validate_merged(args: ResourceValidationArgs,
+                         margs: ResourceValidationArgs) -> list[tuple[str, str | None]] | None:
+        """The check on args whose config is already merged: the violations to report, after exemptions.
+        (The fast loop passes the same object twice: the two differ only in config.)"""
         collector = _Collector()
-        _run_guarded(lambda: validate(margs, collector), collector, name)
+        try:
+            validate(margs, collector)
+        except (UnknownValueError, _NotApplicableError):
+            raise
+        except Exception as exc:  # malformed input must never crash the analyzer nor pass silently
+            collector(_could_not_evaluate(name, exc))
         if not collector.items:
-            return
+            return None
         cfg = margs.get_config()
         props = args.props if isinstance(args.props, Mapping) else {}
         if honor_exempt_namespaces:
@@ -454,9 +471,8 @@ def build_resource_policy(
         exempted, note = (_apply_exemptions(name, props, cfg, args.urn, args.name) if exemptible
                           else (False, ""))
         if exempted:
-            return  # reported as an advisory by `exemption-applied`
-        for message, urn in collector.items:
-            report_violation(message + note, urn)
+            return None  # reported as an advisory by `exemption-applied`
+        return [(message + note, urn) for message, urn in collector.items]
 
     def _remediate(args: ResourceValidationArgs) -> Any:
         if remediate is None or (types is not None and args.resource_type not in types):
