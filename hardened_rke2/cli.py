@@ -20,6 +20,7 @@ from typing import Any, TextIO
 
 import yaml
 
+from hardened_rke2 import tune_gc
 from hardened_rke2.analysis.errors import PolicyConfigError, PolicyPackLoadError, PolicyPackRuntimeError
 from hardened_rke2.analysis.packs import pack_import_scope
 from hardened_rke2.analysis.results import Violation
@@ -52,7 +53,13 @@ def _parser() -> argparse.ArgumentParser:
 
     pv = sub.add_parser("preview", help="run a stack's program under the mock engine and its policy packs")
     pv.add_argument(
-        "--stack", "-s", required=True, help="stack name: reads <stackConfigDir>/Pulumi.<stack>.yaml"
+        "--stack",
+        "-s",
+        required=True,
+        action="append",
+        help="stack name: reads <stackConfigDir>/Pulumi.<stack>.yaml; repeat it to preview several stacks in "
+        "one process (imports and the policy pack load once; --json prints a list, report files get the "
+        "stack name before their extension, the exit code is the highest)",
     )
     pv.add_argument(
         "--project", help="project directory (default: nearest directory upward with Pulumi.yaml)"
@@ -94,22 +101,10 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-GC_ENV = "HARDENED_RKE2_GC"
-"""`default` keeps CPython's collector settings (the benchmark measures both)."""
-GC_THRESHOLDS = (50_000, 50, 100)
-"""A one-shot CLI allocates ~a million long-lived objects (imports, the program, the pack) and frees little:
-the default gen-0 threshold (700) runs hundreds of collections that find nothing to free."""
-
-
-def _tune_gc() -> bool:
-    if os.environ.get(GC_ENV) == "default":
-        return False
-    gc.set_threshold(*GC_THRESHOLDS)
-    return True
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    tuned = _tune_gc()
+    # Only a real run (the console script passes no argv) tunes the collector: callers in-process (tests)
+    # keep theirs.
+    tuned = tune_gc() if argv is None else False
     args = _parser().parse_args(argv)
     try:
         if args.command == "preview":
@@ -149,17 +144,42 @@ _PREVIEW_ERRORS = (PreviewUsageError, PolicyConfigError, PolicyPackLoadError, Po
 
 
 def _preview(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    stacks: list[str] = list(args.stack)
+    if len(stacks) == 1:
+        return _preview_one(args, stacks[0], out, err, report_suffix=None, as_list=False)
+    codes = []
+    if args.json:
+        out.write("[\n")
+    for i, stack in enumerate(stacks):
+        if args.json and i:
+            out.write(",\n")
+        codes.append(_preview_one(args, stack, out, err, report_suffix=stack, as_list=args.json))
+    if args.json:
+        out.write("]\n")
+    return max(codes)
+
+
+def _with_suffix(path: str | None, suffix: str | None) -> str | None:
+    """`report.json` -> `report.<stack>.json` when several stacks are previewed."""
+    if not path or not suffix:
+        return path
+    p = Path(path)
+    return str(p.with_name(f"{p.stem}.{suffix}{p.suffix}"))
+
+
+def _preview_one(args: argparse.Namespace, stack: str, out: TextIO, err: TextIO, *, report_suffix: str | None,
+                 as_list: bool) -> int:
     try:
         project_dir = Path(args.project).resolve() if args.project else find_project_dir()
-        result = _run_preview(args, project_dir)
+        result = _run_preview(args, stack, project_dir)
     except _PREVIEW_ERRORS as e:
-        return _report_usage_error(e, args.json, out, err)
-    _write_reports(args, result, project_dir)
-    _print_result(args, result, out)
+        return _report_usage_error(e, args.json, out, err, trailing_newline=not as_list)
+    _write_reports(args, result, project_dir, report_suffix)
+    _print_result(args, result, out, trailing_newline=not as_list)
     return result.exit_code
 
 
-def _run_preview(args: argparse.Namespace, project_dir: Path) -> PreviewResult:
+def _run_preview(args: argparse.Namespace, stack: str, project_dir: Path) -> PreviewResult:
     """Read the inputs the flags name, then run the offline preview."""
     refs = (
         load_stack_reference_outputs(args.stack_reference_outputs) if args.stack_reference_outputs else None
@@ -169,7 +189,7 @@ def _run_preview(args: argparse.Namespace, project_dir: Path) -> PreviewResult:
         raise PreviewUsageError("each --policy-pack-config needs a --policy-pack before it")
     return preview_project(
         project_dir,
-        args.stack,
+        stack,
         policy_packs=args.policy_pack,
         policy_pack_configs=args.policy_pack_config,
         stack_reference_outputs=refs,
@@ -178,30 +198,36 @@ def _run_preview(args: argparse.Namespace, project_dir: Path) -> PreviewResult:
     )
 
 
-def _report_usage_error(e: Exception, as_json: bool, out: TextIO, err: TextIO) -> int:
+def _report_usage_error(e: Exception, as_json: bool, out: TextIO, err: TextIO,
+                        trailing_newline: bool = True) -> int:
     if as_json:
         doc = {"summary": {"status": "usage-error", "exitCode": EXIT_USAGE, "statement": OFFLINE_STATEMENT}}
         doc["error"] = str(e)  # type: ignore[assignment]
-        out.write(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+        out.write(json.dumps(doc, indent=2, sort_keys=True) + ("\n" if trailing_newline else ""))
     else:
         err.write(f"error: {e}\n")
         err.write(OFFLINE_STATEMENT + "\n")
     return EXIT_USAGE
 
 
-def _write_reports(args: argparse.Namespace, result: PreviewResult, project_dir: Path) -> None:
+def _write_reports(args: argparse.Namespace, result: PreviewResult, project_dir: Path,
+                   suffix: str | None = None) -> None:
     """The `--report-*` files, written for every preview that ran (passed or blocked), for CI to upload."""
-    if args.report_json:
-        write_json(args.report_json, to_json(result))
-    if args.report_sarif:
-        write_json(args.report_sarif, to_sarif(result, base_dir=_repository_root(project_dir)))
-    if args.report_md:
-        Path(args.report_md).write_text(to_markdown(result) + "\n", encoding="utf-8")
+    report_json = _with_suffix(args.report_json, suffix)
+    report_sarif = _with_suffix(args.report_sarif, suffix)
+    report_md = _with_suffix(args.report_md, suffix)
+    if report_json:
+        write_json(report_json, to_json(result))
+    if report_sarif:
+        write_json(report_sarif, to_sarif(result, base_dir=_repository_root(project_dir)))
+    if report_md:
+        Path(report_md).write_text(to_markdown(result) + "\n", encoding="utf-8")
 
 
-def _print_result(args: argparse.Namespace, result: PreviewResult, out: TextIO) -> None:
+def _print_result(args: argparse.Namespace, result: PreviewResult, out: TextIO,
+                  trailing_newline: bool = True) -> None:
     if args.json:
-        out.write(json.dumps(to_json(result), indent=2, sort_keys=True) + "\n")
+        out.write(json.dumps(to_json(result), indent=2, sort_keys=True) + ("\n" if trailing_newline else ""))
     else:
         render_text(result, out)
 
