@@ -35,6 +35,7 @@ from nsa_cisa.framework import (
     show,
     text,
 )
+from nsa_cisa.render import safe_repr
 from nsa_cisa.workloads import POD_BEARING_TYPES
 
 
@@ -182,7 +183,7 @@ def _psa_label(args: Any, report: ReportFn) -> None:
     if value is None and args.resource_type.endswith("Patch"):
         return
     if PSA_LEVELS.get(text(value), -1) < PSA_LEVELS.get(minimum, 2):
-        shown = "missing" if value is None else repr(value)
+        shown = "missing" if value is None else safe_repr(value)
         report(f"label {PSA_ENFORCE_LABEL} is {shown}: must enforce '{minimum}'"
                + (" or stricter" if minimum != "restricted" else ""))
     version = labels.get("pod-security.kubernetes.io/enforce-version")
@@ -205,7 +206,8 @@ def _psa_label(args: Any, report: ReportFn) -> None:
 def _external_ips(args: Any, report: ReportFn) -> None:
     ips = as_list(get_path(args.props, "spec.externalIPs"))
     if ips:
-        report(f"spec.externalIPs is set ({[text(i) or repr(i) for i in ips]}): external IPs can intercept "
+        shown = [text(i) or safe_repr(i) for i in ips]
+        report(f"spec.externalIPs is set ({shown}): external IPs can intercept "
                "cluster traffic (CVE-2020-8554); use a LoadBalancer or Ingress instead")
 
 
