@@ -70,7 +70,7 @@ class _BothLoops:
             FASTPATH.install()
         assert fast == slow, f"{method} of {getattr(request, 'urn', '')}: fast loop answered differently"
         # messages are deterministic: no object repr with an address (" at 0x...") in any answer
-        assert " at 0x".encode().hex() not in fast, f"{method}: an object repr leaked into a message"
+        assert b" at 0x".hex() not in fast, f"{method}: an object repr leaked into a message"
         self.compared[method] = self.compared.get(method, 0) + 1
         if resp is None:
             raise AssertionError(f"{method} raised: {fast}")

@@ -1,9 +1,12 @@
 """Authorization (guide section "Authentication and authorization"): least-privilege RBAC.
 
-Roles/ClusterRoles: no wildcards (NSA-3.4), no escalate/bind/impersonate (NSA-3.6), no pods/exec, attach
-or portforward (NSA-3.5), secrets readable only by allowed roles (NSA-2.21). Bindings: no cluster-admin
-unless allowed (NSA-3.4), never to system:anonymous / system:unauthenticated / system:authenticated
-(NSA-3.7); stack-level: roles that read secrets are bound only to allowed subjects (NSA-2.21).
+Roles/ClusterRoles: no wildcards (NSA-3.4), no escalate/bind/impersonate, also through '*' verbs on roles
+or identities (NSA-3.6), no pods/exec, attach or portforward (NSA-3.5), secrets readable only by allowed
+roles (NSA-2.21), no nodes/proxy, no writes to admission webhook configurations, no CSR approval (NSA-3.4).
+Bindings: no cluster-admin unless allowed, whatever roleRef.kind says (NSA-3.4), never to
+system:anonymous / system:unauthenticated / system:authenticated (NSA-3.7); stack-level: roles that read
+secrets are bound only to allowed subjects (NSA-2.21), and a RoleBinding whose role the stack does not
+define (and is not built in) is reported as unverifiable (NSA-3.4, advisory).
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
-"""Credentials belong in Secrets (NSA-2.18): not in container env literals, not in ConfigMaps.
+"""Credentials belong in Secrets (NSA-2.18): not in container env literals, not in ConfigMaps; and Secrets
+are read from mounted files rather than environment variables (advisory).
 
 Heuristics, both ways: a credential-like NAME with a literal value, or a VALUE that looks like a
 credential whatever its name (private keys, cloud access keys, tokens with a known prefix, passwords
-embedded in URLs, `password: ...` lines in config files). Placeholders (`${VAR}`, `{{ .x }}`, `<...>`),
+embedded in URLs or connection strings, `password: ...` lines in config files), and in ConfigMaps a single
+high-entropy token (generated keys) whatever its key. Placeholders (`${VAR}`, `{{ .x }}`, `<...>`),
 file/path pointers (`*_FILE`, `*_PATH`) and booleans/numbers are not credentials.
 """
 

@@ -1,5 +1,6 @@
 """Upgrading and application security practices (NSA-5.4): no removed API versions, no obsolete
-cluster components (Kubernetes Dashboard, Helm v2 Tiller) deployed by the stack."""
+cluster components (Kubernetes Dashboard, Helm v2 Tiller) deployed by the stack: found by image, by
+labels, by the Dashboard's no-login flags, and by the Services that expose them."""
 
 from __future__ import annotations
 
