@@ -236,3 +236,38 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (list, tuple)) or type(value).__name__ == "_ListProxy":
         return [_plain(v) for v in value]
     return value
+
+
+def test_the_fast_proxies_read_like_the_sdks() -> None:
+    from google.protobuf import struct_pb2
+    from pulumi_policy import proxy as sdk_proxy
+
+    from hardened_rke2.analysis.wire import to_struct
+
+    doc = {"a": UNKNOWN, "b": [1.0, UNKNOWN, {"c": UNKNOWN}], "d": {"e": "x"}, "__target": "t"}
+    msg = to_struct(doc)
+    assert isinstance(msg, struct_pb2.Struct)
+    ours = FASTPATH._decode(msg)
+    sdk = sdk_proxy.unknown_checking_proxy(FASTPATH.sdk.deserialize_properties(
+        FASTPATH.sdk.json_format.MessageToDict(msg)))
+    assert type(ours).__name__ == type(sdk).__name__ and isinstance(ours, type(sdk))
+    assert type(ours).__module__ == type(sdk).__module__
+
+    def outcome(fn: Any) -> Any:
+        try:
+            value = fn()
+        except Exception as e:  # compare what each proxy raises, message and path included
+            return (type(e).__name__, getattr(e, "message", str(e)))
+        return ("value", type(value).__name__ if hasattr(value, "__len__") else value)
+
+    probes = [
+        lambda p: p["a"], lambda p: p.get("a"), lambda p: "a" in p, lambda p: "z" in p,
+        lambda p: p.get("z", 3), lambda p: p["__target"] is not None,
+        lambda p: p.get("__target") is not None, lambda p: "__target" in p,
+        lambda p: list(p["b"]), lambda p: p["b"][1], lambda p: p["b"][0], lambda p: p["b"][2]["c"],
+        lambda p: p["b"][-1].get("c"), lambda p: 1.0 in p["b"], lambda p: p["d"]["e"], lambda p: p["d"]["zz"],
+        lambda p: p["b"][7], lambda p: p.get(["unhashable"]), lambda p: len(p), lambda p: sorted(p),
+        lambda p: list(p["b"][0:2]),
+    ]
+    for probe in probes:
+        assert outcome(lambda probe=probe: probe(ours)) == outcome(lambda probe=probe: probe(sdk))

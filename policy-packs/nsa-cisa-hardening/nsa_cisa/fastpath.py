@@ -35,8 +35,8 @@ from inspect import isawaitable
 from typing import Any
 
 import pulumi_policy.policy as sdk
+from pulumi_policy import proxy as sdk_proxy
 from pulumi_policy.deserialize import SPECIAL_SIG_KEY
-from pulumi_policy.proxy import _DictProxy, _ListProxy
 from pulumi_policy.version import VERSION as SDK_VERSION
 
 SUPPORTED_SDK_VERSION = "1.21.0"
@@ -178,6 +178,79 @@ def _unknown_diagnostic(servicer: Any, policy: Any, e: Any) -> Any:
         description=policy.description,
         enforcementLevel=servicer._map_enforcement_level(sdk.EnforcementLevel.ADVISORY),
     )
+
+
+_UNKNOWNS = frozenset({
+    sdk_proxy.UNKNOWN_BOOLEAN_VALUE, sdk_proxy.UNKNOWN_NUMBER_VALUE, sdk_proxy.UNKNOWN_STRING_VALUE,
+    sdk_proxy.UNKNOWN_ARRAY_VALUE, sdk_proxy.UNKNOWN_ASSET_VALUE, sdk_proxy.UNKNOWN_ARCHIVE_VALUE,
+    sdk_proxy.UNKNOWN_OBJECT_VALUE,
+})
+_UnknownValueError = sdk_proxy.UnknownValueError
+
+
+class _DictProxy(sdk_proxy._DictProxy):
+    """The SDK's `_DictProxy` (same name, module, class and behaviour: a subclass) with its reads written
+    out instead of going through `Mapping`'s generic `get`/`__contains__` (a `try: self[key]` each), which
+    the policies call thousands of times per request. Like the SDK's: `"__target"` reads the target, and
+    reading a value unknown during preview (also through `in`) raises `UnknownValueError` with its path."""
+
+    def __getitem__(self, key: Any) -> Any:
+        if key == "__target":
+            return self._DictProxy__target  # type: ignore[attr-defined]
+        value = self._DictProxy__target[key]  # type: ignore[attr-defined]
+        if isinstance(value, str) and value in _UNKNOWNS:
+            raise _UnknownValueError(value, [*self._DictProxy__props_acc, str(key)])  # type: ignore[attr-defined]
+        return value
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        if key == "__target":
+            return self._DictProxy__target  # type: ignore[attr-defined]
+        target = self._DictProxy__target  # type: ignore[attr-defined]
+        if key not in target:
+            return default
+        value = target[key]
+        if isinstance(value, str) and value in _UNKNOWNS:
+            raise _UnknownValueError(value, [*self._DictProxy__props_acc, str(key)])  # type: ignore[attr-defined]
+        return value
+
+    def __contains__(self, key: Any) -> bool:
+        if key == "__target":
+            return True
+        target = self._DictProxy__target  # type: ignore[attr-defined]
+        if key not in target:
+            return False
+        value = target[key]
+        if isinstance(value, str) and value in _UNKNOWNS:
+            raise _UnknownValueError(value, [*self._DictProxy__props_acc, str(key)])  # type: ignore[attr-defined]
+        return True
+
+
+class _ListProxy(sdk_proxy._ListProxy):
+    """The SDK's `_ListProxy` (a subclass, same name and module) with `__getitem__` and `__iter__` written
+    out; `Sequence.__iter__` calls `self[i]` until an IndexError."""
+
+    def __getitem__(self, key: Any) -> Any:
+        if key == "__target":
+            return self._ListProxy__target  # type: ignore[attr-defined]
+        value = self._ListProxy__target[key]  # type: ignore[attr-defined]
+        if isinstance(value, str) and value in _UNKNOWNS:
+            raise _UnknownValueError(value, [*self._ListProxy__props_acc, str(key)])  # type: ignore[attr-defined]
+        return value
+
+    def __iter__(self) -> Any:
+        target = self._ListProxy__target  # type: ignore[attr-defined]
+        i = 0
+        while i < len(target):
+            value = target[i]
+            if isinstance(value, str) and value in _UNKNOWNS:
+                raise _UnknownValueError(value, [*self._ListProxy__props_acc, str(i)])  # type: ignore[attr-defined]
+            yield value
+            i += 1
+
+
+for _cls in (_DictProxy, _ListProxy):  # reprs and error messages name the SDK's classes
+    _cls.__module__ = sdk_proxy.__name__
+    _cls.__qualname__ = _cls.__name__
 
 
 class _Fallback(Exception):
