@@ -248,6 +248,8 @@ class _ListProxy(sdk_proxy._ListProxy):
             i += 1
 
 
+FAST_PROXY_TYPES: tuple[type, type] = (_DictProxy, _ListProxy)
+
 for _cls in (_DictProxy, _ListProxy):  # reprs and error messages name the SDK's classes
     _cls.__module__ = sdk_proxy.__name__
     _cls.__qualname__ = _cls.__name__

@@ -35,12 +35,13 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
+from pulumi_policy import proxy as _sdk_proxy
 from pulumi_policy.policy import _NotApplicableError  # pinned 1.21.*: must pass through like unknowns
 from pulumi_policy.proxy import UnknownValueError
 from pulumi_policy.secret import Secret
 
 from nsa_cisa import exemptions as _ex
-from nsa_cisa.fastpath import FAST_ATTR, TYPES_ATTR
+from nsa_cisa.fastpath import FAST_ATTR, FAST_PROXY_TYPES, TYPES_ATTR
 
 FRAMEWORK_NAME = "NSA/CISA Kubernetes Hardening Guide"
 FRAMEWORK_VERSION = "1.2"
@@ -146,21 +147,38 @@ _SEVERITIES = {sev.value: sev for sev in Severity}
 # ----------------------------------------------------------------------------- value helpers
 
 
+# The types policies meet most, decided without `isinstance` against the ABCs (a Python-level check,
+# thousands per request); any other type falls back to it, so the answers are the same.
+_MAPPING_TYPES = frozenset({dict, _sdk_proxy._DictProxy, *FAST_PROXY_TYPES[:1]})
+_SEQUENCE_TYPES = frozenset({list, tuple, _sdk_proxy._ListProxy, *FAST_PROXY_TYPES[1:]})
+_SCALAR_TYPES = frozenset({str, bytes, int, float, bool, type(None)})
+
+
 def is_map(value: Any) -> bool:
+    t = type(value)
+    if t in _MAPPING_TYPES:
+        return True
+    if t in _SCALAR_TYPES or t in _SEQUENCE_TYPES:
+        return False
     return isinstance(value, Mapping)
 
 
 def is_list(value: Any) -> bool:
+    t = type(value)
+    if t in _SEQUENCE_TYPES:
+        return True
+    if t in _SCALAR_TYPES or t in _MAPPING_TYPES:
+        return False
     return isinstance(value, Sequence) and not isinstance(value, (str, bytes))
 
 
 def as_map(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
+    return value if is_map(value) else {}
 
 
 def as_list(value: Any) -> list[Any]:
     """Items of a list (proxy or plain); anything else is treated as empty."""
-    if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
+    if is_list(value):
         return [value[i] for i in range(len(value))]
     return []
 
@@ -173,7 +191,7 @@ def get_path(obj: Any, path: str | Sequence[Any], default: Any = None) -> Any:
     keys = path.split(".") if isinstance(path, str) else list(path)
     cur = obj
     for key in keys:
-        if isinstance(cur, Mapping):
+        if is_map(cur):
             if not isinstance(key, str) or key not in cur:
                 return default
             cur = cur[key]
