@@ -352,7 +352,23 @@ def run_pack(pack: Path, specs: list[dict[str, Any]]) -> dict[str, Any]:
     # warm-up: imports and first-call caches inside policies are not what a per-resource figure should show
     for r in inputs[:10]:
         session.analyze_one(r, r.props)
+    # The pack's own share: the servicer's Analyze alone, without the engine side of the call (encoding the
+    # request's Struct, decoding the answer), which the per-resource figures include.
+    servicer_times: list[tuple[str, float]] = []
+    inner_call = session._transport.call
+
+    def timed_call(method: str, request: Any) -> Any:
+        if method != "Analyze":
+            return inner_call(method, request)
+        t = time.perf_counter()
+        try:
+            return inner_call(method, request)
+        finally:
+            servicer_times.append((request.type.rsplit(":", 1)[-1], time.perf_counter() - t))
+
+    session._transport.call = timed_call  # type: ignore[method-assign]
     analyze: list[float] = []
+    by_kind: dict[str, list[float]] = {}
     analyze_cpu: list[float] = []
     per_resource: list[float] = []
     remediate: list[float] = []
@@ -370,11 +386,13 @@ def run_pack(pack: Path, specs: list[dict[str, Any]]) -> dict[str, Any]:
         t3 = time.perf_counter()
         remediate.append(t2 - t1)
         analyze.append(t3 - t2)
+        by_kind.setdefault(r.type.rsplit(":", 1)[-1], []).append(t3 - t2)
         analyze_cpu.append(c3 - c2)
         per_resource.append(t3 - t1)
         violations.update(v.enforcement_level for v in found + diags)
         final.append((r, props))
     t4 = time.perf_counter()
+    session._transport.call = inner_call  # type: ignore[method-assign]
     stack_found, _ = session.analyze_stack_step(final, {r.urn: r for r in inputs})
     stack_s = time.perf_counter() - t4
     total_s = time.perf_counter() - t_all
@@ -388,6 +406,12 @@ def run_pack(pack: Path, specs: list[dict[str, Any]]) -> dict[str, Any]:
         "load_s": load_s,
         "analyze_median_ms": statistics.median(analyze) * 1000,
         "analyze_p99_ms": _percentile(analyze, 99) * 1000,
+        "analyze_median_ms_by_kind": {k: statistics.median(v) * 1000 for k, v in sorted(by_kind.items())},
+        "servicer_analyze_median_ms": statistics.median(t for _, t in servicer_times) * 1000,
+        "servicer_analyze_median_ms_by_kind": {
+            k: statistics.median(t for kk, t in servicer_times if kk == k) * 1000
+            for k in sorted({k for k, _ in servicer_times})
+        },
         "analyze_cpu_median_ms": statistics.median(analyze_cpu) * 1000,
         "analyze_cpu_p99_ms": _percentile(analyze_cpu, 99) * 1000,
         "remediate_median_ms": statistics.median(remediate) * 1000,
@@ -426,19 +450,55 @@ def _time_share(session: PolicyPackSession, sample: list[AnalyzerInput], pack: P
 
 
 @contextmanager
-def sdk_own_decoding() -> Iterator[bool]:
-    """Temporarily undo the pack's shared-props patch (nsa_cisa/shared_props.py), to measure what it saves."""
+def sdk_loop() -> Iterator[bool]:
+    """Temporarily restore pulumi-policy's own analyzer loop (undo nsa_cisa/fastpath.py), to measure the
+    before figures in the same run."""
     import pulumi_policy.policy as sdk
 
-    originals = dict(getattr(sdk, "_nsa_cisa_shared_props_originals", {}) or {})
-    patched = {name: getattr(sdk, name) for name in originals}
+    cls = next(c for c in sdk.proto.AnalyzerServicer.__subclasses__()
+               if c.__name__ == "_PolicyAnalyzerServicer")
+    originals = dict(cls.__dict__.get("_nsa_cisa_fastpath_originals") or {})
+    patched = {name: cls.__dict__[name] for name in originals}
     for name, original in originals.items():
-        setattr(sdk, name, original)
+        setattr(cls, name, original)
     try:
         yield bool(originals)
     finally:
         for name, value in patched.items():
-            setattr(sdk, name, value)
+            setattr(cls, name, value)
+
+
+def run_grpc(pack: Path, specs: list[dict[str, Any]], fast: bool, sample: int = 300) -> dict[str, float]:
+    """Analyze over local gRPC (the pack as the CLI starts it) and an empty RPC on the same channel."""
+    from google.protobuf import empty_pb2
+    from pulumi.runtime import proto
+
+    from hardened_rke2.analysis.packs import SubprocessTransport
+    from hardened_rke2.analysis.wire import engine_wire, to_struct
+
+    transport = SubprocessTransport(pack, {"NSA_CISA_FASTPATH": "1" if fast else "0"})
+    try:
+        reqs = []
+        for s in specs[:: max(1, len(specs) // sample)]:
+            urn = f"urn:pulumi:bench::bench::{s['type']}::{s['name']}"
+            props = to_struct(engine_wire(s["props"], skip_internal_keys=True))
+            reqs.append(proto.AnalyzeRequest(type=s["type"], urn=urn, name=s["name"], properties=props))
+        for r in reqs[:20]:
+            transport.call("Analyze", r)
+            transport.call("GetPluginInfo", empty_pb2.Empty())
+        analyze, empty = [], []
+        for r in reqs:
+            t0 = time.perf_counter()
+            transport.call("GetPluginInfo", empty_pb2.Empty())
+            t1 = time.perf_counter()
+            transport.call("Analyze", r)
+            t2 = time.perf_counter()
+            empty.append(t1 - t0)
+            analyze.append(t2 - t1)
+    finally:
+        transport.close()
+    return {"analyze_median_ms": statistics.median(analyze) * 1000,
+            "empty_rpc_median_ms": statistics.median(empty) * 1000, "requests": len(reqs)}
 
 
 def find_checkov(explicit: str | None) -> list[str] | None:
@@ -487,10 +547,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkov", help="checkov executable (default: PATH, then the current interpreter)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument(
-        "--no-decoding-comparison",
+        "--no-sdk-comparison",
         action="store_true",
-        help="skip the second pass with pulumi-policy's own per-policy decoding",
+        help="skip the before pass with pulumi-policy's own analyzer loop",
     )
+    parser.add_argument("--no-grpc", action="store_true", help="skip the local gRPC measurement")
     args = parser.parse_args(argv)
 
     for var in ("PULUMI_PROJECT", "PULUMI_STACK", "PULUMI_DRY_RUN", "PULUMI_CONFIG"):
@@ -499,12 +560,20 @@ def main(argv: list[str] | None = None) -> int:
     kinds = Counter(s["type"].split(":")[-1] for s in specs)
     pack = run_pack(args.pack, specs)
     report: dict[str, Any] = {"stack": dict(sorted(kinds.items())), "pack": pack}
-    if not args.no_decoding_comparison:
-        with sdk_own_decoding() as was_patched:
+    import pulumi_policy
+
+    report["machine"] = {"cpus": os.cpu_count(), "python": sys.version.split()[0],
+                         "pulumi_policy": pulumi_policy.version.VERSION if hasattr(pulumi_policy, "version")
+                         else "?", "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())}
+    if not args.no_sdk_comparison:
+        with sdk_loop() as was_patched:
             if was_patched:
                 sdk_pass = run_pack(args.pack, specs)
-                report["sdk_decoding"] = sdk_pass
-                report["speedup_shared_props"] = sdk_pass["total_s"] / pack["total_s"]
+                report["sdk_loop"] = sdk_pass
+                report["speedup_fastpath"] = sdk_pass["total_s"] / pack["total_s"]
+    if not args.no_grpc:
+        report["grpc"] = {"sdk_loop": run_grpc(args.pack, specs, fast=False),
+                          "fastpath": run_grpc(args.pack, specs, fast=True)}
 
     cmd = None if args.no_checkov else find_checkov(args.checkov)
     if cmd is not None:
@@ -550,15 +619,38 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"  diagnostics by level: {pack['violations']}")
     print(f"  Analyze time share (profiled sample): {pack['time_share']}")
-    if "sdk_decoding" in report:
-        sdk_pass = report["sdk_decoding"]
-        print("Same stack with pulumi-policy's own per-policy decoding (shared_props undone):")
-        print(
-            f"  Analyze median {sdk_pass['analyze_median_ms']:.2f} ms, "
-            f"p99 {sdk_pass['analyze_p99_ms']:.2f} ms; AnalyzeStack {sdk_pass['analyze_stack_ms']:.0f} ms; "
-            f"{sdk_pass['resources_per_s']:.1f} resources/s"
-        )
-        print(f"  speed-up from decoding once per request: {report['speedup_shared_props']:.2f}x")
+    m = report["machine"]
+    print(f"Machine: {m['cpus']} CPUs, Python {m['python']}, pulumi-policy {m['pulumi_policy']}, {m['date']}")
+    if "sdk_loop" in report:
+        before = report["sdk_loop"]
+        print("Before/after in this run (before = pulumi-policy's own analyzer loop, "
+              "after = nsa_cisa.fastpath):")
+        rows = [("Analyze median, benchmark mix (ms)", before["analyze_median_ms"],
+                 pack["analyze_median_ms"]),
+                ("Analyze p99 (ms)", before["analyze_p99_ms"], pack["analyze_p99_ms"])]
+        for kind in ("Deployment", "Namespace", "Service", "Role"):
+            b = before["analyze_median_ms_by_kind"].get(kind)
+            a = pack["analyze_median_ms_by_kind"].get(kind)
+            if a is not None and b is not None:
+                rows.append((f"Analyze median, {kind} (ms)", b, a))
+        rows.append(("servicer only: Analyze median, mix (ms)", before["servicer_analyze_median_ms"],
+                     pack["servicer_analyze_median_ms"]))
+        for kind in ("Deployment", "Namespace"):
+            b = before["servicer_analyze_median_ms_by_kind"].get(kind)
+            a = pack["servicer_analyze_median_ms_by_kind"].get(kind)
+            if a is not None and b is not None:
+                rows.append((f"servicer only: Analyze median, {kind} (ms)", b, a))
+        rows += [("Remediate median (ms)", before["remediate_median_ms"], pack["remediate_median_ms"]),
+                 (f"AnalyzeStack, {len(specs)} resources (ms)", before["analyze_stack_ms"],
+                  pack["analyze_stack_ms"]),
+                 ("whole run (s)", before["total_s"], pack["total_s"])]
+        for label, b, a in rows:
+            print(f"  {label:<46} before {b:9.3f}   after {a:9.3f}   x{b / a if a else float('inf'):.1f}")
+    if "grpc" in report:
+        for label, g in (("before", report["grpc"]["sdk_loop"]), ("after", report["grpc"]["fastpath"])):
+            print(f"  local gRPC ({label}): Analyze median {g['analyze_median_ms']:.3f} ms, empty RPC median "
+                  f"{g['empty_rpc_median_ms']:.3f} ms (difference "
+                  f"{g['analyze_median_ms'] - g['empty_rpc_median_ms']:.3f} ms, {g['requests']} requests)")
     checkov = report["checkov"]
     if isinstance(checkov, dict):
         print(f"Same {checkov['manifests']} Kubernetes manifests:")

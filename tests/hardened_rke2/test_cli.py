@@ -273,3 +273,32 @@ def test_against_with_a_failing_preview_says_there_is_no_plan(capsys, tmp_path: 
     code, text, _ = _preview(capsys, "--stack", "broken", "--against", str(old))
     assert code == 2  # the stack misses required config: invalid config, nothing to compare
     assert f"note: no plan against {old}: this preview did not run to the end" in text
+
+
+def test_one_process_previews_several_stacks(capsys, tmp_path: Path) -> None:
+    report = tmp_path / "report.json"
+    code, out, _ = _preview(capsys, "--stack", "privileged", "--stack", "privileged", "--policy-pack",
+                            str(PACK), "--json", "--report-json", str(report))
+    docs = json.loads(out)
+    single_code, single_out, _ = _preview(capsys, "--stack", "privileged", "--policy-pack", str(PACK),
+                                          "--json")
+    assert isinstance(docs, list) and len(docs) == 2
+    assert code == single_code == 1
+    assert docs[0]["violations"] == docs[1]["violations"] == json.loads(single_out)["violations"]
+    assert (tmp_path / "report.privileged.json").is_file() and not report.exists()
+
+
+def test_gc_is_tuned_and_frozen_unless_asked_not_to(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    import gc
+
+    import hardened_rke2 as cli
+
+    before = gc.get_threshold()
+    try:
+        monkeypatch.setenv(cli.GC_ENV, "default")
+        assert cli.tune_gc() is False and gc.get_threshold() == before
+        monkeypatch.delenv(cli.GC_ENV)
+        assert cli.tune_gc() is True and gc.get_threshold() == cli.GC_THRESHOLDS
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()

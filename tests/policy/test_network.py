@@ -449,3 +449,46 @@ def test_exempt_namespaces_and_exemptions_apply_to_stack_findings() -> None:
     result = analyze_stack(PACK_DIR, resources)
     assert [v.policy_name for v in result.violations] == ["exemption-applied"]
     assert result.violations[0].enforcement_level == "advisory"
+
+
+# -- issue 11: a policy that opens a direction to everything undoes default-deny in that direction -----
+
+ALLOW_ALL_INGRESS = {"from": [{"ipBlock": {"cidr": "0.0.0.0/0"}}]}
+
+
+@pytest.mark.parametrize(
+    ("extra", "missing"),
+    [
+        # an Egress policy whose allow rule admits everything
+        ({"policyTypes": ["Egress"], "egress": [{}]}, "egress"),
+        ({"policyTypes": ["Egress"], "egress": [{"to": [{"ipBlock": {"cidr": "::/0"}}]}]}, "egress"),
+        # ingress from 0.0.0.0/0 on all ports
+        ({"policyTypes": ["Ingress"], "ingress": [ALLOW_ALL_INGRESS]}, "ingress"),
+        # policyTypes left out: Ingress is implied, and an allow-all ingress rule opens it
+        ({"ingress": [{}]}, "ingress"),
+    ],
+)
+def test_an_allow_all_policy_undoes_default_deny(extra: dict[str, Any], missing: str) -> None:
+    opener = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+              "metadata": {"name": "open", "namespace": "team-a"}, "spec": {"podSelector": {}, **extra}}
+    found = stack_violations([*tenant(), {"type": NP, "name": "open", "props": opener}])
+    (v,) = [v for v in found if v.policy_name == "namespace-default-deny-network-policy"]
+    assert f"({missing})" in v.message and f"allows all {missing} traffic" in v.message
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        # narrowed: some pods, some ports, some peers, or an exception in the block
+        {"podSelector": {"matchLabels": {"app": "web"}}, "ingress": [{}]},
+        {"podSelector": {}, "ingress": [{**ALLOW_ALL_INGRESS, "ports": [{"port": 443}]}]},
+        {"podSelector": {}, "ingress": [{"from": [{"ipBlock": {"cidr": "10.0.0.0/8"}}]}]},
+        {"podSelector": {},
+         "ingress": [{"from": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["10.0.0.0/8"]}}]}]},
+        {"podSelector": {}, "policyTypes": ["Ingress"], "egress": [{}]},  # egress rules not in force
+    ],
+)
+def test_narrow_allow_rules_keep_default_deny(spec: dict[str, Any]) -> None:
+    allow = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+             "metadata": {"name": "allow", "namespace": "team-a"}, "spec": spec}
+    assert stack_violations([*tenant(), {"type": NP, "name": "allow", "props": allow}]) == []

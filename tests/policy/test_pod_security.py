@@ -23,7 +23,7 @@ from tests.support.policy_builders import (
 )
 
 KINDS = list(POD_TYPES)
-ADVISORY = {"read-only-root-filesystem", "image-tag-pinned"}
+ADVISORY = {"read-only-root-filesystem", "image-tag-pinned", "secrets-not-in-env-vars"}
 FIXTURES = Path(__file__).parent / "fixtures" / "pss"
 
 
@@ -123,7 +123,11 @@ CONTAINER_CASES: dict[str, tuple[Any, set[str]]] = {
         lambda c: c.update(
             env=[{"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}}]
         ),
-        set(),
+        {"secrets-not-in-env-vars"},  # no longer a literal credential; advisory: prefer a mounted file
+    ),
+    "env-from-secret": (
+        lambda c: c.update(envFrom=[{"secretRef": {"name": "db"}}, {"configMapRef": {"name": "cfg"}}]),
+        {"secrets-not-in-env-vars"},
     ),
 }
 
@@ -646,3 +650,14 @@ def test_remediation_keeps_secrets_secret_and_unknowns_unknown() -> None:
     assert new["spec"]["containers"][0]["env"][0]["value"] == secret
     assert new["spec"]["initContainers"][0]["image"] == UNKNOWN
     assert new["spec"]["containers"][0]["securityContext"]["allowPrivilegeEscalation"] is False
+
+
+@pytest.mark.parametrize("resource_type", ["kubernetes:batch/v1:CronJob", "kubernetes:batch/v1beta1:CronJob",
+                                           "kubernetes:batch/v1:CronJobPatch"])
+@pytest.mark.parametrize("field", ["runAsGroup", "fsGroup", "supplementalGroups"])
+def test_non_root_groups_in_a_cron_jobs_job_template(resource_type: str, field: str) -> None:
+    spec = restricted_spec()
+    spec["securityContext"][field] = [1000, 0] if field == "supplementalGroups" else 0
+    violations = analyze(resource_type, wrap("CronJob", spec))
+    (v,) = [v for v in violations if v.policy_name == "non-root-groups"]
+    assert v.message.startswith(f"spec.jobTemplate.spec.template.spec.securityContext.{field}")

@@ -90,7 +90,9 @@ USER = {"kind": "User", "name": "jane", "apiGroup": "rbac.authorization.k8s.io"}
         ),
         (
             {"apiGroups": [""], "resources": ["*"], "verbs": ["*"]},
-            {"rbac-no-wildcards", "rbac-no-pod-exec", "rbac-secrets-read-restricted"},
+            # '*' verbs on '*' include escalate, bind and impersonate
+            {"rbac-no-wildcards", "rbac-no-pod-exec", "rbac-secrets-read-restricted",
+             "rbac-no-escalation-verbs"},
         ),
     ],
 )
@@ -186,3 +188,94 @@ def test_secret_reading_roles_are_bound_only_to_allowed_subjects() -> None:
     (v,) = _secret_binding_findings(_stack(USER, role_ref=("ClusterRole", "edit")), config)
     assert "edit" in v.message
     assert _secret_binding_findings(_stack(USER, role_ref=("ClusterRole", "view")), config) == []
+
+
+# -- issue 11 ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("rule", "expected"),
+    [
+        ({"apiGroups": [""], "resources": ["nodes/proxy"], "verbs": ["get"]}, {"rbac-no-nodes-proxy"}),
+        ({"apiGroups": [""], "resources": ["nodes/*"], "verbs": ["create"]},
+         {"rbac-no-nodes-proxy", "rbac-no-wildcards"}),
+        ({"apiGroups": [""], "resources": ["nodes", "nodes/metrics"], "verbs": ["get"]}, set()),
+        ({"apiGroups": ["admissionregistration.k8s.io"], "resources": ["mutatingwebhookconfigurations"],
+          "verbs": ["create", "patch"]}, {"rbac-no-webhook-config-write"}),
+        ({"apiGroups": ["admissionregistration.k8s.io"], "resources": ["validatingwebhookconfigurations"],
+          "verbs": ["update"]}, {"rbac-no-webhook-config-write"}),
+        ({"apiGroups": ["admissionregistration.k8s.io"], "resources": ["validatingwebhookconfigurations"],
+          "verbs": ["get", "list", "watch"]}, set()),
+        # '*' verbs reach escalate/bind (roles) and impersonate (identities)
+        ({"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["clusterroles"], "verbs": ["*"]},
+         {"rbac-no-escalation-verbs", "rbac-no-wildcards"}),
+        ({"apiGroups": [""], "resources": ["serviceaccounts"], "verbs": ["*"]},
+         {"rbac-no-escalation-verbs", "rbac-no-wildcards"}),
+        ({"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["*"]}, {"rbac-no-wildcards"}),
+        ({"apiGroups": [""], "resources": ["users"], "verbs": ["impersonate"]}, {"rbac-no-escalation-verbs"}),
+    ],
+)
+def test_more_dangerous_grants(rule: dict[str, Any], expected: set[str]) -> None:
+    for rtype, props in ((ROLE, role(rule)), (CROLE, {**role(rule, ns=None), "kind": "ClusterRole"})):
+        violations = analyze(rtype, props)
+        assert names(violations) == expected, [v.message for v in violations]
+
+
+APPROVAL = {"apiGroups": ["certificates.k8s.io"], "resources": ["certificatesigningrequests/approval"],
+            "verbs": ["update"]}
+SIGNERS = {"apiGroups": ["certificates.k8s.io"], "resources": ["signers"],
+           "resourceNames": ["kubernetes.io/kube-apiserver-client"], "verbs": ["approve"]}
+
+
+def test_csr_approval_needs_both_rules() -> None:
+    assert names(analyze(CROLE, {**role(APPROVAL, SIGNERS, ns=None), "kind": "ClusterRole"})) == {
+        "rbac-no-csr-approval"}
+    assert analyze(CROLE, {**role(APPROVAL, ns=None), "kind": "ClusterRole"}) == []
+    assert analyze(CROLE, {**role(SIGNERS, ns=None), "kind": "ClusterRole"}) == []
+
+
+@pytest.mark.parametrize("kind", ["ClusterRole", "Role", "clusterrole", ""])
+@pytest.mark.parametrize("btype", [RB, CRB])
+def test_cluster_admin_whatever_the_ref_kind(kind: str, btype: str) -> None:
+    props = binding(kind, "cluster-admin", USER, ns="team-a" if btype == RB else None)
+    assert "rbac-no-cluster-admin-binding" in names(analyze(btype, props))
+
+
+@pytest.mark.parametrize("group", ["system:anonymous", "system:unauthenticated", "system:authenticated",
+                                   "System:Anonymous "])
+@pytest.mark.parametrize(("btype", "ref_kind"), [(RB, "Role"), (RB, "ClusterRole"), (CRB, "ClusterRole")])
+def test_system_groups_in_any_binding(group: str, btype: str, ref_kind: str) -> None:
+    subject = {"kind": "Group", "name": group}
+    props = binding(ref_kind, "viewer", subject, ns="team-a" if btype == RB else None)
+    assert "rbac-no-system-group-binding" in names(analyze(btype, props))
+
+
+def _stack_names(resources: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    result = analyze_stack(PACK_DIR, resources)
+    return [(v.policy_name, v.enforcement_level) for v in result.violations
+            if v.policy_name == "rbac-binding-role-exists"]
+
+
+def test_role_binding_to_a_missing_role_is_unverifiable() -> None:
+    missing = {"type": RB, "name": "b", "props": binding("Role", "ghost", USER)}
+    assert _stack_names([missing]) == [("rbac-binding-role-exists", "advisory")]
+    missing_cr = {"type": RB, "name": "b2", "props": binding("ClusterRole", "ghost-cr", USER, name="b2")}
+    assert _stack_names([missing_cr]) == [("rbac-binding-role-exists", "advisory")]
+
+
+def test_role_binding_to_a_defined_or_builtin_role_passes() -> None:
+    resources = [
+        {"type": ROLE, "name": "r", "props": role(POD_READER, name="reader")},
+        {"type": RB, "name": "b", "props": binding("Role", "reader", USER)},
+        {"type": RB, "name": "b2", "props": binding("ClusterRole", "view", USER, name="b2")},
+        {"type": RB, "name": "b3",
+         "props": binding("ClusterRole", "system:aggregate-to-view", USER, name="b3")},
+    ]
+    assert _stack_names(resources) == []
+
+
+def test_garbage_in_rules_gives_deterministic_messages() -> None:
+    rule = {"apiGroups": [{"x": 1}], "resources": [["*"]], "verbs": [{"*": True}, 3]}
+    messages = [v.message for v in analyze(ROLE, role(rule))]
+    assert all("0x" not in m and "Proxy" not in m for m in messages), messages
+    assert messages == [v.message for v in analyze(ROLE, role(rule))]

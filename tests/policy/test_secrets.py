@@ -39,6 +39,7 @@ def env_pod(*env: dict[str, Any], list_name: str = "containers") -> dict[str, An
 @pytest.mark.parametrize("list_name", ["containers", "initContainers", "ephemeralContainers"])
 def test_env_literals(env: dict[str, Any], leaks: bool, list_name: str) -> None:
     violations = analyze(POD_TYPES["Deployment"], env_pod(env, list_name=list_name))
+    violations = [v for v in violations if v.policy_name != "secrets-not-in-env-vars"]  # tested below
     assert names(violations) == ({"no-credentials-in-env"} if leaks else set())
     assert all(v.is_mandatory and list_name in v.message for v in violations)
 
@@ -110,6 +111,9 @@ ADVERSARIAL = {
     "assignment with inner spaces": "password: x" + " " * 100_000 + "y",
     "dash run": "-" * 100_000 + "x",
     "private key prefixes": "-----BEGIN A" * 8_000,
+    "service-account type, no key id": '"type": "service_account", ' * 30_000,
+    "connection-string passwords": ";password= " * 25_000,
+    "stripe prefixes": "sk_live_" * 30_000,
 }
 
 
@@ -147,3 +151,69 @@ def test_oversized_configmap_value_says_it_was_cut() -> None:
     assert "only the first 1,048,576 were scanned" in violations[0].message
     leaked = "postgres://app:hunter2@db/x " + big
     assert "password in a URL" in analyze(CM, configmap({"app.yaml": leaked}))[0].message
+
+
+# -- issue 11 ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("list_name", ["containers", "initContainers", "ephemeralContainers"])
+@pytest.mark.parametrize("kind", sorted(POD_TYPES))
+def test_secrets_exposed_as_env_are_advisory(kind: str, list_name: str) -> None:
+    spec = restricted_spec()
+    if list_name != "containers":
+        spec[list_name] = [dict(spec["containers"][0], name="side")]
+    target = spec[list_name][0]
+    target["env"] = [{"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "pw"}}}]
+    target["envFrom"] = [{"secretRef": {"name": "api"}}, {"configMapRef": {"name": "settings"}}]
+    found = [v for v in analyze(POD_TYPES[kind], wrap(kind, spec))
+             if v.policy_name == "secrets-not-in-env-vars"]
+    assert len(found) == 2
+    assert all(v.enforcement_level == "advisory" and list_name in v.message for v in found)
+
+
+def test_secrets_as_env_can_be_made_mandatory() -> None:
+    spec = restricted_spec()
+    spec["containers"][0]["envFrom"] = [{"secretRef": {"name": "api"}}]
+    (v,) = analyze(POD_TYPES["Pod"], wrap("Pod", spec), config={"secrets-not-in-env-vars": "mandatory"})
+    assert v.is_mandatory
+
+
+def test_config_maps_without_secret_refs_pass() -> None:
+    spec = restricted_spec()
+    spec["containers"][0]["envFrom"] = [{"configMapRef": {"name": "settings"}}]
+    ref = {"configMapKeyRef": {"name": "s", "key": "m"}}
+    spec["containers"][0]["env"] = [{"name": "MODE", "valueFrom": ref}]
+    assert analyze(POD_TYPES["Pod"], wrap("Pod", spec)) == []
+
+
+CM = "kubernetes:core/v1:ConfigMap"
+
+
+@pytest.mark.parametrize(
+    ("data", "leaks"),
+    [
+        ({"db": "Server=db.internal;Database=app;User Id=app;Password=Tr0ub4dor&3;"}, True),
+        ({"jdbc": "jdbc:sqlserver://db:1433;databaseName=app;user=app;password=Summer2026x"}, True),
+        ({"storage": "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=" + "Qk9v" * 22 + "==;"},
+         True),
+        ({"billing": "sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc"}, True),
+        ({"signing": "kR7vQ2mX9pL4wN8zT1yB6cF3hJ5dG0sA"}, True),  # a generated key under a plain name
+        # ordinary configuration
+        ({"db": "Server=db.internal;Database=app;User Id=app;Password=${DB_PASSWORD};"}, False),
+        ({"url": "https://api.example.com/v1/items?page=2"}, False),
+        ({"flags": "featureA=true\nfeatureB=false\nmaxItems=100\n"}, False),
+        ({"host": "db-primary.prod.svc.cluster.local"}, False),
+        ({"ca.crt": "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUJ0aGVsbG8gd29ybGQ\n"
+                    "-----END CERTIFICATE-----\n"},
+         False),
+        ({"ca.b64": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUJzekNDQVZtZ0F3SUJBZ0lV"}, False),
+        ({"digest": "sha256:" + "a3f5" * 16}, False),
+        ({"id": "6f1c2d8e-4b7a-4c39-9a0e-2f5d8b7c1e44"}, False),
+        ({"path": "/var/lib/app/data/cache/objects/index"}, False),
+        ({"greeting": "Hello from the platform team, welcome aboard"}, False),
+    ],
+)
+def test_config_map_credentials_by_format_and_entropy(data: dict[str, str], leaks: bool) -> None:
+    props = {"metadata": {"name": "c", "namespace": "team-a"}, "data": data}
+    found = {v.policy_name for v in analyze(CM, props)}
+    assert found == ({"no-credentials-in-configmaps"} if leaks else set()), data

@@ -55,3 +55,50 @@ def test_obsolete_components_are_advisory(image: str, obsolete: bool) -> None:
 def test_removed_api_versions_are_advisory() -> None:
     (v,) = analyze("kubernetes:policy/v1beta1:PodSecurityPolicy", {"metadata": {"name": "restricted"}})
     assert v.policy_name == "removed-api-versions" and v.enforcement_level == "advisory"
+
+
+# -- issue 11: Tiller and the Dashboard by labels, flags and Services, whatever the image --------------
+
+
+@pytest.mark.parametrize(
+    ("labels", "args", "expected"),
+    [
+        ({"app.kubernetes.io/name": "tiller"}, [], True),
+        ({"app": "helm", "name": "tiller"}, [], True),
+        ({"k8s-app": "kubernetes-dashboard"}, [], True),
+        ({}, ["--enable-skip-login"], True),
+        ({}, ["--enable-insecure-login=true"], True),
+        ({}, ["--enable-skip-login=false"], False),
+        ({"app": "helm"}, [], False),  # a Helm-3 managed app is not Tiller
+        ({"app.kubernetes.io/name": "web"}, ["--port=8080"], False),
+    ],
+)
+def test_obsolete_components_by_labels_and_flags(labels: dict[str, str], args: list[str],
+                                                  expected: bool) -> None:
+    spec = restricted_spec()
+    spec["containers"][0]["image"] = "registry.example.com/mirror/app:1.0"
+    spec["containers"][0]["args"] = args
+    props = wrap("Deployment", spec)
+    props["spec"]["template"]["metadata"] = {"labels": labels}
+    violations = analyze(POD_TYPES["Deployment"], props)
+    assert names(violations) == ({"no-obsolete-cluster-components"} if expected else set())
+    assert all(v.enforcement_level == "advisory" and "0x" not in v.message for v in violations)
+
+
+@pytest.mark.parametrize(
+    ("service", "expected"),
+    [
+        ({"metadata": {"name": "tiller-deploy", "namespace": "kube-system"}}, True),
+        ({"metadata": {"name": "deployer", "namespace": "tools"}, "spec": {"ports": [{"port": 44134}]}},
+         True),
+        ({"metadata": {"name": "ui", "namespace": "tools"},
+          "spec": {"selector": {"k8s-app": "kubernetes-dashboard"}}},
+         True),
+        ({"metadata": {"name": "web", "namespace": "tools"}, "spec": {"ports": [{"port": 443}]}}, False),
+    ],
+)
+def test_obsolete_component_services(service: dict[str, Any], expected: bool) -> None:
+    violations = analyze("kubernetes:core/v1:Service", service,
+                         config={"no-obsolete-component-services": {"exemptNamespaces": []}})
+    found = {v.policy_name for v in violations} & {"no-obsolete-component-services"}
+    assert found == ({"no-obsolete-component-services"} if expected else set())

@@ -15,6 +15,7 @@ from typing import Any
 from nsa_cisa import rke2_parsing as rp
 from nsa_cisa.declare import PolicyGroup
 from nsa_cisa.framework import check_validator
+from nsa_cisa.render import safe_repr
 
 GITREPO = "kubernetes:fleet.cattle.io/v1alpha1:GitRepo"
 GITREPO_RESTRICTION = "kubernetes:fleet.cattle.io/v1alpha1:GitRepoRestriction"
@@ -63,7 +64,7 @@ def repo_url_problem(url: Any) -> str | None:
         return None  # scp-like ssh syntax: git@github.com:org/repo.git
     scheme = low.split("://", 1)[0] if "://" in low else "(none)"
     return (
-        f"spec.repo {text!r} uses scheme {scheme}: only https:// and ssh (ssh:// or git@host:path) "
+        f"spec.repo {safe_repr(text)} uses scheme {scheme}: only https:// and ssh (ssh:// or git@host:path) "
         "authenticate the server and encrypt the transfer"
     )
 
@@ -108,7 +109,8 @@ def check_gitrepo_url(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list
         out.append(problem)
     helm_regex = rp.dig(props.get("spec"), "helmRepoURLRegex")
     if isinstance(helm_regex, str) and helm_regex.lower().startswith("http:"):
-        out.append(f"spec.helmRepoURLRegex {helm_regex!r} sends Helm credentials to plain-HTTP repositories")
+        out.append(f"spec.helmRepoURLRegex {safe_repr(helm_regex)} sends Helm credentials to plain-HTTP "
+                   "repositories")
     return out
 
 
@@ -237,7 +239,7 @@ def check_peer_authentication(props: Mapping[str, Any], cfg: Mapping[str, Any]) 
     if mode in ("PERMISSIVE", "DISABLE"):
         out.append(f"mtls.mode {mode}: workloads accept plaintext traffic; use STRICT")
     elif mode is not None and mode not in ("STRICT", "UNSET"):
-        out.append(f"mtls.mode {mode!r} is not an Istio mTLS mode (use STRICT)")
+        out.append(f"mtls.mode {safe_repr(mode)} is not an Istio mTLS mode (use STRICT)")
     ports = rp.dig(spec, "portLevelMtls")
     if rp.is_mapping(ports):
         for port, setting in ports.items():
@@ -337,7 +339,7 @@ def check_istio_outbound(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> l
     mode = rp.dig(values, "meshConfig.outboundTrafficPolicy.mode")
     if mode == "REGISTRY_ONLY":
         return []
-    shown = f"is {mode!r}" if mode is not None else "is not set (Istio's default: ALLOW_ANY)"
+    shown = f"is {safe_repr(mode)}" if mode is not None else "is not set (Istio's default: ALLOW_ANY)"
     return [
         f"istiod values meshConfig.outboundTrafficPolicy.mode {shown}: sidecars pass traffic to any "
         "external host; use REGISTRY_ONLY and declare external services with ServiceEntries"
@@ -365,7 +367,7 @@ def check_neuvector_admission(props: Mapping[str, Any], _cfg: Mapping[str, Any])
         out.append("spec.config.enable is false: NeuVector admission control is off")
     mode = config.get("mode")
     if mode is not None and mode != "protect":
-        out.append(f"spec.config.mode is {mode!r}: admission rules only log; 'protect' denies")
+        out.append(f"spec.config.mode is {safe_repr(mode)}: admission rules only log; 'protect' denies")
     return out
 
 

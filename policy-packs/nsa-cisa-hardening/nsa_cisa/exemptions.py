@@ -20,6 +20,8 @@ from typing import Any
 
 import yaml
 
+from nsa_cisa.render import safe_repr
+
 EXEMPTIONS_ANNOTATION = "policy.hardened-rke2.io/exemptions"
 
 
@@ -44,7 +46,8 @@ class Exemption:
     def describe(self) -> str:
         until = self.expires.isoformat() if self.expires else "?"
         who = self.approved_by or "unknown approver"
-        return f"'{self.policy}' until {until} ({self.source}; reason: {self.reason!r}; approved by {who})"
+        return (f"'{self.policy}' until {until} ({self.source}; reason: {safe_repr(self.reason)}; "
+                f"approved by {who})")
 
 
 def today_utc() -> _dt.date:
@@ -90,7 +93,7 @@ def parse_record(raw: Any, source: str) -> Exemption:
     if expires_raw is None or expires_raw == "":
         problems.append("no 'expires' date (YYYY-MM-DD)")
     elif expires is None:
-        problems.append(f"'expires' {expires_raw!r} is not a YYYY-MM-DD date")
+        problems.append(f"'expires' {safe_repr(expires_raw)} is not a YYYY-MM-DD date")
     return Exemption(policy, reason, expires, approved, source, tuple(problems))
 
 

@@ -35,11 +35,13 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
+from pulumi_policy import proxy as _sdk_proxy
 from pulumi_policy.policy import _NotApplicableError  # pinned 1.21.*: must pass through like unknowns
 from pulumi_policy.proxy import UnknownValueError
 from pulumi_policy.secret import Secret
 
 from nsa_cisa import exemptions as _ex
+from nsa_cisa.fastpath import FAST_ATTR, FAST_PROXY_TYPES, TYPES_ATTR
 
 FRAMEWORK_NAME = "NSA/CISA Kubernetes Hardening Guide"
 FRAMEWORK_VERSION = "1.2"
@@ -145,21 +147,38 @@ _SEVERITIES = {sev.value: sev for sev in Severity}
 # ----------------------------------------------------------------------------- value helpers
 
 
+# The types policies meet most, decided without `isinstance` against the ABCs (a Python-level check,
+# thousands per request); any other type falls back to it, so the answers are the same.
+_MAPPING_TYPES = frozenset({dict, _sdk_proxy._DictProxy, *FAST_PROXY_TYPES[:1]})
+_SEQUENCE_TYPES = frozenset({list, tuple, _sdk_proxy._ListProxy, *FAST_PROXY_TYPES[1:]})
+_SCALAR_TYPES = frozenset({str, bytes, int, float, bool, type(None)})
+
+
 def is_map(value: Any) -> bool:
+    t = type(value)
+    if t in _MAPPING_TYPES:
+        return True
+    if t in _SCALAR_TYPES or t in _SEQUENCE_TYPES:
+        return False
     return isinstance(value, Mapping)
 
 
 def is_list(value: Any) -> bool:
+    t = type(value)
+    if t in _SEQUENCE_TYPES:
+        return True
+    if t in _SCALAR_TYPES or t in _MAPPING_TYPES:
+        return False
     return isinstance(value, Sequence) and not isinstance(value, (str, bytes))
 
 
 def as_map(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
+    return value if is_map(value) else {}
 
 
 def as_list(value: Any) -> list[Any]:
     """Items of a list (proxy or plain); anything else is treated as empty."""
-    if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
+    if is_list(value):
         return [value[i] for i in range(len(value))]
     return []
 
@@ -172,7 +191,7 @@ def get_path(obj: Any, path: str | Sequence[Any], default: Any = None) -> Any:
     keys = path.split(".") if isinstance(path, str) else list(path)
     cur = obj
     for key in keys:
-        if isinstance(cur, Mapping):
+        if is_map(cur):
             if not isinstance(key, str) or key not in cur:
                 return default
             cur = cur[key]
@@ -334,14 +353,23 @@ class _Collector:
         self.items.append((str(message), urn))
 
 
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+def _could_not_evaluate(name: str, exc: Exception) -> str:
+    # An exception's text may hold an object repr with its address: drop it, messages are deterministic.
+    detail = _ADDRESS.sub("", f"{type(exc).__name__}: {exc}")
+    return (f"{name}: could not evaluate the input ({detail}); "
+            "fix the resource's shape or exempt it explicitly")
+
+
 def _run_guarded(fn: Callable[[], Any], collector: _Collector, name: str) -> None:
     try:
         fn()
     except (UnknownValueError, _NotApplicableError):
         raise
     except Exception as exc:  # malformed input must never crash the analyzer nor pass silently
-        collector(f"{name}: could not evaluate the input ({type(exc).__name__}: {exc}); "
-                  "fix the resource's shape or exempt it explicitly")
+        collector(_could_not_evaluate(name, exc))
 
 
 NAMESPACE_TYPES = frozenset({
@@ -434,11 +462,24 @@ def build_resource_policy(
     def _validate(args: ResourceValidationArgs, report_violation: ReportFn) -> None:
         if types is not None and args.resource_type not in types:
             return
-        margs = _args(args)
+        found = _validate_merged(args, _args(args))
+        if found:
+            for message, urn in found:
+                report_violation(message, urn)
+
+    def _validate_merged(args: ResourceValidationArgs,
+                         margs: ResourceValidationArgs) -> list[tuple[str, str | None]] | None:
+        """The check on args whose config is already merged: the violations to report, after exemptions.
+        (The fast loop passes the same object twice: the two differ only in config.)"""
         collector = _Collector()
-        _run_guarded(lambda: validate(margs, collector), collector, name)
+        try:
+            validate(margs, collector)
+        except (UnknownValueError, _NotApplicableError):
+            raise
+        except Exception as exc:  # malformed input must never crash the analyzer nor pass silently
+            collector(_could_not_evaluate(name, exc))
         if not collector.items:
-            return
+            return None
         cfg = margs.get_config()
         props = args.props if isinstance(args.props, Mapping) else {}
         if honor_exempt_namespaces:
@@ -448,9 +489,8 @@ def build_resource_policy(
         exempted, note = (_apply_exemptions(name, props, cfg, args.urn, args.name) if exemptible
                           else (False, ""))
         if exempted:
-            return  # reported as an advisory by `exemption-applied`
-        for message, urn in collector.items:
-            report_violation(message + note, urn)
+            return None  # reported as an advisory by `exemption-applied`
+        return [(message + note, urn) for message, urn in collector.items]
 
     def _remediate(args: ResourceValidationArgs) -> Any:
         if remediate is None or (types is not None and args.resource_type not in types):
@@ -470,7 +510,7 @@ def build_resource_policy(
         except Exception:  # a remediation must never break the preview; validation still reports
             return None
 
-    return ResourceValidationPolicy(
+    built = ResourceValidationPolicy(
         name=name,
         description=description,
         validate=_validate,
@@ -484,6 +524,11 @@ def build_resource_policy(
         remediation_steps=remediation_steps,
         url=url,
     )
+    # The fast analyzer loop (fastpath.py) dispatches on these: `_validate`/`_remediate` return at once,
+    # reporting nothing, for any other type, so not calling them for it is exact.
+    setattr(built, TYPES_ATTR, types)
+    setattr(built, FAST_ATTR, (lambda given: _merged_config(defaults, given), _validate_merged))
+    return built
 
 
 def build_stack_policy(

@@ -28,12 +28,14 @@ from nsa_cisa.framework import (
     as_list,
     as_map,
     get_path,
+    is_list,
     matches_any,
     namespace_of,
     own_namespace_name,
     show,
     text,
 )
+from nsa_cisa.render import safe_repr
 from nsa_cisa.workloads import POD_BEARING_TYPES
 
 
@@ -181,7 +183,7 @@ def _psa_label(args: Any, report: ReportFn) -> None:
     if value is None and args.resource_type.endswith("Patch"):
         return
     if PSA_LEVELS.get(text(value), -1) < PSA_LEVELS.get(minimum, 2):
-        shown = "missing" if value is None else repr(value)
+        shown = "missing" if value is None else safe_repr(value)
         report(f"label {PSA_ENFORCE_LABEL} is {shown}: must enforce '{minimum}'"
                + (" or stricter" if minimum != "restricted" else ""))
     version = labels.get("pod-security.kubernetes.io/enforce-version")
@@ -204,7 +206,8 @@ def _psa_label(args: Any, report: ReportFn) -> None:
 def _external_ips(args: Any, report: ReportFn) -> None:
     ips = as_list(get_path(args.props, "spec.externalIPs"))
     if ips:
-        report(f"spec.externalIPs is set ({[text(i) or repr(i) for i in ips]}): external IPs can intercept "
+        shown = [text(i) or safe_repr(i) for i in ips]
+        report(f"spec.externalIPs is set ({shown}): external IPs can intercept "
                "cluster traffic (CVE-2020-8554); use a LoadBalancer or Ingress instead")
 
 
@@ -379,7 +382,7 @@ def _ns_name(resource: Any) -> tuple[str | None, bool]:
 
 
 def _check_coverage(args: Any, report: ReportFn, *, what: str, satisfies: Any, aspects: tuple[str, ...],
-                    rancher_field: str | None) -> None:
+                    rancher_field: str | None, opens: Any = None) -> None:
     """Every Namespace the stack creates has at least one resource for which `satisfies` holds in it.
     `satisfies(resource) -> set[str]` returns the aspects it covers; all of `aspects` are needed."""
     needed = set(aspects)
@@ -397,6 +400,15 @@ def _check_coverage(args: Any, report: ReportFn, *, what: str, satisfies: Any, a
             continue
         if covers:
             candidates.append((_namespace_ref(r), covers))
+    openers: list[tuple[_NsRef, set[str]]] = []
+    for r in args.resources if opens is not None else ():
+        try:
+            opened_by = opens(r)
+        except UnknownValueError as exc:
+            unknown_error = exc
+            continue
+        if opened_by:
+            openers.append((_namespace_ref(r), opened_by))
     projects = {r.urn: r for r in args.resources if r.resource_type == RANCHER_PROJECT_TYPE}
     for ns in namespaces:
         ns_name, name_unknown = _ns_name(ns)
@@ -413,7 +425,11 @@ def _check_coverage(args: Any, report: ReportFn, *, what: str, satisfies: Any, a
                 covered |= covers
             elif ref.name is None or name_unknown:
                 undecided = True  # it might live in this namespace; preview cannot tell
-        missing = needed - covered
+        opened: set[str] = set()
+        for ref, aspects_opened in openers:
+            if (ref.name is not None and ref.name == ns_name) or ns.urn in ref.deps:
+                opened |= aspects_opened & covered
+        missing = needed - (covered - opened)
         if not missing:
             continue
         if undecided or unknown_error is not None:
@@ -421,7 +437,9 @@ def _check_coverage(args: Any, report: ReportFn, *, what: str, satisfies: Any, a
                 "04da6b54-80e4-46f7-96ec-b56ff0331ba9", ["metadata", "namespace"])
         label = ns_name or ns.name
         report(f"namespace '{label}' has no {what}" + (f" ({', '.join(sorted(missing))})"
-                                                     if len(needed) > 1 else ""), ns.urn)
+                                                     if len(needed) > 1 else "")
+               + (f"; a NetworkPolicy there allows all {', '.join(sorted(opened))} traffic to every pod"
+                  if opened else ""), ns.urn)
 
 
 def _default_deny_aspects(resource: Any) -> set[str]:
@@ -443,6 +461,46 @@ def _default_deny_aspects(resource: Any) -> set[str]:
     if "Egress" in types and all(_dns_only(rule) for rule in as_list(spec.get("egress"))):
         covered.add("egress")
     return covered
+
+
+_ANYWHERE = frozenset({"0.0.0.0/0", "::/0"})
+
+
+def _admits_everything(rule: Any, peers_key: str) -> bool:
+    """An allow rule open to every peer on every port: `{}`, no `from`/`to`, or an ipBlock of 0.0.0.0/0
+    (or ::/0) without exceptions, and no `ports`."""
+    if as_list(get_path(rule, "ports")):
+        return False
+    peers = get_path(rule, peers_key)
+    if peers is None or (is_list(peers) and not as_list(peers)):
+        return True
+    for peer in as_list(peers):
+        block = get_path(peer, "ipBlock")
+        if (isinstance(block, Mapping) and text(block.get("cidr")) in _ANYWHERE
+                and not as_list(block.get("except"))):
+            return True
+    return False
+
+
+def _allow_all_aspects(resource: Any) -> set[str]:
+    """Directions a NetworkPolicy opens to everything for every pod of its namespace (podSelector {}): a
+    default-deny policy next to it no longer denies by default."""
+    if resource.resource_type not in NETWORK_POLICY_TYPES or resource.resource_type.endswith("Patch"):
+        return set()
+    spec = as_map(resource.props.get("spec"))
+    selector = spec.get("podSelector")
+    if selector is not None and (not isinstance(selector, Mapping) or as_map(selector.get("matchLabels"))
+                                 or as_list(selector.get("matchExpressions"))):
+        return set()
+    types = [t for t in as_list(spec.get("policyTypes")) if isinstance(t, str)]
+    if not types:
+        types = ["Ingress"] + (["Egress"] if spec.get("egress") is not None else [])
+    opened = set()
+    if "Ingress" in types and any(_admits_everything(r, "from") for r in as_list(spec.get("ingress"))):
+        opened.add("ingress")
+    if "Egress" in types and any(_admits_everything(r, "to") for r in as_list(spec.get("egress"))):
+        opened.add("egress")
+    return opened
 
 
 def _dns_only(rule: Any) -> bool:
@@ -473,7 +531,7 @@ def _quota_aspects(resource: Any) -> set[str]:
 )
 def _default_deny(args: Any, report: ReportFn) -> None:
     _check_coverage(args, report, what="default-deny NetworkPolicy", satisfies=_default_deny_aspects,
-                    aspects=("ingress", "egress"), rancher_field=None)
+                    aspects=("ingress", "egress"), rancher_field=None, opens=_allow_all_aspects)
 
 
 @GROUP.policy(

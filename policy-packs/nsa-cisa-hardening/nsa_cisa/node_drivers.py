@@ -40,6 +40,7 @@ from nsa_cisa.framework import (
     props_of,
     text,
 )
+from nsa_cisa.render import safe_repr
 
 MACHINE_CONFIG_V2 = "rancher2:index/machineConfigV2:MachineConfigV2"
 
@@ -138,7 +139,7 @@ def check_ec2_ebs_encrypted(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -
     if ec2 is None or is_true(ec2.get("encryptEbsVolume")):
         return []
     value = ec2.get("encryptEbsVolume")
-    shown = "unset (driver default: false)" if value is None else repr(value)
+    shown = "unset (driver default: false)" if value is None else safe_repr(value)
     return [
         f"amazonec2Config.encryptEbsVolume is {shown}: the root volume holds etcd's data (every Secret) "
         "and RKE2's encryption-at-rest key side by side, unencrypted on EBS and in its snapshots; set "
@@ -155,7 +156,7 @@ def _public_address_problems(props: Mapping[str, Any]) -> list[str]:
     if ec2 is not None:
         if not is_true(ec2.get("privateAddressOnly")):
             value = ec2.get("privateAddressOnly")
-            shown = "unset (driver default: false)" if value is None else repr(value)
+            shown = "unset (driver default: false)" if value is None else safe_repr(value)
             out.append(
                 f"amazonec2Config.privateAddressOnly is {shown}: the instance gets a public IPv4 address"
             )
@@ -251,7 +252,7 @@ def check_driver_opened_ports(props: Mapping[str, Any], _cfg: Mapping[str, Any])
     ec2 = _block(props, "amazonec2Config")
     if ec2 is not None and not is_true(ec2.get("securityGroupReadonly")):
         value = ec2.get("securityGroupReadonly")
-        shown = "unset (driver default: false)" if value is None else repr(value)
+        shown = "unset (driver default: false)" if value is None else safe_repr(value)
         out.append(
             f"amazonec2Config.securityGroupReadonly is {shown}: the driver adds its default ingress rules "
             "(SSH and the Kubernetes/RKE2 ports, from 0.0.0.0/0) to the named security groups; set "
@@ -292,7 +293,7 @@ def check_do_private_networking(props: Mapping[str, Any], _cfg: Mapping[str, Any
     if do is None or is_true(do.get("privateNetworking")):
         return []
     value = do.get("privateNetworking")
-    shown = "unset (driver default: false)" if value is None else repr(value)
+    shown = "unset (driver default: false)" if value is None else safe_repr(value)
     return [
         f"digitaloceanConfig.privateNetworking is {shown}: node-to-node traffic (etcd, kubelet, CNI) then "
         "crosses the droplets' public interfaces; set privateNetworking: true and restrict the public "

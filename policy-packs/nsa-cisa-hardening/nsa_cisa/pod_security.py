@@ -31,6 +31,7 @@ from nsa_cisa.framework import (
     text,
     unwrap,
 )
+from nsa_cisa.render import safe_repr
 from nsa_cisa.workloads import POD_BEARING_TYPES, Container, WorkloadView, as_view, workload_view
 
 Check = Callable[[WorkloadView], Iterable[str]]
@@ -253,7 +254,7 @@ def check_privileged(view: WorkloadView) -> Iterator[str]:
 
 
 def _cap_names(value: Any) -> list[str]:
-    return [x if isinstance(x, str) else repr(x) for x in as_list(value)]
+    return [x if isinstance(x, str) else safe_repr(x) for x in as_list(value)]
 
 
 @_pss(

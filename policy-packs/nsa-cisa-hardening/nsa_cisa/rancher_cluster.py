@@ -23,6 +23,7 @@ from pulumi_policy import ResourceValidationArgs
 from nsa_cisa import rke2_parsing as rp
 from nsa_cisa.declare import PolicyGroup
 from nsa_cisa.framework import check_validator
+from nsa_cisa.render import safe_repr
 
 CLUSTER_V2 = "rancher2:index/clusterV2:ClusterV2"
 PSACT = "rancher2:index/podSecurityAdmissionConfigurationTemplate:PodSecurityAdmissionConfigurationTemplate"
@@ -174,7 +175,7 @@ def check_cis_profile(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list
                 f"'{text}' is an obsolete profile (fatal from RKE2 v1.30, removed since v1.25 for "
                 "cis-1.6): use 'cis'"
             )
-        return f"{value!r} is not the CIS profile: use 'cis'"
+        return f"{safe_repr(value)} is not the CIS profile: use 'cis'"
 
     return _key_problems(
         _layers(props),
@@ -210,7 +211,7 @@ def check_secrets_encryption(props: Mapping[str, Any], _cfg: Mapping[str, Any]) 
         lambda v: (
             None
             if rp.as_text(v) in ("aescbc", "secretbox")
-            else f"{v!r} is not an encrypting provider (aescbc or secretbox)"
+            else f"{safe_repr(v)} is not an encrypting provider (aescbc or secretbox)"
         ),
         None,
     )
@@ -410,7 +411,8 @@ def check_psa_default(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list
             "'rancher-restricted' or a custom restricted template"
         ]
     if not isinstance(name, str):
-        return [f"defaultPodSecurityAdmissionConfigurationTemplateName has an unusable value {name!r}"]
+        return ["defaultPodSecurityAdmissionConfigurationTemplateName has an unusable value "
+                f"{safe_repr(name)}"]
     if name.strip() == "rancher-privileged":
         return [
             "defaultPodSecurityAdmissionConfigurationTemplateName is 'rancher-privileged': it enforces "
@@ -441,7 +443,8 @@ def check_network_isolation(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -
     value = props.get("enableNetworkPolicy")
     if rp.as_bool(value) is not True:
         return [
-            f"enableNetworkPolicy is {value!r}: Rancher project network isolation is off, so pods of "
+            f"enableNetworkPolicy is {safe_repr(value)}: Rancher project network isolation is off, so pods "
+            "of "
             "different projects can reach each other; set it to true"
         ]
     return []
@@ -713,7 +716,8 @@ def check_protect_kernel_defaults(props: Mapping[str, Any], _cfg: Mapping[str, A
             layer.has("protect-kernel-defaults")
             and rp.as_bool(layer.get("protect-kernel-defaults")) is not True
         ):
-            out.append(f"{layer.where}: protect-kernel-defaults is {layer.get('protect-kernel-defaults')!r}")
+            shown = safe_repr(layer.get("protect-kernel-defaults"))
+            out.append(f"{layer.where}: protect-kernel-defaults is {shown}")
     in_selector = any(
         not lay.is_global and rp.as_bool(lay.get("protect-kernel-defaults")) is True for lay in layers
     )
@@ -736,10 +740,10 @@ def check_kubeconfig_mode(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> 
     def ok(value: Any) -> str | None:
         text = rp.as_text(value)
         if text is None or not text.strip().isdigit():
-            return f'{value!r} is not an octal file mode (quote it: "0600")'
+            return f'{safe_repr(value)} is not an octal file mode (quote it: "0600")'
         mode = int(text.strip(), 8) if all(c in "01234567" for c in text.strip()) else -1
         if mode < 0:
-            return f"{value!r} is not an octal file mode"
+            return f"{safe_repr(value)} is not an octal file mode"
         if mode & 0o077:
             return f'{text} lets group/others read the admin kubeconfig (use "0600")'
         return None
@@ -820,9 +824,10 @@ def check_kubernetes_version(props: Mapping[str, Any], cfg: Mapping[str, Any]) -
     if below is None:
         if rp.parse_k8s_version(floor) is None:
             return [
-                f"policy config minKubernetesVersion {floor!r} is not a version (use vMAJOR.MINOR[.PATCH])"
+                f"policy config minKubernetesVersion {safe_repr(floor)} is not a version "
+                "(use vMAJOR.MINOR[.PATCH])"
             ]
-        return [f"kubernetesVersion {version!r} is not a Kubernetes version (e.g. v1.32.5+rke2r1)"]
+        return [f"kubernetesVersion {safe_repr(version)} is not a Kubernetes version (e.g. v1.32.5+rke2r1)"]
     if below:
         return [f"kubernetesVersion {version} is older than the supported floor {floor}: upgrade"]
     return []
@@ -845,7 +850,7 @@ def check_etcd_snapshots(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> l
             out.append("rkeConfig.etcd.disableSnapshots is true: no etcd snapshots, no recovery point")
         retention = etcd.get("snapshotRetention")
         if retention is not None and (rp.as_int(retention) is None or (rp.as_int(retention) or 0) <= 0):
-            out.append(f"rkeConfig.etcd.snapshotRetention={retention!r}: keep at least one snapshot")
+            out.append(f"rkeConfig.etcd.snapshotRetention={safe_repr(retention)}: keep at least one snapshot")
         cron = etcd.get("snapshotScheduleCron")
         if isinstance(cron, str) and not cron.strip():
             out.append("rkeConfig.etcd.snapshotScheduleCron is empty: snapshots are never taken")
@@ -1036,7 +1041,7 @@ def check_psact_enforce(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> li
             "`enforce: restricted`"
         ]
     if enforce != "restricted":
-        return [f"defaults.enforce is {enforce!r}: the template must enforce 'restricted'"]
+        return [f"defaults.enforce is {safe_repr(enforce)}: the template must enforce 'restricted'"]
     return []
 
 
@@ -1058,7 +1063,7 @@ def check_psact_audit_warn(props: Mapping[str, Any], _cfg: Mapping[str, Any]) ->
         value = rp.dig(defaults, mode)
         if value != "restricted":
             out.append(
-                f"defaults.{mode} is {value!r}: set it to 'restricted' so violations are also "
+                f"defaults.{mode} is {safe_repr(value)}: set it to 'restricted' so violations are also "
                 f"{'audited' if mode == 'audit' else 'shown to users'}"
             )
     return out
@@ -1136,7 +1141,7 @@ def check_psact_exemptions(props: Mapping[str, Any], cfg: Mapping[str, Any]) -> 
                 continue
             if f"{field}/{v}" not in reasons and f"*/{v}" not in reasons:
                 out.append(
-                    f"exemptions.{field} lists {v!r} without a justification: add "
+                    f"exemptions.{field} lists {safe_repr(v)} without a justification: add "
                     f'"{field}/{v}: <why>" to the {JUSTIFICATION_ANNOTATION} annotation (at least '
                     f"{_MIN_REASON} characters), or remove it"
                 )

@@ -196,6 +196,14 @@ def _guard_analyze_stack(original: Callable[..., Any]) -> Callable[..., Any]:
     return AnalyzeStack
 
 
+GUARDS: dict[str, Callable[[Callable[..., Any]], Callable[..., Any]]] = {
+    "Analyze": _guard_analyze,
+    "Remediate": _guard_remediate,
+    "AnalyzeStack": _guard_analyze_stack,
+}
+"""How each servicer method is guarded; the fast analyzer loop (fastpath.py) wraps its own methods too."""
+
+
 def install() -> bool:
     """Guard the SDK's analyzer servicer (idempotent); returns whether the guard is active."""
     cls = getattr(sdk_policy, "_PolicyAnalyzerServicer", None)
@@ -204,11 +212,7 @@ def install() -> bool:
         return False
     if getattr(cls, _GUARD_ATTR, False):
         return True
-    for name, guard in (
-        ("Analyze", _guard_analyze),
-        ("Remediate", _guard_remediate),
-        ("AnalyzeStack", _guard_analyze_stack),
-    ):
+    for name, guard in GUARDS.items():
         original = getattr(cls, name, None)
         if original is None:
             return False

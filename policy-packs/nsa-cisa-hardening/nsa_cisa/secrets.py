@@ -1,19 +1,22 @@
-"""Credentials belong in Secrets (NSA-2.18): not in container env literals, not in ConfigMaps.
+"""Credentials belong in Secrets (NSA-2.18): not in container env literals, not in ConfigMaps; and Secrets
+are read from mounted files rather than environment variables (advisory).
 
 Heuristics, both ways: a credential-like NAME with a literal value, or a VALUE that looks like a
 credential whatever its name (private keys, cloud access keys, tokens with a known prefix, passwords
-embedded in URLs, `password: ...` lines in config files). Placeholders (`${VAR}`, `{{ .x }}`, `<...>`),
+embedded in URLs or connection strings, `password: ...` lines in config files), and in ConfigMaps a single
+high-entropy token (generated keys) whatever its key. Placeholders (`${VAR}`, `{{ .x }}`, `<...>`),
 file/path pointers (`*_FILE`, `*_PATH`) and booleans/numbers are not credentials.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from nsa_cisa.declare import PolicyGroup
-from nsa_cisa.framework import ReportFn, as_list, as_map, matches_any, text
+from nsa_cisa.framework import ReportFn, as_list, as_map, get_path, matches_any, text
 from nsa_cisa.workloads import POD_BEARING_TYPES, as_view
 
 CONFIG_MAP_TYPES = frozenset({"kubernetes:core/v1:ConfigMap", "kubernetes:core/v1:ConfigMapPatch"})
@@ -48,6 +51,17 @@ _VALUE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         re.compile(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8}"),
     ),
 ]
+# Checked after the URL scanner, in this order (so messages list findings as before).
+_MORE_VALUE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    ("an Azure storage account key", re.compile(r"AccountKey=[A-Za-z0-9+/]{40}")),
+    ("a Stripe secret key", re.compile(r"(?<![0-9A-Za-z_])[sr]k_live_[0-9A-Za-z]{20}")),
+    ("an OpenAI-style API key", re.compile(r"(?<![0-9A-Za-z_])sk-(?:proj-)?[A-Za-z0-9_-]{32}")),
+]
+GOOGLE_SERVICE_ACCOUNT = "a Google service-account key"
+_SERVICE_ACCOUNT_TYPE = re.compile(r'"type"\s*:\s*"service_account"')
+# `Server=db;User Id=app;Password=s3cret;` (ADO.NET / JDBC / ODBC connection strings)
+_CONNECTION_PASSWORD = re.compile(r"(?i)(?:^|[;?&\s])(?:password|pwd)\s*=\s*([^;&\s]+)")
+_TOKEN = re.compile(r"^[A-Za-z0-9+/_=-]{32,100}$")
 URL_PASSWORD = "a password in a URL"
 # `scheme://user:password@`: after each `://`, the user part runs to `:` and the password to `@`; the two
 # classes exclude `/`, so the runs after two different `://` never overlap (linear overall).
@@ -110,11 +124,39 @@ def scanned(value: str) -> tuple[str, str]:
     )
 
 
+def _entropy(value: str) -> float:
+    counts: dict[str, int] = {}
+    for ch in value:
+        counts[ch] = counts.get(ch, 0) + 1
+    n = len(value)
+    return -sum(c / n * math.log2(c / n) for c in counts.values())
+
+
+def high_entropy_token(value: str) -> bool:
+    """One random-looking token (32-100 chars of base64/url-safe alphabet, upper, lower and digits, >= 4.5
+    bits/char): generated keys and secrets. Hex digests, UUIDs, words, paths, URLs and long base64 blobs
+    such as public certificates do not qualify."""
+    v = value.strip()
+    if not _TOKEN.match(v) or v.startswith("LS0t"):  # LS0t = base64 of '---' (a PEM block: a certificate)
+        return False
+    if not (re.search(r"[A-Z]", v) and re.search(r"[a-z]", v) and re.search(r"\d", v)):
+        return False
+    return _entropy(v) >= 4.5
+
+
 def value_findings(value: str) -> list[str]:
     value = value[:MAX_SCANNED_CHARS]
     found = [label for label, pattern in _VALUE_PATTERNS if pattern.search(value)]
     if _password_in_url(value):
         found.append(URL_PASSWORD)
+    found += [label for label, pattern in _MORE_VALUE_PATTERNS if pattern.search(value)]
+    sa = _SERVICE_ACCOUNT_TYPE.search(value)
+    if sa is not None and '"private_key_id"' in value[sa.end():]:  # a scan, not `[\s\S]*`: stays linear
+        found.append(GOOGLE_SERVICE_ACCOUNT)
+    for m in _CONNECTION_PASSWORD.finditer(value):
+        if not _is_placeholder(m.group(1)):
+            found.append("a password in a connection string")
+            break
     return found
 
 
@@ -222,6 +264,9 @@ def _configmap(args: Any, report: ReportFn) -> None:
             report(f"data['{key}'] is too long to check for credentials{cut}")
         elif sensitive_name(key) and "\n" not in value.strip() and not _is_placeholder(value):
             report(f"data['{key}'] looks like a credential: move it to a Secret")
+        elif high_entropy_token(value):
+            report(f"data['{key}'] holds a high-entropy token (a generated key or secret): move it to a "
+                   "Secret")
         else:
             fields = sorted(set(_assignment_findings(value)))
             if fields:
@@ -229,3 +274,34 @@ def _configmap(args: Any, report: ReportFn) -> None:
     for key in as_map(args.props.get("binaryData")):
         if isinstance(key, str) and sensitive_name(key) and not matches_any(key, allowed):
             report(f"binaryData['{key}'] looks like key material: move it to a Secret")
+
+
+# ----------------------------------------------------------------------------- Secrets exposed as env
+
+
+@GROUP.policy(
+    name="secrets-not-in-env-vars",
+    description="Containers read Secrets from mounted files, not environment variables (env values leak into "
+    "logs, crash dumps and child processes).",
+    severity="low",
+    nsa=("NSA-2.18",),
+    enforcement_level="advisory",
+    resource_types=POD_BEARING_TYPES,
+    remediation_steps="Mount the Secret as a volume (readOnly) and read the file; set this policy to "
+    "mandatory to require it.",
+)
+def _secret_env(args: Any, report: ReportFn) -> None:
+    view = as_view(args)
+    if view is None:
+        return
+    for c in view.containers():
+        for i, env in enumerate(as_list(c.spec.get("env"))):
+            ref = get_path(env, "valueFrom.secretKeyRef")
+            if isinstance(ref, Mapping):
+                report(f"{c.label}: env[{i}] '{text(get_path(env, 'name'))}' reads Secret "
+                       f"'{text(ref.get('name'))}' key '{text(ref.get('key'))}': mount it as a file instead")
+        for i, source in enumerate(as_list(c.spec.get("envFrom"))):
+            ref = get_path(source, "secretRef")
+            if isinstance(ref, Mapping):
+                report(f"{c.label}: envFrom[{i}] exposes every key of Secret '{text(ref.get('name'))}' as "
+                       "environment variables: mount it as a file instead")

@@ -1,12 +1,13 @@
 """Upgrading and application security practices (NSA-5.4): no removed API versions, no obsolete
-cluster components (Kubernetes Dashboard, Helm v2 Tiller) deployed by the stack."""
+cluster components (Kubernetes Dashboard, Helm v2 Tiller) deployed by the stack: found by image, by
+labels, by the Dashboard's no-login flags, and by the Services that expose them."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from nsa_cisa.declare import PolicyGroup
-from nsa_cisa.framework import ReportFn, show
+from nsa_cisa.framework import ReportFn, as_int, as_list, as_map, get_path, show, text
 from nsa_cisa.workloads import POD_BEARING_TYPES, as_view
 
 # group/version -> the Kubernetes release that stopped serving it (deprecation guide).
@@ -50,6 +51,19 @@ OBSOLETE_IMAGES: dict[str, str] = {
     "kubernetes-helm/tiller": "Helm v2 Tiller (unauthenticated in-cluster deployer)",
     "helm/tiller": "Helm v2 Tiller (unauthenticated in-cluster deployer)",
 }
+
+
+OBSOLETE_LABELS: dict[tuple[str, str], str] = {
+    ("name", "tiller"): "Helm v2 Tiller (unauthenticated in-cluster deployer)",
+    ("app.kubernetes.io/name", "tiller"): "Helm v2 Tiller (unauthenticated in-cluster deployer)",
+    ("k8s-app", "kubernetes-dashboard"): "the Kubernetes Dashboard (a frequent cluster-admin foothold)",
+    ("app.kubernetes.io/name", "kubernetes-dashboard"): "the Kubernetes Dashboard (a frequent cluster-admin "
+    "foothold)",
+}
+DASHBOARD_NO_AUTH_FLAGS = frozenset({"--enable-skip-login", "--disable-settings-authorizer",
+                                     "--enable-insecure-login"})
+TILLER_PORT = 44134
+SERVICE_TYPES = frozenset({"kubernetes:core/v1:Service", "kubernetes:core/v1:ServicePatch"})
 
 
 def _group_version(resource_type: str) -> tuple[str, str] | None:
@@ -96,11 +110,51 @@ def _obsolete_components(args: Any, report: ReportFn) -> None:
     view = as_view(args)
     if view is None:
         return
+    found_by_image = False
     for c in view.containers():
         image = c.spec.get("image")
-        if not isinstance(image, str):
-            continue
-        for marker, what in OBSOLETE_IMAGES.items():
-            if marker in image:
-                report(f"{c.label}: image {show(image)} deploys {what}: remove it or use Rancher's UI/CLI")
-                break
+        if isinstance(image, str):
+            for marker, what in OBSOLETE_IMAGES.items():
+                if marker in image:
+                    report(f"{c.label}: image {show(image)} deploys {what}: remove it or use Rancher's "
+                           "UI/CLI")
+                    found_by_image = True
+                    break
+        argv = (*as_list(c.spec.get("args")), *as_list(c.spec.get("command")))
+        flags = sorted({a.split("=", 1)[0] for a in argv
+                        if isinstance(a, str) and a.split("=", 1)[0] in DASHBOARD_NO_AUTH_FLAGS
+                        and not a.endswith("=false")})
+        if flags:
+            report(f"{c.label}: {flags} serve the Kubernetes Dashboard without authentication: remove them")
+    if found_by_image:
+        return
+    labels = {**_labels(get_path(args.props, "metadata.labels")), **_labels(view.pod_metadata.get("labels"))}
+    for key, value in sorted(labels.items()):
+        marked = OBSOLETE_LABELS.get((key, value.lower()))
+        if marked:
+            report(f"label {key}={value} marks {marked}: remove it or use Rancher's UI/CLI")
+            break
+
+
+def _labels(value: Any) -> dict[str, str]:
+    return {k: v for k, v in as_map(value).items() if isinstance(k, str) and isinstance(v, str)}
+
+
+@GROUP.policy(
+    name="no-obsolete-component-services",
+    description="No Service exposes Helm v2 Tiller or the Kubernetes Dashboard.",
+    severity="medium",
+    nsa=("NSA-5.4",),
+    resource_types=SERVICE_TYPES,
+    remediation_steps="Remove the component and its Service; use Helm 3 and Rancher's UI.",
+)
+def _obsolete_services(args: Any, report: ReportFn) -> None:
+    name = text(get_path(args.props, "metadata.name")).lower()
+    selector = _labels(get_path(args.props, "spec.selector"))
+    ports = [as_int(get_path(p, "port")) for p in as_list(get_path(args.props, "spec.ports"))]
+    targets = [as_int(get_path(p, "targetPort")) for p in as_list(get_path(args.props, "spec.ports"))]
+    if name == "tiller-deploy" or selector.get("name") == "tiller" or TILLER_PORT in ports + targets:
+        report(f"Service '{name or args.name}' exposes Helm v2 Tiller (gRPC port {TILLER_PORT}, no "
+               "authentication): remove it")
+    elif name == "kubernetes-dashboard" or selector.get("k8s-app") == "kubernetes-dashboard":
+        report(f"Service '{name or args.name}' exposes the Kubernetes Dashboard: remove it")

@@ -10,7 +10,8 @@ SET are skipped there (`WorkloadView.partial`); checks on values that ARE presen
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from nsa_cisa.framework import as_list, as_map, get_path, text
@@ -64,12 +65,14 @@ class Container:
     index: int
     spec: Mapping[str, Any]
 
-    @property
+    # cached_property: computed once per container per request (a value unknown during preview raises and
+    # is not cached, so every policy that reads it still raises).
+    @cached_property
     def label(self) -> str:
         name = text(self.spec.get("name"))
         return f"{self.list_name}[{self.index}]" + (f" '{name}'" if name else "")
 
-    @property
+    @cached_property
     def security_context(self) -> Mapping[str, Any]:
         return as_map(self.spec.get("securityContext"))
 
@@ -82,6 +85,8 @@ class WorkloadView:
     spec_path: str
     spec: Mapping[str, Any]
     pod_metadata: Mapping[str, Any]
+    _containers: dict[tuple[str, ...], list[Container]] = field(default_factory=dict, compare=False,
+                                                                repr=False)
 
     @property
     def pod_security_context(self) -> Mapping[str, Any]:
@@ -98,12 +103,16 @@ class WorkloadView:
         return self.spec.get("hostUsers") is False
 
     def containers(self, lists: tuple[str, ...] = CONTAINER_LISTS) -> list[Container]:
-        out = []
-        for list_name in lists:
-            for i, c in enumerate(as_list(self.spec.get(list_name))):
-                if isinstance(c, Mapping):
-                    out.append(Container(list_name, i, c))
-        return out
+        """Containers of these lists; built once per view (one view per request, see `as_view`)."""
+        found = self._containers.get(lists)
+        if found is None:
+            found = []
+            for list_name in lists:
+                for i, c in enumerate(as_list(self.spec.get(list_name))):
+                    if isinstance(c, Mapping):
+                        found.append(Container(list_name, i, c))
+            self._containers[lists] = found
+        return list(found)
 
     @property
     def annotations(self) -> Mapping[str, Any]:
@@ -132,6 +141,22 @@ def pod_metadata_of(view: WorkloadView) -> Mapping[str, Any]:
     return view.pod_metadata
 
 
+_VIEW_KEY = "_nsa_cisa_workload_view"
+
+
 def as_view(args: Any) -> WorkloadView | None:
+    """The request's workload view, shared by every policy that reads the same props object.
+
+    The SDK's property proxies are per request (one per Analyze call with `fastpath`), so the view is kept
+    on the proxy itself and dropped with it; plain mappings (direct calls in tests) get a fresh view.
+    """
     props = args.props if isinstance(args.props, Mapping) else {}
-    return workload_view(args.resource_type, props)
+    store = getattr(props, "__dict__", None)
+    if store is None or type(props) is dict:
+        return workload_view(args.resource_type, props)
+    cached = store.get(_VIEW_KEY)
+    if cached is not None and cached[0] == args.resource_type:
+        return cached[1]
+    view = workload_view(args.resource_type, props)
+    store[_VIEW_KEY] = (args.resource_type, view)
+    return view
