@@ -27,6 +27,8 @@ from pulumi.runtime.proto import (
     resource_pb2_grpc,
 )
 
+from pulumi.runtime.mocks import MockMonitor
+
 from hardened_rke2.capture import CapturedResource, EchoMocks, RecordingMonitor
 from hardened_rke2_provider.provider import HardenedRke2Provider, HardenedRke2Servicer
 
@@ -105,9 +107,17 @@ class ProviderHarness:
         self.monitor_address = monitor_address
         self.engine = engine
         self.recording: RecordingMonitor | None = None
+        self.servers: tuple[Any, ...] = ()
 
     def schema(self) -> str:
         return str(self.stub.GetSchema(provider_pb2.GetSchemaRequest(version=0)).schema)
+
+    def existing(self, urn: str, id_: str, state: Mapping[str, Any]) -> dict[str, Any]:
+        """Make a resource known to the engine (as one the calling program registered) and return the
+        resource reference a program would send for it (the SDK reads a referenced resource back)."""
+        assert self.recording is not None
+        self.recording.resources[urn] = MockMonitor.ResourceRegistration(urn, id_, dict(state))
+        return resource_ref(urn, id_)
 
     def construct(
         self,
@@ -203,4 +213,5 @@ def provider_harness() -> ProviderHarness:
         provider_pb2_grpc.ResourceProviderStub(channel), f"127.0.0.1:{aux_port}", engine
     )
     _HARNESS.recording = recording
+    _HARNESS.servers = (aux, loop)  # a gRPC server that is garbage-collected stops
     return _HARNESS
