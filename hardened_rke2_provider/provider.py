@@ -47,8 +47,9 @@ class HardenedRke2Provider(Provider):
     ) -> ConstructResult:
         spec = BY_TOKEN.get(resource_type)
         if spec is None:
+            # with an (empty) error list: without one the SDK's gRPC status lacks its trailing metadata
             raise InputPropertiesError(
-                f"unknown component type {resource_type!r}; served: {sorted(BY_TOKEN)}"
+                f"unknown component type {resource_type!r}; served: {sorted(BY_TOKEN)}", []
             )
         args, extras = validated(spec, inputs)
         try:

@@ -277,3 +277,23 @@ def build_schema() -> JsonDict:
 
 def render(schema: JsonDict) -> str:
     return json.dumps(schema, indent=2, sort_keys=False) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m hardened_rke2_provider.schema [--check]`: write provider/schema.json (or check it)."""
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    text = render(build_schema())
+    if "--check" in args:
+        if not SCHEMA_PATH.exists() or SCHEMA_PATH.read_text(encoding="utf-8") != text:
+            print(f"{SCHEMA_PATH} is stale: run python -m hardened_rke2_provider.schema", file=sys.stderr)
+            return 1
+        return 0
+    SCHEMA_PATH.write_text(text, encoding="utf-8")
+    print(f"wrote {SCHEMA_PATH}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
