@@ -46,7 +46,9 @@ def urn(type_: str, name: str) -> str:
     return f"urn:pulumi:{STACK}::{PROJECT}::{type_}::{name}"
 
 
-def python_api(program: Callable[[], Any], mocks: EchoMocks | None = None, **kw: Any) -> list[CapturedResource]:
+def python_api(
+    program: Callable[[], Any], mocks: EchoMocks | None = None, **kw: Any
+) -> list[CapturedResource]:
     return run_program(program, project=PROJECT, stack=STACK, mocks=mocks, **kw).resources
 
 
@@ -96,7 +98,9 @@ def _is_component(r: CapturedResource, token: str) -> bool:
     return r.type == token
 
 
-def assert_same_registrations(via_python: list[CapturedResource], via_grpc: ConstructOutcome, token: str) -> None:
+def assert_same_registrations(
+    via_python: list[CapturedResource], via_grpc: ConstructOutcome, token: str
+) -> None:
     expected = comparable(via_python, token)
     got = comparable(via_grpc.resources, token)
     assert [g[0] for g in got] == [e[0] for e in expected]
@@ -147,7 +151,9 @@ def test_cluster_secrets_cross_the_boundary_as_secrets() -> None:
     keys = {"accessKey": "AKIAEXAMPLE", "secretKey": "s3-secret-value"}
 
     def program() -> None:
-        HardenedCluster("prod", {**cluster, "etcd": {**cluster["etcd"], "s3": {**s3, **keys}}}, rancher_line="2.13")
+        HardenedCluster(
+            "prod", {**cluster, "etcd": {**cluster["etcd"], "s3": {**s3, **keys}}}, rancher_line="2.13"
+        )
 
     token = "hardened-rke2:cluster:HardenedCluster"
     wire_s3 = {**s3, "accessKey": secret(keys["accessKey"]), "secretKey": secret(keys["secretKey"])}
@@ -155,7 +161,9 @@ def test_cluster_secrets_cross_the_boundary_as_secrets() -> None:
         token, "prod", {**cluster, "etcd": {**cluster["etcd"], "s3": wire_s3}, "rancherLine": "2.13"}
     )
     assert_same_registrations(python_api(program), via_grpc, token)
-    credential = next(r for r in via_grpc.resources if r.type == "rancher2:index/cloudCredential:CloudCredential")
+    credential = next(
+        r for r in via_grpc.resources if r.type == "rancher2:index/cloudCredential:CloudCredential"
+    )
     assert credential.is_secret("s3CredentialConfig.secretKey")
     assert credential.is_secret("s3CredentialConfig.accessKey")
     assert "s3-secret-value" not in json.dumps([without_secrets(r.wire_inputs) for r in via_grpc.resources])
@@ -188,7 +196,9 @@ def test_cluster_addons_register_what_the_python_api_registers() -> None:
         "rancherLine": line,
         "networkIsolation": True,
         "rancherUrl": addon_support.RANCHER_URL,
-        "kubernetesProvider": harness.existing(DOWNSTREAM_K8S, "downstream-k8s-id", {"kubeconfig": "offline"}),
+        "kubernetesProvider": harness.existing(
+            DOWNSTREAM_K8S, "downstream-k8s-id", {"kubeconfig": "offline"}
+        ),
         "ready": harness.existing(DOWNSTREAM_SYNC, "downstream-sync-id", {"clusterId": addon_support.V1}),
     }
     via_grpc = harness.construct(
@@ -199,7 +209,13 @@ def test_cluster_addons_register_what_the_python_api_registers() -> None:
         mocks=addon_support.mocks(),
     )
     assert_same_registrations(python_api(program, addon_support.mocks()), via_grpc, token)
-    assert plain(via_grpc.state["enabled"]) == ["monitoring", "neuvector", "compliance", "audit_logging", "istio"]
+    assert plain(via_grpc.state["enabled"]) == [
+        "monitoring",
+        "neuvector",
+        "compliance",
+        "audit_logging",
+        "istio",
+    ]
     assert is_secret(via_grpc.state["neuvectorBootstrapPassword"])
 
 
@@ -215,7 +231,9 @@ LOCAL_K8S = urn("pulumi:providers:kubernetes", "local")
         ("hardened-rke2:gitops:GitOpsRepo", GitOpsRepo, PROD["gitops"]["repos"][0]),
     ],
 )
-def test_gitops_components_register_what_the_python_api_registers(token: str, component: Any, args: Any) -> None:
+def test_gitops_components_register_what_the_python_api_registers(
+    token: str, component: Any, args: Any
+) -> None:
     def program() -> None:
         component("fleet", args, k8s.Provider("local", kubeconfig="offline"))
 
@@ -244,7 +262,9 @@ def test_management_plane_registers_what_the_python_api_registers() -> None:
     assert_same_registrations(expected, via_grpc, token)
     for name in ("adminPassword", "automationToken"):
         assert is_secret(via_grpc.state[name])
-    assert "client-secret-value" not in json.dumps([without_secrets(r.wire_inputs) for r in via_grpc.resources])
+    assert "client-secret-value" not in json.dumps(
+        [without_secrets(r.wire_inputs) for r in via_grpc.resources]
+    )
 
 
 # ---- TeamTenancy --------------------------------------------------------------------------------------

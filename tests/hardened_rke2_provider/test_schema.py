@@ -64,12 +64,16 @@ def _all_models(model: type[BaseModel], seen: set[type[BaseModel]]) -> set[type[
 
 
 @pytest.mark.parametrize("spec", served.SERVED, ids=lambda s: s.name)
-def test_inputs_are_the_args_model_plus_the_declared_extras(spec: served.Served, schema: dict[str, Any]) -> None:
+def test_inputs_are_the_args_model_plus_the_declared_extras(
+    spec: served.Served, schema: dict[str, Any]
+) -> None:
     resource = schema["resources"][spec.token]
     fields = _fields(spec.args_model)
     extras = {p.name for p in spec.extra_inputs}
     assert set(resource["inputProperties"]) == set(fields) | extras
-    required = {k for k, info in fields.items() if info.is_required()} | {p.name for p in spec.extra_inputs if p.required}
+    required = {k for k, info in fields.items() if info.is_required()} | {
+        p.name for p in spec.extra_inputs if p.required
+    }
     assert set(resource["requiredInputs"]) == required
     assert {o.name for o in spec.outputs} == set(resource["properties"])
 
@@ -131,7 +135,13 @@ def test_secrets_stay_secrets(schema: dict[str, Any]) -> None:
 def test_tagged_unions_are_discriminated(schema: dict[str, Any]) -> None:
     driver = schema["types"]["hardened-rke2:node_pools:NodePoolArgs"]["properties"]["driver"]
     assert driver["discriminator"]["propertyName"] == "type"
-    assert set(driver["discriminator"]["mapping"]) == {"custom", "amazonec2", "harvester", "vsphere", "digitalocean"}
+    assert set(driver["discriminator"]["mapping"]) == {
+        "custom",
+        "amazonec2",
+        "harvester",
+        "vsphere",
+        "digitalocean",
+    }
     sso = schema["resources"]["hardened-rke2:management:ManagementPlane"]["inputProperties"]["sso"]
     assert sso["discriminator"]["propertyName"] == "provider"
 

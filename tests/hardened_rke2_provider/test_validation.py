@@ -35,7 +35,7 @@ def construct_error(type_: str, inputs: dict[str, Any]) -> grpc.RpcError:
 
 def property_errors(error: grpc.RpcError) -> dict[str, str]:
     """The structured `InputPropertiesError` details the engine shows under each property."""
-    raw = dict(error.trailing_metadata() or ()).get("grpc-status-details-bin")  # type: ignore[attr-defined]
+    raw = dict(error.trailing_metadata() or ()).get("grpc-status-details-bin")
     assert raw, "no structured property errors"
     status = status_pb2.Status.FromString(raw)
     details = errors_pb2.InputPropertiesError()
@@ -53,12 +53,14 @@ def test_a_bad_cluster_gets_the_python_apis_problems() -> None:
     inputs = bad_cluster()
     with pytest.raises(ValidationError) as python_err:
         HardenedClusterArgs.model_validate(inputs)
-    expected = ConfigProblems(validation_problems(python_err.value, HardenedClusterArgs), style="yaml").problems
+    expected = ConfigProblems(
+        validation_problems(python_err.value, HardenedClusterArgs), style="yaml"
+    ).problems
     assert len(expected) >= 2
 
     error = construct_error(CLUSTER, inputs)
-    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT  # type: ignore[attr-defined]
-    details = error.details()  # type: ignore[attr-defined]
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    details = error.details()
     assert details.splitlines()[0].startswith(f"invalid HardenedCluster arguments ({len(expected)} problems)")
     assert [line.removeprefix("  - ") for line in details.splitlines()[1:]] == expected
     assert "Traceback" not in details and 'File "' not in details
@@ -99,12 +101,16 @@ def test_addon_preflight_problems_come_back_as_problems() -> None:
         cluster_name="the cluster 'prod'",
     )
     assert expected
-    errors = property_errors(construct_error("hardened-rke2:addons:ClusterAddons", {**addons, "cluster": handle}))
+    errors = property_errors(
+        construct_error("hardened-rke2:addons:ClusterAddons", {**addons, "cluster": handle})
+    )
     assert [f"{p}: {r}" for p, r in errors.items()] == [p.render(style="yaml") for p in expected]
 
 
 def test_a_missing_handle_is_a_problem() -> None:
-    errors = property_errors(construct_error("hardened-rke2:addons:ClusterAddons", {"auditLogging": AUDIT_LOGGING}))
+    errors = property_errors(
+        construct_error("hardened-rke2:addons:ClusterAddons", {"auditLogging": AUDIT_LOGGING})
+    )
     assert "cluster" in errors and "handle" in errors["cluster"]
 
 

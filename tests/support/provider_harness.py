@@ -18,6 +18,7 @@ from typing import Any
 import grpc
 from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime import rpc, settings
+from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.proto import (
     engine_pb2,
     engine_pb2_grpc,
@@ -26,8 +27,6 @@ from pulumi.runtime.proto import (
     resource_pb2,
     resource_pb2_grpc,
 )
-
-from pulumi.runtime.mocks import MockMonitor
 
 from hardened_rke2.capture import CapturedResource, EchoMocks, RecordingMonitor
 from hardened_rke2_provider.provider import HardenedRke2Provider, HardenedRke2Servicer
