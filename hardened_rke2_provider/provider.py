@@ -28,7 +28,8 @@ from pydantic import ValidationError
 
 from components.problems import ConfigProblems, Problem, format_path
 from components.validation_errors import validation_problems
-from hardened_rke2_provider.schema import build_schema, package_version, render
+from hardened_rke2_provider.model_schema import package_version
+from hardened_rke2_provider.schema import build_schema, render
 from hardened_rke2_provider.served import BY_TOKEN, Served
 
 

@@ -25,7 +25,12 @@ from components.tenancy import TeamTenancy, TeamTenancyArgs
 from components.validation_errors import Hints
 from components.versions import DEFAULT_RANCHER_LINE, RancherLine
 from hardened_rke2_provider import PACKAGE
-from hardened_rke2_provider.schema import JsonDict, SchemaBuilder, dependency_versions, model_description
+from hardened_rke2_provider.model_schema import (
+    JsonDict,
+    SchemaBuilder,
+    dependency_versions,
+    model_description,
+)
 
 RANCHER_LINES: tuple[str, ...] = get_args(RancherLine)
 

@@ -12,7 +12,8 @@ import pytest
 from pydantic import BaseModel, SecretStr
 
 from hardened_rke2_provider import served
-from hardened_rke2_provider.schema import SCHEMA_PATH, build_schema, render, type_token
+from hardened_rke2_provider.model_schema import type_token
+from hardened_rke2_provider.schema import SCHEMA_PATH, build_schema, render
 
 PUBLIC_COMPONENTS = {
     "hardened-rke2:cluster:HardenedCluster",
