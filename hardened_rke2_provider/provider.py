@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
+import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +25,7 @@ from pulumi.provider.server import ProviderServicer
 from pulumi.resource import DependencyResource
 from pulumi.runtime import proto, rpc
 from pulumi.runtime.proto import provider_pb2_grpc
-from pydantic import ValidationError
+from pydantic import BaseModel, SecretStr, ValidationError
 
 from components.problems import ConfigProblems, Problem, format_path
 from components.validation_errors import validation_problems
@@ -67,6 +68,8 @@ def validated(spec: Served, inputs: Mapping[str, Any]) -> tuple[Any, dict[str, A
     extras: dict[str, Any] = {}
     raw: dict[str, Any] = {}
     for key, value in inputs.items():
+        if isinstance(value, WireValue) and value.secret and key not in extra_names:
+            _warn_if_not_secret_setting(spec, key)
         if isinstance(value, WireValue):  # from the engine: args are plain; extras keep deps and secrecy
             value = (
                 _as_outputs(value.value, set(value.deps), value.secret) if key in extra_names else value.value
@@ -98,6 +101,27 @@ def validated(spec: Served, inputs: Mapping[str, Any]) -> tuple[Any, dict[str, A
     if problems:
         raise problems_error(spec, problems)
     return args, extras
+
+
+def _holds_secrets(annotation: Any, seen: frozenset[type] = frozenset()) -> bool:
+    """Whether a setting (or anything nested in it) is a `SecretStr`: the component keeps those secret."""
+    if annotation is SecretStr:
+        return True
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        if annotation in seen:
+            return False
+        fields = annotation.model_fields.values()
+        return any(_holds_secrets(f.annotation, seen | {annotation}) for f in fields)
+    return any(_holds_secrets(a, seen) for a in typing.get_args(annotation))
+
+
+def _warn_if_not_secret_setting(spec: Served, key: str) -> None:
+    field = next((f for n, f in spec.args_model.model_fields.items() if (f.alias or n) == key), None)
+    if field is not None and not _holds_secrets(field.annotation):
+        pulumi.log.warn(
+            f"{spec.name}.{key} was passed as a secret, but it is no secret setting: the component registers "
+            "it in plain text (pass secrets only where the schema marks a property secret)"
+        )
 
 
 def problems_error(spec: Served, problems: Sequence[Problem]) -> InputPropertiesError:

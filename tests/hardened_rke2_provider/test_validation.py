@@ -139,3 +139,17 @@ def test_an_unknown_value_for_a_setting_is_reported_not_guessed() -> None:
     inputs = {**PROD["cluster"], "kubernetesVersion": rpc.UNKNOWN}
     errors = property_errors(construct_error(CLUSTER, inputs))
     assert "must be known" in errors["kubernetesVersion"]
+
+
+def test_a_secret_passed_to_a_plain_setting_is_warned_about() -> None:
+    from tests.support.provider_harness import secret
+
+    harness = provider_harness()
+    before = len(harness.engine.logs)
+    harness.construct(
+        CLUSTER,
+        "warned",
+        {**PROD["cluster"], "name": "warned", "kubernetesVersion": secret("v1.34.1+rke2r1")},
+    )
+    warnings = [m for m in harness.engine.logs[before:] if "passed as a secret" in m]
+    assert warnings and "HardenedCluster.kubernetesVersion" in warnings[0]
