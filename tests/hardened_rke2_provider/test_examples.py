@@ -185,3 +185,20 @@ def test_the_typescript_example_uses_the_schemas_components_and_outputs(schema: 
         )
     package = json.loads((TS_EXAMPLE / "package.json").read_text())
     assert package["dependencies"]["@pulumi/hardened-rke2"] == "file:sdks/hardened-rke2"
+
+
+def test_the_readme_yaml_snippet_is_valid_too(schema: dict[str, Any]) -> None:
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Use from another language") :]
+    snippet = yaml.safe_load(
+        section[section.index("```yaml") + 7 : section.index("```", section.index("```yaml") + 7)]
+    )
+    snippet["config"] = {"rancherUrl": {"type": "string", "default": "https://rancher.example.com"}}
+    checker = Checker(schema, snippet)
+    for name, resource in snippet["resources"].items():
+        spec = schema["resources"][resource["type"]]
+        checker.object(name, resource["properties"], spec["inputProperties"], spec["requiredInputs"])
+    for key, value in snippet["outputs"].items():
+        checker.value(f"outputs.{key}", value, {})
+    assert not checker.errors, "\n".join(checker.errors)
+    test_the_yaml_examples_settings_pass_the_python_models(snippet)
