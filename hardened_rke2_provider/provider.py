@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import difflib
 import sys
 import typing
 from collections.abc import Mapping, Sequence
@@ -95,12 +96,26 @@ def validated(spec: Served, inputs: Mapping[str, Any]) -> tuple[Any, dict[str, A
             if spec.hints == "team":  # as parse_team_args reports it
                 problems += validation_problems(exc, hints="team")
             else:
-                problems += validation_problems(exc, model)
+                problems += [_with_extras_in_hint(p, spec) for p in validation_problems(exc, model)]
     if args is not None:
         problems += spec.check_extras(args, extras)
     if problems:
         raise problems_error(spec, problems)
     return args, extras
+
+
+def _with_extras_in_hint(problem: Problem, spec: Served) -> Problem:
+    """A misspelled top-level input that is close to a constructor input (`rancherUlr`): suggest it too.
+    Otherwise the problem stays exactly as the Python API reports it."""
+    key = problem.path[0] if len(problem.path) == 1 else None
+    known = {(f.alias or n) for n, f in spec.args_model.model_fields.items()}
+    extras = {p.name for p in spec.extra_inputs}
+    if not isinstance(key, str) or key in known or key in extras:
+        return problem
+    close = difflib.get_close_matches(key, sorted(known | extras), n=2, cutoff=0.6)
+    if not extras & set(close):
+        return problem
+    return Problem(problem.path, problem.message, f"did you mean {' or '.join(repr(c) for c in close)}?")
 
 
 def _holds_secrets(annotation: Any, seen: frozenset[type] = frozenset()) -> bool:

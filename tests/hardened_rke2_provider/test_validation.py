@@ -153,3 +153,11 @@ def test_a_secret_passed_to_a_plain_setting_is_warned_about() -> None:
     )
     warnings = [m for m in harness.engine.logs[before:] if "passed as a secret" in m]
     assert warnings and "HardenedCluster.kubernetesVersion" in warnings[0]
+
+
+def test_a_misspelled_constructor_input_is_suggested_too() -> None:
+    errors = property_errors(
+        construct_error(CLUSTER, {**PROD["cluster"], "rancherUlr": "https://r.example.com"})
+    )
+    assert list(errors) == ["rancherUlr"]
+    assert errors["rancherUlr"].startswith("Extra inputs are not permitted (fix: did you mean 'rancherUrl'")
