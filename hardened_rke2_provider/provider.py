@@ -14,7 +14,7 @@ import difflib
 import sys
 import typing
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
@@ -182,25 +182,35 @@ def _future(value: Any) -> asyncio.Future[Any]:
     return fut
 
 
-async def _resolve(value: Any) -> tuple[Any, bool]:
-    """(the value with every Output awaited and secrets unwrapped, whether anything in it was secret).
-    Unknown values stay `rpc.UNKNOWN`; resources stay resources."""
+@dataclass
+class _Found:
+    secret: bool = False
+    deps: set[str] = field(default_factory=set)
+
+
+async def _resolve(value: Any, found: _Found) -> Any:
+    """The value with every Output awaited and every secret unwrapped; what was secret, and the URNs the
+    Outputs depended on, are added to `found`. Unknown values become `Unknown`; resources stay resources."""
     if isinstance(value, pulumi.Output):
-        secret = await value.is_secret()
-        inner, inner_secret = await _resolve(await value.future(with_unknowns=True))
-        return inner, secret or inner_secret
+        found.secret = found.secret or await value.is_secret()
+        for resource in await value.resources():
+            urn = await resource.urn.future()
+            if urn:
+                found.deps.add(urn)
+        resolved = await value.future(with_unknowns=True)
+        if resolved is None and not await value.is_known():
+            return Unknown()  # a wholly unknown Output (e.g. a cluster id during preview)
+        return await _resolve(resolved, found)
     if rpc.is_rpc_secret(value):
-        inner, _ = await _resolve(rpc.unwrap_rpc_secret(value))
-        return inner, True
+        found.secret = True
+        return await _resolve(rpc.unwrap_rpc_secret(value), found)
     if isinstance(value, pulumi.Resource):
-        return value, False
+        return value
     if isinstance(value, Mapping):
-        items = {k: await _resolve(v) for k, v in value.items()}
-        return {k: v for k, (v, _) in items.items()}, any(s for _, s in items.values())
+        return {k: await _resolve(v, found) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        resolved = [await _resolve(v) for v in value]
-        return [v for v, _ in resolved], any(s for _, s in resolved)
-    return value, False
+        return [await _resolve(v, found) for v in value]
+    return value
 
 
 _CARRIES_DEPENDENCIES = frozenset({"clusterV1Id"})
@@ -252,8 +262,9 @@ class HardenedRke2Servicer(ProviderServicer):
         out: dict[str, Any] = {}
         for key, value in rpc.deserialize_properties(inputs, keep_unknowns=True).items():
             deps = set(input_dependencies[key].urns) if key in input_dependencies else set()
-            plain, secret = await _resolve(value)
-            out[key] = WireValue(plain, frozenset(deps), secret)
+            found = _Found(deps=deps)
+            plain = await _resolve(value, found)
+            out[key] = WireValue(plain, frozenset(found.deps), found.secret)
         return out
 
 

@@ -311,3 +311,53 @@ def test_an_unknown_type_is_an_error_not_a_crash() -> None:
     with pytest.raises(grpc.RpcError) as err:
         provider_harness().construct("hardened-rke2:index:Nope", "x", {})
     assert "unknown component type" in str(err.value.details())
+
+
+# ---- Output values: what the engine sends a provider that accepts outputs ------------------------------
+
+
+def test_settings_sent_as_known_output_values_build_the_same_cluster() -> None:
+    from tests.support.provider_harness import output_value
+
+    cluster = DEV["cluster"]
+    token = "hardened-rke2:cluster:HardenedCluster"
+    wire = {k: output_value(v, deps=[DOWNSTREAM_CLUSTER]) for k, v in cluster.items()}
+    via_grpc = provider_harness().construct(
+        token, cluster["name"], {**wire, "rancherLine": output_value("2.13")}
+    )
+
+    def program() -> None:
+        HardenedCluster(cluster["name"], cluster, rancher_line="2.13")
+
+    assert_same_registrations(python_api(program), via_grpc, token)
+
+
+def test_an_unknown_cluster_id_is_passed_on_as_unknown() -> None:
+    from tests.support.provider_harness import output_value
+
+    harness = provider_harness()
+    handle = {
+        "name": "downstream",
+        "clusterV1Id": output_value(known=False, deps=[DOWNSTREAM_CLUSTER]),
+        "kubernetesVersion": PROD["cluster"]["kubernetesVersion"],
+        "rancherLine": "2.13",
+        "rancherUrl": RANCHER_URL,
+        "kubernetesProvider": harness.existing(
+            DOWNSTREAM_K8S, "downstream-k8s-id", {"kubeconfig": "offline"}
+        ),
+        "ready": harness.existing(DOWNSTREAM_SYNC, "downstream-sync-id", {"clusterId": addon_support.V1}),
+    }
+    addons = {
+        "compliance": {"enabled": True},
+        "auditLogging": {"enabled": False},
+        "neuvector": {"enabled": False},
+    }
+    via_grpc = harness.construct(
+        "hardened-rke2:addons:ClusterAddons", "preview-addons", {**addons, "cluster": handle}
+    )
+    apps = [r for r in via_grpc.resources if r.type == addon_support.APP]
+    assert apps
+    for app in apps:
+        assert app.wire_inputs["clusterId"] == rpc.UNKNOWN
+        assert DOWNSTREAM_CLUSTER in app.property_dependencies["clusterId"]
+        assert DOWNSTREAM_SYNC in app.dependencies

@@ -164,6 +164,18 @@ def secret(value: Any) -> dict[str, Any]:
     return {rpc._special_sig_key: rpc._special_secret_sig, "value": value}
 
 
+def output_value(value: Any = None, *, known: bool = True, secret: bool = False, deps: list[str] = ()) -> Any:  # type: ignore[assignment]
+    """An Output value on the wire, as the engine sends it to a provider that accepts outputs."""
+    out: dict[str, Any] = {rpc._special_sig_key: rpc._special_output_value_sig}
+    if known:
+        out["value"] = value
+    if secret:
+        out["secret"] = True
+    if deps:
+        out["dependencies"] = list(deps)
+    return out
+
+
 def resource_ref(urn: str, id_: str | None = None) -> dict[str, Any]:
     ref: dict[str, Any] = {rpc._special_sig_key: rpc._special_resource_sig, "urn": urn}
     if id_ is not None:
