@@ -270,7 +270,7 @@ class HardenedRke2Servicer(ProviderServicer):
 
 def serve(args: Sequence[str], provider: Provider | None = None) -> None:
     """The plugin's main: serve on a free local port and print it, as the engine expects."""
-    # The Python host passes the plugin directory first, then the engine address (host:port).
+    # `python <plugin dir> <engine address> [flags]`: the engine address is the positional host:port.
     engine = next((a for a in reversed(args) if not a.startswith("-") and ":" in a), "")
     servicer = HardenedRke2Servicer(provider or HardenedRke2Provider(), list(args), engine_address=engine)
 

@@ -116,7 +116,8 @@ class Checker:
 def test_the_yaml_example_adds_this_package(program: dict[str, Any]) -> None:
     source = program["packages"]["hardened-rke2"]
     plugin = yaml.safe_load((YAML_EXAMPLE.parent / source / "PulumiPlugin.yaml").read_text())
-    assert plugin["name"] == "hardened-rke2" and plugin["runtime"]["name"] == "python"
+    assert plugin["runtime"]["name"] == "python"
+    assert (YAML_EXAMPLE.parent / source / "__main__.py").is_file()
 
 
 def test_every_type_and_property_of_the_yaml_example_is_in_the_schema(

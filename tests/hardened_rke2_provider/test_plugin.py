@@ -19,9 +19,9 @@ PLUGIN_DIR = REPO_ROOT / "provider"
 
 @pytest.mark.slow
 def test_the_plugin_entry_point_serves_the_committed_schema() -> None:
-    # The Python language host runs `python __main__.py <plugin dir> <engine address>`.
+    # The Python language host runs `python <plugin dir> <engine address>` (the directory's __main__.py).
     process = subprocess.Popen(
-        [sys.executable, str(PLUGIN_DIR / "__main__.py"), str(PLUGIN_DIR), "127.0.0.1:1"],
+        [sys.executable, str(PLUGIN_DIR), "127.0.0.1:1"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
