@@ -361,3 +361,32 @@ def test_an_unknown_cluster_id_is_passed_on_as_unknown() -> None:
         assert app.wire_inputs["clusterId"] == rpc.UNKNOWN
         assert DOWNSTREAM_CLUSTER in app.property_dependencies["clusterId"]
         assert DOWNSTREAM_SYNC in app.dependencies
+
+
+def test_the_clusters_handle_output_feeds_cluster_addons() -> None:
+    """What `cluster: ${cluster.handle}` does in the YAML example: the handle HardenedCluster returns over
+    the wire (with its provider and sync gate as resource references) is ClusterAddons' `cluster`."""
+    harness = provider_harness()
+    cluster = {**PROD["cluster"], "name": "edge"}
+    built = harness.construct(
+        "hardened-rke2:cluster:HardenedCluster", "edge", {**cluster, "rancherUrl": RANCHER_URL}
+    )
+    handle = built.state["handle"]
+    assert handle["kubernetesProvider"][rpc._special_sig_key] == rpc._special_resource_sig
+    assert handle["ready"][rpc._special_sig_key] == rpc._special_resource_sig
+    sync_urn = next(r.urn for r in built.resources if r.type == addon_support.SYNC)
+    k8s_urn = next(r.urn for r in built.resources if r.type == addon_support.K8S_PROVIDER)
+    assert (handle["ready"]["urn"], handle["kubernetesProvider"]["urn"]) == (sync_urn, k8s_urn)
+
+    addons = harness.construct(
+        "hardened-rke2:addons:ClusterAddons",
+        "edge-addons",
+        {**PROD["addons"], "cluster": handle},
+        dependencies={"cluster": [built.urn]},
+    )
+    apps = [r for r in addons.resources if r.type == addon_support.APP]
+    assert apps
+    for app in apps:
+        assert sync_urn in app.dependencies  # gated on the cluster's ClusterSync
+    in_cluster = [r for r in addons.resources if r.custom and r.type.startswith("kubernetes:")]
+    assert in_cluster and all(r.provider and r.provider.startswith(k8s_urn) for r in in_cluster)
