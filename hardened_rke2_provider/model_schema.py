@@ -6,7 +6,7 @@ its attribute docstring the description, its default the schema `default` (primi
 object types named `hardened-rke2:<module>:<ClassName>`; a union of models tagged by a Literal field (node
 drivers, SSO providers) becomes `oneOf` with a `discriminator`; `SecretStr` fields are `secret`; a
 `Literal` is its value type, with the allowed values in the description (validation enforces them, with
-the same problem text as the Python API).
+the same problem text as the Python API), or a `const` when it allows one value.
 """
 
 from __future__ import annotations
@@ -150,7 +150,10 @@ class SchemaBuilder:
             kinds = {type(a) for a in args}
             if len(kinds) != 1 or next(iter(kinds)) not in _PRIMITIVES:
                 raise SchemaError(f"{where}: Literal of mixed or odd types {args}")
-            return {"type": _PRIMITIVES[next(iter(kinds))]}
+            spec = {"type": _PRIMITIVES[next(iter(kinds))]}
+            if len(args) == 1:  # a union tag (`type: custom`) or a pinned value (`mtlsMode: STRICT`)
+                spec["const"] = args[0]
+            return spec
         if origin in (typing.Union, types.UnionType):
             members = [a for a in args if a is not type(None)]
             if len(members) == 1:
