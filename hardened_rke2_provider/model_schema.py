@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import inspect
 import json
+import re
 import textwrap
 import types
 import typing
@@ -114,7 +115,11 @@ class SchemaBuilder:
 
     def field(self, model: type[BaseModel], name: str, info: FieldInfo) -> JsonDict:
         where = f"{model.__module__}.{model.__name__}.{name}"
-        spec = self.annotation(info.annotation, where, info)
+        # a Literal of several values is an enum type named after the class that declares the field
+        owner = next((k for k in model.__mro__ if name in getattr(k, "__annotations__", {})), model)
+        owner_name = owner.__name__.lstrip("_")  # a private base (`_SsoBase`) names no public type
+        enum_token = f"{PACKAGE}:{type_module(owner)}:{owner_name}{_pascal(info.alias or name)}"
+        spec = self.annotation(info.annotation, where, info, enum_token)
         text = info.description or attribute_docs(model).get(name, "")
         if not text:
             subs = [m for m in _models_in(info.annotation)]
@@ -133,11 +138,13 @@ class SchemaBuilder:
         return spec
 
     # ---- annotations -> property types ------------------------------------------------------------
-    def annotation(self, annotation: Any, where: str, info: FieldInfo | None = None) -> JsonDict:
+    def annotation(
+        self, annotation: Any, where: str, info: FieldInfo | None = None, enum_token: str | None = None
+    ) -> JsonDict:
         origin = typing.get_origin(annotation)
         args = typing.get_args(annotation)
         if origin is typing.Annotated:
-            return self.annotation(args[0], where, info)
+            return self.annotation(args[0], where, info, enum_token)
         if annotation is SecretStr:
             return {"type": "string", "secret": True}
         if annotation in _PRIMITIVES:
@@ -153,11 +160,14 @@ class SchemaBuilder:
             spec = {"type": _PRIMITIVES[next(iter(kinds))]}
             if len(args) == 1:  # a union tag (`type: custom`) or a pinned value (`mtlsMode: STRICT`)
                 spec["const"] = args[0]
-            return spec
+                return spec
+            if enum_token is None or spec["type"] != "string":
+                raise SchemaError(f"{where}: a Literal of several values needs a string enum name")
+            return self.enum(enum_token, args, where)
         if origin in (typing.Union, types.UnionType):
             members = [a for a in args if a is not type(None)]
             if len(members) == 1:
-                return self.annotation(members[0], where, info)
+                return self.annotation(members[0], where, info, enum_token)
             models = [m for m in members if isinstance(m, type) and issubclass(m, BaseModel)]
             if len(models) == len(members):
                 return self.tagged_union(models, where, info)
@@ -165,10 +175,25 @@ class SchemaBuilder:
         if origin in (list, tuple):
             if origin is tuple and not (len(args) == 2 and args[1] is Ellipsis):
                 raise SchemaError(f"{where}: fixed-length tuple {annotation}")
-            return {"type": "array", "items": self.annotation(args[0], where)}
+            return {"type": "array", "items": self.annotation(args[0], where, None, enum_token)}
         if origin is dict:
             return {"type": "object", "additionalProperties": self.annotation(args[1], where)}
         raise SchemaError(f"{where}: unsupported annotation {annotation!r}")
+
+    def enum(self, token: str, values: tuple[Any, ...], where: str) -> JsonDict:
+        spec: JsonDict = {
+            "type": "string",
+            "description": f"The allowed values of `{token.rsplit(':', 1)[-1]}`.",
+            "enum": [{"name": _enum_name(str(v)), "value": v} for v in values],
+        }
+        existing = self.types.get(token)
+        if existing is not None and existing != spec:
+            raise SchemaError(f"{where}: enum {token} already has other values")
+        names = [e["name"] for e in spec["enum"]]
+        if len(set(names)) != len(names):
+            raise SchemaError(f"{where}: enum {token} values clash as names {names}")
+        self.types[token] = spec
+        return {"$ref": f"#/types/{token}"}
 
     def tagged_union(self, models: list[type[BaseModel]], where: str, info: FieldInfo | None) -> JsonDict:
         tag = info.discriminator if info is not None and isinstance(info.discriminator, str) else None
@@ -185,6 +210,19 @@ class SchemaBuilder:
             "oneOf": [self.ref(m) for m in models],
             "discriminator": {"propertyName": alias, "mapping": mapping},
         }
+
+
+def _pascal(name: str) -> str:
+    return name[:1].upper() + name[1:]
+
+
+def _enum_name(value: str) -> str:
+    """A language-safe name for an enum value: `blocking-strict` -> `BlockingStrict`, `REGISTRY_ONLY` ->
+    `RegistryOnly`, `VersionTLS12` as is, `2.13` -> `V2_13`."""
+    parts = [p for p in re.split(r"[^A-Za-z0-9]+", value) if p]
+    if all(p.isdigit() for p in parts):
+        return "V" + "_".join(parts)
+    return "".join(p.capitalize() if p.isupper() and len(p) > 1 else _pascal(p) for p in parts)
 
 
 def _models_in(annotation: Any) -> list[type[BaseModel]]:

@@ -76,6 +76,11 @@ class Checker:
         ref = spec.get("$ref", "")
         if ref.startswith("#/types/"):
             type_ = self.schema["types"][ref.removeprefix("#/types/")]
+            if "enum" in type_:
+                allowed = [e["value"] for e in type_["enum"]]
+                if value not in allowed:
+                    self.errors.append(f"{where}: {value!r} is not one of {allowed}")
+                return
             self.object(where, value, type_["properties"], type_.get("required", []))
             return
         if ref:  # another package's resource (a provider): only an interpolation can give one
@@ -143,6 +148,7 @@ def test_the_checker_catches_mistakes(program: dict[str, Any], schema: dict[str,
     cluster["kubernetesVersoin"] = cluster.pop("kubernetesVersion")
     cluster["nodePools"][0]["driver"]["type"] = "openstack"
     cluster["etcd"]["snapshotRetention"] = "twelve"
+    cluster["nodePools"][2]["taints"][0]["effect"] = "Sometimes"
     broken["resources"]["addons"]["properties"]["cluster"] = "${cluster.nope}"
     checker = Checker(schema, broken)
     for name, resource in broken["resources"].items():
@@ -154,6 +160,8 @@ def test_the_checker_catches_mistakes(program: dict[str, Any], schema: dict[str,
             "cluster.nodePools[0].driver: type must be one of "
             "['amazonec2', 'custom', 'digitalocean', 'harvester', 'vsphere']",
             "cluster.etcd.snapshotRetention: expected integer, got str",
+            "cluster.nodePools[2].taints[0].effect: 'Sometimes' is not one of "
+            "['NoSchedule', 'PreferNoSchedule', 'NoExecute']",
             "addons.cluster: hardened-rke2:cluster:HardenedCluster has no output 'nope'",
         ]
     )

@@ -112,8 +112,9 @@ def test_every_input_and_output_is_typed_and_documented(schema: dict[str, Any]) 
             check(f"{token}.{key}", prop)
     for token, type_ in schema["types"].items():
         assert type_["description"], token
-        for key, prop in type_["properties"].items():
+        for key, prop in type_.get("properties", {}).items():
             check(f"{token}.{key}", prop)
+        assert ("enum" in type_) != ("properties" in type_), f"{token}: an object type or an enum"
 
 
 def test_every_local_reference_resolves(schema: dict[str, Any]) -> None:
@@ -147,7 +148,27 @@ def test_tagged_unions_are_discriminated(schema: dict[str, Any]) -> None:
     assert sso["discriminator"]["propertyName"] == "provider"
 
 
-def test_literals_list_their_values(schema: dict[str, Any]) -> None:
+def test_literals_are_enums_or_consts(schema: dict[str, Any]) -> None:
     cni = schema["types"]["hardened-rke2:cluster:NetworkArgs"]["properties"]["cni"]
-    assert cni["type"] == "string" and cni["default"] == "canal"
+    assert cni["$ref"] == "#/types/hardened-rke2:cluster:NetworkArgsCni" and cni["default"] == "canal"
     assert 'One of: "canal", "calico", "cilium".' in cni["description"]
+    enum = schema["types"]["hardened-rke2:cluster:NetworkArgsCni"]
+    assert enum["type"] == "string"
+    assert [(e["name"], e["value"]) for e in enum["enum"]] == [
+        ("Canal", "canal"),
+        ("Calico", "calico"),
+        ("Cilium", "cilium"),
+    ]
+    line = schema["types"]["hardened-rke2:management:RancherServerArgsRancherLine"]
+    assert [e["name"] for e in line["enum"]] == ["V2_11", "V2_12", "V2_13"]
+    tag = schema["types"]["hardened-rke2:node_pools:CustomDriver"]["properties"]["type"]
+    assert tag["type"] == "string" and tag["const"] == "custom"
+
+
+def test_no_reserved_or_private_names(schema: dict[str, Any]) -> None:
+    # `urn` is reserved on components and `pulumi` everywhere (Pulumi's schema binder rejects them)
+    for token, resource in schema["resources"].items():
+        assert not {"urn", "pulumi"} & {*resource["inputProperties"], *resource["properties"]}, token
+    for token, type_ in schema["types"].items():
+        assert not token.rsplit(":", 1)[-1].startswith("_"), token
+        assert "pulumi" not in type_.get("properties", {}), token
