@@ -5,8 +5,8 @@ its attribute docstring the description, its default the schema `default` (primi
 `Default: …` sentence (objects and lists; Pulumi schema defaults are primitives only). Nested models become
 object types named `hardened-rke2:<module>:<ClassName>`; a union of models tagged by a Literal field (node
 drivers, SSO providers) becomes `oneOf` with a `discriminator`; `SecretStr` fields are `secret`; a
-`Literal` is its value type, with the allowed values in the description (validation enforces them, with
-the same problem text as the Python API), or a `const` when it allows one value.
+`Literal` of several strings is an enum type named after the class declaring the field and the field
+(`NetworkArgsCni`), with the values also listed in the description, and a one-value `Literal` is a `const`.
 """
 
 from __future__ import annotations
