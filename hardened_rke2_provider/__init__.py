@@ -1,9 +1,10 @@
 """The components as a Pulumi component provider: usable from TypeScript, Go, C#, Java and YAML.
 
-`schema.py` derives the package schema from the components' pydantic args models (the one source of
-truth), `components.py` says which components are served and with which extra inputs and outputs,
-`provider.py` constructs them for the engine (`Construct` over gRPC) and `host.py` is the plugin's entry
-point. See docs/component-provider.md.
+`model_schema.py` turns the components' pydantic args models (the one source of truth) into schema types,
+`served.py` says which components are served with which extra inputs and outputs, `schema.py` assembles
+the package schema (committed as provider/schema.json), and `provider.py` validates and constructs the
+components for the engine (`Construct` over gRPC); its `serve()` is the plugin's entry point
+(provider/__main__.py). See docs/component-provider.md.
 """
 
 PACKAGE = "hardened-rke2"
