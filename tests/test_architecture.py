@@ -17,17 +17,8 @@ REPO = Path(__file__).resolve().parent.parent
 PACK_DIR = REPO / "policy-packs" / "nsa-cisa-hardening"
 
 PROJECT_PACKAGES = frozenset(
-    {
-        "components",
-        "blueprint",
-        "hardened_rke2",
-        "hardened_rke2_provider",
-        "nsa_cisa",
-        "tests",
-        "benchmarks",
-        "scripts",
-        "stacks",
-    }
+    {"components", "blueprint", "hardened_rke2", "nsa_cisa", "tests", "benchmarks", "scripts", "stacks"}
+    | {"hardened_rke2_provider"}
 )
 """Top-level names that belong to this repository; anything else is the standard library or a dependency."""
 
