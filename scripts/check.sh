@@ -23,7 +23,7 @@ fi
 echo "== ruff"
 .venv/bin/ruff check .
 echo "== mypy"
-.venv/bin/mypy components blueprint hardened_rke2
+.venv/bin/mypy components blueprint hardened_rke2 hardened_rke2_provider
 (cd policy-packs/nsa-cisa-hardening && ../../.venv/bin/mypy nsa_cisa)
 echo "== pytest"
 .venv/bin/python -m pytest "$@"

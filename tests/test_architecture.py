@@ -19,6 +19,7 @@ PACK_DIR = REPO / "policy-packs" / "nsa-cisa-hardening"
 
 PROJECT_PACKAGES = frozenset(
     {"components", "blueprint", "hardened_rke2", "nsa_cisa", "tests", "benchmarks", "scripts", "stacks"}
+    | {"hardened_rke2_provider"}
 )
 """Top-level names that belong to this repository; anything else is the standard library or a dependency."""
 
@@ -29,6 +30,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     "blueprint": frozenset({"blueprint", "components"}),
     # the offline engine, CLI and docs generator sit on top of the program
     "hardened_rke2": frozenset({"hardened_rke2", "blueprint", "components"}),
+    # the component provider serves the components to other languages: no program, no offline engine
+    "hardened_rke2_provider": frozenset({"hardened_rke2_provider", "components"}),
     # the pack runs in its own process under `pulumi preview`: only pulumi_policy and its own modules
     "nsa_cisa": frozenset({"nsa_cisa"}),
 }
@@ -105,7 +108,7 @@ def _import_graph(packages: tuple[str, ...]) -> dict[str, dict[str, int]]:
 
 
 def test_no_import_cycles_in_the_program_or_the_engine() -> None:
-    graph = _import_graph(("blueprint", "hardened_rke2"))
+    graph = _import_graph(("blueprint", "hardened_rke2", "hardened_rke2_provider"))
     cycles: set[str] = set()
     done: set[str] = set()
 
