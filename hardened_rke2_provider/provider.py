@@ -210,6 +210,10 @@ async def _resolve(value: Any, found: _Found) -> Any:
         return {k: await _resolve(v, found) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [await _resolve(v, found) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        # The wire (protobuf Struct) has only doubles: a count or a port written as 514 in any language
+        # arrives as 514.0, and the args models take counts and ports as strict integers.
+        return int(value)
     return value
 
 

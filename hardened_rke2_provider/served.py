@@ -267,10 +267,10 @@ def _cluster_state(c: HardenedCluster, args: Any) -> dict[str, Any]:
 
 
 def _addons_extras(args: Any, extras: Extras) -> list[Problem]:
-    problems = _handle_problems(extras.get("cluster"), "cluster")
+    problems = _handle_problems(extras.get("clusterHandle"), "clusterHandle")
     if problems:
         return problems
-    handle = handle_from_input(extras["cluster"])
+    handle = handle_from_input(extras["clusterHandle"])
     return preflight_problems(
         args,
         rancher_line=handle.rancher_line,
@@ -282,7 +282,7 @@ def _addons_extras(args: Any, extras: Extras) -> list[Problem]:
 
 
 def _build_addons(name: str, args: Any, extras: Extras, opts: pulumi.ResourceOptions | None) -> ClusterAddons:
-    return ClusterAddons(name, args, handle_from_input(extras["cluster"]), opts)
+    return ClusterAddons(name, args, handle_from_input(extras["clusterHandle"]), opts)
 
 
 def _addons_state(a: ClusterAddons, args: Any) -> dict[str, Any]:
@@ -408,7 +408,8 @@ SERVED: tuple[Served, ...] = (
         build=_build_addons,
         extra_inputs=(
             Prop(
-                "cluster",
+                # not `cluster`: AddonsArgs has a `cluster` field (the cluster facts the add-ons follow)
+                "clusterHandle",
                 _handle,
                 "The cluster to install on: HardenedCluster's `handle` output.",
                 required=True,

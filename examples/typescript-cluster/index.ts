@@ -38,7 +38,7 @@ const cluster = new hardened.cluster.HardenedCluster("edge", {
 });
 
 const addons = new hardened.addons.ClusterAddons("edge-addons", {
-    cluster: cluster.handle,
+    clusterHandle: cluster.handle,
     neuvector: { admission: { mode: "protect" } },
     compliance: { cronSchedule: "0 2 * * *" },
     auditLogging: { output: { type: "syslog", host: "siem.internal.example.com", port: 6514 } },

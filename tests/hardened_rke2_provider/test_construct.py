@@ -204,8 +204,8 @@ def test_cluster_addons_register_what_the_python_api_registers() -> None:
     via_grpc = harness.construct(
         token,
         "prod-addons",
-        {**addons, "cluster": handle},
-        dependencies={"cluster": [DOWNSTREAM_CLUSTER]},
+        {**addons, "clusterHandle": handle},
+        dependencies={"clusterHandle": [DOWNSTREAM_CLUSTER]},
         mocks=addon_support.mocks(),
     )
     assert_same_registrations(python_api(program, addon_support.mocks()), via_grpc, token)
@@ -278,9 +278,10 @@ def test_team_tenancy_registers_what_the_python_api_registers() -> None:
 
     from tests.support.paths import REPO_ROOT
 
-    team = yaml.safe_load((REPO_ROOT / "stacks/teams/payments/Pulumi.dev.yaml").read_text())["config"][
-        "payments-team:tenancy"
-    ]
+    # the payments team's tenant space, as the platform's cluster stack declares it (`hardened-rke2:tenants`)
+    prod = yaml.safe_load((REPO_ROOT / "stacks/Pulumi.prod.yaml").read_text())["config"]
+    tenants = prod["hardened-rke2:tenants"]
+    team = next(t for t in tenants["teams"] if t["team"] == "payments")
 
     def program() -> None:
         TeamTenancy(
@@ -353,7 +354,7 @@ def test_an_unknown_cluster_id_is_passed_on_as_unknown() -> None:
         "neuvector": {"enabled": False},
     }
     via_grpc = harness.construct(
-        "hardened-rke2:addons:ClusterAddons", "preview-addons", {**addons, "cluster": handle}
+        "hardened-rke2:addons:ClusterAddons", "preview-addons", {**addons, "clusterHandle": handle}
     )
     apps = [r for r in via_grpc.resources if r.type == addon_support.APP]
     assert apps
@@ -381,7 +382,7 @@ def test_the_clusters_handle_output_feeds_cluster_addons() -> None:
     addons = harness.construct(
         "hardened-rke2:addons:ClusterAddons",
         "edge-addons",
-        {**PROD["addons"], "cluster": handle},
+        {**PROD["addons"], "clusterHandle": handle},
         dependencies={"cluster": [built.urn]},
     )
     apps = [r for r in addons.resources if r.type == addon_support.APP]

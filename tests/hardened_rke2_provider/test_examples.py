@@ -149,7 +149,7 @@ def test_the_checker_catches_mistakes(program: dict[str, Any], schema: dict[str,
     cluster["nodePools"][0]["driver"]["type"] = "openstack"
     cluster["etcd"]["snapshotRetention"] = "twelve"
     cluster["nodePools"][2]["taints"][0]["effect"] = "Sometimes"
-    broken["resources"]["addons"]["properties"]["cluster"] = "${cluster.nope}"
+    broken["resources"]["addons"]["properties"]["clusterHandle"] = "${cluster.nope}"
     checker = Checker(schema, broken)
     for name, resource in broken["resources"].items():
         spec = schema["resources"][resource["type"]]
@@ -162,7 +162,7 @@ def test_the_checker_catches_mistakes(program: dict[str, Any], schema: dict[str,
             "cluster.etcd.snapshotRetention: expected integer, got str",
             "cluster.nodePools[2].taints[0].effect: 'Sometimes' is not one of "
             "['NoSchedule', 'PreferNoSchedule', 'NoExecute']",
-            "addons.cluster: hardened-rke2:cluster:HardenedCluster has no output 'nope'",
+            "addons.clusterHandle: hardened-rke2:cluster:HardenedCluster has no output 'nope'",
         ]
     )
 

@@ -102,7 +102,7 @@ def test_addon_preflight_problems_come_back_as_problems() -> None:
     )
     assert expected
     errors = property_errors(
-        construct_error("hardened-rke2:addons:ClusterAddons", {**addons, "cluster": handle})
+        construct_error("hardened-rke2:addons:ClusterAddons", {**addons, "clusterHandle": handle})
     )
     assert [f"{p}: {r}" for p, r in errors.items()] == [p.render(style="yaml") for p in expected]
 
@@ -111,7 +111,7 @@ def test_a_missing_handle_is_a_problem() -> None:
     errors = property_errors(
         construct_error("hardened-rke2:addons:ClusterAddons", {"auditLogging": AUDIT_LOGGING})
     )
-    assert "cluster" in errors and "handle" in errors["cluster"]
+    assert "clusterHandle" in errors and "handle" in errors["clusterHandle"]
 
 
 def test_team_problems_read_as_the_team_report() -> None:
