@@ -75,9 +75,9 @@ def _target(name: str) -> tuple[list[str], list[str]]:
     return ["--stack", name], ["--stack", name]
 
 
-def _pack_args(name: str) -> list[str]:
+def _pack_args(name: str, config: bool = True) -> list[str]:
     args = ["--policy-pack", str(PACK)]
-    if name.startswith("team"):
+    if name.startswith("team") and config:
         args += ["--policy-pack-config", str(TEAM / "policy-pack-config.json")]
     return args
 
@@ -101,15 +101,37 @@ def real_run(real_cli: Path):
 
 @pytest.fixture(scope="session")
 def offline_run():
-    def run(name: str) -> dict[str, Any]:
-        if name not in _offline_cache:
+    """The offline engine's capture, through its stable CLI (`hardened-rke2 preview --json`)."""
+
+    def run(name: str, *, config: bool = True) -> dict[str, Any]:
+        key = (name, str(config))
+        if key not in _offline_cache:
             _, offline_args = _target(name)
-            args = [str(OFFLINE_CLI), "preview", *offline_args, *_pack_args(name), "--json"]
+            args = [str(OFFLINE_CLI), "preview", *offline_args, *_pack_args(name, config), "--json"]
             proc = subprocess.run(args, capture_output=True, text=True, timeout=600, check=False, cwd=REPO)
             assert proc.returncode in (0, 1), (
                 f"offline preview failed ({proc.returncode}): {proc.stderr[-3000:]}"
             )
-            _offline_cache[name] = json.loads(proc.stdout)
-        return _offline_cache[name]
+            _offline_cache[key] = json.loads(proc.stdout)
+        return _offline_cache[key]
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def real_analyze(real_cli: Path, offline_run, tmp_path_factory: pytest.TempPathFactory):
+    """`pulumi policy analyze --file` (real CLI + analyzer host + pack) over the offline capture."""
+
+    def run(name: str, *, config: bool = True) -> dict[str, Any]:
+        key = ("analyze", name, str(config))
+        if key not in _real_cache:
+            offline_json = tmp_path_factory.mktemp("offline") / f"{name}.json"
+            offline_json.write_text(json.dumps(offline_run(name, config=config)))
+            args = [sys.executable, str(DRIVER), "--analyze-offline-json", str(offline_json)]
+            args += _pack_args(name, config)
+            proc = subprocess.run(args, capture_output=True, text=True, timeout=600, check=False, cwd=REPO)
+            assert proc.returncode == 0, f"driver failed: {proc.stderr[-3000:]}"
+            _real_cache[key] = json.loads(proc.stdout)
+        return _real_cache[key]
 
     return run

@@ -180,10 +180,102 @@ def publish_platform_outputs(runner: Runner, outputs_file: Path, backend_stack: 
     )
 
 
+# The engine's checkpoint encoding of an unknown (computed) value: pkg/resource/stack/deployment.go
+# (computedValuePlaceholder) deserializes it back to a computed value, so policies see "unknown".
+COMPUTED = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+REDACTED = "[secret]"  # how the offline JSON report redacts secret inputs
+
+
+def state_from_offline(offline: dict[str, Any]) -> dict[str, Any]:
+    """A `pulumi stack export`-format checkpoint holding the resources the offline engine captured.
+
+    Inputs become both inputs and outputs (preview outputs are the inputs; computed ones are the unknown
+    placeholder already). Secret inputs are redacted in the offline JSON, so they become unknown here.
+    Custom resources get the offline engine's mock ids (`<name>-id`), which its provider references use.
+    """
+
+    def fix(value: Any) -> Any:
+        if value == REDACTED:
+            return COMPUTED
+        if isinstance(value, dict):
+            return {k: fix(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [fix(v) for v in value]
+        return value
+
+    resources = []
+    for r in offline["resources"]:
+        entry: dict[str, Any] = {"urn": r["urn"], "custom": r["custom"], "type": r["type"]}
+        entry["inputs"] = entry["outputs"] = fix(r["inputs"])
+        if r["custom"]:
+            entry["id"] = f"{r['name']}-id"
+        for key in ("parent", "provider", "dependencies", "protect"):
+            if r.get(key):
+                entry[key] = r[key]
+        resources.append(entry)
+    manifest = {"time": "2026-01-01T00:00:00Z", "magic": "", "version": PULUMI_VERSION}
+    return {"version": 3, "deployment": {"manifest": manifest, "resources": resources}}
+
+
+def analyze_offline_state(offline_json: Path, packs: list[Path], configs: list[Path]) -> dict[str, Any]:
+    """`pulumi policy analyze --file` over the offline capture: the real CLI's analyzer host drives the
+    pack (Remediate + Analyze per resource, AnalyzeStack once, config merged by the engine) without
+    running a program or any provider."""
+    tmp = Path(tempfile.mkdtemp(prefix="hardened-rke2-real-analyze-"))
+    try:
+        backend = tmp / "backend"
+        backend.mkdir()
+        state = tmp / "state.json"
+        state.write_text(json.dumps(state_from_offline(json.loads(offline_json.read_text()))))
+        runner = Runner(tmp, make_env(backend))
+        argv = ["policy", "analyze", "--file", str(state), "--json"]
+        for p in packs:
+            argv += ["--policy-pack", str(pack_executable(p, tmp))]
+        for c in configs:
+            argv += ["--policy-pack-config", str(c.resolve())]
+        proc = runner.pulumi(*argv, check=False)
+        events = [json.loads(line) for line in proc.stdout.splitlines() if line.strip().startswith("{")]
+        violations = []
+        for ev in events:
+            pe = ev.get("policyEvent")
+            if pe:
+                urn = pe.get("resourceUrn") or ""
+                violations.append(
+                    {
+                        "policyName": pe["policyName"],
+                        "packName": pe["policyPackName"],
+                        "enforcementLevel": pe["enforcementLevel"],
+                        "message": pe["message"],
+                        "urn": urn,
+                        "resourceType": urn_type(urn) if urn else None,
+                        "resourceName": urn_name(urn) if urn else None,
+                    }
+                )
+        return {
+            "exitCode": proc.returncode,
+            "stderr": proc.stderr[-3000:],
+            "violations": violations,
+            "eventKinds": sorted({k for ev in events for k in ev if k not in ("sequence", "timestamp")}),
+            "policyPacks": next(
+                (ev["summaryEvent"].get("PolicyPacks") for ev in events if "summaryEvent" in ev), None
+            ),
+            "commands": runner.commands,
+        }
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--project", type=Path, default=REPO)
-    ap.add_argument("--stack", required=True)
+    ap.add_argument("--stack")
+    ap.add_argument(
+        "--analyze-offline-json",
+        type=Path,
+        metavar="FILE",
+        help="instead of a preview: `pulumi policy analyze --file` over a checkpoint built from this "
+        "offline `hardened-rke2 preview --json` document",
+    )
     ap.add_argument("--policy-pack", action="append", default=[], type=Path)
     ap.add_argument("--policy-pack-config", action="append", default=[], type=Path)
     ap.add_argument(
@@ -202,6 +294,12 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
         return 4
+    if args.analyze_offline_json:
+        out = analyze_offline_state(args.analyze_offline_json, args.policy_pack, args.policy_pack_config)
+        print(json.dumps(out, indent=2))
+        return 0
+    if not args.stack:
+        ap.error("--stack is required")
 
     from pulumi import automation as auto
 

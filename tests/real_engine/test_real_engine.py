@@ -103,18 +103,91 @@ def test_policy_pack_is_loaded_by_the_real_analyzer_host(real_run, name: str) ->
 def test_policy_results_match_offline_on_what_the_real_engine_checked(
     real_run, offline_run, name: str
 ) -> None:
-    """Resource policies ran for real only on the resources the engine stepped (the stack and the
-    components before the first Rancher resource); there the real and offline results must agree.
-    Stack policies (AnalyzeStack) never run for real here: the preview stops first."""
+    """In the real preview, resource policies ran only on the resources the engine stepped (the stack and
+    the components before the first Rancher resource); there the real and offline results must agree.
+    Stack policies (AnalyzeStack) never run in the real preview: it stops first (see the next test)."""
     run, offline = real_run(name, pack=True), offline_run(name)
     stepped = {r["urn"] for r in run["resources"]}
-    real = {
-        (e["policyName"], e["resourceType"], e["resourceName"], e["enforcementLevel"])
-        for e in run["policyEvents"]
-    }
+    real = {(e["policyName"], e["resourceType"], e["resourceName"]) for e in run["policyEvents"]}
     expected = {
-        (v["policyName"], v["resourceType"], v["resourceName"], v["enforcementLevel"])
+        (v["policyName"], v["resourceType"], v["resourceName"])
         for v in offline["violations"]
         if v.get("phase") != "analyze-stack" and v.get("urn") in stepped
     }
     assert real == expected
+
+
+_ADDONS_MISSING = re.compile(r"has no (?P<list>.*) add-on in this stack")
+
+
+def _normalize(message: str) -> str:
+    """Known difference (a pack defect, reported, not fixed here): `cluster-required-addons` lists the
+    missing add-ons in the iteration order of its `requiredAddons` config mapping. The offline engine sends
+    config in a fixed order; the real engine builds the Configure request from a Go map, so the order
+    changes from run to run. Compare the list as a set."""
+    m = _ADDONS_MISSING.search(message)
+    if not m:
+        return message
+    items = ", no ".join(sorted(m["list"].split(", no ")))
+    return message[: m.start("list")] + items + message[m.end("list") :]
+
+
+def _offline_violations(items: list[dict[str, Any]]) -> set[tuple[str, str, str, str, str]]:
+    """(policy, resource type, resource name, level, message) as the CLI reports them: its policy event
+    message is the policy's description, a newline, then the violation message (the offline report keeps
+    them apart), except for the SDK's "can't run policy … during preview" advisories, which stand alone."""
+    out = set()
+    for v in items:
+        message = v["message"]
+        if v.get("description") and not message.startswith("can't run policy"):
+            message = f"{v['description']}\n{message}"
+        out.add(
+            (
+                v["policyName"],
+                v["resourceType"],
+                v["resourceName"],
+                v["enforcementLevel"],
+                _normalize(message),
+            )
+        )
+    return out
+
+
+def _real_violations(items: list[dict[str, Any]]) -> set[tuple[str, str, str, str, str]]:
+    return {
+        (
+            v["policyName"],
+            v["resourceType"],
+            v["resourceName"],
+            v["enforcementLevel"],
+            _normalize(v["message"]),
+        )
+        for v in items
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "config"),
+    [
+        ("dev", True),
+        ("prod", True),
+        ("management", True),
+        ("team", True),
+        ("team-broken", True),
+        ("team-broken", False),
+    ],
+)
+def test_real_analyzer_host_agrees_with_offline_on_every_resource(
+    real_analyze, offline_run, name: str, config: bool
+) -> None:
+    """The real CLI's `pulumi policy analyze --file` over a checkpoint of the offline capture: the real
+    analyzer host sends Remediate/Analyze for every resource and AnalyzeStack once, merges the pack
+    config itself, and must report exactly the offline engine's violations (policy, resource, level,
+    message) and agree on whether any is mandatory."""
+    real, offline = real_analyze(name, config=config), offline_run(name, config=config)
+    assert real["policyPacks"] == {"nsa-cisa-hardening": "0.1.0"}, real["stderr"]
+    assert _real_violations(real["violations"]) == _offline_violations(offline["violations"])
+    mandatory = offline["summary"]["mandatory"] > 0
+    assert real["exitCode"] == (1 if mandatory else 0), real["stderr"]
+    if name == "team-broken":
+        assert mandatory, "the documented broken team variant is blocked by the pack"
