@@ -77,6 +77,28 @@ class Runner:
         return proc
 
 
+def recording_command(runner: Runner) -> Any:
+    """The Automation API's PulumiCommand for our CLI, recording every command line it runs."""
+    from pulumi import automation as auto
+
+    class Recording(auto.PulumiCommand):
+        def run(self, args, cwd, additional_env, on_output=None, on_error=None):  # type: ignore[no-untyped-def]
+            entry: dict[str, Any] = {"argv": [], "exitCode": None, "via": "automation-api"}
+            runner.commands.append(entry)
+            try:
+                res = super().run(args, cwd, additional_env, on_output, on_error)
+                entry["exitCode"] = res.code
+                return res
+            except auto.errors.CommandError as exc:
+                m = re.search(r"code: (-?\d+)", str(exc))
+                entry["exitCode"] = int(m.group(1)) if m else None
+                raise
+            finally:
+                entry["argv"] = ["pulumi", *args]  # the API inserts --non-interactive into args
+
+    return Recording(root=str(tools_dir()), skip_version_check=True)
+
+
 def prepare_project(project: Path, stack: str, work: Path) -> Path:
     """Copy Pulumi.yaml and Pulumi.<stack>.yaml (at stackConfigDir) into `work`; return the program file."""
     import yaml
@@ -158,26 +180,10 @@ def publish_platform_outputs(runner: Runner, outputs_file: Path, backend_stack: 
         work_dir=str(pdir),
         program=program,
         env_vars=runner.env,
-        pulumi_command=auto.PulumiCommand(root=str(tools_dir()), skip_version_check=True),
+        pulumi_command=recording_command(runner),
     )
     st = auto.Stack.select(stack, ws)
     st.up(on_output=lambda _line: None)
-    runner.commands.append(
-        {
-            "argv": [
-                "pulumi",
-                "up",
-                "--yes",
-                "--client=127.0.0.1:<port>",
-                "--exec-kind",
-                "auto.inline",
-                "--stack",
-                stack,
-            ],
-            "exitCode": 0,
-            "cwd": "platform",
-        }
-    )
 
 
 # The engine's checkpoint encoding of an unknown (computed) value: pkg/resource/stack/deployment.go
@@ -387,23 +393,10 @@ def main(argv: list[str] | None = None) -> int:
             work_dir=str(work),
             program=program,
             env_vars=runner.env,
-            pulumi_command=auto.PulumiCommand(root=str(tools_dir()), skip_version_check=True),
+            pulumi_command=recording_command(runner),
         )
         st = auto.Stack.select(args.stack, ws)
-        argv_preview = [
-            "pulumi",
-            "preview",
-            "--client=127.0.0.1:<port>",
-            "--exec-kind",
-            "auto.inline",
-            "--stack",
-            args.stack,
-        ]
         packs = [str(pack_executable(p, tmp)) for p in args.policy_pack]
-        for p in packs:
-            argv_preview += ["--policy-pack", p]
-        for c in args.policy_pack_config:
-            argv_preview += ["--policy-pack-config", str(c.resolve())]
         out: list[str] = []
         try:
             st.preview(
@@ -415,9 +408,9 @@ def main(argv: list[str] | None = None) -> int:
             )
             code = 0
         except auto.errors.CommandError as exc:
-            code = getattr(exc, "exit_code", None) or 1
-            result["previewStderr"] = getattr(exc, "stderr", str(exc))[-4000:]
-        runner.commands.append({"argv": argv_preview, "exitCode": code})
+            m = re.search(r"code: (-?\d+)", str(exc))
+            code = int(m.group(1)) if m else 1
+            result["previewStderr"] = str(exc)[-4000:]
         result.update(
             previewExitCode=code,
             registrations=registrations,
