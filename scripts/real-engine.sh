@@ -9,7 +9,7 @@
 #   bash scripts/real-engine.sh --env            # print the env the tests use (eval-able), build nothing
 #
 # Cache layout: ${HARDENED_RKE2_TOOLS:-$HOME/.cache/hardened-rke2/tools}/<pulumi-version>/
-#   bin/     pulumi (and pulumi-language-yaml with --with-yaml)
+#   bin/     pulumi, pulumi-language-python (+ its -exec shim), pulumi-language-yaml with --with-yaml
 #   home/    PULUMI_HOME (plugins/ holds provider plugins), so nothing touches ~/.pulumi
 #   status.tsv   tool, module@version, result, seconds, note  (docs/real-engine.md explains each row)
 #
@@ -24,7 +24,10 @@ set -uo pipefail
 PULUMI_VERSION=v3.276.0
 PULUMI_PKG=github.com/pulumi/pulumi/pkg/v3
 PULUMI_SDK=github.com/pulumi/pulumi/sdk/v3
-LANG_PYTHON_MOD=github.com/pulumi/pulumi/sdk/python/cmd/pulumi-language-python/v3
+LANG_PYTHON_MOD=github.com/pulumi/pulumi/sdk/python/cmd/pulumi-language-python/v3   # refused
+# The newest sdk/v3 version served that still contains python/cmd/pulumi-language-python (v3.90.0,
+# v3.94.0 and later served versions do not).
+LANG_PYTHON_OLD_VERSION=v3.68.0
 YAML_MOD=github.com/pulumi/pulumi-yaml
 YAML_VERSION=v1.25.0
 K8S_MOD=github.com/pulumi/pulumi-kubernetes/provider/v4
@@ -202,15 +205,55 @@ build_yaml() {
 probe_python_host() {
   local err
   if err="$(probe "$LANG_PYTHON_MOD" "$PULUMI_VERSION")"; then
-    record pulumi-language-python "$LANG_PYTHON_MOD@$PULUMI_VERSION" served 0 \
+    record pulumi-language-python@v3.276 "$LANG_PYTHON_MOD@$PULUMI_VERSION" served 0 \
       "served now: building it is not implemented yet (it was refused when this script was written)"
     loud "$LANG_PYTHON_MOD@$PULUMI_VERSION is served now: extend this script to build it"
   else
-    record pulumi-language-python "$LANG_PYTHON_MOD@$PULUMI_VERSION" refused 0 "$err"
-    say "pulumi-language-python: refused by the module proxy ($err)."
-    say "  Python programs run as Automation API inline programs instead (the SDK's own language server"
-    say "  + the real CLI's --client); see docs/real-engine.md."
+    record pulumi-language-python@v3.276 "$LANG_PYTHON_MOD@$PULUMI_VERSION" refused 0 "$err"
+    say "pulumi-language-python $PULUMI_VERSION: refused by the module proxy ($err)."
   fi
+}
+
+# The newest Python language host whose source the proxy serves: until v3.68.0 it lived inside the sdk/v3
+# module (python/cmd/pulumi-language-python); later versions are in their own module (refused above).
+# It needs its exec shim `pulumi-language-python-exec` next to it: we take the one from sdk/v3 at the
+# CLI's version (module cache), which matches the Python SDK the project installs.
+build_python_host() {
+  if [ -x "$BIN/pulumi-language-python" ] && [ "$(cat "$BIN/.pulumi-language-python.version" 2>/dev/null)" = "$LANG_PYTHON_OLD_VERSION" ] \
+     && [ -x "$BIN/pulumi-language-python-exec" ]; then
+    say "pulumi-language-python $LANG_PYTHON_OLD_VERSION (from sdk/v3): cached"
+    return 0
+  fi
+  local err work t0
+  if ! err="$(probe "$PULUMI_SDK" "$LANG_PYTHON_OLD_VERSION")"; then
+    record pulumi-language-python "$PULUMI_SDK/python/cmd/pulumi-language-python@$LANG_PYTHON_OLD_VERSION" refused 0 "$err"
+    loud "no Python language host: $PULUMI_SDK@$LANG_PYTHON_OLD_VERSION refused: $err"
+    return 0
+  fi
+  work="$(mktemp -d "${TMPDIR:-/tmp}/hardened-rke2-real-engine-python.XXXXXX")"
+  t0=$(date +%s)
+  printf 'module hardened-rke2.invalid/real-engine-python-host\n\ngo 1.26\n' > "$work/go.mod"
+  printf '//go:build tools\n\npackage tools\n\nimport _ "%s/python/cmd/pulumi-language-python"\n' "$PULUMI_SDK" > "$work/tools.go"
+  # sdk/v3@v3.68.0's own replace directive, copied.
+  (cd "$work" && go mod edit -replace golang.org/x/text=golang.org/x/text@v0.3.6)
+  if ! (cd "$work" && timeout 900 go get "$PULUMI_SDK@$LANG_PYTHON_OLD_VERSION" > "$work/get.log" 2>&1 \
+          && timeout 900 go mod tidy >> "$work/get.log" 2>&1 \
+          && timeout 1800 nice -n 10 go build -trimpath \
+               -ldflags "-s -w -X $PULUMI_SDK/go/common/version.Version=$LANG_PYTHON_OLD_VERSION" \
+               -o "$BIN/pulumi-language-python" "$PULUMI_SDK/python/cmd/pulumi-language-python" > "$work/build.log" 2>&1); then
+    err="$(cat "$work/get.log" "$work/build.log" 2>/dev/null | grep -m3 -E 'error|cannot|undefined|refused|Forbidden' | tr '\n\t' '  ')"
+    record pulumi-language-python "$PULUMI_SDK/python/cmd/pulumi-language-python@$LANG_PYTHON_OLD_VERSION" failed \
+      "$(( $(date +%s) - t0 ))" "$err"
+    loud "the Python language host did not build: $err (logs in $work)"
+    return 0
+  fi
+  local exec_src
+  exec_src="$(cd "$work" && go mod download -json "$PULUMI_SDK@$PULUMI_VERSION" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')/python/cmd/pulumi-language-python-exec"
+  install -m 0755 "$exec_src" "$BIN/pulumi-language-python-exec"
+  echo "$LANG_PYTHON_OLD_VERSION" > "$BIN/.pulumi-language-python.version"
+  record pulumi-language-python "$PULUMI_SDK/python/cmd/pulumi-language-python@$LANG_PYTHON_OLD_VERSION" built \
+    "$(( $(date +%s) - t0 ))" "newest served source of the host; exec shim from sdk/v3@$PULUMI_VERSION"
+  rm -rf "$work"
 }
 
 provider_probe() {  # provider_probe NAME MODULE VERSION
@@ -315,6 +358,7 @@ start=$(date +%s)
 build_cli || true
 build_yaml
 probe_python_host
+build_python_host
 provider_probe random "$RANDOM_MOD" "$RANDOM_VERSION"
 provider_probe rancher2 "$RANCHER2_MOD" "$RANCHER2_VERSION"
 build_kubernetes

@@ -84,11 +84,13 @@ def _pack_args(name: str, config: bool = True) -> list[str]:
 
 @pytest.fixture(scope="session")
 def real_run(real_cli: Path):
-    def run(name: str, *, pack: bool) -> dict[str, Any]:
-        key = (name, str(pack))
+    def run(name: str, *, pack: bool, runtime: str | None = None) -> dict[str, Any]:
+        key = (name, str(pack), str(runtime))
         if key not in _real_cache:
             driver_args, _ = _target(name)
             args = [sys.executable, str(DRIVER), *driver_args, *(_pack_args(name) if pack else [])]
+            if runtime:
+                args += ["--runtime", runtime]
             proc = subprocess.run(args, capture_output=True, text=True, timeout=900, check=False, cwd=REPO)
             assert proc.returncode == 0, f"driver failed: {proc.stderr[-3000:]}"
             data = json.loads(proc.stdout)

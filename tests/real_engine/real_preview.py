@@ -99,20 +99,73 @@ def recording_command(runner: Runner) -> Any:
     return Recording(root=str(tools_dir()), skip_version_check=True)
 
 
-def prepare_project(project: Path, stack: str, work: Path) -> Path:
-    """Copy Pulumi.yaml and Pulumi.<stack>.yaml (at stackConfigDir) into `work`; return the program file."""
+def prepare_project(project: Path, stack: str, work: Path, *, host: bool) -> Path:
+    """Copy Pulumi.yaml and Pulumi.<stack>.yaml (at stackConfigDir) into `work`; return the program file.
+
+    host=True (the language host runs the program): link the program into `work` and point the runtime's
+    `virtualenv` option at this interpreter's environment (the project's .venv), so nothing is installed.
+    host=False (inline program): only create `main`, which the CLI checks exists.
+    """
     import yaml
 
     settings = yaml.safe_load((project / "Pulumi.yaml").read_text())
     config_dir = settings.get("stackConfigDir", ".")
-    shutil.copy(project / "Pulumi.yaml", work / "Pulumi.yaml")
     (work / config_dir).mkdir(parents=True, exist_ok=True)
     shutil.copy(project / config_dir / f"Pulumi.{stack}.yaml", work / config_dir / f"Pulumi.{stack}.yaml")
     main_rel = settings.get("main", ".")
-    # The CLI checks that `main` exists; the program itself runs inline from the repository.
-    (work / main_rel).mkdir(parents=True, exist_ok=True) if (project / main_rel).is_dir() else None
     main = project / main_rel
+    if host:
+        settings.setdefault("runtime", {"name": "python"})
+        if isinstance(settings["runtime"], str):
+            settings["runtime"] = {"name": settings["runtime"]}
+        settings["runtime"].setdefault("options", {})["virtualenv"] = sys.prefix
+        if main_rel in (".", "./", ""):
+            for entry in project.iterdir():
+                if not entry.name.startswith("Pulumi.") and not (work / entry.name).exists():
+                    (work / entry.name).symlink_to(entry)
+        else:
+            (work / main_rel.rstrip("/")).symlink_to(main)
+        (work / "Pulumi.yaml").write_text(yaml.safe_dump(settings, sort_keys=False))
+    else:
+        shutil.copy(project / "Pulumi.yaml", work / "Pulumi.yaml")
+        if main.is_dir():
+            (work / main_rel).mkdir(parents=True, exist_ok=True)
     return main / "__main__.py" if main.is_dir() else main
+
+
+def event_log_records(path: Path) -> list[dict[str, Any]]:
+    """The CLI's --event-log file (one JSON engine event per line) as the driver's records."""
+    out = []
+    for line in path.read_text().splitlines():
+        if not line.strip():
+            continue
+        ev = json.loads(line)
+        if "resourcePreEvent" in ev:
+            md = ev["resourcePreEvent"]["metadata"]
+            out.append({"kind": "resource", "type": md["type"], "urn": md["urn"], "op": md["op"]})
+        elif "policyEvent" in ev:
+            pe = ev["policyEvent"]
+            out.append(
+                {
+                    "kind": "policy",
+                    "policyName": pe["policyName"],
+                    "packName": pe["policyPackName"],
+                    "enforcementLevel": pe["enforcementLevel"],
+                    "message": pe["message"],
+                    "urn": pe.get("resourceUrn") or "",
+                }
+            )
+        elif "diagnosticEvent" in ev:
+            de = ev["diagnosticEvent"]
+            out.append(
+                {
+                    "kind": "diagnostic",
+                    "severity": de["severity"],
+                    "message": de["message"],
+                    "urn": de.get("urn"),
+                }
+            )
+    return out
 
 
 def pack_executable(pack: Path, tmp: Path) -> Path:
@@ -147,6 +200,10 @@ def make_env(backend: Path) -> dict[str, str]:
         PULUMI_BACKEND_URL=backend.as_uri(),
         PULUMI_CONFIG_PASSPHRASE=PASSPHRASE,
         PULUMI_SKIP_UPDATE_CHECK="1",
+        # The v3.68 language host reads runtime options (virtualenv) only from its command line, which
+        # this CLI no longer passes (it sends them in RPCs): it honours PULUMI_PYTHON_CMD instead.
+        PULUMI_PYTHON_CMD=sys.executable,
+        PULUMI_DEBUG_COMMANDS="true",  # enables `preview --event-log` (the Automation API sets it too)
         PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION="true",
         PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK="true",
         PULUMI_SKIP_CHECKPOINTS="false",
@@ -290,6 +347,12 @@ def main(argv: list[str] | None = None) -> int:
         help="team projects: publish these platform outputs "
         "as a real stack state and point the team's StackReference config at it",
     )
+    ap.add_argument(
+        "--runtime",
+        choices=["host", "inline"],
+        help="host: the pulumi-language-python binary runs the program (default when it is built); "
+        "inline: an Automation API inline program in this interpreter",
+    )
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (printed as 'workDir')")
     args = ap.parse_args(argv)
 
@@ -317,7 +380,11 @@ def main(argv: list[str] | None = None) -> int:
     result: dict[str, Any] = {"stack": args.stack, "project": str(args.project), "workDir": str(tmp)}
     runner = Runner(work, make_env(backend))
     try:
-        program_file = prepare_project(args.project.resolve(), args.stack, work)
+        runtime = args.runtime or (
+            "host" if (tools_dir() / "bin/pulumi-language-python").exists() else "inline"
+        )
+        result["runtime"] = runtime
+        program_file = prepare_project(args.project.resolve(), args.stack, work, host=runtime == "host")
         project_name = _project_name(work)
         runner.pulumi("login", backend.as_uri())
         runner.pulumi("stack", "init", args.stack)
@@ -343,44 +410,79 @@ def main(argv: list[str] | None = None) -> int:
         diagnostics: list[dict[str, Any]] = []
         registrations: list[dict[str, Any]] = []
 
+        def record(rec: dict[str, Any]) -> None:
+            kind = rec.pop("kind")
+            if kind == "resource":
+                rec["name"] = urn_name(rec["urn"])
+                resources.append(rec)
+            elif kind == "policy":
+                urn = rec["urn"]
+                rec.update(
+                    resourceType=urn_type(urn) if urn else None, resourceName=urn_name(urn) if urn else None
+                )
+                policy.append(rec)
+            else:
+                m = _REGISTERING.search(rec["message"])
+                if rec["severity"] == "debug" and m:
+                    # The SDK logs every RegisterResource it sends to the engine's Log service: the
+                    # program's own registrations, including those the engine never reached.
+                    registrations.append(
+                        {"type": m["type"], "name": m["name"], "custom": m["custom"] == "True"}
+                    )
+                elif rec["severity"] != "debug":
+                    diagnostics.append(
+                        {"severity": rec["severity"], "message": rec["message"].strip(), "urn": rec["urn"]}
+                    )
+
         def on_event(ev: Any) -> None:
             if ev.resource_pre_event is not None:
                 md = ev.resource_pre_event.metadata
-                resources.append(
+                record(
                     {
+                        "kind": "resource",
                         "type": md.type,
-                        "name": urn_name(md.urn),
                         "urn": md.urn,
                         "op": str(getattr(md.op, "value", md.op)),
                     }
                 )
             if ev.policy_event is not None:
                 pe = ev.policy_event
-                urn = pe.resource_urn or ""
-                policy.append(
+                record(
                     {
+                        "kind": "policy",
                         "policyName": pe.policy_name,
                         "packName": pe.policy_pack_name,
                         "enforcementLevel": pe.enforcement_level,
                         "message": pe.message,
-                        "urn": urn,
-                        "resourceType": urn_type(urn) if urn else None,
-                        "resourceName": urn_name(urn) if urn else None,
+                        "urn": pe.resource_urn or "",
                     }
                 )
             if ev.diagnostic_event is not None:
                 de = ev.diagnostic_event
-                m = _REGISTERING.search(de.message)
-                if de.severity == "debug" and m:
-                    # The SDK logs every RegisterResource it sends to the engine's Log service: the
-                    # program's own registrations, including those the engine never reached.
-                    registrations.append(
-                        {"type": m["type"], "name": m["name"], "custom": m["custom"] == "True"}
-                    )
-                elif de.severity != "debug":
-                    diagnostics.append(
-                        {"severity": de.severity, "message": de.message.strip(), "urn": de.urn}
-                    )
+                record({"kind": "diagnostic", "severity": de.severity, "message": de.message, "urn": de.urn})
+
+        packs = [str(pack_executable(p, tmp)) for p in args.policy_pack]
+        if runtime == "host":
+            events = tmp / "events.jsonl"
+            argv = ["preview", "--non-interactive", "--stack", args.stack, "--event-log", str(events)]
+            for p in packs:
+                argv += ["--policy-pack", p]
+            for c in args.policy_pack_config:
+                argv += ["--policy-pack-config", str(c.resolve())]
+            # `-d` makes the engine forward the program's debug logs (the SDK's "registering resource").
+            proc = runner.pulumi(*argv, "--debug", check=False)
+            for rec in event_log_records(events) if events.exists() else []:
+                record(rec)
+            result.update(
+                previewExitCode=proc.returncode,
+                **_policy_summary(proc.stdout + proc.stderr),
+                registrations=registrations,
+                resources=resources,
+                policyEvents=policy,
+                diagnostics=diagnostics,
+                previewOutput=(proc.stdout + proc.stderr)[-6000:],
+            )
+            raise _Done
 
         def program() -> None:
             sys.path.insert(0, str(program_file.parent))
@@ -396,7 +498,6 @@ def main(argv: list[str] | None = None) -> int:
             pulumi_command=recording_command(runner),
         )
         st = auto.Stack.select(args.stack, ws)
-        packs = [str(pack_executable(p, tmp)) for p in args.policy_pack]
         out: list[str] = []
         try:
             st.preview(
@@ -413,12 +514,15 @@ def main(argv: list[str] | None = None) -> int:
             result["previewStderr"] = str(exc)[-4000:]
         result.update(
             previewExitCode=code,
+            **_policy_summary("\n".join(out)),
             registrations=registrations,
             resources=resources,
             policyEvents=policy,
             diagnostics=diagnostics,
             previewOutput="\n".join(out)[-6000:],
         )
+    except _Done:
+        pass
     except Exception as exc:  # report, never hide: the test prints this
         result["error"] = f"{type(exc).__name__}: {exc}"
     result["commands"] = runner.commands
@@ -426,6 +530,26 @@ def main(argv: list[str] | None = None) -> int:
     if not args.keep:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0
+
+
+def _policy_summary(output: str) -> dict[str, Any]:
+    """What the CLI printed about policy packs (the output is long with --debug, so extract it)."""
+    lines = output.splitlines()
+    packs = []
+    if "Policies:" in lines:
+        for line in lines[lines.index("Policies:") + 1 :]:
+            if not line.strip():
+                break
+            packs.append(line.strip())
+    return {
+        "policyPacksLoaded": "Loading policy packs...: done" in output,
+        "policyPacksFailed": [line for line in lines if "failed to start" in line],
+        "policiesSection": packs,
+    }
+
+
+class _Done(Exception):
+    """The language-host preview is complete (leaves the inline path)."""
 
 
 def _project_name(work: Path) -> str:
