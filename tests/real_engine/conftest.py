@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -58,8 +59,16 @@ def real_cli() -> Path:
     return tools_dir() / "bin" / "pulumi"
 
 
-# One run per (project, stack, pack?) for the whole session: each real preview takes 5-15 s.
+# One run per (project, stack, pack?) for the whole session: each real preview takes 5-15 s, so the
+# previews the tests use are started together (3 at a time) on first use.
 _real_cache: dict[tuple[str, ...], dict[str, Any]] = {}
+_real_futures: dict[tuple[str, str, str], Future[dict[str, Any]]] = {}
+_pool = ThreadPoolExecutor(max_workers=3)
+PREFETCH = [
+    *((name, pack, None) for name in ("dev", "prod", "management", "team") for pack in (True, False)),
+    ("team-broken", False, None),
+    ("dev", False, "inline"),
+]
 _offline_cache: dict[tuple[str, ...], dict[str, Any]] = {}
 
 
@@ -82,21 +91,31 @@ def _pack_args(name: str, config: bool = True) -> list[str]:
     return args
 
 
+def _real_preview(name: str, pack: bool, runtime: str | None) -> dict[str, Any]:
+    driver_args, _ = _target(name)
+    args = [sys.executable, str(DRIVER), *driver_args, *(_pack_args(name) if pack else [])]
+    if runtime:
+        args += ["--runtime", runtime]
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=900, check=False, cwd=REPO)
+    assert proc.returncode == 0, f"driver failed: {proc.stderr[-3000:]}"
+    data = json.loads(proc.stdout)
+    assert "error" not in data, f"real run could not be set up: {data['error']}"
+    return data
+
+
 @pytest.fixture(scope="session")
 def real_run(real_cli: Path):
-    def run(name: str, *, pack: bool, runtime: str | None = None) -> dict[str, Any]:
+    def submit(name: str, pack: bool, runtime: str | None) -> Future[dict[str, Any]]:
         key = (name, str(pack), str(runtime))
-        if key not in _real_cache:
-            driver_args, _ = _target(name)
-            args = [sys.executable, str(DRIVER), *driver_args, *(_pack_args(name) if pack else [])]
-            if runtime:
-                args += ["--runtime", runtime]
-            proc = subprocess.run(args, capture_output=True, text=True, timeout=900, check=False, cwd=REPO)
-            assert proc.returncode == 0, f"driver failed: {proc.stderr[-3000:]}"
-            data = json.loads(proc.stdout)
-            assert "error" not in data, f"real run could not be set up: {data['error']}"
-            _real_cache[key] = data
-        return _real_cache[key]
+        if key not in _real_futures:
+            _real_futures[key] = _pool.submit(_real_preview, name, pack, runtime)
+        return _real_futures[key]
+
+    for name, pack, runtime in PREFETCH:
+        submit(name, pack, runtime)
+
+    def run(name: str, *, pack: bool, runtime: str | None = None) -> dict[str, Any]:
+        return submit(name, pack, runtime).result()
 
     return run
 

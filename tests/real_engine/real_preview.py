@@ -386,7 +386,8 @@ def main(argv: list[str] | None = None) -> int:
         result["runtime"] = runtime
         program_file = prepare_project(args.project.resolve(), args.stack, work, host=runtime == "host")
         project_name = _project_name(work)
-        runner.pulumi("login", backend.as_uri())
+        # The backend is PULUMI_BACKEND_URL=file://…/backend (no `pulumi login`, which would write the shared
+        # PULUMI_HOME's credentials.json from concurrent runs).
         runner.pulumi("stack", "init", args.stack)
         runner.pulumi("config", "set", "rancher2:apiUrl", RANCHER_API_URL)
         runner.pulumi("config", "set", "--secret", "rancher2:tokenKey", RANCHER_TOKEN)
