@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 
-from tests.real_engine.real_preview import PULUMI_VERSION, tools_dir
+from tests.support.real_preview import PULUMI_VERSION, tools_dir
 
 REPO = Path(__file__).resolve().parents[2]
 PACK = REPO / "policy-packs" / "nsa-cisa-hardening"
 TEAM = REPO / "stacks" / "teams" / "payments"
-DRIVER = Path(__file__).with_name("real_preview.py")
+DRIVER = Path(__file__).resolve().parent.parent / "support" / "real_preview.py"
 OFFLINE_CLI = Path(sys.executable).with_name("hardened-rke2")
 
 

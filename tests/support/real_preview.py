@@ -1,6 +1,6 @@
 """Run one example stack through the REAL Pulumi CLI (built by scripts/real-engine.sh) and print JSON.
 
-    .venv/bin/python tests/real_engine/real_preview.py --stack dev \
+    .venv/bin/python tests/support/real_preview.py --stack dev \
         [--project stacks/teams/payments] [--policy-pack DIR [--policy-pack-config FILE]]... \
         [--platform-outputs FILE] [--keep]
 
@@ -247,18 +247,20 @@ def publish_platform_outputs(runner: Runner, outputs_file: Path, backend_stack: 
 # (computedValuePlaceholder) deserializes it back to a computed value, so policies see "unknown".
 COMPUTED = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 REDACTED = "[secret]"  # how the offline JSON report redacts secret inputs
+UNKNOWN_MARKER = "[unknown]"  # how the offline JSON report shows a value unknown during preview
 
 
 def state_from_offline(offline: dict[str, Any]) -> dict[str, Any]:
     """A `pulumi stack export`-format checkpoint holding the resources the offline engine captured.
 
     Inputs become both inputs and outputs (preview outputs are the inputs; computed ones are the unknown
-    placeholder already). Secret inputs are redacted in the offline JSON, so they become unknown here.
+    placeholder, shown as `[unknown]` in the offline JSON). Secret inputs are redacted in the offline JSON,
+    so they become unknown here.
     Custom resources get the offline engine's mock ids (`<name>-id`), which its provider references use.
     """
 
     def fix(value: Any) -> Any:
-        if value == REDACTED:
+        if value in (REDACTED, UNKNOWN_MARKER):
             return COMPUTED
         if isinstance(value, dict):
             return {k: fix(v) for k, v in value.items()}
@@ -486,11 +488,11 @@ def main(argv: list[str] | None = None) -> int:
             raise _Done
 
         def program() -> None:
-            sys.path.insert(0, str(program_file.parent))
-            try:
-                runpy.run_path(str(program_file), run_name="__main__")
-            finally:
-                sys.path.remove(str(program_file.parent))
+            # As the Python language host runs `main`: its folder first on sys.path while it runs (runpy
+            # does that, and undoes it, for a folder holding __main__.py).
+            if program_file.name != "__main__.py":
+                raise SystemExit(f"{program_file}: the inline driver runs a folder's __main__.py only")
+            runpy.run_path(str(program_file.parent), run_name="__main__")
 
         ws = auto.LocalWorkspace(
             work_dir=str(work),
