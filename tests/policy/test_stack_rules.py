@@ -292,3 +292,17 @@ def test_psa_template_not_defined_in_the_stack_is_reported() -> None:
 )
 def test_psa_template_restricted_or_defined_passes(template: str, defined: list[str]) -> None:
     assert _psa_findings(template, defined) == []
+
+
+def test_missing_addons_are_listed_in_one_order_whatever_the_config_mapping_order() -> None:
+    # The real engine builds the Configure request from a Go map (pulumi/pulumi
+    # pkg/resource/plugin/analyzer_plugin.go), so the mapping's order differs from run to run; the message
+    # must not (CI compares reports across runs).
+    required = {"zeta": ["chart-z"], "alpha": ["chart-a"], "mid": ["chart-m"]}
+    messages = set()
+    for order in (list(required), list(reversed(required))):
+        cfg = {"cluster-required-addons": {"requiredAddons": {k: required[k] for k in order}}}
+        (v,) = stack_violations(cluster("prod"), cfg)["cluster-required-addons"]
+        messages.add(v.message)
+    (message,) = messages
+    assert message.index("alpha") < message.index("mid") < message.index("zeta")

@@ -133,19 +133,13 @@ def test_policy_results_match_offline_on_what_the_real_engine_checked(
     assert real == expected
 
 
-_ADDONS_MISSING = re.compile(r"has no (?P<list>.*) add-on in this stack")
 
 
 def _normalize(message: str) -> str:
-    """Known difference (a pack defect, reported, not fixed here): `cluster-required-addons` lists the
-    missing add-ons in the iteration order of its `requiredAddons` config mapping. The offline engine sends
-    config in a fixed order; the real engine builds the Configure request from a Go map, so the order
-    changes from run to run. Compare the list as a set."""
-    m = _ADDONS_MISSING.search(message)
-    if not m:
-        return message
-    items = ", no ".join(sorted(m["list"].split(", no ")))
-    return message[: m.start("list")] + items + message[m.end("list") :]
+    """Messages must agree exactly. (`cluster-required-addons` once listed the missing add-ons in the order
+    of its config mapping, which the real engine builds from a Go map, so it changed from run to run; the
+    pack now sorts them.)"""
+    return message
 
 
 def _offline_violations(items: list[dict[str, Any]]) -> set[tuple[str, str, str, str, str]]:

@@ -155,7 +155,9 @@ def validate_required_addons(args: StackValidationArgs, report: Report) -> None:
         have = installed[cluster.urn]
         missing = [
             f"{cap} ({' or '.join(charts)})"
-            for cap, charts in required.items()
+            # sorted: the real engine sends policy config from a Go map (pulumi/pulumi
+            # pkg/resource/plugin/analyzer_plugin.go, structpb.NewStruct), so mapping order is random
+            for cap, charts in sorted(required.items())
             if not have.intersection(charts)
         ]
         if missing:
