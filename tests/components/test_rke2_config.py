@@ -287,6 +287,17 @@ def test_permissive_kubeconfig_mode_and_etcd_metrics_need_weakenings() -> None:
     )
 
 
+@pytest.mark.parametrize("mode", ["0640", "0620", "0610", "0604", "0602", "0601"])
+def test_every_group_or_other_bit_of_the_kubeconfig_mode_needs_its_weakening(mode: str) -> None:
+    # one bit at a time: a narrower mask than 0o077 (0o007, 0o070) would let one of these through
+    msgs = _messages(Rke2ConfigArgs(write_kubeconfig_mode=mode))
+    assert "lets group/other read the admin kubeconfig" in msgs["rke2.writeKubeconfigMode"]
+    weakened = Rke2ConfigArgs.model_validate(
+        {"writeKubeconfigMode": mode, "weakenings": {"permissiveKubeconfigMode": True}}
+    )
+    assert "rke2.writeKubeconfigMode" not in _messages(weakened)
+
+
 def test_debug_endpoints_need_their_weakening() -> None:
     for key in ("enable-pprof", "debug"):
         msgs = _messages(Rke2ConfigArgs.model_validate({"extraConfig": {key: True}}))
