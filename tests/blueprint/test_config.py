@@ -293,7 +293,7 @@ def test_the_program_registers_nothing_on_invalid_config(values: dict[str, Any])
 
 
 def test_build_rejects_a_config_of_the_wrong_kind() -> None:
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="ClusterStackConfig"):
         build(RecordingMonitorLike())  # type: ignore[arg-type]
 
 

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from components.audit_policy import AuditPolicyArgs
 from tests.support.paths import REPO_ROOT
+from tests.support.validation import leading_path, rejected_at
 
 SENSITIVE = {
     ("", "secrets"),
@@ -77,8 +78,7 @@ def test_retention_flags_are_strings_with_guide_minimums() -> None:
     "field", [{"maxAgeDays": 29}, {"maxBackups": 1}, {"mode": "none"}, {"logPath": "audit.log"}]
 )
 def test_weaker_retention_is_rejected(field: dict) -> None:
-    with pytest.raises(ValidationError):
-        AuditPolicyArgs.model_validate(field)
+    rejected_at(lambda: AuditPolicyArgs.model_validate(field), *leading_path(field))
 
 
 def test_custom_rules_replace_the_default() -> None:
