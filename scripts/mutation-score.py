@@ -31,6 +31,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import tomllib
 
@@ -90,19 +91,86 @@ def _patched_mutmut(argv: list[str]) -> None:
     main_mod.cli()
 
 
+def undecorate(source: str) -> str:
+    """`@d(...)\ndef f` at module level -> `def f` then `f = d(...)(f)`: the same module, but mutable.
+
+    mutmut 3 leaves decorated functions alone (a decorator runs at definition time), and every policy
+    check is registered by a decorator (`@GROUP.policy`, `@_pss`). Applying the decorators by assignment
+    after the definition lets mutmut mutate the checks; the module registers the same functions.
+    """
+    import libcst as cst
+
+    body: list[cst.CSTNode] = []
+    module = cst.parse_module(source)
+    for stmt in module.body:
+        if isinstance(stmt, cst.ClassDef):
+            stmt = stmt.with_changes(body=stmt.body.with_changes(body=_unproperty(stmt.body.body)))
+        if not (isinstance(stmt, cst.FunctionDef) and stmt.decorators):
+            body.append(stmt)
+            continue
+        applied: cst.BaseExpression = cst.Name(stmt.name.value)
+        for decorator in reversed(stmt.decorators):
+            applied = cst.Call(func=decorator.decorator, args=[cst.Arg(applied)])
+        target = cst.AssignTarget(cst.Name(stmt.name.value))
+        body.append(stmt.with_changes(decorators=[]))
+        body.append(cst.SimpleStatementLine([cst.Assign(targets=[target], value=applied)]))
+    return module.with_changes(body=body).code
+
+
+def _unproperty(statements: Any) -> list[Any]:
+    """In a class body, `@property def f` -> `def f` then `f = property(f)` (mutmut skips properties)."""
+    import libcst as cst
+
+    out: list[Any] = []
+    for stmt in statements:
+        decorators = list(getattr(stmt, "decorators", ()))
+        if (
+            isinstance(stmt, cst.FunctionDef)
+            and len(decorators) == 1
+            and isinstance(decorators[0].decorator, cst.Name)
+            and decorators[0].decorator.value == "property"
+        ):
+            name = stmt.name.value
+            call = cst.Call(func=cst.Name("property"), args=[cst.Arg(cst.Name(name))])
+            out.append(stmt.with_changes(decorators=[]))
+            assign = cst.Assign(targets=[cst.AssignTarget(cst.Name(name))], value=call)
+            out.append(cst.SimpleStatementLine([assign]))
+        else:
+            out.append(stmt)
+    return out
+
+
+def _link_tree(real: Path, stage: Path, keep: Path, skip: set[str]) -> list[str]:
+    """Link `real`'s entries into `stage`, except along the path to `keep`: real folders, and `keep`
+    itself an undecorated copy. Returns the names linked or made at this level."""
+    names = []
+    for entry in sorted(real.iterdir()):
+        if entry.name in skip or entry.name.startswith(".") or entry.name.endswith(".egg-info"):
+            continue
+        target = stage / entry.name
+        names.append(entry.name)
+        if keep == entry:
+            if target.is_symlink():
+                target.unlink()
+            text = undecorate(entry.read_text(encoding="utf-8"))
+            if not target.exists() or target.read_text(encoding="utf-8") != text:
+                target.write_text(text, encoding="utf-8")
+        elif entry in keep.parents:
+            if target.is_symlink():
+                target.unlink()
+            target.mkdir(exist_ok=True)
+            _link_tree(entry, target, keep, {"__pycache__"})
+        elif not target.is_symlink():
+            target.symlink_to(entry)
+    return names
+
+
 def _stage(name: str) -> Path:
     source, tests = MODULES[name]
     stage = STAGES / name
     stage.mkdir(parents=True, exist_ok=True)
     skip = {".git", ".venv", "venv", "mutants", "pyproject.toml", "build", "reports"}
-    linked = []
-    for entry in sorted(ROOT.iterdir()):
-        if entry.name in skip or entry.name.startswith(".") or entry.name.endswith(".egg-info"):
-            continue
-        link = stage / entry.name
-        if not link.is_symlink():
-            link.symlink_to(entry)
-        linked.append(entry.name)
+    linked = _link_tree(ROOT, stage, ROOT / source, skip)
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     shared = project["tool"]["mutmut"]
     source_dir = str(Path(source).parent)
@@ -178,6 +246,19 @@ def _results(name: str) -> tuple[int, int, list[tuple[str, str]]] | None:
     return killed, len(codes), others
 
 
+def _machine() -> str:
+    import datetime as dt
+    import importlib.metadata
+    import platform
+
+    when = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return (
+        f"# {when}; mutmut {importlib.metadata.version('mutmut')}, Python {platform.python_version()}, "
+        f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, load {load}"
+    )
+
+
 def _report(names: list[str]) -> int:
     equivalent = _equivalent()
     worst = 100.0
@@ -201,6 +282,7 @@ def _report(names: list[str]) -> int:
             tag = "equivalent" if k in equivalent else status
             details.append(f"  {name}: {k}: {tag}")
     print("\n".join(details))
+    print(_machine())
     print("\n".join(lines))
     return 0 if worst >= 90.0 else 1
 

@@ -4,6 +4,8 @@ for every pod-bearing kind and every container list."""
 from __future__ import annotations
 
 import copy
+import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -646,3 +648,131 @@ def test_remediation_keeps_secrets_secret_and_unknowns_unknown() -> None:
     assert new["spec"]["containers"][0]["env"][0]["value"] == secret
     assert new["spec"]["initContainers"][0]["image"] == UNKNOWN
     assert new["spec"]["containers"][0]["securityContext"]["allowPrivilegeEscalation"] is False
+
+
+# ----------------------------------------------------------------------------- exact messages
+# What a user reads: every case above, with the message and tags of each pod-security violation, pinned in
+# fixtures/pss/messages.json (found missing by mutation testing: docs/mutation-testing.md). After a
+# deliberate wording change, regenerate with PSS_MESSAGES_UPDATE=1 and review the diff.
+
+MESSAGES = FIXTURES / "messages.json"
+
+
+def _pss_findings(kind: str, spec: dict[str, Any], **kw: Any) -> list[list[Any]]:
+    violations = analyze(POD_TYPES[kind], wrap(kind, spec, **kw))
+    return sorted(
+        [v.policy_name, v.message, sorted(t for t in v.tags if t.startswith("pss"))]
+        for v in violations
+        if v.policy_name.startswith("pss-")
+    )
+
+
+def _all_findings() -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for case, (edit, _) in CONTAINER_CASES.items():
+        spec = restricted_spec()
+        edit(spec["initContainers"][0])
+        found[f"container/{case}"] = _pss_findings("Deployment", spec)
+    for case, (edit, _) in POD_CASES.items():
+        found[f"pod/{case}"] = _pss_findings("Pod", _pod(edit))
+        found[f"deployment/{case}"] = _pss_findings("Deployment", _pod(edit))
+    for value in ("unconfined", "localhost/custom", "runtime/default", ""):
+        annotation = {"container.apparmor.security.beta.kubernetes.io/app": value}
+        found[f"apparmor-annotation/{value}"] = _pss_findings("Deployment", restricted_spec(),
+                                                              pod_annotations=annotation)
+    return found
+
+
+def test_every_case_reports_its_exact_messages() -> None:
+    found = _all_findings()
+    if os.environ.get("PSS_MESSAGES_UPDATE"):
+        MESSAGES.write_text(json.dumps(found, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    expected = json.loads(MESSAGES.read_text(encoding="utf-8"))
+    assert found.keys() == expected.keys()
+    for case, findings in found.items():
+        assert findings == expected[case], case
+
+
+def _remediated_contexts(spec: dict[str, Any], policy: str) -> dict[str, Any] | None:
+    result = analyze_resource(PACK_DIR, POD_TYPES["Pod"], wrap("Pod", spec), config={policy: "remediate"})
+    if not result.remediations:
+        return None
+    (fixed,) = result.remediations.values()
+    out = {"pod": fixed["spec"].get("securityContext")}
+    for lst in CONTAINER_LISTS:
+        for c in fixed["spec"][lst]:
+            out[c["name"]] = c.get("securityContext")
+    return out
+
+
+def _remediation_spec() -> dict[str, Any]:
+    spec = _strip_safe_subset(restricted_spec())
+    spec["containers"].append({"name": "bare", "image": "registry.example.com/a:1"})  # no securityContext
+    spec["containers"].append({"name": "net", "image": "registry.example.com/a:1",
+                               "securityContext": {"capabilities": {"drop": ["NET_RAW"]}}})
+    spec["initContainers"][0]["securityContext"] = {"capabilities": {"add": ["CAP_SYS_ADMIN"]}}
+    spec["ephemeralContainers"][0]["securityContext"] = {
+        "capabilities": {"add": ["SYS_ADMIN"], "drop": ["ALL"]}
+    }
+    return spec
+
+
+def test_each_remediation_fills_only_its_own_field_and_keeps_what_is_there() -> None:
+    spec = _remediation_spec()
+    assert _remediated_contexts(spec, "pss-allow-privilege-escalation") == {
+        "pod": spec["securityContext"],
+        "app": {"allowPrivilegeEscalation": False},
+        "bare": {"allowPrivilegeEscalation": False},
+        "net": {"capabilities": {"drop": ["NET_RAW"]}, "allowPrivilegeEscalation": False},
+        # The API server rejects allowPrivilegeEscalation: false next to SYS_ADMIN (either spelling).
+        "init": {"capabilities": {"add": ["CAP_SYS_ADMIN"]}},
+        "debug": {"capabilities": {"add": ["SYS_ADMIN"], "drop": ["ALL"]}},
+    }
+    assert _remediated_contexts(spec, "pss-capabilities-drop-all") == {
+        "pod": spec["securityContext"],
+        "app": {"capabilities": {"drop": ["ALL"]}},
+        "bare": {"capabilities": {"drop": ["ALL"]}},
+        "net": {"capabilities": {"drop": ["NET_RAW", "ALL"]}},
+        "init": {"capabilities": {"add": ["CAP_SYS_ADMIN"], "drop": ["ALL"]}},
+        "debug": {"capabilities": {"add": ["SYS_ADMIN"], "drop": ["ALL"]}},
+    }
+    fixed = _remediated_contexts(spec, "pss-seccomp-profile-required")
+    assert fixed is not None
+    assert fixed["pod"] == {**spec["securityContext"], "seccompProfile": {"type": "RuntimeDefault"}}
+    assert fixed["app"] == {} and fixed["bare"] is None  # containers are left alone
+    no_pod_context = _remediation_spec()
+    del no_pod_context["securityContext"]
+    fixed = _remediated_contexts(no_pod_context, "pss-seccomp-profile-required")
+    assert fixed is not None and fixed["pod"] == {"seccompProfile": {"type": "RuntimeDefault"}}
+
+
+@pytest.mark.parametrize(
+    "policy", ["pss-allow-privilege-escalation", "pss-capabilities-drop-all", "pss-seccomp-profile-required"]
+)
+def test_windows_pods_are_never_remediated(policy: str) -> None:
+    spec = _remediation_spec()
+    spec["os"] = {"name": "windows"}
+    assert _remediated_contexts(spec, policy) is None
+
+
+def test_nothing_to_fill_is_no_remediation() -> None:
+    assert _remediated_contexts(restricted_spec(), "pss-capabilities-drop-all") is None
+    assert _remediated_contexts(restricted_spec(), "pss-allow-privilege-escalation") is None
+    assert _remediated_contexts(restricted_spec(), "pss-seccomp-profile-required") is None
+
+
+def test_every_pss_policy_names_its_check_in_its_specification_and_tags() -> None:
+    from hardened_rke2.analysis.session import PolicyPackSession
+
+    pss = [p for p in PolicyPackSession(PACK_DIR).policies if p.name.startswith("pss-")]
+    assert len(pss) >= 19
+    for p in pss:
+        spec = p.framework.get("specification")
+        assert spec.startswith("Pod Security Standards (restricted, newest release): "), p.name
+        assert spec.endswith(f". {p.description}"), p.name
+        assert "pss:restricted" in p.tags and any(t.startswith("pss-check:") for t in p.tags), p.name
+    by_name = {p.name: p for p in pss}
+    assert by_name["pss-privileged-containers"].framework.get("specification") == (
+        "Pod Security Standards (restricted, newest release): Privileged Containers. "
+        "Privileged containers (including init and ephemeral containers) are not allowed."
+    )
