@@ -54,7 +54,10 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     "rancher_cluster": (f"{PACK}/nsa_cisa/rancher_cluster.py", ["tests/policy/test_rancher_cluster.py"]),
     # The CLI's exit codes: PreviewResult.exit_code decides them, cli.main/_preview/_controls return them.
     "cli": ("hardened_rke2/cli.py", ["tests/hardened_rke2/test_cli.py"]),
-    "preview_exit_code": ("hardened_rke2/preview.py", ["tests/hardened_rke2/test_cli.py"]),
+    "preview_exit_code": (
+        "hardened_rke2/preview.py",
+        ["tests/hardened_rke2/test_cli.py", "tests/hardened_rke2/test_preview.py"],
+    ),
 }
 # Functions whose mutants count for a module (default: all of the file). The CLI's text rendering is
 # not an exit-code decision.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -195,3 +196,87 @@ class _ClosedPipe:
 def test_closed_output_pipe_ends_quietly(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("sys.stdout", _ClosedPipe())
     assert main(["preview", "--project", str(PROJECT), "--stack", "privileged"]) == 141
+
+
+# --- exit codes and the usage-error report (mutation testing: docs/mutation-testing.md) ---------------
+
+
+def test_program_error_exits_3(capsys) -> None:
+    code, out, _ = _preview(capsys, "--stack", "broken", "--json")
+    assert code == 3 and json.loads(out)["summary"]["exitCode"] == 3
+
+
+def test_usage_error_report_is_exactly_the_error_and_the_offline_statement(capsys) -> None:
+    code, out, err = _preview(capsys, "--stack", "nope")
+    assert code == 2 and out == ""
+    message, statement, end = err.split("\n")
+    assert message.startswith("error: ") and "stack 'nope'" in message
+    assert (statement, end) == (OFFLINE_STATEMENT, "")
+    code, out, err = _preview(capsys, "--stack", "nope", "--json")
+    assert code == 2 and err == ""
+    assert out.endswith("}\n") and out.startswith('{\n  "error": ')  # indented, keys sorted
+    doc = json.loads(out)
+    assert doc == {
+        "summary": {"status": "usage-error", "exitCode": 2, "statement": OFFLINE_STATEMENT},
+        "error": message.removeprefix("error: "),
+    }
+
+
+def test_secret_config_must_be_a_readable_mapping(capsys, tmp_path: Path) -> None:
+    listed = tmp_path / "list.yaml"
+    listed.write_text("- a\n- b\n")
+    code, _, err = _preview(capsys, "--stack", "encrypted", "--secret-config", str(listed))
+    assert code == 2 and f"error: {listed}: secret config must be a mapping\n" in err
+    missing = tmp_path / "missing.yaml"
+    code, _, err = _preview(capsys, "--stack", "encrypted", "--secret-config", str(missing))
+    assert code == 2 and f"error: {missing}: cannot read secret config (" in err
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("")
+    code, _, err = _preview(capsys, "--stack", "encrypted", "--secret-config", str(empty))
+    assert code == 2 and "--secret-config" in err  # an empty file is no secrets, not an error of its own
+
+
+def test_a_pack_config_needs_a_pack_before_it(capsys, tmp_path: Path) -> None:
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text("{}")
+    code, _, err = _preview(capsys, "--stack", "dev", "--policy-pack-config", str(cfg))
+    assert code == 2 and "error: each --policy-pack-config needs a --policy-pack before it\n" in err
+    code, _, _ = _preview(
+        capsys, "--stack", "dev", "--policy-pack", str(PACK), "--policy-pack-config", str(cfg)
+    )
+    assert code == 0
+
+
+def test_controls_pack_directory_must_exist(capsys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    missing = tmp_path / "no-pack"
+    assert main(["controls", "--policy-pack", str(missing)]) == 2
+    assert capsys.readouterr().err == (
+        f"error: policy pack directory {missing.resolve()} does not exist (use --policy-pack DIR)\n"
+    )
+    # Without --policy-pack: the project's default pack directory, found from the working directory.
+    monkeypatch.chdir(PROJECT / "prog")
+    assert main(["controls"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: policy pack directory {PROJECT.resolve()}/policy-packs/")
+
+
+def _keys_sorted(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    keys = [k for k, _ in pairs]
+    assert keys == sorted(keys)
+    return dict(pairs)
+
+
+def test_controls_json_is_indented_and_sorted(capsys) -> None:
+    assert main(["controls", "--policy-pack", str(FIXTURES / "catalogue_pack"), "--json"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("[\n  {\n") and out.endswith("]\n")
+    assert len(json.loads(out, object_pairs_hook=_keys_sorted)) == 2
+
+
+def test_controls_json_prints_a_catalogue_value_json_does_not_know_as_text(
+    capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A third-party catalogue may carry a date or a Path: shown as text, not a traceback.
+    monkeypatch.setattr("hardened_rke2.cli.load_controls", lambda _: [{"id": "X", "since": date(2026, 1, 2)}])
+    assert main(["controls", "--policy-pack", str(FIXTURES / "catalogue_pack"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == [{"id": "X", "since": "2026-01-02"}]
