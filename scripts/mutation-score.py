@@ -4,21 +4,27 @@
     .venv/bin/pip install -e ".[dev,mutation]"
     .venv/bin/python scripts/mutation-score.py                  # every module, then the table
     .venv/bin/python scripts/mutation-score.py rke2_config cli  # some modules
+    .venv/bin/python scripts/mutation-score.py --survivors cli  # after adding tests: rerun the survivors
     .venv/bin/python scripts/mutation-score.py --report         # the table from the last runs, no run
     .venv/bin/python scripts/mutation-score.py --list           # the modules and the tests each runs
 
-Each module runs mutmut (configured in pyproject.toml `[tool.mutmut]`, the shared settings) in its own
-stage `mutants/<module>/`: links to the repository plus a pyproject.toml whose `[tool.mutmut]` mutates
-only that module's file and selects only the tests in `MODULES`. mutmut then runs, for each mutant, only
-those of the selected tests that called the mutated function. Runs are niced (`nice -n 19`) and resume:
-a rerun only tests mutants of functions that changed (delete `mutants/<module>/` to start over).
+Each module runs mutmut (shared settings in pyproject.toml `[tool.mutmut]`) in its own stage
+`mutants/<module>/`: links to the repository, a copy of the module's file, and a pyproject.toml whose
+`[tool.mutmut]` mutates only that file and selects only the tests in `MODULES`. mutmut then runs, for each
+mutant, only those of the selected tests that called the mutated function. Runs are niced (`nice -n 19`);
+a module's results stay in its stage (delete `mutants/<module>/` to start over).
 
-Prints `module: killed/total = N%` per module and each surviving mutant; a survivor listed in
-docs/mutation-testing.md (a line starting with its name in backticks) is marked `equivalent`.
+Prints the survivors and then `module: killed/total = N%` per module (a timeout counts as killed); a
+survivor listed in docs/mutation-testing.md (a line `- `name`: reason`) is marked `equivalent`, and the
+score of the other mutants is printed next to it. Exit status 1 if any module is below 90%.
 
-The pack's modules import as `nsa_cisa.*` (the analyzer puts the pack directory first on sys.path), so the
-mutant names mutmut derives from the file path (`policy-packs.nsa-cisa-hardening.nsa_cisa.*`) are
-rewritten to that import name, or no test would ever select the mutants.
+Two adaptations to this repository:
+- mutmut 3 does not mutate decorated functions, and every policy check is registered by a decorator. The
+  staged copy applies module-level decorators (and `@property`) by assignment after the definition
+  (`undecorate`): the same module, with the checks mutable.
+- The pack's modules import as `nsa_cisa.*` (the analyzer puts the pack directory first on sys.path), so
+  the mutant names mutmut derives from the file path (`policy-packs.nsa-cisa-hardening.nsa_cisa.*`) are
+  rewritten to that import name, or no test would ever select the mutants.
 """
 
 from __future__ import annotations
@@ -198,10 +204,21 @@ def _toml_table(table: dict[str, object]) -> str:
     return "".join(f"{k} = {json.dumps(v, ensure_ascii=False)}\n" for k, v in table.items())
 
 
-def _run(name: str) -> int:
+def _run(name: str, *, survivors_only: bool = False) -> int:
     stage = _stage(name)
     module = _import_name(MODULES[name][0])
     selection = [f"{module}.{f}__mutmut_*" for f in ONLY_FUNCTIONS.get(name, [])] or [f"{module}.*"]
+    if survivors_only:
+        # After adding tests: only the mutants not yet killed, with the test-to-function map collected
+        # anew so the new tests are selected (a mutant killed before stays killed: tests were only added).
+        previous = _results(name)
+        if previous is None:
+            print(f"== {name}: no earlier run; running every mutant", flush=True)
+        else:
+            selection = [k for k, _ in previous[2]]
+            if not selection:
+                return 0
+            (stage / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
     cmd = ["nice", "-n", "19", sys.executable, str(Path(__file__).resolve()), "--mutmut", "run", *selection]
     log = stage / "run.log"
     where = f"in {stage.relative_to(ROOT)}, log {log.name}"
@@ -298,6 +315,8 @@ def main() -> int:
     p.add_argument("modules", nargs="*", metavar="MODULE", help="default: all of " + ", ".join(MODULES))
     p.add_argument("--report", action="store_true", help="print the scores of the last runs; run nothing")
     p.add_argument("--list", action="store_true", help="list the modules and their tests")
+    p.add_argument("--survivors", action="store_true",
+                   help="rerun only the mutants the last run did not kill (after adding tests)")
     args = p.parse_args()
     names = args.modules or list(MODULES)
     unknown = [n for n in names if n not in MODULES]
@@ -312,7 +331,7 @@ def main() -> int:
         return 2
     if not args.report:
         for n in names:
-            _run(n)
+            _run(n, survivors_only=args.survivors)
     return _report(names)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import date
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 from hardened_rke2.cli import main, resource_tree
 from hardened_rke2.preview import preview_project
+from hardened_rke2.project import PreviewUsageError
 from hardened_rke2.reports import OFFLINE_STATEMENT, to_sarif
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -280,3 +282,55 @@ def test_controls_json_prints_a_catalogue_value_json_does_not_know_as_text(
     monkeypatch.setattr("hardened_rke2.cli.load_controls", lambda _: [{"id": "X", "since": date(2026, 1, 2)}])
     assert main(["controls", "--policy-pack", str(FIXTURES / "catalogue_pack"), "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == [{"id": "X", "since": "2026-01-02"}]
+
+
+def test_preview_finds_the_project_from_the_working_directory(
+    capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(PROJECT / "prog")
+    assert main(["preview", "--stack", "dev", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["summary"]["exitCode"] == 0
+
+
+def test_preview_passes_the_pack_mode_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: dict[str, object] = {}
+
+    def fake_preview(*args: object, **kwargs: object) -> object:
+        seen.update(kwargs)
+        raise PreviewUsageError("stop here")
+
+    monkeypatch.setattr("hardened_rke2.cli.preview_project", fake_preview)
+    argv = ["preview", "--project", str(PROJECT), "--stack", "dev", "--policy-pack-mode", "subprocess"]
+    assert main(argv) == 2
+    assert seen["policy_mode"] == "subprocess"
+
+
+class _ClosedPipeWithFd(_ClosedPipe):
+    def __init__(self, fileno: int | Exception) -> None:
+        self._fileno = fileno
+
+    def fileno(self) -> int:
+        if isinstance(self._fileno, Exception):
+            raise self._fileno
+        return self._fileno
+
+
+def test_closed_pipe_points_stdout_at_devnull(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # So that the interpreter's final flush does not raise again: the pipe's descriptor becomes /dev/null.
+    fd = os.open(tmp_path / "out", os.O_WRONLY | os.O_CREAT)
+    try:
+        monkeypatch.setattr("sys.stdout", _ClosedPipeWithFd(fd))
+        assert main(["preview", "--project", str(PROJECT), "--stack", "privileged"]) == 141
+        now, devnull = os.fstat(fd), os.stat(os.devnull)
+        assert (now.st_dev, now.st_ino) == (devnull.st_dev, devnull.st_ino)
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.parametrize("fileno", [ValueError("I/O operation on closed file"), 2**20])
+def test_closed_pipe_without_a_usable_descriptor_still_ends_quietly(
+    monkeypatch: pytest.MonkeyPatch, fileno: int | Exception
+) -> None:
+    # A stream with no descriptor (ValueError) or a descriptor that is not open (OSError from dup2).
+    monkeypatch.setattr("sys.stdout", _ClosedPipeWithFd(fileno))
+    assert main(["preview", "--project", str(PROJECT), "--stack", "privileged"]) == 141
