@@ -676,11 +676,27 @@ def _all_findings() -> dict[str, Any]:
     for case, (edit, _) in POD_CASES.items():
         found[f"pod/{case}"] = _pss_findings("Pod", _pod(edit))
         found[f"deployment/{case}"] = _pss_findings("Deployment", _pod(edit))
+    for case, edit in ODD_SHAPES.items():
+        found[f"odd/{case}"] = _pss_findings("Pod", _pod(edit))
     for value in ("unconfined", "localhost/custom", "runtime/default", ""):
         annotation = {"container.apparmor.security.beta.kubernetes.io/app": value}
         found[f"apparmor-annotation/{value}"] = _pss_findings("Deployment", restricted_spec(),
                                                               pod_annotations=annotation)
     return found
+
+
+# Shapes the tables above do not reach: an unnamed volume, non-string list entries, a mapping or list where
+# a string belongs (the fuzz test found these once raising inside a policy).
+ODD_SHAPES: dict[str, Any] = {
+    "unnamed-host-path": lambda s: s["volumes"].append({"hostPath": {"path": "/"}}),
+    "capability-not-a-string": lambda s: _sc(s["containers"][0])["capabilities"].update(add=[5, "NET_RAW"]),
+    "seccomp-type-mapping": lambda s: s["securityContext"].update(seccompProfile={"type": {"nested": "x"}}),
+    "apparmor-type-list": lambda s: s["securityContext"].update(appArmorProfile={"type": ["RuntimeDefault"]}),
+    "selinux-not-a-mapping": lambda s: s["securityContext"].update(seLinuxOptions="spc_t"),
+    "selinux-type-mapping": lambda s: _sc(s["containers"][0]).update(seLinuxOptions={"type": {"x": 1}}),
+    "sysctl-name-mapping": lambda s: s["securityContext"].update(sysctls=[{"name": {"x": 1}}]),
+    "host-port-string": lambda s: s["containers"][0].update(ports=[{"hostPort": "8080"}]),
+}
 
 
 def test_every_case_reports_its_exact_messages() -> None:
@@ -776,3 +792,18 @@ def test_every_pss_policy_names_its_check_in_its_specification_and_tags() -> Non
         "Pod Security Standards (restricted, newest release): Privileged Containers. "
         "Privileged containers (including init and ephemeral containers) are not allowed."
     )
+
+
+def test_a_fresh_pack_load_reports_pod_security_violations(fresh_pack: None) -> None:
+    # The policies are built when the pack is imported; this test imports it anew (no cached session),
+    # so a fault in how a check is wrapped or declared fails here.
+    spec = restricted_spec()
+    spec["containers"][0]["securityContext"]["privileged"] = True
+    violations = [v for v in analyze(POD_TYPES["Pod"], wrap("Pod", spec)) if v.policy_name.startswith("pss-")]
+    assert [(v.policy_name, v.message) for v in violations] == [
+        (
+            "pss-privileged-containers",
+            "containers[0] 'app': securityContext.privileged is true: privileged containers are forbidden",
+        )
+    ]
+    assert {"pss:restricted", "pss-check:privileged", "NSA-1.11"} <= set(violations[0].tags)
