@@ -96,3 +96,70 @@ def test_configmaps(data: dict[str, str] | None, binary: dict[str, str] | None, 
 def test_configmap_keys_can_be_allowed() -> None:
     config = {"no-credentials-in-configmaps": {"allowedKeys": ["password-policy"]}}
     assert analyze(CM, configmap({"password-policy": "min-length-12"}), config=config) == []
+
+
+# ----------------------------------------------------------------------------- exact messages
+# (mutation testing, docs/mutation-testing.md): what the user reads names the place and the finding.
+
+
+def test_env_messages_name_the_container_the_variable_and_every_finding() -> None:
+    env: list[Any] = [
+        {"name": "DB_PASSWORD", "value": "correct-horse-battery"},
+        {"name": "CONFIG", "value": "postgres://app:hunter2@db:5432/app AKIAIOSFODNN7EXAMPLE"},
+        {"name": "TOKEN", "value": "<token>"},  # placeholders, numbers and durations are not credentials
+        {"name": "PWD", "value": "12s"},
+        {"name": "API_KEY", "value": "changeme"},
+        {"name": "SECRET", "value": 5},
+        "not-an-env-entry",
+    ]
+    violations = analyze(POD_TYPES["Deployment"], env_pod(*env, list_name="initContainers"))
+    assert [v.message for v in violations] == [
+        "initContainers[0] 'init': env[0] 'DB_PASSWORD' looks like a credential set as a literal value: "
+        "use valueFrom.secretKeyRef",
+        "initContainers[0] 'init': env[1] 'CONFIG' holds an AWS access key id, a password in a URL as a "
+        "literal: use valueFrom.secretKeyRef",
+    ]
+
+
+def test_configmap_messages_name_the_key_and_what_it_holds() -> None:
+    data = {
+        "password": "hunter2hunter2",
+        "id_rsa": "-----BEGIN OPENSSH PRIVATE KEY-----\nx",
+        "app.yaml": "db:\n  password: hunter2\n  token: 'abc'\n  secret: {\n  apiKey: ${X}\n  password: x\n",
+        "empty": "  ",
+        "notes": "token rotation",
+    }
+    violations = analyze(CM, configmap(data, {"keystore.p12": "AAAA", "logo.png": "x"}))
+    assert sorted(v.message for v in violations) == [
+        "binaryData['keystore.p12'] looks like key material: move it to a Secret",
+        "data['app.yaml'] sets ['password', 'token'] to literal values: move them to a Secret",
+        "data['id_rsa'] holds a private key: move it to a Secret",
+        "data['password'] looks like a credential: move it to a Secret",
+    ]
+
+
+def test_allowed_configmap_keys_also_cover_binary_data() -> None:
+    config = {"no-credentials-in-configmaps": {"allowedKeys": ["*.p12"]}}
+    assert analyze(CM, configmap(None, {"keystore.p12": "AAAA"}), config=config) == []
+
+
+@pytest.mark.parametrize(
+    ("value", "fields"),
+    [
+        ("password: hunter2", ["password"]),
+        ('"apiKey": "abc123",', ["apiKey"]),
+        ("token = 'x1';", ["token"]),
+        ("secret: |\n  multi-line", []),  # a YAML block, not a literal
+        ("secret: &anchor", []),
+        ("secret: [a, b]", []),
+        ("password: ${DB_PASSWORD}", []),
+        ("password: '<set me>'", []),
+        ("password: 'true'", []),
+        ("password: 300s", []),
+        ("client_secret: ***", []),
+    ],
+)
+def test_configmap_file_assignments(value: str, fields: list[str]) -> None:
+    violations = analyze(CM, configmap({"app.conf": value}))
+    expected = [f"data['app.conf'] sets {sorted(set(fields))} to literal values: move them to a Secret"]
+    assert [v.message for v in violations] == (expected if fields else [])
