@@ -186,3 +186,101 @@ def test_secret_reading_roles_are_bound_only_to_allowed_subjects() -> None:
     (v,) = _secret_binding_findings(_stack(USER, role_ref=("ClusterRole", "edit")), config)
     assert "edit" in v.message
     assert _secret_binding_findings(_stack(USER, role_ref=("ClusterRole", "view")), config) == []
+
+
+# ----------------------------------------------------------------------------- exact messages
+# (mutation testing, docs/mutation-testing.md): each finding names the rule or subject and why.
+
+
+def test_role_messages_name_the_rule_and_what_it_grants() -> None:
+    bad = {
+        "apiGroups": ["", "apps"],
+        "resources": ["pods/exec", "secrets", "*"],
+        "verbs": ["get", "bind", "escalate", "*"],
+    }
+    narrowed = {"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["x"], "verbs": ["get"]}
+    other_group = {"apiGroups": ["apps"], "resources": ["pods/exec"], "verbs": ["create"]}
+    rules: list[Any] = [POD_READER, bad, narrowed, other_group, "not-a-rule"]
+    props = role(*rules, name="ops")
+    assert [(v.policy_name, v.message) for v in analyze(ROLE, props)] == [
+        ("rbac-no-wildcards", "rules[1].verbs contains ['*']: grant explicit verbs only"),
+        ("rbac-no-wildcards", "rules[1].resources contains ['*']: grant explicit resources only"),
+        (
+            "rbac-no-escalation-verbs",
+            "rules[1].verbs grants ['bind', 'escalate']: these let a subject gain permissions it does not "
+            "hold",
+        ),
+        (
+            "rbac-no-pod-exec",
+            "rules[1] grants ['*', 'get'] on ['*', 'pods/exec']: no interactive access to running pods",
+        ),
+        (
+            "rbac-secrets-read-restricted",
+            "rules[1] lets 'team-a/ops' read Secrets (get/list/watch): only roles in "
+            "allowedSecretReaderRoles may",
+        ),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("rule", "reads"),
+    [
+        ({"resources": ["secrets"], "verbs": ["list"]}, True),  # no apiGroups: the core group
+        ({"apiGroups": ["*"], "resources": ["*"], "verbs": ["watch"]}, True),
+        ({"apiGroups": ["apps"], "resources": ["secrets"], "verbs": ["get"]}, False),
+        ({"apiGroups": [""], "resources": ["secrets"], "verbs": ["create", "delete"]}, False),
+        ({"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]}, False),
+    ],
+)
+def test_which_cluster_role_rules_read_secrets(rule: dict[str, Any], reads: bool) -> None:
+    props = {**role(rule, name="reader", ns=None), "kind": "ClusterRole"}
+    found = [v.message for v in analyze(CROLE, props) if v.policy_name == "rbac-secrets-read-restricted"]
+    expected = (
+        "rules[0] lets 'reader' read Secrets (get/list/watch): only roles in allowedSecretReaderRoles may"
+    )
+    assert found == ([expected] if reads else [])
+
+
+def test_binding_messages_name_the_binding_and_every_subject() -> None:
+    sa = {"kind": "ServiceAccount", "name": "sa", "namespace": "ops"}
+    props = binding(
+        "ClusterRole",
+        "cluster-admin",
+        USER,
+        sa,
+        {"kind": "Group", "name": "system:authenticated"},
+        {"name": "system:anonymous"},
+        name="admins",
+    )
+    assert [(v.policy_name, v.message) for v in analyze(RB, props)] == [
+        (
+            "rbac-no-cluster-admin-binding",
+            "binding 'admins' grants cluster-admin to ['User:jane', 'ServiceAccount:ops/sa', "
+            "'Group:system:authenticated', '?:system:anonymous']: bind a least-privilege role instead",
+        ),
+        (
+            "rbac-no-system-group-binding",
+            "subjects[2] is 'system:authenticated': never bind roles to anonymous/unauthenticated/all "
+            "authenticated users",
+        ),
+        (
+            "rbac-no-system-group-binding",
+            "subjects[3] is 'system:anonymous': never bind roles to anonymous/unauthenticated/all "
+            "authenticated users",
+        ),
+    ]
+    # A namespaced Role that happens to be called cluster-admin is not the built-in one.
+    assert analyze(RB, binding("Role", "cluster-admin", USER)) == []
+
+
+def test_secret_reader_binding_message_names_subject_role_and_binding() -> None:
+    config = {**ALLOW_ROLE, "rbac-secret-readers-allowed": {"allowedSecretReaders": []}}
+    (v,) = _secret_binding_findings(_stack(USER), config)
+    assert v.message.startswith("'User:jane' can read Secrets through Role '")
+    assert v.message.endswith("(binding 'rb'): not in allowedSecretReaders")
+    # A subject allowed by its bare name, or a ServiceAccount by namespace/name, is not reported.
+    sa = {"kind": "ServiceAccount", "name": "syncer"}
+    bare = {**ALLOW_ROLE, "rbac-secret-readers-allowed": {"allowedSecretReaders": ["jane"]}}
+    assert _secret_binding_findings(_stack(USER), bare) == []
+    (v,) = _secret_binding_findings(_stack(sa), config)
+    assert v.message.startswith("'ServiceAccount:team-a/syncer' can read Secrets")
