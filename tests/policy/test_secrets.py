@@ -157,9 +157,55 @@ def test_allowed_configmap_keys_also_cover_binary_data() -> None:
         ("password: 'true'", []),
         ("password: 300s", []),
         ("client_secret: ***", []),
+        ("secret: >-\n  folded", []),
+        ("secret: *alias", []),
+        ("password: X1X", ["password"]),  # not a number once quoted letters are kept
+        ("token: 9X", ["token"]),
+        ('"password": "${DB}",', []),  # JSON: the trailing comma is not part of the placeholder
+        ("secret: '{\"a\": 1}'", []),  # a quoted nested object
+        ("password: ${X}\ntoken: abc", ["token"]),  # a placeholder does not end the scan
     ],
 )
 def test_configmap_file_assignments(value: str, fields: list[str]) -> None:
     violations = analyze(CM, configmap({"app.conf": value}))
     expected = [f"data['app.conf'] sets {sorted(set(fields))} to literal values: move them to a Secret"]
     assert [v.message for v in violations] == (expected if fields else [])
+
+
+def test_skipped_entries_do_not_hide_later_ones() -> None:
+    env: list[Any] = [
+        "not-an-env-entry",
+        {"name": "SECRET", "value": 5},
+        {"name": "PUBLIC_TOKEN", "value": "anon"},
+        {"name": "DB_PASSWORD", "value": "pw-literal-123"},
+    ]
+    config = {"no-credentials-in-env": {"allowedEnvNames": ["PUBLIC_*"]}}
+    violations = analyze(POD_TYPES["Deployment"], env_pod(*env), config=config)
+    assert [v.message.split(": ", 1)[1] for v in violations] == [
+        "env[3] 'DB_PASSWORD' looks like a credential set as a literal value: use valueFrom.secretKeyRef"
+    ]
+    data: dict[str, Any] = {"a-count": 5, "password-policy": "min 12", "password": "hunter2hunter2"}
+    config = {"no-credentials-in-configmaps": {"allowedKeys": ["password-policy"]}}
+    violations = analyze(CM, configmap(data), config=config)
+    expected = ["data['password'] looks like a credential: move it to a Secret"]
+    assert [v.message for v in violations] == expected
+
+
+def test_quoted_placeholders_and_near_placeholders() -> None:
+    def env_leaks(value: str) -> bool:
+        return bool(analyze(POD_TYPES["Deployment"], env_pod({"name": "API_TOKEN", "value": value})))
+
+    assert not env_leaks('"${API_TOKEN}"')
+    assert not env_leaks("'<token>'")
+    assert env_leaks("X2024X")  # letters around a number: not a number
+    assert env_leaks("9X")
+
+
+def test_configmap_value_with_two_findings_and_multi_line_named_values() -> None:
+    both = "-----BEGIN PRIVATE KEY-----\nAKIAIOSFODNN7EXAMPLE\n"
+    assert [v.message for v in analyze(CM, configmap({"bundle": both}))] == [
+        "data['bundle'] holds a private key, an AWS access key id: move it to a Secret"
+    ]
+    # A multi-line value is a file: judged by what it assigns, not by its key's name.
+    assert analyze(CM, configmap({"password": "first line\nsecond line"})) == []
+    assert len(analyze(CM, configmap({"password": "rotate: weekly\npassword: hunter2"}))) == 1
