@@ -284,3 +284,23 @@ def test_secret_reader_binding_message_names_subject_role_and_binding() -> None:
     assert _secret_binding_findings(_stack(USER), bare) == []
     (v,) = _secret_binding_findings(_stack(sa), config)
     assert v.message.startswith("'ServiceAccount:team-a/syncer' can read Secrets")
+
+
+@pytest.mark.parametrize("version", ["v1", "v1beta1", "v1alpha1"])
+def test_every_rbac_api_version_and_patch_is_checked(version: str, fresh_pack: None) -> None:
+    # The resource types are computed when the pack is imported: this test imports it anew.
+    def rbac_findings(rtype: str, props: dict[str, Any]) -> set[str]:
+        return {n for n in names(analyze(rtype, props)) if n.startswith("rbac-")}  # not removed-api-versions
+
+    wild = {"apiGroups": [""], "resources": ["pods"], "verbs": ["*"]}
+    cluster_role = {**role(wild, ns=None), "kind": "ClusterRole"}
+    anonymous = binding("ClusterRole", "view", {"kind": "Group", "name": "system:anonymous"})
+    for kind, props, expected in (
+        ("Role", role(wild), "rbac-no-wildcards"),
+        ("ClusterRole", cluster_role, "rbac-no-wildcards"),
+        ("RoleBinding", anonymous, "rbac-no-system-group-binding"),
+        ("ClusterRoleBinding", anonymous, "rbac-no-system-group-binding"),
+    ):
+        for suffix in ("", "Patch"):
+            rtype = f"kubernetes:rbac.authorization.k8s.io/{version}:{kind}{suffix}"
+            assert rbac_findings(rtype, props) == {expected}, rtype
