@@ -222,7 +222,8 @@ def _run(name: str, *, survivors_only: bool = False) -> int:
     cmd = ["nice", "-n", "19", sys.executable, str(Path(__file__).resolve()), "--mutmut", "run", *selection]
     log = stage / "run.log"
     where = f"in {stage.relative_to(ROOT)}, log {log.name}"
-    print(f"== {name}: mutmut run {' '.join(selection)} ({where})", flush=True)
+    what = f"{len(selection)} surviving mutants" if survivors_only and len(selection) > 3 else " ".join(selection)
+    print(f"== {name}: mutmut run {what} ({where})", flush=True)
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     with log.open("w", encoding="utf-8") as out:
         code = subprocess.call(cmd, cwd=stage, env=env, stdout=out, stderr=subprocess.STDOUT)
