@@ -222,7 +222,8 @@ def _run(name: str, *, survivors_only: bool = False) -> int:
     cmd = ["nice", "-n", "19", sys.executable, str(Path(__file__).resolve()), "--mutmut", "run", *selection]
     log = stage / "run.log"
     where = f"in {stage.relative_to(ROOT)}, log {log.name}"
-    what = f"{len(selection)} surviving mutants" if survivors_only and len(selection) > 3 else " ".join(selection)
+    many = survivors_only and len(selection) > 3
+    what = f"{len(selection)} surviving mutants" if many else " ".join(selection)
     print(f"== {name}: mutmut run {what} ({where})", flush=True)
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     with log.open("w", encoding="utf-8") as out:
