@@ -304,3 +304,72 @@ def test_every_rbac_api_version_and_patch_is_checked(version: str, fresh_pack: N
         for suffix in ("", "Patch"):
             rtype = f"kubernetes:rbac.authorization.k8s.io/{version}:{kind}{suffix}"
             assert rbac_findings(rtype, props) == {expected}, rtype
+
+
+@pytest.mark.parametrize(
+    ("rules", "message"),
+    [
+        # A rule of another API group does not stop the scan of the rules after it.
+        (
+            [{"apiGroups": ["apps"], "resources": ["pods/exec"], "verbs": ["create"]},
+             {"apiGroups": [""], "resources": ["pods/exec"], "verbs": ["create"]}],
+            "rules[1] grants ['create'] on ['pods/exec']: no interactive access to running pods",
+        ),
+        (
+            [{"apiGroups": [""], "resources": ["pods/*"], "verbs": ["get"]}],
+            "rules[0] grants ['get'] on ['pods/*']: no interactive access to running pods",
+        ),
+        ([{"apiGroups": [""], "resources": ["pods/exec"], "verbs": ["list", "watch"]}], None),
+    ],
+)
+def test_pod_shell_rules(rules: list[dict[str, Any]], message: str | None) -> None:
+    found = [v.message for v in analyze(ROLE, role(*rules)) if v.policy_name == "rbac-no-pod-exec"]
+    assert found == ([message] if message else [])
+
+
+def test_a_narrowed_secret_rule_does_not_hide_a_broad_one() -> None:
+    narrowed = {"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["tls"], "verbs": ["get"]}
+    found = [v.message for v in analyze(ROLE, role(narrowed, SECRET_RULE, name="r"))
+             if v.policy_name == "rbac-secrets-read-restricted"]
+    assert found == ["rules[1] lets 'team-a/r' read Secrets (get/list/watch): only roles in "
+                     "allowedSecretReaderRoles may"]
+
+
+def test_cluster_admin_reference_without_a_kind_counts() -> None:
+    props = binding("", "cluster-admin", USER, name="admins")
+    assert names(analyze(RB, props)) == {"rbac-no-cluster-admin-binding"}
+
+
+def _readers(resources: list[dict[str, Any]]) -> list[str]:
+    config = {"rbac-secret-readers-allowed": {"allowedSecretReaders": []}}
+    return [v.message for v in _secret_binding_findings(resources, config)]
+
+
+def test_stack_secret_readers_by_role_kind_name_and_binding() -> None:
+    unnamed_role = role(SECRET_RULE)
+    del unnamed_role["metadata"]["name"]  # named by the resource's name
+    reader_cr = {**role(SECRET_RULE, name="cr-reader", ns=None), "kind": "ClusterRole"}
+    crb = {**binding("ClusterRole", "cr-reader", USER, ns=None), "kind": "ClusterRoleBinding"}
+    del crb["metadata"]["name"]
+    resources = [
+        {"type": ROLE, "name": "reader", "props": unnamed_role},
+        {"type": CROLE, "name": "cr", "props": reader_cr},
+        {"type": RB, "name": "b-view", "props": binding("ClusterRole", "view", USER, name="b-view")},
+        {"type": RB, "name": "b-reader", "props": binding("Role", "reader", USER, name="b-reader")},
+        {"type": CRB, "name": "crb-res", "props": crb},
+    ]
+    assert sorted(_readers(resources)) == [
+        "'User:jane' can read Secrets through ClusterRole 'cr-reader' (binding 'crb-res'): not in "
+        "allowedSecretReaders",
+        "'User:jane' can read Secrets through Role 'reader' (binding 'b-reader'): not in "
+        "allowedSecretReaders",
+    ]
+
+
+def test_a_role_patch_does_not_define_a_secret_reader() -> None:
+    patch_type = "kubernetes:rbac.authorization.k8s.io/v1:RolePatch"
+    resources = [
+        {"type": patch_type, "name": "reader", "props": role(SECRET_RULE, name="reader")},
+        {"type": RB, "name": "rb", "props": binding("Role", "reader", USER, name="rb")},
+    ]
+    assert _readers(resources) == []
