@@ -355,11 +355,15 @@ def test_stack_secret_readers_by_role_kind_name_and_binding() -> None:
         {"type": ROLE, "name": "reader", "props": unnamed_role},
         {"type": CROLE, "name": "cr", "props": reader_cr},
         {"type": RB, "name": "b-view", "props": binding("ClusterRole", "view", USER, name="b-view")},
-        {"type": RB, "name": "b-reader", "props": binding("Role", "reader", USER, name="b-reader")},
+        {"type": RB, "name": "b-reader-res", "props": binding("Role", "reader", USER, name="b-reader")},
         {"type": CRB, "name": "crb-res", "props": crb},
+        # A RoleBinding may grant a ClusterRole's rules inside its namespace.
+        {"type": RB, "name": "rb-cr", "props": binding("ClusterRole", "cr-reader", USER, name="rb-cr")},
     ]
     assert sorted(_readers(resources)) == [
         "'User:jane' can read Secrets through ClusterRole 'cr-reader' (binding 'crb-res'): not in "
+        "allowedSecretReaders",
+        "'User:jane' can read Secrets through ClusterRole 'cr-reader' (binding 'rb-cr'): not in "
         "allowedSecretReaders",
         "'User:jane' can read Secrets through Role 'reader' (binding 'b-reader'): not in "
         "allowedSecretReaders",
