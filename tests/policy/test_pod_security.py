@@ -678,8 +678,10 @@ def _all_findings() -> dict[str, Any]:
         found[f"deployment/{case}"] = _pss_findings("Deployment", _pod(edit))
     for case, edit in ODD_SHAPES.items():
         found[f"odd/{case}"] = _pss_findings("Pod", _pod(edit))
+    # Other annotations, whatever their value, are not AppArmor's (and do not stop the scan).
+    others = {f"{p}.example.com/profile": "unconfined" for p in "abcyz"}
     for value in ("unconfined", "localhost/custom", "runtime/default", ""):
-        annotation = {"container.apparmor.security.beta.kubernetes.io/app": value}
+        annotation = {**others, "container.apparmor.security.beta.kubernetes.io/app": value}
         found[f"apparmor-annotation/{value}"] = _pss_findings("Deployment", restricted_spec(),
                                                               pod_annotations=annotation)
     return found
