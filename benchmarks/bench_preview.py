@@ -20,6 +20,10 @@ import sys
 import time
 from pathlib import Path
 
+try:
+    from benchmarks.machine import header
+except ModuleNotFoundError:  # run as a script: benchmarks/ itself is first on sys.path
+    from machine import header  # type: ignore[no-redef]
 from hardened_rke2.preview import preview_project
 from hardened_rke2.project import load_stack_reference_outputs, read_project
 
@@ -59,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     if not stacks:
         print("no example stacks found")
         return 0
+    header("bench_preview")
     print(f"Offline preview, {args.repeat} runs per stack, policy packs: {[str(p) for p in packs] or 'none'}")
     print(f"{'project/stack':40} {'result':>8} {'resources':>9} {'first s':>8} {'median s':>9} {'min s':>7}")
     worst = 0

@@ -169,3 +169,32 @@ def test_shared_test_helpers_come_from_tests_support_never_a_conftest() -> None:
         or (name.startswith("tests.") and not name.startswith("tests.support"))
     ]
     assert not offending, offending
+
+
+def _is_pytest_raises(node: ast.AST) -> bool:
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "raises"
+        and getattr(node.func.value, "id", "") == "pytest"
+    )
+
+
+def test_every_pytest_raises_says_which_error_it_expects() -> None:
+    # A bare `pytest.raises(ValidationError)` passes when ANY rule fires, not the one under test: give
+    # `match=`, or bind the error (`as err`) and look at it, or use tests.support.validation.rejected_at.
+    offending = []
+    for path in _test_modules():
+        for fn in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            loaded = {n.id for n in ast.walk(fn) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+            for node in ast.walk(fn):
+                for item in node.items if isinstance(node, ast.With) else []:
+                    call = item.context_expr
+                    if not _is_pytest_raises(call) or any(k.arg == "match" for k in call.keywords):
+                        continue
+                    bound = item.optional_vars.id if isinstance(item.optional_vars, ast.Name) else None
+                    if bound not in loaded:
+                        offending.append(f"{path.relative_to(REPO)}:{node.lineno}")
+    assert not offending, f"pytest.raises without match= or a look at the error: {offending}"

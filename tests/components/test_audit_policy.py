@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 import yaml
 from pydantic import ValidationError
 
 from components.audit_policy import AuditPolicyArgs
+from tests.support.paths import REPO_ROOT
+from tests.support.validation import leading_path, rejected_at
 
 SENSITIVE = {
     ("", "secrets"),
@@ -72,8 +78,7 @@ def test_retention_flags_are_strings_with_guide_minimums() -> None:
     "field", [{"maxAgeDays": 29}, {"maxBackups": 1}, {"mode": "none"}, {"logPath": "audit.log"}]
 )
 def test_weaker_retention_is_rejected(field: dict) -> None:
-    with pytest.raises(ValidationError):
-        AuditPolicyArgs.model_validate(field)
+    rejected_at(lambda: AuditPolicyArgs.model_validate(field), *leading_path(field))
 
 
 def test_custom_rules_replace_the_default() -> None:
@@ -101,5 +106,27 @@ def test_custom_rules_must_log_something(rules: list, message: str) -> None:
         AuditPolicyArgs.model_validate({"rules": rules})
 
 
-def test_rendering_is_deterministic() -> None:
-    assert AuditPolicyArgs().policy_yaml() == AuditPolicyArgs().policy_yaml()
+def _render_in_fresh_interpreter(hash_seed: str) -> str:
+    # A fresh process with another hash seed: set/dict iteration order that leaked into the YAML would show.
+    code = (
+        "from components.audit_policy import AuditPolicyArgs; "
+        "print(AuditPolicyArgs().policy_yaml(), end='')"
+    )
+    env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+    return subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True, cwd=REPO_ROOT
+    ).stdout
+
+
+def test_rendering_is_byte_identical_across_processes_and_hash_seeds() -> None:
+    here = AuditPolicyArgs().policy_yaml()
+    assert _render_in_fresh_interpreter("1") == here
+    assert _render_in_fresh_interpreter("2") == here
+
+
+def test_rendering_does_not_depend_on_the_order_keys_were_given_in() -> None:
+    rule = {"level": "Metadata", "resources": [{"group": "", "resources": ["secrets"]}], "verbs": ["get"]}
+    reordered = dict(reversed(list(rule.items())))
+    first = AuditPolicyArgs.model_validate({"rules": [rule]}).policy_yaml()
+    assert AuditPolicyArgs.model_validate({"rules": [reordered]}).policy_yaml() == first
+    assert first.index("level:") < first.index("resources:") < first.index("verbs:")  # sorted keys

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from components.cluster import HardenedCluster, HardenedClusterArgs
 from hardened_rke2.capture import EchoMocks, ProgramRun, RecordingMonitor, run_program
+from tests.support.validation import leading_path, rejected_at
 
 CLUSTER = "rancher2:index/clusterV2:ClusterV2"
 SYNC = "rancher2:index/clusterSync:ClusterSync"
@@ -256,8 +257,7 @@ def test_custom_pod_security_template(run: Callable[..., ProgramRun]) -> None:
     ],
 )
 def test_weak_pod_security_is_rejected(psa: dict[str, Any]) -> None:
-    with pytest.raises(ValidationError):
-        HardenedClusterArgs.model_validate(custom_args(podSecurity=psa))
+    rejected_at(lambda: HardenedClusterArgs.model_validate(custom_args(podSecurity=psa)), "podSecurity")
 
 
 def test_registries_mirrors_and_system_default_registry(run: Callable[..., ProgramRun]) -> None:
@@ -278,8 +278,9 @@ def test_registries_mirrors_and_system_default_registry(run: Callable[..., Progr
 
 def test_cni_choice_and_multus(run: Callable[..., ProgramRun]) -> None:
     assert _global(run(custom_args(network={"cni": "cilium", "multus": True})))["cni"] == ["multus", "cilium"]
-    with pytest.raises(ValidationError):
-        HardenedClusterArgs.model_validate(custom_args(network={"cni": "flannel"}))
+    rejected_at(
+        lambda: HardenedClusterArgs.model_validate(custom_args(network={"cni": "flannel"})), "network", "cni"
+    )
 
 
 def test_authorized_endpoint_requires_fqdn_and_ca(run: Callable[..., ProgramRun]) -> None:
@@ -327,8 +328,7 @@ def test_protect_can_be_disabled_by_name(run: Callable[..., ProgramRun]) -> None
     ],
 )
 def test_invalid_settings_are_rejected(over: dict[str, Any]) -> None:
-    with pytest.raises(ValidationError):
-        HardenedClusterArgs.model_validate(custom_args(**over))
+    rejected_at(lambda: HardenedClusterArgs.model_validate(custom_args(**over)), *leading_path(over))
 
 
 def test_production_layout_and_snapshots_are_enforced() -> None:

@@ -24,6 +24,7 @@ from components.node_pools import (
 )
 from components.problems import Problem
 from hardened_rke2.capture import EchoMocks, ProgramRun
+from tests.support.validation import rejected_at
 
 MACHINE_CONFIG = "rancher2:index/machineConfigV2:MachineConfigV2"
 CLUSTER = "rancher2:index/clusterV2:ClusterV2"
@@ -242,17 +243,17 @@ def test_ec2_open_ports_alone_are_rejected() -> None:
 
 
 @pytest.mark.parametrize(
-    "mutation",
+    ("mutation", "match"),
     [
-        {"securityGroups": []},
-        {"zone": "eu-west-1a"},
-        {"accessKey": "AKIA..."},
-        {"httpTokens": "optional"},
-        {"tags": {"a,b": "c"}},
+        ({"securityGroups": []}, "securityGroups"),
+        ({"zone": "eu-west-1a"}, "zone"),
+        ({"accessKey": "AKIA..."}, "accessKey"),
+        ({"httpTokens": "optional"}, "httpTokens"),
+        ({"tags": {"a,b": "c"}}, "tag 'a,b' contains a comma"),
     ],
 )
-def test_ec2_invalid_or_unknown_settings_are_rejected(mutation: dict[str, Any]) -> None:
-    with pytest.raises(ValidationError):
+def test_ec2_invalid_or_unknown_settings_are_rejected(mutation: dict[str, Any], match: str) -> None:
+    with pytest.raises(ValidationError, match=match):
         pool("w", ["worker"], 1, {**EC2, **mutation})
 
 
@@ -277,8 +278,7 @@ def test_harvester_defaults(mock_run) -> None:
     doc = cloud_init(run, "prod-etcd", "harvester")
     assert "qemu-guest-agent" in doc["packages"]
     assert doc["runcmd"][-1] == ["systemctl", "enable", "--now", "qemu-guest-agent.service"]
-    with pytest.raises(ValidationError):
-        pool("w", ["worker"], 1, {**HARVESTER, "sshPassword": "hunter2"})
+    rejected_at(lambda: pool("w", ["worker"], 1, {**HARVESTER, "sshPassword": "hunter2"}), "sshPassword")
 
 
 def test_vsphere_defaults_and_vmx_hardening(mock_run) -> None:
@@ -304,16 +304,16 @@ def test_vsphere_weakening_a_vmx_setting_needs_allow_vmx_overrides(mock_run) -> 
 
 
 @pytest.mark.parametrize(
-    "mutation",
+    ("mutation", "match"),
     [
-        {"creationType": "legacy"},
-        {"datastoreCluster": "dsc"},
-        {"datastore": None},
-        {"creationType": "library"},
+        ({"creationType": "legacy"}, "creationType"),
+        ({"datastoreCluster": "dsc"}, "exactly one of datastore or datastoreCluster"),
+        ({"datastore": None}, "exactly one of datastore or datastoreCluster"),
+        ({"creationType": "library"}, "contentLibrary: required with creationType 'library'"),
     ],
 )
-def test_vsphere_invalid_settings_are_rejected(mutation: dict[str, Any]) -> None:
-    with pytest.raises(ValidationError):
+def test_vsphere_invalid_settings_are_rejected(mutation: dict[str, Any], match: str) -> None:
+    with pytest.raises(ValidationError, match=match):
         pool("w", ["worker"], 1, {**VSPHERE, **mutation})
 
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from hardened_rke2.cli import main, resource_tree
 from hardened_rke2.preview import preview_project
+from hardened_rke2.project import PreviewUsageError
 from hardened_rke2.reports import OFFLINE_STATEMENT, to_sarif
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -302,3 +305,139 @@ def test_gc_is_tuned_and_frozen_unless_asked_not_to(monkeypatch: pytest.MonkeyPa
     finally:
         gc.set_threshold(*before)
         gc.unfreeze()
+
+
+# --- exit codes and the usage-error report (mutation testing: docs/mutation-testing.md) ---------------
+
+
+def test_program_error_exits_3(capsys) -> None:
+    code, out, _ = _preview(capsys, "--stack", "crash", "--policy-pack", str(PACK), "--json")
+    assert code == 3 and json.loads(out)["summary"]["exitCode"] == 3
+
+
+def test_usage_error_report_is_exactly_the_error_and_the_offline_statement(capsys) -> None:
+    code, out, err = _preview(capsys, "--stack", "nope")
+    assert code == 2 and out == ""
+    message, statement, end = err.split("\n")
+    assert message.startswith("error: ") and "stack 'nope'" in message
+    assert (statement, end) == (OFFLINE_STATEMENT, "")
+    code, out, err = _preview(capsys, "--stack", "nope", "--json")
+    assert code == 2 and err == ""
+    assert out.endswith("}\n") and out.startswith('{\n  "error": ')  # indented, keys sorted
+    doc = json.loads(out)
+    assert doc == {
+        "summary": {"status": "usage-error", "exitCode": 2, "statement": OFFLINE_STATEMENT},
+        "error": message.removeprefix("error: "),
+    }
+
+
+def test_secret_config_must_be_a_readable_mapping(capsys, tmp_path: Path) -> None:
+    listed = tmp_path / "list.yaml"
+    listed.write_text("- a\n- b\n")
+    code, _, err = _preview(capsys, "--stack", "encrypted", "--secret-config", str(listed))
+    assert code == 2 and f"error: {listed}: secret config must be a mapping\n" in err
+    missing = tmp_path / "missing.yaml"
+    code, _, err = _preview(capsys, "--stack", "encrypted", "--secret-config", str(missing))
+    assert code == 2 and f"error: {missing}: cannot read secret config (" in err
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("")
+    code, _, err = _preview(capsys, "--stack", "encrypted", "--secret-config", str(empty))
+    assert code == 2 and "--secret-config" in err  # an empty file is no secrets, not an error of its own
+
+
+def test_a_pack_config_needs_a_pack_before_it(capsys, tmp_path: Path) -> None:
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text("{}")
+    code, _, err = _preview(capsys, "--stack", "dev", "--policy-pack-config", str(cfg))
+    assert code == 2 and "error: each --policy-pack-config needs a --policy-pack before it\n" in err
+    code, _, _ = _preview(
+        capsys, "--stack", "dev", "--policy-pack", str(PACK), "--policy-pack-config", str(cfg)
+    )
+    assert code == 0
+
+
+def test_controls_pack_directory_must_exist(capsys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    missing = tmp_path / "no-pack"
+    assert main(["controls", "--policy-pack", str(missing)]) == 2
+    assert capsys.readouterr().err == (
+        f"error: policy pack directory {missing.resolve()} does not exist (use --policy-pack DIR)\n"
+    )
+    # Without --policy-pack: the project's default pack directory, found from the working directory.
+    monkeypatch.chdir(PROJECT / "prog")
+    assert main(["controls"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: policy pack directory {PROJECT.resolve()}/policy-packs/")
+
+
+def _keys_sorted(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    keys = [k for k, _ in pairs]
+    assert keys == sorted(keys)
+    return dict(pairs)
+
+
+def test_controls_json_is_indented_and_sorted(capsys) -> None:
+    assert main(["controls", "--policy-pack", str(FIXTURES / "catalogue_pack"), "--json"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("[\n  {\n") and out.endswith("]\n")
+    assert len(json.loads(out, object_pairs_hook=_keys_sorted)) == 2
+
+
+def test_controls_json_prints_a_catalogue_value_json_does_not_know_as_text(
+    capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A third-party catalogue may carry a date or a Path: shown as text, not a traceback.
+    monkeypatch.setattr("hardened_rke2.cli.load_controls", lambda _: [{"id": "X", "since": date(2026, 1, 2)}])
+    assert main(["controls", "--policy-pack", str(FIXTURES / "catalogue_pack"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == [{"id": "X", "since": "2026-01-02"}]
+
+
+def test_preview_finds_the_project_from_the_working_directory(
+    capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(PROJECT / "prog")
+    assert main(["preview", "--stack", "dev", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["summary"]["exitCode"] == 0
+
+
+def test_preview_passes_the_pack_mode_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: dict[str, object] = {}
+
+    def fake_preview(*args: object, **kwargs: object) -> object:
+        seen.update(kwargs)
+        raise PreviewUsageError("stop here")
+
+    monkeypatch.setattr("hardened_rke2.cli.preview_project", fake_preview)
+    argv = ["preview", "--project", str(PROJECT), "--stack", "dev", "--policy-pack-mode", "subprocess"]
+    assert main(argv) == 2
+    assert seen["policy_mode"] == "subprocess"
+
+
+class _ClosedPipeWithFd(_ClosedPipe):
+    def __init__(self, fileno: int | Exception) -> None:
+        self._fileno = fileno
+
+    def fileno(self) -> int:
+        if isinstance(self._fileno, Exception):
+            raise self._fileno
+        return self._fileno
+
+
+def test_closed_pipe_points_stdout_at_devnull(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # So that the interpreter's final flush does not raise again: the pipe's descriptor becomes /dev/null.
+    fd = os.open(tmp_path / "out", os.O_WRONLY | os.O_CREAT)
+    try:
+        monkeypatch.setattr("sys.stdout", _ClosedPipeWithFd(fd))
+        assert main(["preview", "--project", str(PROJECT), "--stack", "privileged"]) == 141
+        now, devnull = os.fstat(fd), os.stat(os.devnull)
+        assert (now.st_dev, now.st_ino) == (devnull.st_dev, devnull.st_ino)
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.parametrize("fileno", [ValueError("I/O operation on closed file"), 2**20])
+def test_closed_pipe_without_a_usable_descriptor_still_ends_quietly(
+    monkeypatch: pytest.MonkeyPatch, fileno: int | Exception
+) -> None:
+    # A stream with no descriptor (ValueError) or a descriptor that is not open (OSError from dup2).
+    monkeypatch.setattr("sys.stdout", _ClosedPipeWithFd(fileno))
+    assert main(["preview", "--project", str(PROJECT), "--stack", "privileged"]) == 141

@@ -245,7 +245,7 @@ def test_machine_config_updates_warn_that_nodes_roll() -> None:
     ],
 )
 def test_documents_that_are_not_previews_are_rejected(doc: Any) -> None:
-    with pytest.raises(AgainstFileError):
+    with pytest.raises(AgainstFileError, match=r"^--against x\.json: "):
         check_document(doc, "--against x.json")
 
 

@@ -173,7 +173,10 @@ def test_per_policy_level_overrides_all() -> None:
     ],
 )
 def test_schema_validation_rejects_bad_config(config: dict[str, Any]) -> None:
-    with pytest.raises(PolicyConfigError):
+    ((policy, options),) = config.items()
+    (option,) = options
+    # the error names the policy and the option that is wrong, not just "some config is invalid"
+    with pytest.raises(PolicyConfigError, match=rf"{re.escape(policy)}[\s\S]*{re.escape(option)}"):
         PolicyPackSession(PACK_DIR, config=config)
 
 

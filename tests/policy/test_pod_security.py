@@ -4,6 +4,8 @@ for every pod-bearing kind and every container list."""
 from __future__ import annotations
 
 import copy
+import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -661,3 +663,164 @@ def test_non_root_groups_in_a_cron_jobs_job_template(resource_type: str, field: 
     violations = analyze(resource_type, wrap("CronJob", spec))
     (v,) = [v for v in violations if v.policy_name == "non-root-groups"]
     assert v.message.startswith(f"spec.jobTemplate.spec.template.spec.securityContext.{field}")
+
+
+# ----------------------------------------------------------------------------- exact messages
+# What a user reads: every case above, with the message and tags of each pod-security violation, pinned in
+# fixtures/pss/messages.json (found missing by mutation testing: docs/mutation-testing.md). After a
+# deliberate wording change, regenerate with PSS_MESSAGES_UPDATE=1 and review the diff.
+
+MESSAGES = FIXTURES / "messages.json"
+
+
+def _pss_findings(kind: str, spec: dict[str, Any], **kw: Any) -> list[list[Any]]:
+    violations = analyze(POD_TYPES[kind], wrap(kind, spec, **kw))
+    return sorted(
+        [v.policy_name, v.message, sorted(t for t in v.tags if t.startswith("pss"))]
+        for v in violations
+        if v.policy_name.startswith("pss-")
+    )
+
+
+def _all_findings() -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for case, (edit, _) in CONTAINER_CASES.items():
+        spec = restricted_spec()
+        edit(spec["initContainers"][0])
+        found[f"container/{case}"] = _pss_findings("Deployment", spec)
+    for case, (edit, _) in POD_CASES.items():
+        found[f"pod/{case}"] = _pss_findings("Pod", _pod(edit))
+        found[f"deployment/{case}"] = _pss_findings("Deployment", _pod(edit))
+    for case, edit in ODD_SHAPES.items():
+        found[f"odd/{case}"] = _pss_findings("Pod", _pod(edit))
+    # Other annotations, whatever their value, are not AppArmor's (and do not stop the scan).
+    others = {f"{p}.example.com/profile": "unconfined" for p in "abcyz"}
+    for value in ("unconfined", "localhost/custom", "runtime/default", ""):
+        annotation = {**others, "container.apparmor.security.beta.kubernetes.io/app": value}
+        found[f"apparmor-annotation/{value}"] = _pss_findings("Deployment", restricted_spec(),
+                                                              pod_annotations=annotation)
+    return found
+
+
+# Shapes the tables above do not reach: an unnamed volume, non-string list entries, a mapping or list where
+# a string belongs (the fuzz test found these once raising inside a policy).
+ODD_SHAPES: dict[str, Any] = {
+    "unnamed-host-path": lambda s: s["volumes"].append({"hostPath": {"path": "/"}}),
+    "capability-not-a-string": lambda s: _sc(s["containers"][0])["capabilities"].update(add=[5, "NET_RAW"]),
+    "seccomp-type-mapping": lambda s: s["securityContext"].update(seccompProfile={"type": {"nested": "x"}}),
+    "apparmor-type-list": lambda s: s["securityContext"].update(appArmorProfile={"type": ["RuntimeDefault"]}),
+    "selinux-not-a-mapping": lambda s: s["securityContext"].update(seLinuxOptions="spc_t"),
+    "selinux-type-mapping": lambda s: _sc(s["containers"][0]).update(seLinuxOptions={"type": {"x": 1}}),
+    "sysctl-name-mapping": lambda s: s["securityContext"].update(sysctls=[{"name": {"x": 1}}]),
+    "host-port-string": lambda s: s["containers"][0].update(ports=[{"hostPort": "8080"}]),
+}
+
+
+def test_every_case_reports_its_exact_messages() -> None:
+    found = _all_findings()
+    if os.environ.get("PSS_MESSAGES_UPDATE"):
+        MESSAGES.write_text(json.dumps(found, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    expected = json.loads(MESSAGES.read_text(encoding="utf-8"))
+    assert found.keys() == expected.keys()
+    for case, findings in found.items():
+        assert findings == expected[case], case
+
+
+def _remediated_contexts(spec: dict[str, Any], policy: str) -> dict[str, Any] | None:
+    result = analyze_resource(PACK_DIR, POD_TYPES["Pod"], wrap("Pod", spec), config={policy: "remediate"})
+    if not result.remediations:
+        return None
+    (fixed,) = result.remediations.values()
+    out = {"pod": fixed["spec"].get("securityContext")}
+    for lst in CONTAINER_LISTS:
+        for c in fixed["spec"][lst]:
+            out[c["name"]] = c.get("securityContext")
+    return out
+
+
+def _remediation_spec() -> dict[str, Any]:
+    spec = _strip_safe_subset(restricted_spec())
+    spec["containers"].append({"name": "bare", "image": "registry.example.com/a:1"})  # no securityContext
+    spec["containers"].append({"name": "net", "image": "registry.example.com/a:1",
+                               "securityContext": {"capabilities": {"drop": ["NET_RAW"]}}})
+    spec["initContainers"][0]["securityContext"] = {"capabilities": {"add": ["CAP_SYS_ADMIN"]}}
+    spec["ephemeralContainers"][0]["securityContext"] = {
+        "capabilities": {"add": ["SYS_ADMIN"], "drop": ["ALL"]}
+    }
+    return spec
+
+
+def test_each_remediation_fills_only_its_own_field_and_keeps_what_is_there() -> None:
+    spec = _remediation_spec()
+    assert _remediated_contexts(spec, "pss-allow-privilege-escalation") == {
+        "pod": spec["securityContext"],
+        "app": {"allowPrivilegeEscalation": False},
+        "bare": {"allowPrivilegeEscalation": False},
+        "net": {"capabilities": {"drop": ["NET_RAW"]}, "allowPrivilegeEscalation": False},
+        # The API server rejects allowPrivilegeEscalation: false next to SYS_ADMIN (either spelling).
+        "init": {"capabilities": {"add": ["CAP_SYS_ADMIN"]}},
+        "debug": {"capabilities": {"add": ["SYS_ADMIN"], "drop": ["ALL"]}},
+    }
+    assert _remediated_contexts(spec, "pss-capabilities-drop-all") == {
+        "pod": spec["securityContext"],
+        "app": {"capabilities": {"drop": ["ALL"]}},
+        "bare": {"capabilities": {"drop": ["ALL"]}},
+        "net": {"capabilities": {"drop": ["NET_RAW", "ALL"]}},
+        "init": {"capabilities": {"add": ["CAP_SYS_ADMIN"], "drop": ["ALL"]}},
+        "debug": {"capabilities": {"add": ["SYS_ADMIN"], "drop": ["ALL"]}},
+    }
+    fixed = _remediated_contexts(spec, "pss-seccomp-profile-required")
+    assert fixed is not None
+    assert fixed["pod"] == {**spec["securityContext"], "seccompProfile": {"type": "RuntimeDefault"}}
+    assert fixed["app"] == {} and fixed["bare"] is None  # containers are left alone
+    no_pod_context = _remediation_spec()
+    del no_pod_context["securityContext"]
+    fixed = _remediated_contexts(no_pod_context, "pss-seccomp-profile-required")
+    assert fixed is not None and fixed["pod"] == {"seccompProfile": {"type": "RuntimeDefault"}}
+
+
+@pytest.mark.parametrize(
+    "policy", ["pss-allow-privilege-escalation", "pss-capabilities-drop-all", "pss-seccomp-profile-required"]
+)
+def test_windows_pods_are_never_remediated(policy: str) -> None:
+    spec = _remediation_spec()
+    spec["os"] = {"name": "windows"}
+    assert _remediated_contexts(spec, policy) is None
+
+
+def test_nothing_to_fill_is_no_remediation() -> None:
+    assert _remediated_contexts(restricted_spec(), "pss-capabilities-drop-all") is None
+    assert _remediated_contexts(restricted_spec(), "pss-allow-privilege-escalation") is None
+    assert _remediated_contexts(restricted_spec(), "pss-seccomp-profile-required") is None
+
+
+def test_every_pss_policy_names_its_check_in_its_specification_and_tags() -> None:
+    from hardened_rke2.analysis.session import PolicyPackSession
+
+    pss = [p for p in PolicyPackSession(PACK_DIR).policies if p.name.startswith("pss-")]
+    assert len(pss) >= 19
+    for p in pss:
+        spec = p.framework.get("specification")
+        assert spec.startswith("Pod Security Standards (restricted, newest release): "), p.name
+        assert spec.endswith(f". {p.description}"), p.name
+        assert "pss:restricted" in p.tags and any(t.startswith("pss-check:") for t in p.tags), p.name
+    by_name = {p.name: p for p in pss}
+    assert by_name["pss-privileged-containers"].framework.get("specification") == (
+        "Pod Security Standards (restricted, newest release): Privileged Containers. "
+        "Privileged containers (including init and ephemeral containers) are not allowed."
+    )
+
+
+def test_a_fresh_pack_load_reports_pod_security_violations(fresh_pack: None) -> None:
+    # The policies are built when the pack is imported; this test imports it anew (no cached session),
+    # so a fault in how a check is wrapped or declared fails here.
+    spec = restricted_spec()
+    spec["containers"][0]["securityContext"]["privileged"] = True
+    violations = [v for v in analyze(POD_TYPES["Pod"], wrap("Pod", spec)) if v.policy_name.startswith("pss-")]
+    assert [(v.policy_name, v.message) for v in violations] == [
+        (
+            "pss-privileged-containers",
+            "containers[0] 'app': securityContext.privileged is true: privileged containers are forbidden",
+        )
+    ]
+    assert {"pss:restricted", "pss-check:privileged", "NSA-1.11"} <= set(violations[0].tags)

@@ -757,3 +757,19 @@ def test_cluster_policies_honour_explicit_exemptions() -> None:
     assert [v.enforcement_level for v in vs if v.policy_name == "cluster-project-network-isolation"] == [
         "mandatory"
     ]
+
+
+# Each group/other permission bit on its own: a mask narrower than 0o077 (e.g. 0o007 or 0o070) lets one of
+# these through, so every bit is pinned, and owner-only modes stay allowed.
+GROUP_OR_OTHER_MODES = ["0640", "0620", "0610", "0604", "0602", "0601", "0660", "0644"]
+
+
+@pytest.mark.parametrize("mode", GROUP_OR_OTHER_MODES)
+def test_kubeconfig_mode_with_any_group_or_other_bit_is_a_violation(mode: str) -> None:
+    found = run(with_global(write_kubeconfig_mode=mode))
+    assert any("lets group/others read" in m for m in found.get("rke2-kubeconfig-file-mode", [])), found
+
+
+@pytest.mark.parametrize("mode", ["0600", "0400", "0700"])
+def test_owner_only_kubeconfig_modes_pass(mode: str) -> None:
+    assert "rke2-kubeconfig-file-mode" not in run(with_global(write_kubeconfig_mode=mode))

@@ -279,3 +279,195 @@ def test_garbage_in_rules_gives_deterministic_messages() -> None:
     messages = [v.message for v in analyze(ROLE, role(rule))]
     assert all("0x" not in m and "Proxy" not in m for m in messages), messages
     assert messages == [v.message for v in analyze(ROLE, role(rule))]
+
+
+# ----------------------------------------------------------------------------- exact messages
+# (mutation testing, docs/mutation-testing.md): each finding names the rule or subject and why.
+
+
+def test_role_messages_name_the_rule_and_what_it_grants() -> None:
+    bad = {
+        "apiGroups": ["", "apps"],
+        "resources": ["pods/exec", "secrets", "*"],
+        "verbs": ["get", "bind", "escalate", "*"],
+    }
+    narrowed = {"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["x"], "verbs": ["get"]}
+    other_group = {"apiGroups": ["apps"], "resources": ["pods/exec"], "verbs": ["create"]}
+    rules: list[Any] = [POD_READER, bad, narrowed, other_group, "not-a-rule"]
+    props = role(*rules, name="ops")
+    assert [(v.policy_name, v.message) for v in analyze(ROLE, props)] == [
+        ("rbac-no-wildcards", "rules[1].verbs contains ['*']: grant explicit verbs only"),
+        ("rbac-no-wildcards", "rules[1].resources contains ['*']: grant explicit resources only"),
+        (
+            "rbac-no-escalation-verbs",
+            "rules[1].verbs grants ['bind', 'escalate']: these let a subject gain permissions it does not "
+            "hold",
+        ),
+        (
+            "rbac-no-pod-exec",
+            "rules[1] grants ['*', 'get'] on ['*', 'pods/exec']: no interactive access to running pods",
+        ),
+        (
+            "rbac-secrets-read-restricted",
+            "rules[1] lets 'team-a/ops' read Secrets (get/list/watch): only roles in "
+            "allowedSecretReaderRoles may",
+        ),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("rule", "reads"),
+    [
+        ({"resources": ["secrets"], "verbs": ["list"]}, True),  # no apiGroups: the core group
+        ({"apiGroups": ["*"], "resources": ["*"], "verbs": ["watch"]}, True),
+        ({"apiGroups": ["apps"], "resources": ["secrets"], "verbs": ["get"]}, False),
+        ({"apiGroups": [""], "resources": ["secrets"], "verbs": ["create", "delete"]}, False),
+        ({"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]}, False),
+    ],
+)
+def test_which_cluster_role_rules_read_secrets(rule: dict[str, Any], reads: bool) -> None:
+    props = {**role(rule, name="reader", ns=None), "kind": "ClusterRole"}
+    found = [v.message for v in analyze(CROLE, props) if v.policy_name == "rbac-secrets-read-restricted"]
+    expected = (
+        "rules[0] lets 'reader' read Secrets (get/list/watch): only roles in allowedSecretReaderRoles may"
+    )
+    assert found == ([expected] if reads else [])
+
+
+def test_binding_messages_name_the_binding_and_every_subject() -> None:
+    sa = {"kind": "ServiceAccount", "name": "sa", "namespace": "ops"}
+    props = binding(
+        "ClusterRole",
+        "cluster-admin",
+        USER,
+        sa,
+        {"kind": "Group", "name": "system:authenticated"},
+        {"name": "system:anonymous"},
+        name="admins",
+    )
+    assert [(v.policy_name, v.message) for v in analyze(RB, props)] == [
+        (
+            "rbac-no-cluster-admin-binding",
+            "binding 'admins' grants cluster-admin to ['User:jane', 'ServiceAccount:ops/sa', "
+            "'Group:system:authenticated', '?:system:anonymous']: bind a least-privilege role instead",
+        ),
+        (
+            "rbac-no-system-group-binding",
+            "subjects[2] is 'system:authenticated': never bind roles to anonymous/unauthenticated/all "
+            "authenticated users",
+        ),
+        (
+            "rbac-no-system-group-binding",
+            "subjects[3] is 'system:anonymous': never bind roles to anonymous/unauthenticated/all "
+            "authenticated users",
+        ),
+    ]
+    # Whatever roleRef.kind says (issue 11): a namespaced Role named cluster-admin is reported too, as a
+    # binding to cluster-admin (a look-alike of the built-in role is as suspicious as the role itself).
+    assert names(analyze(RB, binding("Role", "cluster-admin", USER))) == {"rbac-no-cluster-admin-binding"}
+
+
+def test_secret_reader_binding_message_names_subject_role_and_binding() -> None:
+    config = {**ALLOW_ROLE, "rbac-secret-readers-allowed": {"allowedSecretReaders": []}}
+    (v,) = _secret_binding_findings(_stack(USER), config)
+    assert v.message.startswith("'User:jane' can read Secrets through Role '")
+    assert v.message.endswith("(binding 'rb'): not in allowedSecretReaders")
+    # A subject allowed by its bare name, or a ServiceAccount by namespace/name, is not reported.
+    sa = {"kind": "ServiceAccount", "name": "syncer"}
+    bare = {**ALLOW_ROLE, "rbac-secret-readers-allowed": {"allowedSecretReaders": ["jane"]}}
+    assert _secret_binding_findings(_stack(USER), bare) == []
+    (v,) = _secret_binding_findings(_stack(sa), config)
+    assert v.message.startswith("'ServiceAccount:team-a/syncer' can read Secrets")
+
+
+@pytest.mark.parametrize("version", ["v1", "v1beta1", "v1alpha1"])
+def test_every_rbac_api_version_and_patch_is_checked(version: str, fresh_pack: None) -> None:
+    # The resource types are computed when the pack is imported: this test imports it anew.
+    def rbac_findings(rtype: str, props: dict[str, Any]) -> set[str]:
+        return {n for n in names(analyze(rtype, props)) if n.startswith("rbac-")}  # not removed-api-versions
+
+    wild = {"apiGroups": [""], "resources": ["pods"], "verbs": ["*"]}
+    cluster_role = {**role(wild, ns=None), "kind": "ClusterRole"}
+    anonymous = binding("ClusterRole", "view", {"kind": "Group", "name": "system:anonymous"})
+    for kind, props, expected in (
+        ("Role", role(wild), "rbac-no-wildcards"),
+        ("ClusterRole", cluster_role, "rbac-no-wildcards"),
+        ("RoleBinding", anonymous, "rbac-no-system-group-binding"),
+        ("ClusterRoleBinding", anonymous, "rbac-no-system-group-binding"),
+    ):
+        for suffix in ("", "Patch"):
+            rtype = f"kubernetes:rbac.authorization.k8s.io/{version}:{kind}{suffix}"
+            assert rbac_findings(rtype, props) == {expected}, rtype
+
+
+@pytest.mark.parametrize(
+    ("rules", "message"),
+    [
+        # A rule of another API group does not stop the scan of the rules after it.
+        (
+            [{"apiGroups": ["apps"], "resources": ["pods/exec"], "verbs": ["create"]},
+             {"apiGroups": [""], "resources": ["pods/exec"], "verbs": ["create"]}],
+            "rules[1] grants ['create'] on ['pods/exec']: no interactive access to running pods",
+        ),
+        (
+            [{"apiGroups": [""], "resources": ["pods/*"], "verbs": ["get"]}],
+            "rules[0] grants ['get'] on ['pods/*']: no interactive access to running pods",
+        ),
+        ([{"apiGroups": [""], "resources": ["pods/exec"], "verbs": ["list", "watch"]}], None),
+    ],
+)
+def test_pod_shell_rules(rules: list[dict[str, Any]], message: str | None) -> None:
+    found = [v.message for v in analyze(ROLE, role(*rules)) if v.policy_name == "rbac-no-pod-exec"]
+    assert found == ([message] if message else [])
+
+
+def test_a_narrowed_secret_rule_does_not_hide_a_broad_one() -> None:
+    narrowed = {"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["tls"], "verbs": ["get"]}
+    found = [v.message for v in analyze(ROLE, role(narrowed, SECRET_RULE, name="r"))
+             if v.policy_name == "rbac-secrets-read-restricted"]
+    assert found == ["rules[1] lets 'team-a/r' read Secrets (get/list/watch): only roles in "
+                     "allowedSecretReaderRoles may"]
+
+
+def test_cluster_admin_reference_without_a_kind_counts() -> None:
+    props = binding("", "cluster-admin", USER, name="admins")
+    assert names(analyze(RB, props)) == {"rbac-no-cluster-admin-binding"}
+
+
+def _readers(resources: list[dict[str, Any]]) -> list[str]:
+    config = {"rbac-secret-readers-allowed": {"allowedSecretReaders": []}}
+    return [v.message for v in _secret_binding_findings(resources, config)]
+
+
+def test_stack_secret_readers_by_role_kind_name_and_binding() -> None:
+    unnamed_role = role(SECRET_RULE)
+    del unnamed_role["metadata"]["name"]  # named by the resource's name
+    reader_cr = {**role(SECRET_RULE, name="cr-reader", ns=None), "kind": "ClusterRole"}
+    crb = {**binding("ClusterRole", "cr-reader", USER, ns=None), "kind": "ClusterRoleBinding"}
+    del crb["metadata"]["name"]
+    resources = [
+        {"type": ROLE, "name": "reader", "props": unnamed_role},
+        {"type": CROLE, "name": "cr", "props": reader_cr},
+        {"type": RB, "name": "b-view", "props": binding("ClusterRole", "view", USER, name="b-view")},
+        {"type": RB, "name": "b-reader-res", "props": binding("Role", "reader", USER, name="b-reader")},
+        {"type": CRB, "name": "crb-res", "props": crb},
+        # A RoleBinding may grant a ClusterRole's rules inside its namespace.
+        {"type": RB, "name": "rb-cr", "props": binding("ClusterRole", "cr-reader", USER, name="rb-cr")},
+    ]
+    assert sorted(_readers(resources)) == [
+        "'User:jane' can read Secrets through ClusterRole 'cr-reader' (binding 'crb-res'): not in "
+        "allowedSecretReaders",
+        "'User:jane' can read Secrets through ClusterRole 'cr-reader' (binding 'rb-cr'): not in "
+        "allowedSecretReaders",
+        "'User:jane' can read Secrets through Role 'reader' (binding 'b-reader'): not in "
+        "allowedSecretReaders",
+    ]
+
+
+def test_a_role_patch_does_not_define_a_secret_reader() -> None:
+    patch_type = "kubernetes:rbac.authorization.k8s.io/v1:RolePatch"
+    resources = [
+        {"type": patch_type, "name": "reader", "props": role(SECRET_RULE, name="reader")},
+        {"type": RB, "name": "rb", "props": binding("Role", "reader", USER, name="rb")},
+    ]
+    assert _readers(resources) == []

@@ -217,3 +217,120 @@ def test_config_map_credentials_by_format_and_entropy(data: dict[str, str], leak
     props = {"metadata": {"name": "c", "namespace": "team-a"}, "data": data}
     found = {v.policy_name for v in analyze(CM, props)}
     assert found == ({"no-credentials-in-configmaps"} if leaks else set()), data
+
+
+# ----------------------------------------------------------------------------- exact messages
+# (mutation testing, docs/mutation-testing.md): what the user reads names the place and the finding.
+
+
+def test_env_messages_name_the_container_the_variable_and_every_finding() -> None:
+    env: list[Any] = [
+        {"name": "DB_PASSWORD", "value": "correct-horse-battery"},
+        {"name": "CONFIG", "value": "postgres://app:hunter2@db:5432/app AKIAIOSFODNN7EXAMPLE"},
+        {"name": "TOKEN", "value": "<token>"},  # placeholders, numbers and durations are not credentials
+        {"name": "PWD", "value": "12s"},
+        {"name": "API_KEY", "value": "changeme"},
+        {"name": "SECRET", "value": 5},
+        "not-an-env-entry",
+    ]
+    violations = analyze(POD_TYPES["Deployment"], env_pod(*env, list_name="initContainers"))
+    assert [v.message for v in violations] == [
+        "initContainers[0] 'init': env[0] 'DB_PASSWORD' looks like a credential set as a literal value: "
+        "use valueFrom.secretKeyRef",
+        "initContainers[0] 'init': env[1] 'CONFIG' holds an AWS access key id, a password in a URL as a "
+        "literal: use valueFrom.secretKeyRef",
+    ]
+
+
+def test_configmap_messages_name_the_key_and_what_it_holds() -> None:
+    data = {
+        "password": "hunter2hunter2",
+        "id_rsa": "-----BEGIN OPENSSH PRIVATE KEY-----\nx",
+        "app.yaml": "db:\n  password: hunter2\n  token: 'abc'\n  secret: {\n  apiKey: ${X}\n  password: x\n",
+        "empty": "  ",
+        "notes": "token rotation",
+    }
+    violations = analyze(CM, configmap(data, {"keystore.p12": "AAAA", "logo.png": "x"}))
+    assert sorted(v.message for v in violations) == [
+        "binaryData['keystore.p12'] looks like key material: move it to a Secret",
+        "data['app.yaml'] sets ['password', 'token'] to literal values: move them to a Secret",
+        "data['id_rsa'] holds a private key: move it to a Secret",
+        "data['password'] looks like a credential: move it to a Secret",
+    ]
+
+
+def test_allowed_configmap_keys_also_cover_binary_data() -> None:
+    config = {"no-credentials-in-configmaps": {"allowedKeys": ["*.p12"]}}
+    assert analyze(CM, configmap(None, {"keystore.p12": "AAAA"}), config=config) == []
+
+
+@pytest.mark.parametrize(
+    ("value", "fields"),
+    [
+        ("password: hunter2", ["password"]),
+        ('"apiKey": "abc123",', ["apiKey"]),
+        ("token = 'x1';", ["token"]),
+        ("secret: |\n  multi-line", []),  # a YAML block, not a literal
+        ("secret: &anchor", []),
+        ("secret: [a, b]", []),
+        ("password: ${DB_PASSWORD}", []),
+        ("password: '<set me>'", []),
+        ("password: 'true'", []),
+        ("password: 300s", []),
+        ("client_secret: ***", []),
+        ("secret: >-\n  folded", []),
+        ("secret: *alias", []),
+        ("password: X1X", ["password"]),  # not a number once quoted letters are kept
+        ("token: 9X", ["token"]),
+        ('"password": "${DB}",', []),  # JSON: the trailing comma is not part of the placeholder
+        ("secret: '{\"a\": 1}'", []),  # a quoted nested object
+        ("password: ${X}\ntoken: abc", ["token"]),  # a placeholder does not end the scan
+    ],
+)
+def test_configmap_file_assignments(value: str, fields: list[str]) -> None:
+    violations = analyze(CM, configmap({"app.conf": value}))
+    expected = [f"data['app.conf'] sets {sorted(set(fields))} to literal values: move them to a Secret"]
+    assert [v.message for v in violations] == (expected if fields else [])
+
+
+def test_skipped_entries_do_not_hide_later_ones() -> None:
+    env: list[Any] = [
+        "not-an-env-entry",
+        {"name": "SECRET", "value": 5},
+        {"name": "PUBLIC_TOKEN", "value": "anon"},
+        {"name": "DB_PASSWORD", "value": "pw-literal-123"},
+    ]
+    config = {"no-credentials-in-env": {"allowedEnvNames": ["PUBLIC_*"]}}
+    violations = analyze(POD_TYPES["Deployment"], env_pod(*env), config=config)
+    assert [v.message.split(": ", 1)[1] for v in violations] == [
+        "env[3] 'DB_PASSWORD' looks like a credential set as a literal value: use valueFrom.secretKeyRef"
+    ]
+    # Keys arrive in the wire's (protobuf map) order, not the dict's: mix allowed and leaking keys.
+    data: dict[str, Any] = {"a-count": 5}
+    data.update({f"{p}-password-policy": "min 12" for p in "abcde"})
+    data.update({f"{p}-password": "hunter2hunter2" for p in "vwxyz"})
+    config = {"no-credentials-in-configmaps": {"allowedKeys": ["*-password-policy"]}}
+    violations = analyze(CM, configmap(data), config=config)
+    assert sorted(v.message for v in violations) == [
+        f"data['{p}-password'] looks like a credential: move it to a Secret" for p in "vwxyz"
+    ]
+
+
+def test_quoted_placeholders_and_near_placeholders() -> None:
+    def env_leaks(value: str) -> bool:
+        return bool(analyze(POD_TYPES["Deployment"], env_pod({"name": "API_TOKEN", "value": value})))
+
+    assert not env_leaks('"${API_TOKEN}"')
+    assert not env_leaks("'<token>'")
+    assert env_leaks("X2024X")  # letters around a number: not a number
+    assert env_leaks("9X")
+
+
+def test_configmap_value_with_two_findings_and_multi_line_named_values() -> None:
+    both = "-----BEGIN PRIVATE KEY-----\nAKIAIOSFODNN7EXAMPLE\n"
+    assert [v.message for v in analyze(CM, configmap({"bundle": both}))] == [
+        "data['bundle'] holds a private key, an AWS access key id: move it to a Secret"
+    ]
+    # A multi-line value is a file: judged by what it assigns, not by its key's name.
+    assert analyze(CM, configmap({"password": "first line\nsecond line"})) == []
+    assert len(analyze(CM, configmap({"password": "rotate: weekly\npassword: hunter2"}))) == 1

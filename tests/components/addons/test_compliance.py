@@ -7,7 +7,6 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pydantic import ValidationError
 
 from components.addons.compliance import (
     CIS_BENCHMARK,
@@ -29,6 +28,7 @@ from tests.support.addons import (
     program,
     values,
 )
+from tests.support.validation import leading_path, rejected_at
 
 
 def run_compliance(mock_run, args: dict[str, Any] | None = None, *, alerting: bool = True, **handle_kw: Any):
@@ -137,8 +137,7 @@ def test_profile_is_newest_eligible(minor: int, patch: int) -> None:
 
 @pytest.mark.parametrize("bad", [{"cronSchedule": "daily"}, {"retentionCount": 0}, {"schedule": "x"}])
 def test_invalid_args(bad: dict[str, Any]) -> None:
-    with pytest.raises(ValidationError):
-        ComplianceArgs.model_validate(bad)
+    rejected_at(lambda: ComplianceArgs.model_validate(bad), *leading_path(bad))
 
 
 @pytest.mark.parametrize("line", RANCHER_LINES)

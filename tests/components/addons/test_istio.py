@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from pydantic import ValidationError
 
 from components.addons.istio import ISTIO_HELM_REPO, Istio, IstioArgs
 from components.versions import RANCHER_LINES, pins_for
@@ -23,6 +22,7 @@ from tests.support.addons import (
     program,
     values,
 )
+from tests.support.validation import rejected_at
 
 
 def run_istio(mock_run, args: dict[str, Any] | None = None, **handle_kw: Any):
@@ -104,8 +104,7 @@ def test_mesh_wide_strict_mtls(mock_run) -> None:
 
 
 def test_permissive_mtls_not_offered() -> None:
-    with pytest.raises(ValidationError):
-        IstioArgs.model_validate({"mtlsMode": "PERMISSIVE"})
+    rejected_at(lambda: IstioArgs.model_validate({"mtlsMode": "PERMISSIVE"}), "mtlsMode")
 
 
 def test_network_policies_in_istio_system(mock_run) -> None:
@@ -146,5 +145,7 @@ def test_needs_the_kubernetes_provider(mock_run) -> None:
 def test_internal_chart_mirror(mock_run) -> None:
     run = run_istio(mock_run, {"helmRepoUrl": "https://charts.internal.example.com/istio"})
     assert run.one(CATALOG).inputs["url"] == "https://charts.internal.example.com/istio"
-    with pytest.raises(ValidationError):
-        IstioArgs.model_validate({"helmRepoUrl": "http://charts.internal.example.com/istio"})
+    rejected_at(
+        lambda: IstioArgs.model_validate({"helmRepoUrl": "http://charts.internal.example.com/istio"}),
+        "helmRepoUrl",
+    )

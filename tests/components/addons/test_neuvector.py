@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 import yaml
-from pydantic import ValidationError
 
 from components.addons.neuvector import NAMESPACE, RKE2_CONTAINERD_SOCKET, NeuVector, NeuVectorArgs
 from components.versions import RANCHER_LINES, pins_for
@@ -23,6 +22,7 @@ from tests.support.addons import (
     program,
     values,
 )
+from tests.support.validation import leading_path, rejected_at
 
 
 def run_neuvector(mock_run, args: dict[str, Any] | None = None, **handle_kw: Any):
@@ -155,5 +155,4 @@ def test_sso_without_rancher_url_fails_before_registering(mock_run) -> None:
     [{"controllerReplicas": 0}, {"runAsUser": 0}, {"admission": {"mode": "block"}}, {"replicas": 3}],
 )
 def test_invalid_args_rejected(bad: dict[str, Any]) -> None:
-    with pytest.raises(ValidationError):
-        NeuVectorArgs.model_validate(bad)
+    rejected_at(lambda: NeuVectorArgs.model_validate(bad), *leading_path(bad))

@@ -18,6 +18,7 @@ from components.addons.monitoring import ClusterMonitoring, MonitoringArgs
 from components.addons.neuvector import NeuVector, NeuVectorArgs
 from tests.support.addons import SYSLOG_OUTPUT, apps, custom_resources, mocks, program, values
 from tests.support.paths import REPO_ROOT as ROOT
+from tests.support.validation import rejected_at
 
 # --------------------------------------------------------------------------------------------------
 # 1. NeuVector admission rules and the platform's own workloads
@@ -282,8 +283,9 @@ def test_istiod_runs_two_replicas_with_a_pdb_that_allows_a_drain(mock_run, line:
 
 
 def test_istiod_replicas_cannot_drop_below_two() -> None:
-    with pytest.raises(ValidationError):
-        IstioArgs.model_validate({"enabled": True, "istiodReplicas": 1})
+    one = {"enabled": True, "istiodReplicas": 1}
+    problems = rejected_at(lambda: IstioArgs.model_validate(one), "istiodReplicas")
+    assert any("greater than or equal to 2" in p for p in problems), problems
 
 
 # --------------------------------------------------------------------------------------------------
