@@ -18,6 +18,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "policy-packs" / "nsa-cisa-hardening")]  # a script, not a test
 
+from benchmarks.machine import header  # noqa: E402
 from hardened_rke2.analysis.testing import analyze_props  # noqa: E402
 from tests.support.policy_builders import restricted_spec, wrap  # noqa: E402
 
@@ -38,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 2000, 4000, 10000])
     args = parser.parse_args(argv)
+    header("bench_large_resource")
     analyze_props(PACK, DEPLOYMENT, deployment(10))  # warm-up: imports, pack load
     print(f"{'containers':>10} {'seconds':>8} {'ms/container':>13} {'violations':>10}")
     for n in args.sizes:
