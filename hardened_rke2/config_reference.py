@@ -11,11 +11,7 @@ Regenerate: `python -m hardened_rke2.config_reference > docs/config-reference.md
 from __future__ import annotations
 
 import ast
-import contextlib
-import gc
-import inspect
 import sys
-import textwrap
 import types
 import typing
 from collections.abc import Iterator, Sequence
@@ -27,6 +23,8 @@ from typing import Any
 from pydantic import BaseModel, SecretStr
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
+
+from components.field_docs import attribute_docs, parse_source
 
 REPO = Path(__file__).resolve().parents[1]
 TEAM_PROGRAM = REPO / "stacks" / "teams" / "payments" / "__main__.py"
@@ -129,25 +127,6 @@ EXTRA_WEAKENINGS: dict[str, str] = {
 }
 
 
-@contextlib.contextmanager
-def _no_gc() -> Iterator[None]:
-    # CPython 3.11 checks its recursion depth around building an AST (ast.parse, and inspect.getsource,
-    # which parses the module to find a class); a garbage collection inside that runs a finalizer (e.g. an
-    # asyncio Future logging "exception was never retrieved" after a Pulumi mock run) moves the depth and
-    # the parse fails with SystemError. So no collection while parsing.
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def _parse(source: str, filename: str = "<unknown>") -> ast.Module:
-    with _no_gc():
-        return ast.parse(source, filename)
-
 
 @dataclass
 class Table:
@@ -155,31 +134,6 @@ class Table:
     intro: str
     rows: list[str] = field(default_factory=list)
     keys: list[str] = field(default_factory=list)
-
-
-@cache
-def _attribute_docs(model: type) -> dict[str, str]:
-    """`field -> docstring` from string literals right after annotated assignments in the class body."""
-    out: dict[str, str] = {}
-    for klass in reversed(model.__mro__):
-        if klass is object or not issubclass(klass, BaseModel) or klass is BaseModel:
-            continue
-        try:
-            with _no_gc():
-                tree = _parse(textwrap.dedent(inspect.getsource(klass)))
-        except (OSError, TypeError):
-            continue
-        body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
-        for stmt, nxt in zip(body, [*body[1:], None], strict=True):
-            if (
-                isinstance(stmt, ast.AnnAssign)
-                and isinstance(stmt.target, ast.Name)
-                and isinstance(nxt, ast.Expr)
-                and isinstance(nxt.value, ast.Constant)
-                and isinstance(nxt.value.value, str)
-            ):
-                out[stmt.target.id] = " ".join(nxt.value.value.split())
-    return out
 
 
 def models_in(annotation: Any) -> list[type[BaseModel]]:
@@ -293,7 +247,7 @@ def _default(info: FieldInfo) -> str:
 
 
 def _description(model: type[BaseModel], name: str, info: FieldInfo) -> str:
-    text = info.description or _attribute_docs(model).get(name, "")
+    text = info.description or attribute_docs(model).get(name, "")
     if not text:
         # An object without its own description: the model's docstring says what it is.
         subs = models_in(info.annotation)
@@ -369,7 +323,7 @@ def team_models() -> dict[str, type[BaseModel]]:
     """
     from components.tenancy import TeamAccessArgs
 
-    tree = _parse(TEAM_PROGRAM.read_text(encoding="utf-8"), str(TEAM_PROGRAM))
+    tree = parse_source(TEAM_PROGRAM.read_text(encoding="utf-8"), str(TEAM_PROGRAM))
     tree.body = [s for s in tree.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Call))]
     module = types.ModuleType("payments_team_config")
     module.__file__ = str(TEAM_PROGRAM)

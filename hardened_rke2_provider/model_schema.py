@@ -11,15 +11,12 @@ drivers, SSO providers) becomes `oneOf` with a `discriminator`; `SecretStr` fiel
 
 from __future__ import annotations
 
-import ast
 import inspect
 import json
 import re
-import textwrap
 import types
 import typing
 from collections.abc import Mapping
-from functools import cache
 from importlib import metadata
 from typing import Any
 
@@ -27,6 +24,7 @@ from pydantic import BaseModel, SecretStr
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
+from components.field_docs import attribute_docs
 from hardened_rke2_provider import PACKAGE
 
 ANY = {"$ref": "pulumi.json#/Any"}
@@ -47,31 +45,6 @@ def type_module(model: type) -> str:
 
 def type_token(model: type) -> str:
     return f"{PACKAGE}:{type_module(model)}:{model.__name__}"
-
-
-@cache
-def attribute_docs(model: type) -> dict[str, str]:
-    """`field -> docstring`: the string literal right after each annotated assignment in the class body
-    (and its bases), whitespace collapsed."""
-    out: dict[str, str] = {}
-    for klass in reversed(model.__mro__):
-        if klass is object or not issubclass(klass, BaseModel) or klass is BaseModel:
-            continue
-        try:
-            tree = ast.parse(textwrap.dedent(inspect.getsource(klass)))
-        except (OSError, TypeError):
-            continue
-        body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
-        for stmt, nxt in zip(body, [*body[1:], None], strict=True):
-            if (
-                isinstance(stmt, ast.AnnAssign)
-                and isinstance(stmt.target, ast.Name)
-                and isinstance(nxt, ast.Expr)
-                and isinstance(nxt.value, ast.Constant)
-                and isinstance(nxt.value.value, str)
-            ):
-                out[stmt.target.id] = " ".join(nxt.value.value.split())
-    return out
 
 
 def model_description(model: type) -> str:
