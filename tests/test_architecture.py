@@ -7,12 +7,13 @@ with the offending file:line before it can become a hidden dependency or an impo
 from __future__ import annotations
 
 import ast
-import gc
 import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from components.field_docs import parse_source
 
 REPO = Path(__file__).resolve().parent.parent
 PACK_DIR = REPO / "policy-packs" / "nsa-cisa-hardening"
@@ -38,15 +39,8 @@ ALLOWED: dict[str, frozenset[str]] = {
 
 
 def parse(path: Path) -> ast.Module:
-    # No garbage collection while CPython 3.11 builds the AST: a finalizer run inside it (asyncio Futures
-    # left by earlier mock-engine tests) upsets its recursion-depth check and ast.parse raises SystemError.
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    finally:
-        if enabled:
-            gc.enable()
+    # with the collector paused, as CPython 3.11's AST recursion-depth check needs (components.field_docs)
+    return parse_source(path.read_text(encoding="utf-8"), str(path))
 
 
 def _modules(package: str) -> Iterator[Path]:
