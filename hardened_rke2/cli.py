@@ -30,6 +30,7 @@ from hardened_rke2.analysis.errors import (
 from hardened_rke2.analysis.packs import pack_import_scope
 from hardened_rke2.analysis.results import Violation
 from hardened_rke2.capture import STACK_TYPE, CapturedResource
+from hardened_rke2.exit_codes import EXIT_BROKEN_PIPE, EXIT_OK, EXIT_PROGRAM, EXIT_USAGE
 from hardened_rke2.plan import AgainstFileError, Plan, diff_previews, load_against, render_plan
 from hardened_rke2.preview import PreviewResult, preview_project
 from hardened_rke2.project import PreviewUsageError, find_project_dir, load_stack_reference_outputs
@@ -46,8 +47,11 @@ from hardened_rke2.reports import (
 from hardened_rke2.safe_yaml import InputFileError, load_file
 
 DEFAULT_PACK = Path("policy-packs") / "nsa-cisa-hardening"
-EXIT_OK, EXIT_MANDATORY, EXIT_USAGE, EXIT_PROGRAM = 0, 1, 2, 3
-EXIT_BROKEN_PIPE = 141
+
+# Commands beyond `preview` and `controls` live in modules of their own, one command each. A module has
+# `NAME`, `HELP`, `configure(parser)` (adds its flags) and `run(args, out, err) -> int` (an exit code from
+# `hardened_rke2.exit_codes`). Listing it here is all it takes to add one.
+COMMAND_MODULES: tuple[str, ...] = ()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -113,7 +117,13 @@ def _parser() -> argparse.ArgumentParser:
     ct = sub.add_parser("controls", help="print the policy pack's NSA/CISA control catalogue")
     ct.add_argument("--policy-pack", metavar="DIR", help=f"policy pack directory (default: {DEFAULT_PACK})")
     ct.add_argument("--json", action="store_true", help="print the catalogue as JSON")
+    for module in _command_modules():
+        module.configure(sub.add_parser(module.NAME, help=module.HELP))
     return p
+
+
+def _command_modules() -> list[Any]:
+    return [importlib.import_module(name) for name in COMMAND_MODULES]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -148,10 +158,7 @@ def _close_event_loop() -> None:
 
 def _main(args: argparse.Namespace) -> int:
     try:
-        if args.command == "preview":
-            code = _preview(args, sys.stdout, sys.stderr)
-        else:
-            code = _controls(args, sys.stdout, sys.stderr)
+        code = _run_command(args, sys.stdout, sys.stderr)
         sys.stdout.flush()
         return code
     except BrokenPipeError:
@@ -163,6 +170,16 @@ def _main(args: argparse.Namespace) -> int:
         return EXIT_BROKEN_PIPE
     except Exception as e:  # a bug: exit 3 ("internal"), never 1 (which means "mandatory violations")
         return _internal_error(e, sys.stderr)
+
+
+def _run_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    if args.command == "preview":
+        return _preview(args, out, err)
+    if args.command == "controls":
+        return _controls(args, out, err)
+    module = next(m for m in _command_modules() if args.command == m.NAME)
+    code: int = module.run(args, out, err)
+    return code
 
 
 def _internal_error(e: BaseException, err: TextIO) -> int:

@@ -127,7 +127,6 @@ EXTRA_WEAKENINGS: dict[str, str] = {
 }
 
 
-
 @dataclass
 class Table:
     heading: str
