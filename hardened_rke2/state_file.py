@@ -194,7 +194,7 @@ class _Reader:
                 f"deployment version {version} is {when} than this tool reads (3 or 4); "
                 "export again with a current Pulumi CLI",
             )
-        features = doc.get("features") or []
+        features = _or_default(doc.get("features"), [])
         if not isinstance(features, list) or not all(isinstance(f, str) for f in features):
             raise self.fail("features", "must be a list of strings")
         unknown = sorted(set(features) - SUPPORTED_FEATURES) if version >= 4 else []
@@ -206,7 +206,7 @@ class _Reader:
         if not isinstance(dep, dict):
             raise self.fail("deployment", f"must be an object, not {_kind(dep)}")
         for key in ("manifest", "metadata"):
-            if key in dep and not isinstance(dep[key], dict):
+            if dep.get(key) is not None and not isinstance(dep[key], dict):
                 raise self.fail(f"deployment.{key}", f"must be an object, not {_kind(dep[key])}")
         sp = dep.get("secrets_providers")
         if sp is not None and not (isinstance(sp, dict) and isinstance(sp.get("type", ""), str)):
@@ -279,11 +279,11 @@ class _Reader:
         provider = self._str(res, "provider", where)
         deps = self._urns(res, "dependencies", where)
         flags["aliases"] = self._urns(res, "aliases", where)
-        pdeps_raw = res.get("propertyDependencies") or {}
+        pdeps_raw = _or_default(res.get("propertyDependencies"), {})
         if not isinstance(pdeps_raw, dict):
             raise self.fail(f"{where}.propertyDependencies", "must be an object of URN lists")
         pdeps = {str(k): self._urns(pdeps_raw, k, f"{where}.propertyDependencies") for k in pdeps_raw}
-        timeouts = res.get("customTimeouts") or {}
+        timeouts = _or_default(res.get("customTimeouts"), {})
         if not isinstance(timeouts, dict) or not all(
             isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 for v in timeouts.values()
         ):
@@ -314,19 +314,19 @@ class _Reader:
         return captured, flags
 
     def _bool(self, res: Mapping[str, Any], key: str, where: str) -> bool:
-        value = res.get(key, False)
+        value = _or_default(res.get(key), False)
         if not isinstance(value, bool):
             raise self.fail(f"{where}.{key}", f"must be true or false, not {_kind(value)}")
         return value
 
     def _str(self, res: Mapping[str, Any], key: str, where: str) -> str:
-        value = res.get(key) or ""
+        value = _or_default(res.get(key), "")
         if not isinstance(value, str):
             raise self.fail(f"{where}.{key}", f"must be a string, not {_kind(value)}")
         return value
 
     def _strings(self, res: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
-        value = res.get(key) or []
+        value = _or_default(res.get(key), [])
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise self.fail(f"{where}.{key}", "must be a list of strings")
         return tuple(value)
@@ -376,7 +376,8 @@ class _Reader:
 
     def _secret(self, v: Mapping[str, Any], where: str) -> dict[str, Any]:
         cipher, plain_text = v.get("ciphertext"), v.get("plaintext")
-        if (cipher is None) == (plain_text is None) or not isinstance(cipher or plain_text or "", str):
+        given = cipher if cipher is not None else plain_text
+        if (cipher is None) == (plain_text is None) or not isinstance(given, str):
             # deployment.go:1097-1104
             raise self.fail(
                 where, "malformed secret value: exactly one of `ciphertext` or `plaintext` (a string)"
@@ -404,6 +405,12 @@ class _Reader:
         if rid is not None:
             ref["id"] = rid
         return ref
+
+
+def _or_default(value: Any, default: Any) -> Any:
+    """JSON `null` (or an absent key) is the field's zero value, as Go's decoder reads it; any other value
+    keeps its type, so a wrong one is reported rather than read as empty."""
+    return default if value is None else value
 
 
 def _kind(value: Any) -> str:
