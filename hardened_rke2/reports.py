@@ -71,11 +71,14 @@ def summary(result: PreviewResult) -> dict[str, Any]:
 
 def _redact(r: CapturedResource) -> Any:
     """Inputs with secret values replaced, so reports can be attached to CI runs."""
+    # Computed once (each `is_secret` call walks all the inputs again). The walk goes top-down and stops
+    # at the first secret, so an exact match is enough: a secret ancestor would have stopped it earlier.
+    secret = r.secret_paths
 
     def walk(value: Any, path: str) -> Any:
         if isinstance(value, str) and value == UNKNOWN:
             return UNKNOWN_MARKER
-        if path and r.is_secret(path):
+        if path and path in secret:
             return _REDACTED
         if isinstance(value, Mapping):
             return {k: walk(v, f"{path}.{k}" if path else str(k)) for k, v in value.items()}

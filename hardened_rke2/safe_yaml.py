@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -155,10 +156,13 @@ def _json_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
+_NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
+
+
 def _json_depth_ok(text: str, max_depth: int = MAX_DEPTH) -> bool:
     """Cheap upper bound on JSON nesting (brackets inside strings only make it stricter)."""
     depth = deepest = 0
-    for ch in text:
+    for ch in _NOT_BRACKETS.sub("", text):  # the brackets alone: the loop is over far fewer characters
         if ch in "[{":
             depth += 1
             deepest = max(deepest, depth)
