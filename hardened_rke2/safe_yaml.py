@@ -12,6 +12,9 @@ input error (`InputFileError`, a `ValueError`), answered in milliseconds, never 
   constructed;
 - duplicate keys in one mapping are refused with both line numbers (YAML would silently keep the last);
 - `.nan` / `.inf` (and JSON `NaN` / `Infinity`) are refused: no setting takes a non-finite number.
+
+Machine-written JSON that is larger and deeper than hand-written config (`pulumi stack export` output, read
+by `hardened-rke2 audit`) goes through `load_json_file` with limits of its own (`state_file.MAX_STATE_*`).
 """
 
 from __future__ import annotations
