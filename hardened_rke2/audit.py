@@ -145,7 +145,7 @@ def audit_state(
         stack_outputs=state.stack_outputs,
         warnings=state_warnings(state),
     )
-    if not state.resources:
+    if not state.resources and not state.deleted:  # the CLI checks the snapshot, deleted ones included
         return result
     with contextlib.ExitStack() as open_packs:
         sessions = []
@@ -179,7 +179,7 @@ def _some(urns: Sequence[str]) -> str:
 def state_warnings(state: StateFile) -> list[str]:
     """What the export holds that the audit did not judge, or judged with less than the live state."""
     warnings = []
-    if not state.resources:
+    if not state.resources and not state.deleted:
         warnings.append(f"{state.path} has no resources; nothing to analyze")
     if state.deleted:
         warnings.append(

@@ -263,6 +263,12 @@ def test_an_export_without_resources_is_nothing_to_analyze(
     state = _write(tmp_path, export([]))
     code, out, _ = _audit(capsys, state, "--policy-pack", str(tmp_path / "no-such-pack"))
     assert code == 0 and f"warning: {state} has no resources; nothing to analyze" in out
+    # Resources that all await deletion are still a snapshot with resources: the packs are loaded and
+    # analyze nothing (analyze_snapshot.go:203-206).
+    gone = _write(tmp_path, export([resource(POD, "old", pod(privileged=True), delete=True)]), "gone.json")
+    code, out, _ = _audit(capsys, gone, "--policy-pack", str(MINI_PACK))
+    assert code == 0 and "nothing to analyze" not in out and "policy packs: mini-pack@1.2.3" in out
+    assert "Policy violations: none" in out and "1 resource(s) marked for deletion" in out
 
 
 @pytest.mark.parametrize(
@@ -306,3 +312,15 @@ def test_reports_say_audit_and_point_at_the_state_file(
     assert run["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "state.json"
     assert run["invocations"][0]["toolExecutionNotifications"][0]["message"]["text"] == AUDIT_STATEMENT
     assert urn(POD, "web") == run["results"][0]["locations"][0]["logicalLocations"][0]["fullyQualifiedName"]
+
+
+def test_subprocess_packs_give_the_same_audit(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """`--policy-pack-mode subprocess` starts the pack as `python -m pulumi.policy`, as the CLI does."""
+    state = _write(tmp_path, export([stack_resource(), resource(POD, "web", pod(privileged=True, drop=[]))]))
+    results = []
+    for mode in ("inprocess", "subprocess"):
+        code, out, _ = _audit(
+            capsys, state, "--policy-pack", str(MINI_PACK), "--policy-pack-mode", mode, "--json"
+        )
+        results.append((code, sorted(_key(v) for v in json.loads(out)["violations"])))
+    assert results[0] == results[1] and results[0][0] == 1 and len(results[0][1]) == 2
