@@ -51,7 +51,7 @@ DEFAULT_PACK = Path("policy-packs") / "nsa-cisa-hardening"
 # Commands beyond `preview` and `controls` live in modules of their own, one command each. A module has
 # `NAME`, `HELP`, `configure(parser)` (adds its flags) and `run(args, out, err) -> int` (an exit code from
 # `hardened_rke2.exit_codes`). Listing it here is all it takes to add one.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("hardened_rke2.audit",)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -432,7 +432,8 @@ def _repository_root(start: Path) -> Path:
 
 def render_text(result: PreviewResult, out: TextIO, plan: Plan | None = None) -> None:
     packs = ", ".join(f"{p.name}@{p.version}" for p in result.packs) or "none"
-    out.write(f"Offline preview of {result.project}/{result.stack} (policy packs: {packs})\n\n")
+    what = "Audit of exported state" if result.operation == "audit" else "Offline preview"
+    out.write(f"{what} of {result.project}/{result.stack} (policy packs: {packs})\n\n")
     for w in result.warnings:
         out.write(f"warning: {w}\n")
     if result.warnings:
@@ -446,7 +447,7 @@ def render_text(result: PreviewResult, out: TextIO, plan: Plan | None = None) ->
             out.write(f"  ! {len(result.resources)} resource(s) were registered before the error (a bug)\n")
         out.write("\n")
     elif result.status in ("error", "usage-error"):
-        out.write(f"The preview failed: {result.error}\n\n")
+        out.write(f"The {result.operation} failed: {result.error}\n\n")
     if result.resources:
         out.write(f"Resources ({len(result.resources)}):\n")
         for line in resource_tree(result.resources):
@@ -459,7 +460,8 @@ def render_text(result: PreviewResult, out: TextIO, plan: Plan | None = None) ->
         records = result.analysis.remediation_records
         if records:
             by_urn = {r.urn: r for r in result.resources}
-            out.write(f"Remediations applied ({len(records)}):\n")
+            applied = "reported, not applied" if result.operation == "audit" else "applied"
+            out.write(f"Remediations {applied} ({len(records)}):\n")
             for rec in records:
                 r = by_urn.get(rec.urn)
                 target = f"{r.type}  {r.name}" if r else rec.urn
@@ -476,7 +478,7 @@ def render_text(result: PreviewResult, out: TextIO, plan: Plan | None = None) ->
         f"Summary: {s['resources']} resources; {s['mandatory']} mandatory and {s['advisory']} advisory "
         f"violations; {s['remediations']} remediations. {verdict}\n"
     )
-    out.write(OFFLINE_STATEMENT + "\n")
+    out.write(s["statement"] + "\n")
 
 
 def _render_violations(violations: list[Violation], out: TextIO) -> None:

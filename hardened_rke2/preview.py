@@ -80,6 +80,9 @@ class PreviewResult:
     default_providers: list[AnalyzerInput] = field(default_factory=list)
     stack_file: Path | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    operation: str = "preview"
+    """`preview` (the program ran under the mock engine) or `audit` (`hardened-rke2 audit`: the resources
+    came from a `pulumi stack export` file, `stack_file`; no program ran, remediations were not applied)."""
 
     @property
     def violations(self) -> list[Any]:

@@ -23,6 +23,12 @@ OFFLINE_STATEMENT = (
     "deployed. Provider checks (schema defaults, auto-naming) did not run and computed outputs are unknown; "
     "a real `pulumi preview` with the Pulumi CLI remains the final word."
 )
+AUDIT_STATEMENT = (
+    "Audit of exported state: the policy packs judged the resources a `pulumi stack export` file records. "
+    "No program ran and no provider, Rancher server, cluster or Pulumi service was contacted; encrypted "
+    "secrets were not decrypted and remediations were reported, not applied. The state is as current as "
+    "its last `pulumi refresh`."
+)
 LEVEL_ORDER = ("mandatory", "remediate", "advisory", "disabled")
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0"}
@@ -40,6 +46,11 @@ def sorted_violations(result: PreviewResult) -> list[Violation]:
     return sorted(result.violations, key=_sort_key)
 
 
+def statement(result: PreviewResult) -> str:
+    """What the run did and did not involve, for every report of it."""
+    return AUDIT_STATEMENT if result.operation == "audit" else OFFLINE_STATEMENT
+
+
 def summary(result: PreviewResult) -> dict[str, Any]:
     violations = result.violations
     analysis = result.analysis
@@ -54,17 +65,20 @@ def summary(result: PreviewResult) -> dict[str, Any]:
         "remediations": len(analysis.remediation_records) if analysis else 0,
         "policyPacks": [f"{p.name}@{p.version}" for p in result.packs],
         "offline": True,
-        "statement": OFFLINE_STATEMENT,
+        "statement": statement(result),
     }
 
 
 def _redact(r: CapturedResource) -> Any:
     """Inputs with secret values replaced, so reports can be attached to CI runs."""
+    # Computed once (each `is_secret` call walks all the inputs again). The walk goes top-down and stops
+    # at the first secret, so an exact match is enough: a secret ancestor would have stopped it earlier.
+    secret = r.secret_paths
 
     def walk(value: Any, path: str) -> Any:
         if isinstance(value, str) and value == UNKNOWN:
             return UNKNOWN_MARKER
-        if path and r.is_secret(path):
+        if path and path in secret:
             return _REDACTED
         if isinstance(value, Mapping):
             return {k: walk(v, f"{path}.{k}" if path else str(k)) for k, v in value.items()}
@@ -137,7 +151,8 @@ def _md_escape(text: str) -> str:
 
 def to_markdown(result: PreviewResult) -> str:
     s = summary(result)
-    lines = [f"# Offline preview: `{result.project}` / `{result.stack}`", ""]
+    title = "Audit of exported state" if result.operation == "audit" else "Offline preview"
+    lines = [f"# {title}: `{result.project}` / `{result.stack}`", ""]
     status = {
         "ok": "passed" if not s["mandatory"] else "**failed**: mandatory policy violations",
         "invalid-config": "**failed**: invalid stack config",
@@ -149,9 +164,10 @@ def to_markdown(result: PreviewResult) -> str:
         f"- Resources: {s['resources']}",
         f"- Policy packs: {', '.join(s['policyPacks']) or 'none'}",
         f"- Violations: {s['mandatory']} mandatory, {s['advisory']} advisory",
-        f"- Remediations applied: {s['remediations']}",
+        f"- Remediations {'reported (not applied)' if result.operation == 'audit' else 'applied'}: "
+        f"{s['remediations']}",
         "",
-        f"> {OFFLINE_STATEMENT}",
+        f"> {statement(result)}",
         "",
     ]
     if result.problems:
@@ -286,7 +302,7 @@ def to_sarif(result: PreviewResult, *, base_dir: str | os.PathLike[str] | None =
                 },
             }
         )
-    notifications: list[dict[str, Any]] = [{"level": "note", "message": {"text": OFFLINE_STATEMENT}}]
+    notifications: list[dict[str, Any]] = [{"level": "note", "message": {"text": statement(result)}}]
     if result.error:
         notifications.append({"level": "error", "message": {"text": result.error}})
     return {

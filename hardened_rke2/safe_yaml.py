@@ -12,6 +12,9 @@ input error (`InputFileError`, a `ValueError`), answered in milliseconds, never 
   constructed;
 - duplicate keys in one mapping are refused with both line numbers (YAML would silently keep the last);
 - `.nan` / `.inf` (and JSON `NaN` / `Infinity`) are refused: no setting takes a non-finite number.
+
+Machine-written JSON that is larger and deeper than hand-written config (`pulumi stack export` output, read
+by `hardened-rke2 audit`) goes through `load_json_file` with limits of its own (`state_file.MAX_STATE_*`).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -155,22 +159,48 @@ def _json_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def _json_depth_ok(text: str) -> bool:
+_NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
+
+
+def _json_depth_ok(text: str, max_depth: int = MAX_DEPTH) -> bool:
     """Cheap upper bound on JSON nesting (brackets inside strings only make it stricter)."""
     depth = deepest = 0
-    for ch in text:
+    for ch in _NOT_BRACKETS.sub("", text):  # the brackets alone: the loop is over far fewer characters
         if ch in "[{":
             depth += 1
             deepest = max(deepest, depth)
         elif ch in "]}":
             depth -= 1
-    return deepest <= MAX_DEPTH
+    return deepest <= max_depth
 
 
-def _load_json(text: str) -> Any:
-    if not _json_depth_ok(text):
-        raise _LimitError(f"nested more than {MAX_DEPTH} levels deep (limit MAX_DEPTH)")
+def _load_json(text: str, max_depth: int = MAX_DEPTH, limit_name: str = "MAX_DEPTH") -> Any:
+    if not _json_depth_ok(text, max_depth):
+        raise _LimitError(f"nested more than {max_depth} levels deep (limit {limit_name})")
     return json.loads(text, object_pairs_hook=_json_pairs, parse_constant=_reject_constant)
+
+
+def load_json_file(
+    path: str | os.PathLike[str],
+    what: str,
+    *,
+    max_bytes: int,
+    max_depth: int,
+    limit_names: tuple[str, str] = ("MAX_FILE_BYTES", "MAX_DEPTH"),
+) -> Any:
+    """A JSON-only file (no YAML fallback) under its own size and depth limits, named in the errors:
+    for machine-written files larger and deeper than hand-written config (e.g. `pulumi stack export`)."""
+    text = read_text(path, what, max_bytes=max_bytes, limit_name=limit_names[0])
+    try:
+        return _load_json(text, max_depth, limit_names[1])
+    except _LimitError as e:
+        raise InputFileError(f"{path}: {e}") from None
+    except json.JSONDecodeError as e:
+        raise InputFileError(
+            f"{path}: {what} is not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})"
+        ) from None
+    except RecursionError:  # belt and braces: the depth check above should make this unreachable
+        raise InputFileError(f"{path}: nested too deeply") from None
 
 
 def load_text(text: str, source: str = "<input>", *, json_first: bool = False) -> Any:
@@ -192,22 +222,29 @@ def load_text(text: str, source: str = "<input>", *, json_first: bool = False) -
         raise InputFileError(f"{source}: nested too deeply") from None
 
 
-def read_text(path: str | os.PathLike[str], what: str = "file") -> str:
-    """A file's text: refused when missing, a directory, larger than MAX_FILE_BYTES or not UTF-8."""
+def read_text(
+    path: str | os.PathLike[str],
+    what: str = "file",
+    *,
+    max_bytes: int = MAX_FILE_BYTES,
+    limit_name: str = "MAX_FILE_BYTES",
+) -> str:
+    """A file's text: refused when missing, a directory, larger than `max_bytes` or not UTF-8."""
     p = Path(path)
     try:
         size = p.stat().st_size
         if p.is_dir():
             raise InputFileError(f"{p}: {what} is a directory, not a file")
-        if size > MAX_FILE_BYTES:
+        if size > max_bytes:
             raise InputFileError(
-                f"{p}: {what} is {size:,} bytes, larger than {MAX_FILE_BYTES:,} (limit MAX_FILE_BYTES)"
+                f"{p}: {what} is {size:,} bytes, larger than {max_bytes:,} (limit {limit_name})"
             )
-        raw = p.read_bytes()
+        with p.open("rb") as f:
+            raw = f.read(max_bytes + 1)
     except OSError as e:
         raise InputFileError(f"{p}: cannot read {what} ({e.strerror or e})") from None
-    if len(raw) > MAX_FILE_BYTES:  # grew while reading, or a special file
-        raise InputFileError(f"{p}: {what} is larger than {MAX_FILE_BYTES:,} bytes (limit MAX_FILE_BYTES)")
+    if len(raw) > max_bytes:  # grew while reading, or a special file
+        raise InputFileError(f"{p}: {what} is larger than {max_bytes:,} bytes (limit {limit_name})")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:

@@ -345,9 +345,15 @@ def run_analysis(
     *,
     stack_outputs: Mapping[str, Any] | None = None,
     analyze_stack: bool = True,
+    apply_remediations: bool = True,
 ) -> AnalysisResult:
     """The engine's order: per resource, every pack's `Remediate` (each sees the previous pack's result),
-    then every pack's `Analyze` on the final inputs; at the end, one `AnalyzeStack` per pack."""
+    then every pack's `Analyze` on the final inputs; at the end, one `AnalyzeStack` per pack.
+
+    `apply_remediations=False` is `pulumi policy analyze` over existing state
+    (pkg/resource/deploy/analyze_snapshot.go:210-247 in pulumi/pulumi@1b5949891b3c): every pack's
+    `Remediate` sees the resource's own inputs, what it would change is recorded (in `remediations` and
+    `remediation_records`) but not applied, and `Analyze` sees the unchanged inputs."""
     inputs: list[AnalyzerInput] = [
         r if isinstance(r, AnalyzerInput) else from_captured([r], stack_outputs)[0] for r in resources
     ]
@@ -358,7 +364,7 @@ def run_analysis(
         provider = _provider_of(r, lookup)
         props: Mapping[str, Any] = r.props
         for s in sessions:
-            new_props, diags, records, na = s.remediate(r, props, provider)
+            new_props, diags, records, na = s.remediate(r, props if apply_remediations else r.props, provider)
             result.violations += diags
             result.remediation_records += records
             result.not_applicable += na
@@ -366,6 +372,8 @@ def run_analysis(
                 props = new_props
         if props is not r.props:
             result.remediations[r.urn] = unwrap_secrets(props)
+            if not apply_remediations:
+                props = r.props
         for s in sessions:
             violations, na = s.analyze_one(r, props, provider)
             result.violations += violations

@@ -288,46 +288,57 @@ def analyze_offline_state(offline_json: Path, packs: list[Path], configs: list[P
     running a program or any provider."""
     tmp = Path(tempfile.mkdtemp(prefix="hardened-rke2-real-analyze-"))
     try:
-        backend = tmp / "backend"
-        backend.mkdir()
         state = tmp / "state.json"
         state.write_text(json.dumps(state_from_offline(json.loads(offline_json.read_text()))))
-        runner = Runner(tmp, make_env(backend))
-        argv = ["policy", "analyze", "--file", str(state), "--json"]
-        for p in packs:
-            argv += ["--policy-pack", str(pack_executable(p, tmp))]
-        for c in configs:
-            argv += ["--policy-pack-config", str(c.resolve())]
-        proc = runner.pulumi(*argv, check=False)
-        events = [json.loads(line) for line in proc.stdout.splitlines() if line.strip().startswith("{")]
-        violations = []
-        for ev in events:
-            pe = ev.get("policyEvent")
-            if pe:
-                urn = pe.get("resourceUrn") or ""
-                violations.append(
-                    {
-                        "policyName": pe["policyName"],
-                        "packName": pe["policyPackName"],
-                        "enforcementLevel": pe["enforcementLevel"],
-                        "message": pe["message"],
-                        "urn": urn,
-                        "resourceType": urn_type(urn) if urn else None,
-                        "resourceName": urn_name(urn) if urn else None,
-                    }
-                )
-        return {
-            "exitCode": proc.returncode,
-            "stderr": proc.stderr[-3000:],
-            "violations": violations,
-            "eventKinds": sorted({k for ev in events for k in ev if k not in ("sequence", "timestamp")}),
-            "policyPacks": next(
-                (ev["summaryEvent"].get("PolicyPacks") for ev in events if "summaryEvent" in ev), None
-            ),
-            "commands": runner.commands,
-        }
+        return analyze_state_file(state, packs, configs, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def analyze_state_file(state: Path, packs: list[Path], configs: list[Path], tmp: Path) -> dict[str, Any]:
+    """`pulumi policy analyze --file STATE --json` with the real CLI (packs started as executables, see
+    `pack_executable`); its policy events, remediation events and exit code. `tmp` holds the backend."""
+    backend = tmp / "backend"
+    backend.mkdir(exist_ok=True)
+    runner = Runner(tmp, make_env(backend))
+    argv = ["policy", "analyze", "--file", str(state), "--json"]
+    for p in packs:
+        argv += ["--policy-pack", str(pack_executable(p, tmp))]
+    for c in configs:
+        argv += ["--policy-pack-config", str(c.resolve())]
+    proc = runner.pulumi(*argv, check=False)
+    events = [json.loads(line) for line in proc.stdout.splitlines() if line.strip().startswith("{")]
+    violations = []
+    for ev in events:
+        pe = ev.get("policyEvent")
+        if pe:
+            urn = pe.get("resourceUrn") or ""
+            violations.append(
+                {
+                    "policyName": pe["policyName"],
+                    "packName": pe["policyPackName"],
+                    "enforcementLevel": pe["enforcementLevel"],
+                    "message": pe["message"],
+                    "urn": urn,
+                    "resourceType": urn_type(urn) if urn else None,
+                    "resourceName": urn_name(urn) if urn else None,
+                }
+            )
+    return {
+        "exitCode": proc.returncode,
+        "stderr": proc.stderr[-3000:],
+        "violations": violations,
+        "remediations": [
+            {"policyName": e["policyName"], "urn": e.get("resourceUrn") or ""}
+            for e in (ev.get("policyRemediationEvent") for ev in events)
+            if e
+        ],
+        "eventKinds": sorted({k for ev in events for k in ev if k not in ("sequence", "timestamp")}),
+        "policyPacks": next(
+            (ev["summaryEvent"].get("PolicyPacks") for ev in events if "summaryEvent" in ev), None
+        ),
+        "commands": runner.commands,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from hardened_rke2.preview import preview_project
+from hardened_rke2.preview import PreviewResult, preview_project
 from hardened_rke2.project import load_stack_reference_outputs
 from hardened_rke2.reports import to_json
 
@@ -55,3 +55,24 @@ def example_docs() -> dict[str, dict[str, Any]]:
         assert result.status == "ok", result.error
         docs[f"team-{stack}"] = to_json(result)
     return docs
+
+
+PACK = REPO / "policy-packs" / "nsa-cisa-hardening"
+EXAMPLES = ("dev", "prod", "management", "team-dev", "team-broken")
+
+
+def example_with_pack(name: str) -> tuple[PreviewResult, list[Path]]:
+    """An example stack (`dev`, `prod`, `management`, `team-dev`, `team-broken`) previewed with the NSA/CISA
+    pack and the config CI gives it (the team's `policy-pack-config.json`), and that config's paths."""
+    if name.startswith("team-"):
+        configs = [TEAM / "policy-pack-config.json"]
+        refs = load_stack_reference_outputs(str(TEAM / "platform-outputs.json"))
+        stack = name.removeprefix("team-")
+        result = preview_project(
+            TEAM, stack, policy_packs=[PACK], policy_pack_configs=configs, stack_reference_outputs=refs
+        )
+    else:
+        configs = []
+        result = preview_project(REPO, name, policy_packs=[PACK])
+    assert result.status == "ok", result.error or result.problems
+    return result, configs
