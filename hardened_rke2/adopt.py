@@ -156,7 +156,21 @@ def stack_yaml(adoption: Adoption, source_path: str) -> str:
         "# blueprint cannot express is listed in the adoption plan (the first `pulumi up` changes it).\n"
     )
     config = {f"{PROJECT}:{k}": v for k, v in adoption.config.items()}
-    return header + yaml.safe_dump({"config": config}, sort_keys=False, default_flow_style=False, width=4096)
+    return header + yaml.dump(
+        {"config": config}, Dumper=_BlockDumper, sort_keys=False, default_flow_style=False, width=4096
+    )
+
+
+class _BlockDumper(yaml.SafeDumper):
+    """Multi-line strings (PEM bundles, cloud-init) as `|` blocks, so the stack file stays readable."""
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value and not any(c in value for c in "\t\r") else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_BlockDumper.add_representer(str, _str)
 
 
 class VerificationError(RuntimeError):

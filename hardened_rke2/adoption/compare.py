@@ -13,6 +13,9 @@ finding that names it.
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import binascii
 from collections.abc import Mapping
 from typing import Any
 
@@ -182,14 +185,14 @@ def changes(cluster: Mapping[str, Any], inputs: Mapping[str, Any]) -> list[Chang
                 "authConfigSecretName": cfg.get("authConfigSecretName") or None,
                 "tlsSecretName": cfg.get("tlsSecretName") or None,
                 "insecure": bool(cfg.get("insecureSkipVerify")),
-                "caBundle": bool(cfg.get("caBundle")),
+                "caBundle": _pem(cfg.get("caBundle")),
             },
             match
             and {
                 "authConfigSecretName": match.get("authConfigSecretName"),
                 "tlsSecretName": match.get("tlsSecretName"),
                 "insecure": bool(match.get("insecure")),
-                "caBundle": bool(match.get("caBundle")),
+                "caBundle": _pem(match.get("caBundle")),
             },
         )
     for host, m in (reg.get("mirrors") or {}).items():
@@ -256,6 +259,18 @@ def changes(cluster: Mapping[str, Any], inputs: Mapping[str, Any]) -> list[Chang
         if name not in {p.get("name") for p in rke.get("machinePools") or []}:
             out.append((f"pool:{name}", None, "present"))
     return out
+
+
+def _pem(value: Any) -> str | None:
+    """Rancher's `caBundle` is `[]byte`: base64 in the object, the PEM text in the provider's input. Compared
+    without surrounding whitespace (the blueprint's models strip it)."""
+    if not value:
+        return None
+    text = str(value)
+    if "-----BEGIN" not in text:
+        with contextlib.suppress(binascii.Error, UnicodeDecodeError):
+            text = base64.b64decode(text, validate=True).decode("utf-8")
+    return text.strip()
 
 
 def _int(value: Any) -> Any:
