@@ -14,8 +14,8 @@ finding that names it.
 from __future__ import annotations
 
 import base64
-import contextlib
 import binascii
+import contextlib
 from collections.abc import Mapping
 from typing import Any
 
