@@ -23,6 +23,7 @@ from tests.support.adoption import (
     preview_with_pack,
     run_adopt,
 )
+from tests.support.hostile_yaml import alias_bomb
 
 CASES = {
     "default-custom.yaml": "edge-custom",
@@ -356,3 +357,22 @@ def test_markdown_plan_orders_stages_and_cites_rancher(tmp_path: Path) -> None:
     assert "pkg/controllers/provisioningv2/provisioningcluster/template.go" in text
     assert "pkg/capr/planner/config.go:320-333" in text
     assert "`cluster.nodePools[2].driver.allowPublicIp`" in text
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (alias_bomb(), "aliases expand to more than"),
+        (b"\xff\xfe not utf-8", "is not UTF-8"),
+        ("a: 1\na: 2\n", "duplicate key 'a'"),
+        (None, "cannot read cluster file"),
+    ],
+)
+def test_hostile_cluster_files_exit_2_without_a_traceback(tmp_path: Path, content: Any, message: str) -> None:
+    path = tmp_path / "cluster.yaml"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    elif content is not None:
+        path.write_text(content, encoding="utf-8")
+    result = run_adopt(path, tmp_path)
+    assert result.code == 2 and message in result.err and "Traceback" not in result.err
