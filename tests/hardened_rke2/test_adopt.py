@@ -376,3 +376,63 @@ def test_hostile_cluster_files_exit_2_without_a_traceback(tmp_path: Path, conten
         path.write_text(content, encoding="utf-8")
     result = run_adopt(path, tmp_path)
     assert result.code == 2 and message in result.err and "Traceback" not in result.err
+
+
+def _weak_flags(d: dict[str, Any]) -> None:
+    d["spec"]["kubernetesVersion"] = "v1.33.5+rke2r1"  # Rancher passes write-kubeconfig-mode from here
+    g = d["spec"]["rkeConfig"]["machineGlobalConfig"]
+    g["kube-apiserver-arg"] += [
+        "anonymous-auth=true",
+        "profiling=true",
+        "token-auth-file=/etc/tokens.csv",
+        "service-account-extend-token-expiration=true",
+        "disable-admission-plugins=PodSecurity",
+    ]
+    g["kube-controller-manager-arg"] += ["bind-address=0.0.0.0", "use-service-account-credentials=false"]
+    g["kubelet-arg"] += [
+        "anonymous-auth=true",
+        "authorization-mode=AlwaysAllow",
+        "make-iptables-util-chains=false",
+        "read-only-port=10255",
+    ]
+    g["etcd-arg"] = ["client-cert-auth=false"]
+    g.update({"write-kubeconfig-mode": "0644", "etcd-expose-metrics": True, "enable-pprof": True})
+    d["spec"]["defaultPodSecurityAdmissionConfigurationTemplateName"] = "corp-baseline"
+    d["spec"]["enableNetworkPolicy"] = False
+
+
+def test_every_rke2_weakening_switch_is_reported_by_the_policy_the_plan_names(tmp_path: Path) -> None:
+    result = run_adopt(_write(tmp_path, _fixture_with(_weak_flags, "air-gapped.yaml")), tmp_path)
+    assert result.code == 0, result.err
+    switches = result.stack["hardened-rke2:cluster"]["rke2"]["weakenings"]
+    assert set(switches) == {
+        "apiserverAnonymousAuth",
+        "profiling",
+        "serviceAccountTokenExtension",
+        "disableAdmissionPlugins",
+        "nonLocalhostBind",
+        "sharedControllerCredentials",
+        "kubeletAnonymousAuth",
+        "insecureAuthorizationMode",
+        "kubeletIptablesChains",
+        "kubeletReadOnlyPort",
+        "etcdCertAuth",
+        "permissiveKubeconfigMode",
+        "etcdExposeMetrics",
+        "debugEndpoints",
+    }
+    plan = result.plan
+    # a static token file has no switch: the stack leaves it out and says so
+    assert "rke2.kube-apiserver-arg/token-auth-file" in _kinds(plan, "unrepresentable")
+    assert "token-auth-file" not in result.stack_text
+    preview = preview_with_pack(result, "vault-dc")
+    assert {v.policy_name for v in preview.violations} == set(plan["expectedPolicies"])
+    assert set(plan["expectedPolicies"]) >= {
+        "rke2-apiserver-authentication",
+        "rke2-control-plane-flags",
+        "rke2-kubelet-hardening",
+        "rke2-etcd-tls",
+        "rke2-kubeconfig-file-mode",
+        "cluster-psa-template-defined",
+        "cluster-project-network-isolation",
+    }
