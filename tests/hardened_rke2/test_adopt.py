@@ -436,3 +436,21 @@ def test_every_rke2_weakening_switch_is_reported_by_the_policy_the_plan_names(tm
         "cluster-psa-template-defined",
         "cluster-project-network-isolation",
     }
+
+
+def test_every_ec2_driver_switch_is_reported_by_the_policy_the_plan_names(tmp_path: Path) -> None:
+    def edit(d: dict[str, Any]) -> None:
+        d["items"][1].update(encryptEbsVolume=False, securityGroupReadonly=False)
+        d["items"][3].update(securityGroupReadonly=False, openPort=["443"], insecureTransport=True)
+
+    result = run_adopt(_write(tmp_path, _fixture_with(edit, "node-driver-ec2.yaml")), tmp_path)
+    assert result.code == 0, result.err
+    pools = {p["name"]: p["driver"] for p in result.stack["hardened-rke2:cluster"]["nodePools"]}
+    assert pools["etcd"]["allowUnencryptedVolume"] is True and pools["etcd"]["allowDriverSecurityGroupRules"]
+    assert pools["web"]["openPorts"] == ["443"]
+    assert "nodePools.web.driver.insecureTransport" in _kinds(result.plan, "unrepresentable")
+    preview = preview_with_pack(result, "shop")
+    assert {v.policy_name for v in preview.violations} == set(result.plan["expectedPolicies"])
+    assert {"machine-ec2-root-volume-encrypted", "machine-no-driver-opened-ports"} <= set(
+        result.plan["expectedPolicies"]
+    )
