@@ -410,6 +410,20 @@ def _metadata(
             continue
         if is_label_key(str(k)) and is_label_value(str(v)):
             labels[str(k)] = str(v)
+        else:
+            covered.add("spec.labels")
+            findings.append(
+                Finding(
+                    key=f"labels.{k}",
+                    source=f"metadata.labels.{k}",
+                    current=str(v),
+                    hardened="a valid label",
+                    kind="unrepresentable",
+                    nsa=("NSA-5.2",),
+                    rolls="none",
+                    note="not a label the blueprint's models accept; the first `pulumi up` removes it",
+                )
+            )
     annotations = {
         str(k): str(v)
         for k, v in sorted((meta.get("annotations") or {}).items())

@@ -104,8 +104,9 @@ def _unsafe_flag(arg: str, flag: str, value: str) -> str | None:
         return "self-signed etcd TLS (NSA-2.14)"
     if arg == "kubelet-arg" and flag == "client-ca-file" and not value.strip():
         return "kubelet client certificate authentication off (NSA-3.8)"
-    if flag in ("tls-min-version",) or (arg == "etcd-arg" and flag == "cipher-suites"):
-        return None  # typed below
+    weak_suites = any(s.strip() not in STRONG_CIPHER_SUITES for s in value.split(","))
+    if arg == "etcd-arg" and flag == "cipher-suites" and weak_suites:
+        return "weak etcd cipher suites (NSA-2.17)"
     return None
 
 
@@ -555,6 +556,15 @@ def _args(out: Rke2Result, config: Mapping[str, Any], version: Rke2Version, weak
         for flag, value in sorted(parsed[key].items()):
             where = f"{key}/{flag}"
             if flag in _TYPED:
+                if (key, flag) not in _RENDERED_TYPED:
+                    unrep(
+                        where,
+                        f"{flag}={value}",
+                        "absent",
+                        ("NSA-2.17", "NSA-4.1"),
+                        _rolls_for(key),
+                        f"the blueprint sets {flag} only where it renders it (a typed setting), not in {key}",
+                    )
                 continue
             if not flag or not all(c.isalnum() or c == "-" for c in flag):
                 unrep(where, value, "absent", ("NSA-5.2",), "none", "not a flag the blueprint can carry")
@@ -618,6 +628,15 @@ _TYPED = {
     "audit-log-mode",
     "audit-log-format",
 }
+
+
+_RENDERED_TYPED = {
+    *((k, f) for k in TLS_COMPONENTS for f in ("tls-min-version", "tls-cipher-suites")),
+    ("kubelet-arg", "pod-max-pids"),
+    ("kubelet-arg", "streaming-connection-idle-timeout"),
+    *(("kube-apiserver-arg", f) for f in _TYPED if f.startswith("audit-")),
+}
+"""Typed flags the blueprint renders, and for which component; elsewhere they cannot be carried."""
 
 
 def _nsa_of(reason: str) -> tuple[str, ...]:

@@ -454,3 +454,34 @@ def test_every_ec2_driver_switch_is_reported_by_the_policy_the_plan_names(tmp_pa
     assert {"machine-ec2-root-volume-encrypted", "machine-no-driver-opened-ports"} <= set(
         result.plan["expectedPolicies"]
     )
+
+
+def test_weak_flags_without_a_switch_are_named_and_left_out(tmp_path: Path) -> None:
+    def edit(d: dict[str, Any]) -> None:
+        g = d["spec"]["rkeConfig"]["machineGlobalConfig"]
+        g["kube-apiserver-arg"] += [
+            "insecure-port=6080",
+            "enable-admission-plugins=AlwaysAdmit,NodeRestriction",
+        ]
+        g["etcd-arg"] = [
+            "auto-tls=true",
+            "cipher-suites=TLS_RSA_WITH_AES_128_CBC_SHA",
+            "tls-min-version=TLS1.2",
+        ]
+        d["metadata"]["labels"] = {"bad label": "x", "team": "vault"}
+
+    result = run_adopt(_write(tmp_path, _fixture_with(edit, "air-gapped.yaml")), tmp_path)
+    assert result.code == 0, result.err
+    assert {
+        "rke2.kube-apiserver-arg/insecure-port",
+        "rke2.kube-apiserver-arg/enable-admission-plugins",
+        "rke2.etcd-arg/auto-tls",
+        "rke2.etcd-arg/cipher-suites",
+        "rke2.etcd-arg/tls-min-version",
+        "labels.bad label",
+    } <= _kinds(result.plan, "unrepresentable")
+    for flag in ("insecure-port", "AlwaysAdmit", "auto-tls", "TLS_RSA_WITH_AES_128_CBC_SHA", "bad label"):
+        assert flag not in result.stack_text
+    assert result.stack["hardened-rke2:cluster"]["labels"] == {"team": "vault"}
+    preview = preview_with_pack(result, "vault-dc")
+    assert {v.policy_name for v in preview.violations} == set(result.plan["expectedPolicies"])
