@@ -485,3 +485,21 @@ def test_weak_flags_without_a_switch_are_named_and_left_out(tmp_path: Path) -> N
     assert result.stack["hardened-rke2:cluster"]["labels"] == {"team": "vault"}
     preview = preview_with_pack(result, "vault-dc")
     assert {v.policy_name for v in preview.violations} == set(result.plan["expectedPolicies"])
+
+
+def test_per_selector_rke2_configs_are_named_because_the_blueprint_has_one_config_for_all_nodes(
+    tmp_path: Path,
+) -> None:
+    def edit(d: dict[str, Any]) -> None:
+        d["spec"]["rkeConfig"]["machineSelectorConfig"].append(
+            {
+                "config": {"kubelet-arg": ["max-pods=250"]},
+                "machineLabelSelector": {"matchLabels": {"rke.cattle.io/worker-role": "true"}},
+            }
+        )
+
+    result = run_adopt(_write(tmp_path, _fixture_with(edit)), tmp_path)
+    assert result.code == 0, result.err
+    [finding] = [f for f in result.plan["findings"] if f["key"] == "rke2.machineSelectorConfig[1]"]
+    assert finding["kind"] == "unrepresentable" and finding["rolls"] == "rke2-config"
+    assert "max-pods" not in result.stack_text
