@@ -144,7 +144,9 @@ def plan_markdown(doc: dict[str, Any], findings: list[Finding]) -> str:
         lines.append("")
         for f in items:
             step += 1
-            if f.switch:
+            if f.switch and f.stack_path and f.stack_path != f.switch:
+                how = f"set `{f.stack_path}` back to {f.hardened} (or remove it) and turn off `{f.switch}`"
+            elif f.switch:
                 how = f"turn off `{f.switch}`"
             elif f.kind == "weakening":
                 how = f"configure `{f.stack_path}`"

@@ -357,6 +357,7 @@ def test_markdown_plan_orders_stages_and_cites_rancher(tmp_path: Path) -> None:
     assert "pkg/controllers/provisioningv2/provisioningcluster/template.go" in text
     assert "pkg/capr/planner/config.go:320-333" in text
     assert "`cluster.nodePools[2].driver.allowPublicIp`" in text
+    assert "set `cluster.rke2.extraArgs.kubelet-arg.read-only-port` back to read-only-port=0" in text
 
 
 @pytest.mark.parametrize(
