@@ -294,11 +294,19 @@ def _unmanaged(path: str, value: Any) -> Finding:
         kind="unrepresentable",
         nsa=("NSA-5.2",),
         rolls="rke2-config" if path.startswith("spec.rkeConfig") else "cluster-agent",
-        note="the rancher2 provider sends only what the program sets (terraform-provider-rancher2 v13.5.0 "
+        note=_IMMUTABLE.get(path.rsplit(".", 1)[-1], "")
+        + "the rancher2 provider sends only what the program sets (terraform-provider-rancher2 v13.5.0 "
         "rancher2/structure_cluster_v2.go expandClusterV2), so the first `pulumi up` removes this; keep a "
-        "copy "
-        "and re-apply it outside the stack if it is needed",
+        "copy and re-apply it outside the stack if it is needed",
     )
+
+
+_IMMUTABLE = {
+    "dataDirectories": "IMMUTABLE once set: Rancher's webhook refuses the change (\"data directory cannot be "
+    'changed after cluster creation", rancher/webhook pkg/resources/provisioning.cattle.io/v1/cluster/'
+    "validator.go:235,295-299), so the first `pulumi up` fails on it — do not adopt such a cluster until the "
+    "blueprint carries data directories; ",
+}
 
 
 def _pod_security(

@@ -504,3 +504,13 @@ def test_per_selector_rke2_configs_are_named_because_the_blueprint_has_one_confi
     [finding] = [f for f in result.plan["findings"] if f["key"] == "rke2.machineSelectorConfig[1]"]
     assert finding["kind"] == "unrepresentable" and finding["rolls"] == "rke2-config"
     assert "max-pods" not in result.stack_text
+
+
+def test_immutable_data_directories_are_flagged_as_blocking_the_first_update(tmp_path: Path) -> None:
+    def edit(d: dict[str, Any]) -> None:
+        d["spec"]["rkeConfig"]["dataDirectories"] = {"k8sDistro": "/data/rke2"}
+
+    result = run_adopt(_write(tmp_path, _fixture_with(edit)), tmp_path)
+    assert result.code == 0, result.err
+    [finding] = [f for f in result.plan["findings"] if f["key"] == "rkeConfig.dataDirectories"]
+    assert finding["kind"] == "unrepresentable" and finding["note"].startswith("IMMUTABLE once set")
