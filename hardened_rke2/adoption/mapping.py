@@ -304,8 +304,8 @@ def _unmanaged(path: str, value: Any) -> Finding:
 _IMMUTABLE = {
     "dataDirectories": "IMMUTABLE once set: Rancher's webhook refuses the change ('data directory cannot be "
     "changed after cluster creation', rancher/webhook 31c772b1 "
-    "pkg/resources/provisioning.cattle.io/v1/cluster/validator.go:235,295-299), so the first `pulumi up` fails "
-    "on it — do not adopt such a cluster until the blueprint carries data directories; ",
+    "pkg/resources/provisioning.cattle.io/v1/cluster/validator.go:235,295-299), so the first `pulumi up` "
+    "fails on it — do not adopt such a cluster until the blueprint carries data directories; ",
 }
 
 
