@@ -222,3 +222,149 @@ def adopt_amazonec2(obj: Mapping[str, Any], pool: str, index: int) -> tuple[dict
     if driver.get("kmsKey") and driver.get("allowUnencryptedVolume"):
         driver.pop("kmsKey")
     return driver, findings
+
+
+# vSphere: `rke-machine-config.cattle.io/v1` `VmwarevsphereConfig` (terraform-provider-rancher2 v13.5.0
+# rancher2/structure_machine_config_v2_vsphere.go, struct machineConfigV2Vmwarevsphere). Counts and sizes are
+# strings there; the blueprint's VsphereDriver takes numbers.
+_VSPHERE_UNMAPPED = (
+    "boot2dockerUrl",
+    "vappIpallocationpolicy",
+    "vappIpprotocol",
+    "vappProperty",
+    "vappTransport",
+    "sshPort",
+    "sshUserGroup",
+)
+_VSPHERE_CREDENTIALS = ("password", "sshPassword", "username")
+
+
+def adopt_vsphere(obj: Mapping[str, Any], pool: str, index: int) -> tuple[dict[str, Any], list[Finding]]:
+    from components.node_pools import VSPHERE_HARDENED_CFGPARAMS
+
+    at = f"VmwarevsphereConfig {obj.get('metadata', {}).get('name')}"
+    findings: list[Finding] = []
+
+    def finding(
+        field: str,
+        current: str,
+        hardened: str,
+        nsa: tuple[str, ...],
+        *,
+        switch: str | None = None,
+        policies: tuple[str, ...] = (),
+        note: str = "",
+        severity: int = 2,
+    ) -> None:
+        findings.append(
+            Finding(
+                key=f"nodePools.{pool}.driver.{field}",
+                source=f"{at}.{field}",
+                current=current,
+                hardened=hardened,
+                kind="weakening" if switch else "unrepresentable",
+                nsa=nsa,
+                rolls="machines",
+                stack_path=f"cluster.nodePools[{index}].driver.{switch}" if switch else None,
+                switch=f"cluster.nodePools[{index}].driver.{switch}" if switch else None,
+                policies=policies,
+                note=note,
+                severity=severity,
+            )
+        )
+
+    driver: dict[str, Any] = {"type": "vsphere"}
+    creation = str(obj.get("creationType") or "template")
+    if creation not in ("template", "library", "vm"):
+        raise AdoptionInputError(
+            f"{at}.creationType: {creation!r}: the blueprint clones from a template, library item or VM only"
+        )
+    driver["creationType"] = creation
+    for key in ("cloneFrom", "datacenter"):
+        if not obj.get(key):
+            raise AdoptionInputError(f"{at}.{key}: required by the blueprint's vsphere driver")
+        driver[key] = str(obj[key])
+    if bool(obj.get("datastore")) == bool(obj.get("datastoreCluster")):
+        raise AdoptionInputError(
+            f"{at}.datastore: the blueprint needs exactly one of datastore or datastoreCluster"
+        )
+    networks = obj.get("network") or []
+    if not isinstance(networks, list) or not networks:
+        raise AdoptionInputError(f"{at}.network: the blueprint needs at least one network")
+    driver["networks"] = [str(n) for n in networks]
+    for key in ("contentLibrary", "datastore", "datastoreCluster", "folder", "pool", "hostsystem", "sshUser"):
+        if obj.get(key):
+            driver[key] = str(obj[key])
+    for key, name, low in (
+        ("cpuCount", "cpuCount", 1),
+        ("memorySize", "memoryMb", 1024),
+        ("diskSize", "diskSizeMb", 10240),
+    ):
+        raw = str(obj.get(key) or "")
+        if raw.isdigit() and int(raw) >= low:
+            driver[name] = int(raw)
+        elif raw:
+            finding(key, raw, f">= {low}", ("NSA-5.2",), note="outside what the blueprint accepts")
+    for key, name in (("tag", "tags"), ("customAttribute", "customAttributes")):
+        if obj.get(key):
+            driver[name] = [str(t) for t in obj[key]]
+    timeout = str(obj.get("gracefulShutdownTimeout") or "")
+    if timeout.isdigit():
+        driver["gracefulShutdownTimeoutSeconds"] = int(timeout)
+    if obj.get("cloudConfig"):
+        driver["userData"] = str(obj["cloudConfig"])
+    hardened = {k.lower(): (k, v) for k, v in VSPHERE_HARDENED_CFGPARAMS.items()}
+    extra: dict[str, str] = {}
+    overrides = []
+    for entry in obj.get("cfgparam") or []:
+        key, _, value = str(entry).partition("=")
+        known = hardened.get(key.lower())
+        if known and known[1].lower() == value.lower():
+            continue
+        extra[key] = value
+        if known:
+            overrides.append(f"{key}={value}")
+    if extra:
+        driver["cfgparams"] = extra
+    if overrides:
+        driver["allowVmxOverrides"] = True
+        finding(
+            "cfgparam",
+            ", ".join(overrides),
+            "the vSphere hardening guide's VM settings",
+            ("NSA-5.2",),
+            switch="allowVmxOverrides",
+            policies=("machine-vsphere-vmx-hardening",),
+            note="VM advanced settings weaker than the vSphere hardening guide",
+            severity=2,
+        )
+    if obj.get("cloudinit"):
+        finding(
+            "cloudinit",
+            "set",
+            "cloud-config in cloudConfig",
+            ("NSA-5.2",),
+            severity=3,
+            note="the blueprint delivers cloud-init through cloudConfig (with the CIS host preparation)",
+        )
+    for key in _VSPHERE_UNMAPPED:
+        if obj.get(key) not in (None, "", False, []):
+            finding(
+                key,
+                "set",
+                "not offered by the blueprint",
+                ("NSA-5.2",),
+                severity=3,
+                note="the new machine config leaves it out",
+            )
+    for key in _VSPHERE_CREDENTIALS:
+        if obj.get(key):
+            finding(
+                key,
+                "set (not shown)",
+                "a cloud credential",
+                ("NSA-2.18",),
+                severity=0,
+                note="inline credentials are never copied; the pool uses its cloud credential",
+            )
+    return driver, findings

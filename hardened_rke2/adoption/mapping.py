@@ -21,7 +21,7 @@ from components.node_pools import MACHINE_CONFIG_KINDS
 from components.pod_security import BUILTIN_RESTRICTED
 from components.rke2_config import Rke2Version
 from components.versions import DEFAULT_RANCHER_LINE, PINS, RANCHER_LINES
-from hardened_rke2.adoption.drivers import adopt_amazonec2
+from hardened_rke2.adoption.drivers import adopt_amazonec2, adopt_vsphere
 from hardened_rke2.adoption.findings import Finding
 from hardened_rke2.adoption.rke2 import adopt_rke2
 from hardened_rke2.adoption.source import AdoptionInputError, AdoptionSource
@@ -871,19 +871,20 @@ def _pools(
                 findings.append(_unmanaged(f"{at}.{key}", pool[key]))
         driver_type = next((t for t, k in MACHINE_CONFIG_KINDS.items() if k == kind), None)
         obj = source.machine_configs.get((kind, ref_name))
-        if driver_type != "amazonec2":
+        adopt_driver = _DRIVERS.get(driver_type or "")
+        if adopt_driver is None:
             raise AdoptionInputError(
-                f"{at}.machineConfigRef.kind: {kind}: adopt maps Amazonec2Config machine configs only "
-                "(the blueprint's vSphere, Harvester and DigitalOcean pools are not mapped yet)"
+                f"{at}.machineConfigRef.kind: {kind}: adopt maps Amazonec2Config and VmwarevsphereConfig "
+                "machine configs only (the blueprint's Harvester and DigitalOcean pools are not mapped yet)"
             )
         if obj is None:
             raise AdoptionInputError(
                 f"{at}.machineConfigRef: {kind} {ref_name} is not in the input (fix: export the Cluster "
-                f"with its "
-                f"machine configs as one List: `kubectl get clusters.provisioning.cattle.io/<cluster>,"
-                f"{kind.lower()}s.rke-machine-config.cattle.io/{ref_name} -n {namespace} -o yaml`)"
+                f"with its machine configs as one List: `kubectl get -n {namespace} -o yaml "
+                f"clusters.provisioning.cattle.io/<cluster> {kind.lower()}s.rke-machine-config.cattle.io/"
+                f"{ref_name} ...`)"
             )
-        driver, driver_findings = adopt_amazonec2(obj, name, i)
+        driver, driver_findings = adopt_driver(obj, name, i)
         entry["driver"] = driver
         findings += driver_findings
         refs.append(MachineConfigRef(pool=name, kind=kind, name=ref_name, namespace=namespace))
@@ -904,6 +905,9 @@ def _pools(
             "the rollout (" + ", ".join(r.rancher_id for r in refs) + ")."
         )
     return out
+
+
+_DRIVERS = {"amazonec2": adopt_amazonec2, "vsphere": adopt_vsphere}
 
 
 def _production_layout(pools: list[dict[str, Any]]) -> bool:

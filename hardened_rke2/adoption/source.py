@@ -1,6 +1,6 @@
 """Reading what `adopt --cluster FILE` is given: a Rancher `provisioning.cattle.io/v1` `Cluster`, alone or in
-a `List` with the machine configs its pools reference (what `kubectl get clusters.provisioning.cattle.io,
-amazonec2configs.rke-machine-config.cattle.io -n fleet-default -o yaml` prints).
+a `List` with the machine configs its pools reference (what `kubectl get -n fleet-default -o yaml
+clusters.provisioning.cattle.io/<name> amazonec2configs.rke-machine-config.cattle.io/<config> ...` prints).
 
 Field names follow Rancher's API types (rancher/rancher v2.13.8 pkg/apis/provisioning.cattle.io/v1/
 cluster_types.go, pkg/apis/rke.cattle.io/v1/cluster_configuration_types.go). The file is read with the

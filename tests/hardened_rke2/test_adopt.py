@@ -273,11 +273,11 @@ def _fixture_with(edit: Any, name: str = "default-custom.yaml") -> dict[str, Any
         (
             _fixture_with(
                 lambda d: d["items"][0]["spec"]["rkeConfig"]["machinePools"][0]["machineConfigRef"].update(
-                    kind="VmwarevsphereConfig"
+                    kind="HarvesterConfig"
                 ),
                 "node-driver-ec2.yaml",
             ),
-            r"machinePools\[0\].machineConfigRef.kind: VmwarevsphereConfig",
+            r"machinePools\[0\].machineConfigRef.kind: HarvesterConfig",
         ),
         (
             _fixture_with(lambda d: d["items"][1].pop("securityGroup"), "node-driver-ec2.yaml"),
@@ -514,3 +514,47 @@ def test_immutable_data_directories_are_flagged_as_blocking_the_first_update(tmp
     assert result.code == 0, result.err
     [finding] = [f for f in result.plan["findings"] if f["key"] == "rkeConfig.dataDirectories"]
     assert finding["kind"] == "unrepresentable" and finding["note"].startswith("IMMUTABLE once set")
+
+
+def _vsphere(name: str, overrides: list[str]) -> dict[str, Any]:
+    return {
+        "apiVersion": "rke-machine-config.cattle.io/v1",
+        "kind": "VmwarevsphereConfig",
+        "metadata": {"name": name, "namespace": "fleet-default"},
+        "creationType": "template",
+        "cloneFrom": "/dc1/vm/templates/sles-15-sp6",
+        "datacenter": "/dc1",
+        "datastore": "/dc1/datastore/ssd",
+        "folder": "/dc1/vm/shop",
+        "network": ["/dc1/network/shop"],
+        "cpuCount": "4",
+        "memorySize": "8192",
+        "diskSize": "40960",
+        "cfgparam": ["disk.enableUUID=TRUE", *overrides],
+        "password": "vsphere-admin-password",
+        "os": "linux",
+    }
+
+
+def test_vsphere_pools_map_and_vmx_overrides_use_the_named_switch(tmp_path: Path) -> None:
+    def edit(d: dict[str, Any]) -> None:
+        pools = d["items"][0]["spec"]["rkeConfig"]["machinePools"]
+        names = []
+        for pool in pools:
+            pool["machineConfigRef"]["kind"] = "VmwarevsphereConfig"
+            names.append(pool["machineConfigRef"]["name"])
+        d["items"][1:] = [
+            _vsphere(n, ["isolation.tools.copy.disable=FALSE"] if i == 2 else ["numa.autosize=TRUE"])
+            for i, n in enumerate(names)
+        ]
+
+    result = run_adopt(_write(tmp_path, _fixture_with(edit, "node-driver-ec2.yaml")), tmp_path)
+    assert result.code == 0, result.err
+    drivers = [p["driver"] for p in result.stack["hardened-rke2:cluster"]["nodePools"]]
+    assert [d["type"] for d in drivers] == ["vsphere"] * 3
+    assert drivers[0]["cfgparams"] == {"numa.autosize": "TRUE"} and "allowVmxOverrides" not in drivers[0]
+    assert drivers[2]["allowVmxOverrides"] is True and drivers[2]["memoryMb"] == 8192
+    assert "vsphere-admin-password" not in result.stack_text + result.plan_file.read_text()
+    preview = preview_with_pack(result, "shop")
+    assert {v.policy_name for v in preview.violations} == set(result.plan["expectedPolicies"])
+    assert "machine-vsphere-vmx-hardening" in result.plan["expectedPolicies"]
