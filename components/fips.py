@@ -63,7 +63,7 @@ def fips_problems(
     multus: bool,
     secrets_encryption_provider: str,
     cipher_suites: Sequence[str],
-    extra_args: Mapping[str, Mapping[str, Any]],
+    extra_args: Mapping[Any, Mapping[str, Any]],
     labels: Mapping[str, str],
 ) -> list[Problem]:
     """Every non-FIPS choice of a cluster marked FIPS (paths relative to the cluster args)."""

@@ -47,6 +47,11 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def _level(policy: Policy) -> str:
+    level = policy.enforcement_level
+    return level.value if level is not None else "the pack's level"  # PolicyPack(enforcement_level=...)
+
+
 def _default(spec: Mapping[str, Any]) -> str:
     return f"`{json.dumps(spec['default'])}`" if "default" in spec else "—"
 
@@ -81,7 +86,7 @@ def render(policies: Sequence[Policy]) -> str:
     only_common = [p for p in policies if set(_properties(p)) <= set(_COMMON)]
     for p in only_common:
         knobs = ", ".join(f"`{k}`" for k in _COMMON if k in _properties(p))
-        lines.append(f"- `{p.name}` ({p.enforcement_level.value}): {knobs}")
+        lines.append(f"- `{p.name}` ({_level(p)}): {knobs}")
     lines += [
         "",
         "Policies with their own knobs (besides the shared ones they list):",
@@ -98,7 +103,7 @@ def render(policies: Sequence[Policy]) -> str:
         for i, knob in enumerate(own):
             spec = props[knob]
             name = f"`{p.name}` (+ {shared})" if i == 0 else ""
-            level = p.enforcement_level.value if i == 0 else ""
+            level = _level(p) if i == 0 else ""
             lines.append(
                 f"| {name} | {level} | `{knob}` | {_cell(_type(spec))} | {_cell(_default(spec))} | "
                 f"{_cell(str(spec.get('description', '')))} |"
