@@ -333,3 +333,18 @@ def test_credentials_never_come_from_the_repository(path: Path) -> None:
         value = defined.get(name)
         assert value is None or str(value) == "${{ secrets." + name + " }}", f"{path.name}: {name}={value}"
     assert "--secret-config" not in text and "rancher2:tokenKey" not in text
+
+
+def test_every_repository_path_any_script_names_exists() -> None:
+    # Also the words of other commands (pip's requirements file, …): a word starting with a top-level
+    # directory of the repository is a path into it.
+    tops = {p.name for p in REPO_ROOT.iterdir() if p.is_dir() and not p.name.startswith(".")}
+    named = 0
+    for script in _all_scripts():
+        for words in _commands(script):
+            for word in words:
+                value = word.partition("=")[2] if word.startswith("--") else word
+                if value.split("/")[0] in tops and "/" in value:
+                    _assert_path(script.where, value.rstrip("/"))
+                    named += 1
+    assert named > 0
