@@ -25,6 +25,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 
 from components import node_pools as np_mod
 from components.audit_policy import RKE2_AUDIT_POLICY_PATH, AuditPolicyArgs
+from components.fips import FIPS_LABEL, ComplianceArgs, fips_problems
 from components.handles import ClusterHandle
 from components.host_prep import host_prep_script
 from components.kube_names import DnsLabel, LabelKey, LabelValue
@@ -283,6 +284,8 @@ class HardenedClusterArgs(HardenedModel):
     """TTL of the dedicated Rancher token behind the Kubernetes provider; once expired it is replaced by
     the next update that refreshes first (`refresh: always`, docs/tokens.md). The policy pack's default
     maximum is 24 h; at most `rancher.tokenMaxTtlMinutes`."""
+    compliance: ComplianceArgs = Field(default_factory=ComplianceArgs)
+    """Compliance regimes beyond the hardening every cluster gets: `fips: true` for FIPS 140 mode."""
     labels: dict[LabelKey, LabelValue] = Field(default_factory=dict)
     """Labels of the Rancher cluster object."""
     annotations: dict[str, str] = Field(default_factory=dict)
@@ -303,6 +306,17 @@ class HardenedClusterArgs(HardenedModel):
     def _cross_checks(self) -> HardenedClusterArgs:
         problems = ProblemList()
         problems.extend(self.rke2.problems(self.kubernetes_version, path=("rke2",)))
+        problems.extend(
+            fips_problems(
+                self.compliance,
+                cni=self.network.cni,
+                multus=self.network.multus,
+                secrets_encryption_provider=self.rke2.secrets_encryption_provider,
+                cipher_suites=self.rke2.cipher_suites(self.compliance.fips),
+                extra_args=self.rke2.extra_args,
+                labels=self.labels,
+            )
+        )
         try:
             np_mod.validate_layout(self.node_pools, self.production, field="nodePools")
         except ConfigProblems as exc:
@@ -319,6 +333,11 @@ class HardenedClusterArgs(HardenedModel):
     @property
     def is_custom(self) -> bool:
         return all(p.is_custom for p in self.node_pools)
+
+    def cluster_labels(self) -> dict[str, str]:
+        """The ClusterV2's labels: the user's, plus the FIPS mark the policy pack keys on."""
+        marks = {FIPS_LABEL: "true"} if self.compliance.fips else {}
+        return dict(sorted({**self.labels, **marks}.items()))
 
 
 def _drain(args: UpgradeStrategyArgs) -> dict[str, Any]:
@@ -375,6 +394,7 @@ def render_node_config(a: HardenedClusterArgs) -> RenderedRke2Config:
         system_default_registry=a.registries.system_default_registry,
         apiserver_flags=a.audit.apiserver_flags(),
         extra_keys=rke2_extra_keys(a),
+        fips=a.compliance.fips,
     )
 
 
@@ -533,7 +553,7 @@ def cluster_inputs(
         "local_auth_endpoint": rancher2.ClusterV2LocalAuthEndpointArgs(
             enabled=ace.enabled, fqdn=ace.fqdn, ca_certs=ace.ca_certs
         ),
-        "labels": dict(sorted(a.labels.items())) or None,
+        "labels": a.cluster_labels() or None,
         "annotations": dict(sorted(a.annotations.items())) or None,
         "rke_config": rancher2.ClusterV2RkeConfigArgs(
             machine_global_config=rendered.global_yaml,
@@ -677,7 +697,7 @@ class HardenedCluster(pulumi.ComponentResource):
         self.registration_command = pulumi.Output.secret(
             self.cluster.cluster_registration_token.apply(lambda t: (t.node_command or "") if t else "")
         )
-        self.host_prep_script = host_prep_script() if a.is_custom else None
+        self.host_prep_script = host_prep_script(fips=a.compliance.fips) if a.is_custom else None
         self.registration_commands: pulumi.Output[dict[str, str]] = pulumi.Output.secret(
             self.registration_command.apply(functools.partial(registration_commands, a))
         )

@@ -248,16 +248,19 @@ def render_node_cloud_init(
     return render_cloud_config(merge_cloud_config(user, *extras, field=field))
 
 
-def host_prep_script() -> str:
+def host_prep_script(*, fips: bool = False) -> str:
     """POSIX shell script that prepares a custom (bring-your-own) node for RKE2's CIS profile.
 
     Idempotent: it only creates what is missing and only rewrites the sysctl file when its content
     differs. Run it as root before the registration command. The sysctl directory can be redirected
     with HARDENED_RKE2_SYSCTL_DIR (used by the tests; leave it unset on real nodes).
+    With `fips` (a FIPS cluster) it first refuses a node that is not x86_64 or whose kernel is not in FIPS
+    mode (`/proc/sys/crypto/fips_enabled`; HARDENED_RKE2_FIPS_FLAG_FILE redirects it for the tests).
     The script is the packaged template `components/templates/host-prep.sh`.
     """
     return render_template(
         HOST_PREP_TEMPLATE,
+        REQUIRE_FIPS="1" if fips else "0",
         ETCD_USER=shell_word(ETCD_USER),
         ETCD_GROUP=shell_word(ETCD_GROUP),
         SYSCTL_DIR=shell_word(SYSCTL_DIR),

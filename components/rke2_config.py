@@ -23,6 +23,7 @@ from pydantic import Field, field_validator
 from components.model import HardenedModel
 from components.net_types import SubjectAltName
 from components.problems import Problem
+from components.tls import FIPS_CIPHER_SUITES
 
 # --- allow-list -------------------------------------------------------------------------------------
 
@@ -347,6 +348,13 @@ class Rke2ConfigArgs(HardenedModel):
             raise ValueError("must be a duration like '5m' between 1s and 4h (0 disables the timeout)")
         return v
 
+    def cipher_suites(self, fips: bool = False) -> tuple[str, ...]:
+        """The TLS 1.2 suites to render: the FIPS-approved ones on a FIPS cluster unless the user chose a list
+        (a non-FIPS choice is then a config problem, see `components.fips`)."""
+        if fips and "tls_cipher_suites" not in self.model_fields_set:
+            return FIPS_CIPHER_SUITES
+        return self.tls_cipher_suites
+
     def problems(self, kubernetes_version: str, path: Sequence[str | int] = ("rke2",)) -> list[Problem]:
         """Version- and cross-field checks (the field validators ran already)."""
         out: list[Problem] = []
@@ -495,14 +503,30 @@ def render_args(flags: Mapping[str, str]) -> list[str]:
     return [f"{k}={flags[k]}" for k in sorted(flags)]
 
 
-def hardened_component_flags(args: Rke2ConfigArgs) -> dict[str, dict[str, str]]:
-    """The hardened flags per component, before user extra args."""
-    tls = {"tls-min-version": args.tls_min_version, "tls-cipher-suites": ",".join(args.tls_cipher_suites)}
+# Every component that takes a TLS cipher list, and the flag it takes it with (etcd calls it `cipher-suites`).
+CIPHER_LIST_FLAGS: dict[str, str] = {
+    "kube-apiserver-arg": "tls-cipher-suites",
+    "kube-controller-manager-arg": "tls-cipher-suites",
+    "kube-scheduler-arg": "tls-cipher-suites",
+    "kubelet-arg": "tls-cipher-suites",
+    "etcd-arg": "cipher-suites",
+}
+
+
+def hardened_component_flags(args: Rke2ConfigArgs, *, fips: bool = False) -> dict[str, dict[str, str]]:
+    """The hardened flags per component, before user extra args. On a FIPS cluster etcd's cipher list is
+    pinned too (elsewhere RKE2's etcd default is kept)."""
+    suites = ",".join(args.cipher_suites(fips))
     flags: dict[str, dict[str, str]] = {
         k: {f: h.value for f, h in v.items()} for k, v in HARDENED_FLAGS.items()
     }
     for key in ("kube-apiserver-arg", "kube-controller-manager-arg", "kube-scheduler-arg", "kubelet-arg"):
-        flags[key].update(tls)
+        flags[key].update({"tls-min-version": args.tls_min_version, CIPHER_LIST_FLAGS[key]: suites})
+    if fips:
+        # RKE2 writes etcd-arg entries into etcd's config file (rancher/rke2 pkg/executor/staticpod/
+        # staticpod.go:414 -> k3s pkg/daemons/executor ETCDConfig.ToConfigFile), reading each value as YAML:
+        # only a flow list `[a,b]` becomes the list etcd's `cipher-suites` key needs; `a,b` stays a string.
+        flags["etcd-arg"] = {CIPHER_LIST_FLAGS["etcd-arg"]: f"[{suites}]"}
     flags["kubelet-arg"]["pod-max-pids"] = str(args.pod_max_pids)
     flags["kubelet-arg"]["streaming-connection-idle-timeout"] = args.streaming_connection_idle_timeout
     return flags
@@ -536,18 +560,20 @@ def render(
     system_default_registry: str | None = None,
     apiserver_flags: Mapping[str, str] | None = None,
     extra_keys: Mapping[str, str] | None = None,
+    fips: bool = False,
 ) -> RenderedRke2Config:
     """Render the config; raises ValueError if any emitted key would be dropped by Rancher.
 
     `apiserver_flags` are component-owned kube-apiserver flags (the audit flags); `extra_keys` are
-    component-owned top-level keys (e.g. an inline `audit-policy-file`).
+    component-owned top-level keys (e.g. an inline `audit-policy-file`). `fips`: render the FIPS choices
+    (FIPS-approved cipher lists on every component that takes one, etcd included; see `components.fips`).
     """
     problems = args.problems(kubernetes_version)
     if problems:
         raise ValueError("; ".join(p.render() for p in problems))
     version = Rke2Version.parse(kubernetes_version)
     allowed = allow_list()
-    flags = hardened_component_flags(args)
+    flags = hardened_component_flags(args, fips=fips)
     flags["kube-apiserver-arg"].update(apiserver_flags or {})
     for arg_key, extra in args.extra_args.items():
         flags.setdefault(arg_key, {}).update({f: _scalar(v) for f, v in extra.items()})

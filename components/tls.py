@@ -47,3 +47,31 @@ def pem_certificates(value: str, what: str = "the value") -> str:
 def certificate_authority_data(pem: str) -> str:
     """The kubeconfig form of a CA bundle: `clusters[].cluster.certificate-authority-data`."""
     return base64.b64encode(pem.encode()).decode()
+
+
+# --- FIPS 140 --------------------------------------------------------------------------------------------
+# The TLS 1.2 suites Go allows in FIPS-only mode: golang/go src/crypto/tls/defaults.go
+# `defaultCipherSuitesFIPS` (Go 1.23+; NIST SP 800-52r2 via BoringSSL's fips_202205 policy). RKE2 builds
+# every component with GOEXPERIMENT=boringcrypto (rancher/rke2 scripts/build-binary:54-56), which makes
+# BoringCrypto do the cryptography but does not restrict the suites a component offers: the ChaCha20-Poly1305
+# suites (not FIPS-approved) stay on unless the cipher list leaves them out. TLS 1.3 suites are not
+# configurable in Go; its FIPS set (AES-GCM) is chosen by Go itself.
+FIPS_CIPHER_SUITES: tuple[str, ...] = (
+    "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+    "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+    "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+    "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+)
+
+
+def non_fips_cipher_suites(suites: tuple[str, ...] | list[str]) -> list[str]:
+    """The suites of `suites` that are not FIPS-approved (in order)."""
+    return [s for s in suites if s not in FIPS_CIPHER_SUITES]
+
+
+def cipher_list(value: str) -> list[str]:
+    """A cipher-suite flag value as a list: `a,b` or etcd's YAML flow form `[a,b]`."""
+    text = value.strip()
+    if text.startswith("[") and text.endswith("]"):
+        text = text[1:-1]
+    return [s.strip().strip("'\"") for s in text.split(",") if s.strip()]

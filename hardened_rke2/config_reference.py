@@ -58,6 +58,8 @@ WEAKENING_POLICIES: dict[str, tuple[str, ...]] = {
     "cluster.rke2.weakenings.kubeletReadOnlyPort": ("rke2-kubelet-hardening",),
     "cluster.rke2.weakenings.kubeletIptablesChains": ("rke2-control-plane-flags",),
     "cluster.rke2.weakenings.etcdExposeMetrics": ("rke2-control-plane-flags",),
+    "cluster.compliance.weakenings.nonFipsCni": ("rke2-fips-choices",),
+    "cluster.compliance.weakenings.nonFipsCipherSuites": ("rke2-fips-choices",),
     "cluster.rke2.weakenings.debugEndpoints": ("rke2-control-plane-flags",),
     "cluster.rke2.weakenings.disableAdmissionPlugins": ("rke2-control-plane-flags",),
     "cluster.rke2.weakenings.etcdCertAuth": ("rke2-etcd-tls",),

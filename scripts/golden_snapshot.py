@@ -35,6 +35,7 @@ STACKS: dict[str, list[str]] = {
     "dev": ["--stack", "dev"],
     "prod": ["--stack", "prod"],
     "management": ["--stack", "management"],
+    "fips": ["--stack", "fips"],
     "team-dev": ["--project", TEAM, "--stack", "dev", *TEAM_FILES],
     "team-broken": ["--project", TEAM, "--stack", "broken", *TEAM_FILES],
 }

@@ -13,6 +13,24 @@ if [ "$(id -u)" != "0" ]; then
   exit 1
 fi
 
+# FIPS 140 cluster (compliance.fips): RKE2's FIPS build is linux/amd64 only, and the node's kernel must run in
+# FIPS mode (booted with fips=1). Refuse the node before anything is changed; see docs/fips.md.
+REQUIRE_FIPS=@{REQUIRE_FIPS}
+if [ "$REQUIRE_FIPS" = "1" ]; then
+  arch="$(uname -m)"
+  if [ "$arch" != "x86_64" ]; then
+    echo "hardened-rke2: this is a FIPS cluster and RKE2 is FIPS-built for linux/amd64 only; this node is $arch" >&2
+    exit 1
+  fi
+  fips_flag="${HARDENED_RKE2_FIPS_FLAG_FILE:-/proc/sys/crypto/fips_enabled}"
+  if [ "$(cat "$fips_flag" 2>/dev/null || echo 0)" != "1" ]; then
+    echo "hardened-rke2: this is a FIPS cluster and the kernel is not in FIPS mode ($fips_flag is not 1):" >&2
+    echo "hardened-rke2: enable the OS's FIPS mode (e.g. 'fips-mode-setup --enable' on RHEL, 'pro enable fips' on Ubuntu), reboot, and run this again" >&2
+    exit 1
+  fi
+  echo "hardened-rke2: kernel FIPS mode is on"
+fi
+
 nologin=/bin/false
 for candidate in /usr/sbin/nologin /sbin/nologin; do
   if [ -x "$candidate" ]; then nologin="$candidate"; break; fi

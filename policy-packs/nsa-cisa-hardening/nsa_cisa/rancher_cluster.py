@@ -1150,3 +1150,92 @@ def check_psact_exemptions(props: Mapping[str, Any], cfg: Mapping[str, Any]) -> 
 
 def _glob_in(value: str, patterns: set[str]) -> bool:
     return any(fnmatch.fnmatchcase(value, p) for p in patterns)
+
+
+# ---------------------------------------------------------------------------------------- FIPS 140
+
+FIPS_LABEL = "hardened-rke2.io/fips"
+"""What `components.fips` puts on the ClusterV2 of a FIPS cluster (value "true")."""
+FIPS_URL = "https://docs.rke2.io/security/fips_support"
+# Go's FIPS-approved TLS 1.2 suites (golang/go src/crypto/tls/defaults.go `defaultCipherSuitesFIPS`); the
+# same list as components/tls.py FIPS_CIPHER_SUITES (the pack cannot import components; a test compares).
+FIPS_CIPHER_SUITES = (
+    "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+    "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+    "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+    "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+)
+# Every component that takes a cipher list, with its flag (etcd's is `cipher-suites`).
+FIPS_CIPHER_FLAGS = (
+    ("kube-apiserver-arg", "tls-cipher-suites"),
+    ("kube-controller-manager-arg", "tls-cipher-suites"),
+    ("kube-scheduler-arg", "tls-cipher-suites"),
+    ("kubelet-arg", "tls-cipher-suites"),
+    ("etcd-arg", "cipher-suites"),
+)
+
+
+def is_fips_cluster(props: Mapping[str, Any]) -> bool:
+    labels = props.get("labels")
+    return rp.is_mapping(labels) and rp.as_text(labels.get(FIPS_LABEL)) == "true"
+
+
+@GROUP.policy(
+    name="rke2-fips-choices",
+    description=f"A cluster labelled {FIPS_LABEL}=true makes only FIPS choices: an RKE2 release, the Canal "
+    "CNI, the aescbc secrets-encryption provider, FIPS-approved TLS cipher suites on every component that "
+    "takes a list.",
+    severity="high",
+    nsa=("NSA-2.17", "NSA-2.19"),
+    url=FIPS_URL,
+    remediation_steps="Use cni: canal (no multus), leave secrets-encryption-provider at aescbc, and give "
+    "kube-apiserver/kube-controller-manager/kube-scheduler/kubelet tls-cipher-suites and etcd cipher-suites "
+    "only ECDHE-ECDSA/RSA AES-GCM suites (HardenedCluster with compliance.fips: true does all of this).",
+)
+def check_fips_choices(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
+    """Sources: rancher/rke2-docs docs/security/fips_support.md (RKE2's BoringCrypto build, line 48: only
+    Canal is rebuilt for FIPS), docs/security/secrets_encryption.md:19-20 (only aescbc); Go's FIPS suites."""
+    if not is_fips_cluster(props):
+        return []
+    layers = _layers(props)
+    out: list[str] = []
+    version = props.get("kubernetesVersion")
+    if not (isinstance(version, str) and "+rke2r" in version):
+        out.append(
+            f"kubernetesVersion {safe_repr(version)} is not an RKE2 release: RKE2's FIPS enablement covers "
+            "RKE2 builds only"
+        )
+    for layer in layers:
+        if layer.has("cni"):
+            names = rp.cni_list(layer.get("cni"))
+            other = [n for n in names or [] if n != "canal"]
+            if names is None or not names or other:
+                shown = ", ".join(other) if other else safe_repr(layer.get("cni"))
+                out.append(f"{layer.where}: cni {shown}: only canal is rebuilt for FIPS")
+        if layer.has("secrets-encryption-provider"):
+            value = rp.as_text(layer.get("secrets-encryption-provider"))
+            if value != "aescbc":
+                out.append(
+                    f"{layer.where}: secrets-encryption-provider {safe_repr(value)}: FIPS 140 compliance "
+                    "is only available with aescbc"
+                )
+    for key, flag in FIPS_CIPHER_FLAGS:
+        found = list(rp.arg_layers(layers, key))
+        if not found:
+            out.append(
+                f"{key} does not set {flag}: the component offers Go's default suites, which include the "
+                "non-FIPS ChaCha20-Poly1305 ones"
+            )
+        for layer, args in found:
+            value = args.get(flag)
+            if value is None:
+                out.append(f"{layer.where} {key}: {flag} is not set (Go's default list has non-FIPS suites)")
+                continue
+            # etcd's value is a YAML flow list (`[a,b]`), which RKE2 writes into etcd's config file.
+            listed = [s.strip().strip("'\"") for s in value.strip().strip("[]").split(",") if s.strip()]
+            other = [s for s in listed if s not in FIPS_CIPHER_SUITES]
+            if other or not listed:
+                out.append(
+                    f"{layer.where} {key} {flag}: not FIPS-approved: {', '.join(other) or 'empty list'}"
+                )
+    return out
