@@ -30,6 +30,7 @@ from hardened_rke2.analysis.errors import (
 from hardened_rke2.analysis.packs import pack_import_scope
 from hardened_rke2.analysis.results import Violation
 from hardened_rke2.capture import STACK_TYPE, CapturedResource
+from hardened_rke2.evidence import assessment_results_text, catalogue_pack
 from hardened_rke2.exit_codes import EXIT_BROKEN_PIPE, EXIT_OK, EXIT_PROGRAM, EXIT_USAGE
 from hardened_rke2.plan import AgainstFileError, Plan, diff_previews, load_against, render_plan
 from hardened_rke2.preview import PreviewResult, preview_project
@@ -51,7 +52,7 @@ DEFAULT_PACK = Path("policy-packs") / "nsa-cisa-hardening"
 # Commands beyond `preview` and `controls` live in modules of their own, one command each. A module has
 # `NAME`, `HELP`, `configure(parser)` (adds its flags) and `run(args, out, err) -> int` (an exit code from
 # `hardened_rke2.exit_codes`). Listing it here is all it takes to add one.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("hardened_rke2.evidence",)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -107,6 +108,11 @@ def _parser() -> argparse.ArgumentParser:
     pv.add_argument("--report-md", metavar="FILE", help="write a Markdown report")
     pv.add_argument("--report-sarif", metavar="FILE", help="write a SARIF 2.1.0 report")
     pv.add_argument("--report-json", metavar="FILE", help="write the JSON report")
+    pv.add_argument(
+        "--report-oscal",
+        metavar="FILE",
+        help="write OSCAL assessment results (needs the NSA/CISA pack among --policy-pack; docs/evidence.md)",
+    )
     pv.add_argument(
         "--policy-pack-mode",
         choices=("inprocess", "subprocess"),
@@ -225,6 +231,7 @@ _REPORT_FLAGS = (
     ("--report-json", "report_json"),
     ("--report-sarif", "report_sarif"),
     ("--report-md", "report_md"),
+    ("--report-oscal", "report_oscal"),
 )
 
 
@@ -251,6 +258,11 @@ def report_path_problems(args: argparse.Namespace) -> list[str]:
             seen.setdefault(resolved, flag)
         except (OSError, ValueError) as e:
             problems.append(f"{flag} {value}: not a usable path ({e})")
+    if getattr(args, "report_oscal", None) and catalogue_pack(getattr(args, "policy_pack", [])) is None:
+        problems.append(
+            f"--report-oscal {args.report_oscal}: needs the NSA/CISA policy pack (its control catalogue) "
+            f"among --policy-pack, e.g. --policy-pack {DEFAULT_PACK}"
+        )
     return problems
 
 
@@ -398,12 +410,15 @@ def _write_reports(
     report_json = _with_suffix(args.report_json, suffix)
     report_sarif = _with_suffix(args.report_sarif, suffix)
     report_md = _with_suffix(args.report_md, suffix)
+    report_oscal = _with_suffix(getattr(args, "report_oscal", None), suffix)
     if report_json and "--report-json" not in unusable:
         write_json(report_json, _json_doc(result, plan))
     if report_sarif and "--report-sarif" not in unusable:
         write_json(report_sarif, to_sarif(result, base_dir=_repository_root(project_dir)))
     if report_md and "--report-md" not in unusable:
         Path(report_md).write_text(to_markdown(result) + "\n", encoding="utf-8")
+    if report_oscal and "--report-oscal" not in unusable:
+        Path(report_oscal).write_text(assessment_results_text(result, args.policy_pack), encoding="utf-8")
 
 
 def _print_result(

@@ -1,0 +1,250 @@
+"""`hardened-rke2 evidence --stack NAME --out DIR`: what to hand an auditor for one stack, in one folder.
+
+One offline preview with the NSA/CISA pack, written as:
+- `evidence.md`: every recommendation of the catalogue with the setting that implements it, the policies
+  that check it (with their levels) and this stack's result, or why the preview cannot decide it;
+- `results.sarif`: the SARIF 2.1.0 report for code scanning;
+- `assessment-results.json`, `component-definition.json`, `catalog.json`: OSCAL, built from the same
+  preview and the pack's catalogue (the assessment results refer to the other two by file name).
+The exit code is the preview's (0 passed, 1 mandatory violations, 2 bad input, 3 internal error); the files
+are written for every preview that ran, passed or not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from hardened_rke2.analysis.errors import PolicyConfigError, PolicyPackLoadError, PolicyPackRuntimeError
+from hardened_rke2.assessment import Assessment, ControlResult, assess
+from hardened_rke2.exit_codes import EXIT_USAGE
+from hardened_rke2.oscal import (
+    ASSESSMENT_RESULTS_FILE,
+    CATALOG_FILE,
+    COMPONENT_DEFINITION_FILE,
+    build_assessment_results,
+    build_catalog,
+    build_component_definition,
+    dump,
+)
+from hardened_rke2.pack_catalogue import Catalogue, load_catalogue
+from hardened_rke2.preview import PreviewResult, preview_project
+from hardened_rke2.project import PreviewUsageError, find_project_dir, load_stack_reference_outputs
+from hardened_rke2.reports import OFFLINE_STATEMENT, _version, to_sarif, write_json
+
+NAME = "evidence"
+HELP = "write the evidence for one stack (Markdown, SARIF and OSCAL) into a folder"
+DEFAULT_PACK = Path("policy-packs") / "nsa-cisa-hardening"
+EVIDENCE_FILE = "evidence.md"
+SARIF_FILE = "results.sarif"
+_STATE_TEXT = {
+    "satisfied": "satisfied",
+    "not-satisfied": "**not satisfied**",
+    "not-checkable": "not checkable at preview",
+}
+
+
+def is_catalogue_pack(pack_dir: str | Path) -> bool:
+    return (Path(pack_dir) / "nsa_cisa" / "catalogue.py").is_file()
+
+
+def catalogue_pack(pack_dirs: Sequence[str | Path]) -> Path | None:
+    """The first pack directory with the NSA/CISA control catalogue."""
+    return next((Path(p).resolve() for p in pack_dirs if is_catalogue_pack(p)), None)
+
+
+def assessment_results_text(
+    result: PreviewResult, pack_dirs: Sequence[str | Path], now: dt.datetime | None = None
+) -> str:
+    """The OSCAL assessment results of a preview (`preview --report-oscal`)."""
+    pack = catalogue_pack(pack_dirs)
+    if pack is None:
+        raise PreviewUsageError("--report-oscal needs the NSA/CISA policy pack among --policy-pack")
+    return dump(
+        build_assessment_results(assess(result, load_catalogue(pack), now=now), tool_version=_version())
+    )
+
+
+# -- Markdown -----------------------------------------------------------------------------------------------
+
+
+def _cell(text: str) -> str:
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def _setting(c: ControlResult) -> str:
+    if c.control.implemented_by:
+        return "<br>".join(_cell(s) for s in c.control.implemented_by)
+    return "none: the policies check each resource" if c.control.enforced_by else "none"
+
+
+def _policies(c: ControlResult, levels: dict[str, str]) -> str:
+    if not c.control.enforced_by:
+        return "none"
+    return "<br>".join(f"`{p}` ({levels.get(p, '?')})" for p in c.control.enforced_by)
+
+
+def _result(c: ControlResult) -> str:
+    return f"{_STATE_TEXT[c.state]}: {_cell(c.reason)}"
+
+
+def to_evidence_markdown(a: Assessment) -> str:
+    r, cat = a.result, a.catalogue
+    counts = a.counts()
+    levels = {name: p.level for name, p in cat.policies.items()} | {o.name: o.level for o in a.policies}
+    lines = [
+        f"# Evidence: `{r.project}` / `{r.stack}`: {cat.framework} {cat.framework_version}",
+        "",
+        f"- Assessed: {a.assessed_at.strftime('%Y-%m-%d %H:%M:%S UTC')}, by an offline preview "
+        f"(`hardened-rke2 evidence --stack {r.stack}`), policy pack {cat.pack_name} {cat.pack_version}",
+        f"- Preview: {r.status}, exit code {r.exit_code}; {len(r.resources)} resources",
+        f"- Recommendations: {len(a.controls)}: {counts['satisfied']} satisfied, "
+        f"{counts['not-satisfied']} not satisfied, {counts['not-checkable']} not checkable at preview",
+        f"- Exemptions in force: {len(a.exemptions)}",
+        f"- Files: `{EVIDENCE_FILE}` (this), `{SARIF_FILE}` (SARIF 2.1.0), `{ASSESSMENT_RESULTS_FILE}`, "
+        f"`{COMPONENT_DEFINITION_FILE}`, `{CATALOG_FILE}` (OSCAL)",
+        "",
+        f"> {OFFLINE_STATEMENT}",
+        "",
+        "Setting: the component setting(s) of the blueprint that implement the recommendation. Policies: "
+        "the policies that check it at preview, with their enforcement level in this run. Result: this "
+        "stack's preview, or why a preview cannot decide it.",
+        "",
+    ]
+    for section, title in cat.sections.items():
+        group = [c for c in a.controls if c.control.section == section]
+        lines += [f"## {title} ({len(group)})", ""]
+        lines += ["| ID | Recommendation | Setting | Policies (level) | Result |", "|---|---|---|---|---|"]
+        for c in group:
+            lines.append(
+                f"| {c.control.id} | {_cell(c.control.title)} | {_setting(c)} | "
+                f"{_policies(c, levels)} | {_result(c)} |"
+            )
+        lines.append("")
+    if a.exemptions:
+        lines += ["## Exemptions in force", ""]
+        lines += [
+            "| Policy | Resource | Reason | Expires | Approved by | Source |",
+            "|---|---|---|---|---|---|",
+        ]
+        for e in a.exemptions:
+            rec = e.record
+            lines.append(
+                f"| `{rec.policy}` | `{e.resource_type}` {_cell(e.resource_name)} | {_cell(rec.reason)} | "
+                f"{rec.expires.isoformat()} | {_cell(rec.approved_by) or '-'} | {rec.source} |"
+            )
+        lines.append("")
+    failing = [o for o in a.policies if o.outcome in ("fail", "not-checkable")]
+    if failing:
+        lines += ["## Policy results other than pass", ""]
+        lines += ["| Policy | Level | Outcome | Resource | Message |", "|---|---|---|---|---|"]
+        for o in failing:
+            for v in o.violations:
+                where = f"`{v.resource_type}` {v.resource_name}" if v.resource_type else "stack"
+                outcome = "not checkable" if v.is_preview_unknown else "violation"
+                lines.append(f"| `{o.name}` | {o.level} | {outcome} | {_cell(where)} | {_cell(v.message)} |")
+        lines.append("")
+    if r.problems or r.error:
+        lines += ["## The preview did not complete", "", "```", r.error or "\n".join(r.problems), "```", ""]
+    return "\n".join(lines)
+
+
+# -- the command -------------------------------------------------------------------------------------------
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--stack", "-s", required=True, help="stack name (stacks/Pulumi.<stack>.yaml)")
+    parser.add_argument(
+        "--out", required=True, metavar="DIR", help="folder for the files (created if missing)"
+    )
+    parser.add_argument(
+        "--project", help="project directory (default: nearest directory upward with Pulumi.yaml)"
+    )
+    parser.add_argument(
+        "--policy-pack",
+        metavar="DIR",
+        help=f"the NSA/CISA policy pack (default: <project>/{DEFAULT_PACK})",
+    )
+    parser.add_argument("--policy-pack-config", metavar="FILE", help="JSON config for the policy pack")
+    parser.add_argument(
+        "--stack-reference-outputs",
+        metavar="FILE",
+        help="YAML/JSON mapping of referenced stack name (org/project/stack) to its outputs",
+    )
+
+
+def _out_dir(value: str) -> Path:
+    out = Path(value)
+    if out.exists() and not out.is_dir():
+        raise PreviewUsageError(f"--out {value}: is a file; name a folder")
+    if not out.exists() and not out.resolve().parent.is_dir():
+        raise PreviewUsageError(f"--out {value}: directory {out.resolve().parent} does not exist")
+    return out
+
+
+def _pack_dir(args: argparse.Namespace, project_dir: Path) -> Path:
+    pack = Path(args.policy_pack).resolve() if args.policy_pack else project_dir / DEFAULT_PACK
+    if not pack.is_dir():
+        raise PreviewUsageError(f"policy pack directory {pack} does not exist (use --policy-pack DIR)")
+    if not is_catalogue_pack(pack):
+        raise PreviewUsageError(
+            f"{pack} has no nsa_cisa/catalogue.py: not the NSA/CISA pack (use --policy-pack)"
+        )
+    return pack
+
+
+def write_evidence(result: PreviewResult, catalogue: Catalogue, out: Path, repo_root: Path) -> Assessment:
+    out.mkdir(parents=True, exist_ok=True)
+    a = assess(result, catalogue)
+    (out / EVIDENCE_FILE).write_text(to_evidence_markdown(a) + "\n", encoding="utf-8")
+    write_json(out / SARIF_FILE, to_sarif(result, base_dir=repo_root))
+    (out / ASSESSMENT_RESULTS_FILE).write_text(
+        dump(build_assessment_results(a, tool_version=_version())), encoding="utf-8"
+    )
+    (out / COMPONENT_DEFINITION_FILE).write_text(
+        dump(build_component_definition(catalogue, a.assessed_at)), encoding="utf-8"
+    )
+    (out / CATALOG_FILE).write_text(dump(build_catalog(catalogue, a.assessed_at)), encoding="utf-8")
+    return a
+
+
+def _repository_root(start: Path) -> Path:
+    for d in (start, *start.parents):
+        if (d / ".git").exists():
+            return d
+    return start
+
+
+def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    try:
+        out_dir = _out_dir(args.out)
+        project_dir = Path(args.project).resolve() if args.project else find_project_dir()
+        pack = _pack_dir(args, project_dir)
+        refs = (
+            load_stack_reference_outputs(args.stack_reference_outputs)
+            if args.stack_reference_outputs
+            else None
+        )
+        catalogue = load_catalogue(pack)
+        result = preview_project(
+            project_dir,
+            args.stack,
+            policy_packs=[pack],
+            policy_pack_configs=[args.policy_pack_config] if args.policy_pack_config else [],
+            stack_reference_outputs=refs,
+        )
+    except (PreviewUsageError, PolicyConfigError, PolicyPackLoadError, PolicyPackRuntimeError) as e:
+        err.write(f"error: {e}\n")
+        return EXIT_USAGE
+    a = write_evidence(result, catalogue, out_dir, _repository_root(project_dir))
+    counts = a.counts()
+    out.write(
+        f"Evidence for {result.project}/{result.stack} in {out_dir}: {len(a.controls)} recommendations, "
+        f"{counts['satisfied']} satisfied, {counts['not-satisfied']} not satisfied, "
+        f"{counts['not-checkable']} not checkable at preview; preview exit code {result.exit_code}\n"
+    )
+    out.write(OFFLINE_STATEMENT + "\n")
+    return result.exit_code
