@@ -9,26 +9,16 @@ import json
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
 
 from hardened_rke2.preview import PreviewResult, preview_project
 from hardened_rke2.project import load_stack_reference_outputs
 from hardened_rke2.reports import to_sarif
 from tests.support.paths import PACK_DIR, REPO_ROOT
+from tests.support.sarif import SCHEMA_FILE, SCHEMA_SHA256, sarif_errors
 from tests.support.stack_previews import TEAM, preview_changed
 
-SCHEMA_FILE = REPO_ROOT / "tests" / "data" / "sarif" / "sarif-schema-2.1.0.json"
-SCHEMA_SHA256 = "c3b4bb2d6093897483348925aaa73af03b3e3f4bd4ca38cef26dcb4212a2682e"
-
-
-def _validator() -> jsonschema.Draft4Validator:
-    schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
-    return jsonschema.Draft4Validator(schema, format_checker=jsonschema.Draft4Validator.FORMAT_CHECKER)
-
-
-def _errors(doc: dict[str, Any]) -> list[str]:
-    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in _validator().iter_errors(doc)]
+_errors = sarif_errors
 
 
 def _team_broken() -> PreviewResult:
