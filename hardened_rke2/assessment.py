@@ -18,7 +18,6 @@ import datetime as dt
 import fnmatch
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from hardened_rke2.analysis.results import Violation
 from hardened_rke2.pack_catalogue import (
@@ -190,8 +189,3 @@ def assess(result: PreviewResult, catalogue: Catalogue, *, now: dt.datetime | No
         _control_result(c, by_name, result_for_controls, exemptions) for c in catalogue.controls
     ]
     return assessment
-
-
-def pack_dir_of(result: PreviewResult, catalogue: Catalogue) -> Path | None:
-    pack = _pack(result, catalogue)
-    return pack.dir if pack is not None else None

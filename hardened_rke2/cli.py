@@ -38,6 +38,7 @@ from hardened_rke2.project import PreviewUsageError, find_project_dir, load_stac
 from hardened_rke2.reports import (
     LEVEL_ORDER,
     OFFLINE_STATEMENT,
+    repository_root,
     sorted_violations,
     summary,
     to_json,
@@ -414,7 +415,7 @@ def _write_reports(
     if report_json and "--report-json" not in unusable:
         write_json(report_json, _json_doc(result, plan))
     if report_sarif and "--report-sarif" not in unusable:
-        write_json(report_sarif, to_sarif(result, base_dir=_repository_root(project_dir)))
+        write_json(report_sarif, to_sarif(result, base_dir=repository_root(project_dir)))
     if report_md and "--report-md" not in unusable:
         Path(report_md).write_text(to_markdown(result) + "\n", encoding="utf-8")
     if report_oscal and "--report-oscal" not in unusable:
@@ -435,14 +436,6 @@ def _print_result(
         render_text(result, out, plan)
         if args.against and plan is None:
             out.write(f"note: no plan against {args.against}: this preview did not run to the end\n")
-
-
-def _repository_root(start: Path) -> Path:
-    """Code scanning wants paths relative to the repository root: the nearest folder with `.git`."""
-    for d in (start, *start.parents):
-        if (d / ".git").exists():
-            return d
-    return start
 
 
 def render_text(result: PreviewResult, out: TextIO, plan: Plan | None = None) -> None:

@@ -33,7 +33,7 @@ from hardened_rke2.oscal import (
 from hardened_rke2.pack_catalogue import Catalogue, load_catalogue
 from hardened_rke2.preview import PreviewResult, preview_project
 from hardened_rke2.project import PreviewUsageError, find_project_dir, load_stack_reference_outputs
-from hardened_rke2.reports import OFFLINE_STATEMENT, _version, to_sarif, write_json
+from hardened_rke2.reports import OFFLINE_STATEMENT, repository_root, to_sarif, tool_version, write_json
 
 NAME = "evidence"
 HELP = "write the evidence for one stack (Markdown, SARIF and OSCAL) into a folder"
@@ -64,7 +64,7 @@ def assessment_results_text(
     if pack is None:
         raise PreviewUsageError("--report-oscal needs the NSA/CISA policy pack among --policy-pack")
     return dump(
-        build_assessment_results(assess(result, load_catalogue(pack), now=now), tool_version=_version())
+        build_assessment_results(assess(result, load_catalogue(pack), now=now), tool_version=tool_version())
     )
 
 
@@ -202,20 +202,13 @@ def write_evidence(result: PreviewResult, catalogue: Catalogue, out: Path, repo_
     (out / EVIDENCE_FILE).write_text(to_evidence_markdown(a) + "\n", encoding="utf-8")
     write_json(out / SARIF_FILE, to_sarif(result, base_dir=repo_root))
     (out / ASSESSMENT_RESULTS_FILE).write_text(
-        dump(build_assessment_results(a, tool_version=_version())), encoding="utf-8"
+        dump(build_assessment_results(a, tool_version=tool_version())), encoding="utf-8"
     )
     (out / COMPONENT_DEFINITION_FILE).write_text(
         dump(build_component_definition(catalogue, a.assessed_at)), encoding="utf-8"
     )
     (out / CATALOG_FILE).write_text(dump(build_catalog(catalogue, a.assessed_at)), encoding="utf-8")
     return a
-
-
-def _repository_root(start: Path) -> Path:
-    for d in (start, *start.parents):
-        if (d / ".git").exists():
-            return d
-    return start
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -239,7 +232,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except (PreviewUsageError, PolicyConfigError, PolicyPackLoadError, PolicyPackRuntimeError) as e:
         err.write(f"error: {e}\n")
         return EXIT_USAGE
-    a = write_evidence(result, catalogue, out_dir, _repository_root(project_dir))
+    a = write_evidence(result, catalogue, out_dir, repository_root(project_dir))
     counts = a.counts()
     out.write(
         f"Evidence for {result.project}/{result.stack} in {out_dir}: {len(a.controls)} recommendations, "

@@ -306,7 +306,7 @@ def to_sarif(result: PreviewResult, *, base_dir: str | os.PathLike[str] | None =
                     "driver": {
                         "name": "hardened-rke2 offline preview",
                         "informationUri": "https://github.com/pulumi/pulumi-policy",
-                        "version": _version(),
+                        "version": tool_version(),
                         "rules": rules,
                     }
                 },
@@ -406,13 +406,22 @@ def _fingerprint(base: str, message: str, seen: set[str]) -> str:
     return candidate
 
 
-def _version() -> str:
+def tool_version() -> str:
+    """This distribution's version (what the reports name as the tool's)."""
     import importlib.metadata
 
     try:
         return importlib.metadata.version("hardened-rke2")
     except importlib.metadata.PackageNotFoundError:
         return "0.0.0"
+
+
+def repository_root(start: Path) -> Path:
+    """Code scanning wants paths relative to the repository root: the nearest folder with `.git`."""
+    for d in (start, *start.parents):
+        if (d / ".git").exists():
+            return d
+    return start
 
 
 def write_json(path: str | os.PathLike[str], doc: Any) -> None:
