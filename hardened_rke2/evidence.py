@@ -166,7 +166,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--policy-pack",
         metavar="DIR",
-        help=f"the NSA/CISA policy pack (default: <project>/{DEFAULT_PACK})",
+        help=f"the NSA/CISA policy pack (default: {DEFAULT_PACK} in the project or the nearest folder above)",
     )
     parser.add_argument("--policy-pack-config", metavar="FILE", help="JSON config for the policy pack")
     parser.add_argument(
@@ -186,7 +186,13 @@ def _out_dir(value: str) -> Path:
 
 
 def _pack_dir(args: argparse.Namespace, project_dir: Path) -> Path:
-    pack = Path(args.policy_pack).resolve() if args.policy_pack else project_dir / DEFAULT_PACK
+    """`--policy-pack`, else the pack in the project or the nearest folder above it (a team project inside
+    this repository finds the repository's pack)."""
+    if args.policy_pack:
+        pack = Path(args.policy_pack).resolve()
+    else:
+        candidates = [d / DEFAULT_PACK for d in (project_dir, *project_dir.parents)]
+        pack = next((c for c in candidates if c.is_dir()), project_dir / DEFAULT_PACK)
     if not pack.is_dir():
         raise PreviewUsageError(f"policy pack directory {pack} does not exist (use --policy-pack DIR)")
     if not is_catalogue_pack(pack):

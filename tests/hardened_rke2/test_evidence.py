@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from trestle.oscal import catalog as cat
 from trestle.oscal import component as comp
 
 from hardened_rke2 import oscal
-from hardened_rke2.cli import main
+from hardened_rke2.cli import _parser, main
 from hardened_rke2.evidence import EVIDENCE_FILE, SARIF_FILE
 from hardened_rke2.pack_catalogue import load_catalogue
 from tests.support.paths import PACK_DIR, REPO_ROOT
@@ -100,8 +101,7 @@ def test_evidence_for_a_blocked_stack_exits_1_and_shows_what_fails(
         "broken",
         "--out",
         str(tmp_path / "ev"),
-        "--policy-pack",
-        str(PACK_DIR),
+        # no --policy-pack: the team project inside this repository finds the repository's pack
         "--policy-pack-config",
         str(TEAM / "policy-pack-config.json"),
         "--stack-reference-outputs",
@@ -165,3 +165,25 @@ def test_preview_report_oscal_without_the_pack_is_a_usage_error(
     )
     assert code == 2 and f"--report-oscal {report}: needs the NSA/CISA policy pack" in err
     assert not report.exists()
+
+
+def _documented_commands(text: str) -> list[list[str]]:
+    """`.venv/bin/hardened-rke2 ...` lines of the fenced bash blocks (continuations joined, comments cut)."""
+    commands = []
+    for block in re.findall(r"```bash\n(.*?)```", text, flags=re.S):
+        for line in block.replace("\\\n", " ").splitlines():
+            words = shlex.split(line, comments=True)
+            if words[:1] == [".venv/bin/hardened-rke2"]:
+                commands.append(words[1:])
+    return commands
+
+
+@pytest.mark.parametrize("doc", ["docs/evidence.md", "README.md"])
+def test_documented_evidence_commands_use_real_flags(doc: str) -> None:
+    text = (REPO_ROOT / doc).read_text(encoding="utf-8")
+    commands = [c for c in _documented_commands(text) if c[0] == "evidence" or "--report-oscal" in c]
+    assert commands, f"{doc} documents no evidence command"
+    parser = _parser()
+    for argv in commands:
+        args = parser.parse_args(argv)  # an unknown flag exits 2 (SystemExit) and fails the test
+        assert args.command in ("evidence", "preview")
