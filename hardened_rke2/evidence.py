@@ -16,11 +16,16 @@ import argparse
 import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
-from hardened_rke2.analysis.errors import PolicyConfigError, PolicyPackLoadError, PolicyPackRuntimeError
+from hardened_rke2.analysis.errors import (
+    PolicyConfigError,
+    PolicyPackImportError,
+    PolicyPackLoadError,
+    PolicyPackRuntimeError,
+)
 from hardened_rke2.assessment import Assessment, ControlResult, assess
-from hardened_rke2.exit_codes import EXIT_USAGE
+from hardened_rke2.exit_codes import EXIT_PROGRAM, EXIT_USAGE
 from hardened_rke2.oscal import (
     ASSESSMENT_RESULTS_FILE,
     CATALOG_FILE,
@@ -34,6 +39,7 @@ from hardened_rke2.pack_catalogue import Catalogue, load_catalogue
 from hardened_rke2.preview import PreviewResult, preview_project
 from hardened_rke2.project import PreviewUsageError, find_project_dir, load_stack_reference_outputs
 from hardened_rke2.reports import OFFLINE_STATEMENT, repository_root, to_sarif, tool_version, write_json
+from hardened_rke2.safe_yaml import InputFileError, load_file
 
 NAME = "evidence"
 HELP = "write the evidence for one stack (Markdown, SARIF and OSCAL) into a folder"
@@ -174,6 +180,23 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="YAML/JSON mapping of referenced stack name (org/project/stack) to its outputs",
     )
+    parser.add_argument(
+        "--secret-config",
+        metavar="FILE",
+        help="YAML/JSON map of config key -> plaintext for `secure:` values (keep it out of the repo)",
+    )
+
+
+def _secret_values(path: str | None) -> dict[str, Any] | None:
+    if not path:
+        return None
+    try:
+        data = load_file(path, "secret config") or {}
+    except InputFileError as e:
+        raise PreviewUsageError(str(e)) from None
+    if not isinstance(data, dict):
+        raise PreviewUsageError(f"{path}: secret config must be a mapping")
+    return data
 
 
 def _out_dir(value: str) -> Path:
@@ -234,7 +257,11 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             policy_packs=[pack],
             policy_pack_configs=[args.policy_pack_config] if args.policy_pack_config else [],
             stack_reference_outputs=refs,
+            secret_values=_secret_values(args.secret_config),
         )
+    except PolicyPackImportError as e:  # the pack's own code failed: internal, as for `preview`
+        err.write(f"internal error: {e}\n")
+        return EXIT_PROGRAM
     except (PreviewUsageError, PolicyConfigError, PolicyPackLoadError, PolicyPackRuntimeError) as e:
         err.write(f"error: {e}\n")
         return EXIT_USAGE

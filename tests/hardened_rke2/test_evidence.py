@@ -119,6 +119,7 @@ def test_evidence_for_a_blocked_stack_exits_1_and_shows_what_fails(
         (("--out", "FILE"), "--out {file}: is a file; name a folder"),
         (("--out", "{tmp}/no/such/ev"), "does not exist"),
         (("--out", "{tmp}/ev", "--policy-pack", "{tmp}"), "not the NSA/CISA pack"),
+        (("--out", "{tmp}/ev", "--secret-config", "{tmp}/none.yaml"), "none.yaml: cannot read secret config"),
     ],
 )
 def test_evidence_bad_input_exits_2_with_the_flag(
