@@ -26,20 +26,14 @@ from hardened_rke2.analysis.errors import (
 )
 from hardened_rke2.assessment import Assessment, ControlResult, assess
 from hardened_rke2.exit_codes import EXIT_PROGRAM, EXIT_USAGE
-from hardened_rke2.oscal import (
-    ASSESSMENT_RESULTS_FILE,
-    CATALOG_FILE,
-    COMPONENT_DEFINITION_FILE,
-    build_assessment_results,
-    build_catalog,
-    build_component_definition,
-    dump,
-)
 from hardened_rke2.pack_catalogue import Catalogue, load_catalogue
 from hardened_rke2.preview import PreviewResult, preview_project
 from hardened_rke2.project import PreviewUsageError, find_project_dir, load_stack_reference_outputs
 from hardened_rke2.reports import OFFLINE_STATEMENT, repository_root, to_sarif, tool_version, write_json
 from hardened_rke2.safe_yaml import InputFileError, load_file
+
+# `hardened_rke2.oscal` is imported inside the functions that build OSCAL: it loads compliance-trestle's
+# models (about a second), and every `hardened-rke2` run imports this module to build its argument parser.
 
 NAME = "evidence"
 HELP = "write the evidence for one stack (Markdown, SARIF and OSCAL) into a folder"
@@ -66,12 +60,13 @@ def assessment_results_text(
     result: PreviewResult, pack_dirs: Sequence[str | Path], now: dt.datetime | None = None
 ) -> str:
     """The OSCAL assessment results of a preview (`preview --report-oscal`)."""
+    from hardened_rke2 import oscal
+
     pack = catalogue_pack(pack_dirs)
     if pack is None:
         raise PreviewUsageError("--report-oscal needs the NSA/CISA policy pack among --policy-pack")
-    return dump(
-        build_assessment_results(assess(result, load_catalogue(pack), now=now), tool_version=tool_version())
-    )
+    assessment = assess(result, load_catalogue(pack), now=now)
+    return oscal.dump(oscal.build_assessment_results(assessment, tool_version=tool_version()))
 
 
 # -- Markdown -----------------------------------------------------------------------------------------------
@@ -98,8 +93,14 @@ def _result(c: ControlResult) -> str:
 
 
 def to_evidence_markdown(a: Assessment) -> str:
+    from hardened_rke2 import oscal as files
+
     r, cat = a.result, a.catalogue
     counts = a.counts()
+    oscal_files = ", ".join(
+        f"`{name}`"
+        for name in (files.ASSESSMENT_RESULTS_FILE, files.COMPONENT_DEFINITION_FILE, files.CATALOG_FILE)
+    )
     levels = {name: p.level for name, p in cat.policies.items()} | {o.name: o.level for o in a.policies}
     lines = [
         f"# Evidence: `{r.project}` / `{r.stack}`: {cat.framework} {cat.framework_version}",
@@ -110,8 +111,7 @@ def to_evidence_markdown(a: Assessment) -> str:
         f"- Recommendations: {len(a.controls)}: {counts['satisfied']} satisfied, "
         f"{counts['not-satisfied']} not satisfied, {counts['not-checkable']} not checkable at preview",
         f"- Exemptions in force: {len(a.exemptions)}",
-        f"- Files: `{EVIDENCE_FILE}` (this), `{SARIF_FILE}` (SARIF 2.1.0), `{ASSESSMENT_RESULTS_FILE}`, "
-        f"`{COMPONENT_DEFINITION_FILE}`, `{CATALOG_FILE}` (OSCAL)",
+        f"- Files: `{EVIDENCE_FILE}` (this), `{SARIF_FILE}` (SARIF 2.1.0), {oscal_files} (OSCAL)",
         "",
         f"> {OFFLINE_STATEMENT}",
         "",
@@ -226,17 +226,19 @@ def _pack_dir(args: argparse.Namespace, project_dir: Path) -> Path:
 
 
 def write_evidence(result: PreviewResult, catalogue: Catalogue, out: Path, repo_root: Path) -> Assessment:
+    from hardened_rke2 import oscal
+
     out.mkdir(parents=True, exist_ok=True)
     a = assess(result, catalogue)
     (out / EVIDENCE_FILE).write_text(to_evidence_markdown(a) + "\n", encoding="utf-8")
     write_json(out / SARIF_FILE, to_sarif(result, base_dir=repo_root))
-    (out / ASSESSMENT_RESULTS_FILE).write_text(
-        dump(build_assessment_results(a, tool_version=tool_version())), encoding="utf-8"
-    )
-    (out / COMPONENT_DEFINITION_FILE).write_text(
-        dump(build_component_definition(catalogue, a.assessed_at)), encoding="utf-8"
-    )
-    (out / CATALOG_FILE).write_text(dump(build_catalog(catalogue, a.assessed_at)), encoding="utf-8")
+    documents = {
+        oscal.ASSESSMENT_RESULTS_FILE: oscal.build_assessment_results(a, tool_version=tool_version()),
+        oscal.COMPONENT_DEFINITION_FILE: oscal.build_component_definition(catalogue, a.assessed_at),
+        oscal.CATALOG_FILE: oscal.build_catalog(catalogue, a.assessed_at),
+    }
+    for name, document in documents.items():
+        oscal.write(document, out / name)
     return a
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -188,3 +190,13 @@ def test_documented_evidence_commands_use_real_flags(doc: str) -> None:
     for argv in commands:
         args = parser.parse_args(argv)  # an unknown flag exits 2 (SystemExit) and fails the test
         assert args.command in ("evidence", "preview")
+
+
+def test_a_plain_run_does_not_load_trestle() -> None:
+    """compliance-trestle's models take about a second to import: only OSCAL output may pay for them, not
+    every `hardened-rke2` run (which builds the parser from every command module)."""
+    code = "import sys, hardened_rke2.cli as c; c._parser(); print('trestle' in sys.modules)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO_ROOT
+    )
+    assert out.stdout.strip() == "False"
