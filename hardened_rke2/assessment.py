@@ -154,7 +154,8 @@ def _control_result(
     mine = tuple(e for e in exemptions if any(fnmatch.fnmatchcase(p, e.record.policy) for p in active))
     violations = tuple(v for p in active for v in outcomes[p].violations)
     failed = tuple(v for v in violations if not v.is_preview_unknown)
-    remainder = f" Not checkable at preview: {control.manual_reason}" if control.preview == "RT" else ""
+    runtime = control.preview == "RT"
+    remainder = f" The rest is not checkable at preview: {control.manual_reason}" if runtime else ""
     if failed:
         listed = "; ".join(sorted({_describe(v) for v in failed}))
         reason = f"{len(failed)} violation(s): {listed}.{remainder}"
