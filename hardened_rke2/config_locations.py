@@ -52,6 +52,12 @@ COMPONENT_KEYS: dict[str, str] = {
     "hardened-rke2:management:Roles": "management.roles",
 }
 
+# Inside a component, the resources of a type (glob) that come from a finer key (appended to the component's).
+CHILD_KEYS: dict[str, tuple[tuple[str, str], ...]] = {
+    # a team's namespaces and what each carries (quota, limits, network policies, default ServiceAccount)
+    "hardened-rke2:tenancy:TeamTenancy": (("kubernetes:*", "namespaces[]"),),
+}
+
 # Policy name (or glob) -> the config key that sets what it checks, where that is one key. First match wins.
 POLICY_KEYS: tuple[tuple[str, str], ...] = (
     ("cluster-required-addons", "addons"),
@@ -99,18 +105,28 @@ def policy_key(policy_name: str) -> str | None:
     return None
 
 
+def _child_key(component_type: str, resource_type: str) -> str | None:
+    for pattern, sub in CHILD_KEYS.get(component_type, ()):
+        if fnmatch.fnmatchcase(resource_type, pattern):
+            return sub
+    return None
+
+
 def component_key(urn: str, by_urn: Mapping[str, CapturedResource]) -> tuple[str | None, list[str]]:
-    """The key of the innermost mapped component holding `urn` (itself included), and the names of the
-    resource and its ancestors (innermost first) for selecting list items."""
+    """The key of the innermost mapped component holding `urn` (itself included; refined by `CHILD_KEYS`
+    for its resources), and the names of the resource and its ancestors (innermost first) for selecting
+    list items."""
     names: list[str] = []
     key: str | None = None
-    current = by_urn.get(urn)
+    resource = current = by_urn.get(urn)
     seen: set[str] = set()
     while current is not None and current.urn not in seen:
         seen.add(current.urn)
         names.append(current.name)
         if key is None and current.type in COMPONENT_KEYS:
             key = COMPONENT_KEYS[current.type]
+            child = _child_key(current.type, resource.type) if resource is not current and resource else None
+            key = f"{key}.{child}" if child else key
         current = by_urn.get(current.parent or "")
     return key, names
 

@@ -12,7 +12,14 @@ import yaml
 from pydantic import BaseModel
 
 from blueprint.config import STACK_CONFIG_MODELS
-from hardened_rke2.config_locations import COMPONENT_KEYS, LIST_ITEM, POLICY_KEYS, locate_key
+from hardened_rke2.config_locations import (
+    CHILD_KEYS,
+    COMPONENT_KEYS,
+    LIST_ITEM,
+    POLICY_KEYS,
+    Locator,
+    locate_key,
+)
 from hardened_rke2.pack_catalogue import load_catalogue
 from hardened_rke2.preview import preview_project
 from tests.support.paths import PACK_DIR, REPO_ROOT
@@ -40,7 +47,12 @@ def _has_path(path: str) -> bool:
     return False
 
 
-@pytest.mark.parametrize("key", sorted({*COMPONENT_KEYS.values(), *(k for _, k in POLICY_KEYS)}))
+CHILD_PATHS = {f"{COMPONENT_KEYS[t]}.{sub}" for t, children in CHILD_KEYS.items() for _, sub in children}
+
+
+@pytest.mark.parametrize(
+    "key", sorted({*COMPONENT_KEYS.values(), *(k for _, k in POLICY_KEYS), *CHILD_PATHS})
+)
 def test_every_mapped_key_exists_in_the_config_models(key: str) -> None:
     assert _has_path(key), f"{key} is not a key of any stack kind's config model"
 
@@ -101,3 +113,21 @@ config:
 def test_locate_key(path: str, names: list[str], expected: tuple[int, bool, str]) -> None:
     root = yaml.compose(STACK, Loader=yaml.SafeLoader)
     assert locate_key(root, "hardened-rke2", path, names) == expected
+
+
+def test_a_tenant_namespace_resource_opens_on_its_namespace_item() -> None:
+    result = preview_project(REPO_ROOT, "prod")
+    locator = Locator(
+        project=result.project,
+        stack_file=result.stack_file,
+        program_dir=result.program_dir,
+        resources=result.resources,
+    )
+    lines = (REPO_ROOT / "stacks" / "Pulumi.prod.yaml").read_text(encoding="utf-8").splitlines()
+    by_name = {r.name: r for r in result.resources}
+    limits = locator.locate("namespace-limit-range", by_name["prod-tenant-payments-payments-api-limits"].urn)
+    assert limits is not None and limits.present
+    assert limits.key == "hardened-rke2:tenants.teams[team=payments].namespaces[name=payments-api]"
+    assert lines[limits.line - 1].strip() == "- name: payments-api"
+    project = locator.locate("rancher-project-quotas", by_name["prod-tenant-payments-project"].urn)
+    assert project is not None and lines[project.line - 1].strip() == "- team: payments"
