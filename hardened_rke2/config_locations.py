@@ -1,10 +1,11 @@
 """Where a finding can be fixed: the stack config key (file and line) that sets what a policy checks.
 
 SARIF results point here, so a code-scanning alert opens on the line to change. The blueprint knows which
-config section builds which component (`COMPONENT_KEYS`, by the component's type token) and which key a
-policy's subject comes from (`POLICY_KEYS`). A resource takes the key of its innermost mapped ancestor
-component; a policy's own key wins over it. The line is that of the deepest key of the path present in the
-stack file: a setting left at its hardened default is absent, so the alert opens on its parent, where it
+config section builds which component (`COMPONENT_KEYS`, by the component's type token; `CHILD_KEYS`
+refines it for some of a component's resources) and which key a policy's subject comes from
+(`POLICY_KEYS`). A resource takes the key of its innermost mapped ancestor component; a policy's own key
+wins over it. The line is that of the deepest key of the path present in the stack file: a setting left at
+its hardened default is absent, so the alert opens on its parent, where it
 would be added (`ConfigLocation.present` tells which).
 
 Fallback, when neither table knows the finding (a project other than the blueprint, e.g. a team's own
