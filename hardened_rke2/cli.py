@@ -30,6 +30,7 @@ from hardened_rke2.analysis.errors import (
 from hardened_rke2.analysis.packs import pack_import_scope
 from hardened_rke2.analysis.results import Violation
 from hardened_rke2.capture import STACK_TYPE, CapturedResource
+from hardened_rke2.evidence import assessment_results_text, catalogue_pack
 from hardened_rke2.exit_codes import EXIT_BROKEN_PIPE, EXIT_OK, EXIT_PROGRAM, EXIT_USAGE
 from hardened_rke2.plan import AgainstFileError, Plan, diff_previews, load_against, render_plan
 from hardened_rke2.preview import PreviewResult, preview_project
@@ -37,6 +38,7 @@ from hardened_rke2.project import PreviewUsageError, find_project_dir, load_stac
 from hardened_rke2.reports import (
     LEVEL_ORDER,
     OFFLINE_STATEMENT,
+    repository_root,
     sorted_violations,
     summary,
     to_json,
@@ -54,6 +56,7 @@ DEFAULT_PACK = Path("policy-packs") / "nsa-cisa-hardening"
 COMMAND_MODULES: tuple[str, ...] = (
     "hardened_rke2.audit",
     "hardened_rke2.adopt",
+    "hardened_rke2.evidence",
 )
 
 
@@ -110,6 +113,11 @@ def _parser() -> argparse.ArgumentParser:
     pv.add_argument("--report-md", metavar="FILE", help="write a Markdown report")
     pv.add_argument("--report-sarif", metavar="FILE", help="write a SARIF 2.1.0 report")
     pv.add_argument("--report-json", metavar="FILE", help="write the JSON report")
+    pv.add_argument(
+        "--report-oscal",
+        metavar="FILE",
+        help="write OSCAL assessment results (needs the NSA/CISA pack among --policy-pack; docs/evidence.md)",
+    )
     pv.add_argument(
         "--policy-pack-mode",
         choices=("inprocess", "subprocess"),
@@ -228,6 +236,7 @@ _REPORT_FLAGS = (
     ("--report-json", "report_json"),
     ("--report-sarif", "report_sarif"),
     ("--report-md", "report_md"),
+    ("--report-oscal", "report_oscal"),
 )
 
 
@@ -254,6 +263,11 @@ def report_path_problems(args: argparse.Namespace) -> list[str]:
             seen.setdefault(resolved, flag)
         except (OSError, ValueError) as e:
             problems.append(f"{flag} {value}: not a usable path ({e})")
+    if getattr(args, "report_oscal", None) and catalogue_pack(getattr(args, "policy_pack", [])) is None:
+        problems.append(
+            f"--report-oscal {args.report_oscal}: needs the NSA/CISA policy pack (its control catalogue) "
+            f"among --policy-pack, e.g. --policy-pack {DEFAULT_PACK}"
+        )
     return problems
 
 
@@ -401,12 +415,15 @@ def _write_reports(
     report_json = _with_suffix(args.report_json, suffix)
     report_sarif = _with_suffix(args.report_sarif, suffix)
     report_md = _with_suffix(args.report_md, suffix)
+    report_oscal = _with_suffix(getattr(args, "report_oscal", None), suffix)
     if report_json and "--report-json" not in unusable:
         write_json(report_json, _json_doc(result, plan))
     if report_sarif and "--report-sarif" not in unusable:
-        write_json(report_sarif, to_sarif(result, base_dir=_repository_root(project_dir)))
+        write_json(report_sarif, to_sarif(result, base_dir=repository_root(project_dir)))
     if report_md and "--report-md" not in unusable:
         Path(report_md).write_text(to_markdown(result) + "\n", encoding="utf-8")
+    if report_oscal and "--report-oscal" not in unusable:
+        Path(report_oscal).write_text(assessment_results_text(result, args.policy_pack), encoding="utf-8")
 
 
 def _print_result(
@@ -423,14 +440,6 @@ def _print_result(
         render_text(result, out, plan)
         if args.against and plan is None:
             out.write(f"note: no plan against {args.against}: this preview did not run to the end\n")
-
-
-def _repository_root(start: Path) -> Path:
-    """Code scanning wants paths relative to the repository root: the nearest folder with `.git`."""
-    for d in (start, *start.parents):
-        if (d / ".git").exists():
-            return d
-    return start
 
 
 def render_text(result: PreviewResult, out: TextIO, plan: Plan | None = None) -> None:

@@ -26,7 +26,7 @@ from typing import Any
 
 from hardened_rke2.analysis.errors import PolicyPackRuntimeError
 from hardened_rke2.analysis.inputs import AnalyzerInput, from_captured
-from hardened_rke2.analysis.pack_config import load_policy_pack_config_file
+from hardened_rke2.analysis.pack_config import PolicyConfig, load_policy_pack_config_file
 from hardened_rke2.analysis.results import AnalysisResult
 from hardened_rke2.analysis.session import PolicyPackSession, run_analysis
 from hardened_rke2.capture import (
@@ -61,6 +61,8 @@ class PackSummary:
     dir: Path
     policies: list[Any]
     config_warnings: list[str]
+    config: Mapping[str, PolicyConfig] = field(default_factory=dict)
+    """Each policy's reconciled config (level and properties) as sent with `Configure`."""
 
 
 @dataclass
@@ -79,6 +81,8 @@ class PreviewResult:
     warnings: list[str] = field(default_factory=list)
     default_providers: list[AnalyzerInput] = field(default_factory=list)
     stack_file: Path | None = None
+    program_dir: Path | None = None
+    """The project's `main` folder (where a finding without a known config key is located)."""
     timings: dict[str, float] = field(default_factory=dict)
     operation: str = "preview"
     """`preview` (the program ran under the mock engine) or `audit` (`hardened-rke2 audit`: the resources
@@ -158,6 +162,7 @@ def _new_result(project: Project, stack: str, stack_config: StackConfig) -> Prev
         stack=stack,
         status="ok",
         stack_file=stack_config.path,
+        program_dir=project.main,
         warnings=list(stack_config.warnings),
     )
 
@@ -192,7 +197,12 @@ def _start_packs(
         sessions.append(session)
         result.packs.append(
             PackSummary(
-                session.name, session.version, session.pack_dir, session.policies, session.config_warnings
+                session.name,
+                session.version,
+                session.pack_dir,
+                session.policies,
+                session.config_warnings,
+                dict(session.config),
             )
         )
         _warn(result, session.config_warnings)

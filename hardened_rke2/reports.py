@@ -16,6 +16,7 @@ from typing import Any
 from hardened_rke2.analysis.results import PolicyInfo, Violation
 from hardened_rke2.analysis.wire import SECRET_SIG, SIG_KEY
 from hardened_rke2.capture import STACK_TYPE, UNKNOWN, CapturedResource, plain
+from hardened_rke2.config_locations import ConfigLocation, Locator
 from hardened_rke2.preview import PreviewResult
 
 OFFLINE_STATEMENT = (
@@ -225,8 +226,11 @@ def _rule(policy: PolicyInfo, pack: str) -> dict[str, Any]:
 def to_sarif(result: PreviewResult, *, base_dir: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     """SARIF 2.1.0 with one rule per policy (from the packs' metadata) and one result per violation.
 
-    Results point at the stack config file (the input a reviewer changes) and name the resource URN as a
-    logical location.
+    Each result points at the stack config key that sets what the policy checks (`config_locations`: the
+    key's line, or its nearest present parent when the setting is at its default; the program file when
+    the blueprint does not know the key) and names the resource URN as a logical location. Rule ids are
+    the policy names; `partialFingerprints` depend only on pack, policy and resource (plus the message
+    when one policy reports a resource twice), so a rerun updates the same alerts.
     """
     rules: list[dict[str, Any]] = []
     index: dict[str, int] = {}
@@ -235,26 +239,26 @@ def to_sarif(result: PreviewResult, *, base_dir: str | os.PathLike[str] | None =
             if policy.name not in index:
                 index[policy.name] = len(rules)
                 rules.append(_rule(policy, pack.name))
-    artifact = "Pulumi.yaml"
-    if result.stack_file is not None:
-        base = Path(base_dir or os.getcwd()).resolve()
-        try:
-            artifact = result.stack_file.resolve().relative_to(base).as_posix()
-        except ValueError:
-            artifact = result.stack_file.as_posix()
+    base = Path(base_dir or os.getcwd()).resolve()
+    locator = Locator(
+        project=result.project,
+        stack_file=result.stack_file,
+        program_dir=result.program_dir,
+        resources=result.resources,
+    )
+    stack_artifact = _relative(result.stack_file, base) if result.stack_file is not None else "Pulumi.yaml"
     results: list[dict[str, Any]] = []
     fingerprints: set[str] = set()
     for v in sorted_violations(result):
+        where = locator.locate(v.policy_name, v.urn)
+        physical = _physical(where, base, stack_artifact)
         entry: dict[str, Any] = {
             "ruleId": v.policy_name,
             "level": _sarif_level(v),
             "message": {"text": f"{v.description} {v.message}".strip()},
             "locations": [
                 {
-                    "physicalLocation": {
-                        "artifactLocation": {"uri": artifact},
-                        "region": {"startLine": 1},
-                    },
+                    "physicalLocation": physical,
                     "logicalLocations": [
                         {
                             "fullyQualifiedName": v.urn or f"stack:{result.project}/{result.stack}",
@@ -276,6 +280,10 @@ def to_sarif(result: PreviewResult, *, base_dir: str | os.PathLike[str] | None =
                 "tags": list(v.tags),
             },
         }
+        if where is not None and where.key:
+            entry["locations"][0]["message"] = {"text": _location_text(where)}
+            entry["properties"]["configKey"] = where.key
+            entry["properties"]["configKeyPresent"] = where.present
         if v.policy_name in index:
             entry["ruleIndex"] = index[v.policy_name]
         results.append(entry)
@@ -292,7 +300,7 @@ def to_sarif(result: PreviewResult, *, base_dir: str | os.PathLike[str] | None =
                 "locations": [
                     {
                         "physicalLocation": {
-                            "artifactLocation": {"uri": artifact},
+                            "artifactLocation": {"uri": stack_artifact},
                             "region": {"startLine": 1},
                         }
                     }
@@ -314,7 +322,7 @@ def to_sarif(result: PreviewResult, *, base_dir: str | os.PathLike[str] | None =
                     "driver": {
                         "name": "hardened-rke2 offline preview",
                         "informationUri": "https://github.com/pulumi/pulumi-policy",
-                        "version": _version(),
+                        "version": tool_version(),
                         "rules": rules,
                     }
                 },
@@ -331,6 +339,8 @@ def to_sarif(result: PreviewResult, *, base_dir: str | os.PathLike[str] | None =
     }
 
 
+_PULUMI_CONFIG_DOCS = "https://www.pulumi.com/docs/iac/concepts/config/"
+_PULUMI_PREVIEW_DOCS = "https://www.pulumi.com/docs/iac/cli/commands/pulumi_preview/"
 _FAILURE_RULES: dict[str, dict[str, Any]] = {
     rule_id: {
         "id": rule_id,
@@ -338,14 +348,52 @@ _FAILURE_RULES: dict[str, dict[str, Any]] = {
         "shortDescription": {"text": text},
         "fullDescription": {"text": text},
         "defaultConfiguration": {"level": "error", "enabled": True},
+        "help": {"text": fix},
+        "helpUri": uri,
         "properties": {"tags": ["hardened-rke2"]},
     }
-    for rule_id, text in (
-        ("invalid-config", "The stack config is invalid; nothing was registered."),
-        ("usage-error", "The preview could not run: an input or option is missing or invalid."),
-        ("preview-error", "The preview failed: the program, a policy pack or the tool raised an error."),
+    for rule_id, text, fix, uri in (
+        (
+            "invalid-config",
+            "The stack config is invalid; nothing was registered.",
+            "Fix each listed key in the stack file (the message names the key and the fix); "
+            "docs/config-reference.md lists every key.",
+            _PULUMI_CONFIG_DOCS,
+        ),
+        (
+            "usage-error",
+            "The preview could not run: an input or option is missing or invalid.",
+            "Supply the input the message names (e.g. --stack-reference-outputs FILE) or correct the option.",
+            _PULUMI_PREVIEW_DOCS,
+        ),
+        (
+            "preview-error",
+            "The preview failed: the program, a policy pack or the tool raised an error.",
+            "Rerun with HARDENED_RKE2_DEBUG=1 for the traceback and fix the failing program or pack.",
+            _PULUMI_PREVIEW_DOCS,
+        ),
     )
 }
+
+
+def _relative(path: Path, base: Path) -> str:
+    """A repository-relative URI (what code scanning expects), else the path as it is."""
+    try:
+        return path.resolve().relative_to(base).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _physical(where: ConfigLocation | None, base: Path, fallback: str) -> dict[str, Any]:
+    if where is None:
+        return {"artifactLocation": {"uri": fallback}, "region": {"startLine": 1}}
+    return {"artifactLocation": {"uri": _relative(where.file, base)}, "region": {"startLine": where.line}}
+
+
+def _location_text(where: ConfigLocation) -> str:
+    if where.present:
+        return f"set by {where.key}"
+    return f"{where.key} is not in the stack file (hardened default); set it under the key on this line"
 
 
 def _failures(result: PreviewResult) -> list[tuple[str, str]]:
@@ -374,13 +422,22 @@ def _fingerprint(base: str, message: str, seen: set[str]) -> str:
     return candidate
 
 
-def _version() -> str:
+def tool_version() -> str:
+    """This distribution's version (what the reports name as the tool's)."""
     import importlib.metadata
 
     try:
         return importlib.metadata.version("hardened-rke2")
     except importlib.metadata.PackageNotFoundError:
         return "0.0.0"
+
+
+def repository_root(start: Path) -> Path:
+    """Code scanning wants paths relative to the repository root: the nearest folder with `.git`."""
+    for d in (start, *start.parents):
+        if (d / ".git").exists():
+            return d
+    return start
 
 
 def write_json(path: str | os.PathLike[str], doc: Any) -> None:

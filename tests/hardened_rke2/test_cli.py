@@ -140,9 +140,10 @@ def test_reports_are_written(capsys, tmp_path: Path) -> None:
     first = run["results"][0]
     assert run["tool"]["driver"]["rules"][first["ruleIndex"]]["id"] == first["ruleId"]
     loc = first["locations"][0]
-    # relative to the repository root (nearest .git), as code scanning resolves it
+    # relative to the repository root (nearest .git), as code scanning resolves it; not the blueprint, so
+    # no config key is known: the program file (hardened_rke2/config_locations.py's fallback)
     uri = loc["physicalLocation"]["artifactLocation"]["uri"]
-    assert not uri.startswith("/") and uri.endswith("mini_project/stacks/Pulumi.privileged.yaml")
+    assert not uri.startswith("/") and uri.endswith("mini_project/prog/__main__.py")
     assert loc["logicalLocations"][0]["fullyQualifiedName"].endswith("kubernetes:core/v1:Pod::pod")
     assert json.loads(js.read_text())["summary"]["mandatory"] == 1
 

@@ -4,7 +4,7 @@ a config change, for the `--against` plan tests."""
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,13 @@ def preview_doc(stack: str, tmp: Path, mutate: Mutation | None = None) -> dict[s
 
     The changed stack file lives in a throwaway project under `tmp` whose `main` is this repository's
     program, so the URNs (project and stack names) are the example stack's own."""
+    return to_json(preview_changed(stack, tmp, mutate))
+
+
+def preview_changed(
+    stack: str, tmp: Path, mutate: Mutation | None = None, *, policy_packs: Sequence[Path] = ()
+) -> PreviewResult:
+    """The preview of `stack` after `mutate(config)`, in a throwaway project (see `preview_doc`)."""
     config = yaml.safe_load((REPO / "stacks" / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8"))
     if mutate is not None:
         config = copy.deepcopy(config)
@@ -37,9 +44,9 @@ def preview_doc(stack: str, tmp: Path, mutate: Mutation | None = None) -> dict[s
     }
     (tmp / "Pulumi.yaml").write_text(yaml.safe_dump(project), encoding="utf-8")
     (tmp / "stacks" / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
-    result = preview_project(tmp, stack)
+    result = preview_project(tmp, stack, policy_packs=list(policy_packs))
     assert result.status == "ok", result.error or result.problems
-    return to_json(result)
+    return result
 
 
 def example_docs() -> dict[str, dict[str, Any]]:

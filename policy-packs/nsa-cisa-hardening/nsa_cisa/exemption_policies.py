@@ -17,6 +17,16 @@ def _records(args: Any) -> list[ex.Exemption]:
     return ex.exemptions_for(args.props, args.get_config(), args.urn, args.name)
 
 
+def records_in_force(props: Any, config: Any, urn: str, name: str, today: _dt.date) -> list[ex.Exemption]:
+    """The well-formed, unexpired records on a resource that name a policy of this pack: what
+    `exemption-applied` reports (and what the engine's OSCAL assessment results list as risks)."""
+    return [
+        rec
+        for rec in ex.exemptions_for(props, config, urn, name)
+        if not rec.problems and not rec.expired(today) and any(rec.names(n) for n in POLICY_NAMES)
+    ]
+
+
 @GROUP.policy(
     name="exemption-must-be-justified",
     description="Every exemption (annotation policy.hardened-rke2.io/exemptions or pack config) names a "
@@ -56,7 +66,5 @@ def _justified(args: Any, report: ReportFn) -> None:
     "before it expires.",
 )
 def _applied(args: Any, report: ReportFn) -> None:
-    today = ex.today_utc()
-    for rec in _records(args):
-        if not rec.problems and not rec.expired(today) and any(rec.names(n) for n in POLICY_NAMES):
-            report(f"exempted from {rec.describe()}")
+    for rec in records_in_force(args.props, args.get_config(), args.urn, args.name, ex.today_utc()):
+        report(f"exempted from {rec.describe()}")
