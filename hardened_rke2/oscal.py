@@ -142,6 +142,7 @@ PIECES: tuple[tuple[str, str, str, str, tuple[str, ...]], ...] = (
             "components/pod_security.py",
             "components/audit_policy.py",
             "components/gitops.py",
+            "components/fips.py",
         ),
     ),
     (
