@@ -51,7 +51,7 @@ DEFAULT_PACK = Path("policy-packs") / "nsa-cisa-hardening"
 # Commands beyond `preview` and `controls` live in modules of their own, one command each. A module has
 # `NAME`, `HELP`, `configure(parser)` (adds its flags) and `run(args, out, err) -> int` (an exit code from
 # `hardened_rke2.exit_codes`). Listing it here is all it takes to add one.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("hardened_rke2.upgrade_plan",)
 
 
 def _parser() -> argparse.ArgumentParser:
