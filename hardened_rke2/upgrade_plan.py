@@ -103,6 +103,8 @@ class UpgradePlan:
     plan: Plan | None = None
     violations: list[dict[str, Any]] = field(default_factory=list)
     exit_code: int = EXIT_OK
+    snapshot_generation: int = 0
+    """The stack's current `cluster.operations.etcdSnapshotCreate.generation` (0 when unset)."""
 
     @property
     def refused(self) -> bool:
@@ -139,7 +141,12 @@ class UpgradePlan:
         }
 
     def next_steps(self) -> list[str]:
+        """Snapshot etcd first (the way back is a restore of it, docs/day2.md), then the upgrade itself."""
+        up = f"pulumi up --stack {self.stack} --refresh --run-program --policy-pack {DEFAULT_PACK}"
         return [
+            f"pulumi config set --stack {self.stack} --path cluster.operations.etcdSnapshotCreate.generation "
+            f"{self.snapshot_generation + 1}",
+            up,
             f"pulumi config set --stack {self.stack} --path cluster.kubernetesVersion {self.target}",
             f"pulumi preview --stack {self.stack} --refresh --run-program --policy-pack {DEFAULT_PACK}",
             f"pulumi up --stack {self.stack} --refresh --run-program --policy-pack {DEFAULT_PACK}",
@@ -306,6 +313,7 @@ def plan_upgrade(
         )
     current = str(cluster.get("kubernetesVersion") or pins_for(line).default_kubernetes_version)
     result = UpgradePlan(project.name, stack, current, target, line)
+    result.snapshot_generation = _snapshot_generation(cluster)
     result.checks = version_checks(current, target, line)
     if result.refused:
         result.exit_code = EXIT_USAGE
@@ -344,6 +352,13 @@ def plan_upgrade(
     result.plan = diff_previews(to_json(before), to_json(after), f"{stack} at {current}")
     result.exit_code = after.exit_code
     return result
+
+
+def _snapshot_generation(cluster: Mapping[str, Any]) -> int:
+    ops = cluster.get("operations")
+    create = ops.get("etcdSnapshotCreate") if isinstance(ops, Mapping) else None
+    value = create.get("generation") if isinstance(create, Mapping) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
 
 
 def _addons(raw: Any) -> AddonsArgs | None:
@@ -501,7 +516,7 @@ def render(result: UpgradePlan, out: TextIO) -> None:
             out.write(f"  {v['level']}: {v['policy']}  {v['resource']}\n    {v['message']}\n")
         out.write("\n")
     verdict = "BLOCKED by mandatory policy violations" if result.exit_code == EXIT_MANDATORY else "OK"
-    out.write(f"Upgrade {verdict}. To apply it:\n")
+    out.write(f"Upgrade {verdict}. To apply it (an etcd snapshot first, then the version):\n")
     for cmd in result.next_steps():
         out.write(f"  {cmd}\n")
     out.write(OFFLINE_STATEMENT + "\n")

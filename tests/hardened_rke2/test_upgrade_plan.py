@@ -22,8 +22,16 @@ CLUSTER = "rancher2:index/clusterV2:ClusterV2"
 KEY = "hardened-rke2:cluster"
 
 
-def _prod(tmp: Path, version: str | None = None, line: str | None = None, **addon_pins: str) -> Path:
+def _prod(
+    tmp: Path,
+    version: str | None = None,
+    line: str | None = None,
+    snapshot_generation: int | None = None,
+    **addon_pins: str,
+) -> Path:
     def mutate(cfg: dict[str, Any]) -> None:
+        if snapshot_generation is not None:
+            cfg[KEY]["operations"] = {"etcdSnapshotCreate": {"generation": snapshot_generation}}
         if version:
             cfg[KEY]["kubernetesVersion"] = version
         if line:
@@ -51,13 +59,15 @@ def test_a_patch_bump_plans_one_in_place_update_of_the_cluster() -> None:
 
 
 def test_a_supported_minor_bump_plans_updates_only(tmp_path: Path) -> None:
-    plan = plan_upgrade(_prod(tmp_path, "v1.33.5+rke2r1"), "prod", "v1.34.1+rke2r1", policy_pack=PACK_DIR)
+    project = _prod(tmp_path, "v1.33.5+rke2r1", snapshot_generation=4)
+    plan = plan_upgrade(project, "prod", "v1.34.1+rke2r1", policy_pack=PACK_DIR)
     assert not plan.refused, _failed(plan)
     assert plan.plan is not None
     ops = {s.op for s in plan.plan.steps} - {"same"}
     assert ops == {"update"}, [s.to_dict() for s in plan.plan.steps if s.op != "same"]
     assert plan.plan.find(CLUSTER, "prod").paths[0] == "kubernetesVersion"
     assert plan.replacements == [] and plan.exit_code == 0
+    assert "cluster.operations.etcdSnapshotCreate.generation 5" in plan.next_steps()[0]
 
 
 def test_a_two_minor_jump_is_refused_with_the_intermediate_minor_as_fix(tmp_path: Path) -> None:
@@ -135,7 +145,10 @@ def test_json_document_shape(capsys: pytest.CaptureFixture[str]) -> None:
     assert doc["diff"]["summary"]["update"] == 1 and doc["diff"]["summary"]["replace"] == 0
     assert [s["name"] for s in doc["diff"]["steps"]] == ["prod"]
     assert all(set(c) <= {"name", "ok", "detail", "fix"} for c in doc["checks"])
-    assert doc["next"][0] == "pulumi config set --stack prod --path cluster.kubernetesVersion v1.34.2+rke2r1"
+    assert doc["next"][0] == (
+        "pulumi config set --stack prod --path cluster.operations.etcdSnapshotCreate.generation 1"
+    )  # a snapshot first: the way back
+    assert doc["next"][2] == "pulumi config set --stack prod --path cluster.kubernetesVersion v1.34.2+rke2r1"
 
 
 def test_refusal_json_and_text_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
