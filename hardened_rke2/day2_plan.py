@@ -1,8 +1,9 @@
 """What a plan between two previews means for the day-2 operations (components/cluster_operations.py).
 
 Only a comparison with an earlier preview can say that an operation's generation went backwards or that an
-etcd restore was left configured after it ran: a policy pack sees the new inputs only (pulumi-policy's
-`AnalyzeRequest` carries no prior state). So `preview --against` and `upgrade plan` say it:
+etcd restore was left configured after it ran: a policy pack sees the new inputs only (pulumi/pulumi
+`proto/pulumi/analyzer.proto:112-119`: an `AnalyzeRequest` carries no prior state). So `preview --against`
+and `upgrade plan` say it:
 - a generation lower than before: Rancher runs the operation again, since it compares generations for
   inequality (rancher/rancher 59bd052e44 `pkg/capr/planner/certificaterotation.go:86`, `etcdcreate.go:37`,
   `etcdrestore.go:565`, `encryptionkeyrotation.go:261-267`), which is rarely what a lower number meant;

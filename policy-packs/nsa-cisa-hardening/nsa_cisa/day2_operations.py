@@ -12,8 +12,9 @@ What a preview can know from the new inputs alone, and so what this pack checks:
   `pkg/resources/provisioning.cattle.io/v1/cluster/validator.go:834-895`), certificate services that match
   no node (`pkg/capr/planner/certificaterotation.go:262-307`: nothing rotates).
 What it cannot know: a generation that went backwards needs the previous value, and a policy is given the
-new inputs only (pulumi-policy's AnalyzeRequest has no prior state). `hardened-rke2 preview --against
-OLD.json` and `upgrade plan` compare two previews and warn about that (hardened_rke2/day2_plan.py).
+new inputs only (pulumi/pulumi `proto/pulumi/analyzer.proto:112-119`: no prior state).
+`hardened-rke2 preview --against OLD.json` and `upgrade plan` compare two previews and warn about that
+(hardened_rke2/day2_plan.py).
 """
 
 from __future__ import annotations
