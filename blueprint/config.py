@@ -204,7 +204,8 @@ class ClusterStackConfig(HardenedModel):
         (schema_token.go:66-71): the token would be replaced on every update."""
         limit = self.rancher.token_max_ttl_minutes
         checks = [(("cluster", "kubeconfigTokenTtlHours"), self.cluster.kubeconfig_token_ttl_hours)]
-        if not self.gitops.empty:
+        if not self.gitops.empty or self.cluster.operations.rotate_encryption_keys is not None:
+            # the local-cluster token (Fleet objects, the encryption-key rotation patch)
             checks.append((("gitops", "localTokenTtlHours"), self.gitops.local_token_ttl_hours))
         problems = ProblemList()
         for path, hours in checks:

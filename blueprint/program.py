@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pulumi
+import pulumi_kubernetes as k8s
 from pydantic import BaseModel
 
 from blueprint.config import STACK_CONFIG_MODELS, ClusterStackConfig, stack_config_error
@@ -53,7 +54,7 @@ def rancher_ca_certs(config: ClusterStackConfig) -> tuple[str | None, list[Probl
                 ("rancher", "caCerts"),
                 "the rancher2 provider is not given this CA (rancher2:caCerts / RANCHER_CA_CERTS unset), "
                 "so it cannot verify Rancher's certificate",
-                "pulumi config set rancher2:caCerts -- \"$(cat rancher-ca.pem)\" with the same PEM, or "
+                'pulumi config set rancher2:caCerts -- "$(cat rancher-ca.pem)" with the same PEM, or '
                 "export RANCHER_CA_CERTS",
             )
         ]
@@ -73,8 +74,14 @@ def build_cluster_stack(config: ClusterStackConfig) -> HardenedCluster:
     c = config.cluster
     rancher_url = config.rancher.url or rancher_api_url()
     ca_certs = _check_before_registering(config, rancher_url)
+    local = _local_cluster_provider(config, rancher_url, ca_certs)
     cluster = HardenedCluster(
-        c.name, c, rancher_line=config.rancher.line, rancher_url=rancher_url, rancher_ca_certs=ca_certs
+        c.name,
+        c,
+        rancher_line=config.rancher.line,
+        rancher_url=rancher_url,
+        rancher_ca_certs=ca_certs,
+        local_kubernetes_provider=local,
     )
     pulumi.export("clusterName", c.name)
     pulumi.export("clusterId", cluster.cluster_id)
@@ -88,14 +95,31 @@ def build_cluster_stack(config: ClusterStackConfig) -> HardenedCluster:
     pulumi.export("projectNetworkIsolation", c.network.project_network_isolation)
     pulumi.export("podSecurityTemplate", c.pod_security.template_name)
     pulumi.export("kubeconfig", pulumi.Output.secret(cluster.kubeconfig))
+    if c.operations.generations():
+        # What the last update requested, so the next runbook step can read it (`pulumi stack output`).
+        pulumi.export("clusterOperations", c.operations.generations())
     if cluster.host_prep_script is not None:
         # Custom nodes: run the host preparation, then the registration command, on every host.
         pulumi.export("hostPrepScript", cluster.host_prep_script)
         pulumi.export("registrationCommand", pulumi.Output.secret(cluster.registration_command))
         pulumi.export("registrationCommands", cluster.registration_commands)
-    _build_addons_and_gitops(config, cluster, rancher_url, ca_certs)
+    _build_addons_and_gitops(config, cluster, local)
     build_tenants(c.name, config.tenants, cluster.handle, rancher_url, ca_certs)
     return cluster
+
+
+def _local_cluster_provider(
+    config: ClusterStackConfig, rancher_url: str | None, ca_certs: str | None
+) -> k8s.Provider | None:
+    """One Kubernetes provider for Rancher's local cluster, when Fleet objects or the encryption-key rotation
+    patch need it. Its name (`<cluster>-gitops`) predates the rotation and is kept: renaming it would
+    replace it, and with it every Fleet object on it."""
+    needed = not config.gitops.empty or config.cluster.operations.rotate_encryption_keys is not None
+    if not needed or not rancher_url:
+        return None
+    return local_cluster_provider(
+        f"{config.cluster.name}-gitops", rancher_url, config.gitops.local_token_ttl_hours, ca_certs=ca_certs
+    )
 
 
 def _check_before_registering(config: ClusterStackConfig, rancher_url: str | None) -> str | None:
@@ -127,6 +151,15 @@ def _addons_and_gitops_problems(config: ClusterStackConfig, rancher_url: str | N
                 "set rancher.url (or rancher2:apiUrl / RANCHER_URL)",
             )
         )
+    if config.cluster.operations.rotate_encryption_keys is not None and not rancher_url:
+        problems.append(
+            Problem(
+                ("cluster", "operations", "rotateEncryptionKeys"),
+                "the key rotation patches the provisioning Cluster on Rancher's local cluster, and Rancher's "
+                "URL is unknown",
+                "set rancher.url (or rancher2:apiUrl / RANCHER_URL)",
+            )
+        )
     if config.tenants.needs_fleet and not rancher_url:
         problems.append(
             Problem(
@@ -139,7 +172,7 @@ def _addons_and_gitops_problems(config: ClusterStackConfig, rancher_url: str | N
 
 
 def _build_addons_and_gitops(
-    config: ClusterStackConfig, cluster: HardenedCluster, rancher_url: str | None, ca_certs: str | None
+    config: ClusterStackConfig, cluster: HardenedCluster, local: k8s.Provider | None
 ) -> None:
     if config.addons is None:
         pulumi.log.warn(
@@ -151,11 +184,8 @@ def _build_addons_and_gitops(
         ClusterAddons(f"{config.cluster.name}-addons", config.addons, cluster.handle)
         pulumi.export("addons", config.addons.enabled_addons)
     gitops = config.gitops
-    if gitops.empty or not rancher_url:
+    if gitops.empty or local is None:
         return
-    local = local_cluster_provider(
-        f"{config.cluster.name}-gitops", rancher_url, gitops.local_token_ttl_hours, ca_certs=ca_certs
-    )
     restrictions = [
         GitRepoRestriction(f"{config.cluster.name}-{r.workspace}-restriction", r, local)
         for r in gitops.restrictions

@@ -25,6 +25,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 
 from components import node_pools as np_mod
 from components.audit_policy import RKE2_AUDIT_POLICY_PATH, AuditPolicyArgs
+from components.cluster_operations import ClusterOperationsArgs, EncryptionKeyRotation, rke_config_operations
 from components.fips import FIPS_LABEL, ComplianceArgs, fips_problems
 from components.handles import ClusterHandle
 from components.host_prep import host_prep_script
@@ -278,6 +279,9 @@ class HardenedClusterArgs(HardenedModel):
     """Private registries, mirrors and system-default-registry."""
     upgrade: UpgradeStrategyArgs = Field(default_factory=UpgradeStrategyArgs)
     """Rolling upgrade strategy."""
+    operations: ClusterOperationsArgs = Field(default_factory=ClusterOperationsArgs)
+    """Day-2 operations as generation counters: certificate rotation, on-demand etcd snapshot, etcd restore,
+    secrets-encryption key rotation (docs/day2.md)."""
     protect: bool = True
     """`protect` on the ClusterV2 (a destroy must first unprotect it). false is the named opt-out."""
     kubeconfig_token_ttl_hours: int = Field(24, ge=1, le=720)
@@ -572,6 +576,7 @@ def cluster_inputs(
             ),
             registries=registries_config(a.registries),
             upgrade_strategy=upgrade_strategy(a.upgrade),
+            **rke_config_operations(a.operations),
         ),
     }
 
@@ -649,10 +654,21 @@ class HardenedCluster(pulumi.ComponentResource):
         rancher_line: RancherLine = DEFAULT_RANCHER_LINE,
         rancher_url: str | None = None,
         rancher_ca_certs: str | None = None,
+        local_kubernetes_provider: pulumi.ProviderResource | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """`local_kubernetes_provider`: a Kubernetes provider for Rancher's local cluster, needed (only) by
+        `operations.rotateEncryptionKeys`, a patch of the provisioning Cluster there."""
         # Validate and render everything before registering anything.
         a = args if isinstance(args, HardenedClusterArgs) else HardenedClusterArgs.model_validate(args)
+        if a.operations.rotate_encryption_keys is not None and local_kubernetes_provider is None:
+            raise ConfigProblems.one(
+                "needs a Kubernetes provider for Rancher's local cluster (the rotation is a patch of the "
+                "provisioning Cluster there)",
+                "pass local_kubernetes_provider= (a stack gets it from Rancher's URL: set rancher.url)",
+                "operations",
+                "rotateEncryptionKeys",
+            )
         ca_certs = pem_certificates(rancher_ca_certs, "rancher_ca_certs") if rancher_ca_certs else None
         pins_for(rancher_line)
         rendered = render_node_config(a)
@@ -691,6 +707,20 @@ class HardenedCluster(pulumi.ComponentResource):
                 depends_on=cluster_deps,
                 additional_secret_outputs=["cluster_registration_token", "kube_config"],
             ),
+        )
+        rotation = a.operations.rotate_encryption_keys
+        self.encryption_key_rotation = (
+            EncryptionKeyRotation(
+                name,
+                a.name,
+                FLEET_NAMESPACE,
+                rotation,
+                provider=local_kubernetes_provider,
+                cluster=self.cluster,
+                parent=self,
+            )
+            if rotation is not None and local_kubernetes_provider is not None
+            else None
         )
         self.cluster_id = self.cluster.id
         self.cluster_v1_id = self.cluster.cluster_v1_id

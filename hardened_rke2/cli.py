@@ -57,6 +57,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "hardened_rke2.audit",
     "hardened_rke2.adopt",
     "hardened_rke2.evidence",
+    "hardened_rke2.upgrade_plan",
 )
 
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from hardened_rke2.day2_plan import operation_warnings
 from hardened_rke2.replacements import (
     KUBERNETES_PROVIDER,
     RANCHER2_PROVIDER,
@@ -309,7 +310,8 @@ def diff_previews(old_doc: Mapping[str, Any], new_doc: Mapping[str, Any], agains
         if urn not in planner.new:
             steps.append(Step("delete", urn, r["type"], r["name"]))
     steps.sort(key=lambda s: (OPS.index(s.op), s.type, s.name))
-    return Plan(against, steps, _warnings(steps), sorted(set(planner.notes)))
+    day2_warnings, day2_notes = operation_warnings(old_doc, new_doc)
+    return Plan(against, steps, _warnings(steps) + day2_warnings, sorted(set(planner.notes + day2_notes)))
 
 
 def _warnings(steps: list[Step]) -> list[str]:

@@ -118,16 +118,18 @@ def preview_project(
     stack_reference_outputs: Mapping[str, Mapping[str, Any]] | None = None,
     secret_values: Mapping[str, Any] | None = None,
     policy_mode: str = "inprocess",
+    config_overrides: Mapping[str, Any] | None = None,
 ) -> PreviewResult:
     """Run the stack program offline and drive the policy packs over what it registered.
 
     `policy_pack_configs[i]` (a file path or a dict) configures `policy_packs[i]`, like the CLI's repeated
-    `--policy-pack-config`. Raises `PreviewUsageError` / `PolicyConfigError` / `PolicyPackLoadError` for
+    `--policy-pack-config`. `config_overrides` replace stack config values in memory (the stack file is
+    not touched). Raises `PreviewUsageError` / `PolicyConfigError` / `PolicyPackLoadError` for
     problems found before the program runs.
     """
     t0 = time.perf_counter()
     project = read_project(project_dir)
-    stack_config = load_stack_config(project, stack, secret_values=secret_values)
+    stack_config = load_stack_config(project, stack, secret_values=secret_values, overrides=config_overrides)
     if len(policy_pack_configs) > len(policy_packs):
         raise PreviewUsageError("more --policy-pack-config than --policy-pack values")
     result = _new_result(project, stack, stack_config)

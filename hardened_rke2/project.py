@@ -144,10 +144,15 @@ class StackConfig:
 
 
 def load_stack_config(
-    project: Project, stack: str, *, secret_values: Mapping[str, Any] | None = None
+    project: Project,
+    stack: str,
+    *,
+    secret_values: Mapping[str, Any] | None = None,
+    overrides: Mapping[str, Any] | None = None,
 ) -> StackConfig:
     """`Pulumi.<stack>.yaml` `config:` -> wire config. Encrypted values must be supplied in `secret_values`
-    (keys as in the stack file); they are passed to the program as secrets."""
+    (keys as in the stack file); they are passed to the program as secrets. `overrides` replace whole
+    config values in memory (keys namespaced or not), e.g. `upgrade plan`'s changed cluster config."""
     path = project.stack_file(stack)
     if not path.is_file():
         known = sorted(
@@ -195,6 +200,8 @@ def load_stack_config(
         if full not in values:
             values[full] = value
             secret_keys.append(full)
+    for key, value in (overrides or {}).items():
+        values[_namespaced(project, key)] = value
     _check_project_types(project, stack, values, set(secret_keys))
     wire = {k: wire_value(v) for k, v in values.items()}
     return StackConfig(

@@ -239,6 +239,14 @@ def _cluster_extras(args: Any, extras: Extras) -> list[Problem]:
                 "use an https:// URL such as https://rancher.example.com",
             )
         )
+    if args.operations.rotate_encryption_keys is not None and extras.get("localClusterProvider") is None:
+        problems.append(
+            Problem(
+                ("localClusterProvider",),
+                "operations.rotateEncryptionKeys patches the provisioning Cluster on Rancher's local cluster",
+                "pass localClusterProvider: a kubernetes Provider for the local (management) cluster",
+            )
+        )
     return problems
 
 
@@ -250,6 +258,7 @@ def _build_cluster(
         args,
         rancher_line=extras.get("rancherLine", DEFAULT_RANCHER_LINE),
         rancher_url=extras.get("rancherUrl"),
+        local_kubernetes_provider=extras.get("localClusterProvider"),
         opts=opts,
     )
 
@@ -366,6 +375,12 @@ SERVED: tuple[Served, ...] = (
                 _string,
                 "Rancher's https URL. When set, the kubeconfig goes through Rancher's authenticated, audited "
                 "proxy with a scoped token; otherwise it is the cluster's own (secret) kubeconfig.",
+            ),
+            Prop(
+                "localClusterProvider",
+                kubernetes_provider_ref,
+                "Kubernetes provider for Rancher's local (management) cluster; needed only by "
+                "operations.rotateEncryptionKeys (a patch of the provisioning Cluster there).",
             ),
         ),
         check_extras=_cluster_extras,

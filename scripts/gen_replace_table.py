@@ -98,6 +98,7 @@ KUBERNETES_TYPES = [
     "kubernetes:management.cattle.io/v3:GlobalRolePatch",
     "kubernetes:management.cattle.io/v3:UserAttributePatch",
     "kubernetes:monitoring.coreos.com/v1:PrometheusRule",
+    "kubernetes:provisioning.cattle.io/v1:ClusterPatch",
     "kubernetes:monitoring.coreos.com/v1alpha1:AlertmanagerConfig",
     "kubernetes:neuvector.com/v1:NvAdmissionControlSecurityRule",
     "kubernetes:security.istio.io/v1:PeerAuthentication",

@@ -39,3 +39,36 @@ def test_istio_and_kubernetes_minors(line: str) -> None:
 def test_unsupported_line() -> None:
     with pytest.raises(ValueError, match=r"2\.11, 2\.12, 2\.13"):
         pins_for("2.10")
+
+
+def test_rancher_chart_compatibility_ends_with_its_rancher_line() -> None:
+    from components.versions import chart_compatibility, line_of_chart
+
+    assert line_of_chart("107.1.0+up69.8.2-rancher.15") == "2.12"
+    assert line_of_chart("105.0.0+up1.0.0") is None  # a line this module has no pins for
+    compat = chart_compatibility("107.1.0+up69.8.2-rancher.15")
+    assert compat is not None and compat.newest == "1.33" and compat.oldest is None
+    assert compat.supports("1.33") and not compat.supports("1.34")
+
+
+def test_istio_compatibility_is_a_range_and_unknown_minors_have_none() -> None:
+    from components.versions import chart_compatibility
+
+    compat = chart_compatibility("1.28.0", upstream_istio=True)
+    assert compat is not None and (compat.oldest, compat.newest) == ("1.30", "1.34")
+    assert not compat.supports("1.29") and compat.supports("1.30") and not compat.supports("1.35")
+    assert chart_compatibility("1.99.0", upstream_istio=True) is None
+
+
+@pytest.mark.parametrize("line", RANCHER_LINES)
+def test_every_pin_supports_every_minor_of_its_line(line: str) -> None:
+    from components.versions import chart_compatibility
+
+    pins = pins_for(line)
+    for version, istio in [
+        (pins.compliance_version, False), (pins.neuvector, False), (pins.logging, False),
+        (pins.monitoring, False), (pins.istio, True),
+    ]:  # fmt: skip
+        compat = chart_compatibility(version, upstream_istio=istio)
+        assert compat is not None, version
+        assert [m for m in pins.kubernetes_minors if not compat.supports(m)] == [], (line, version)

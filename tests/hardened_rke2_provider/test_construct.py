@@ -244,6 +244,32 @@ def test_gitops_components_register_what_the_python_api_registers(
     assert plain(via_grpc.state["workspace"]) == args.get("workspace", "fleet-default")
 
 
+def test_the_encryption_key_rotation_patch_uses_the_given_local_cluster_provider() -> None:
+    cluster = {**DEV["cluster"], "operations": {"rotateEncryptionKeys": {"generation": 2}}}
+    line = DEV["rancher"]["line"]
+
+    def program() -> None:
+        local = k8s.Provider("local", kubeconfig="offline")
+        HardenedCluster(
+            cluster["name"],
+            cluster,
+            rancher_line=line,
+            rancher_url=RANCHER_URL,
+            local_kubernetes_provider=local,
+        )
+
+    token = "hardened-rke2:cluster:HardenedCluster"
+    harness = provider_harness()
+    local = harness.existing(LOCAL_K8S, "local-id", {"kubeconfig": "offline"})
+    inputs = {**cluster, "rancherLine": line, "rancherUrl": RANCHER_URL, "localClusterProvider": local}
+    via_grpc = harness.construct(token, cluster["name"], inputs)
+    assert_same_registrations(python_api(program), via_grpc, token)
+    patch = next(
+        r for r in via_grpc.resources if r.type == "kubernetes:provisioning.cattle.io/v1:ClusterPatch"
+    )
+    assert patch.provider is not None and patch.provider.startswith(LOCAL_K8S)
+
+
 # ---- ManagementPlane ----------------------------------------------------------------------------------
 
 

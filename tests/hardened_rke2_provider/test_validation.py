@@ -161,3 +161,10 @@ def test_a_misspelled_constructor_input_is_suggested_too() -> None:
     )
     assert list(errors) == ["rancherUlr"]
     assert errors["rancherUlr"].startswith("Extra inputs are not permitted (fix: did you mean 'rancherUrl'")
+
+
+def test_encryption_key_rotation_needs_the_local_cluster_provider() -> None:
+    inputs = {**PROD["cluster"], "operations": {"rotateEncryptionKeys": {"generation": 1}}}
+    errors = property_errors(construct_error(CLUSTER, inputs))
+    assert list(errors) == ["localClusterProvider"]
+    assert "rotateEncryptionKeys patches the provisioning Cluster" in errors["localClusterProvider"]

@@ -19,18 +19,10 @@ TEAM = REPO / "stacks" / "teams" / "payments"
 Mutation = Callable[[dict[str, Any]], None]
 
 
-def preview_doc(stack: str, tmp: Path, mutate: Mutation | None = None) -> dict[str, Any]:
-    """The `--json` document of `stack` after `mutate(config)` (the stack file's `config:` mapping).
-
-    The changed stack file lives in a throwaway project under `tmp` whose `main` is this repository's
-    program, so the URNs (project and stack names) are the example stack's own."""
-    return to_json(preview_changed(stack, tmp, mutate))
-
-
-def preview_changed(
-    stack: str, tmp: Path, mutate: Mutation | None = None, *, policy_packs: Sequence[Path] = ()
-) -> PreviewResult:
-    """The preview of `stack` after `mutate(config)`, in a throwaway project (see `preview_doc`)."""
+def throwaway_project(stack: str, tmp: Path, mutate: Mutation | None = None) -> Path:
+    """A project under `tmp` whose `main` is this repository's program and whose only stack file is
+    `stack`'s after `mutate(config)` (the stack file's `config:` mapping), so URNs (project and stack
+    names) are the example stack's own. Returns the project directory."""
     config = yaml.safe_load((REPO / "stacks" / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8"))
     if mutate is not None:
         config = copy.deepcopy(config)
@@ -44,7 +36,19 @@ def preview_changed(
     }
     (tmp / "Pulumi.yaml").write_text(yaml.safe_dump(project), encoding="utf-8")
     (tmp / "stacks" / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
-    result = preview_project(tmp, stack, policy_packs=list(policy_packs))
+    return tmp
+
+
+def preview_doc(stack: str, tmp: Path, mutate: Mutation | None = None) -> dict[str, Any]:
+    """The `--json` document of `stack` after `mutate(config)`, previewed in a `throwaway_project`."""
+    return to_json(preview_changed(stack, tmp, mutate))
+
+
+def preview_changed(
+    stack: str, tmp: Path, mutate: Mutation | None = None, *, policy_packs: Sequence[Path] = ()
+) -> PreviewResult:
+    """The preview of `stack` after `mutate(config)`, in a `throwaway_project`."""
+    result = preview_project(throwaway_project(stack, tmp, mutate), stack, policy_packs=list(policy_packs))
     assert result.status == "ok", result.error or result.problems
     return result
 

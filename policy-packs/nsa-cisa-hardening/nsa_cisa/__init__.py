@@ -32,6 +32,7 @@ MODULE_ORDER = (
     "secrets",
     "upgrades",
     "rancher_cluster",
+    "day2_operations",
     "rancher_mgmt",
     "delivery",
     "stack_rules",
