@@ -17,6 +17,7 @@ Dependencies' outputs are not handed to the engine here: a real StackReference r
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
@@ -70,7 +71,7 @@ class AutomationWorkspace:
             else:
                 changes = self._up(workspace, stack, configs, policies)
         except auto.CommandError as e:
-            failure = _last_lines(str(e))
+            failure = _failure(e)
         mandatory = sum(1 for p in policies if p.enforcement_level in ("mandatory", "remediate"))
         advisory = len(policies) - mandatory
         outputs: dict[str, Any] | None = None
@@ -135,6 +136,13 @@ def _read_events(auto: Any, log: Path) -> list[Any]:
     return events
 
 
-def _last_lines(text: str, n: int = 6) -> str:
-    lines = [line for line in text.splitlines() if line.strip()]
-    return "\n".join(lines[-n:])
+def _failure(error: Exception, n: int = 6) -> str:
+    """`pulumi exited N: <the last lines of its stderr>` from a CommandError (its text is the CommandResult:
+    code, stdout, stderr; pulumi/automation/_cmd.py `CommandResult.__str__`)."""
+    text = str(error)
+    code = re.search(r"code: (-?\d+)", text)
+    _, _, stderr = text.partition(" stderr: ")
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    return f"pulumi exited {code.group(1) if code else '?'}" + (
+        ": " + " / ".join(lines[-n:]) if lines else ""
+    )
