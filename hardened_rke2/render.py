@@ -168,7 +168,7 @@ def violation_table(violations: Sequence[Violation]) -> Table:
     )
     severities = [s for s in SEVERITY_ORDER if any(k[1] == s for k in counts)]
     severities += sorted({k[1] for k in counts} - set(severities))
-    table = Table(title="Violations by NSA section and severity (mandatory / advisory)", title_justify="left")
+    table = Table()
     table.add_column("section")
     for sev in severities:
         table.add_column(sev, justify="right", style=_SEVERITY_STYLE.get(sev, ""))
@@ -226,6 +226,7 @@ def render_rich(result: PreviewResult, out: TextIO, plan: Plan | None = None) ->
     if result.analysis is not None:
         violations = sorted_violations(result)
         if violations:
+            c.print(Text("Violations by NSA section and severity (mandatory / advisory):", style="bold"))
             c.print(violation_table(violations))
             for level in LEVEL_ORDER:
                 group = [v for v in violations if v.enforcement_level == level]
@@ -239,8 +240,9 @@ def render_rich(result: PreviewResult, out: TextIO, plan: Plan | None = None) ->
                     if v.severity:
                         line.append(f" {v.severity}", style=_SEVERITY_STYLE.get(v.severity, ""))
                     line.append(f"  {v.resource_type}  {v.resource_name}" if v.resource_type else "  (stack)")
-                    if v.tags:
-                        line.append(f"  {', '.join(v.tags)}", style="dim")
+                    ids = [t for t in v.tags if t.startswith("NSA-")]  # the section is in the table
+                    if ids:
+                        line.append(f"  {', '.join(ids)}", style="dim")
                     c.print(line)
                     c.print(Text(f"    {v.description}"))
                     for text in v.message.splitlines():

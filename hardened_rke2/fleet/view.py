@@ -115,9 +115,17 @@ def render_plain(fleet: Fleet, run: FleetRun, title: str, out: TextIO, *, offlin
 def render_rich(fleet: Fleet, run: FleetRun, title: str, out: TextIO, *, offline: bool) -> None:
     c = console(out)
     c.print(Text(headline(fleet, title), style="bold"))
-    table = Table(show_edge=False)
+    table = Table(box=None, pad_edge=False, header_style="bold")
     for i, col in enumerate(COLUMNS):
-        table.add_column(col, justify="right" if i in (3, 4, 5, 6) else "left")
+        last = i == len(COLUMNS) - 1
+        # Names never shorten; the result text folds instead when the terminal is narrow.
+        table.add_column(
+            col,
+            justify="right" if i in (3, 4, 5, 6) else "left",
+            no_wrap=not last,
+            min_width=8 if last else None,
+            overflow="fold" if last else "ellipsis",
+        )
     for r, o in zip(rows(fleet, run), run.outcomes.values(), strict=True):
         style = _STYLE.get(o.status, "red")
         cells: list[Any] = [*r[:-1], Text(r[-1], style=style)]
