@@ -181,5 +181,6 @@ def outcome_of(stack: FleetStack, result: PreviewResult, seconds: float) -> Stac
         # Violations still leave a preview with outputs; a failed program leaves none.
         outputs=reference_outputs(result.stack_outputs) if result.status == "ok" else None,
         detail=detail,
+        timings=dict(result.timings),
         result=result,
     )

@@ -41,6 +41,8 @@ class StackOutcome:
     """What dependents' StackReferences see; None when the stack did not finish (dependents are skipped)."""
     detail: str = ""
     changes: dict[str, int] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    """Phases in seconds (offline: `packs`, `program`, `policy`, `total`, as `preview` measures them)."""
     result: Any = None
     """The workspace's own result object (the offline `PreviewResult`), for reports."""
 

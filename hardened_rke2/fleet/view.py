@@ -160,6 +160,7 @@ def to_json(fleet: Fleet, run: FleetRun, *, mode: str, operation: str) -> dict[s
                 "seconds": round(o.seconds, 3),
                 "detail": o.detail,
                 **({"changes": o.changes} if o.changes else {}),
+                **({"timings": {k: round(v, 4) for k, v in o.timings.items()}} if o.timings else {}),
             }
         )
     summary = {
