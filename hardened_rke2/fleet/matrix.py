@@ -3,9 +3,10 @@ CI system instead of one machine (GitHub Actions and GitLab CI both run `needs:`
 
 Each job runs the real `pulumi preview` (or `pulumi up`) of its stack with the fleet's policy packs. Paths
 are relative to the fleet file's folder, which is where the job's working directory must be (the
-repository root for the repo's own `fleet.yaml`). The Pulumi CLI creates the project's and the pack's
-virtualenvs from their `requirements.txt` itself (`runtime.options.virtualenv`). GitHub jobs are complete
-(checkout, Python, the Pulumi CLI via `pulumi/actions`); GitLab jobs `extends: .hardened-rke2-fleet`, a hidden
+repository root for the repo's own `fleet.yaml`). The Pulumi CLI creates a project's virtualenv itself, but
+not a local policy pack's (`--policy-pack DIR` starts `DIR/venv/bin/python` as it is; README "The real
+path"), so each job first runs `pulumi install` in every pack. GitHub jobs are complete (checkout, Python,
+the Pulumi CLI via `pulumi/actions`); GitLab jobs `extends: .hardened-rke2-fleet`, a hidden
 job the pipeline defines with its image and credentials (GitLab's way to share setup). Credentials come from
 the CI's secret store (`PULUMI_ACCESS_TOKEN`, the Rancher token), never from the repository.
 """
@@ -50,6 +51,11 @@ def pulumi_command(fleet: Fleet, stack: FleetStack, operation: str) -> str:
     return shlex.join(args)
 
 
+def pack_installs(fleet: Fleet) -> list[str]:
+    base = fleet.source.resolve().parent
+    return [f"(cd {shlex.quote(_rel(pack, base))} && pulumi install)" for pack in fleet.policy_packs]
+
+
 def github_jobs(fleet: Fleet, operation: str) -> dict[str, Any]:
     jobs: dict[str, Any] = {}
     for stack in fleet.ordered():
@@ -62,6 +68,7 @@ def github_jobs(fleet: Fleet, operation: str) -> dict[str, Any]:
                 {"uses": "actions/checkout@v4"},
                 {"uses": "actions/setup-python@v5", "with": {"python-version": "3.11"}},
                 {"uses": "pulumi/actions@v6"},
+                *({"run": cmd} for cmd in pack_installs(fleet)),
                 {"run": pulumi_command(fleet, stack, operation)},
             ],
         }
@@ -75,7 +82,7 @@ def gitlab_jobs(fleet: Fleet, operation: str) -> dict[str, Any]:
             "extends": GITLAB_TEMPLATE,
             "needs": [job_id(fleet.stacks[d], "gitlab") for d in stack.depends_on],
             "variables": {"FLEET_STACK": stack.fqn},
-            "script": [pulumi_command(fleet, stack, operation)],
+            "script": [*pack_installs(fleet), pulumi_command(fleet, stack, operation)],
         }
     return jobs
 

@@ -81,6 +81,7 @@ def test_github_matrix_has_one_job_per_stack_with_needs_from_depends_on(
         "fleet-payments-dev": ["fleet-prod"],
     }
     team_steps = jobs["fleet-payments-dev"]["steps"]
+    assert team_steps[-2] == {"run": "(cd policy-packs/nsa-cisa-hardening && pulumi install)"}
     assert team_steps[-1] == {
         "run": "pulumi preview --cwd stacks/teams/payments --stack acme/payments-team/dev "
         "--policy-pack policy-packs/nsa-cisa-hardening "
@@ -102,8 +103,9 @@ def test_gitlab_matrix_extends_the_pipeline_s_template_and_can_run_up(
         "needs": ["fleet:management"],
         "variables": {"FLEET_STACK": "acme/hardened-rke2/prod"},
         "script": [
+            "(cd policy-packs/nsa-cisa-hardening && pulumi install)",
             "pulumi up --yes --cwd . --stack acme/hardened-rke2/prod "
-            "--policy-pack policy-packs/nsa-cisa-hardening"
+            "--policy-pack policy-packs/nsa-cisa-hardening",
         ],
     }
 
