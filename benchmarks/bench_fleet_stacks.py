@@ -66,14 +66,15 @@ def make_fleet(root: Path, clusters: int) -> Path:
         "acme/hardened-rke2/prod"
     ]
     stacks: dict[str, dict[str, object]] = {"management": {"kind": "management", "project": "platform"}}
-    references: dict[str, object] = {}
     for i in range(clusters):
         name = f"c{i:02d}"
         config = json.loads(json.dumps(prod))
         config["config"]["hardened-rke2:cluster"]["name"] = name
         (platform / "stacks" / f"Pulumi.{name}.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
         stacks[name] = {"kind": "cluster", "project": "platform", "dependsOn": ["management"]}
-        references[f"{ORG}/hardened-rke2/{name}"] = {**deployed, "clusterName": name}
+        # What the cluster would have deployed: the ids its preview cannot know (one file per cluster).
+        ref = {f"{ORG}/hardened-rke2/{name}": {**deployed, "clusterName": name}}
+        (root / f"deployed-{name}.json").write_text(json.dumps(ref), encoding="utf-8")
         for j in range(2):
             stack = f"{name}-t{j}"
             config = json.loads(json.dumps(team_dev))
@@ -85,9 +86,8 @@ def make_fleet(root: Path, clusters: int) -> Path:
                 "stack": stack,
                 "dependsOn": [name],
                 "policyPackConfigs": [str(TEAM / "policy-pack-config.json")],
-                "stackReferenceOutputs": "deployed.json",
+                "stackReferenceOutputs": f"deployed-{name}.json",
             }
-    (root / "deployed.json").write_text(json.dumps(references), encoding="utf-8")
     fleet = {"organization": ORG, "policyPacks": [str(PACK)], "stacks": stacks}
     path = root / "fleet.yaml"
     path.write_text(yaml.safe_dump(fleet, sort_keys=False), encoding="utf-8")

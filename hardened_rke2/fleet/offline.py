@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from pulumi.runtime import rpc
@@ -133,16 +134,20 @@ class OfflineWorkspace:
     ) -> None:
         self.policy_packs = [str(p) for p in policy_packs]
         self.policy_mode = policy_mode
+        self._deployed: dict[Path, dict[str, dict[str, Any]]] = {}  # a file many team stacks share
+
+    def _deployed_outputs(self, path: Path | None) -> dict[str, dict[str, Any]] | None:
+        if path is None:
+            return None
+        if path not in self._deployed:
+            self._deployed[path] = load_stack_reference_outputs(path)
+        return self._deployed[path]
 
     def run(self, stack: FleetStack, upstream: Mapping[str, ReferenceOutputs]) -> StackOutcome:
         t0 = time.perf_counter()
         warnings: list[str] = []
         try:
-            deployed = (
-                load_stack_reference_outputs(stack.stack_reference_outputs)
-                if stack.stack_reference_outputs
-                else None
-            )
+            deployed = self._deployed_outputs(stack.stack_reference_outputs)
             result = preview_project(
                 stack.project_dir,
                 stack.stack,
