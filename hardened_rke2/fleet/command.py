@@ -127,7 +127,10 @@ def _run(args: argparse.Namespace, fleet: Fleet, out: TextIO, err: TextIO) -> in
     bad = _report_problems(reports)
     if bad:
         return _usage(err, "; ".join(bad))
-    workspace = _workspace(args, fleet)
+    try:
+        workspace = _workspace(args, fleet)
+    except MissingCli as e:
+        return _usage(err, str(e))
     show_progress = use_color(err, args.no_color)
     with view.progress(err, len(fleet.stacks), show_progress) as hook:
         result = run_fleet(
@@ -147,11 +150,25 @@ def _run(args: argparse.Namespace, fleet: Fleet, out: TextIO, err: TextIO) -> in
     return result.exit_code
 
 
+class MissingCli(Exception):
+    """`--real` without a usable Pulumi CLI on PATH."""
+
+
 def _workspace(args: argparse.Namespace, fleet: Fleet) -> FleetWorkspace:
     if args.real:
+        import subprocess
+
+        from pulumi.automation import InvalidVersionError
+
         from hardened_rke2.fleet.automation import AutomationWorkspace
 
-        return AutomationWorkspace(args.fleet_command, fleet.policy_packs, max_parallel=args.parallel)
+        try:
+            return AutomationWorkspace(args.fleet_command, fleet.policy_packs, max_parallel=args.parallel)
+        except (OSError, subprocess.CalledProcessError, InvalidVersionError) as e:
+            raise MissingCli(
+                f"--real needs the Pulumi CLI on PATH (`pulumi version` failed: {e}); install it: "
+                "https://www.pulumi.com/docs/install/"
+            ) from None
     from hardened_rke2.fleet.offline import OfflineWorkspace
 
     return OfflineWorkspace(fleet.policy_packs)

@@ -120,3 +120,13 @@ def test_job_ids_stay_valid_for_stack_names_with_dots(
         "jobs"
     ]
     assert list(jobs) == ["fleet-prod", "fleet-prod-eu"]
+
+
+def test_real_without_the_pulumi_cli_on_path_exits_2_with_the_fix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # an empty folder: no `pulumi`
+    code, out, err = _run(["fleet", "preview", "--real", "--fleet", str(EXAMPLE_FLEET)], capsys)
+    assert (code, out) == (2, "")
+    assert err.startswith("error: --real needs the Pulumi CLI on PATH (`pulumi version` failed: ")
+    assert err.endswith("install it: https://www.pulumi.com/docs/install/\n")

@@ -19,7 +19,7 @@ def _fleet(graph: dict[str, tuple[str, ...]]) -> Fleet:
         name: FleetStack(
             name=name,
             kind="cluster",
-            project_dir=Path("/nowhere"),
+            project_dir=Path("nowhere"),  # never read: the fake workspace runs nothing
             project_name="proj",
             stack=name,
             depends_on=deps,
