@@ -41,10 +41,11 @@ from hardened_rke2.analysis.errors import (
 )
 from hardened_rke2.analysis.pack_config import load_policy_pack_config_file
 from hardened_rke2.analysis.session import PolicyPackSession, run_analysis
-from hardened_rke2.cli import render_text, report_path_problems
+from hardened_rke2.cli import report_path_problems
 from hardened_rke2.exit_codes import EXIT_PROGRAM, EXIT_USAGE
 from hardened_rke2.preview import PackSummary, PreviewResult
 from hardened_rke2.project import PreviewUsageError
+from hardened_rke2.render import render_text, use_color
 from hardened_rke2.reports import AUDIT_STATEMENT, to_json, to_markdown, to_sarif, write_json
 from hardened_rke2.safe_yaml import InputFileError
 from hardened_rke2.state_file import StateFile, read_state_file
@@ -76,6 +77,7 @@ def configure(p: argparse.ArgumentParser) -> None:
         help="JSON config for the policy pack at the same position: none, or one per --policy-pack",
     )
     p.add_argument("--json", action="store_true", help="print one JSON document instead of text")
+    p.add_argument("--no-color", action="store_true", help="plain text even on a terminal (also NO_COLOR)")
     p.add_argument("--report-md", metavar="FILE", help="write a Markdown report")
     p.add_argument("--report-sarif", metavar="FILE", help="write a SARIF 2.1.0 report")
     p.add_argument("--report-json", metavar="FILE", help="write the JSON report")
@@ -108,7 +110,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.json:
         out.write(json.dumps(audit_json(result, state), indent=2, sort_keys=True) + "\n")
     else:
-        render_text(result, out)
+        render_text(result, out, color=use_color(out, args.no_color))
     return result.exit_code
 
 

@@ -28,19 +28,16 @@ from hardened_rke2.analysis.errors import (
     PolicyPackRuntimeError,
 )
 from hardened_rke2.analysis.packs import pack_import_scope
-from hardened_rke2.analysis.results import Violation
-from hardened_rke2.capture import STACK_TYPE, CapturedResource
 from hardened_rke2.evidence import assessment_results_text, catalogue_pack
 from hardened_rke2.exit_codes import EXIT_BROKEN_PIPE, EXIT_OK, EXIT_PROGRAM, EXIT_USAGE
-from hardened_rke2.plan import AgainstFileError, Plan, diff_previews, load_against, render_plan
+from hardened_rke2.plan import AgainstFileError, Plan, diff_previews, load_against
 from hardened_rke2.preview import PreviewResult, preview_project
 from hardened_rke2.project import PreviewUsageError, find_project_dir, load_stack_reference_outputs
+from hardened_rke2.render import render_text, use_color
+from hardened_rke2.render import resource_tree as resource_tree  # re-exported: callers import it from here
 from hardened_rke2.reports import (
-    LEVEL_ORDER,
     OFFLINE_STATEMENT,
     repository_root,
-    sorted_violations,
-    summary,
     to_json,
     to_markdown,
     to_sarif,
@@ -58,6 +55,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "hardened_rke2.adopt",
     "hardened_rke2.evidence",
     "hardened_rke2.upgrade_plan",
+    "hardened_rke2.fleet.command",
 )
 
 
@@ -103,6 +101,12 @@ def _parser() -> argparse.ArgumentParser:
         help="YAML/JSON map of config key -> plaintext for `secure:` values (keep it out of the repo)",
     )
     pv.add_argument("--json", action="store_true", help="print one JSON document instead of text")
+    pv.add_argument(
+        "--no-color",
+        action="store_true",
+        help="plain text even on a terminal (also when NO_COLOR is set; output that is not a terminal is "
+        "always plain)",
+    )
     pv.add_argument(
         "--against",
         metavar="OLD.json",
@@ -438,105 +442,17 @@ def _print_result(
         end = "\n" if trailing_newline else ""
         out.write(json.dumps(_json_doc(result, plan), indent=2, sort_keys=True) + end)
     else:
-        render_text(result, out, plan)
+        render_text(result, out, plan, color=use_color(out, args.no_color))
         if args.against and plan is None:
             out.write(f"note: no plan against {args.against}: this preview did not run to the end\n")
 
 
-def render_text(result: PreviewResult, out: TextIO, plan: Plan | None = None) -> None:
-    packs = ", ".join(f"{p.name}@{p.version}" for p in result.packs) or "none"
-    what = "Audit of exported state" if result.operation == "audit" else "Offline preview"
-    out.write(f"{what} of {result.project}/{result.stack} (policy packs: {packs})\n\n")
-    for w in result.warnings:
-        out.write(f"warning: {w}\n")
-    if result.warnings:
-        out.write("\n")
-    if result.status == "invalid-config":
-        where = result.stack_file.name if result.stack_file else result.stack
-        out.write(f"Invalid stack config ({where}); nothing was registered:\n")
-        for p in result.problems:
-            out.write(f"  - {p}\n")
-        if result.resources:
-            out.write(f"  ! {len(result.resources)} resource(s) were registered before the error (a bug)\n")
-        out.write("\n")
-    elif result.status in ("error", "usage-error"):
-        out.write(f"The {result.operation} failed: {result.error}\n\n")
-    if result.resources:
-        out.write(f"Resources ({len(result.resources)}):\n")
-        for line in resource_tree(result.resources):
-            out.write(f"  {line}\n")
-        out.write("\n")
-    if plan is not None:
-        render_plan(plan, out)
-    if result.analysis is not None:
-        _render_violations(sorted_violations(result), out)
-        records = result.analysis.remediation_records
-        if records:
-            by_urn = {r.urn: r for r in result.resources}
-            applied = "reported, not applied" if result.operation == "audit" else "applied"
-            out.write(f"Remediations {applied} ({len(records)}):\n")
-            for rec in records:
-                r = by_urn.get(rec.urn)
-                target = f"{r.type}  {r.name}" if r else rec.urn
-                out.write(f"  ~ {rec.policy_name}: {target}\n")
-            out.write("\n")
-    s = summary(result)
-    verdict = {
-        0: "PASSED",
-        1: "FAILED: mandatory policy violations",
-        2: "FAILED: invalid config",
-        3: "FAILED: error",
-    }[result.exit_code]
-    out.write(
-        f"Summary: {s['resources']} resources; {s['mandatory']} mandatory and {s['advisory']} advisory "
-        f"violations; {s['remediations']} remediations. {verdict}\n"
-    )
-    out.write(s["statement"] + "\n")
-
-
-def _render_violations(violations: list[Violation], out: TextIO) -> None:
-    if not violations:
-        out.write("Policy violations: none\n\n")
-        return
-    out.write("Policy violations:\n")
-    for level in LEVEL_ORDER:
-        group = [v for v in violations if v.enforcement_level == level]
-        if not group:
-            continue
-        out.write(f"  {level} ({len(group)}):\n")
-        for v in group:
-            where = f"{v.resource_type}  {v.resource_name}" if v.resource_type else "(stack)"
-            sev = f" [{v.severity}]" if v.severity else ""
-            tags = f"  {', '.join(v.tags)}" if v.tags else ""
-            out.write(f"    {v.policy_name}{sev}  {where}{tags}\n")
-            out.write(f"      {v.description}\n")
-            for line in v.message.splitlines():
-                if line.strip() and line.strip() != v.description:
-                    out.write(f"      {line}\n")
-    out.write("\n")
-
-
-def resource_tree(resources: Sequence[CapturedResource]) -> Iterator[str]:
-    """Lines of a parent/child tree (siblings sorted by type and name); `[protect]` marks protected ones."""
-    urns = {r.urn for r in resources}
-    children: dict[str | None, list[CapturedResource]] = {}
-    for r in resources:
-        parent = r.parent if r.parent in urns else None
-        if r.type == STACK_TYPE:
-            parent = None
-        children.setdefault(parent, []).append(r)
-
-    def walk(parent: str | None, prefix: str) -> Iterator[str]:
-        # Sorted: registration order under the (mock) engine is not deterministic.
-        kids = sorted(children.get(parent, []), key=lambda r: (r.type != STACK_TYPE, r.type, r.name))
-        for i, r in enumerate(kids):
-            last = i == len(kids) - 1
-            branch = "" if parent is None else ("└─ " if last else "├─ ")
-            marks = "  [protect]" if r.protect else ""
-            yield f"{prefix}{branch}{r.type}  {r.name}{marks}"
-            yield from walk(r.urn, prefix + ("" if parent is None else ("   " if last else "│  ")))
-
-    yield from walk(None, "")
+def _repository_root(start: Path) -> Path:
+    """Code scanning wants paths relative to the repository root: the nearest folder with `.git`."""
+    for d in (start, *start.parents):
+        if (d / ".git").exists():
+            return d
+    return start
 
 
 # -- controls -----------------------------------------------------------------------------------------

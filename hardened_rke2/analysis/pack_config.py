@@ -17,6 +17,8 @@ Reconciliation mirrors the engine (`pkg/resource/analyzer/config.go` in pulumi/p
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -172,8 +174,6 @@ def reconcile_config(
 
 
 def _validate(policies: Sequence[PolicyInfo], config: Mapping[str, PolicyConfig]) -> list[str]:
-    import jsonschema
-
     problems: list[str] = []
     for p in policies:
         if p.config_schema is None:
@@ -186,11 +186,20 @@ def _validate(policies: Sequence[PolicyInfo], config: Mapping[str, PolicyConfig]
             schema["required"] = list(p.config_schema["required"])
         entry = config.get(p.name)
         doc = dict(entry.properties or {}) if entry else {}
-        validator = jsonschema.Draft7Validator(schema)
+        validator = _validator(json.dumps(schema, sort_keys=True))
         for err in sorted(validator.iter_errors(doc), key=lambda e: (list(map(str, e.path)), e.message)):
             path = ".".join(str(x) for x in err.path)
             problems.append(f"{p.name}{'.' + path if path else ''}: {err.message}")
     return problems
+
+
+@functools.lru_cache(maxsize=1024)
+def _validator(schema: str) -> Any:
+    """One validator per distinct schema: a fleet preview configures the same pack for every stack, and
+    building the validators was most of that."""
+    import jsonschema
+
+    return jsonschema.Draft7Validator(json.loads(schema))
 
 
 def config_to_proto(config: Mapping[str, PolicyConfig]) -> Any:

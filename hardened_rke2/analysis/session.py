@@ -11,6 +11,7 @@ How the pack is started is `packs`; how its config is reconciled is `pack_config
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -80,6 +81,12 @@ def _policy_info(p: Any) -> PolicyInfo:
     )
 
 
+@functools.lru_cache(maxsize=4096)
+def _decoded_policy(wire: bytes) -> PolicyInfo:
+    """`_policy_info` once per distinct policy: a fleet preview starts the same pack for every stack."""
+    return _policy_info(proto.PolicyInfo.FromString(wire))
+
+
 class PolicyPackSession:
     """One policy pack, started, described and configured like the engine does; then `analyze(...)`.
 
@@ -136,7 +143,7 @@ class PolicyPackSession:
             self.version: str = str(meta.get("version") or info.version or SDK_PACK_VERSION)
             self.description: str = info.description or str(meta.get("description") or "")
             self.policies: list[PolicyInfo] = sorted(
-                (_policy_info(p) for p in info.policies), key=lambda p: p.name
+                (_decoded_policy(p.SerializeToString()) for p in info.policies), key=lambda p: p.name
             )
             self._by_name = {p.name: p for p in self.policies}
             initial = {
