@@ -143,6 +143,7 @@ PIECES: tuple[tuple[str, str, str, str, tuple[str, ...]], ...] = (
             "components/audit_policy.py",
             "components/gitops.py",
             "components/fips.py",
+            "components/cluster_operations.py",
         ),
     ),
     (
@@ -236,6 +237,13 @@ def _component(
 
 
 def build_component_definition(catalogue: Catalogue, last_modified: dt.datetime) -> comp.ComponentDefinition:
+    # A setting in no piece would silently vanish from the component definition: refuse it instead.
+    unplaced = [f"{c.id}: {s}" for c in catalogue.controls for s in c.implemented_by if piece_of(s) is None]
+    if unplaced:
+        raise ValueError(
+            "settings of the control catalogue that belong to no OSCAL piece (add their file to PIECES in "
+            "hardened_rke2/oscal.py): " + "; ".join(unplaced)
+        )
     components = []
     for piece, title, kind, description, _ in PIECES:
         requirements = []

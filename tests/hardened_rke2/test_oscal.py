@@ -4,6 +4,7 @@ result, a finding per control and exemptions as risks."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import shutil
@@ -108,6 +109,20 @@ def test_a_changed_catalogue_makes_the_documents_stale_and_write_refreshes_them(
     before = (tmp_path / oscal.CATALOG_FILE).read_text(encoding="utf-8")
     assert oscal.write_static_documents(edited, tmp_path) == []
     assert (tmp_path / oscal.CATALOG_FILE).read_text(encoding="utf-8") == before
+
+
+def test_a_setting_in_a_file_of_no_piece_is_refused_not_dropped(catalogue: Catalogue) -> None:
+    control = catalogue.controls[0]
+    orphan = "components/brand_new.py: a setting no piece owns"
+    edited = dataclasses.replace(
+        catalogue,
+        controls=(
+            dataclasses.replace(control, implemented_by=(*control.implemented_by, orphan)),
+            *catalogue.controls[1:],
+        ),
+    )
+    with pytest.raises(ValueError, match=r"belong to no OSCAL piece .*components/brand_new\.py"):
+        oscal.build_component_definition(edited, dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc))
 
 
 def test_trestle_validation_rejects_a_duplicate_uuid(tmp_path: Path) -> None:
