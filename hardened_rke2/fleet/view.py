@@ -202,6 +202,8 @@ def progress(err: TextIO, total: int, enabled: bool) -> Iterator[ProgressHook | 
                 running.remove(stack.name)
             bar.advance(task)
         bar.update(task, description=", ".join(running) or "fleet")
+        # Drawn now, not at the next 10 Hz tick: a stack that runs faster than a tick is still shown.
+        bar.refresh()
 
     with bar:
         yield hook
