@@ -15,15 +15,13 @@ program's CPU time without shaping what the engine receives the way their cost s
 
 Both are installed for the duration of a program run and removed afterwards, and only on the SDK version
 they were checked against (`VERIFIED_PULUMI`): on any other version the SDK's own code runs (slower, same
-result) and tests/hardened_rke2/test_sdk_speedups.py fails until the new version is checked. The
-collector's thresholds are raised for the run too (the program allocates ~10^6 long-lived objects).
-`HARDENED_RKE2_RUNTIME=sdk` turns all of this off (the fleet benchmark's "before" run).
+result) and tests/hardened_rke2/test_sdk_speedups.py fails until the new version is checked.
+`HARDENED_RKE2_RUNTIME=sdk` turns them off (the fleet benchmark's "before" runs).
 """
 
 from __future__ import annotations
 
 import contextlib
-import gc
 import os
 import pathlib
 import sys
@@ -35,8 +33,6 @@ from typing import Any
 import pulumi.runtime.resource as sdk_resource
 from pulumi.runtime import settings
 from pulumi.runtime.proto import source_pb2
-
-from hardened_rke2 import GC_ENV, GC_THRESHOLDS
 
 RUNTIME_ENV = "HARDENED_RKE2_RUNTIME"
 """`sdk` runs the SDK's own code and collector settings during the program run."""
@@ -123,19 +119,15 @@ def enabled() -> bool:
 
 @contextlib.contextmanager
 def program_speedups() -> Iterator[bool]:
-    """Install the replacements and the collector thresholds for one program run; yields whether it did."""
+    """Install the replacements for one program run; yields whether it did."""
     do_register = _do_register_code()
     if not enabled() or do_register is None:
         yield False
         return
     saved = (sdk_resource._get_stack_trace, sdk_resource.create_urn)
-    thresholds = gc.get_threshold()
     sdk_resource._get_stack_trace = stack_trace
     sdk_resource.create_urn = _create_urn_without_mock_urn(sdk_resource.create_urn, do_register)
-    if os.environ.get(GC_ENV) != "default":
-        gc.set_threshold(*GC_THRESHOLDS)
     try:
         yield True
     finally:
         sdk_resource._get_stack_trace, sdk_resource.create_urn = saved
-        gc.set_threshold(*thresholds)
