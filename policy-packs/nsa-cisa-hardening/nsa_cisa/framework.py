@@ -41,7 +41,7 @@ from pulumi_policy.proxy import UnknownValueError
 from pulumi_policy.secret import Secret
 
 from nsa_cisa import exemptions as _ex
-from nsa_cisa.fastpath import FAST_ATTR, FAST_PROXY_TYPES, TYPES_ATTR
+from nsa_cisa.fastpath import FAST_ATTR, FAST_MAPPING_TYPES, FAST_SEQUENCE_TYPES, TYPES_ATTR
 
 FRAMEWORK_NAME = "NSA/CISA Kubernetes Hardening Guide"
 FRAMEWORK_VERSION = "1.2"
@@ -149,8 +149,8 @@ _SEVERITIES = {sev.value: sev for sev in Severity}
 
 # The types policies meet most, decided without `isinstance` against the ABCs (a Python-level check,
 # thousands per request); any other type falls back to it, so the answers are the same.
-_MAPPING_TYPES = frozenset({dict, _sdk_proxy._DictProxy, *FAST_PROXY_TYPES[:1]})
-_SEQUENCE_TYPES = frozenset({list, tuple, _sdk_proxy._ListProxy, *FAST_PROXY_TYPES[1:]})
+_MAPPING_TYPES = frozenset({dict, _sdk_proxy._DictProxy, *FAST_MAPPING_TYPES})
+_SEQUENCE_TYPES = frozenset({list, tuple, _sdk_proxy._ListProxy, *FAST_SEQUENCE_TYPES})
 _SCALAR_TYPES = frozenset({str, bytes, int, float, bool, type(None)})
 
 
