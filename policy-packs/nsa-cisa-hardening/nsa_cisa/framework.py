@@ -183,15 +183,26 @@ def as_list(value: Any) -> list[Any]:
     return []
 
 
+_SPLIT: dict[str, tuple[str, ...]] = {}
+_SPLIT_MAX = 4096
+
+
 def get_path(obj: Any, path: str | Sequence[Any], default: Any = None) -> Any:
     """Read `a.b.c` (or a key list, ints index lists) through plain values or the SDK's proxies.
 
     Missing keys and wrong shapes give `default`; an unknown value raises `UnknownValueError`.
     """
-    keys = path.split(".") if isinstance(path, str) else list(path)
+    if isinstance(path, str):
+        keys = _SPLIT.get(path)
+        if keys is None:
+            keys = tuple(path.split("."))
+            if len(_SPLIT) < _SPLIT_MAX:  # the policies' own paths; config-given ones may be many
+                _SPLIT[path] = keys
+    else:
+        keys = tuple(path)
     cur = obj
     for key in keys:
-        if is_map(cur):
+        if type(cur) in _MAPPING_TYPES or is_map(cur):  # the first test is is_map's own fast case, inline
             if not isinstance(key, str) or key not in cur:
                 return default
             cur = cur[key]
