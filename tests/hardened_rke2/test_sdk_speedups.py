@@ -104,10 +104,11 @@ def test_prod_program_sends_the_same_requests_with_and_without_the_replacements(
 
 
 def test_replacements_are_installed_only_for_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
-    original = sdk_resource._get_stack_trace
+    original, create_urn = sdk_resource._get_stack_trace, sdk_resource.create_urn
     with sdk_speedups.program_speedups() as installed:
         assert installed and sdk_resource._get_stack_trace is sdk_speedups.stack_trace
-    assert sdk_resource._get_stack_trace is original
+        assert sdk_resource.create_urn is not create_urn
+    assert sdk_resource._get_stack_trace is original and sdk_resource.create_urn is create_urn
     monkeypatch.setenv(sdk_speedups.RUNTIME_ENV, "sdk")
     with sdk_speedups.program_speedups() as installed:
         assert not installed and sdk_resource._get_stack_trace is original
@@ -118,3 +119,21 @@ def test_an_unverified_sdk_version_runs_the_sdks_own_code(monkeypatch: pytest.Mo
     with sdk_speedups.program_speedups() as installed:
         assert not installed
         assert sdk_resource._get_stack_trace is not sdk_speedups.stack_trace
+
+
+def test_the_mock_urn_is_skipped_only_where_do_register_discards_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[Any, ...]] = []
+    monkeypatch.setattr(sdk_resource, "create_urn", lambda *args, **kwargs: calls.append(args) or args)
+    skipped: list[int] = []
+    original_unused = sdk_speedups._UnusedUrn.future
+
+    def counting_future(self: Any) -> Any:
+        skipped.append(1)
+        return original_unused(self)
+
+    monkeypatch.setattr(sdk_speedups._UnusedUrn, "future", counting_future)
+    _prod_requests()
+    assert skipped  # every registration's discarded mock URN
+    assert all(args and args[0] for args in calls)  # anything else still reaches the SDK's create_urn
+    with sdk_speedups.program_speedups():
+        assert sdk_resource.create_urn("n", "t:m:T") == ("n", "t:m:T")  # a caller outside do_register
