@@ -1,23 +1,38 @@
 #!/usr/bin/env python
 """Offline preview of a program that builds many hardened clusters (a fleet), with the policy pack.
 
-    python benchmarks/bench_fleet.py [--clusters 50] [--no-sdk-comparison]
+    python benchmarks/bench_fleet.py [--clusters 50] [--repeat 1] [--no-sdk-comparison]
 
 A temporary project runs `build_cluster_stack` once per cluster, each from the `prod` stack's cluster
-config (with its add-ons and GitOps objects) under its own name. The whole offline preview (program under
-the mock engine, Remediate/Analyze of every resource, AnalyzeStack) is timed in this process with the pack's
-fast analyzer loop, and again with pulumi-policy's own loop (before), with the phase split printed.
+config (with its add-ons and GitOps objects) under its own name. Each configuration runs in a fresh
+process (same imports to pay, its own peak RSS), alternating when `--repeat` > 1:
+
+- after: the defaults (the pack's fast analyzer loop, hardened_rke2/sdk_speedups.py during the program,
+  raised collector thresholds during the preview);
+- SDK runtime: the same with the SDK's own registration code and CPython's collector settings
+  (HARDENED_RKE2_RUNTIME=sdk HARDENED_RKE2_GC=default): what the preview cost before those two;
+- before: that, and pulumi-policy's own analyzer loop (NSA_CISA_FASTPATH=0).
+
+Printed per configuration: wall time, CPU time (all threads), the phase split (packs, program, policy),
+the program's CPU time, peak RSS, and a digest of what was captured and reported (equal digests: the same
+resources and violations).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
+import resource
 import shutil
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 PACK = REPO / "policy-packs" / "nsa-cisa-hardening"
@@ -35,54 +50,153 @@ for i in range(int(os.environ["BENCH_FLEET_CLUSTERS"])):
     build_cluster_stack(config.model_copy(update={"cluster": cluster}))  # cluster, add-ons, GitOps
 '''
 
+CONFIGS: dict[str, dict[str, str]] = {
+    "after": {},
+    "SDK runtime": {"HARDENED_RKE2_RUNTIME": "sdk", "HARDENED_RKE2_GC": "default"},
+    "before": {"HARDENED_RKE2_RUNTIME": "sdk", "HARDENED_RKE2_GC": "default", "NSA_CISA_FASTPATH": "0"},
+}
+
 
 def make_project(root: Path) -> Path:
     (root / "program").mkdir(parents=True)
     (root / "stacks").mkdir()
     (root / "Pulumi.yaml").write_text(
-        "name: hardened-rke2\nruntime: python\nmain: program/\nstackConfigDir: stacks\n", encoding="utf-8")
+        "name: hardened-rke2\nruntime: python\nmain: program/\nstackConfigDir: stacks\n", encoding="utf-8"
+    )
     (root / "program" / "__main__.py").write_text(PROGRAM, encoding="utf-8")
     shutil.copy(REPO / "stacks" / "Pulumi.prod.yaml", root / "stacks" / "Pulumi.fleet.yaml")
     return root
 
 
-def run(project: Path) -> tuple[float, int, dict[str, float], int]:
-    from hardened_rke2.preview import preview_project
+def _digest(result: Any) -> str:
+    """What was captured and reported, independent of registration order (the SDK registers from threads)."""
+    resources = sorted(
+        json.dumps(
+            [
+                r.urn,
+                r.parent,
+                r.custom,
+                r.protect,
+                r.provider,
+                r.wire_inputs,
+                sorted(r.dependencies),
+                r.ignore_changes,
+                r.additional_secret_outputs,
+                r.custom_timeouts,
+            ],
+            sort_keys=True,
+        )
+        for r in result.resources
+    )
+    violations = sorted(
+        json.dumps([v.policy_name, v.urn, v.message, v.enforcement_level], sort_keys=True)
+        for v in result.violations
+    )
+    return hashlib.sha256(json.dumps([resources, violations]).encode()).hexdigest()[:12]
 
-    t0 = time.perf_counter()
-    result = preview_project(project, "fleet", policy_packs=[PACK])
-    wall = time.perf_counter() - t0
-    return wall, len(result.resources), dict(result.timings), len(result.violations)
+
+def run_once(project: Path) -> dict[str, Any]:
+    """One offline preview in this process (a child started by main)."""
+    sys.path.insert(0, str(REPO))
+    import hardened_rke2.preview as preview
+
+    program_cpu: list[float] = []
+    run_program = preview._run_program
+
+    def timed_run_program(*args: Any, **kwargs: Any) -> Any:
+        c0 = time.process_time()
+        try:
+            return run_program(*args, **kwargs)
+        finally:
+            program_cpu.append(time.process_time() - c0)
+
+    preview._run_program = timed_run_program
+    t0, c0 = time.perf_counter(), time.process_time()
+    result = preview.preview_project(project, "fleet", policy_packs=[PACK])
+    return {
+        "wall": time.perf_counter() - t0,
+        "cpu": time.process_time() - c0,
+        "program_cpu": program_cpu[0],
+        "timings": dict(result.timings),
+        "resources": len(result.resources),
+        "violations": len(result.violations),
+        "status": result.status,
+        "digest": _digest(result),
+        "max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def _child(project: Path, clusters: int, env: dict[str, str]) -> dict[str, Any]:
+    child_env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("HARDENED_RKE2_RUNTIME", "HARDENED_RKE2_GC", "NSA_CISA_FASTPATH")
+    }
+    child_env.update(env, BENCH_FLEET_CLUSTERS=str(clusters))
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", str(project)],
+        env=child_env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--clusters", type=int, default=50)
-    parser.add_argument("--no-sdk-comparison", action="store_true")
+    parser.add_argument("--repeat", type=int, default=1, help="alternating runs per configuration")
+    parser.add_argument("--no-sdk-comparison", action="store_true", help="only the 'after' configuration")
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    os.environ["BENCH_FLEET_CLUSTERS"] = str(args.clusters)
+    if args.child:
+        print(json.dumps(run_once(args.child)))
+        return 0
     sys.path.insert(0, str(REPO))
-    import pulumi_policy
+    from benchmarks.machine import header
 
-    from benchmarks.bench_policy_pack import sdk_loop
-
-    print(f"{args.clusters}-cluster program, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, "
-          f"pulumi-policy {pulumi_policy.version.VERSION}, "
-          f"{time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}")
+    header(f"bench_fleet --clusters {args.clusters}")
+    names = ["after"] if args.no_sdk_comparison else list(CONFIGS)
+    runs: dict[str, list[dict[str, Any]]] = {n: [] for n in names}
     with tempfile.TemporaryDirectory(prefix="bench-fleet-") as tmp:
         project = make_project(Path(tmp))
-        runs = [("after (fast path)", False)]
-        if not args.no_sdk_comparison:
-            runs.append(("before (SDK loop)", True))
-        for label, sdk in runs:
-            if sdk:
-                with sdk_loop():
-                    wall, n, timings, found = run(project)
-            else:
-                wall, n, timings, found = run(project)
-            split = ", ".join(f"{k} {v:.2f}s" for k, v in timings.items())
-            print(f"  {label:<18} wall {wall:6.2f} s for {n} resources ({found} violations); {split}")
+        for _ in range(args.repeat):
+            for name in names:
+                runs[name].append(_child(project, args.clusters, CONFIGS[name]))
+    print(
+        f"{args.clusters}-cluster program, {args.repeat} alternating run(s) per configuration (medians); "
+        f"1-min load average after the runs {os.getloadavg()[0]:.2f}"
+    )
+    for name in names:
+        rs = runs[name]
+
+        def med(key: str, rs: list[dict[str, Any]] = rs) -> float:
+            return statistics.median(r[key] for r in rs)
+
+        def phase(key: str, rs: list[dict[str, Any]] = rs) -> float:
+            return statistics.median(r["timings"].get(key, 0.0) for r in rs)
+
+        first = rs[0]
+        print(
+            f"  {name:<12} wall {med('wall'):6.2f} s, CPU {med('cpu'):6.2f} s for {first['resources']} "
+            f"resources ({first['violations']} violations, {first['status']}); packs {phase('packs'):.2f} s, "
+            f"program {phase('program'):.2f} s (CPU {med('program_cpu'):.2f} s), "
+            f"policy {phase('policy'):.2f} s; "
+            f"peak RSS {med('max_rss_mib'):.0f} MiB; digest {','.join(sorted({r['digest'] for r in rs}))}"
+        )
+    if "SDK runtime" in runs:
+        after, sdk = runs["after"], runs["SDK runtime"]
+        ratio = statistics.median(r["program_cpu"] for r in sdk) / statistics.median(
+            r["program_cpu"] for r in after
+        )
+        wall = statistics.median(r["wall"] for r in sdk) / statistics.median(r["wall"] for r in after)
+        print(
+            f"  program CPU: SDK runtime / after x{ratio:.2f}; "
+            f"whole preview wall: SDK runtime / after x{wall:.2f}"
+        )
     return 0
 
 

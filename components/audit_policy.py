@@ -21,6 +21,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import Field, field_validator
 
+from components import yaml_render
 from components.model import HardenedModel
 
 AUDIT_LEVELS = ("None", "Metadata", "Request", "RequestResponse")
@@ -127,7 +128,9 @@ class AuditPolicyArgs(HardenedModel):
         }
 
     def policy_yaml(self) -> str:
-        return yaml.safe_dump(self.policy(), sort_keys=True, default_flow_style=False, width=4096)
+        return yaml_render.dump(
+            self.policy(), Dumper=yaml.SafeDumper, sort_keys=True, default_flow_style=False, width=4096
+        )
 
     def apiserver_flags(self) -> dict[str, str]:
         """kube-apiserver audit flags (numbers as strings: Rancher drops YAML integers)."""

@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from components import yaml_render
 from components.problems import ConfigProblems, Problem
 from components.templates import heredoc_body, render_template, shell_word
 
@@ -227,8 +228,8 @@ def merge_cloud_config(
 
 def render_cloud_config(document: Mapping[str, Any]) -> str:
     """`#cloud-config` header + YAML with sorted keys (byte-identical across runs)."""
-    body = yaml.dump(
-        dict(document),
+    body = yaml_render.dump(
+        document,
         Dumper=_CloudConfigDumper,
         sort_keys=True,
         default_flow_style=False,

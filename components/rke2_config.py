@@ -20,6 +20,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import Field, field_validator
 
+from components import yaml_render
 from components.model import HardenedModel
 from components.net_types import SubjectAltName
 from components.problems import Problem
@@ -549,7 +550,9 @@ class RenderedRke2Config:
 
 
 def dump_yaml(data: Mapping[str, Any]) -> str:
-    return yaml.safe_dump(dict(data), sort_keys=True, default_flow_style=False, width=4096)
+    return yaml_render.dump(
+        data, Dumper=yaml.SafeDumper, sort_keys=True, default_flow_style=False, width=4096
+    )
 
 
 def render(

@@ -9,9 +9,11 @@ Nothing here contacts a provider, Rancher, a cluster or the Pulumi service. This
 `blueprint` and `components`; they never import it (see docs/architecture.md).
 """
 
+import contextlib as _contextlib
 import gc as _gc
 import os as _os
 import sys as _sys
+from collections.abc import Iterator as _Iterator
 
 GC_ENV = "HARDENED_RKE2_GC"
 """`default` keeps CPython's collector settings (the CLI benchmark measures both)."""
@@ -26,6 +28,18 @@ def tune_gc() -> bool:
         return False
     _gc.set_threshold(*GC_THRESHOLDS)
     return True
+
+
+@_contextlib.contextmanager
+def tuned_gc() -> _Iterator[bool]:
+    """`tune_gc()` for one block (a preview inside a longer-lived process: tests, benchmarks, a library
+    caller), then the caller's thresholds again."""
+    before = _gc.get_threshold()
+    tuned = tune_gc()
+    try:
+        yield tuned
+    finally:
+        _gc.set_threshold(*before)
 
 
 # Started as the `hardened-rke2` console script: tune before the CLI's imports (~1 s of them) run.

@@ -17,6 +17,9 @@ from google.protobuf import json_format
 from pulumi.runtime import rpc, settings
 from pulumi.runtime.mocks import MockMonitor, MockResourceArgs, Mocks
 
+from hardened_rke2 import tuned_gc
+from hardened_rke2.sdk_speedups import program_speedups
+
 UNKNOWN = rpc.UNKNOWN
 _SIG = rpc._special_sig_key
 _SECRET_SIG = rpc._special_secret_sig
@@ -244,7 +247,9 @@ def run_program(
         mocks=monitor.mocks, project=project, stack=stack, preview=preview, logger=logger, monitor=monitor
     )
     try:
-        stack_outputs = _run_in_stack(program)
+        # Identical requests, less CPU: the SDK replacements (sdk_speedups) and fewer needless collections.
+        with tuned_gc(), program_speedups():
+            stack_outputs = _run_in_stack(program)
     finally:
         settings.ROOT.set(None)
         pulumi.runtime.set_all_config({}, [])

@@ -17,6 +17,7 @@ import pulumi
 import pulumi_rancher2 as rancher2
 import yaml
 
+from components import yaml_render
 from components.handles import ClusterHandle
 
 RANCHER_CHARTS_REPO = "rancher-charts"
@@ -25,14 +26,14 @@ RANCHER_CHARTS_REPO = "rancher-charts"
 APP_TIMEOUTS = pulumi.CustomTimeouts(create="30m", update="30m", delete="20m")
 
 
+class _NoAliases(yaml.SafeDumper):
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
 def render_values(values: Mapping[str, Any]) -> str:
     """Deterministic chart values: sorted keys, block style, no YAML aliases."""
-
-    class _NoAliases(yaml.SafeDumper):
-        def ignore_aliases(self, data: Any) -> bool:
-            return True
-
-    return yaml.dump(dict(values), Dumper=_NoAliases, sort_keys=True, default_flow_style=False)
+    return yaml_render.dump(values, Dumper=_NoAliases, sort_keys=True, default_flow_style=False)
 
 
 def install_chart(

@@ -41,9 +41,8 @@ from hardened_rke2.analysis.results import (
 from hardened_rke2.analysis.wire import (
     LEVEL_FROM_PROTO,
     SEVERITY_FROM_PROTO,
-    engine_wire,
+    engine_struct,
     from_struct,
-    to_struct,
     unwrap_secrets,
 )
 from hardened_rke2.capture import CapturedResource
@@ -213,25 +212,30 @@ class PolicyPackSession:
 
     # -- protocol steps ------------------------------------------------------------------------------
     def _request(
-        self, r: AnalyzerInput, props: Mapping[str, Any], provider: AnalyzerInput | None, cls: Any
+        self,
+        r: AnalyzerInput,
+        props: Mapping[str, Any],
+        provider: AnalyzerInput | None,
+        cls: Any,
+        *,
+        skip_internal_keys: bool = True,
     ) -> Any:
-        req = cls(type=r.type, urn=r.urn, name=r.name, properties=to_struct(props), options=options_proto(r))
+        """The request for `props` as the engine marshals them (`engine_wire`), encoded in place."""
+        req = cls(type=r.type, urn=r.urn, name=r.name, options=options_proto(r))
+        req.properties.SetInParent()  # present even when empty, as when the engine sends no properties
+        engine_struct(req.properties, props, skip_internal_keys=skip_internal_keys)
         if provider is not None:
-            req.provider.CopyFrom(
-                proto.AnalyzerProviderResource(
-                    type=provider.type,
-                    urn=provider.urn,
-                    name=provider.name,
-                    properties=to_struct(engine_wire(provider.props, skip_internal_keys=True)),
-                )
-            )
+            target = req.provider
+            target.type, target.urn, target.name = provider.type, provider.urn, provider.name
+            target.properties.SetInParent()
+            engine_struct(target.properties, provider.props, skip_internal_keys=True)
         return req
 
     def remediate(
         self, r: AnalyzerInput, props: Mapping[str, Any], provider: AnalyzerInput | None = None
     ) -> tuple[dict[str, Any] | None, list[Violation], list[RemediationRecord], list[NotApplicable]]:
         """`Remediate` -> (new wire props or None, advisories for remediations that could not run, ...)."""
-        req = self._request(r, engine_wire(props, skip_internal_keys=False), provider, proto.AnalyzeRequest)
+        req = self._request(r, props, provider, proto.AnalyzeRequest, skip_internal_keys=False)
         try:
             resp = self._transport.call("Remediate", req)
         except NotImplementedError:
@@ -256,7 +260,7 @@ class PolicyPackSession:
     def analyze_one(
         self, r: AnalyzerInput, props: Mapping[str, Any], provider: AnalyzerInput | None = None
     ) -> tuple[list[Violation], list[NotApplicable]]:
-        req = self._request(r, engine_wire(props, skip_internal_keys=True), provider, proto.AnalyzeRequest)
+        req = self._request(r, props, provider, proto.AnalyzeRequest)
         resp = self._transport.call("Analyze", req)
         out = [self._diagnostic(d, r, "analyze", None) for d in resp.diagnostics]
         return out, [NotApplicable(n.policy_name, r.urn, n.reason) for n in resp.not_applicable]
@@ -268,12 +272,7 @@ class PolicyPackSession:
     ) -> tuple[list[Violation], list[NotApplicable]]:
         req = proto.AnalyzeStackRequest()
         for r, props in resources:
-            ar = self._request(
-                r,
-                engine_wire(props, skip_internal_keys=True),
-                _provider_of(r, lookup),
-                proto.AnalyzerResource,
-            )
+            ar = self._request(r, props, _provider_of(r, lookup), proto.AnalyzerResource)
             ar.parent = r.parent
             ar.dependencies.extend(r.dependencies)
             for k, urns in r.property_dependencies.items():

@@ -308,6 +308,22 @@ def test_gc_is_tuned_and_frozen_unless_asked_not_to(monkeypatch: pytest.MonkeyPa
         gc.unfreeze()
 
 
+def test_tuned_gc_is_scoped_to_its_block(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    import hardened_rke2 as cli
+
+    monkeypatch.delenv(cli.GC_ENV, raising=False)
+    before = gc.get_threshold()
+    assert before != cli.GC_THRESHOLDS
+    with cli.tuned_gc() as tuned:
+        assert tuned and gc.get_threshold() == cli.GC_THRESHOLDS
+    assert gc.get_threshold() == before
+    monkeypatch.setenv(cli.GC_ENV, "default")
+    with cli.tuned_gc() as tuned:
+        assert not tuned and gc.get_threshold() == before
+
+
 # --- exit codes and the usage-error report (mutation testing: docs/mutation-testing.md) ---------------
 
 

@@ -181,6 +181,58 @@ def test_pss_fixtures() -> None:
     _compare(_inputs(specs), {"all": "remediate"})
 
 
+def _nested(levels: int, in_list: bool) -> dict[str, Any]:
+    """`levels` containers below the top level (dicts, or a list at every other level)."""
+    root: dict[str, Any] = {}
+    cur: Any = root
+    for i in range(levels):
+        if in_list and i % 2:
+            cur["a"] = [{}]
+            cur = cur["a"][0]
+        else:
+            cur["a"] = {}
+            cur = cur["a"]
+    return root
+
+
+def test_nesting_at_the_depth_limit() -> None:
+    # The fast decoder marks properties within the limit as well-formed (the well-formed policy then skips its
+    # walk) and hands deeper ones to the SDK's decoding: the verdicts either side of the limit must not move.
+    specs = []
+    for levels in range(FASTPATH.MAX_DEPTH - 3, FASTPATH.MAX_DEPTH + 3):
+        for in_list in (False, True):
+            data = _nested(levels, in_list)
+            specs.append({"type": "kubernetes:core/v1:ConfigMap", "name": f"deep-{levels}-{in_list}",
+                          "props": {"apiVersion": "v1", "kind": "ConfigMap",
+                                    "metadata": {"name": "x", "namespace": "apps"}, "deep": data}})
+            specs.append({"type": "kubernetes:apps/v1:Deployment", "name": f"deep-dep-{levels}-{in_list}",
+                          "props": {"metadata": {"name": "x", "namespace": "apps", "annotations": data}}})
+    compared = _compare(_inputs(specs))
+    assert compared["Analyze"] >= len(specs) and compared["violations"]
+
+
+def test_only_properties_the_decoder_checked_are_marked_well_formed() -> None:
+    from nsa_cisa.robustness import decoded_problem
+
+    from hardened_rke2.analysis.wire import SECRET_SIG, SIG_KEY, to_struct
+
+    def marked(doc: dict[str, Any]) -> bool:
+        return bool(getattr(FASTPATH._decode(to_struct(doc)), FASTPATH.WELL_FORMED_ATTR, False))
+
+    verdicts = set()
+    for levels in range(FASTPATH.MAX_DEPTH - 6, FASTPATH.MAX_DEPTH + 2):
+        for in_list in (False, True):
+            doc = {"a": _nested(levels, in_list)}
+            verdicts.add(marked(doc))
+            assert marked(doc) == (decoded_problem(doc) is None), (levels, in_list)
+    assert verdicts == {True, False}
+    for bad in ({"n": float("nan")}, {"l": [1.0, float("inf")]}):  # the SDK's decoding refuses them; the
+        with pytest.raises(ValueError, match="Fail to serialize"):  # request guard answers (test_robustness)
+            marked(bad)
+    assert not marked({"s": {SIG_KEY: SECRET_SIG, "value": "x"}})  # the SDK decodes it
+    assert marked({"n": 1.0, "l": [], "m": {}})
+
+
 EXAMPLE_STACKS = [
     (REPO_ROOT, "dev", None, None),
     (REPO_ROOT, "prod", None, None),

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import math
 import re
 from inspect import isawaitable
 from typing import Any
@@ -54,6 +53,11 @@ _ORIGINALS_ATTR = "_nsa_cisa_fastpath_originals"
 _PLAN_ATTR = "_nsa_cisa_fastpath_plan"
 _S = "_PolicyAnalyzerServicer__"  # the servicer's private attributes, name-mangled
 _ALL = object()
+WELL_FORMED_ATTR = "_nsa_cisa_well_formed"
+"""True on the top-level proxy `_decode` built itself: every number finite and nothing nested deeper than
+`MAX_DEPTH`, so `robustness.decoded_problem` would find nothing (the well-formed policy skips its walk)."""
+MAX_DEPTH = 64
+"""robustness.MAX_PROPERTY_DEPTH is this value; properties nested deeper are decoded the SDK's way."""
 
 
 class UnsupportedSdkError(RuntimeError):
@@ -248,11 +252,19 @@ class _ListProxy(sdk_proxy._ListProxy):
             i += 1
 
 
-FAST_PROXY_TYPES: tuple[type, type] = (_DictProxy, _ListProxy)
+class _WellFormedDictProxy(_DictProxy):
+    """The top-level proxy of properties `_decode` decoded itself (it carries WELL_FORMED_ATTR)."""
 
-for _cls in (_DictProxy, _ListProxy):  # reprs and error messages name the SDK's classes
+
+setattr(_WellFormedDictProxy, WELL_FORMED_ATTR, True)
+
+
+FAST_MAPPING_TYPES: tuple[type, ...] = (_DictProxy, _WellFormedDictProxy)
+FAST_SEQUENCE_TYPES: tuple[type, ...] = (_ListProxy,)
+
+for _cls in (_DictProxy, _ListProxy, _WellFormedDictProxy):  # reprs and error messages name the SDK's classes
     _cls.__module__ = sdk_proxy.__name__
-    _cls.__qualname__ = _cls.__name__
+    _cls.__name__ = _cls.__qualname__ = _cls.__bases__[0].__name__
 
 
 class _Fallback(Exception):
@@ -260,29 +272,66 @@ class _Fallback(Exception):
     signatures, NaN/Infinity): decode it the SDK's way."""
 
 
-def _value(v: Any, path: list[str]) -> Any:
+_UNLIMITED = 1 << 30
+
+
+
+def _value(v: Any, path: list[str], deep: int = _UNLIMITED) -> Any:
+    """One Struct value; `deep` counts the container levels still allowed (from the top-level's MAX_DEPTH)."""
     which = v.WhichOneof("kind")
     if which == "string_value":
         return v.string_value
     if which == "struct_value":
-        return _struct(v.struct_value, path)
+        return _struct(v.struct_value, path, deep)
     if which == "number_value":
         x = v.number_value
-        if math.isinf(x) or math.isnan(x):
+        if x - x != 0:  # Infinity or NaN (x - x is NaN); any finite x gives 0.0
             raise _Fallback
         return x
     if which == "bool_value":
         return v.bool_value
     if which == "list_value":
-        return _ListProxy([_value(e, [*path, str(i)]) for i, e in enumerate(v.list_value.values)], path)
+        return _list(v.list_value, path, deep)
     return None
 
 
-def _struct(s: Any, path: list[str]) -> Any:
+def _fields(fields: Any, path: list[str], deep: int) -> dict[str, Any]:
+    # `_value` written out for the scalars (most values): no call and no path list for each of them.
+    out: dict[str, Any] = {}
+    for key, v in fields.items():
+        which = v.WhichOneof("kind")
+        if which == "string_value":
+            out[key] = v.string_value
+        elif which == "struct_value":
+            out[key] = _struct(v.struct_value, [*path, key], deep)
+        elif which == "number_value":
+            x = v.number_value
+            if x - x != 0:
+                raise _Fallback
+            out[key] = x
+        elif which == "bool_value":
+            out[key] = v.bool_value
+        elif which == "list_value":
+            out[key] = _list(v.list_value, [*path, key], deep)
+        else:
+            out[key] = None
+    return out
+
+
+def _list(lv: Any, path: list[str], deep: int) -> Any:
+    if deep <= 0:
+        raise _Fallback
+    deep -= 1
+    return _ListProxy([_value(e, [*path, str(i)], deep) for i, e in enumerate(lv.values)], path)
+
+
+def _struct(s: Any, path: list[str], deep: int = _UNLIMITED) -> Any:
+    if deep <= 0:
+        raise _Fallback
     fields = s.fields
     if SPECIAL_SIG_KEY in fields:
         raise _Fallback
-    return _DictProxy({key: _value(value, [*path, key]) for key, value in fields.items()}, path)
+    return _DictProxy(_fields(fields, path, deep - 1), path)
 
 
 _PENDING = object()
@@ -376,10 +425,13 @@ def _decode(props: Any, keep_secrets: bool = False) -> Any:
     """What the SDK builds per policy (`unknown_checking_proxy(deserialize_properties(MessageToDict(...)))`),
     built once and in one pass: protobuf's JSON mapping of a Struct (null -> None, numbers -> float,
     strings, bools, lists, nested Structs, in map order) and the SDK's proxies with the same paths. Anything
-    the SDK decodes specially (signature keys, NaN/Infinity) goes through the SDK's own functions."""
+    the SDK decodes specially (signature keys, NaN/Infinity), and properties nested deeper than MAX_DEPTH,
+    go through the SDK's own functions."""
     if not keep_secrets:
         try:
-            return _struct(props, [])
+            fields = props.fields
+            if SPECIAL_SIG_KEY not in fields:
+                return _WellFormedDictProxy(_fields(fields, [], MAX_DEPTH - 1), [])
         except _Fallback:
             pass
     decoded = sdk.json_format.MessageToDict(props)

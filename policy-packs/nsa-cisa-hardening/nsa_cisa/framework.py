@@ -41,7 +41,7 @@ from pulumi_policy.proxy import UnknownValueError
 from pulumi_policy.secret import Secret
 
 from nsa_cisa import exemptions as _ex
-from nsa_cisa.fastpath import FAST_ATTR, FAST_PROXY_TYPES, TYPES_ATTR
+from nsa_cisa.fastpath import FAST_ATTR, FAST_MAPPING_TYPES, FAST_SEQUENCE_TYPES, TYPES_ATTR
 
 FRAMEWORK_NAME = "NSA/CISA Kubernetes Hardening Guide"
 FRAMEWORK_VERSION = "1.2"
@@ -149,8 +149,8 @@ _SEVERITIES = {sev.value: sev for sev in Severity}
 
 # The types policies meet most, decided without `isinstance` against the ABCs (a Python-level check,
 # thousands per request); any other type falls back to it, so the answers are the same.
-_MAPPING_TYPES = frozenset({dict, _sdk_proxy._DictProxy, *FAST_PROXY_TYPES[:1]})
-_SEQUENCE_TYPES = frozenset({list, tuple, _sdk_proxy._ListProxy, *FAST_PROXY_TYPES[1:]})
+_MAPPING_TYPES = frozenset({dict, _sdk_proxy._DictProxy, *FAST_MAPPING_TYPES})
+_SEQUENCE_TYPES = frozenset({list, tuple, _sdk_proxy._ListProxy, *FAST_SEQUENCE_TYPES})
 _SCALAR_TYPES = frozenset({str, bytes, int, float, bool, type(None)})
 
 
@@ -183,15 +183,26 @@ def as_list(value: Any) -> list[Any]:
     return []
 
 
+_SPLIT: dict[str, tuple[str, ...]] = {}
+_SPLIT_MAX = 4096
+
+
 def get_path(obj: Any, path: str | Sequence[Any], default: Any = None) -> Any:
     """Read `a.b.c` (or a key list, ints index lists) through plain values or the SDK's proxies.
 
     Missing keys and wrong shapes give `default`; an unknown value raises `UnknownValueError`.
     """
-    keys = path.split(".") if isinstance(path, str) else list(path)
+    if isinstance(path, str):
+        keys = _SPLIT.get(path)
+        if keys is None:
+            keys = tuple(path.split("."))
+            if len(_SPLIT) < _SPLIT_MAX:  # the policies' own paths; config-given ones may be many
+                _SPLIT[path] = keys
+    else:
+        keys = tuple(path)
     cur = obj
     for key in keys:
-        if is_map(cur):
+        if type(cur) in _MAPPING_TYPES or is_map(cur):  # the first test is is_map's own fast case, inline
             if not isinstance(key, str) or key not in cur:
                 return default
             cur = cur[key]

@@ -22,9 +22,10 @@ import pulumi_policy.policy as sdk_policy
 from pulumi.runtime import proto
 
 from nsa_cisa.declare import PolicyGroup
+from nsa_cisa.fastpath import MAX_DEPTH, WELL_FORMED_ATTR
 from nsa_cisa.framework import ReportFn
 
-MAX_PROPERTY_DEPTH = 64
+MAX_PROPERTY_DEPTH = MAX_DEPTH
 """Nesting (mappings and lists) beyond which properties are reported as unreadable."""
 WELL_FORMED = "resource-properties-well-formed"
 _GUARD_ATTR = "_nsa_cisa_request_guard"
@@ -49,6 +50,8 @@ def _well_formed(args: Any, report: ReportFn) -> None:
     # Properties the SDK could not decode never get here: the request guard below answers for them. This
     # catches the rest (e.g. 70 levels that happened to fit the stack), so the verdict never depends on
     # where the decoding ran out of room.
+    if getattr(args.props, WELL_FORMED_ATTR, False):
+        return  # the fast loop's decoder checked it while decoding (finite numbers, at most MAX_DEPTH deep)
     problem = decoded_problem(args.props)
     if problem is not None:
         report(f"the pack cannot read this resource: {problem}")
