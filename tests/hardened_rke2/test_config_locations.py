@@ -23,6 +23,7 @@ from hardened_rke2.config_locations import (
 from hardened_rke2.pack_catalogue import load_catalogue
 from hardened_rke2.preview import preview_project
 from tests.support.paths import PACK_DIR, REPO_ROOT
+from tests.support.stack_previews import PLATFORM_STACKS
 
 
 def _models(annotation: Any) -> list[type[BaseModel]]:
@@ -64,7 +65,7 @@ def test_the_model_walk_rejects_a_wrong_key() -> None:
 def test_every_component_the_example_stacks_register_is_mapped() -> None:
     types = {
         r.type
-        for stack in ("dev", "prod", "management")
+        for stack in PLATFORM_STACKS
         for r in preview_project(REPO_ROOT, stack).resources
         if r.type.startswith("hardened-rke2:")
     }

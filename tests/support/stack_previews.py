@@ -53,10 +53,18 @@ def preview_changed(
     return result
 
 
+PLATFORM_STACKS = tuple(
+    sorted(
+        p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in (REPO / "stacks").glob("Pulumi.*.yaml")
+    )
+)
+"""The platform project's example stacks (cluster and management), from `stacks/Pulumi.<stack>.yaml`."""
+
+
 def example_docs() -> dict[str, dict[str, Any]]:
     """Every example stack as it is (the team project with its platform outputs)."""
     docs = {}
-    for stack in ("dev", "prod", "management"):
+    for stack in PLATFORM_STACKS:
         result = preview_project(REPO, stack)
         assert result.status == "ok", result.error
         docs[stack] = to_json(result)
@@ -69,7 +77,7 @@ def example_docs() -> dict[str, dict[str, Any]]:
 
 
 PACK = REPO / "policy-packs" / "nsa-cisa-hardening"
-EXAMPLES = ("dev", "prod", "management", "team-dev", "team-broken")
+EXAMPLES = (*PLATFORM_STACKS, "team-dev", "team-broken")
 
 
 def example_with_pack(name: str) -> tuple[PreviewResult, list[Path]]:

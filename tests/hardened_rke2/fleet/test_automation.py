@@ -17,9 +17,10 @@ from tests.support.fleets import EXAMPLE_FLEET, TEAM_DIR
 from tests.support.paths import PACK_DIR, REPO_ROOT
 
 STANDIN = REPO_ROOT / "tests" / "support" / "pulumi_standin"
-PROD, DEV, MGMT, TEAM = (
+PROD, DEV, FIPS, MGMT, TEAM = (
     "acme/hardened-rke2/prod",
     "acme/hardened-rke2/dev",
+    "acme/hardened-rke2/fips",
     "acme/hardened-rke2/management",
     "acme/payments-team/dev",
 )
@@ -78,6 +79,8 @@ def test_preview_selects_each_stack_and_previews_it_with_the_pack_in_dependency_
         _preview_args(MGMT),
         [*select, DEV],
         _preview_args(DEV),
+        [*select, FIPS],
+        _preview_args(FIPS),
         [*select, PROD],
         _preview_args(PROD),
         [*select, TEAM],
@@ -117,11 +120,11 @@ def test_a_mandatory_policy_event_stops_the_level(standin: StandIn) -> None:
     fleet = load_fleet(EXAMPLE_FLEET)
     run = run_fleet(fleet, AutomationWorkspace("preview", fleet.policy_packs), stop_on_mandatory=True)
     stacks = [a[-1] for a in standin.argv() if a[1:2] == ["preview"]]
-    assert stacks == [MGMT, DEV]  # prod (same level) and the team stack never start
+    assert stacks == [MGMT, DEV]  # fips and prod (same level) and the team stack never start
     dev = run.outcomes["dev"]
     assert (dev.status, dev.mandatory, dev.advisory, dev.exit_code) == ("violations", 1, 1, 1)
     assert dev.detail == "pulumi exited 255: error: preview failed"
-    assert [run.outcomes[n].status for n in ("prod", "payments-dev")] == ["skipped", "skipped"]
+    assert [run.outcomes[n].status for n in ("prod", "fips", "payments-dev")] == ["skipped"] * 3
     assert run.exit_code == 1
 
 
@@ -140,6 +143,11 @@ def test_parallel_real_runs_overlap_within_a_level_but_not_beyond_the_bound(stan
     fleet = load_fleet(EXAMPLE_FLEET)
     run_fleet(fleet, AutomationWorkspace("preview", fleet.policy_packs, max_parallel=2), parallel=2)
     spans = {c["argv"][-1]: (c["start"], c["end"]) for c in standin.calls() if "preview" in c["argv"]}
-    dev, prod, mgmt, team = spans[DEV], spans[PROD], spans[MGMT], spans[TEAM]
-    assert dev[0] < prod[1] and prod[0] < dev[1]  # dev and prod (one level) overlapped
-    assert mgmt[1] <= min(dev[0], prod[0]) and max(dev[1], prod[1]) <= team[0]  # levels did not
+    level = [spans[DEV], spans[FIPS], spans[PROD]]  # one level of three stacks, at most two at a time
+    mgmt, team = spans[MGMT], spans[TEAM]
+
+    def running_at(t: float) -> int:
+        return sum(start <= t < end for start, end in level)
+
+    assert max(running_at(start) for start, _ in level) == 2  # they overlapped, never all three
+    assert mgmt[1] <= min(s for s, _ in level) and max(e for _, e in level) <= team[0]  # levels did not

@@ -78,6 +78,7 @@ def test_github_matrix_has_one_job_per_stack_with_needs_from_depends_on(
         "fleet-management": [],
         "fleet-dev": ["fleet-management"],
         "fleet-prod": ["fleet-management"],
+        "fleet-fips": ["fleet-management"],
         "fleet-payments-dev": ["fleet-prod"],
     }
     team_steps = jobs["fleet-payments-dev"]["steps"]

@@ -13,7 +13,7 @@ from tests.support.paths import REPO_ROOT
 
 def test_the_example_fleet_orders_management_then_clusters_then_teams() -> None:
     fleet = load_fleet(EXAMPLE_FLEET)
-    assert fleet.levels == (("management",), ("dev", "prod"), ("payments-dev",))
+    assert fleet.levels == (("management",), ("dev", "fips", "prod"), ("payments-dev",))
     team = fleet.stacks["payments-dev"]
     assert team.fqn == "acme/payments-team/dev"
     assert team.project_dir == TEAM_DIR

@@ -67,14 +67,14 @@ def test_the_example_fleet_previews_clean_with_one_json_document(
     )
     doc = json.loads(out)
     assert code == 0
-    assert doc["summary"]["levels"] == [["management"], ["dev", "prod"], ["payments-dev"]]
+    assert doc["summary"]["levels"] == [["management"], ["dev", "fips", "prod"], ["payments-dev"]]
     assert (doc["summary"]["mode"], doc["summary"]["exitCode"], doc["summary"]["mandatory"]) == (
         "offline",
         0,
         0,
     )
     rows = {s["name"]: s for s in doc["stacks"]}
-    assert [rows[n]["status"] for n in ("management", "dev", "prod", "payments-dev")] == ["ok"] * 4
+    assert [rows[n]["status"] for n in ("management", "dev", "prod", "fips", "payments-dev")] == ["ok"] * 5
     assert all(rows[n]["resources"] > 0 for n in rows)
     assert doc["summary"]["resources"] == sum(s["resources"] for s in doc["stacks"])
     # One report per stack, named after it, as `preview --stack a --stack b` does.
