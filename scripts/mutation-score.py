@@ -11,7 +11,8 @@
 Each module runs mutmut (shared settings in pyproject.toml `[tool.mutmut]`) in its own stage
 `mutants/<module>/`: links to the repository, a copy of the module's file, and a pyproject.toml whose
 `[tool.mutmut]` mutates only that file and selects only the tests in `MODULES`. mutmut then runs, for each
-mutant, only those of the selected tests that called the mutated function. Runs are niced (`nice -n 19`);
+mutant, only those of the selected tests that called the mutated function. Runs are niced (`nice -n 19`)
+and run one mutant at a time unless `--max-children N` says otherwise;
 a module's results stay in its stage (delete `mutants/<module>/` to start over).
 
 Prints the survivors and then `module: killed/total = N%` per module (a timeout counts as killed); a
@@ -204,7 +205,7 @@ def _toml_table(table: dict[str, object]) -> str:
     return "".join(f"{k} = {json.dumps(v, ensure_ascii=False)}\n" for k, v in table.items())
 
 
-def _run(name: str, *, survivors_only: bool = False) -> int:
+def _run(name: str, *, survivors_only: bool = False, max_children: int = 1) -> int:
     stage = _stage(name)
     module = _import_name(MODULES[name][0])
     selection = [f"{module}.{f}__mutmut_*" for f in ONLY_FUNCTIONS.get(name, [])] or [f"{module}.*"]
@@ -219,7 +220,8 @@ def _run(name: str, *, survivors_only: bool = False) -> int:
             if not selection:
                 return 0
             (stage / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
-    cmd = ["nice", "-n", "19", sys.executable, str(Path(__file__).resolve()), "--mutmut", "run", *selection]
+    cmd = ["nice", "-n", "19", sys.executable, str(Path(__file__).resolve()), "--mutmut", "run"]
+    cmd += ["--max-children", str(max_children), *selection]
     log = stage / "run.log"
     where = f"in {stage.relative_to(ROOT)}, log {log.name}"
     many = survivors_only and len(selection) > 3
@@ -317,9 +319,21 @@ def main() -> int:
     p.add_argument("modules", nargs="*", metavar="MODULE", help="default: all of " + ", ".join(MODULES))
     p.add_argument("--report", action="store_true", help="print the scores of the last runs; run nothing")
     p.add_argument("--list", action="store_true", help="list the modules and their tests")
-    p.add_argument("--survivors", action="store_true",
-                   help="rerun only the mutants the last run did not kill (after adding tests)")
+    p.add_argument(
+        "--survivors",
+        action="store_true",
+        help="rerun only the mutants the last run did not kill (after adding tests)",
+    )
+    p.add_argument(
+        "--max-children",
+        type=int,
+        default=1,
+        metavar="N",
+        help="mutants run at once (default 1: the machine is shared)",
+    )
     args = p.parse_args()
+    if args.max_children < 1:
+        p.error("--max-children must be at least 1")
     names = args.modules or list(MODULES)
     unknown = [n for n in names if n not in MODULES]
     if unknown:
@@ -333,7 +347,7 @@ def main() -> int:
         return 2
     if not args.report:
         for n in names:
-            _run(n, survivors_only=args.survivors)
+            _run(n, survivors_only=args.survivors, max_children=args.max_children)
     return _report(names)
 
 
