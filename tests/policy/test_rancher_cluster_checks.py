@@ -1,0 +1,454 @@
+"""The Rancher-cluster checks called directly, `(props, config) -> messages`, one weakening at a time: what
+each finding says exactly, pinned in fixtures/rancher/check_messages.json (issue 18: the engine-driven tests
+in test_rancher_cluster.py check policy names and message parts; these pin every message, fast enough to run
+per mutant). After a deliberate wording change regenerate with RANCHER_MESSAGES_UPDATE=1 and review the diff.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from nsa_cisa import rancher_cluster as rc
+
+from tests.support.rancher_clusters import (
+    AUDIT_POLICY,
+    GLOBAL,
+    api_args,
+    good_cluster,
+    good_project,
+    good_template,
+    mutate,
+    with_global,
+)
+
+MESSAGES = Path(__file__).parent / "fixtures" / "rancher" / "check_messages.json"
+Check = Callable[[Mapping[str, Any], Mapping[str, Any]], list[str]]
+
+CLUSTER_CHECKS: list[Check] = [
+    rc.check_config_readable,
+    rc.check_config_keys_known,
+    rc.check_config_values_kept,
+    rc.check_cis_profile,
+    rc.check_secrets_encryption,
+    rc.check_audit_logging,
+    rc.check_audit_policy_content,
+    rc.check_audit_policy_delivered,
+    rc.check_psa_default,
+    rc.check_network_isolation,
+    rc.check_cni,
+    rc.check_apiserver_authn,
+    rc.check_apiserver_authz,
+    rc.check_insecure_port,
+    rc.check_tls,
+    rc.check_kubelet,
+    rc.check_control_plane_flags,
+    rc.check_protect_kernel_defaults,
+    rc.check_kubeconfig_mode,
+    rc.check_pod_max_pids,
+    rc.check_authorized_endpoint,
+    rc.check_kubernetes_version,
+    rc.check_etcd_snapshots,
+    rc.check_etcd_tls,
+    rc.check_s3_tls,
+    rc.check_registries,
+]
+
+
+def selector(config: dict[str, Any], **entry: Any) -> dict[str, Any]:
+    """The good cluster with one more machineSelectorConfigs entry."""
+    props = good_cluster()
+    props["rkeConfig"]["machineSelectorConfigs"].append({"config": yaml.safe_dump(config), **entry})
+    return props
+
+
+def rke(**changes: Any) -> dict[str, Any]:
+    return mutate(lambda p: p["rkeConfig"].update(changes))
+
+
+def etcd(**changes: Any) -> dict[str, Any]:
+    return mutate(lambda p: p["rkeConfig"]["etcd"].update(changes))
+
+
+def selector_file(path: str, kind: str = "secret") -> list[dict[str, Any]]:
+    return [{"fileSources": [{kind: {"name": "audit", "items": [{"key": "k", "path": path}]}}]}]
+
+
+NO_AUDIT_FILE = {k: v for k, v in GLOBAL.items() if k != "audit-policy-file"}
+CP = {"matchLabels": {"rke.cattle.io/control-plane-role": "true"}}
+
+# case -> (check, props, policy config)
+CASES: dict[str, tuple[Check, dict[str, Any], dict[str, Any]]] = {
+    "readable/bad-yaml": (rc.check_config_readable, rke(machineGlobalConfig="a: ["), {}),
+    "readable/not-an-object": (rc.check_config_readable, mutate(lambda p: p.update(rkeConfig=[1])), {}),
+    "keys/typo": (rc.check_config_keys_known, with_global(protect_kernel_default=True), {}),
+    "keys/no-close-match": (rc.check_config_keys_known, selector({"zzzz-qqqq": "x"}), {}),
+    "keys/extra-known": (
+        rc.check_config_keys_known,
+        with_global(site_key="x", other_key="y"),
+        {"extraKnownKeys": ["site-key", 5]},
+    ),
+    "keys/extra-not-a-list": (
+        rc.check_config_keys_known,
+        with_global(site_key="x"),
+        {"extraKnownKeys": "site-key"},
+    ),
+    "values/int": (rc.check_config_values_kept, with_global(etcd_snapshot_retention=5), {}),
+    "values/float": (rc.check_config_values_kept, with_global(etcd_snapshot_retention=5.5), {}),
+    "values/mapping": (rc.check_config_values_kept, with_global(audit_policy_file=AUDIT_POLICY), {}),
+    "values/null": (rc.check_config_values_kept, selector({"debug": None}), {}),
+    "cis/missing": (rc.check_cis_profile, with_global(profile=None), {}),
+    "cis/obsolete-1.23": (rc.check_cis_profile, with_global(profile="cis-1.23"), {}),
+    "cis/obsolete-1.6": (rc.check_cis_profile, with_global(profile="cis-1.6"), {}),
+    "cis/obsolete-1.5": (rc.check_cis_profile, with_global(profile="cis-1.5"), {}),
+    "cis/other": (rc.check_cis_profile, selector({"profile": ""}), {}),
+    "secrets/off": (rc.check_secrets_encryption, with_global(secrets_encryption="false"), {}),
+    "secrets/on": (rc.check_secrets_encryption, with_global(secrets_encryption=True), {}),
+    "secrets/identity": (
+        rc.check_secrets_encryption,
+        with_global(secrets_encryption_provider="identity"),
+        {},
+    ),
+    "secrets/secretbox": (
+        rc.check_secrets_encryption,
+        with_global(secrets_encryption_provider="secretbox"),
+        {},
+    ),
+    "secrets/aescbc": (rc.check_secrets_encryption, with_global(secrets_encryption_provider="aescbc"), {}),
+    "secrets/empty-provider-config": (
+        rc.check_secrets_encryption,
+        with_global(kube_apiserver_arg=api_args(None, "encryption-provider-config=")),
+        {},
+    ),
+    "secrets/provider-config": (
+        rc.check_secrets_encryption,
+        with_global(kube_apiserver_arg=api_args(None, "encryption-provider-config=/etc/enc.yaml")),
+        {},
+    ),
+    "audit/no-policy": (rc.check_audit_logging, with_global(audit_policy_file=None), {}),
+    "audit/policy-mapping": (rc.check_audit_logging, with_global(audit_policy_file=AUDIT_POLICY), {}),
+    "audit/policy-bad-yaml": (rc.check_audit_logging, with_global(audit_policy_file="a: ["), {}),
+    "audit/policy-path-flag-empty": (
+        rc.check_audit_logging,
+        with_global(audit_policy_file=None, kube_apiserver_arg=api_args(None, "audit-policy-file=")),
+        {},
+    ),
+    "audit/no-log-path": (
+        rc.check_audit_logging,
+        with_global(kube_apiserver_arg=api_args("audit-log-path")),
+        {},
+    ),
+    "audit/webhook-only": (
+        rc.check_audit_logging,
+        with_global(kube_apiserver_arg=api_args("audit-log-path", "audit-webhook-config-file=/etc/wh.yaml")),
+        {},
+    ),
+    "audit/stdout": (
+        rc.check_audit_logging,
+        with_global(kube_apiserver_arg=api_args("audit-log-maxage", "audit-log-path=-")),
+        {},
+    ),
+    "audit/retention-missing": (
+        rc.check_audit_logging,
+        with_global(
+            kube_apiserver_arg=[
+                a for a in api_args() if "maxage" not in a and "maxbackup" not in a and "maxsize" not in a
+            ]
+        ),
+        {},
+    ),
+    "audit/retention-low": (
+        rc.check_audit_logging,
+        with_global(
+            kube_apiserver_arg=[
+                *api_args("audit-log-maxage"),
+                "audit-log-maxage=29",
+            ]
+        ),
+        {"minAuditLogMaxBackup": 11, "minAuditLogMaxSizeMB": 101},
+    ),
+    "audit/retention-at-floor": (
+        rc.check_audit_logging,
+        good_cluster(),
+        {"minAuditLogMaxAgeDays": 30, "minAuditLogMaxBackup": 10, "minAuditLogMaxSizeMB": 100},
+    ),
+    "audit/retention-not-a-number": (
+        rc.check_audit_logging,
+        with_global(kube_apiserver_arg=[*api_args("audit-log-maxage"), "audit-log-maxage=forever"]),
+        {},
+    ),
+    "audit/no-apiserver-args": (rc.check_audit_logging, with_global(kube_apiserver_arg=None), {}),
+    "audit/default-path-file": (
+        rc.check_audit_logging,
+        mutate(
+            lambda p: p["rkeConfig"].update(
+                machineGlobalConfig=yaml.safe_dump(NO_AUDIT_FILE),
+                machineSelectorFiles=selector_file("/etc/rancher/rke2/audit-policy.yaml", "configMap"),
+            )
+        ),
+        {},
+    ),
+    "audit/other-path-file": (
+        rc.check_audit_logging,
+        mutate(
+            lambda p: p["rkeConfig"].update(
+                machineGlobalConfig=yaml.safe_dump(NO_AUDIT_FILE),
+                machineSelectorFiles=selector_file("/etc/other.yaml", "configmap"),
+            )
+        ),
+        {},
+    ),
+    "content/level-none": (
+        rc.check_audit_policy_content,
+        with_global(audit_policy_file=yaml.safe_dump({"kind": "Policy", "rules": [{"level": "None"}]})),
+        {},
+    ),
+    "delivered/path-not-delivered": (
+        rc.check_audit_policy_delivered,
+        with_global(audit_policy_file="/etc/rke2/audit.yaml"),
+        {},
+    ),
+    "delivered/flag-not-delivered": (
+        rc.check_audit_policy_delivered,
+        with_global(
+            audit_policy_file=None, kube_apiserver_arg=api_args(None, "audit-policy-file=/etc/a.yaml")
+        ),
+        {},
+    ),
+    "delivered/flag-delivered": (
+        rc.check_audit_policy_delivered,
+        mutate(
+            lambda p: p["rkeConfig"].update(
+                machineGlobalConfig=yaml.safe_dump(
+                    {**NO_AUDIT_FILE, "kube-apiserver-arg": api_args(None, "audit-policy-file=/etc/a.yaml")}
+                ),
+                machineSelectorFiles=selector_file("/etc/a.yaml"),
+            )
+        ),
+        {},
+    ),
+    "psa/unset": (
+        rc.check_psa_default,
+        mutate(lambda p: p.pop("defaultPodSecurityAdmissionConfigurationTemplateName")),
+        {},
+    ),
+    "psa/blank": (
+        rc.check_psa_default,
+        mutate(lambda p: p.update(defaultPodSecurityAdmissionConfigurationTemplateName=" ")),
+        {},
+    ),
+    "psa/not-a-string": (
+        rc.check_psa_default,
+        mutate(lambda p: p.update(defaultPodSecurityAdmissionConfigurationTemplateName=5)),
+        {},
+    ),
+    "psa/privileged": (
+        rc.check_psa_default,
+        mutate(
+            lambda p: p.update(defaultPodSecurityAdmissionConfigurationTemplateName=" rancher-privileged ")
+        ),
+        {},
+    ),
+    "psa/baseline": (
+        rc.check_psa_default,
+        mutate(lambda p: p.update(defaultPodSecurityAdmissionConfigurationTemplateName="rancher-baseline ")),
+        {},
+    ),
+    "psa/restricted-padded": (
+        rc.check_psa_default,
+        mutate(
+            lambda p: p.update(defaultPodSecurityAdmissionConfigurationTemplateName=" rancher-restricted")
+        ),
+        {},
+    ),
+    "psa/custom": (
+        rc.check_psa_default,
+        mutate(lambda p: p.update(defaultPodSecurityAdmissionConfigurationTemplateName="hardened")),
+        {},
+    ),
+    "isolation/off": (rc.check_network_isolation, mutate(lambda p: p.update(enableNetworkPolicy=False)), {}),
+    "isolation/string-true": (
+        rc.check_network_isolation,
+        mutate(lambda p: p.update(enableNetworkPolicy="true")),
+        {},
+    ),
+    "cni/flannel": (rc.check_cni, with_global(cni="flannel"), {}),
+    "cni/disable-canal": (rc.check_cni, with_global(disable=["rke2-canal", "rke2-ingress-nginx"]), {}),
+    "cni/disable-other": (rc.check_cni, with_global(disable="rke2-ingress-nginx"), {}),
+    "authn/anonymous": (
+        rc.check_apiserver_authn,
+        with_global(kube_apiserver_arg=api_args("anonymous-auth", "anonymous-auth=true")),
+        {},
+    ),
+    "authn/anonymous-off": (
+        rc.check_apiserver_authn,
+        with_global(kube_apiserver_arg=api_args("anonymous-auth", "anonymous-auth=false")),
+        {},
+    ),
+    "authn/static-files": (
+        rc.check_apiserver_authn,
+        with_global(kube_apiserver_arg=api_args(None, "token-auth-file=/t.csv", "basic-auth-file=/b.csv")),
+        {},
+    ),
+    "authz/always-allow": (
+        rc.check_apiserver_authz,
+        with_global(kube_apiserver_arg=api_args("authorization-mode", "authorization-mode=Node,AlwaysAllow")),
+        {},
+    ),
+    "authz/no-node-no-rbac": (
+        rc.check_apiserver_authz,
+        with_global(kube_apiserver_arg=api_args("authorization-mode", "authorization-mode=Webhook")),
+        {},
+    ),
+    "authz/rbac-only": (
+        rc.check_apiserver_authz,
+        with_global(kube_apiserver_arg=api_args("authorization-mode", "authorization-mode= RBAC ,,")),
+        {},
+    ),
+    "authz/always-admit": (
+        rc.check_apiserver_authz,
+        with_global(
+            kube_apiserver_arg=api_args(None, "enable-admission-plugins=NodeRestriction, AlwaysAdmit")
+        ),
+        {},
+    ),
+    "authz/other-plugins": (
+        rc.check_apiserver_authz,
+        with_global(kube_apiserver_arg=api_args(None, "enable-admission-plugins=AlwaysAdmitNot")),
+        {},
+    ),
+    "insecure-port/8080": (
+        rc.check_insecure_port,
+        with_global(kube_apiserver_arg=api_args(None, "insecure-port=8080")),
+        {},
+    ),
+    "insecure-port/0": (
+        rc.check_insecure_port,
+        with_global(kube_apiserver_arg=api_args(None, "insecure-port=0")),
+        {},
+    ),
+    "kubeconfig-mode/0644": (rc.check_kubeconfig_mode, with_global(write_kubeconfig_mode="0644"), {}),
+    "kube-version/unset": (rc.check_kubernetes_version, mutate(lambda p: p.pop("kubernetesVersion")), {}),
+    "kube-version/old": (
+        rc.check_kubernetes_version,
+        mutate(lambda p: p.update(kubernetesVersion="v1.30.9+rke2r1")),
+        {},
+    ),
+    "kube-version/at-floor": (
+        rc.check_kubernetes_version,
+        mutate(lambda p: p.update(kubernetesVersion="v1.31.0+rke2r1")),
+        {},
+    ),
+    "kube-version/not-a-version": (
+        rc.check_kubernetes_version,
+        mutate(lambda p: p.update(kubernetesVersion="stable")),
+        {},
+    ),
+    "kube-version/bad-floor": (
+        rc.check_kubernetes_version,
+        good_cluster(),
+        {"minKubernetesVersion": "latest"},
+    ),
+    "kube-version/floor": (rc.check_kubernetes_version, good_cluster(), {"minKubernetesVersion": "v1.33"}),
+    "etcd/not-an-object": (rc.check_etcd_snapshots, rke(etcd=[1]), {}),
+    "etcd/disabled": (rc.check_etcd_snapshots, etcd(disableSnapshots=True), {}),
+    "etcd/retention-zero": (rc.check_etcd_snapshots, etcd(snapshotRetention=0.0), {}),
+    "etcd/retention-text": (rc.check_etcd_snapshots, etcd(snapshotRetention="many"), {}),
+    "etcd/retention-one": (rc.check_etcd_snapshots, etcd(snapshotRetention=1.0), {}),
+    "etcd/cron-empty": (rc.check_etcd_snapshots, etcd(snapshotScheduleCron=" "), {}),
+    "etcd/config-keys": (
+        rc.check_etcd_snapshots,
+        with_global(etcd_disable_snapshots=True, etcd_snapshot_retention="0"),
+        {},
+    ),
+    "etcd/config-keys-ok": (
+        rc.check_etcd_snapshots,
+        with_global(etcd_disable_snapshots=False, etcd_snapshot_retention="1"),
+        {},
+    ),
+    "etcd-tls/all": (
+        rc.check_etcd_tls,
+        with_global(
+            etcd_arg=[
+                "client-cert-auth=false",
+                "peer-client-cert-auth=false",
+                "auto-tls=true",
+                "peer-auto-tls=true",
+            ]
+        ),
+        {},
+    ),
+    "etcd-tls/kept": (
+        rc.check_etcd_tls,
+        with_global(
+            etcd_arg=[
+                "client-cert-auth=true",
+                "peer-client-cert-auth=true",
+                "auto-tls=false",
+                "peer-auto-tls=false",
+            ]
+        ),
+        {},
+    ),
+    "s3/skip-verify": (
+        rc.check_s3_tls,
+        etcd(s3Config={"endpoint": " HTTP://minio:9000", "skipSslVerify": True}),
+        {},
+    ),
+    "s3/config-keys": (
+        rc.check_s3_tls,
+        with_global(etcd_s3_skip_ssl_verify="true", etcd_s3_insecure=True),
+        {},
+    ),
+    "registries/insecure": (
+        rc.check_registries,
+        rke(
+            registries={
+                "configs": [{"hostname": "ok.example.com"}, {"hostname": "r.example.com", "insecure": True}],
+                "mirrors": [
+                    {"hostname": "docker.io", "endpoints": ["https://ok", " Http://m:5000"]},
+                    {"hostname": "quay.io", "endpoints": ["http://q"]},
+                ],
+            }
+        ),
+        {},
+    ),
+}
+
+
+def _findings() -> dict[str, list[str]]:
+    return {case: check(props, cfg) for case, (check, props, cfg) in CASES.items()}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_each_weakening_reports_its_exact_messages(case: str) -> None:
+    check, props, cfg = CASES[case]
+    expected = json.loads(MESSAGES.read_text(encoding="utf-8"))
+    assert check(props, cfg) == expected[case]
+
+
+def test_the_message_fixture_lists_every_case() -> None:
+    found = _findings()
+    if os.environ.get("RANCHER_MESSAGES_UPDATE"):
+        MESSAGES.write_text(
+            json.dumps(found, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+    assert sorted(json.loads(MESSAGES.read_text(encoding="utf-8"))) == sorted(CASES)
+
+
+def test_the_hardened_cluster_passes_every_check() -> None:
+    assert {c.__name__: c(good_cluster(), {}) for c in CLUSTER_CHECKS} == {
+        c.__name__: [] for c in CLUSTER_CHECKS
+    }
+
+
+def test_project_and_template_checks_pass_the_hardened_objects() -> None:
+    assert rc.check_project_quotas(good_project(), {}) == []
+    template = good_template()
+    for check in (rc.check_psact_enforce, rc.check_psact_audit_warn, rc.check_psact_exemptions):
+        assert check(template, {"exemptNamespaces": ["kube-system", "cattle-*"]}) == []
