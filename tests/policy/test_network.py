@@ -936,7 +936,10 @@ def test_rancher_fields_count_only_on_rancher_namespaces_and_their_projects() ->
         {"type": RNS, "name": "team-a-ns", "props": rns, "dependencies": ["c"]},
         {"type": NP, "name": "deny", "props": deny_all("team-a")},
     ]
-    assert names(stack_violations(resources)) == {"namespace-limit-range", "namespace-resource-quota"}
+    assert stack_messages(resources) == [
+        ("namespace-limit-range", "namespace 'team-a' has no LimitRange", False),
+        ("namespace-resource-quota", "namespace 'team-a' has no ResourceQuota", False),
+    ]
 
 
 def test_a_fresh_pack_load_checks_every_network_type_and_its_patch(fresh_pack: None) -> None:
@@ -945,4 +948,44 @@ def test_a_fresh_pack_load_checks_every_network_type_and_its_patch(fresh_pack: N
     patch = {"metadata": {"name": "team-a", "labels": {PSA: "baseline"}}}
     assert names(analyze("kubernetes:core/v1:NamespacePatch", patch)) == {"namespace-pod-security-enforced"}
     assert names(analyze(SVC + "Patch", service("NodePort"))) == {"service-exposure-allowed"}
+    assert names(analyze(SVC, service("NodePort"))) == {"service-exposure-allowed"}
     assert stack_messages(tenant(np=[], lr=False, rq=False))[0][0] == "namespace-default-deny-network-policy"
+
+
+def test_an_empty_peer_list_admits_everyone() -> None:
+    found = stack_messages([*tenant(), opener("open", "team-a", ingress=[{"from": []}])])
+    assert [m for _, m, _ in found] == [
+        "namespace 'team-a' has no default-deny NetworkPolicy (ingress); a NetworkPolicy there allows all "
+        "ingress traffic to every pod"
+    ]
+
+
+def test_the_providers_namespace_places_stack_resources_too() -> None:
+    resources = tenant()
+    provider = {"type": "pulumi:providers:kubernetes", "name": "k8s", "props": {"namespace": "team-a"}}
+    for r in resources[1:]:
+        del r["props"]["metadata"]["namespace"]
+        r.pop("dependencies", None)
+        r["provider"] = "k8s"
+    assert stack_violations([provider, *resources]) == []
+
+
+def test_an_auto_named_namespace_is_covered_by_what_depends_on_it() -> None:
+    # At `pulumi up` the dependents know the generated name; the Namespace's own props have none.
+    resources = tenant(ns_props=namespace(None))
+    for r in resources[1:]:
+        r["props"]["metadata"]["namespace"] = "team-a-ns-x1y2z3"
+        r["dependencies"] = ["team-a-ns"]
+    assert stack_violations(resources) == []
+
+
+def test_a_namespace_whose_name_is_unknown_cannot_be_judged_in_preview() -> None:
+    resources = [*tenant("team-b", lr=False), {"type": NS, "name": "mystery-ns", "props": namespace(UNKNOWN)}]
+    found = [(v.resource_name, v.policy_name, v.is_preview_unknown) for v in stack_violations(resources)]
+    # The SDK's preview advisory is attributed to the stack (no resource name), not a finding on it.
+    assert sorted(found) == [
+        ("", "namespace-default-deny-network-policy", True),
+        ("", "namespace-limit-range", True),
+        ("", "namespace-resource-quota", True),
+        ("team-b-ns", "namespace-limit-range", False),
+    ]
