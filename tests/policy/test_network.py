@@ -989,3 +989,6 @@ def test_a_namespace_whose_name_is_unknown_cannot_be_judged_in_preview() -> None
         ("", "namespace-resource-quota", True),
         ("team-b-ns", "namespace-limit-range", False),
     ]
+    (deny,) = [v.message for v in stack_violations(resources) if v.policy_name.endswith("network-policy")]
+    assert deny.startswith("can't run policy 'namespace-default-deny-network-policy' from policy pack ")
+    assert deny.endswith("during preview: string value at .metadata.namespace can't be known during preview")
