@@ -421,6 +421,224 @@ CASES: dict[str, tuple[Check, dict[str, Any], dict[str, Any]]] = {
 }
 
 
+def template(**changes: Any) -> dict[str, Any]:
+    """The hardened PSA template with top-level fields replaced (None removes one)."""
+    props = good_template()
+    for key, value in changes.items():
+        if value is None:
+            props.pop(key, None)
+        else:
+            props[key] = value
+    return props
+
+
+def mutate_project(fn: Callable[[dict[str, Any]], Any]) -> dict[str, Any]:
+    props = good_project()
+    fn(props)
+    return props
+
+
+def more_case(check: Check, props: dict[str, Any], cfg: dict[str, Any] | None = None) -> Any:
+    return (check, props, cfg or {})
+
+
+ACE_ON = {"enabled": True}
+CASES.update(
+    {
+        "tls/no-apiserver-args": more_case(rc.check_tls, with_global(kube_apiserver_arg=None)),
+        "tls/min-version-unset": more_case(
+            rc.check_tls, with_global(kube_apiserver_arg=api_args("tls-min-version"))
+        ),
+        "tls/min-version-weak": more_case(
+            rc.check_tls,
+            with_global(kubelet_arg=["tls-min-version=VersionTLS10", "read-only-port=0", "pod-max-pids=100"]),
+        ),
+        "tls/weak-suites": more_case(
+            rc.check_tls,
+            with_global(
+                kube_apiserver_arg=[
+                    *api_args("tls-cipher-suites"),
+                    "tls-cipher-suites=TLS_RSA_WITH_RC4_128_SHA,TLS_RSA_WITH_AES_128_CBC_SHA",
+                ]
+            ),
+        ),
+        "tls/etcd-cipher-suites": more_case(
+            rc.check_tls, with_global(etcd_arg=["cipher-suites=TLS_RSA_WITH_3DES_EDE_CBC_SHA"])
+        ),
+        "tls/etcd-strong-suites": more_case(
+            rc.check_tls, with_global(etcd_arg=["cipher-suites=TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"])
+        ),
+        "kubelet/all-weak": more_case(
+            rc.check_kubelet,
+            with_global(
+                kubelet_arg=[
+                    "read-only-port=10255",
+                    "anonymous-auth=true",
+                    "authorization-mode=AlwaysAllow",
+                    "client-ca-file= ",
+                ]
+            ),
+        ),
+        "kubelet/explicit-hardened": more_case(
+            rc.check_kubelet,
+            with_global(
+                kubelet_arg=[
+                    "read-only-port=0",
+                    "anonymous-auth=false",
+                    "authorization-mode= Webhook",
+                    "client-ca-file=/etc/ca.pem",
+                ]
+            ),
+        ),
+        "flags/all-weak": more_case(
+            rc.check_control_plane_flags,
+            with_global(
+                kube_apiserver_arg=api_args(
+                    None,
+                    "profiling",
+                    "bind-address=0.0.0.0",
+                    "service-account-extend-token-expiration=true",
+                    "disable-admission-plugins=ServiceAccount, NodeRestriction,Other",
+                ),
+                kube_controller_manager_arg=[
+                    "bind-address=10.0.0.1",
+                    "use-service-account-credentials=false",
+                    "profiling=true",
+                ],
+                kube_scheduler_arg=["bind-address= localhost ", "profiling=false"],
+                kubelet_arg=["read-only-port=0", "pod-max-pids=100", "make-iptables-util-chains=false"],
+                etcd_expose_metrics="true",
+                enable_pprof=True,
+                debug=True,
+            ),
+        ),
+        "flags/stated-hardened": more_case(
+            rc.check_control_plane_flags,
+            with_global(
+                kube_controller_manager_arg=["bind-address=::1", "use-service-account-credentials=true"],
+                kubelet_arg=["read-only-port=0", "pod-max-pids=100", "make-iptables-util-chains=true"],
+                etcd_expose_metrics=False,
+                enable_pprof="false",
+                debug=False,
+            ),
+        ),
+        "kernel/global-false-no-selector": more_case(
+            rc.check_protect_kernel_defaults,
+            mutate(
+                lambda p: (
+                    p["rkeConfig"].pop("machineSelectorConfigs"),
+                    p["rkeConfig"].update(
+                        machineGlobalConfig=yaml.safe_dump({**GLOBAL, "protect-kernel-defaults": "false"})
+                    ),
+                )
+            ),
+        ),
+        "kernel/global-true-only": more_case(
+            rc.check_protect_kernel_defaults,
+            mutate(
+                lambda p: (
+                    p["rkeConfig"].pop("machineSelectorConfigs"),
+                    p["rkeConfig"].update(
+                        machineGlobalConfig=yaml.safe_dump({**GLOBAL, "protect-kernel-defaults": True})
+                    ),
+                )
+            ),
+        ),
+        "kernel/selector-false": more_case(
+            rc.check_protect_kernel_defaults, selector({"protect-kernel-defaults": 0})
+        ),
+        "kubeconfig-mode/not-octal": more_case(
+            rc.check_kubeconfig_mode, with_global(write_kubeconfig_mode="0689")
+        ),
+        "kubeconfig-mode/not-digits": more_case(
+            rc.check_kubeconfig_mode, with_global(write_kubeconfig_mode="rw")
+        ),
+        "kubeconfig-mode/bool": more_case(rc.check_kubeconfig_mode, with_global(write_kubeconfig_mode=True)),
+        "kubeconfig-mode/padded-0600": more_case(
+            rc.check_kubeconfig_mode, with_global(write_kubeconfig_mode=" 0600 ")
+        ),
+        "kubeconfig-mode/0604": more_case(
+            rc.check_kubeconfig_mode, with_global(write_kubeconfig_mode="0604")
+        ),
+        "pids/unset": more_case(rc.check_pod_max_pids, with_global(kubelet_arg=["read-only-port=0"])),
+        "pids/zero": more_case(rc.check_pod_max_pids, with_global(kubelet_arg=["pod-max-pids=0"])),
+        "pids/text": more_case(rc.check_pod_max_pids, with_global(kubelet_arg=["pod-max-pids=many"])),
+        "pids/one": more_case(rc.check_pod_max_pids, with_global(kubelet_arg=["pod-max-pids=1"])),
+        "pids/no-kubelet-args": more_case(rc.check_pod_max_pids, with_global(kubelet_arg=None)),
+        "ace/top-without-both": more_case(
+            rc.check_authorized_endpoint, mutate(lambda p: p.update(localAuthEndpoint=ACE_ON))
+        ),
+        "ace/rke-without-ca": more_case(
+            rc.check_authorized_endpoint,
+            rke(localAuthEndpoint={"enabled": "true", "fqdn": "k8s.example.com", "caCerts": " "}),
+        ),
+        "ace/not-an-object": more_case(
+            rc.check_authorized_endpoint, mutate(lambda p: p.update(localAuthEndpoint="on"))
+        ),
+        "ace/off": more_case(
+            rc.check_authorized_endpoint, mutate(lambda p: p.update(localAuthEndpoint={"enabled": False}))
+        ),
+        "ace/pinned": more_case(
+            rc.check_authorized_endpoint,
+            rke(localAuthEndpoint={"enabled": True, "fqdn": "k8s.example.com", "caCerts": "PEM"}),
+        ),
+        "project/bare": more_case(rc.check_project_quotas, {"name": "p"}),
+        "project/partial": more_case(
+            rc.check_project_quotas,
+            mutate_project(
+                lambda p: (
+                    p["resourceQuota"]["namespaceDefaultLimit"].pop("limitsMemory"),
+                    p["containerResourceLimit"].update(requestsCpu=" "),
+                )
+            ),
+        ),
+        "psact/enforce-unset": more_case(rc.check_psact_enforce, template(defaults={"audit": "restricted"})),
+        "psact/enforce-baseline": more_case(
+            rc.check_psact_enforce, template(defaults={"enforce": "baseline"})
+        ),
+        "psact/audit-warn": more_case(
+            rc.check_psact_audit_warn, template(defaults={"enforce": "restricted", "warn": "baseline"})
+        ),
+        "psact/exemptions-not-an-object": more_case(rc.check_psact_exemptions, template(exemptions=["a"])),
+        "psact/exemptions-none": more_case(rc.check_psact_exemptions, template(exemptions=None)),
+        "psact/exemptions-field-not-a-list": more_case(
+            rc.check_psact_exemptions, template(exemptions={"namespaces": "team-a", "usernames": None})
+        ),
+        "psact/unjustified": more_case(
+            rc.check_psact_exemptions,
+            template(
+                exemptions={
+                    "namespaces": ["team-a", "cattle-x", "kube-system"],
+                    "usernames": ["bot"],
+                    "runtimeClasses": ["kata", "gvisor"],
+                },
+                annotations={
+                    "psa.hardened-rke2.io/exemption-justifications": yaml.safe_dump(
+                        {"runtimeClasses/kata": "sandboxed runtime by design", "usernames/bot": "short"}
+                    ),
+                    "hardened-rke2.io/exemption-0": "gvisor: sandboxed runtime for untrusted builds",
+                    "hardened-rke2.io/exemption-1": "team-a: short",
+                    "hardened-rke2.io/exemption-2": "no separator here at all",
+                    "hardened-rke2.io/exemption-3": 5,
+                },
+            ),
+            {"exemptNamespaces": ["cattle-*", "kube-system"]},
+        ),
+        "psact/justifications-bad-yaml": more_case(
+            rc.check_psact_exemptions,
+            template(
+                exemptions={"namespaces": ["kube-system"]},
+                annotations={"psa.hardened-rke2.io/exemption-justifications": "a: ["},
+            ),
+            {"exemptNamespaces": ["kube-system"]},
+        ),
+        "psact/annotations-not-a-mapping": more_case(
+            rc.check_psact_exemptions, template(exemptions={"usernames": ["bot"]}, annotations="x")
+        ),
+    }
+)
+
+
 def _findings() -> dict[str, list[str]]:
     return {case: check(props, cfg) for case, (check, props, cfg) in CASES.items()}
 
@@ -452,3 +670,22 @@ def test_project_and_template_checks_pass_the_hardened_objects() -> None:
     template = good_template()
     for check in (rc.check_psact_enforce, rc.check_psact_audit_warn, rc.check_psact_exemptions):
         assert check(template, {"exemptNamespaces": ["kube-system", "cattle-*"]}) == []
+
+
+def test_the_protect_option_is_required() -> None:
+    from types import SimpleNamespace
+
+    found: list[str] = []
+    for opts in (
+        SimpleNamespace(protect=True),
+        SimpleNamespace(protect=False),
+        None,
+        SimpleNamespace(protect="yes"),
+    ):
+        found.clear()
+        rc._validate_protect(SimpleNamespace(opts=opts), found.append)  # type: ignore[arg-type]
+        assert bool(found) == (opts is None or opts.protect is not True)
+    assert found == [
+        "the cluster is not protected: set the `protect` resource option so a `pulumi destroy` or an "
+        "accidental replacement cannot delete it (and its etcd) without an explicit unprotect"
+    ]
