@@ -992,3 +992,19 @@ def test_a_namespace_whose_name_is_unknown_cannot_be_judged_in_preview() -> None
     (deny,) = [v.message for v in stack_violations(resources) if v.policy_name.endswith("network-policy")]
     assert deny.startswith("can't run policy 'namespace-default-deny-network-policy' from policy pack ")
     assert deny.endswith("during preview: string value at .metadata.namespace can't be known during preview")
+
+
+def test_an_unknown_patch_might_be_the_default_deny() -> None:
+    # A NetworkPolicyPatch counts as default-deny but never opens anything: its unknown spec is read once.
+    patch = {"type": NP + "Patch", "name": "mystery", "props": {**deny_all("team-a"), "spec": UNKNOWN}}
+    found = stack_violations([*tenant(np=[]), patch])
+    assert [(v.policy_name, v.is_preview_unknown) for v in found] == [
+        ("namespace-default-deny-network-policy", True)
+    ]
+    assert found[0].message.endswith("string value at .spec can't be known during preview")
+
+
+def test_an_opener_after_an_unknown_one_still_counts() -> None:
+    unknown_from = opener("mystery", "team-a", policyTypes=["Ingress"], ingress=[{"from": UNKNOWN}])
+    found = stack_violations([*tenant(), unknown_from, opener("open", "team-a", ingress=[{}])])
+    assert [v.policy_name for v in found] == ["namespace-default-deny-network-policy"]
