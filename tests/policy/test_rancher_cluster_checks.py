@@ -608,9 +608,9 @@ CASES.update(
             rc.check_psact_exemptions,
             template(
                 exemptions={
-                    "namespaces": ["team-a", "cattle-x", "kube-system"],
+                    "namespaces": ["cattle-x", "team-a", "kube-system"],
                     "usernames": ["bot"],
-                    "runtimeClasses": ["kata", "gvisor"],
+                    "runtimeClasses": ["kata", "gvisor", "runc-debug"],
                 },
                 annotations={
                     "psa.hardened-rke2.io/exemption-justifications": yaml.safe_dump(
@@ -634,6 +634,158 @@ CASES.update(
         ),
         "psact/annotations-not-a-mapping": more_case(
             rc.check_psact_exemptions, template(exemptions={"usernames": ["bot"]}, annotations="x")
+        ),
+    }
+)
+
+
+def with_selector(props: dict[str, Any], config: dict[str, Any], **entry: Any) -> dict[str, Any]:
+    props["rkeConfig"]["machineSelectorConfigs"].append({"config": yaml.safe_dump(config), **entry})
+    return props
+
+
+INLINE_NONE = yaml.safe_dump({"kind": "Policy", "rules": [{"level": "None"}]})
+APISERVER_ONLY_PATH = ["audit-log-path=/var/log/audit.log"]
+CASES.update(
+    {
+        "audit/mapping-then-inline": more_case(
+            rc.check_audit_logging,
+            with_selector(
+                with_global(audit_policy_file=AUDIT_POLICY),
+                {"audit-policy-file": yaml.safe_dump(AUDIT_POLICY)},
+                machineLabelSelector=CP,
+            ),
+        ),
+        "audit/max-age-floor": more_case(
+            rc.check_audit_logging, good_cluster(), {"minAuditLogMaxAgeDays": 365}
+        ),
+        "audit/each-apiserver-layer": more_case(
+            rc.check_audit_logging,
+            with_selector(
+                with_global(kube_apiserver_arg=api_args("audit-log-path")),
+                {"kube-apiserver-arg": APISERVER_ONLY_PATH},
+                machineLabelSelector=CP,
+            ),
+        ),
+        "audit/stdout-then-file": more_case(
+            rc.check_audit_logging,
+            with_selector(
+                with_global(kube_apiserver_arg=api_args("audit-log-path", "audit-log-path=-")),
+                {"kube-apiserver-arg": APISERVER_ONLY_PATH},
+                machineLabelSelector=CP,
+            ),
+        ),
+        "content/two-inline-policies": more_case(
+            rc.check_audit_policy_content,
+            mutate(
+                lambda p: (
+                    p["rkeConfig"].update(
+                        machineGlobalConfig=yaml.safe_dump({**GLOBAL, "audit-policy-file": INLINE_NONE})
+                    ),
+                    p["rkeConfig"]["machineSelectorConfigs"].append(
+                        {"config": yaml.safe_dump({"audit-policy-file": INLINE_NONE})}
+                    ),
+                )
+            ),
+        ),
+        "audit/default-path-configmap": more_case(
+            rc.check_audit_logging,
+            mutate(
+                lambda p: p["rkeConfig"].update(
+                    machineGlobalConfig=yaml.safe_dump(NO_AUDIT_FILE),
+                    machineSelectorFiles=selector_file("/etc/rancher/rke2/audit-policy.yaml", "configmap"),
+                )
+            ),
+        ),
+        "audit/default-path-second-entry": more_case(
+            rc.check_audit_logging,
+            mutate(
+                lambda p: p["rkeConfig"].update(
+                    machineGlobalConfig=yaml.safe_dump(NO_AUDIT_FILE),
+                    machineSelectorFiles=[
+                        {"fileSources": "x"},
+                        *selector_file("/etc/rancher/rke2/audit-policy.yaml"),
+                    ],
+                )
+            ),
+        ),
+        "authz/always-admit-no-space": more_case(
+            rc.check_apiserver_authz,
+            with_global(
+                kube_apiserver_arg=api_args(None, "enable-admission-plugins=NodeRestriction,AlwaysAdmit")
+            ),
+        ),
+        "ace/top-not-an-object-rke-enabled": more_case(
+            rc.check_authorized_endpoint,
+            mutate(
+                lambda p: (
+                    p.update(localAuthEndpoint="on"),
+                    p["rkeConfig"].update(localAuthEndpoint={"enabled": True}),
+                )
+            ),
+        ),
+        "ace/top-off-rke-enabled": more_case(
+            rc.check_authorized_endpoint,
+            mutate(
+                lambda p: (
+                    p.update(localAuthEndpoint={"enabled": False}),
+                    p["rkeConfig"].update(localAuthEndpoint={"enabled": True, "fqdn": "k.example.com"}),
+                )
+            ),
+        ),
+        "cni/disable-calico": more_case(rc.check_cni, with_global(disable=["rke2-calico"])),
+        "cni/disable-cilium": more_case(rc.check_cni, with_global(disable="rke2-cilium")),
+        "flags/scheduler-profiling": more_case(
+            rc.check_control_plane_flags, with_global(kube_scheduler_arg=["profiling=true"])
+        ),
+        "flags/apiserver-stated-hardened": more_case(
+            rc.check_control_plane_flags,
+            with_global(
+                kube_apiserver_arg=api_args(
+                    None,
+                    "profiling=false",
+                    "service-account-extend-token-expiration=false",
+                    "disable-admission-plugins=AlwaysPullImages",
+                )
+            ),
+        ),
+        "kubeconfig-mode/0000": more_case(
+            rc.check_kubeconfig_mode, with_global(write_kubeconfig_mode="0000")
+        ),
+        "psact/missing-field-then-list": more_case(
+            rc.check_psact_exemptions, template(exemptions={"namespaces": None, "usernames": ["bot"]})
+        ),
+        "psact/reasons-at-the-minimum-and-with-colons": more_case(
+            rc.check_psact_exemptions,
+            template(
+                exemptions={"usernames": ["bot", "ci"], "runtimeClasses": ["kata", "gvisor"]},
+                annotations={
+                    "psa.hardened-rke2.io/exemption-justifications": yaml.safe_dump(
+                        {"usernames/bot": "ticket-123", "usernames/ci": "ticket-12"}
+                    ),
+                    "hardened-rke2.io/exemption-0": "kata: ticket-456",
+                    "hardened-rke2.io/exemption-1": "gvisor: see: the sandbox ADR",
+                    "owner": "gvisor: the platform team, not a justification",
+                },
+            ),
+        ),
+        "psact/unrelated-annotation-is-no-justification": more_case(
+            rc.check_psact_exemptions,
+            template(
+                exemptions={"runtimeClasses": ["gvisor"]},
+                annotations={"owner": "gvisor: the platform team owns this template"},
+            ),
+        ),
+        "s3/config-keys-off": more_case(
+            rc.check_s3_tls, with_global(etcd_s3_skip_ssl_verify="false", etcd_s3_insecure=False)
+        ),
+        "tls/cipher-suites-only-for-etcd": more_case(
+            rc.check_tls,
+            with_global(kube_apiserver_arg=api_args(None, "cipher-suites=TLS_RSA_WITH_RC4_128_SHA")),
+        ),
+        "tls/etcd-two-weak-suites": more_case(
+            rc.check_tls,
+            with_global(etcd_arg=["cipher-suites=TLS_RSA_WITH_3DES_EDE_CBC_SHA,TLS_RSA_WITH_RC4_128_SHA"]),
         ),
     }
 )
