@@ -5,7 +5,6 @@ these pin each decision so a mutation run takes seconds per mutant)."""
 from __future__ import annotations
 
 import base64
-import re
 from typing import Any
 
 import pytest
@@ -36,6 +35,13 @@ def problems(exc: ValidationError) -> list[tuple[tuple[Any, ...], str]]:
     return [(tuple(e["loc"]), e["msg"]) for e in exc.errors()]
 
 
+def errors(model: type[Any], data: dict[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
+    """(location, message) of every validation error, exactly as the user reads them."""
+    with pytest.raises(ValidationError) as info:
+        model.model_validate(data)
+    return problems(info.value)
+
+
 # --------------------------------------------------------------------------------------------- network
 
 
@@ -60,36 +66,43 @@ def test_pod_and_service_cidrs_must_not_overlap(
     if clash is None:
         c.NetworkArgs.model_validate(data)
         return
-    with pytest.raises(ValidationError) as info:
-        c.NetworkArgs.model_validate(data)
-    assert clash in str(info.value) and "give the pod and service networks disjoint ranges" in str(info.value)
+    assert errors(c.NetworkArgs, data) == [
+        ((), f"Value error, serviceCidr: {clash} (fix: give the pod and service networks disjoint ranges)")
+    ]
 
 
 # ------------------------------------------------------------------------------ authorized endpoint, S3
 
 
+FQDN_MISSING = (
+    "fqdn: enabled needs both fqdn and caCerts; fqdn is missing (fix: set the FQDN of the load balancer in "
+    "front of the control-plane nodes, or enabled: false)"
+)
+CA_MISSING = (
+    "caCerts: enabled needs both fqdn and caCerts; caCerts is missing (fix: set the PEM CA certificate(s) of "
+    "that endpoint, or enabled: false)"
+)
+NOT_PEM = "caCerts: must be PEM certificates (fix: give -----BEGIN CERTIFICATE----- blocks)"
+NOT_ENABLED = (
+    "enabled: fqdn/caCerts are set but enabled is false (fix: remove them, or set enabled: true (the pack "
+    "reports an enabled endpoint))"
+)
+
+
 @pytest.mark.parametrize(
     ("data", "expected"),
     [
-        ({"enabled": True, "caCerts": CA}, ["fqdn", "fqdn is missing"]),
-        ({"enabled": True, "fqdn": "k8s.example.com"}, ["caCerts", "caCerts is missing"]),
-        ({"enabled": True, "fqdn": "k8s.example.com", "caCerts": "not pem"}, ["caCerts", "must be PEM"]),
-        ({"fqdn": "k8s.example.com"}, ["enabled", "fqdn/caCerts are set but enabled is false"]),
-        ({"caCerts": CA}, ["enabled", "fqdn/caCerts are set but enabled is false"]),
+        ({"enabled": True, "caCerts": CA}, [FQDN_MISSING]),
+        ({"enabled": True, "fqdn": "k8s.example.com"}, [CA_MISSING]),
+        ({"enabled": True, "fqdn": "k8s.example.com", "caCerts": "not pem"}, [NOT_PEM]),
+        ({"fqdn": "k8s.example.com"}, [NOT_ENABLED]),
+        ({"caCerts": CA}, [NOT_ENABLED]),
+        ({"enabled": True}, [FQDN_MISSING, CA_MISSING]),
+        ({"caCerts": "not pem"}, [NOT_PEM, NOT_ENABLED]),
     ],
 )
 def test_authorized_endpoint_rules(data: dict[str, Any], expected: list[str]) -> None:
-    with pytest.raises(ValidationError) as info:
-        c.AuthorizedEndpointArgs.model_validate(data)
-    text = str(info.value)
-    assert all(part in text for part in expected), text
-
-
-def test_authorized_endpoint_reports_every_problem_at_once() -> None:
-    with pytest.raises(ValidationError) as info:
-        c.AuthorizedEndpointArgs.model_validate({"enabled": True})
-    text = str(info.value)
-    assert "fqdn is missing" in text and "caCerts is missing" in text
+    assert errors(c.AuthorizedEndpointArgs, data) == [((), "Value error, " + "; ".join(expected))]
 
 
 def test_authorized_endpoint_off_or_complete_is_accepted() -> None:
@@ -104,23 +117,27 @@ S3 = {"bucket": "snaps", "endpoint": "s3.example.com", "cloudCredentialName": "c
 
 
 @pytest.mark.parametrize(
-    ("over", "message"),
+    ("over", "loc", "message"),
     [
-        ({"endpoint": "http://s3.example.com"}, "plain-HTTP endpoint; give the HTTPS host (without scheme)"),
-        ({"endpoint": "s3.example.com/path"}, "not a host[:port]"),
-        ({"accessKey": "a"}, "give both accessKey and secretKey, or neither"),
-        ({"secretKey": "s"}, "give both accessKey and secretKey, or neither"),
+        (
+            {"endpoint": "http://s3.example.com"},
+            ("endpoint",),
+            "plain-HTTP endpoint; give the HTTPS host (without scheme), e.g. s3.example.com",
+        ),
+        ({"endpoint": "s3.example.com/path"}, ("endpoint",), "not a host[:port]"),
+        ({"accessKey": "a"}, (), "give both accessKey and secretKey, or neither"),
+        ({"secretKey": "s"}, (), "give both accessKey and secretKey, or neither"),
         (
             {"accessKey": "a", "secretKey": "s"},
+            (),
             "give exactly one of cloudCredentialName or accessKey+secretKey",
         ),
-        ({"cloudCredentialName": None}, "give exactly one of cloudCredentialName or accessKey+secretKey"),
-        ({"endpointCa": "not pem"}, "endpointCa must be a PEM certificate"),
+        ({"cloudCredentialName": None}, (), "give exactly one of cloudCredentialName or accessKey+secretKey"),
+        ({"endpointCa": "not pem"}, (), "endpointCa must be a PEM certificate"),
     ],
 )
-def test_s3_snapshot_target_rules(over: dict[str, Any], message: str) -> None:
-    with pytest.raises(ValidationError, match=re.escape(message)):
-        c.S3SnapshotArgs.model_validate({**S3, **over})
+def test_s3_snapshot_target_rules(over: dict[str, Any], loc: tuple[str, ...], message: str) -> None:
+    assert errors(c.S3SnapshotArgs, {**S3, **over}) == [(loc, f"Value error, {message}")]
 
 
 def test_s3_endpoint_drops_https_and_keeps_a_port() -> None:
@@ -140,8 +157,9 @@ def test_cron_accepts_five_fields(cron: str) -> None:
 
 @pytest.mark.parametrize("cron", ["0 */6 * *", "0 */6 * * * *", "@hourly", "0 */6 * * MON"])
 def test_cron_rejects_other_shapes(cron: str) -> None:
-    with pytest.raises(ValidationError, match="not a 5-field cron expression"):
-        c.EtcdArgs(snapshot_schedule_cron=cron)
+    assert errors(c.EtcdArgs, {"snapshotScheduleCron": cron}) == [
+        (("snapshotScheduleCron",), "Value error, not a 5-field cron expression like '0 */6 * * *'")
+    ]
 
 
 # ---------------------------------------------------------------------------------------- registries
@@ -228,16 +246,17 @@ def test_worker_concurrency_bounded_values(value: str) -> None:
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        ("0", "must be at least 1 and at most 50%"),
-        ("0%", "must be at least 1 and at most 50%"),
-        ("51%", "must be at least 1 and at most 50%"),
+        ("0", "must be at least 1 and at most 50% so upgrades stay bounded"),
+        ("0%", "must be at least 1 and at most 50% so upgrades stay bounded"),
+        ("51%", "must be at least 1 and at most 50% so upgrades stay bounded"),
         ("ten", "a count like '2' or a percentage like '10%'"),
         ("10 %", "a count like '2' or a percentage like '10%'"),
     ],
 )
 def test_worker_concurrency_rejected_values(value: str, message: str) -> None:
-    with pytest.raises(ValidationError, match=message):
-        c.UpgradeStrategyArgs(worker_concurrency=value)
+    assert errors(c.UpgradeStrategyArgs, {"workerConcurrency": value}) == [
+        (("workerConcurrency",), f"Value error, {message}")
+    ]
 
 
 def test_upgrade_strategy_drains_both_node_kinds_the_same_way() -> None:
@@ -282,13 +301,19 @@ def test_cross_checks_collect_rke2_layout_and_snapshot_problems_together() -> No
         "nodePools": [{"name": "all", "roles": ["etcd", "controlPlane", "worker"]}],
         "rke2": {"extraArgs": {"kubelet-arg": {"read-only-port": "10255"}}},
     }
-    with pytest.raises(ValidationError) as info:
-        c.HardenedClusterArgs.model_validate(bad)
-    text = str(info.value)
-    assert "kubeletReadOnlyPort" in text
-    assert "production needs an odd number of etcd nodes ≥ 3, got 1" in text
-    assert "production clusters need off-cluster etcd snapshots" in text
-    assert "configure etcd.s3, or set production: false" in text
+    expected = [
+        "rke2.extraArgs.kubelet-arg.read-only-port: '10255' weakens the hardened value '0' (fix: remove it, "
+        "or set rke2.weakenings.kubeletReadOnlyPort: true (reported by the policy pack))",
+        "nodePools: production needs an odd number of etcd nodes ≥ 3, got 1 (fix: set the etcd pools' "
+        "quantity to 3 or 5)",
+        "nodePools: production needs ≥ 2 control-plane nodes, got 1 (fix: raise the control-plane pool's "
+        "quantity to 2 or more)",
+        "nodePools.0.roles: production pools carry exactly one role, 'all' has etcd, controlPlane, worker "
+        "(fix: split it into separate etcd, controlPlane and worker pools)",
+        "etcd.s3: production clusters need off-cluster etcd snapshots (fix: configure etcd.s3, or set "
+        "production: false for a non-production cluster)",
+    ]
+    assert errors(c.HardenedClusterArgs, bad) == [((), "Value error, " + "; ".join(expected))]
 
 
 def test_custom_pools_make_a_custom_cluster() -> None:
@@ -432,6 +457,10 @@ def test_cluster_identifier_outlives_credentials() -> None:
     assert c.cluster_identifier("prod", "https://rancher.example.com/") == (
         "rancher-cluster:prod@https://rancher.example.com"
     )
+    # Only slashes are trimmed (a path prefix may end in any character).
+    assert (
+        c.cluster_identifier("prod", "https://example.com/X/") == "rancher-cluster:prod@https://example.com/X"
+    )
 
 
 def test_kubeconfig_goes_through_rancher_with_its_ca() -> None:
@@ -456,3 +485,27 @@ def test_kubeconfig_goes_through_rancher_with_its_ca() -> None:
         "certificate-authority-data"
         not in yaml.safe_load(c._kubeconfig("s", "t", "p"))["clusters"][0]["cluster"]
     )
+
+
+def test_kubeconfig_keys_are_written_sorted() -> None:
+    text = c._kubeconfig("s", "t", "p")
+    top = [line.split(":")[0] for line in text.splitlines() if not line.startswith((" ", "-"))]
+    assert top == ["apiVersion", "clusters", "contexts", "current-context", "kind", "users"]
+
+
+def test_cluster_inputs_pass_the_built_parts_through() -> None:
+    a = args(registries={"configs": [{"hostname": "r.example.com"}]})
+    files, s3, pools = ["files"], "s3-target", ["pool"]
+    rke = plain(
+        c.cluster_inputs(
+            a,
+            c.render_node_config(a),
+            pod_security_template=None,
+            selector_files=files,  # type: ignore[arg-type]
+            s3_config=s3,  # type: ignore[arg-type]
+            machine_pools=pools,  # type: ignore[arg-type]
+        )["rke_config"]
+    )
+    assert rke["machine_selector_files"] == files and rke["machine_pools"] == pools
+    assert rke["etcd"]["s3_config"] == s3
+    assert rke["registries"] == plain(c.registries_config(a.registries))
