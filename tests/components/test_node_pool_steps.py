@@ -4,7 +4,6 @@ decision so a mutation run takes seconds per mutant)."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pytest
@@ -34,13 +33,39 @@ VSPHERE: dict[str, Any] = {
 }
 
 
+ONE_ROLE_FIX = "set etcd, controlPlane and/or worker to true"
+ROLE_FIX = "use etcd, controlPlane or worker"
+KEY_FIX = "use [prefix/]name"
+COMMA_FIX = "the driver joins tags with commas"
+CUSTOM_NO_CREDENTIAL = (
+    "cloudCredentialSecretName: custom (bring-your-own) pools use no cloud credential (fix: remove it, or "
+    "choose a node driver)"
+)
+HEALTH_CHECKS = (
+    "maxUnhealthy/unhealthyNodeTimeout: machine health checks replace node-driver machines only (fix: remove "
+    "them from custom pools)"
+)
+EC2_CREDENTIAL = (
+    "cloudCredentialSecretName: required for the amazonec2 driver (fix: name the rancher2 cloud credential, "
+    "e.g. 'cattle-global-data:cc-xxxxx')"
+)
+OPEN_PORTS = (
+    "openPorts: opening ports to the Internet needs allowPublicIp: true and allowDriverSecurityGroupRules: "
+    "true (fix: remove openPorts, or set both explicitly)"
+)
+DATASTORE = "set exactly one of datastore or datastoreCluster (fix: name where the VM disks go)"
+
+
 def driver(model: type[Any], data: dict[str, Any]) -> Any:
     return model.model_validate(data)
 
 
-def rejected(model: type[Any], data: dict[str, Any], message: str) -> None:
-    with pytest.raises((ValidationError, ConfigProblems), match=re.escape(message)):
+def rejected(model: type[Any], data: dict[str, Any], message: str, loc: tuple[str, ...] = ()) -> None:
+    """The one validation error the user reads: where, what and the fix, exactly."""
+    with pytest.raises(ValidationError) as info:
         model.model_validate(data)
+    found = [(tuple(e["loc"]), e["msg"]) for e in info.value.errors()]
+    assert found == [(loc, f"Value error, <root>: {message}")]
 
 
 # ---------------------------------------------------------------------------------------------- roles
@@ -52,7 +77,7 @@ def test_roles_names_and_registration_flags() -> None:
     assert all_roles.registration_flags() == "--etcd --controlplane --worker"
     assert n.NodeRoles(control_plane=True).registration_flags() == "--controlplane"
     assert n.NodeRoles(worker=True).names() == ["worker"]
-    rejected(n.NodeRoles, {}, "a pool needs at least one role")
+    rejected(n.NodeRoles, {}, f"a pool needs at least one role (fix: {ONE_ROLE_FIX})")
 
 
 @pytest.mark.parametrize(
@@ -73,23 +98,24 @@ def test_roles_from_a_list_accept_the_aliases(roles: Any, expected: tuple[bool, 
 @pytest.mark.parametrize(
     ("roles", "message"),
     [
-        (["etcd", "master"], "unknown role 'master'"),
-        (["etcd", 5], "unknown role 5"),
-        (["etcd", "ETCD"], "role 'ETCD' listed twice"),
+        (["etcd", "master"], f"unknown role 'master' (fix: {ROLE_FIX})"),
+        (["etcd", 5], f"unknown role 5 (fix: {ROLE_FIX})"),
+        (["etcd", "ETCD"], "role 'ETCD' listed twice (fix: list each role once)"),
     ],
 )
 def test_roles_from_a_list_reject_unknown_and_repeated(roles: list[Any], message: str) -> None:
-    rejected(n.NodePoolArgs, {"name": "p", "roles": roles}, message)
+    rejected(n.NodePoolArgs, {"name": "p", "roles": roles}, message, ("roles",))
 
 
 def test_taint_keys_and_pool_labels_follow_kubernetes_rules() -> None:
     assert n.Taint(key="example.com/gpu").effect == "NoSchedule"
-    rejected(n.Taint, {"key": "bad key"}, "'bad key' is not a valid taint key")
+    taint_message = f"'bad key' is not a valid taint key (fix: {KEY_FIX}, e.g. dedicated)"
+    rejected(n.Taint, {"key": "bad key"}, taint_message, ("key",))
     base = {"name": "p", "roles": ["worker"]}
-    rejected(n.NodePoolArgs, {**base, "labels": {"bad key": "v"}}, "'bad key' is not a valid label key")
-    rejected(
-        n.NodePoolArgs, {**base, "labels": {"k": "bad value"}}, "label k: 'bad value' is not a valid label"
-    )
+    bad_key, bad_value = {**base, "labels": {"bad key": "v"}}, {**base, "labels": {"k": "bad value"}}
+    rejected(n.NodePoolArgs, bad_key, f"'bad key' is not a valid label key (fix: {KEY_FIX})", ("labels",))
+    value_message = "label k: 'bad value' is not a valid label value (fix: ≤63 chars, [A-Za-z0-9-_.])"
+    rejected(n.NodePoolArgs, bad_value, value_message, ("labels",))
     assert n.NodePoolArgs.model_validate({**base, "labels": {"k": "v-1.2_3"}}).labels == {"k": "v-1.2_3"}
 
 
@@ -102,7 +128,8 @@ def test_max_unhealthy_counts_and_percentages(value: str) -> None:
 @pytest.mark.parametrize("value", ["101%", "1000%", "x", "5 %", "-1"])
 def test_max_unhealthy_rejects_the_rest(value: str) -> None:
     data = {"name": "p", "roles": ["worker"], "driver": EC2, "cloudCredentialSecretName": CRED}
-    rejected(n.NodePoolArgs, {**data, "maxUnhealthy": value}, f"'{value}' is not a count or percentage")
+    message = f"'{value}' is not a count or percentage (fix: e.g. '1' or '33%')"
+    rejected(n.NodePoolArgs, {**data, "maxUnhealthy": value}, message, ("maxUnhealthy",))
 
 
 @pytest.mark.parametrize(
@@ -110,12 +137,12 @@ def test_max_unhealthy_rejects_the_rest(value: str) -> None:
     [
         (
             {"cloudCredentialSecretName": CRED},
-            "cloudCredentialSecretName: custom (bring-your-own) pools use no",
+            CUSTOM_NO_CREDENTIAL,
         ),
-        ({"maxUnhealthy": "1"}, "maxUnhealthy/unhealthyNodeTimeout: machine health checks replace"),
-        ({"unhealthyNodeTimeout": 60}, "maxUnhealthy/unhealthyNodeTimeout: machine health checks replace"),
-        ({"driver": EC2}, "cloudCredentialSecretName: required for the amazonec2 driver"),
-        ({"driver": EC2, "cloudCredentialSecretName": ""}, "cloudCredentialSecretName: required for the"),
+        ({"maxUnhealthy": "1"}, HEALTH_CHECKS),
+        ({"unhealthyNodeTimeout": 60}, HEALTH_CHECKS),
+        ({"driver": EC2}, EC2_CREDENTIAL),
+        ({"driver": EC2, "cloudCredentialSecretName": ""}, EC2_CREDENTIAL),
     ],
 )
 def test_pool_driver_rules(extra: dict[str, Any], message: str) -> None:
@@ -217,12 +244,15 @@ def test_ec2_weakenings_are_named_and_rendered() -> None:
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        ({"openPorts": ["22/tcp"]}, "openPorts: opening ports to the Internet needs allowPublicIp: true and"),
-        ({"openPorts": ["22/tcp"], "allowPublicIp": True}, "openPorts: opening ports to the Internet"),
-        ({"openPorts": ["22/tcp"], "allowDriverSecurityGroupRules": True}, "openPorts: opening ports"),
-        ({"kmsKey": "k", "allowUnencryptedVolume": True}, "kmsKey: set together with allowUnencryptedVolume"),
-        ({"tags": {"a,b": "c"}}, "tag 'a,b' contains a comma"),
-        ({"tags": {"a": "b,c"}}, "tag 'b,c' contains a comma"),
+        ({"openPorts": ["22/tcp"]}, OPEN_PORTS),
+        ({"openPorts": ["22/tcp"], "allowPublicIp": True}, OPEN_PORTS),
+        ({"openPorts": ["22/tcp"], "allowDriverSecurityGroupRules": True}, OPEN_PORTS),
+        (
+            {"kmsKey": "k", "allowUnencryptedVolume": True},
+            "kmsKey: set together with allowUnencryptedVolume (fix: remove one of them)",
+        ),
+        ({"tags": {"a,b": "c"}}, f"tag 'a,b' contains a comma (fix: {COMMA_FIX})"),
+        ({"tags": {"a": "b,c"}}, f"tag 'b,c' contains a comma (fix: {COMMA_FIX})"),
     ],
 )
 def test_ec2_inconsistent_settings_are_rejected(extra: dict[str, Any], message: str) -> None:
@@ -270,7 +300,11 @@ def test_harvester_disks_networks_and_guest_agent() -> None:
     [{"sizeGb": 1, "bootOrder": 1}, {"sizeGb": 1, "bootOrder": 1, "imageName": "i", "storageClassName": "s"}],
 )
 def test_a_harvester_disk_has_exactly_one_source(disk: dict[str, Any]) -> None:
-    rejected(n.HarvesterDisk, disk, "set exactly one of imageName or storageClassName")
+    rejected(
+        n.HarvesterDisk,
+        disk,
+        "set exactly one of imageName or storageClassName (fix: the boot disk uses imageName)",
+    )
 
 
 def test_vsphere_hardened_machine_config_and_cfgparams() -> None:
@@ -320,13 +354,20 @@ def test_vsphere_hardened_machine_config_and_cfgparams() -> None:
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        ({"datastore": None}, "set exactly one of datastore or datastoreCluster"),
-        ({"datastoreCluster": "dsc"}, "set exactly one of datastore or datastoreCluster"),
-        ({"creationType": "library"}, "contentLibrary: required with creationType 'library'"),
-        ({"cfgparams": {"a=b": "c"}}, "cfgparams: key 'a=b' contains '='"),
+        ({"datastore": None}, DATASTORE),
+        ({"datastoreCluster": "dsc"}, DATASTORE),
+        (
+            {"creationType": "library"},
+            "contentLibrary: required with creationType 'library' (fix: name the library)",
+        ),
+        (
+            {"cfgparams": {"a=b": "c"}},
+            "cfgparams: key 'a=b' contains '=' (fix: use the setting name as the key)",
+        ),
         (
             {"cfgparams": {"ISOLATION.TOOLS.COPY.DISABLE": "false"}},
-            "cfgparams.ISOLATION.TOOLS.COPY.DISABLE: would change the hardened value 'TRUE' to 'false'",
+            "cfgparams.ISOLATION.TOOLS.COPY.DISABLE: would change the hardened value 'TRUE' to 'false' "
+            "(fix: drop it, or set allowVmxOverrides: true to weaken it explicitly)",
         ),
     ],
 )
@@ -359,7 +400,9 @@ def test_digitalocean_hardened_machine_config() -> None:
         "ipv6": False,
         "backups": False,
     }
-    rejected(n.DigitaloceanDriver, {**data, "tags": ["a,b"]}, "tag 'a,b' contains a comma")
+    rejected(
+        n.DigitaloceanDriver, {**data, "tags": ["a,b"]}, f"tag 'a,b' contains a comma (fix: {COMMA_FIX})"
+    )
     weak = {**data, "tags": [], "allowBackups": True, "ipv6": True, "sshUser": "root"}
     got = plain(driver(n.DigitaloceanDriver, weak).machine_config()["digitalocean_config"])
     assert got["backups"] is True and got["ipv6"] is True and got["ssh_user"] == "root" and "tags" not in got
@@ -375,7 +418,9 @@ def test_user_cloud_init_that_cannot_merge_is_rejected_at_the_driver() -> None:
             "image": "i",
             "userData": "#cloud-config\n- a list\n",
         },
-        "userData",
+        "a #cloud-config document must be a mapping, got list (fix: use top-level keys such as 'packages', "
+        "'runcmd', 'write_files')",
+        ("userData",),
     )
 
 
