@@ -522,3 +522,33 @@ def test_production_pools_carry_one_role_each() -> None:
 def test_role_counts_add_quantities_of_every_pool_with_the_role() -> None:
     pools = [pool("a", ["etcd", "worker"], 2), pool("b", ["worker"], 3)]
     assert [n._role_count(pools, r) for r in n.ROLE_NAMES] == [2, 0, 5]
+
+
+def test_layout_errors_read_like_stack_config_and_default_to_node_pools() -> None:
+    pools = [pool("a", ["etcd", "controlPlane", "worker"]), pool("a", ["worker"])]
+    with pytest.raises(ConfigProblems) as info:
+        n.validate_layout(pools, False)
+    assert info.value.problems == [
+        "nodePools[1].name: 'a' is already used by nodePools[0] (fix: give every pool a unique name)"
+    ]
+
+
+def test_the_operators_cloud_init_is_merged_into_the_drivers_user_data() -> None:
+    data = {
+        "type": "digitalocean",
+        "region": "r",
+        "size": "s",
+        "image": "i",
+        "userData": "#cloud-config\npackages: [htop]\n",
+    }
+    user_data = cloud_config(driver(n.DigitaloceanDriver, data).cloud_init())
+    assert "htop" in user_data["packages"] and "write_files" in user_data
+
+
+def test_vsphere_datastore_cluster_and_cfgparam_order() -> None:
+    data = {**VSPHERE, "datastore": None, "datastoreCluster": "dsc", "cfgparams": {"xz": "2", "x_y": "1"}}
+    d = driver(n.VsphereDriver, data)
+    got = plain(d.machine_config()["vsphere_config"])
+    assert got["datastore_cluster"] == "dsc" and "datastore" not in got
+    params = [p.split("=")[0] for p in d.rendered_cfgparams()]
+    assert params.index("x_y") < params.index("xz")  # ordered by lower-case name: '_' sorts before 'z'
