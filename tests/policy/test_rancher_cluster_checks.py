@@ -752,6 +752,9 @@ CASES.update(
         "kubeconfig-mode/0000": more_case(
             rc.check_kubeconfig_mode, with_global(write_kubeconfig_mode="0000")
         ),
+        "psact/not-a-list-then-list": more_case(
+            rc.check_psact_exemptions, template(exemptions={"namespaces": "team-a", "usernames": ["bot"]})
+        ),
         "psact/missing-field-then-list": more_case(
             rc.check_psact_exemptions, template(exemptions={"namespaces": None, "usernames": ["bot"]})
         ),
