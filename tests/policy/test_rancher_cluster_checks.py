@@ -752,6 +752,25 @@ CASES.update(
         "kubeconfig-mode/0000": more_case(
             rc.check_kubeconfig_mode, with_global(write_kubeconfig_mode="0000")
         ),
+        "delivered/odd-item-paths-are-skipped": more_case(
+            rc.check_audit_policy_delivered,
+            mutate(
+                lambda p: p["rkeConfig"].update(
+                    machineGlobalConfig=yaml.safe_dump({**NO_AUDIT_FILE, "audit-policy-file": "/etc/a.yaml"}),
+                    machineSelectorFiles=[
+                        {
+                            "fileSources": [
+                                {
+                                    "secret": {
+                                        "items": [{"path": {"x": 1}}, {"path": ""}, {"path": "/etc/a.yaml"}]
+                                    }
+                                }
+                            ]
+                        }
+                    ],
+                )
+            ),
+        ),
         "psact/not-a-list-then-list": more_case(
             rc.check_psact_exemptions, template(exemptions={"namespaces": "team-a", "usernames": ["bot"]})
         ),
