@@ -7,6 +7,10 @@
     .venv/bin/python scripts/mutation-score.py --survivors cli  # after adding tests: rerun the survivors
     .venv/bin/python scripts/mutation-score.py --report         # the table from the last runs, no run
     .venv/bin/python scripts/mutation-score.py --list           # the modules and the tests each runs
+    .venv/bin/python scripts/mutation-score.py --max-children 2 network  # two mutants at once (default 1)
+
+`--survivors` is for tests added since the last run. After a change to the module's own code, delete
+`mutants/<module>/` and run it in full: the mutants of changed functions lose their earlier results.
 
 Each module runs mutmut (shared settings in pyproject.toml `[tool.mutmut]`) in its own stage
 `mutants/<module>/`: links to the repository, a copy of the module's file, and a pyproject.toml whose
