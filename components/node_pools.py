@@ -379,7 +379,7 @@ class VsphereDriver(_NodeDriver):
             known = hardened.get(key.lower())
             if known and known[1].lower() != value.lower() and not self.allow_vmx_overrides:
                 raise ConfigProblems.one(
-                    f"cfgparams.{key}: would change the hardened value {known[1]!r} to {value!r} ",
+                    f"cfgparams.{key}: would change the hardened value {known[1]!r} to {value!r}",
                     "drop it, or set allowVmxOverrides: true to weaken it explicitly",
                 )
         return self
@@ -553,7 +553,7 @@ class NodePoolArgs(HardenedModel):
         if self.is_custom:
             if self.cloud_credential_secret_name is not None:
                 raise ConfigProblems.one(
-                    "cloudCredentialSecretName: custom (bring-your-own) pools use no cloud credential ",
+                    "cloudCredentialSecretName: custom (bring-your-own) pools use no cloud credential",
                     "remove it, or choose a node driver",
                 )
             if self.max_unhealthy is not None or self.unhealthy_node_timeout is not None:
@@ -564,7 +564,7 @@ class NodePoolArgs(HardenedModel):
                 )
         elif not self.cloud_credential_secret_name:
             raise ConfigProblems.one(
-                f"cloudCredentialSecretName: required for the {self.driver.type} driver ",
+                f"cloudCredentialSecretName: required for the {self.driver.type} driver",
                 "name the rancher2 cloud credential, e.g. 'cattle-global-data:cc-xxxxx'",
             )
         return self

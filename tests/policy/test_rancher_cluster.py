@@ -4,7 +4,6 @@ sends them. Each policy has a passing case (the hardened baseline) and failing m
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -12,67 +11,20 @@ import yaml
 
 from hardened_rke2.analysis.testing import UNKNOWN, analyze_props
 from tests.support.paths import PACK_DIR
+from tests.support.rancher_clusters import (
+    API_ARGS,
+    AUDIT_POLICY,
+    GLOBAL,
+    api_args,
+    good_cluster,
+    good_project,
+    good_template,
+    mutate,
+    with_global,
+)
 
 CLUSTER = "rancher2:index/clusterV2:ClusterV2"
 PSACT = "rancher2:index/podSecurityAdmissionConfigurationTemplate:PodSecurityAdmissionConfigurationTemplate"
-
-AUDIT_POLICY = {
-    "apiVersion": "audit.k8s.io/v1",
-    "kind": "Policy",
-    "omitStages": ["RequestReceived"],
-    "rules": [
-        {"level": "Metadata", "resources": [{"group": "", "resources": ["secrets", "configmaps"]}]},
-        {"level": "RequestResponse"},
-    ],
-}
-API_ARGS = [
-    "anonymous-auth=false",
-    "authorization-mode=Node,RBAC",
-    "tls-min-version=VersionTLS12",
-    "tls-cipher-suites=TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
-    "audit-log-path=/var/lib/rancher/rke2/server/logs/audit.log",
-    "audit-log-maxage=30",
-    "audit-log-maxbackup=10",
-    "audit-log-maxsize=100",
-]
-GLOBAL = {
-    "profile": "cis",
-    "cni": "canal",
-    "write-kubeconfig-mode": "0600",
-    "audit-policy-file": yaml.safe_dump(AUDIT_POLICY, sort_keys=True),
-    "kube-apiserver-arg": API_ARGS,
-    "kubelet-arg": [
-        "read-only-port=0",
-        "anonymous-auth=false",
-        "authorization-mode=Webhook",
-        "pod-max-pids=4096",
-    ],
-    "etcd-expose-metrics": False,
-}
-
-
-def good_cluster() -> dict[str, Any]:
-    return {
-        "name": "prod",
-        "kubernetesVersion": "v1.32.5+rke2r1",
-        "defaultPodSecurityAdmissionConfigurationTemplateName": "rancher-restricted",
-        "enableNetworkPolicy": True,
-        "rkeConfig": {
-            "machineGlobalConfig": yaml.safe_dump(GLOBAL, sort_keys=True),
-            "machineSelectorConfigs": [{"config": yaml.safe_dump({"protect-kernel-defaults": True})}],
-            "etcd": {
-                "snapshotRetention": 5.0,
-                "snapshotScheduleCron": "0 */5 * * *",
-                "disableSnapshots": False,
-                "s3Config": {"bucket": "b", "endpoint": "s3.example.com", "skipSslVerify": False},
-            },
-            "registries": {
-                "configs": [{"hostname": "registry.example.com", "insecure": False}],
-                "mirrors": [{"hostname": "docker.io", "endpoints": ["https://registry.example.com"]}],
-            },
-        },
-    }
-
 
 PROTECTED = {"protect": True}
 
@@ -92,31 +44,8 @@ def run(
     return out
 
 
-def with_global(**changes: Any) -> dict[str, Any]:
-    cfg = dict(GLOBAL)
-    for k, v in changes.items():
-        key = k.replace("_", "-")
-        if v is None:
-            cfg.pop(key, None)
-        else:
-            cfg[key] = v
-    props = good_cluster()
-    props["rkeConfig"]["machineGlobalConfig"] = yaml.safe_dump(cfg, sort_keys=True)
-    return props
-
-
-def api_args(drop: str | None = None, *extra: str) -> list[str]:
-    return [a for a in API_ARGS if drop is None or not a.startswith(drop + "=")] + list(extra)
-
-
 def test_hardened_baseline_passes_every_cluster_policy() -> None:
     assert run(good_cluster()) == {}
-
-
-def mutate(fn: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
-    props = good_cluster()
-    fn(props)
-    return props
 
 
 FAILING: list[tuple[str, str, dict[str, Any]]] = [
@@ -522,31 +451,6 @@ def test_garbage_cluster_props_never_crash() -> None:
 # ---------------------------------------------------------------------------------------- PSA templates
 
 
-def good_template() -> dict[str, Any]:
-    return {
-        "name": "hardened-restricted",
-        "description": "restricted, with the platform's system namespaces exempt",
-        "defaults": {
-            "enforce": "restricted",
-            "enforceVersion": "latest",
-            "audit": "restricted",
-            "auditVersion": "latest",
-            "warn": "restricted",
-            "warnVersion": "latest",
-        },
-        "exemptions": {
-            "namespaces": ["kube-system", "cattle-system", "cattle-neuvector-system"],
-            "usernames": [],
-            "runtimeClasses": [],
-        },
-        "annotations": {
-            "psa.hardened-rke2.io/exemption-justifications": yaml.safe_dump(
-                {"namespaces/cattle-neuvector-system": "NeuVector enforcers need host PID and privileged"}
-            )
-        },
-    }
-
-
 def test_good_psa_template_passes() -> None:
     assert run(good_template(), type_=PSACT, options={}) == {}
 
@@ -698,23 +602,6 @@ def test_extra_known_keys_are_configurable() -> None:
     props = with_global(site_specific_key="x")
     assert "rke2-config-keys-known" in run(props)
     assert run(props, config={"rke2-config-keys-known": {"extraKnownKeys": ["site-specific-key"]}}) == {}
-
-
-QUOTA = {"limitsCpu": "8", "limitsMemory": "16Gi", "requestsCpu": "4", "requestsMemory": "8Gi"}
-
-
-def good_project() -> dict[str, Any]:
-    return {
-        "name": "payments",
-        "clusterId": "c-m-abc",
-        "resourceQuota": {"projectLimit": dict(QUOTA), "namespaceDefaultLimit": dict(QUOTA)},
-        "containerResourceLimit": {
-            "limitsCpu": "500m",
-            "limitsMemory": "512Mi",
-            "requestsCpu": "100m",
-            "requestsMemory": "128Mi",
-        },
-    }
 
 
 def test_project_quotas() -> None:

@@ -1098,7 +1098,8 @@ def _justifications(props: Mapping[str, Any]) -> tuple[dict[str, str], str | Non
         return out, None
     data, err = rp.load_values(raw)
     if err:
-        return out, f"annotation {JUSTIFICATION_ANNOTATION}: {err.replace('values', 'value')}"
+        # load_values speaks of Helm values ("values are ..."); here it is one annotation's value.
+        return out, f"annotation {JUSTIFICATION_ANNOTATION}: {err.replace('values are', 'the value is')}"
     for k, v in data.items():
         if isinstance(k, str) and isinstance(v, str) and len(v.strip()) >= _MIN_REASON:
             out[k.strip()] = v.strip()
