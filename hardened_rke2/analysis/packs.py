@@ -234,6 +234,7 @@ def pack_import_scope(pack_dir: str | os.PathLike[str]) -> Iterator[None]:
 
 class InProcessTransport:
     def __init__(self, loaded: LoadedPack) -> None:
+        self.loaded = loaded
         self.servicer = loaded.new_servicer()
 
     def call(self, method: str, request: Any) -> Any:

@@ -15,6 +15,7 @@ import functools
 import json
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from hardened_rke2.analysis.inputs import AnalyzerInput, from_captured, options_
 from hardened_rke2.analysis.pack_config import PolicyConfig, config_to_proto, reconcile_config
 from hardened_rke2.analysis.packs import (
     InProcessTransport,
+    LoadedPack,
     SubprocessTransport,
     load_pack,
     pack_python,
@@ -78,6 +80,42 @@ def _policy_info(p: Any) -> PolicyInfo:
         url=p.url,
         config_schema=schema,
     )
+
+
+@dataclass(frozen=True)
+class _Described:
+    """A pack's `GetAnalyzerInfo` answer, decoded: its policies sorted by name, its initial config."""
+
+    name: str
+    version: str
+    description: str
+    policies: tuple[PolicyInfo, ...]
+    initial: Mapping[str, PolicyConfig]
+
+    @staticmethod
+    def of(info: Any) -> _Described:
+        return _Described(
+            info.name,
+            info.version,
+            info.description,
+            tuple(
+                sorted((_decoded_policy(p.SerializeToString()) for p in info.policies), key=lambda p: p.name)
+            ),
+            {
+                k: PolicyConfig(
+                    LEVEL_FROM_PROTO.get(v.enforcementLevel, "advisory"),
+                    json_format.MessageToDict(v.properties) or None,
+                )
+                for k, v in info.initialConfig.items()
+            },
+        )
+
+
+# Per loaded in-process pack (kept alive by the pack loader's own cache; the entry holds it too, so an id is
+# never reused while its entry exists): its description, and its reconciled configs.
+_DESCRIBED: dict[int, tuple[LoadedPack, _Described]] = {}
+_RECONCILED: dict[tuple[int, str], tuple[_Described, dict[str, PolicyConfig], list[str]]] = {}
+_RECONCILED_MAX = 256
 
 
 @functools.lru_cache(maxsize=4096)
@@ -137,29 +175,53 @@ class PolicyPackSession:
             self._transport = SubprocessTransport(self.pack_dir, env, python=python)
         try:
             self._handshake(project, stack, stack_config, stack_secret_keys, stack_tags)
-            info = self._transport.call("GetAnalyzerInfo", empty_pb2.Empty())
-            self.name: str = info.name
-            self.version: str = str(meta.get("version") or info.version or SDK_PACK_VERSION)
-            self.description: str = info.description or str(meta.get("description") or "")
-            self.policies: list[PolicyInfo] = sorted(
-                (_decoded_policy(p.SerializeToString()) for p in info.policies), key=lambda p: p.name
-            )
+            described = self._describe()
+            self.name: str = described.name
+            self.version: str = str(meta.get("version") or described.version or SDK_PACK_VERSION)
+            self.description: str = described.description or str(meta.get("description") or "")
+            self.policies: list[PolicyInfo] = list(described.policies)
             self._by_name = {p.name: p for p in self.policies}
-            initial = {
-                k: PolicyConfig(
-                    LEVEL_FROM_PROTO.get(v.enforcementLevel, "advisory"),
-                    json_format.MessageToDict(v.properties) or None,
-                )
-                for k, v in info.initialConfig.items()
-            }
-            self.config, self.config_warnings = reconcile_config(
-                self.policies, initial, config, pack=self.name
-            )
+            self.config, self.config_warnings = self._reconcile(described, config)
             if self.config:
                 self._transport.call("Configure", config_to_proto(self.config))
         except BaseException:
             self.close()
             raise
+
+    def _describe(self) -> _Described:
+        """`GetAnalyzerInfo`, decoded. An in-process pack's answer depends only on its `PolicyPack(...)`
+        arguments (pulumi_policy 1.21.0 policy.py `GetAnalyzerInfo` reads no Configure state), so it is
+        asked once per loaded pack: a fleet preview starts the same pack for each of its stacks."""
+        transport = self._transport
+        if isinstance(transport, InProcessTransport):
+            cached = _DESCRIBED.get(id(transport.loaded))
+            if cached is not None and cached[0] is transport.loaded:
+                return cached[1]
+        described = _Described.of(transport.call("GetAnalyzerInfo", empty_pb2.Empty()))
+        if isinstance(transport, InProcessTransport):
+            _DESCRIBED[id(transport.loaded)] = (transport.loaded, described)
+        return described
+
+    def _reconcile(
+        self, described: _Described, config: Mapping[str, Any] | None
+    ) -> tuple[dict[str, PolicyConfig], list[str]]:
+        """`reconcile_config`, remembered per (loaded pack, config) for in-process packs: the same inputs
+        give the same answer, and validating every policy's schema was most of a pack's start-up."""
+        key = None
+        if isinstance(self._transport, InProcessTransport):
+            with contextlib.suppress(TypeError, ValueError):
+                key = (id(self._transport.loaded), json.dumps(config, sort_keys=True, default=repr))
+        cached = _RECONCILED.get(key) if key is not None else None
+        if cached is not None and cached[0] is described:
+            return dict(cached[1]), list(cached[2])
+        result, warnings = reconcile_config(
+            described.policies, described.initial, config, pack=described.name
+        )
+        if key is not None:
+            if len(_RECONCILED) >= _RECONCILED_MAX:
+                _RECONCILED.clear()
+            _RECONCILED[key] = (described, dict(result), list(warnings))
+        return result, warnings
 
     # -- lifecycle -----------------------------------------------------------------------------------
     def __enter__(self) -> PolicyPackSession:

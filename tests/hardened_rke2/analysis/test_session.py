@@ -9,7 +9,8 @@ import pulumi_kubernetes as k8s
 import pulumi_rancher2 as rancher2
 import pytest
 
-from hardened_rke2.analysis.errors import PolicyPackRuntimeError
+from hardened_rke2.analysis.errors import PolicyConfigError, PolicyPackRuntimeError
+from hardened_rke2.analysis.packs import InProcessTransport
 from hardened_rke2.analysis.session import PolicyPackSession
 from hardened_rke2.analysis.testing import (
     UNKNOWN,
@@ -120,3 +121,41 @@ def test_a_raising_policy_is_a_named_runtime_error() -> None:
         PolicyPackRuntimeError, match=r"Analyze of urn:.*ConfigMap::cm raised RuntimeError: policy bug"
     ):
         analyze_props(PACK, "kubernetes:core/v1:ConfigMap", {"data": {"crash": "yes"}}, name="cm")
+
+
+def _analyzer_info_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    calls: list[str] = []
+    original = InProcessTransport.call
+
+    def counting(self: InProcessTransport, method: str, request: Any) -> Any:
+        calls.append(method)
+        return original(self, method, request)
+
+    monkeypatch.setattr(InProcessTransport, "call", counting)
+    return calls
+
+
+def test_a_pack_started_again_is_described_once_and_configured_each_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls = _analyzer_info_calls(monkeypatch)
+    with PolicyPackSession(PACK, {"all": "advisory"}) as first:
+        pass
+    with PolicyPackSession(PACK, {"all": "advisory"}) as second:
+        pass
+    # GetAnalyzerInfo depends only on PolicyPack(...)'s arguments; Configure carries each session's config.
+    assert calls.count("GetAnalyzerInfo") <= 1 and calls.count("Configure") == 2
+    assert (second.name, second.version, second.policies) == (first.name, first.version, first.policies)
+    assert second.config == first.config and second.config is not first.config
+
+
+def test_the_remembered_config_is_per_config_and_errors_are_never_remembered() -> None:
+    with PolicyPackSession(PACK, {"all": "advisory"}) as advisory, PolicyPackSession(PACK) as default:
+        assert {c.enforcement_level for c in advisory.config.values()} == {"advisory"}
+        assert advisory.config != default.config
+    bad = {"min-replicas": {"enforcementLevel": "mandatory", "minReplicas": 0}}
+    for _ in range(2):  # the second start validates again and fails the same way
+        with pytest.raises(PolicyConfigError, match=r"min-replicas\.minReplicas: 0 is less than the minimum"):
+            PolicyPackSession(PACK, bad)
+    with PolicyPackSession(PACK, {"min-replicas": {"minReplicas": 3}}) as three:
+        assert three.config["min-replicas"].properties == {"minReplicas": 3}
