@@ -32,7 +32,12 @@ from hardened_rke2.evidence import assessment_results_text, catalogue_pack
 from hardened_rke2.exit_codes import EXIT_BROKEN_PIPE, EXIT_OK, EXIT_PROGRAM, EXIT_USAGE
 from hardened_rke2.plan import AgainstFileError, Plan, diff_previews, load_against
 from hardened_rke2.preview import PreviewResult, preview_project
-from hardened_rke2.project import PreviewUsageError, find_project_dir, load_stack_reference_outputs
+from hardened_rke2.project import (
+    PreviewUsageError,
+    find_project_dir,
+    load_stack_reference_outputs,
+    read_mapping_file,
+)
 from hardened_rke2.render import render_text, use_color
 from hardened_rke2.render import resource_tree as resource_tree  # re-exported: callers import it from here
 from hardened_rke2.reports import (
@@ -43,7 +48,6 @@ from hardened_rke2.reports import (
     to_sarif,
     write_json,
 )
-from hardened_rke2.safe_yaml import InputFileError, load_file
 
 DEFAULT_PACK = Path("policy-packs") / "nsa-cisa-hardening"
 
@@ -217,16 +221,6 @@ def _short(e: BaseException, limit: int = 2000) -> str:
 # -- preview ------------------------------------------------------------------------------------------
 
 
-def _read_mapping(path: str, what: str) -> dict[str, Any]:
-    try:
-        data = load_file(path, what) or {}
-    except InputFileError as e:
-        raise PreviewUsageError(str(e)) from None
-    if not isinstance(data, dict):
-        raise PreviewUsageError(f"{path}: {what} must be a mapping")
-    return data
-
-
 _PREVIEW_ERRORS = (
     PreviewUsageError,
     PolicyConfigError,
@@ -349,7 +343,7 @@ def _run_preview(args: argparse.Namespace, stack: str, project_dir: Path) -> Pre
     refs = (
         load_stack_reference_outputs(args.stack_reference_outputs) if args.stack_reference_outputs else None
     )
-    secrets = _read_mapping(args.secret_config, "secret config") if args.secret_config else None
+    secrets = read_mapping_file(args.secret_config, "secret config") if args.secret_config else None
     if len(args.policy_pack_config) > len(args.policy_pack):
         raise PreviewUsageError("each --policy-pack-config needs a --policy-pack before it")
     return preview_project(

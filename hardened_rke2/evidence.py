@@ -28,9 +28,13 @@ from hardened_rke2.assessment import Assessment, ControlResult, assess
 from hardened_rke2.exit_codes import EXIT_PROGRAM, EXIT_USAGE
 from hardened_rke2.pack_catalogue import Catalogue, load_catalogue
 from hardened_rke2.preview import PreviewResult, preview_project
-from hardened_rke2.project import PreviewUsageError, find_project_dir, load_stack_reference_outputs
+from hardened_rke2.project import (
+    PreviewUsageError,
+    find_project_dir,
+    load_stack_reference_outputs,
+    read_mapping_file,
+)
 from hardened_rke2.reports import OFFLINE_STATEMENT, repository_root, to_sarif, tool_version, write_json
-from hardened_rke2.safe_yaml import InputFileError, load_file
 
 # `hardened_rke2.oscal` is imported inside the functions that build OSCAL: it loads compliance-trestle's
 # models (about a second), and every `hardened-rke2` run imports this module to build its argument parser.
@@ -190,13 +194,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def _secret_values(path: str | None) -> dict[str, Any] | None:
     if not path:
         return None
-    try:
-        data = load_file(path, "secret config") or {}
-    except InputFileError as e:
-        raise PreviewUsageError(str(e)) from None
-    if not isinstance(data, dict):
-        raise PreviewUsageError(f"{path}: secret config must be a mapping")
-    return data
+    return read_mapping_file(path, "secret config")
 
 
 def _out_dir(value: str) -> Path:

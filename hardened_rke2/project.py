@@ -279,6 +279,14 @@ def load_stack_reference_outputs(path: str | os.PathLike[str]) -> dict[str, dict
     return {str(k): dict(v) for k, v in data.items()}
 
 
+def read_mapping_file(path: str | os.PathLike[str], what: str) -> dict[str, Any]:
+    """A YAML/JSON file that must hold a mapping (e.g. `--secret-config`); every problem a usage error."""
+    data = _load(Path(path), what) or {}
+    if not isinstance(data, dict):
+        raise PreviewUsageError(f"{path}: {what} must be a mapping")
+    return data
+
+
 def _load(path: Path, what: str) -> Any:
     """Every YAML file the preview reads goes through `safe_yaml` (size, UTF-8, depth, aliases,
     duplicate keys); its problems are usage errors."""

@@ -39,10 +39,10 @@ from hardened_rke2.project import (
     find_project_dir,
     load_stack_config,
     load_stack_reference_outputs,
+    read_mapping_file,
     read_project,
 )
 from hardened_rke2.reports import OFFLINE_STATEMENT, to_json
-from hardened_rke2.safe_yaml import InputFileError, load_file
 
 NAME = "upgrade"
 HELP = "check and plan an RKE2 upgrade of a cluster stack (`upgrade plan --stack S --to VERSION`)"
@@ -433,7 +433,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         project_dir = Path(args.project).resolve() if args.project else find_project_dir()
         pack = _pack_dir(args.policy_pack, project_dir)
-        secrets = _mapping(args.secret_config, "secret config") if args.secret_config else None
+        secrets = read_mapping_file(args.secret_config, "secret config") if args.secret_config else None
         refs = (
             load_stack_reference_outputs(args.stack_reference_outputs)
             if args.stack_reference_outputs
@@ -475,16 +475,6 @@ def _pack_dir(flag: str | None, project_dir: Path) -> Path | None:
         return pack
     default = project_dir / DEFAULT_PACK
     return default if default.is_dir() else None
-
-
-def _mapping(path: str, what: str) -> dict[str, Any]:
-    try:
-        data = load_file(path, what) or {}
-    except InputFileError as e:
-        raise PreviewUsageError(str(e)) from None
-    if not isinstance(data, dict):
-        raise PreviewUsageError(f"{path}: {what} must be a mapping")
-    return data
 
 
 def render(result: UpgradePlan, out: TextIO) -> None:

@@ -32,15 +32,19 @@ _UNMAPPED = (
 _CREDENTIALS = ("accessKey", "secretKey", "sessionToken")
 
 
-def _truthy(value: Any) -> bool:
-    return value is True or (isinstance(value, str) and value.strip().lower() == "true")
+class _DriverFindings:
+    """Records one driver setting's difference from the hardened default as a finding of pool `pool`
+    (the `index`-th node pool): a weakening when the driver has a named `switch` for it, else unrepresentable.
+    A driver setting's change replaces the pool's machines."""
 
+    def __init__(
+        self, findings: list[Finding], at: str, pool: str, index: int, default_severity: int
+    ) -> None:
+        self.findings, self.at, self.pool, self.index = findings, at, pool, index
+        self.default_severity = default_severity
 
-def adopt_amazonec2(obj: Mapping[str, Any], pool: str, index: int) -> tuple[dict[str, Any], list[Finding]]:
-    at = f"Amazonec2Config {obj.get('metadata', {}).get('name')}"
-    findings: list[Finding] = []
-
-    def finding(
+    def __call__(
+        self,
         field: str,
         current: str,
         hardened: str,
@@ -49,24 +53,35 @@ def adopt_amazonec2(obj: Mapping[str, Any], pool: str, index: int) -> tuple[dict
         switch: str | None = None,
         policies: tuple[str, ...] = (),
         note: str = "",
-        severity: int = 1,
+        severity: int | None = None,
     ) -> None:
-        findings.append(
+        path = f"cluster.nodePools[{self.index}].driver.{switch}" if switch else None
+        self.findings.append(
             Finding(
-                key=f"nodePools.{pool}.driver.{field}",
-                source=f"{at}.{field}",
+                key=f"nodePools.{self.pool}.driver.{field}",
+                source=f"{self.at}.{field}",
                 current=current,
                 hardened=hardened,
                 kind="weakening" if switch else "unrepresentable",
                 nsa=nsa,
                 rolls="machines",
-                stack_path=f"cluster.nodePools[{index}].driver.{switch}" if switch else None,
-                switch=f"cluster.nodePools[{index}].driver.{switch}" if switch else None,
+                stack_path=path,
+                switch=path,
                 policies=policies,
                 note=note,
-                severity=severity,
+                severity=self.default_severity if severity is None else severity,
             )
         )
+
+
+def _truthy(value: Any) -> bool:
+    return value is True or (isinstance(value, str) and value.strip().lower() == "true")
+
+
+def adopt_amazonec2(obj: Mapping[str, Any], pool: str, index: int) -> tuple[dict[str, Any], list[Finding]]:
+    at = f"Amazonec2Config {obj.get('metadata', {}).get('name')}"
+    findings: list[Finding] = []
+    finding = _DriverFindings(findings, at, pool, index, default_severity=1)
 
     driver: dict[str, Any] = {"type": "amazonec2"}
     for key, name in (
@@ -244,34 +259,7 @@ def adopt_vsphere(obj: Mapping[str, Any], pool: str, index: int) -> tuple[dict[s
 
     at = f"VmwarevsphereConfig {obj.get('metadata', {}).get('name')}"
     findings: list[Finding] = []
-
-    def finding(
-        field: str,
-        current: str,
-        hardened: str,
-        nsa: tuple[str, ...],
-        *,
-        switch: str | None = None,
-        policies: tuple[str, ...] = (),
-        note: str = "",
-        severity: int = 2,
-    ) -> None:
-        findings.append(
-            Finding(
-                key=f"nodePools.{pool}.driver.{field}",
-                source=f"{at}.{field}",
-                current=current,
-                hardened=hardened,
-                kind="weakening" if switch else "unrepresentable",
-                nsa=nsa,
-                rolls="machines",
-                stack_path=f"cluster.nodePools[{index}].driver.{switch}" if switch else None,
-                switch=f"cluster.nodePools[{index}].driver.{switch}" if switch else None,
-                policies=policies,
-                note=note,
-                severity=severity,
-            )
-        )
+    finding = _DriverFindings(findings, at, pool, index, default_severity=2)
 
     driver: dict[str, Any] = {"type": "vsphere"}
     creation = str(obj.get("creationType") or "template")
