@@ -224,6 +224,16 @@ def test_example_is_yaml_with_commands(path: Path) -> None:
     assert any(w.startswith(path.name) for w, _ in pulumi), "no pulumi command"
 
 
+def _values(args: Any, name: str) -> list[str]:
+    """A parsed flag's values: `preview` repeats `--stack` and `--policy-pack`, `evidence` takes one."""
+    value = getattr(args, name, None)
+    return [] if value is None else [value] if isinstance(value, str) else list(value)
+
+
+def _stacks(args: Any) -> list[str]:
+    return _values(args, "stack")
+
+
 def test_every_hardened_rke2_command_parses_with_the_real_cli_parser() -> None:
     offline, _ = _all_calls()
     parser = cli._parser()
@@ -232,11 +242,14 @@ def test_every_hardened_rke2_command_parses_with_the_real_cli_parser() -> None:
             args = parser.parse_args(argv)
         except SystemExit as exc:  # argparse's usage error
             raise AssertionError(f"{where}: hardened-rke2 {' '.join(argv)} is rejected by the CLI") from exc
-        for stack in args.stack:
+        for stack in _stacks(args):
             assert stack in STACKS, f"{where}: no stacks/Pulumi.{stack}.yaml"
-        for value in (*args.policy_pack, *args.policy_pack_config):
+        for value in (*_values(args, "policy_pack"), *_values(args, "policy_pack_config")):
             _assert_path(where, value)
-        assert args.report_sarif, f"{where}: no --report-sarif for code scanning"
+        if args.command == "preview":
+            assert args.report_sarif, f"{where}: no --report-sarif for code scanning"
+        elif args.command == "evidence":  # its SARIF and OSCAL go into the reports kept with the job
+            assert Path(args.out).parts[0] == "reports", f"{where}: evidence outside reports/"
 
 
 def test_every_pulumi_command_uses_flags_the_pulumi_cli_defines_and_existing_paths() -> None:
@@ -280,7 +293,10 @@ def test_every_example_stack_is_previewed_offline_and_for_real_in_both_pipelines
     offline, pulumi = _all_calls()
     for name in (GITHUB.name, GITLAB.name):
         previewed = {
-            s for w, argv in offline if w.startswith(name) for s in cli._parser().parse_args(argv).stack
+            s
+            for w, argv in offline
+            if w.startswith(name) and argv[0] == "preview"
+            for s in _stacks(cli._parser().parse_args(argv))
         }
         assert previewed == set(STACKS), f"{name}: offline previews {sorted(previewed)}, stacks {STACKS}"
         real = {c.options["stack"] for w, c in pulumi if w.startswith(name) and c.path == ("preview",)}
@@ -348,3 +364,15 @@ def test_every_repository_path_any_script_names_exists() -> None:
                     _assert_path(script.where, value.rstrip("/"))
                     named += 1
     assert named > 0
+
+
+def test_both_pipelines_write_evidence_for_every_stack() -> None:
+    offline, _ = _all_calls()
+    for name in (GITHUB.name, GITLAB.name):
+        evidenced = {
+            s
+            for w, argv in offline
+            if w.startswith(name) and argv[0] == "evidence"
+            for s in _stacks(cli._parser().parse_args(argv))
+        }
+        assert evidenced == set(STACKS), f"{name}: evidence for {sorted(evidenced)}, stacks {STACKS}"
