@@ -277,7 +277,12 @@ def _preview(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     codes = []
     if args.json:
         out.write("[\n")
+    # Progress for people only: on stderr, and only when it is a terminal (never in logs, pipes or stdout).
+    progress = use_color(err, args.no_color)
     for i, stack in enumerate(stacks):
+        if progress:
+            err.write(f"[{i + 1}/{len(stacks)}] previewing {stack}…\n")
+            err.flush()
         if args.json and i:
             out.write(",\n")
         codes.append(_preview_one(args, stack, out, err, report_suffix=stack, as_list=args.json))

@@ -135,3 +135,23 @@ def test_fleet_progress_goes_to_stderr_only_on_a_terminal(
     assert main(["fleet", "preview", "--fleet", str(EXAMPLE_FLEET)]) == 0
     assert quiet.getvalue() == ""
     assert "Offline fleet preview" in ANSI.sub("", sys.stdout.getvalue())
+
+
+def test_a_multi_stack_preview_shows_progress_on_a_terminal_stderr_only(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    argv = ["preview", "--stack", "dev", "--stack", "management", "--json"]
+    err = Terminal()
+    monkeypatch.setattr(sys, "stderr", err)
+    assert main(argv) == 0
+    assert err.getvalue().splitlines() == ["[1/2] previewing dev…", "[2/2] previewing management…"]
+    assert "previewing" not in capsys.readouterr().out  # stdout stays the JSON list
+    quiet = io.StringIO()  # not a terminal: nothing
+    monkeypatch.setattr(sys, "stderr", quiet)
+    assert main(argv) == 0
+    assert quiet.getvalue() == ""
+    err = Terminal()  # --no-color: nothing either
+    monkeypatch.setattr(sys, "stderr", err)
+    assert main([*argv, "--no-color"]) == 0
+    assert err.getvalue() == ""
