@@ -44,8 +44,9 @@ def run_once(stack: str, env_extra: dict[str, str]) -> tuple[float, float, int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--stack", default="prod")
     args = parser.parse_args(argv)
@@ -53,15 +54,19 @@ def main(argv: list[str] | None = None) -> int:
     for _ in range(args.repeat):
         for name, env in VARIANTS.items():
             results[name].append(run_once(args.stack, env))
-    print(f"hardened-rke2 preview --stack {args.stack} --policy-pack {PACK.relative_to(REPO)} --json; "
-          f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}, "
-          f"{time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}, {args.repeat} alternating runs each")
+    print(
+        f"hardened-rke2 preview --stack {args.stack} --policy-pack {PACK.relative_to(REPO)} --json; "
+        f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}, "
+        f"{time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}, {args.repeat} alternating runs each"
+    )
     medians = {}
     for name, runs in results.items():
         walls = [r[0] for r in runs]
         medians[name] = statistics.median(walls)
-        print(f"  {name:<6} wall median {medians[name]:.2f} s (min {min(walls):.2f}), peak RSS median "
-              f"{statistics.median(r[1] for r in runs):.0f} MiB, exit codes {sorted({r[2] for r in runs})}")
+        print(
+            f"  {name:<6} wall median {medians[name]:.2f} s (min {min(walls):.2f}), peak RSS median "
+            f"{statistics.median(r[1] for r in runs):.0f} MiB, exit codes {sorted({r[2] for r in runs})}"
+        )
     print(f"  wall time {100 * (1 - medians['after'] / medians['before']):.0f}% lower")
     return 0
 

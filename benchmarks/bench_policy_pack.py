@@ -455,8 +455,9 @@ def sdk_loop() -> Iterator[bool]:
     before figures in the same run."""
     import pulumi_policy.policy as sdk
 
-    cls = next(c for c in sdk.proto.AnalyzerServicer.__subclasses__()
-               if c.__name__ == "_PolicyAnalyzerServicer")
+    cls = next(
+        c for c in sdk.proto.AnalyzerServicer.__subclasses__() if c.__name__ == "_PolicyAnalyzerServicer"
+    )
     originals = dict(cls.__dict__.get("_nsa_cisa_fastpath_originals") or {})
     patched = {name: cls.__dict__[name] for name in originals}
     for name, original in originals.items():
@@ -497,8 +498,11 @@ def run_grpc(pack: Path, specs: list[dict[str, Any]], fast: bool, sample: int = 
             analyze.append(t2 - t1)
     finally:
         transport.close()
-    return {"analyze_median_ms": statistics.median(analyze) * 1000,
-            "empty_rpc_median_ms": statistics.median(empty) * 1000, "requests": len(reqs)}
+    return {
+        "analyze_median_ms": statistics.median(analyze) * 1000,
+        "empty_rpc_median_ms": statistics.median(empty) * 1000,
+        "requests": len(reqs),
+    }
 
 
 def find_checkov(explicit: str | None) -> list[str] | None:
@@ -562,9 +566,12 @@ def main(argv: list[str] | None = None) -> int:
     report: dict[str, Any] = {"stack": dict(sorted(kinds.items())), "pack": pack}
     import pulumi_policy
 
-    report["machine"] = {"cpus": os.cpu_count(), "python": sys.version.split()[0],
-                         "pulumi_policy": pulumi_policy.version.VERSION if hasattr(pulumi_policy, "version")
-                         else "?", "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())}
+    report["machine"] = {
+        "cpus": os.cpu_count(),
+        "python": sys.version.split()[0],
+        "pulumi_policy": pulumi_policy.version.VERSION if hasattr(pulumi_policy, "version") else "?",
+        "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+    }
     if not args.no_sdk_comparison:
         with sdk_loop() as was_patched:
             if was_patched:
@@ -572,8 +579,10 @@ def main(argv: list[str] | None = None) -> int:
                 report["sdk_loop"] = sdk_pass
                 report["speedup_fastpath"] = sdk_pass["total_s"] / pack["total_s"]
     if not args.no_grpc:
-        report["grpc"] = {"sdk_loop": run_grpc(args.pack, specs, fast=False),
-                          "fastpath": run_grpc(args.pack, specs, fast=True)}
+        report["grpc"] = {
+            "sdk_loop": run_grpc(args.pack, specs, fast=False),
+            "fastpath": run_grpc(args.pack, specs, fast=True),
+        }
 
     cmd = None if args.no_checkov else find_checkov(args.checkov)
     if cmd is not None:
@@ -623,34 +632,49 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Machine: {m['cpus']} CPUs, Python {m['python']}, pulumi-policy {m['pulumi_policy']}, {m['date']}")
     if "sdk_loop" in report:
         before = report["sdk_loop"]
-        print("Before/after in this run (before = pulumi-policy's own analyzer loop, "
-              "after = nsa_cisa.fastpath):")
-        rows = [("Analyze median, benchmark mix (ms)", before["analyze_median_ms"],
-                 pack["analyze_median_ms"]),
-                ("Analyze p99 (ms)", before["analyze_p99_ms"], pack["analyze_p99_ms"])]
+        print(
+            "Before/after in this run (before = pulumi-policy's own analyzer loop, "
+            "after = nsa_cisa.fastpath):"
+        )
+        rows = [
+            ("Analyze median, benchmark mix (ms)", before["analyze_median_ms"], pack["analyze_median_ms"]),
+            ("Analyze p99 (ms)", before["analyze_p99_ms"], pack["analyze_p99_ms"]),
+        ]
         for kind in ("Deployment", "Namespace", "Service", "Role"):
             b = before["analyze_median_ms_by_kind"].get(kind)
             a = pack["analyze_median_ms_by_kind"].get(kind)
             if a is not None and b is not None:
                 rows.append((f"Analyze median, {kind} (ms)", b, a))
-        rows.append(("servicer only: Analyze median, mix (ms)", before["servicer_analyze_median_ms"],
-                     pack["servicer_analyze_median_ms"]))
+        rows.append(
+            (
+                "servicer only: Analyze median, mix (ms)",
+                before["servicer_analyze_median_ms"],
+                pack["servicer_analyze_median_ms"],
+            )
+        )
         for kind in ("Deployment", "Namespace"):
             b = before["servicer_analyze_median_ms_by_kind"].get(kind)
             a = pack["servicer_analyze_median_ms_by_kind"].get(kind)
             if a is not None and b is not None:
                 rows.append((f"servicer only: Analyze median, {kind} (ms)", b, a))
-        rows += [("Remediate median (ms)", before["remediate_median_ms"], pack["remediate_median_ms"]),
-                 (f"AnalyzeStack, {len(specs)} resources (ms)", before["analyze_stack_ms"],
-                  pack["analyze_stack_ms"]),
-                 ("whole run (s)", before["total_s"], pack["total_s"])]
+        rows += [
+            ("Remediate median (ms)", before["remediate_median_ms"], pack["remediate_median_ms"]),
+            (
+                f"AnalyzeStack, {len(specs)} resources (ms)",
+                before["analyze_stack_ms"],
+                pack["analyze_stack_ms"],
+            ),
+            ("whole run (s)", before["total_s"], pack["total_s"]),
+        ]
         for label, b, a in rows:
             print(f"  {label:<46} before {b:9.3f}   after {a:9.3f}   x{b / a if a else float('inf'):.1f}")
     if "grpc" in report:
         for label, g in (("before", report["grpc"]["sdk_loop"]), ("after", report["grpc"]["fastpath"])):
-            print(f"  local gRPC ({label}): Analyze median {g['analyze_median_ms']:.3f} ms, empty RPC median "
-                  f"{g['empty_rpc_median_ms']:.3f} ms (difference "
-                  f"{g['analyze_median_ms'] - g['empty_rpc_median_ms']:.3f} ms, {g['requests']} requests)")
+            print(
+                f"  local gRPC ({label}): Analyze median {g['analyze_median_ms']:.3f} ms, empty RPC median "
+                f"{g['empty_rpc_median_ms']:.3f} ms (difference "
+                f"{g['analyze_median_ms'] - g['empty_rpc_median_ms']:.3f} ms, {g['requests']} requests)"
+            )
     checkov = report["checkov"]
     if isinstance(checkov, dict):
         print(f"Same {checkov['manifests']} Kubernetes manifests:")

@@ -134,11 +134,17 @@ def run(fixtures: Path, pack: Path, version: str | None) -> dict[str, Any]:
                 check, name = check_of(path.stem, ids)
                 v = analyze_props(pack, POD, pod, name=path.stem)
                 outcome, why = judge(level, kind, check, name, v)
-                rows.append({
-                    "level": level, "kind": kind, "file": path.name, "check": check or name,
-                    "outcome": outcome, "why": why,
-                    "violations": sorted(f"{x.policy_name}:{x.enforcement_level}" for x in v),
-                })
+                rows.append(
+                    {
+                        "level": level,
+                        "kind": kind,
+                        "file": path.name,
+                        "check": check or name,
+                        "outcome": outcome,
+                        "why": why,
+                        "violations": sorted(f"{x.policy_name}:{x.enforcement_level}" for x in v),
+                    }
+                )
     return {"versions": used, "rows": rows}
 
 
@@ -167,8 +173,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"fixtures: {len(rows)}, " + ", ".join(f"{o}: {total[o]}" for o in OUTCOMES))
         for r in rows:
             if r["outcome"] != AGREE:
-                print(f"{r['outcome'].upper()} {r['level']}/{r['kind']}/{r['file']}: {r['why']}; "
-                      f"seen: {r['violations']}")
+                print(
+                    f"{r['outcome'].upper()} {r['level']}/{r['kind']}/{r['file']}: {r['why']}; "
+                    f"seen: {r['violations']}"
+                )
     return 1 if any(r["outcome"] == DISAGREE for r in rows) or not rows else 0
 
 

@@ -64,7 +64,6 @@ class RancherArgs(HardenedModel):
     default). Every token this stack mints must fit: Rancher silently lowers a longer TTL, and the token
     (with every Kubernetes object on a provider built from it) would then be replaced on every update."""
 
-
     @field_validator("ca_certs")
     @classmethod
     def _pem(cls, value: str | None) -> str | None:

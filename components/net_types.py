@@ -113,7 +113,9 @@ def check_https_url(value: str) -> str:
     problem = https_url_problem(value)
     if problem is None:
         return value
-    raise ConfigProblems.one(problem, "use an https:// URL with a valid host, e.g. https://rancher.example.com")
+    raise ConfigProblems.one(
+        problem, "use an https:// URL with a valid host, e.g. https://rancher.example.com"
+    )
 
 
 def https_url_problem(value: str) -> str | None:

@@ -22,6 +22,7 @@ if ! command -v shellcheck >/dev/null 2>&1; then
 fi
 echo "== ruff"
 .venv/bin/ruff check .
+.venv/bin/ruff format --check .
 echo "== mypy"
 .venv/bin/mypy components blueprint hardened_rke2 hardened_rke2_provider
 (cd policy-packs/nsa-cisa-hardening && ../../.venv/bin/mypy nsa_cisa)

@@ -29,8 +29,12 @@ REPO = Path(__file__).resolve().parent.parent
 GOLDEN = REPO / "tests" / "golden"
 PACK = REPO / "policy-packs" / "nsa-cisa-hardening"
 TEAM = "stacks/teams/payments"
-TEAM_FILES = ["--stack-reference-outputs", f"{TEAM}/platform-outputs.json",
-              "--policy-pack-config", f"{TEAM}/policy-pack-config.json"]
+TEAM_FILES = [
+    "--stack-reference-outputs",
+    f"{TEAM}/platform-outputs.json",
+    "--policy-pack-config",
+    f"{TEAM}/policy-pack-config.json",
+]
 STACKS: dict[str, list[str]] = {
     "dev": ["--stack", "dev"],
     "prod": ["--stack", "prod"],
@@ -95,8 +99,9 @@ def pack_inputs() -> list[dict[str, Any]]:
     for i, doc in enumerate(d for d in yaml.safe_load_all(appendix.read_text()) if d):
         api, kind = doc["apiVersion"], doc["kind"]
         group, _, version = api.rpartition("/")
-        out.append({"type": f"kubernetes:{group or 'core'}/{version}:{kind}", "name": f"appendix-{i}",
-                    "props": doc})
+        out.append(
+            {"type": f"kubernetes:{group or 'core'}/{version}:{kind}", "name": f"appendix-{i}", "props": doc}
+        )
     for spec in build_stack(600):
         out.append({"type": spec["type"], "name": spec["name"], "props": spec["props"]})
     return out
@@ -122,8 +127,9 @@ def pack_snapshot() -> dict[str, Any]:
         rem = to_dict(servicer.Remediate(req, None))
         ana = to_dict(servicer.Analyze(req, None))
         answers.append({"urn": urn, "remediate": rem, "analyze": ana})
-        stack_resources.append(analyzer_pb2.AnalyzerResource(
-            type=spec["type"], name=spec["name"], urn=urn, properties=props))
+        stack_resources.append(
+            analyzer_pb2.AnalyzerResource(type=spec["type"], name=spec["name"], urn=urn, properties=props)
+        )
     stack = to_dict(servicer.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=stack_resources), None))
     digest = hashlib.sha256(json.dumps(specs, sort_keys=True).encode()).hexdigest()
     return {"info": info, "inputsSha256": digest, "answers": answers, "analyzeStack": stack}

@@ -264,7 +264,7 @@ def logging_values(audit_log_path: str, *, selinux: bool = False) -> dict[str, A
                 "pathPrefix": posixpath.dirname(audit_log_path),
                 "auditFilename": posixpath.basename(audit_log_path),
             },
-        }
+        },
     }
 
 

@@ -261,7 +261,8 @@ def admission_rule_spec(
     }
     return {
         "config": {"enable": True, "mode": admission.mode, "client_mode": "service"},
-        "rules": [allow] + [
+        "rules": [allow]
+        + [
             {
                 "action": "deny",
                 "comment": rule.comment,

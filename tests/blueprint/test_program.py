@@ -26,6 +26,8 @@ TEAM_OUTPUTS = {
     "projectNetworkIsolation",
     "kubeconfig",
 }
+
+
 def _main() -> None:
     runpy.run_module("blueprint.__main__", run_name="__main__")
 

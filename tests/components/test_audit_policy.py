@@ -109,8 +109,7 @@ def test_custom_rules_must_log_something(rules: list, message: str) -> None:
 def _render_in_fresh_interpreter(hash_seed: str) -> str:
     # A fresh process with another hash seed: set/dict iteration order that leaked into the YAML would show.
     code = (
-        "from components.audit_policy import AuditPolicyArgs; "
-        "print(AuditPolicyArgs().policy_yaml(), end='')"
+        "from components.audit_policy import AuditPolicyArgs; print(AuditPolicyArgs().policy_yaml(), end='')"
     )
     env = {**os.environ, "PYTHONHASHSEED": hash_seed}
     return subprocess.run(

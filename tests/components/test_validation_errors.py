@@ -51,4 +51,3 @@ def test_a_plain_value_error_gets_the_generic_fix_never_a_parsed_one() -> None:
     (problem,) = validation_problems(err.value)
     assert problem.path == ("value",) and problem.message == "plain message"
     assert problem.fix and "(fix:" not in problem.message
-

@@ -281,11 +281,22 @@ def test_against_with_a_failing_preview_says_there_is_no_plan(capsys, tmp_path: 
 
 def test_one_process_previews_several_stacks(capsys, tmp_path: Path) -> None:
     report = tmp_path / "report.json"
-    code, out, _ = _preview(capsys, "--stack", "privileged", "--stack", "privileged", "--policy-pack",
-                            str(PACK), "--json", "--report-json", str(report))
+    code, out, _ = _preview(
+        capsys,
+        "--stack",
+        "privileged",
+        "--stack",
+        "privileged",
+        "--policy-pack",
+        str(PACK),
+        "--json",
+        "--report-json",
+        str(report),
+    )
     docs = json.loads(out)
-    single_code, single_out, _ = _preview(capsys, "--stack", "privileged", "--policy-pack", str(PACK),
-                                          "--json")
+    single_code, single_out, _ = _preview(
+        capsys, "--stack", "privileged", "--policy-pack", str(PACK), "--json"
+    )
     assert isinstance(docs, list) and len(docs) == 2
     assert code == single_code == 1
     assert docs[0]["violations"] == docs[1]["violations"] == json.loads(single_out)["violations"]

@@ -19,7 +19,7 @@ from pulumi_policy import EnforcementLevel, ResourceValidationArgs, Severity, St
 from tests.support.paths import PACK_DIR, REPO_ROOT
 
 # A throwaway policy module written the way the README's "Add a policy" recipe says.
-DUMMY_MODULE = textwrap.dedent('''
+DUMMY_MODULE = textwrap.dedent("""
     from nsa_cisa.declare import PolicyGroup
     from nsa_cisa.framework import check_validator
 
@@ -52,7 +52,7 @@ DUMMY_MODULE = textwrap.dedent('''
     )
     def validate_stack(args, report):
         pass
-''')
+""")
 
 
 @pytest.fixture
@@ -85,19 +85,24 @@ def test_a_declared_policy_is_registered_with_full_metadata(
     assert policy.tags == ["NSA-2.1", "section:network", "dummy"]
     assert policy.framework is not None
     assert (policy.framework.name, policy.framework.version, policy.framework.reference) == (
-        fw.FRAMEWORK_NAME, fw.FRAMEWORK_VERSION, fw.SECTIONS["network"])
+        fw.FRAMEWORK_NAME,
+        fw.FRAMEWORK_VERSION,
+        fw.SECTIONS["network"],
+    )
     assert policy.framework.specification == policy.description
     assert policy.config_schema is not None
     assert set(policy.config_schema.properties) == {"allowed", "exemptions", "exemptNamespaces"}
     # The decorator returns the check itself, so tests can call it directly ...
     assert list(module.check_no_external_name({"spec": {"type": "ExternalName"}}, {})) == [
-        "spec.type is ExternalName"]
+        "spec.type is ExternalName"
+    ]
     # ... and the policy runs it only on the group's resource types, with the schema defaults.
     reported: list[str] = []
 
     def run(resource_type: str) -> None:
-        args = ResourceValidationArgs(resource_type, {"spec": {"type": "ExternalName"}}, "urn", "svc", None,
-                                      None, {}, {})
+        args = ResourceValidationArgs(
+            resource_type, {"spec": {"type": "ExternalName"}}, "urn", "svc", None, None, {}, {}
+        )
         policy.validate(args, lambda message, urn=None: reported.append(message))  # type: ignore[operator]
 
     run("kubernetes:core/v1:ConfigMap")
@@ -125,8 +130,9 @@ def test_a_declaration_without_a_section_is_an_error() -> None:
 def test_stack_policies_reject_resource_only_fields() -> None:
     group = PolicyGroup("stack_only", section="network", registry=Registry())
     with pytest.raises(ValueError, match="stack policies"):
-        group.policy(name="x", description="x", severity="low", nsa=(), remediation_steps="x", stack=True,
-                     tags=("t",))(lambda a, r: None)
+        group.policy(
+            name="x", description="x", severity="low", nsa=(), remediation_steps="x", stack=True, tags=("t",)
+        )(lambda a, r: None)
 
 
 # ----------------------------------------------------------------------------- the pack's registry

@@ -377,6 +377,7 @@ def test_pss_policies_cover_every_restricted_check_once() -> None:
 
 def test_pack_yaml_and_code_agree_on_the_version() -> None:
     import yaml
+
     meta = yaml.safe_load((PACK_DIR / "PulumiPolicy.yaml").read_text(encoding="utf-8"))
     assert meta["runtime"]["name"] == "python" and meta["description"]
     session = PolicyPackSession(PACK_DIR)

@@ -202,11 +202,25 @@ def test_nesting_at_the_depth_limit() -> None:
     for levels in range(FASTPATH.MAX_DEPTH - 3, FASTPATH.MAX_DEPTH + 3):
         for in_list in (False, True):
             data = _nested(levels, in_list)
-            specs.append({"type": "kubernetes:core/v1:ConfigMap", "name": f"deep-{levels}-{in_list}",
-                          "props": {"apiVersion": "v1", "kind": "ConfigMap",
-                                    "metadata": {"name": "x", "namespace": "apps"}, "deep": data}})
-            specs.append({"type": "kubernetes:apps/v1:Deployment", "name": f"deep-dep-{levels}-{in_list}",
-                          "props": {"metadata": {"name": "x", "namespace": "apps", "annotations": data}}})
+            specs.append(
+                {
+                    "type": "kubernetes:core/v1:ConfigMap",
+                    "name": f"deep-{levels}-{in_list}",
+                    "props": {
+                        "apiVersion": "v1",
+                        "kind": "ConfigMap",
+                        "metadata": {"name": "x", "namespace": "apps"},
+                        "deep": data,
+                    },
+                }
+            )
+            specs.append(
+                {
+                    "type": "kubernetes:apps/v1:Deployment",
+                    "name": f"deep-dep-{levels}-{in_list}",
+                    "props": {"metadata": {"name": "x", "namespace": "apps", "annotations": data}},
+                }
+            )
     compared = _compare(_inputs(specs))
     assert compared["Analyze"] >= len(specs) and compared["violations"]
 
@@ -242,8 +256,9 @@ EXAMPLE_STACKS = [
 ]
 
 
-@pytest.mark.parametrize("project,stack,outputs,config", EXAMPLE_STACKS,
-                         ids=[f"{p.name}-{s}" for p, s, _, _ in EXAMPLE_STACKS])
+@pytest.mark.parametrize(
+    "project,stack,outputs,config", EXAMPLE_STACKS, ids=[f"{p.name}-{s}" for p, s, _, _ in EXAMPLE_STACKS]
+)
 def test_every_example_stack(project: Path, stack: str, outputs: Path | None, config: Path | None) -> None:
     refs = load_stack_reference_outputs(outputs) if outputs else None
     preview = preview_project(project, stack, stack_reference_outputs=refs)
@@ -258,8 +273,11 @@ def test_lazily_decoded_stack_props_read_like_the_eager_ones() -> None:
 
     from google.protobuf import struct_pb2
 
-    doc = {"kind": "Deployment", "metadata": {"name": "web", "labels": {"a": "b"}},
-           "spec": {"replicas": 2.0, "template": {"spec": {"containers": [{"name": "c", "image": "x"}]}}}}
+    doc = {
+        "kind": "Deployment",
+        "metadata": {"name": "web", "labels": {"a": "b"}},
+        "spec": {"replicas": 2.0, "template": {"spec": {"containers": [{"name": "c", "image": "x"}]}}},
+    }
     msg = struct_pb2.Struct()
     msg.update(doc)
     lazy, eager = FASTPATH._decode_lazy(msg), FASTPATH._decode(msg)
@@ -272,8 +290,9 @@ def test_lazily_decoded_stack_props_read_like_the_eager_ones() -> None:
     assert copy_module.deepcopy(FASTPATH._decode_lazy(msg)["__target"]).keys() == doc.keys()
     # anything the SDK decodes itself (here a secret's signature) goes through the eager decoder
     secret = struct_pb2.Struct()
-    secret.update({"data": {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270",
-                            "value": "s3cr3t"}})
+    secret.update(
+        {"data": {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", "value": "s3cr3t"}}
+    )
     assert type(FASTPATH._decode_lazy(secret)["__target"]) is dict
     assert FASTPATH._decode_lazy(secret)["data"] == "s3cr3t"
 
@@ -296,8 +315,9 @@ def test_the_fast_proxies_read_like_the_sdks() -> None:
     msg = to_struct(doc)
     assert isinstance(msg, struct_pb2.Struct)
     ours = FASTPATH._decode(msg)
-    sdk = sdk_proxy.unknown_checking_proxy(FASTPATH.sdk.deserialize_properties(
-        FASTPATH.sdk.json_format.MessageToDict(msg)))
+    sdk = sdk_proxy.unknown_checking_proxy(
+        FASTPATH.sdk.deserialize_properties(FASTPATH.sdk.json_format.MessageToDict(msg))
+    )
     assert type(ours).__name__ == type(sdk).__name__ and isinstance(ours, type(sdk))
     assert type(ours).__module__ == type(sdk).__module__
 
@@ -309,12 +329,26 @@ def test_the_fast_proxies_read_like_the_sdks() -> None:
         return ("value", type(value).__name__ if hasattr(value, "__len__") else value)
 
     probes = [
-        lambda p: p["a"], lambda p: p.get("a"), lambda p: "a" in p, lambda p: "z" in p,
-        lambda p: p.get("z", 3), lambda p: p["__target"] is not None,
-        lambda p: p.get("__target") is not None, lambda p: "__target" in p,
-        lambda p: list(p["b"]), lambda p: p["b"][1], lambda p: p["b"][0], lambda p: p["b"][2]["c"],
-        lambda p: p["b"][-1].get("c"), lambda p: 1.0 in p["b"], lambda p: p["d"]["e"], lambda p: p["d"]["zz"],
-        lambda p: p["b"][7], lambda p: p.get(["unhashable"]), lambda p: len(p), lambda p: sorted(p),
+        lambda p: p["a"],
+        lambda p: p.get("a"),
+        lambda p: "a" in p,
+        lambda p: "z" in p,
+        lambda p: p.get("z", 3),
+        lambda p: p["__target"] is not None,
+        lambda p: p.get("__target") is not None,
+        lambda p: "__target" in p,
+        lambda p: list(p["b"]),
+        lambda p: p["b"][1],
+        lambda p: p["b"][0],
+        lambda p: p["b"][2]["c"],
+        lambda p: p["b"][-1].get("c"),
+        lambda p: 1.0 in p["b"],
+        lambda p: p["d"]["e"],
+        lambda p: p["d"]["zz"],
+        lambda p: p["b"][7],
+        lambda p: p.get(["unhashable"]),
+        lambda p: len(p),
+        lambda p: sorted(p),
         lambda p: list(p["b"][0:2]),
     ]
     for probe in probes:

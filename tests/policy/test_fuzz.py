@@ -58,8 +58,6 @@ trees = st.recursive(
 )
 
 
-
-
 # A cloud-config with the CIS host preparation the machine-cis-host-prep policy looks for.
 
 

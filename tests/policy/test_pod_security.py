@@ -654,8 +654,10 @@ def test_remediation_keeps_secrets_secret_and_unknowns_unknown() -> None:
     assert new["spec"]["containers"][0]["securityContext"]["allowPrivilegeEscalation"] is False
 
 
-@pytest.mark.parametrize("resource_type", ["kubernetes:batch/v1:CronJob", "kubernetes:batch/v1beta1:CronJob",
-                                           "kubernetes:batch/v1:CronJobPatch"])
+@pytest.mark.parametrize(
+    "resource_type",
+    ["kubernetes:batch/v1:CronJob", "kubernetes:batch/v1beta1:CronJob", "kubernetes:batch/v1:CronJobPatch"],
+)
 @pytest.mark.parametrize("field", ["runAsGroup", "fsGroup", "supplementalGroups"])
 def test_non_root_groups_in_a_cron_jobs_job_template(resource_type: str, field: str) -> None:
     spec = restricted_spec()
@@ -697,8 +699,9 @@ def _all_findings() -> dict[str, Any]:
     others = {f"{p}.example.com/profile": "unconfined" for p in "abcyz"}
     for value in ("unconfined", "localhost/custom", "runtime/default", ""):
         annotation = {**others, "container.apparmor.security.beta.kubernetes.io/app": value}
-        found[f"apparmor-annotation/{value}"] = _pss_findings("Deployment", restricted_spec(),
-                                                              pod_annotations=annotation)
+        found[f"apparmor-annotation/{value}"] = _pss_findings(
+            "Deployment", restricted_spec(), pod_annotations=annotation
+        )
     return found
 
 
@@ -741,8 +744,13 @@ def _remediated_contexts(spec: dict[str, Any], policy: str) -> dict[str, Any] | 
 def _remediation_spec() -> dict[str, Any]:
     spec = _strip_safe_subset(restricted_spec())
     spec["containers"].append({"name": "bare", "image": "registry.example.com/a:1"})  # no securityContext
-    spec["containers"].append({"name": "net", "image": "registry.example.com/a:1",
-                               "securityContext": {"capabilities": {"drop": ["NET_RAW"]}}})
+    spec["containers"].append(
+        {
+            "name": "net",
+            "image": "registry.example.com/a:1",
+            "securityContext": {"capabilities": {"drop": ["NET_RAW"]}},
+        }
+    )
     spec["initContainers"][0]["securityContext"] = {"capabilities": {"add": ["CAP_SYS_ADMIN"]}}
     spec["ephemeralContainers"][0]["securityContext"] = {
         "capabilities": {"add": ["SYS_ADMIN"], "drop": ["ALL"]}

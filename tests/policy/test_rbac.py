@@ -91,8 +91,12 @@ USER = {"kind": "User", "name": "jane", "apiGroup": "rbac.authorization.k8s.io"}
         (
             {"apiGroups": [""], "resources": ["*"], "verbs": ["*"]},
             # '*' verbs on '*' include escalate, bind and impersonate
-            {"rbac-no-wildcards", "rbac-no-pod-exec", "rbac-secrets-read-restricted",
-             "rbac-no-escalation-verbs"},
+            {
+                "rbac-no-wildcards",
+                "rbac-no-pod-exec",
+                "rbac-secrets-read-restricted",
+                "rbac-no-escalation-verbs",
+            },
         ),
     ],
 )
@@ -197,20 +201,44 @@ def test_secret_reading_roles_are_bound_only_to_allowed_subjects() -> None:
     ("rule", "expected"),
     [
         ({"apiGroups": [""], "resources": ["nodes/proxy"], "verbs": ["get"]}, {"rbac-no-nodes-proxy"}),
-        ({"apiGroups": [""], "resources": ["nodes/*"], "verbs": ["create"]},
-         {"rbac-no-nodes-proxy", "rbac-no-wildcards"}),
+        (
+            {"apiGroups": [""], "resources": ["nodes/*"], "verbs": ["create"]},
+            {"rbac-no-nodes-proxy", "rbac-no-wildcards"},
+        ),
         ({"apiGroups": [""], "resources": ["nodes", "nodes/metrics"], "verbs": ["get"]}, set()),
-        ({"apiGroups": ["admissionregistration.k8s.io"], "resources": ["mutatingwebhookconfigurations"],
-          "verbs": ["create", "patch"]}, {"rbac-no-webhook-config-write"}),
-        ({"apiGroups": ["admissionregistration.k8s.io"], "resources": ["validatingwebhookconfigurations"],
-          "verbs": ["update"]}, {"rbac-no-webhook-config-write"}),
-        ({"apiGroups": ["admissionregistration.k8s.io"], "resources": ["validatingwebhookconfigurations"],
-          "verbs": ["get", "list", "watch"]}, set()),
+        (
+            {
+                "apiGroups": ["admissionregistration.k8s.io"],
+                "resources": ["mutatingwebhookconfigurations"],
+                "verbs": ["create", "patch"],
+            },
+            {"rbac-no-webhook-config-write"},
+        ),
+        (
+            {
+                "apiGroups": ["admissionregistration.k8s.io"],
+                "resources": ["validatingwebhookconfigurations"],
+                "verbs": ["update"],
+            },
+            {"rbac-no-webhook-config-write"},
+        ),
+        (
+            {
+                "apiGroups": ["admissionregistration.k8s.io"],
+                "resources": ["validatingwebhookconfigurations"],
+                "verbs": ["get", "list", "watch"],
+            },
+            set(),
+        ),
         # '*' verbs reach escalate/bind (roles) and impersonate (identities)
-        ({"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["clusterroles"], "verbs": ["*"]},
-         {"rbac-no-escalation-verbs", "rbac-no-wildcards"}),
-        ({"apiGroups": [""], "resources": ["serviceaccounts"], "verbs": ["*"]},
-         {"rbac-no-escalation-verbs", "rbac-no-wildcards"}),
+        (
+            {"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["clusterroles"], "verbs": ["*"]},
+            {"rbac-no-escalation-verbs", "rbac-no-wildcards"},
+        ),
+        (
+            {"apiGroups": [""], "resources": ["serviceaccounts"], "verbs": ["*"]},
+            {"rbac-no-escalation-verbs", "rbac-no-wildcards"},
+        ),
         ({"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["*"]}, {"rbac-no-wildcards"}),
         ({"apiGroups": [""], "resources": ["users"], "verbs": ["impersonate"]}, {"rbac-no-escalation-verbs"}),
     ],
@@ -221,15 +249,23 @@ def test_more_dangerous_grants(rule: dict[str, Any], expected: set[str]) -> None
         assert names(violations) == expected, [v.message for v in violations]
 
 
-APPROVAL = {"apiGroups": ["certificates.k8s.io"], "resources": ["certificatesigningrequests/approval"],
-            "verbs": ["update"]}
-SIGNERS = {"apiGroups": ["certificates.k8s.io"], "resources": ["signers"],
-           "resourceNames": ["kubernetes.io/kube-apiserver-client"], "verbs": ["approve"]}
+APPROVAL = {
+    "apiGroups": ["certificates.k8s.io"],
+    "resources": ["certificatesigningrequests/approval"],
+    "verbs": ["update"],
+}
+SIGNERS = {
+    "apiGroups": ["certificates.k8s.io"],
+    "resources": ["signers"],
+    "resourceNames": ["kubernetes.io/kube-apiserver-client"],
+    "verbs": ["approve"],
+}
 
 
 def test_csr_approval_needs_both_rules() -> None:
     assert names(analyze(CROLE, {**role(APPROVAL, SIGNERS, ns=None), "kind": "ClusterRole"})) == {
-        "rbac-no-csr-approval"}
+        "rbac-no-csr-approval"
+    }
     assert analyze(CROLE, {**role(APPROVAL, ns=None), "kind": "ClusterRole"}) == []
     assert analyze(CROLE, {**role(SIGNERS, ns=None), "kind": "ClusterRole"}) == []
 
@@ -241,8 +277,9 @@ def test_cluster_admin_whatever_the_ref_kind(kind: str, btype: str) -> None:
     assert "rbac-no-cluster-admin-binding" in names(analyze(btype, props))
 
 
-@pytest.mark.parametrize("group", ["system:anonymous", "system:unauthenticated", "system:authenticated",
-                                   "System:Anonymous "])
+@pytest.mark.parametrize(
+    "group", ["system:anonymous", "system:unauthenticated", "system:authenticated", "System:Anonymous "]
+)
 @pytest.mark.parametrize(("btype", "ref_kind"), [(RB, "Role"), (RB, "ClusterRole"), (CRB, "ClusterRole")])
 def test_system_groups_in_any_binding(group: str, btype: str, ref_kind: str) -> None:
     subject = {"kind": "Group", "name": group}
@@ -252,8 +289,11 @@ def test_system_groups_in_any_binding(group: str, btype: str, ref_kind: str) -> 
 
 def _stack_names(resources: list[dict[str, Any]]) -> list[tuple[str, str]]:
     result = analyze_stack(PACK_DIR, resources)
-    return [(v.policy_name, v.enforcement_level) for v in result.violations
-            if v.policy_name == "rbac-binding-role-exists"]
+    return [
+        (v.policy_name, v.enforcement_level)
+        for v in result.violations
+        if v.policy_name == "rbac-binding-role-exists"
+    ]
 
 
 def test_role_binding_to_a_missing_role_is_unverifiable() -> None:
@@ -268,8 +308,11 @@ def test_role_binding_to_a_defined_or_builtin_role_passes() -> None:
         {"type": ROLE, "name": "r", "props": role(POD_READER, name="reader")},
         {"type": RB, "name": "b", "props": binding("Role", "reader", USER)},
         {"type": RB, "name": "b2", "props": binding("ClusterRole", "view", USER, name="b2")},
-        {"type": RB, "name": "b3",
-         "props": binding("ClusterRole", "system:aggregate-to-view", USER, name="b3")},
+        {
+            "type": RB,
+            "name": "b3",
+            "props": binding("ClusterRole", "system:aggregate-to-view", USER, name="b3"),
+        },
     ]
     assert _stack_names(resources) == []
 
@@ -405,8 +448,10 @@ def test_every_rbac_api_version_and_patch_is_checked(version: str, fresh_pack: N
     [
         # A rule of another API group does not stop the scan of the rules after it.
         (
-            [{"apiGroups": ["apps"], "resources": ["pods/exec"], "verbs": ["create"]},
-             {"apiGroups": [""], "resources": ["pods/exec"], "verbs": ["create"]}],
+            [
+                {"apiGroups": ["apps"], "resources": ["pods/exec"], "verbs": ["create"]},
+                {"apiGroups": [""], "resources": ["pods/exec"], "verbs": ["create"]},
+            ],
             "rules[1] grants ['create'] on ['pods/exec']: no interactive access to running pods",
         ),
         (
@@ -423,10 +468,14 @@ def test_pod_shell_rules(rules: list[dict[str, Any]], message: str | None) -> No
 
 def test_a_narrowed_secret_rule_does_not_hide_a_broad_one() -> None:
     narrowed = {"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["tls"], "verbs": ["get"]}
-    found = [v.message for v in analyze(ROLE, role(narrowed, SECRET_RULE, name="r"))
-             if v.policy_name == "rbac-secrets-read-restricted"]
-    assert found == ["rules[1] lets 'team-a/r' read Secrets (get/list/watch): only roles in "
-                     "allowedSecretReaderRoles may"]
+    found = [
+        v.message
+        for v in analyze(ROLE, role(narrowed, SECRET_RULE, name="r"))
+        if v.policy_name == "rbac-secrets-read-restricted"
+    ]
+    assert found == [
+        "rules[1] lets 'team-a/r' read Secrets (get/list/watch): only roles in allowedSecretReaderRoles may"
+    ]
 
 
 def test_cluster_admin_reference_without_a_kind_counts() -> None:

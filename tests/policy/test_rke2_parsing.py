@@ -135,9 +135,12 @@ def test_good_audit_policy_passes() -> None:
         ({"kind": "Policy"}, "no rules"),
         ({"kind": "Policy", "rules": [{"level": "RequestResponse"}]}, "logs secrets at RequestResponse"),
         (
-            {"kind": "Policy", "rules": [
-                {"level": "Request", "resources": [{"group": "", "resources": ["*"]}]},
-            ]},
+            {
+                "kind": "Policy",
+                "rules": [
+                    {"level": "Request", "resources": [{"group": "", "resources": ["*"]}]},
+                ],
+            },
             "logs secrets at Request",
         ),
         ({"kind": "Policy", "rules": [{"level": "Loud"}]}, "is not one of"),
@@ -154,10 +157,13 @@ def test_audit_policy_first_matching_rule_wins() -> None:
     # Secrets are caught by the Metadata rule first; the later catch-all at RequestResponse is fine.
     assert rp.audit_policy_problems(GOOD_AUDIT) == []
     # A rule for another API group does not cover core Secrets.
-    other_group = {"kind": "Policy", "rules": [
-        {"level": "RequestResponse", "resources": [{"group": "apps", "resources": ["*"]}]},
-        {"level": "Metadata"},
-    ]}
+    other_group = {
+        "kind": "Policy",
+        "rules": [
+            {"level": "RequestResponse", "resources": [{"group": "apps", "resources": ["*"]}]},
+            {"level": "Metadata"},
+        ],
+    }
     assert rp.audit_policy_problems(other_group) == []
 
 

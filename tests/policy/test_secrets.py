@@ -165,8 +165,9 @@ def test_secrets_exposed_as_env_are_advisory(kind: str, list_name: str) -> None:
     target = spec[list_name][0]
     target["env"] = [{"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "pw"}}}]
     target["envFrom"] = [{"secretRef": {"name": "api"}}, {"configMapRef": {"name": "settings"}}]
-    found = [v for v in analyze(POD_TYPES[kind], wrap(kind, spec))
-             if v.policy_name == "secrets-not-in-env-vars"]
+    found = [
+        v for v in analyze(POD_TYPES[kind], wrap(kind, spec)) if v.policy_name == "secrets-not-in-env-vars"
+    ]
     assert len(found) == 2
     assert all(v.enforcement_level == "advisory" and list_name in v.message for v in found)
 
@@ -194,8 +195,10 @@ CM = "kubernetes:core/v1:ConfigMap"
     [
         ({"db": "Server=db.internal;Database=app;User Id=app;Password=Tr0ub4dor&3;"}, True),
         ({"jdbc": "jdbc:sqlserver://db:1433;databaseName=app;user=app;password=Summer2026x"}, True),
-        ({"storage": "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=" + "Qk9v" * 22 + "==;"},
-         True),
+        (
+            {"storage": "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=" + "Qk9v" * 22 + "==;"},
+            True,
+        ),
         ({"billing": "sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc"}, True),
         ({"signing": "kR7vQ2mX9pL4wN8zT1yB6cF3hJ5dG0sA"}, True),  # a generated key under a plain name
         # ordinary configuration
@@ -203,9 +206,13 @@ CM = "kubernetes:core/v1:ConfigMap"
         ({"url": "https://api.example.com/v1/items?page=2"}, False),
         ({"flags": "featureA=true\nfeatureB=false\nmaxItems=100\n"}, False),
         ({"host": "db-primary.prod.svc.cluster.local"}, False),
-        ({"ca.crt": "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUJ0aGVsbG8gd29ybGQ\n"
-                    "-----END CERTIFICATE-----\n"},
-         False),
+        (
+            {
+                "ca.crt": "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUJ0aGVsbG8gd29ybGQ\n"
+                "-----END CERTIFICATE-----\n"
+            },
+            False,
+        ),
         ({"ca.b64": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUJzekNDQVZtZ0F3SUJBZ0lV"}, False),
         ({"digest": "sha256:" + "a3f5" * 16}, False),
         ({"id": "6f1c2d8e-4b7a-4c39-9a0e-2f5d8b7c1e44"}, False),

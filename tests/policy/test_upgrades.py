@@ -73,8 +73,9 @@ def test_removed_api_versions_are_advisory() -> None:
         ({"app.kubernetes.io/name": "web"}, ["--port=8080"], False),
     ],
 )
-def test_obsolete_components_by_labels_and_flags(labels: dict[str, str], args: list[str],
-                                                  expected: bool) -> None:
+def test_obsolete_components_by_labels_and_flags(
+    labels: dict[str, str], args: list[str], expected: bool
+) -> None:
     spec = restricted_spec()
     spec["containers"][0]["image"] = "registry.example.com/mirror/app:1.0"
     spec["containers"][0]["args"] = args
@@ -89,16 +90,25 @@ def test_obsolete_components_by_labels_and_flags(labels: dict[str, str], args: l
     ("service", "expected"),
     [
         ({"metadata": {"name": "tiller-deploy", "namespace": "kube-system"}}, True),
-        ({"metadata": {"name": "deployer", "namespace": "tools"}, "spec": {"ports": [{"port": 44134}]}},
-         True),
-        ({"metadata": {"name": "ui", "namespace": "tools"},
-          "spec": {"selector": {"k8s-app": "kubernetes-dashboard"}}},
-         True),
+        (
+            {"metadata": {"name": "deployer", "namespace": "tools"}, "spec": {"ports": [{"port": 44134}]}},
+            True,
+        ),
+        (
+            {
+                "metadata": {"name": "ui", "namespace": "tools"},
+                "spec": {"selector": {"k8s-app": "kubernetes-dashboard"}},
+            },
+            True,
+        ),
         ({"metadata": {"name": "web", "namespace": "tools"}, "spec": {"ports": [{"port": 443}]}}, False),
     ],
 )
 def test_obsolete_component_services(service: dict[str, Any], expected: bool) -> None:
-    violations = analyze("kubernetes:core/v1:Service", service,
-                         config={"no-obsolete-component-services": {"exemptNamespaces": []}})
+    violations = analyze(
+        "kubernetes:core/v1:Service",
+        service,
+        config={"no-obsolete-component-services": {"exemptNamespaces": []}},
+    )
     found = {v.policy_name for v in violations} & {"no-obsolete-component-services"}
     assert found == ({"no-obsolete-component-services"} if expected else set())

@@ -133,8 +133,6 @@ def test_policy_results_match_offline_on_what_the_real_engine_checked(
     assert real == expected
 
 
-
-
 def _normalize(message: str) -> str:
     """Messages must agree exactly. (`cluster-required-addons` once listed the missing add-ons in the order
     of its config mapping, which the real engine builds from a Go map, so it changed from run to run; the

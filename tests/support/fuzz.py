@@ -9,8 +9,8 @@ from tests.support.policy_builders import POD_TYPES, restricted_spec, wrap
 HOST_PREP_CLOUD_CONFIG = "#cloud-config\n" + (
     "users:\n- name: etcd\n  shell: /sbin/nologin\n  system: true\n- default\n"
     "write_files:\n- path: /etc/sysctl.d/60-rke2-cis.conf\n"
-    "  content: \"kernel.panic = 10\\nkernel.panic_on_oops = 1\\nvm.overcommit_memory = 1\\n"
-    "vm.panic_on_oom = 0\\n\"\n"
+    '  content: "kernel.panic = 10\\nkernel.panic_on_oops = 1\\nvm.overcommit_memory = 1\\n'
+    'vm.panic_on_oom = 0\\n"\n'
     "runcmd:\n- [sysctl, -p, /etc/sysctl.d/60-rke2-cis.conf]\n"
 )
 

@@ -20,5 +20,6 @@ BASE: dict[str, Any] = {
     },
 }
 
+
 def merged(**overrides: Any) -> dict[str, Any]:
     return {**BASE, **overrides}

@@ -61,14 +61,14 @@ class Parser:
 
     def take(self, value: str | None = None) -> str:
         if not self.peek(value):
-            raise ValueError(f"expected {value!r} at token {self.i}: {self.toks[self.i:self.i + 3]}")
+            raise ValueError(f"expected {value!r} at token {self.i}: {self.toks[self.i : self.i + 3]}")
         self.i += 1
         return self.toks[self.i - 1][1]
 
     def parse(self) -> Any:
         node = self.or_expr()
         if self.i != len(self.toks):
-            raise ValueError(f"unparsed tail: {self.toks[self.i:]}")
+            raise ValueError(f"unparsed tail: {self.toks[self.i :]}")
         return node
 
     def or_expr(self) -> Any:
@@ -163,8 +163,9 @@ def _signature(labels: Labels) -> Labels:
     return tuple(kv for kv in labels if kv[0] != "__name__")
 
 
-def _extrapolated(samples: list[tuple[float, float]], start: float, end: float, rng: float,
-                  is_rate: bool) -> float | None:
+def _extrapolated(
+    samples: list[tuple[float, float]], start: float, end: float, rng: float, is_rate: bool
+) -> float | None:
     if len(samples) < 2:
         return None
     first_t, first_v = samples[0]
@@ -257,8 +258,9 @@ def parse_series(desc: str, values: str, interval: float) -> Series:
     return Series(labels, [(i * interval, v) for i, v in enumerate(points) if v is not None])
 
 
-def firing_alerts(rule: Mapping[str, Any], series: Sequence[Series], eval_time: float,
-                  evaluation_interval: float = 60.0) -> list[dict[str, str]]:
+def firing_alerts(
+    rule: Mapping[str, Any], series: Sequence[Series], eval_time: float, evaluation_interval: float = 60.0
+) -> list[dict[str, str]]:
     """Label sets (with the rule's labels) of the alert's firing instances at `eval_time`."""
     tree = Parser(rule["expr"]).parse()
     hold = duration(rule.get("for", "0m")) if rule.get("for", "0m") not in ("0", "0s") else 0.0

@@ -16,6 +16,7 @@ PROJECT_DIR = REPO / "stacks" / "teams" / "payments"
 PLATFORM_OUTPUTS = json.loads((PROJECT_DIR / "platform-outputs.json").read_text())
 PLATFORM = PLATFORM_OUTPUTS["acme/hardened-rke2/prod"]
 
+
 def stack_config(stack: str) -> dict[str, Any]:
     return yaml.safe_load((PROJECT_DIR / f"Pulumi.{stack}.yaml").read_text())["config"]
 

@@ -20,8 +20,9 @@ from nsa_cisa.settings import PACK_DIR, load_pack_settings
 
 PACK_NAME = "nsa-cisa-hardening"
 # The CLI reads the version from PulumiPolicy.yaml (`pulumi policy publish`): that file is the one source.
-PACK_VERSION: str = str(yaml.safe_load((PACK_DIR / "PulumiPolicy.yaml").read_text(encoding="utf-8"))
-                        ["version"])
+PACK_VERSION: str = str(
+    yaml.safe_load((PACK_DIR / "PulumiPolicy.yaml").read_text(encoding="utf-8"))["version"]
+)
 
 MODULE_ORDER = (
     "exemption_policies",

@@ -129,8 +129,11 @@ class PolicyGroup:
                 enforcement_level=enforcement_level or self.enforcement_level,
                 remediation_steps=remediation_steps,
                 config_schema=config_schema,
-                honor_exempt_namespaces=(self.honor_exempt_namespaces if honor_exempt_namespaces is None
-                                         else honor_exempt_namespaces),
+                honor_exempt_namespaces=(
+                    self.honor_exempt_namespaces
+                    if honor_exempt_namespaces is None
+                    else honor_exempt_namespaces
+                ),
                 shared_knobs=shared_knobs,
                 specification=specification,
                 url=url or self.url,
@@ -143,9 +146,15 @@ class PolicyGroup:
                 built = build_stack_policy(name, description, **common)
             else:
                 types = self.resource_types if isinstance(resource_types, _Default) else resource_types
-                built = build_resource_policy(name, description, **common, remediate=remediate,
-                                              resource_types=None if types is None else list(types),
-                                              exemptible=exemptible, tags=tags)
+                built = build_resource_policy(
+                    name,
+                    description,
+                    **common,
+                    remediate=remediate,
+                    resource_types=None if types is None else list(types),
+                    exemptible=exemptible,
+                    tags=tags,
+                )
             self.policies.append(built)
             return fn
 

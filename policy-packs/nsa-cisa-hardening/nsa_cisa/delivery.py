@@ -109,8 +109,9 @@ def check_gitrepo_url(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list
         out.append(problem)
     helm_regex = rp.dig(props.get("spec"), "helmRepoURLRegex")
     if isinstance(helm_regex, str) and helm_regex.lower().startswith("http:"):
-        out.append(f"spec.helmRepoURLRegex {safe_repr(helm_regex)} sends Helm credentials to plain-HTTP "
-                   "repositories")
+        out.append(
+            f"spec.helmRepoURLRegex {safe_repr(helm_regex)} sends Helm credentials to plain-HTTP repositories"
+        )
     return out
 
 

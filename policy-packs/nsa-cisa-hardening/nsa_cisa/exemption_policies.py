@@ -34,8 +34,14 @@ def records_in_force(props: Any, config: Any, urn: str, name: str, today: _dt.da
     severity="medium",
     nsa=(),
     exemptible=False,
-    config_schema={"maxExemptionDays": {"type": "integer", "minimum": 0, "default": 366,
-                                        "description": "Longest allowed exemption (0 = unlimited)."}},
+    config_schema={
+        "maxExemptionDays": {
+            "type": "integer",
+            "minimum": 0,
+            "default": 366,
+            "description": "Longest allowed exemption (0 = unlimited).",
+        }
+    },
     remediation_steps="Give each exemption record `policy`, `reason`, `expires: YYYY-MM-DD` (and "
     "`approvedBy`), or remove it.",
 )
@@ -48,10 +54,16 @@ def _justified(args: Any, report: ReportFn) -> None:
             report(f"{label} is not acceptable: {'; '.join(rec.problems)}. It does not exempt anything.")
         elif not any(rec.names(name) for name in POLICY_NAMES):
             report(f"{label} names no policy of this pack (typo?): it exempts nothing")
-        elif max_days is not None and max_days > 0 and rec.expires is not None \
-                and rec.expires > today + _dt.timedelta(days=max_days):
-            report(f"{label} expires {rec.expires}, more than {max_days} days ahead; exemptions must be "
-                   "reviewed at least that often.")
+        elif (
+            max_days is not None
+            and max_days > 0
+            and rec.expires is not None
+            and rec.expires > today + _dt.timedelta(days=max_days)
+        ):
+            report(
+                f"{label} expires {rec.expires}, more than {max_days} days ahead; exemptions must be "
+                "reviewed at least that often."
+            )
 
 
 @GROUP.policy(

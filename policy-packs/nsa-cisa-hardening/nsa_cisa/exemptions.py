@@ -46,8 +46,10 @@ class Exemption:
     def describe(self) -> str:
         until = self.expires.isoformat() if self.expires else "?"
         who = self.approved_by or "unknown approver"
-        return (f"'{self.policy}' until {until} ({self.source}; reason: {safe_repr(self.reason)}; "
-                f"approved by {who})")
+        return (
+            f"'{self.policy}' until {until} ({self.source}; reason: {safe_repr(self.reason)}; "
+            f"approved by {who})"
+        )
 
 
 def today_utc() -> _dt.date:
@@ -100,8 +102,11 @@ def parse_record(raw: Any, source: str) -> Exemption:
 def parse_annotation(text: Any) -> list[Exemption]:
     """Parse the annotation value; an unparseable value yields one record carrying the problem."""
     if not isinstance(text, str) or not text.strip():
-        return [] if text is None or text == "" else [
-            Exemption("", "", None, "", "annotation", ("annotation value must be a JSON/YAML list",))]
+        return (
+            []
+            if text is None or text == ""
+            else [Exemption("", "", None, "", "annotation", ("annotation value must be a JSON/YAML list",))]
+        )
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -69,7 +69,8 @@ def _check_version() -> None:
         raise UnsupportedSdkError(
             f"nsa_cisa.fastpath replaces pulumi-policy {SUPPORTED_SDK_VERSION}'s analyzer loop, but "
             f"pulumi-policy {SDK_VERSION} is installed: pin pulumi-policy=={SUPPORTED_SDK_VERSION} "
-            "(requirements.txt) or port nsa_cisa/fastpath.py to the new SDK")
+            "(requirements.txt) or port nsa_cisa/fastpath.py to the new SDK"
+        )
 
 
 class _Plan:
@@ -79,7 +80,7 @@ class _Plan:
         self.levels = getattr(servicer, _S + "policy_pack_config_enforcement_level")
         self.config = getattr(servicer, _S + "policy_pack_config")
         resource: list[tuple[Any, Any, Any]] = []  # (policy, reported level, types)
-        remediate: list[tuple[Any, Any]] = []      # (policy, types) at the remediate level
+        remediate: list[tuple[Any, Any]] = []  # (policy, types) at the remediate level
         stack: list[tuple[Any, Any]] = []
         for policy in getattr(servicer, _S + "policies"):
             level = servicer._get_enforcement_level(policy)
@@ -91,12 +92,17 @@ class _Plan:
                     continue
                 if not policy.has_validation():
                     types = _ALL  # reported as not applicable for every type, as the SDK does
-                reported = (sdk.EnforcementLevel.MANDATORY if level == sdk.EnforcementLevel.REMEDIATE
-                            else level)
+                reported = (
+                    sdk.EnforcementLevel.MANDATORY if level == sdk.EnforcementLevel.REMEDIATE else level
+                )
                 resource.append((policy, reported, types))
             elif isinstance(policy, sdk.StackValidationPolicy) and level != sdk.EnforcementLevel.DISABLED:
-                stack.append((policy, sdk.EnforcementLevel.MANDATORY
-                              if level == sdk.EnforcementLevel.REMEDIATE else level))
+                stack.append(
+                    (
+                        policy,
+                        sdk.EnforcementLevel.MANDATORY if level == sdk.EnforcementLevel.REMEDIATE else level,
+                    )
+                )
         self._resource = resource
         self._remediate = remediate
         self.stack = stack
@@ -105,8 +111,10 @@ class _Plan:
         self._remediate_by_type: dict[str, list[tuple[Any, Any]]] = {}
 
     def current(self, servicer: Any) -> bool:
-        return (getattr(servicer, _S + "policy_pack_config_enforcement_level") is self.levels
-                and getattr(servicer, _S + "policy_pack_config") is self.config)
+        return (
+            getattr(servicer, _S + "policy_pack_config_enforcement_level") is self.levels
+            and getattr(servicer, _S + "policy_pack_config") is self.config
+        )
 
     def for_type(self, resource_type: str) -> list[tuple[Any, Any, Any, Any]]:
         """(policy, reported level, validate_merged or None, merged config) for the type, in pack order."""
@@ -168,8 +176,9 @@ def _run(result: Any) -> Any:
 def _cant_run(servicer: Any, policy: Any, e: Any, what: str = "policy") -> str:
     name = getattr(servicer, _S + "policy_pack_name")
     version = getattr(servicer, _S + "policy_pack_version")
-    return (f"can't run {what} '{policy.name}' from policy pack '{name}@v{version}' during preview: "
-            f"{e.message}")
+    return (
+        f"can't run {what} '{policy.name}' from policy pack '{name}@v{version}' during preview: {e.message}"
+    )
 
 
 def _unknown_diagnostic(servicer: Any, policy: Any, e: Any) -> Any:
@@ -184,11 +193,17 @@ def _unknown_diagnostic(servicer: Any, policy: Any, e: Any) -> Any:
     )
 
 
-_UNKNOWNS = frozenset({
-    sdk_proxy.UNKNOWN_BOOLEAN_VALUE, sdk_proxy.UNKNOWN_NUMBER_VALUE, sdk_proxy.UNKNOWN_STRING_VALUE,
-    sdk_proxy.UNKNOWN_ARRAY_VALUE, sdk_proxy.UNKNOWN_ASSET_VALUE, sdk_proxy.UNKNOWN_ARCHIVE_VALUE,
-    sdk_proxy.UNKNOWN_OBJECT_VALUE,
-})
+_UNKNOWNS = frozenset(
+    {
+        sdk_proxy.UNKNOWN_BOOLEAN_VALUE,
+        sdk_proxy.UNKNOWN_NUMBER_VALUE,
+        sdk_proxy.UNKNOWN_STRING_VALUE,
+        sdk_proxy.UNKNOWN_ARRAY_VALUE,
+        sdk_proxy.UNKNOWN_ASSET_VALUE,
+        sdk_proxy.UNKNOWN_ARCHIVE_VALUE,
+        sdk_proxy.UNKNOWN_OBJECT_VALUE,
+    }
+)
 _UnknownValueError = sdk_proxy.UnknownValueError
 
 
@@ -273,7 +288,6 @@ class _Fallback(Exception):
 
 
 _UNLIMITED = 1 << 30
-
 
 
 def _value(v: Any, path: list[str], deep: int = _UNLIMITED) -> Any:
@@ -436,7 +450,8 @@ def _decode(props: Any, keep_secrets: bool = False) -> Any:
             pass
     decoded = sdk.json_format.MessageToDict(props)
     return sdk.unknown_checking_proxy(
-        sdk.deserialize_properties(decoded, True) if keep_secrets else sdk.deserialize_properties(decoded))
+        sdk.deserialize_properties(decoded, True) if keep_secrets else sdk.deserialize_properties(decoded)
+    )
 
 
 def fast_analyze(self: Any, request: Any, _context: Any) -> Any:
@@ -463,30 +478,38 @@ def fast_analyze(self: Any, request: Any, _context: Any) -> Any:
                 response.diagnostics.append(_unknown_diagnostic(self, policy, e))
                 continue
             except sdk._NotApplicableError as e:
-                response.not_applicable.append(sdk.proto.PolicyNotApplicable(policy_name=policy.name,
-                                                                             reason=e.reason or ""))
+                response.not_applicable.append(
+                    sdk.proto.PolicyNotApplicable(policy_name=policy.name, reason=e.reason or "")
+                )
                 continue
             if found:
-                report_violation = self._create_report_violation(response, policy.name, policy.description,
-                                                                 level, policy.severity)
+                report_violation = self._create_report_violation(
+                    response, policy.name, policy.description, level, policy.severity
+                )
                 for message, violation_urn in found:
                     report_violation(message, violation_urn)
             continue
         if validate_merged is None and not policy.has_validation():
-            response.not_applicable.append(sdk.proto.PolicyNotApplicable(
-                policy_name=policy.name, reason="Policy does not implement validate"))
+            response.not_applicable.append(
+                sdk.proto.PolicyNotApplicable(
+                    policy_name=policy.name, reason="Policy does not implement validate"
+                )
+            )
             continue
-        report_violation = self._create_report_violation(response, policy.name, policy.description, level,
-                                                         policy.severity)
+        report_violation = self._create_report_violation(
+            response, policy.name, policy.description, level, policy.severity
+        )
         try:
-            args = sdk.ResourceValidationArgs(rtype, props, urn, name, opts, provider,
-                                              self._get_policy_config(policy.name), stack_tags)
+            args = sdk.ResourceValidationArgs(
+                rtype, props, urn, name, opts, provider, self._get_policy_config(policy.name), stack_tags
+            )
             _run(policy.validate(args, report_violation))
         except sdk.UnknownValueError as e:
             response.diagnostics.append(_unknown_diagnostic(self, policy, e))
         except sdk._NotApplicableError as e:
-            response.not_applicable.append(sdk.proto.PolicyNotApplicable(policy_name=policy.name,
-                                                                         reason=e.reason or ""))
+            response.not_applicable.append(
+                sdk.proto.PolicyNotApplicable(policy_name=policy.name, reason=e.reason or "")
+            )
     return response
 
 
@@ -494,9 +517,17 @@ def _stack_resources(self: Any, request: Any) -> list[Any]:
     """The SDK's PolicyResource graph for an AnalyzeStack request (its own construction, done once)."""
     intermediates = []
     for r in request.resources:
-        resource = sdk.PolicyResource(r.type, _decode_lazy(r.properties), r.urn, r.name,
-                                      self._get_resource_options(r), self._get_provider_resource(r), None,
-                                      [], {})
+        resource = sdk.PolicyResource(
+            r.type,
+            _decode_lazy(r.properties),
+            r.urn,
+            r.name,
+            self._get_resource_options(r),
+            self._get_provider_resource(r),
+            None,
+            [],
+            {},
+        )
         property_dependencies = {k: list(v.urns) for k, v in r.propertyDependencies.items()}
         intermediates.append((resource, r.parent, list(r.dependencies), property_dependencies))
     by_urn = {i[0].urn: i[0] for i in intermediates}
@@ -531,8 +562,9 @@ def fast_analyze_stack(self: Any, request: Any, _context: Any) -> Any:
             gc.enable()
     stack_tags = getattr(self, _S + "stack_tags")
     for policy, level in policies:
-        report_violation = self._create_report_violation(response, policy.name, policy.description, level,
-                                                         policy.severity)
+        report_violation = self._create_report_violation(
+            response, policy.name, policy.description, level, policy.severity
+        )
         # Each policy gets its own list (as with the SDK), over the shared, read-only resources.
         args = sdk.StackValidationArgs(list(resources), self._get_policy_config(policy.name), stack_tags)
         try:
@@ -540,8 +572,9 @@ def fast_analyze_stack(self: Any, request: Any, _context: Any) -> Any:
         except sdk.UnknownValueError as e:
             response.diagnostics.append(_unknown_diagnostic(self, policy, e))
         except sdk._NotApplicableError as e:
-            response.not_applicable.append(sdk.proto.PolicyNotApplicable(policy_name=policy.name,
-                                                                         reason=e.reason or ""))
+            response.not_applicable.append(
+                sdk.proto.PolicyNotApplicable(policy_name=policy.name, reason=e.reason or "")
+            )
     return response
 
 
@@ -559,11 +592,22 @@ def fast_remediate(self: Any, request: Any, _context: Any) -> Any:
     stack_tags = getattr(self, _S + "stack_tags")
     for policy, has_remediation in candidates:
         if not has_remediation:
-            response.not_applicable.append(sdk.proto.PolicyNotApplicable(
-                policy_name=policy.name, reason="Policy does not implement remediate"))
+            response.not_applicable.append(
+                sdk.proto.PolicyNotApplicable(
+                    policy_name=policy.name, reason="Policy does not implement remediate"
+                )
+            )
             continue
-        args = sdk.ResourceValidationArgs(request.type, props, request.urn, request.name, opts, provider,
-                                          self._get_policy_config(policy.name), stack_tags)
+        args = sdk.ResourceValidationArgs(
+            request.type,
+            props,
+            request.urn,
+            request.name,
+            opts,
+            provider,
+            self._get_policy_config(policy.name),
+            stack_tags,
+        )
         rpc_props = None
         diagnostic = None
         try:
@@ -576,17 +620,20 @@ def fast_remediate(self: Any, request: Any, _context: Any) -> Any:
         except sdk.UnknownValueError as e:
             diagnostic = _cant_run(self, policy, e, "remediation")
         except sdk._NotApplicableError as e:
-            response.not_applicable.append(sdk.proto.PolicyNotApplicable(policy_name=policy.name,
-                                                                         reason=e.reason or ""))
+            response.not_applicable.append(
+                sdk.proto.PolicyNotApplicable(policy_name=policy.name, reason=e.reason or "")
+            )
         if rpc_props or diagnostic:
-            response.remediations.append(sdk.proto.Remediation(
-                policyName=policy.name,
-                policyPackName=getattr(self, _S + "policy_pack_name"),
-                policyPackVersion=getattr(self, _S + "policy_pack_version"),
-                description=policy.description,
-                properties=rpc_props,
-                diagnostic=diagnostic or "",
-            ))
+            response.remediations.append(
+                sdk.proto.Remediation(
+                    policyName=policy.name,
+                    policyPackName=getattr(self, _S + "policy_pack_name"),
+                    policyPackVersion=getattr(self, _S + "policy_pack_version"),
+                    description=policy.description,
+                    properties=rpc_props,
+                    diagnostic=diagnostic or "",
+                )
+            )
     return response
 
 

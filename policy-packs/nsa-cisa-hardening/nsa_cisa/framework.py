@@ -45,9 +45,7 @@ from nsa_cisa.fastpath import FAST_ATTR, FAST_MAPPING_TYPES, FAST_SEQUENCE_TYPES
 
 FRAMEWORK_NAME = "NSA/CISA Kubernetes Hardening Guide"
 FRAMEWORK_VERSION = "1.2"
-GUIDE_URL = (
-    "https://media.defense.gov/2022/Aug/29/2003066362/-1/-1/0/CTR_KUBERNETES_HARDENING_GUIDANCE_1.2_20220829.PDF"
-)
+GUIDE_URL = "https://media.defense.gov/2022/Aug/29/2003066362/-1/-1/0/CTR_KUBERNETES_HARDENING_GUIDANCE_1.2_20220829.PDF"
 PSS_URL = "https://kubernetes.io/docs/concepts/security/pod-security-standards/"
 
 # Guide sections (key -> framework reference). The key also becomes a `section:<key>` tag.
@@ -137,6 +135,7 @@ def check_validator(check: Check) -> ResourceValidate:
             report(message)
 
     return validate
+
 
 _LEVELS = {lvl.value: lvl for lvl in EnforcementLevel}
 POLICY_NAMES: list[str] = []
@@ -332,9 +331,15 @@ def _merged_config(defaults: Mapping[str, Any], given: Mapping[str, Any] | None)
     return cfg
 
 
-def _metadata(name: str, section: str, ids: Sequence[str], severity: str, level: str,
-              specification: str | None, description: str) -> tuple[PolicyComplianceFramework, list[str],
-                                                                      Severity, EnforcementLevel]:
+def _metadata(
+    name: str,
+    section: str,
+    ids: Sequence[str],
+    severity: str,
+    level: str,
+    specification: str | None,
+    description: str,
+) -> tuple[PolicyComplianceFramework, list[str], Severity, EnforcementLevel]:
     if section not in SECTIONS:
         raise ValueError(f"policy {name}: unknown section {section!r} (one of {sorted(SECTIONS)})")
     bad = [i for i in ids if not _ID_RE.match(i)]
@@ -370,8 +375,9 @@ _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 def _could_not_evaluate(name: str, exc: Exception) -> str:
     # An exception's text may hold an object repr with its address: drop it, messages are deterministic.
     detail = _ADDRESS.sub("", f"{type(exc).__name__}: {exc}")
-    return (f"{name}: could not evaluate the input ({detail}); "
-            "fix the resource's shape or exempt it explicitly")
+    return (
+        f"{name}: could not evaluate the input ({detail}); fix the resource's shape or exempt it explicitly"
+    )
 
 
 def _run_guarded(fn: Callable[[], Any], collector: _Collector, name: str) -> None:
@@ -383,11 +389,13 @@ def _run_guarded(fn: Callable[[], Any], collector: _Collector, name: str) -> Non
         collector(_could_not_evaluate(name, exc))
 
 
-NAMESPACE_TYPES = frozenset({
-    "kubernetes:core/v1:Namespace",
-    "kubernetes:core/v1:NamespacePatch",
-    "rancher2:index/namespace:Namespace",
-})
+NAMESPACE_TYPES = frozenset(
+    {
+        "kubernetes:core/v1:Namespace",
+        "kubernetes:core/v1:NamespacePatch",
+        "rancher2:index/namespace:Namespace",
+    }
+)
 
 
 def own_namespace_name(props: Mapping[str, Any], resource_type: str) -> str:
@@ -397,8 +405,9 @@ def own_namespace_name(props: Mapping[str, Any], resource_type: str) -> str:
     return text(get_path(props, "metadata.name"))
 
 
-def _namespace_exempt(props: Mapping[str, Any], resource_type: str, patterns: Any,
-                      provider: Any = None) -> str | None:
+def _namespace_exempt(
+    props: Mapping[str, Any], resource_type: str, patterns: Any, provider: Any = None
+) -> str | None:
     """The namespace if the resource lives in (or, for a Namespace, is) an exempt namespace."""
     if not as_list(patterns):
         return None
@@ -411,8 +420,9 @@ def _namespace_exempt(props: Mapping[str, Any], resource_type: str, patterns: An
     return ns if ns and matches_any(ns, as_list(patterns)) else None
 
 
-def _apply_exemptions(policy_name: str, props: Mapping[str, Any], config: Mapping[str, Any], urn: str,
-                      name: str) -> tuple[bool, str]:
+def _apply_exemptions(
+    policy_name: str, props: Mapping[str, Any], config: Mapping[str, Any], urn: str, name: str
+) -> tuple[bool, str]:
     """(exempted?, note for un-exempted messages, e.g. about an expired record)."""
     records = [r for r in _ex.exemptions_for(props, config, urn, name) if r.names(policy_name)]
     if not records:
@@ -457,8 +467,9 @@ def build_resource_policy(
     `remediate(args)` returns new props (plain dicts) or None; it is skipped for exempt resources.
     `exemptible=False` is for the pack's own governance policies (an exemption cannot silence them).
     """
-    framework, id_tags, sev, lvl = _metadata(name, section, nsa, severity, enforcement_level, specification,
-                                          description)
+    framework, id_tags, sev, lvl = _metadata(
+        name, section, nsa, severity, enforcement_level, specification, description
+    )
     POLICY_NAMES.append(name)
     knobs = ["exemptions", *(["exemptNamespaces"] if honor_exempt_namespaces else []), *shared_knobs]
     schema = _schema(config_schema, dict.fromkeys(knobs))
@@ -466,9 +477,16 @@ def build_resource_policy(
     types = frozenset(resource_types) if resource_types is not None else None
 
     def _args(args: ResourceValidationArgs) -> ResourceValidationArgs:
-        return ResourceValidationArgs(args.resource_type, args.props, args.urn, args.name, args.opts,
-                                      args.provider, _merged_config(defaults, args.get_config()),
-                                      args.stack_tags)
+        return ResourceValidationArgs(
+            args.resource_type,
+            args.props,
+            args.urn,
+            args.name,
+            args.opts,
+            args.provider,
+            _merged_config(defaults, args.get_config()),
+            args.stack_tags,
+        )
 
     def _validate(args: ResourceValidationArgs, report_violation: ReportFn) -> None:
         if types is not None and args.resource_type not in types:
@@ -478,8 +496,9 @@ def build_resource_policy(
             for message, urn in found:
                 report_violation(message, urn)
 
-    def _validate_merged(args: ResourceValidationArgs,
-                         margs: ResourceValidationArgs) -> list[tuple[str, str | None]] | None:
+    def _validate_merged(
+        args: ResourceValidationArgs, margs: ResourceValidationArgs
+    ) -> list[tuple[str, str | None]] | None:
         """The check on args whose config is already merged: the violations to report, after exemptions.
         (The fast loop passes the same object twice: the two differ only in config.)"""
         collector = _Collector()
@@ -497,8 +516,9 @@ def build_resource_policy(
             ns = _namespace_exempt(props, args.resource_type, cfg.get("exemptNamespaces"), args.provider)
             if ns is not None:
                 args.not_applicable(f"namespace '{ns}' is in exemptNamespaces")
-        exempted, note = (_apply_exemptions(name, props, cfg, args.urn, args.name) if exemptible
-                          else (False, ""))
+        exempted, note = (
+            _apply_exemptions(name, props, cfg, args.urn, args.name) if exemptible else (False, "")
+        )
         if exempted:
             return None  # reported as an advisory by `exemption-applied`
         return [(message + note, urn) for message, urn in collector.items]
@@ -510,8 +530,9 @@ def build_resource_policy(
         cfg = margs.get_config()
         props = args.props if isinstance(args.props, Mapping) else {}
         try:
-            if honor_exempt_namespaces and _namespace_exempt(props, args.resource_type,
-                                                             cfg.get("exemptNamespaces"), args.provider):
+            if honor_exempt_namespaces and _namespace_exempt(
+                props, args.resource_type, cfg.get("exemptNamespaces"), args.provider
+            ):
                 return None
             if _apply_exemptions(name, props, cfg, args.urn, args.name)[0]:
                 return None
@@ -560,8 +581,9 @@ def build_stack_policy(
     display_name: str | None = None,
 ) -> StackValidationPolicy:
     """A stack policy; violations should name the offending resource's URN so exemptions can apply."""
-    framework, tags, sev, lvl = _metadata(name, section, nsa, severity, enforcement_level, specification,
-                                          description)
+    framework, tags, sev, lvl = _metadata(
+        name, section, nsa, severity, enforcement_level, specification, description
+    )
     POLICY_NAMES.append(name)
     knobs = ["exemptions", *(["exemptNamespaces"] if honor_exempt_namespaces else []), *shared_knobs]
     schema = _schema(config_schema, dict.fromkeys(knobs))
@@ -578,8 +600,9 @@ def build_stack_policy(
             res = by_urn.get(urn) if urn else None
             if res is not None:
                 props = res.props if isinstance(res.props, Mapping) else {}
-                if honor_exempt_namespaces and _namespace_exempt(props, res.resource_type,
-                                                                 cfg.get("exemptNamespaces"), res.provider):
+                if honor_exempt_namespaces and _namespace_exempt(
+                    props, res.resource_type, cfg.get("exemptNamespaces"), res.provider
+                ):
                     continue
                 exempted, note = _apply_exemptions(name, props, cfg, res.urn, res.name)
                 if exempted:
@@ -612,13 +635,16 @@ def pack_initial_config(policies: Iterable[Any], settings: Mapping[str, Any]) ->
     levels = levels if isinstance(levels, Mapping) else {}
     for policy in policies:
         declared = policy.config_schema.properties if policy.config_schema is not None else {}
-        entry: dict[str, Any] = {k: copy.deepcopy(v) for k, v in settings.items()
-                                 if k in SHARED_KNOBS and k in declared}
+        entry: dict[str, Any] = {
+            k: copy.deepcopy(v) for k, v in settings.items() if k in SHARED_KNOBS and k in declared
+        }
         level = levels.get(policy.name) if isinstance(levels, Mapping) else None
         if isinstance(level, str):
             if level not in _LEVELS:
-                raise ValueError(f"pack settings: enforcementLevels.{policy.name}: {level!r} is not one of "
-                                 f"{sorted(_LEVELS)}")
+                raise ValueError(
+                    f"pack settings: enforcementLevels.{policy.name}: {level!r} is not one of "
+                    f"{sorted(_LEVELS)}"
+                )
             entry["enforcementLevel"] = _LEVELS[level]  # the SDK expects the enum here
         if entry:
             # An initial-config entry without a level reaches the engine as `advisory` (the proto's zero

@@ -184,8 +184,10 @@ def _psa_label(args: Any, report: ReportFn) -> None:
         return
     if PSA_LEVELS.get(text(value), -1) < PSA_LEVELS.get(minimum, 2):
         shown = "missing" if value is None else safe_repr(value)
-        report(f"label {PSA_ENFORCE_LABEL} is {shown}: must enforce '{minimum}'"
-               + (" or stricter" if minimum != "restricted" else ""))
+        report(
+            f"label {PSA_ENFORCE_LABEL} is {shown}: must enforce '{minimum}'"
+            + (" or stricter" if minimum != "restricted" else "")
+        )
     version = labels.get("pod-security.kubernetes.io/enforce-version")
     if version not in (None, "", "latest") and not isinstance(version, str):
         report(f"label pod-security.kubernetes.io/enforce-version is {show(version)}: use 'latest'")
@@ -207,8 +209,10 @@ def _external_ips(args: Any, report: ReportFn) -> None:
     ips = as_list(get_path(args.props, "spec.externalIPs"))
     if ips:
         shown = [text(i) or safe_repr(i) for i in ips]
-        report(f"spec.externalIPs is set ({shown}): external IPs can intercept "
-               "cluster traffic (CVE-2020-8554); use a LoadBalancer or Ingress instead")
+        report(
+            f"spec.externalIPs is set ({shown}): external IPs can intercept "
+            "cluster traffic (CVE-2020-8554); use a LoadBalancer or Ingress instead"
+        )
 
 
 @GROUP.policy(
@@ -236,8 +240,10 @@ def _exposure(args: Any, report: ReportFn) -> None:
     key = f"{namespace_of(args.props, args.provider)}/{name}"
     allowed = [a for a in as_list(args.get_config().get("allowedExposedServices")) if isinstance(a, str)]
     if not matches_any(key, allowed):
-        report(f"Service '{key}' is of type {kind}: only services listed in allowedExposedServices may be "
-               "exposed outside the cluster network")
+        report(
+            f"Service '{key}' is of type {kind}: only services listed in allowedExposedServices may be "
+            "exposed outside the cluster network"
+        )
 
 
 # ----------------------------------------------------------------------------- ingress TLS
@@ -276,8 +282,9 @@ def _ingress_tls(args: Any, report: ReportFn) -> None:
         if host and not _host_covered(host, tls_hosts):
             report(f"spec.rules[{i}].host '{host}' is not covered by spec.tls hosts {tls_hosts}")
         elif not host:
-            report(f"spec.rules[{i}] has no host but every spec.tls entry lists hosts: "
-                   "it is served without TLS")
+            report(
+                f"spec.rules[{i}] has no host but every spec.tls entry lists hosts: it is served without TLS"
+            )
 
 
 # ----------------------------------------------------------------------------- metadata endpoint
@@ -333,15 +340,19 @@ def _metadata_egress(args: Any, report: ReportFn) -> None:
             continue
         peers = as_list(rule.get("to"))
         if not peers:
-            report(f"spec.egress[{i}] allows every destination, including the cloud metadata endpoint "
-                   "169.254.169.254: restrict 'to' or add an ipBlock with except 169.254.169.254/32")
+            report(
+                f"spec.egress[{i}] allows every destination, including the cloud metadata endpoint "
+                "169.254.169.254: restrict 'to' or add an ipBlock with except 169.254.169.254/32"
+            )
             continue
         for j, peer in enumerate(peers):
             block = get_path(peer, "ipBlock")
             excepts = as_list(get_path(block, "except"))
             if block is not None and _covers_metadata(get_path(block, "cidr"), excepts):
-                report(f"spec.egress[{i}].to[{j}].ipBlock {text(get_path(block, 'cidr'))} includes the cloud "
-                       "metadata endpoint: add except [169.254.169.254/32]")
+                report(
+                    f"spec.egress[{i}].to[{j}].ipBlock {text(get_path(block, 'cidr'))} includes the cloud "
+                    "metadata endpoint: add except [169.254.169.254/32]"
+                )
 
 
 # ----------------------------------------------------------------------------- stack-level coverage
@@ -381,13 +392,24 @@ def _ns_name(resource: Any) -> tuple[str | None, bool]:
         return None, True
 
 
-def _check_coverage(args: Any, report: ReportFn, *, what: str, satisfies: Any, aspects: tuple[str, ...],
-                    rancher_field: str | None, opens: Any = None) -> None:
+def _check_coverage(
+    args: Any,
+    report: ReportFn,
+    *,
+    what: str,
+    satisfies: Any,
+    aspects: tuple[str, ...],
+    rancher_field: str | None,
+    opens: Any = None,
+) -> None:
     """Every Namespace the stack creates has at least one resource for which `satisfies` holds in it.
     `satisfies(resource) -> set[str]` returns the aspects it covers; all of `aspects` are needed."""
     needed = set(aspects)
-    namespaces = [r for r in args.resources if r.resource_type in NAMESPACE_TYPES
-                  and not r.resource_type.endswith("Patch")]
+    namespaces = [
+        r
+        for r in args.resources
+        if r.resource_type in NAMESPACE_TYPES and not r.resource_type.endswith("Patch")
+    ]
     if not namespaces:
         return
     candidates: list[tuple[_NsRef, set[str]]] = []
@@ -434,12 +456,19 @@ def _check_coverage(args: Any, report: ReportFn, *, what: str, satisfies: Any, a
             continue
         if undecided or unknown_error is not None:
             raise unknown_error or UnknownValueError(
-                "04da6b54-80e4-46f7-96ec-b56ff0331ba9", ["metadata", "namespace"])
+                "04da6b54-80e4-46f7-96ec-b56ff0331ba9", ["metadata", "namespace"]
+            )
         label = ns_name or ns.name
-        report(f"namespace '{label}' has no {what}" + (f" ({', '.join(sorted(missing))})"
-                                                     if len(needed) > 1 else "")
-               + (f"; a NetworkPolicy there allows all {', '.join(sorted(opened))} traffic to every pod"
-                  if opened else ""), ns.urn)
+        report(
+            f"namespace '{label}' has no {what}"
+            + (f" ({', '.join(sorted(missing))})" if len(needed) > 1 else "")
+            + (
+                f"; a NetworkPolicy there allows all {', '.join(sorted(opened))} traffic to every pod"
+                if opened
+                else ""
+            ),
+            ns.urn,
+        )
 
 
 def _default_deny_aspects(resource: Any) -> set[str]:
@@ -476,8 +505,11 @@ def _admits_everything(rule: Any, peers_key: str) -> bool:
         return True
     for peer in as_list(peers):
         block = get_path(peer, "ipBlock")
-        if (isinstance(block, Mapping) and text(block.get("cidr")) in _ANYWHERE
-                and not as_list(block.get("except"))):
+        if (
+            isinstance(block, Mapping)
+            and text(block.get("cidr")) in _ANYWHERE
+            and not as_list(block.get("except"))
+        ):
             return True
     return False
 
@@ -489,8 +521,11 @@ def _allow_all_aspects(resource: Any) -> set[str]:
         return set()
     spec = as_map(resource.props.get("spec"))
     selector = spec.get("podSelector")
-    if selector is not None and (not isinstance(selector, Mapping) or as_map(selector.get("matchLabels"))
-                                 or as_list(selector.get("matchExpressions"))):
+    if selector is not None and (
+        not isinstance(selector, Mapping)
+        or as_map(selector.get("matchLabels"))
+        or as_list(selector.get("matchExpressions"))
+    ):
         return set()
     types = [t for t in as_list(spec.get("policyTypes")) if isinstance(t, str)]
     if not types:
@@ -507,8 +542,9 @@ def _dns_only(rule: Any) -> bool:
     """An egress rule that only opens DNS (port 53) still leaves the namespace default-deny, as in the
     guide's own "deny all egress" example; any other allow rule does not."""
     ports = as_list(get_path(rule, "ports"))
-    return bool(ports) and all(as_int(get_path(p, "port")) == 53 and get_path(p, "endPort") is None
-                               for p in ports)
+    return bool(ports) and all(
+        as_int(get_path(p, "port")) == 53 and get_path(p, "endPort") is None for p in ports
+    )
 
 
 def _limit_range_aspects(resource: Any) -> set[str]:
@@ -530,8 +566,15 @@ def _quota_aspects(resource: Any) -> set[str]:
     "Egress] and no ingress/egress rules; then allow-list needed traffic with further policies.",
 )
 def _default_deny(args: Any, report: ReportFn) -> None:
-    _check_coverage(args, report, what="default-deny NetworkPolicy", satisfies=_default_deny_aspects,
-                    aspects=("ingress", "egress"), rancher_field=None, opens=_allow_all_aspects)
+    _check_coverage(
+        args,
+        report,
+        what="default-deny NetworkPolicy",
+        satisfies=_default_deny_aspects,
+        aspects=("ingress", "egress"),
+        rancher_field=None,
+        opens=_allow_all_aspects,
+    )
 
 
 @GROUP.policy(
@@ -543,8 +586,14 @@ def _default_deny(args: Any, report: ReportFn) -> None:
     remediation_steps="Add a LimitRange (type Container: default, defaultRequest, max) to the namespace.",
 )
 def _limit_range(args: Any, report: ReportFn) -> None:
-    _check_coverage(args, report, what="LimitRange", satisfies=_limit_range_aspects, aspects=("limits",),
-                    rancher_field="containerResourceLimit")
+    _check_coverage(
+        args,
+        report,
+        what="LimitRange",
+        satisfies=_limit_range_aspects,
+        aspects=("limits",),
+        rancher_field="containerResourceLimit",
+    )
 
 
 @GROUP.policy(
@@ -557,5 +606,11 @@ def _limit_range(args: Any, report: ReportFn) -> None:
     remediation_steps="Add a ResourceQuota (requests/limits cpu and memory, pods) to the namespace.",
 )
 def _resource_quota(args: Any, report: ReportFn) -> None:
-    _check_coverage(args, report, what="ResourceQuota", satisfies=_quota_aspects, aspects=("quota",),
-                    rancher_field="resourceQuota")
+    _check_coverage(
+        args,
+        report,
+        what="ResourceQuota",
+        satisfies=_quota_aspects,
+        aspects=("quota",),
+        rancher_field="resourceQuota",
+    )

@@ -66,8 +66,14 @@ VSPHERE_URL = "https://core.vmware.com/security-configuration-guide"
 Report = Callable[..., None]
 
 # Node-driver machine configs: pure checks of their props by default; exempt namespaces do not apply.
-GROUP = PolicyGroup(__name__, section="network", resource_types=[MACHINE_CONFIG_V2], url=MACHINE_CONFIG_URL,
-                    honor_exempt_namespaces=False, adapt=check_validator)
+GROUP = PolicyGroup(
+    __name__,
+    section="network",
+    resource_types=[MACHINE_CONFIG_V2],
+    url=MACHINE_CONFIG_URL,
+    honor_exempt_namespaces=False,
+    adapt=check_validator,
+)
 
 
 def _block(props: Mapping[str, Any], name: str) -> Mapping[str, Any] | None:
@@ -161,8 +167,10 @@ def _public_address_problems(props: Mapping[str, Any]) -> list[str]:
                 f"amazonec2Config.privateAddressOnly is {shown}: the instance gets a public IPv4 address"
             )
         count = as_int(ec2.get("ipv6AddressCount"))
-        if (count is not None and count > 0) or is_true(ec2.get("ipv6AddressOnly")) or is_true(
-            ec2.get("enablePrimaryIpv6")
+        if (
+            (count is not None and count > 0)
+            or is_true(ec2.get("ipv6AddressOnly"))
+            or is_true(ec2.get("enablePrimaryIpv6"))
         ):
             out.append("amazonec2Config requests IPv6 addresses, which are globally routable")
     azure = _block(props, "azureConfig")
@@ -474,8 +482,13 @@ CLOUD_INIT_FIELDS: Mapping[str, tuple[str, ...]] = {
 }
 
 _USER_DATA_HEADERS = ("#cloud-config", "#!", "Content-Type:", "MIME-Version:", "## template: jinja")
-_SYSCTL_DIRS = ("/etc/sysctl.d/", "/run/sysctl.d/", "/usr/lib/sysctl.d/", "/lib/sysctl.d/",
-                "/usr/local/lib/sysctl.d/")
+_SYSCTL_DIRS = (
+    "/etc/sysctl.d/",
+    "/run/sysctl.d/",
+    "/usr/lib/sysctl.d/",
+    "/lib/sysctl.d/",
+    "/usr/local/lib/sysctl.d/",
+)
 _SYSCTL_CONF = "/etc/sysctl.conf"
 _SEGMENT_SPLIT = re.compile(r"&&|\|\||[;|\n&]")
 _SYSCTL_PATH = re.compile(
@@ -483,12 +496,48 @@ _SYSCTL_PATH = re.compile(
 )
 _ASSIGNMENT = re.compile(r"(?<![\w.-])([a-z][\w-]*(?:[./][\w-]+)+)\s*=\s*([^\s'\"]+)")
 # useradd/adduser options that take a value (the first other operand is the user name).
-_USER_OPTS_WITH_VALUE = frozenset({
-    "-b", "-c", "-d", "-e", "-f", "-g", "-G", "-h", "-k", "-K", "-p", "-R", "-P", "-s", "-u", "-Z",
-    "--base-dir", "--comment", "--home-dir", "--home", "--expiredate", "--inactive", "--gid", "--groups",
-    "--skel", "--key", "--password", "--root", "--prefix", "--shell", "--uid", "--selinux-user",
-    "--ingroup", "--gecos", "--firstuid", "--lastuid", "--add_extra_groups", "--conf",
-})
+_USER_OPTS_WITH_VALUE = frozenset(
+    {
+        "-b",
+        "-c",
+        "-d",
+        "-e",
+        "-f",
+        "-g",
+        "-G",
+        "-h",
+        "-k",
+        "-K",
+        "-p",
+        "-R",
+        "-P",
+        "-s",
+        "-u",
+        "-Z",
+        "--base-dir",
+        "--comment",
+        "--home-dir",
+        "--home",
+        "--expiredate",
+        "--inactive",
+        "--gid",
+        "--groups",
+        "--skel",
+        "--key",
+        "--password",
+        "--root",
+        "--prefix",
+        "--shell",
+        "--uid",
+        "--selinux-user",
+        "--ingroup",
+        "--gecos",
+        "--firstuid",
+        "--lastuid",
+        "--add_extra_groups",
+        "--conf",
+    }
+)
 
 
 @dataclass
@@ -646,8 +695,10 @@ def _decode_b64(raw: str) -> str | None:
         return None
     padded = compact + "=" * (-len(compact) % 4)
     try:
-        data = base64.urlsafe_b64decode(padded) if re.search(r"[-_]", compact) else base64.b64decode(
-            padded, validate=True
+        data = (
+            base64.urlsafe_b64decode(padded)
+            if re.search(r"[-_]", compact)
+            else base64.b64decode(padded, validate=True)
         )
         decoded = data.decode("utf-8")
     except (binascii.Error, UnicodeDecodeError, ValueError):
@@ -665,8 +716,10 @@ def _record_user_data(raw: str, prep: _HostPrep, where: str, depth: int = 0) -> 
         try:
             doc = yaml.safe_load(body)
         except yaml.YAMLError as exc:
-            prep.unreadable.append(f"{where}: #cloud-config is not valid YAML ({type(exc).__name__}); "
-                                   "cloud-init skips the whole document")
+            prep.unreadable.append(
+                f"{where}: #cloud-config is not valid YAML ({type(exc).__name__}); "
+                "cloud-init skips the whole document"
+            )
             return
         if doc is None:
             return

@@ -36,32 +36,56 @@ from nsa_cisa.workloads import POD_BEARING_TYPES, Container, WorkloadView, as_vi
 
 Check = Callable[[WorkloadView], Iterable[str]]
 
-BASELINE_CAPABILITIES = frozenset({
-    "AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD", "NET_BIND_SERVICE",
-    "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT",
-})
+BASELINE_CAPABILITIES = frozenset(
+    {
+        "AUDIT_WRITE",
+        "CHOWN",
+        "DAC_OVERRIDE",
+        "FOWNER",
+        "FSETID",
+        "KILL",
+        "MKNOD",
+        "NET_BIND_SERVICE",
+        "SETFCAP",
+        "SETGID",
+        "SETPCAP",
+        "SETUID",
+        "SYS_CHROOT",
+    }
+)
 RESTRICTED_ADD_CAPABILITIES = frozenset({"NET_BIND_SERVICE"})
-RESTRICTED_VOLUME_SOURCES = frozenset({
-    "configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim", "projected",
-    "secret", "image",
-})
+RESTRICTED_VOLUME_SOURCES = frozenset(
+    {
+        "configMap",
+        "csi",
+        "downwardAPI",
+        "emptyDir",
+        "ephemeral",
+        "persistentVolumeClaim",
+        "projected",
+        "secret",
+        "image",
+    }
+)
 SELINUX_TYPES = frozenset({"", "container_t", "container_init_t", "container_kvm_t", "container_engine_t"})
-SAFE_SYSCTLS = frozenset({
-    "kernel.shm_rmid_forced",
-    "net.ipv4.ip_local_port_range",
-    "net.ipv4.tcp_syncookies",
-    "net.ipv4.ping_group_range",
-    "net.ipv4.ip_unprivileged_port_start",
-    "net.ipv4.ip_local_reserved_ports",
-    "net.ipv4.tcp_keepalive_time",
-    "net.ipv4.tcp_fin_timeout",
-    "net.ipv4.tcp_keepalive_intvl",
-    "net.ipv4.tcp_keepalive_probes",
-    "net.ipv4.tcp_rmem",
-    "net.ipv4.tcp_wmem",
-    "net.ipv4.tcp_slow_start_after_idle",
-    "net.ipv4.tcp_notsent_lowat",
-})
+SAFE_SYSCTLS = frozenset(
+    {
+        "kernel.shm_rmid_forced",
+        "net.ipv4.ip_local_port_range",
+        "net.ipv4.tcp_syncookies",
+        "net.ipv4.ping_group_range",
+        "net.ipv4.ip_unprivileged_port_start",
+        "net.ipv4.ip_local_reserved_ports",
+        "net.ipv4.tcp_keepalive_time",
+        "net.ipv4.tcp_fin_timeout",
+        "net.ipv4.tcp_keepalive_intvl",
+        "net.ipv4.tcp_keepalive_probes",
+        "net.ipv4.tcp_rmem",
+        "net.ipv4.tcp_wmem",
+        "net.ipv4.tcp_slow_start_after_idle",
+        "net.ipv4.tcp_notsent_lowat",
+    }
+)
 SECCOMP_OK = frozenset({"RuntimeDefault", "Localhost"})
 APPARMOR_FIELD_OK = frozenset({"RuntimeDefault", "Localhost"})
 _SECCOMP_MSG = "must be RuntimeDefault or Localhost"
@@ -88,8 +112,9 @@ def _view_validator(check: Check) -> ResourceValidate:
     return validate
 
 
-GROUP = PolicyGroup(__name__, section="pod-security", resource_types=POD_BEARING_TYPES, url=PSS_URL,
-                    adapt=_view_validator)
+GROUP = PolicyGroup(
+    __name__, section="pod-security", resource_types=POD_BEARING_TYPES, url=PSS_URL, adapt=_view_validator
+)
 
 
 def _pss(*, name: str, description: str, pss: str, check_id: str, **declared: Any) -> Any:
@@ -273,8 +298,10 @@ def check_capabilities_baseline(view: WorkloadView) -> Iterator[str]:
         added = _cap_names(get_path(c.security_context, "capabilities.add"))
         bad = [x for x in added if x not in BASELINE_CAPABILITIES]
         if bad:
-            yield (f"{_sc_label(view, c, 'capabilities.add')} adds {sorted(bad)}: beyond the baseline set "
-                   f"{sorted(BASELINE_CAPABILITIES)}")
+            yield (
+                f"{_sc_label(view, c, 'capabilities.add')} adds {sorted(bad)}: beyond the baseline set "
+                f"{sorted(BASELINE_CAPABILITIES)}"
+            )
 
 
 def _volumes(view: WorkloadView) -> list[Mapping[str, Any]]:
@@ -337,23 +364,31 @@ def check_apparmor(view: WorkloadView) -> Iterator[str]:
     for key, value in view.annotations.items():
         if not (isinstance(key, str) and key.startswith(APPARMOR_ANNOTATION_PREFIX)):
             continue
-        if not (value in ("", None, "runtime/default") or (isinstance(value, str)
-                                                           and value.startswith("localhost/"))):
-            yield (f"annotation {key}={show(value)}: AppArmor must be runtime/default or "
-                   "localhost/<profile>, never unconfined")
+        if not (
+            value in ("", None, "runtime/default")
+            or (isinstance(value, str) and value.startswith("localhost/"))
+        ):
+            yield (
+                f"annotation {key}={show(value)}: AppArmor must be runtime/default or "
+                "localhost/<profile>, never unconfined"
+            )
 
     def bad_profile(profile: Any) -> bool:
         return profile is not None and not _one_of(get_path(profile, "type"), APPARMOR_FIELD_OK)
 
     pod_profile = view.pod_security_context.get("appArmorProfile")
     if bad_profile(pod_profile):
-        yield (f"{_sc_label(view, None, 'appArmorProfile.type')} is {show(get_path(pod_profile, 'type'))}: "
-               "must be RuntimeDefault or Localhost")
+        yield (
+            f"{_sc_label(view, None, 'appArmorProfile.type')} is {show(get_path(pod_profile, 'type'))}: "
+            "must be RuntimeDefault or Localhost"
+        )
     for c in view.containers():
         profile = c.security_context.get("appArmorProfile")
         if bad_profile(profile):
-            yield (f"{_sc_label(view, c, 'appArmorProfile.type')} is {show(get_path(profile, 'type'))}: "
-                   "must be RuntimeDefault or Localhost")
+            yield (
+                f"{_sc_label(view, c, 'appArmorProfile.type')} is {show(get_path(profile, 'type'))}: "
+                "must be RuntimeDefault or Localhost"
+            )
 
 
 def _selinux_problems(opts: Any) -> list[str]:
@@ -468,14 +503,17 @@ def check_sysctls(view: WorkloadView) -> Iterator[str]:
 def check_host_probes(view: WorkloadView) -> Iterator[str]:
     for c in view.containers():
         handlers = [(p, as_map(c.spec.get(p))) for p in PROBES]
-        handlers += [(f"lifecycle.{h}", as_map(get_path(c.spec, f"lifecycle.{h}")))
-                     for h in LIFECYCLE_HANDLERS]
+        handlers += [
+            (f"lifecycle.{h}", as_map(get_path(c.spec, f"lifecycle.{h}"))) for h in LIFECYCLE_HANDLERS
+        ]
         for where, handler in handlers:
             for action in ("httpGet", "tcpSocket"):
                 host = get_path(handler, f"{action}.host")
                 if host not in (None, ""):
-                    yield (f"{c.label}: {where}.{action}.host is {show(host)}: probes/hooks must target "
-                           "the pod itself")
+                    yield (
+                        f"{c.label}: {where}.{action}.host is {show(host)}: probes/hooks must target "
+                        "the pod itself"
+                    )
 
 
 # ----------------------------------------------------------------------------- restricted checks
@@ -496,11 +534,16 @@ def check_restricted_volumes(view: WorkloadView) -> Iterator[str]:
     for i, vol in enumerate(as_list(view.spec.get("volumes"))):
         if not isinstance(vol, Mapping):
             continue
-        bad = sorted(str(k) for k, v in vol.items() if k != "name" and v is not None
-                     and k not in RESTRICTED_VOLUME_SOURCES)
+        bad = sorted(
+            str(k)
+            for k, v in vol.items()
+            if k != "name" and v is not None and k not in RESTRICTED_VOLUME_SOURCES
+        )
         if bad:
-            yield (f"{_volume_label(view, i, vol)} uses {bad}: restricted pods may only use "
-                   f"{sorted(RESTRICTED_VOLUME_SOURCES)}")
+            yield (
+                f"{_volume_label(view, i, vol)} uses {bad}: restricted pods may only use "
+                f"{sorted(RESTRICTED_VOLUME_SOURCES)}"
+            )
 
 
 @_pss(
@@ -547,8 +590,10 @@ def check_run_as_non_root(view: WorkloadView) -> Iterator[str]:
         if value is not None and not is_true(value):
             yield f"{_sc_label(view, c, 'runAsNonRoot')} is {show(value)}: must be true"
         elif value is None and not pod_ok and not view.partial:
-            yield (f"{_sc_label(view, c, 'runAsNonRoot')} is not set and the pod does not set it: set "
-                   "runAsNonRoot: true on the pod or every container")
+            yield (
+                f"{_sc_label(view, c, 'runAsNonRoot')} is not set and the pod does not set it: set "
+                "runAsNonRoot: true on the pod or every container"
+            )
 
 
 @_pss(
@@ -594,8 +639,10 @@ def check_seccomp_restricted(view: WorkloadView) -> Iterator[str]:
         if is_set and not _one_of(kind, SECCOMP_OK):
             yield f"{_sc_label(view, c, 'seccompProfile.type')} is {show(kind)}: {_SECCOMP_MSG}"
         elif not is_set and not pod_ok and not view.partial:
-            yield (f"{_sc_label(view, c, 'seccompProfile')} is not set and the pod sets no valid profile: "
-                   "set seccompProfile.type RuntimeDefault (or Localhost) on the pod or every container")
+            yield (
+                f"{_sc_label(view, c, 'seccompProfile')} is not set and the pod sets no valid profile: "
+                "set seccompProfile.type RuntimeDefault (or Localhost) on the pod or every container"
+            )
 
 
 @_pss(
@@ -620,8 +667,10 @@ def check_capabilities_restricted(view: WorkloadView) -> Iterator[str]:
             yield f"{_sc_label(view, c, 'capabilities.drop')} does not contain ALL: drop every capability"
         bad = [x for x in _cap_names(get_path(caps, "add")) if x not in RESTRICTED_ADD_CAPABILITIES]
         if bad:
-            yield (f"{_sc_label(view, c, 'capabilities.add')} adds {sorted(bad)}: only NET_BIND_SERVICE "
-                   "may be added")
+            yield (
+                f"{_sc_label(view, c, 'capabilities.add')} adds {sorted(bad)}: only NET_BIND_SERVICE "
+                "may be added"
+            )
 
 
 # ----------------------------------------------------------------------------- checks added later
@@ -659,5 +708,7 @@ def check_cgroup_options(view: WorkloadView) -> Iterator[str]:
     for c in view.containers():
         mode = get_path(c.security_context, "cgroupOptions.mountMode")
         if c.security_context.get("cgroupOptions") is not None and mode not in (None, "ReadOnly"):
-            yield (f"{_sc_label(view, c, 'cgroupOptions.mountMode')} is {show(mode)}: the cgroup tree must "
-                   "stay read-only")
+            yield (
+                f"{_sc_label(view, c, 'cgroupOptions.mountMode')} is {show(mode)}: the cgroup tree must "
+                "stay read-only"
+            )

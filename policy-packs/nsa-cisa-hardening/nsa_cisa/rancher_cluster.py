@@ -46,8 +46,14 @@ def _layers(props: Mapping[str, Any]) -> list[rp.ParsedConfig]:
 
 # Most policies here are pure checks of a ClusterV2's props; exempt namespaces do not apply to Rancher
 # objects.
-GROUP = PolicyGroup(__name__, section="network", resource_types=[CLUSTER_V2], url=RKE2_HARDENING_URL,
-                    honor_exempt_namespaces=False, adapt=check_validator)
+GROUP = PolicyGroup(
+    __name__,
+    section="network",
+    resource_types=[CLUSTER_V2],
+    url=RKE2_HARDENING_URL,
+    honor_exempt_namespaces=False,
+    adapt=check_validator,
+)
 
 
 # ---------------------------------------------------------------------------------------- checks
@@ -411,8 +417,9 @@ def check_psa_default(props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list
             "'rancher-restricted' or a custom restricted template"
         ]
     if not isinstance(name, str):
-        return ["defaultPodSecurityAdmissionConfigurationTemplateName has an unusable value "
-                f"{safe_repr(name)}"]
+        return [
+            f"defaultPodSecurityAdmissionConfigurationTemplateName has an unusable value {safe_repr(name)}"
+        ]
     if name.strip() == "rancher-privileged":
         return [
             "defaultPodSecurityAdmissionConfigurationTemplateName is 'rancher-privileged': it enforces "

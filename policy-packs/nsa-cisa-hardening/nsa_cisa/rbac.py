@@ -29,8 +29,12 @@ _VERSIONS = ("v1", "v1beta1", "v1alpha1")
 
 
 def _types(*kinds: str) -> frozenset[str]:
-    return frozenset(f"kubernetes:rbac.authorization.k8s.io/{v}:{k}{s}"
-                     for k in kinds for v in _VERSIONS for s in ("", "Patch"))
+    return frozenset(
+        f"kubernetes:rbac.authorization.k8s.io/{v}:{k}{s}"
+        for k in kinds
+        for v in _VERSIONS
+        for s in ("", "Patch")
+    )
 
 
 ROLE_TYPES = _types("Role", "ClusterRole")
@@ -38,8 +42,9 @@ BINDING_TYPES = _types("RoleBinding", "ClusterRoleBinding")
 ROLE_BINDING_TYPES = frozenset(t for t in _types("RoleBinding") if not t.endswith("Patch"))
 ESCALATION_VERBS = frozenset({"escalate", "bind", "impersonate"})
 # Resources on which a '*' verb includes escalate/bind (roles) or impersonate (identities).
-ESCALATION_TARGETS = frozenset({"*", "roles", "clusterroles", "users", "groups", "serviceaccounts", "uids",
-                                "userextras/*"})
+ESCALATION_TARGETS = frozenset(
+    {"*", "roles", "clusterroles", "users", "groups", "serviceaccounts", "uids", "userextras/*"}
+)
 ESCALATION_GROUPS = frozenset({"", "rbac.authorization.k8s.io", "authentication.k8s.io"})
 WEBHOOK_CONFIGS = frozenset({"mutatingwebhookconfigurations", "validatingwebhookconfigurations"})
 WRITE_VERBS = frozenset({"create", "update", "patch", "*"})
@@ -120,8 +125,10 @@ def _escalation(args: Any, report: ReportFn) -> None:
         elif "*" in verbs:
             targets = sorted(set(_strings(rule.get("resources"))) & ESCALATION_TARGETS)
             if targets and _groups_match(rule, ESCALATION_GROUPS):
-                report(f"rules[{i}].verbs '*' on {targets} includes escalate/bind/impersonate: these let a "
-                       "subject gain permissions it does not hold")
+                report(
+                    f"rules[{i}].verbs '*' on {targets} includes escalate/bind/impersonate: these let a "
+                    "subject gain permissions it does not hold"
+                )
 
 
 @GROUP.policy(
@@ -141,8 +148,10 @@ def _pod_shell(args: Any, report: ReportFn) -> None:
         hits = sorted(resources & (POD_SHELL_SUBRESOURCES | {"pods/*", "*"}))
         verbs = set(_strings(rule.get("verbs")))
         if hits and verbs & {"create", "get", "*"}:
-            report(f"rules[{i}] grants {sorted(verbs & {'create', 'get', '*'})} on {hits}: "
-                   "no interactive access to running pods")
+            report(
+                f"rules[{i}] grants {sorted(verbs & {'create', 'get', '*'})} on {hits}: "
+                "no interactive access to running pods"
+            )
 
 
 def reads_secrets(props: Mapping[str, Any]) -> list[int]:
@@ -181,8 +190,10 @@ def _secret_readers(args: Any, report: ReportFn) -> None:
     if matches_any(name, allowed):
         return
     for i in reads_secrets(args.props):
-        report(f"rules[{i}] lets '{name}' read Secrets (get/list/watch): only roles in "
-               "allowedSecretReaderRoles may")
+        report(
+            f"rules[{i}] lets '{name}' read Secrets (get/list/watch): only roles in "
+            "allowedSecretReaderRoles may"
+        )
 
 
 # ----------------------------------------------------------------------------- bindings
@@ -243,8 +254,10 @@ def _system_groups(args: Any, report: ReportFn) -> None:
     for i, subject in enumerate(_subjects(args.props)):
         name = text(subject.get("name"))
         if name.strip().lower() in SYSTEM_GROUPS:
-            report(f"subjects[{i}] is '{name}': never bind roles to anonymous/unauthenticated/all "
-                   "authenticated users")
+            report(
+                f"subjects[{i}] is '{name}': never bind roles to anonymous/unauthenticated/all "
+                "authenticated users"
+            )
 
 
 @GROUP.policy(
@@ -289,9 +302,12 @@ def _secret_reader_bindings(args: Any, report: ReportFn) -> None:
         for s in _subjects(b.props):
             subject = _subject_key(s, binding_ns)
             if not matches_any(subject, allowed) and not matches_any(text(s.get("name")), allowed):
-                report(f"'{subject}' can read Secrets through {ref_kind} '{ref_name}' "
-                       f"(binding '{text(get_path(b.props, 'metadata.name')) or b.name}'): not in "
-                       "allowedSecretReaders", b.urn)
+                report(
+                    f"'{subject}' can read Secrets through {ref_kind} '{ref_name}' "
+                    f"(binding '{text(get_path(b.props, 'metadata.name')) or b.name}'): not in "
+                    "allowedSecretReaders",
+                    b.urn,
+                )
 
 
 # ----------------------------------------------------------------------------- more role and binding checks
@@ -313,8 +329,10 @@ def _nodes_proxy(args: Any, report: ReportFn) -> None:
         hits = _rule_targets(rule, frozenset({"nodes/proxy", "nodes/*"}))
         if hits and _core_group(rule) and _strings(rule.get("verbs")):
             verbs = sorted(set(_strings(rule.get("verbs"))))
-            report(f"rules[{i}] grants {verbs} on {hits}: this reaches the "
-                   "kubelet API (exec into any pod on the node) without audit or admission")
+            report(
+                f"rules[{i}] grants {verbs} on {hits}: this reaches the "
+                "kubelet API (exec into any pod on the node) without audit or admission"
+            )
 
 
 @GROUP.policy(
@@ -330,8 +348,10 @@ def _webhook_write(args: Any, report: ReportFn) -> None:
         hits = _rule_targets(rule, WEBHOOK_CONFIGS)
         verbs = sorted(WRITE_VERBS & set(_strings(rule.get("verbs"))))
         if hits and verbs and _groups_match(rule, frozenset({"admissionregistration.k8s.io"})):
-            report(f"rules[{i}] grants {verbs} on {hits}: a webhook sees (and can rewrite) every object "
-                   "admitted to the cluster")
+            report(
+                f"rules[{i}] grants {verbs} on {hits}: a webhook sees (and can rewrite) every object "
+                "admitted to the cluster"
+            )
 
 
 @GROUP.policy(
@@ -356,8 +376,10 @@ def _csr_approval(args: Any, report: ReportFn) -> None:
         if resources & {"signers", "*"} and verbs & {"approve", "*"}:
             signers = i if signers is None else signers
     if approval is not None and signers is not None:
-        report(f"rules[{approval}] and rules[{signers}] let a subject approve certificate signing requests: "
-               "it can mint client certificates for any identity the signer issues")
+        report(
+            f"rules[{approval}] and rules[{signers}] let a subject approve certificate signing requests: "
+            "it can mint client certificates for any identity the signer issues"
+        )
 
 
 @GROUP.policy(
@@ -393,5 +415,8 @@ def _binding_role_exists(args: Any, report: ReportFn) -> None:
             continue
         binding = text(get_path(b.props, "metadata.name")) or b.name
         where = f"Role '{ns}/{name}'" if kind == "Role" else f"{kind or 'role'} '{name}'"
-        report(f"binding '{binding}' references {where}, which this stack does not define: what it grants "
-               "is unverifiable", b.urn)
+        report(
+            f"binding '{binding}' references {where}, which this stack does not define: what it grants "
+            "is unverifiable",
+            b.urn,
+        )

@@ -85,8 +85,22 @@ _PLACEHOLDER = re.compile(
     r"^(\$\{.*\}|\$\(.*\)|\$[A-Z_][A-Z0-9_]*|\{\{.*\}\}|<[^>]*>|%\(?\w+\)?s?|\*+|x+|changeme)$",
     re.IGNORECASE,
 )
-_NOT_A_SECRET = {"", "true", "false", "yes", "no", "on", "off", "none", "null", "nil", "enabled", "disabled",
-                 "required", "optional"}
+_NOT_A_SECRET = {
+    "",
+    "true",
+    "false",
+    "yes",
+    "no",
+    "on",
+    "off",
+    "none",
+    "null",
+    "nil",
+    "enabled",
+    "disabled",
+    "required",
+    "optional",
+}
 
 
 def _is_placeholder(value: str) -> bool:
@@ -151,7 +165,7 @@ def value_findings(value: str) -> list[str]:
         found.append(URL_PASSWORD)
     found += [label for label, pattern in _MORE_VALUE_PATTERNS if pattern.search(value)]
     sa = _SERVICE_ACCOUNT_TYPE.search(value)
-    if sa is not None and '"private_key_id"' in value[sa.end():]:  # a scan, not `[\s\S]*`: stays linear
+    if sa is not None and '"private_key_id"' in value[sa.end() :]:  # a scan, not `[\s\S]*`: stays linear
         found.append(GOOGLE_SERVICE_ACCOUNT)
     for m in _CONNECTION_PASSWORD.finditer(value):
         if not _is_placeholder(m.group(1)):
@@ -265,8 +279,9 @@ def _configmap(args: Any, report: ReportFn) -> None:
         elif sensitive_name(key) and "\n" not in value.strip() and not _is_placeholder(value):
             report(f"data['{key}'] looks like a credential: move it to a Secret")
         elif high_entropy_token(value):
-            report(f"data['{key}'] holds a high-entropy token (a generated key or secret): move it to a "
-                   "Secret")
+            report(
+                f"data['{key}'] holds a high-entropy token (a generated key or secret): move it to a Secret"
+            )
         else:
             fields = sorted(set(_assignment_findings(value)))
             if fields:
@@ -298,10 +313,14 @@ def _secret_env(args: Any, report: ReportFn) -> None:
         for i, env in enumerate(as_list(c.spec.get("env"))):
             ref = get_path(env, "valueFrom.secretKeyRef")
             if isinstance(ref, Mapping):
-                report(f"{c.label}: env[{i}] '{text(get_path(env, 'name'))}' reads Secret "
-                       f"'{text(ref.get('name'))}' key '{text(ref.get('key'))}': mount it as a file instead")
+                report(
+                    f"{c.label}: env[{i}] '{text(get_path(env, 'name'))}' reads Secret "
+                    f"'{text(ref.get('name'))}' key '{text(ref.get('key'))}': mount it as a file instead"
+                )
         for i, source in enumerate(as_list(c.spec.get("envFrom"))):
             ref = get_path(source, "secretRef")
             if isinstance(ref, Mapping):
-                report(f"{c.label}: envFrom[{i}] exposes every key of Secret '{text(ref.get('name'))}' as "
-                       "environment variables: mount it as a file instead")
+                report(
+                    f"{c.label}: envFrom[{i}] exposes every key of Secret '{text(ref.get('name'))}' as "
+                    "environment variables: mount it as a file instead"
+                )

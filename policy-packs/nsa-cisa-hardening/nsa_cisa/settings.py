@@ -98,8 +98,11 @@ def load_pack_settings(path: Path | None = None) -> dict[str, Any]:
             problems.append(f"{key}: unknown setting (fix: one of {sorted(_ALLOWED)})")
             continue
         expected = SHARED_KNOBS[key]["type"] if key in SHARED_KNOBS else "object"
-        ok = {"array": isinstance(value, list), "string": isinstance(value, str),
-              "object": isinstance(value, Mapping)}[expected]
+        ok = {
+            "array": isinstance(value, list),
+            "string": isinstance(value, str),
+            "object": isinstance(value, Mapping),
+        }[expected]
         if not ok:
             problems.append(f"{key}: expected {expected}, got {type(value).__name__}")
     if problems:

@@ -60,8 +60,9 @@ OBSOLETE_LABELS: dict[tuple[str, str], str] = {
     ("app.kubernetes.io/name", "kubernetes-dashboard"): "the Kubernetes Dashboard (a frequent cluster-admin "
     "foothold)",
 }
-DASHBOARD_NO_AUTH_FLAGS = frozenset({"--enable-skip-login", "--disable-settings-authorizer",
-                                     "--enable-insecure-login"})
+DASHBOARD_NO_AUTH_FLAGS = frozenset(
+    {"--enable-skip-login", "--disable-settings-authorizer", "--enable-insecure-login"}
+)
 TILLER_PORT = 44134
 SERVICE_TYPES = frozenset({"kubernetes:core/v1:Service", "kubernetes:core/v1:ServicePatch"})
 
@@ -94,8 +95,10 @@ def _removed_api(args: Any, report: ReportFn) -> None:
     version, kind = gv
     removed = REMOVED_API_VERSIONS.get(version) or REMOVED_KINDS.get((version, kind))
     if removed:
-        report(f"{version} {kind} is no longer served since Kubernetes {removed}: migrate to the current "
-               "API version")
+        report(
+            f"{version} {kind} is no longer served since Kubernetes {removed}: migrate to the current "
+            "API version"
+        )
 
 
 @GROUP.policy(
@@ -116,14 +119,21 @@ def _obsolete_components(args: Any, report: ReportFn) -> None:
         if isinstance(image, str):
             for marker, what in OBSOLETE_IMAGES.items():
                 if marker in image:
-                    report(f"{c.label}: image {show(image)} deploys {what}: remove it or use Rancher's "
-                           "UI/CLI")
+                    report(
+                        f"{c.label}: image {show(image)} deploys {what}: remove it or use Rancher's UI/CLI"
+                    )
                     found_by_image = True
                     break
         argv = (*as_list(c.spec.get("args")), *as_list(c.spec.get("command")))
-        flags = sorted({a.split("=", 1)[0] for a in argv
-                        if isinstance(a, str) and a.split("=", 1)[0] in DASHBOARD_NO_AUTH_FLAGS
-                        and not a.endswith("=false")})
+        flags = sorted(
+            {
+                a.split("=", 1)[0]
+                for a in argv
+                if isinstance(a, str)
+                and a.split("=", 1)[0] in DASHBOARD_NO_AUTH_FLAGS
+                and not a.endswith("=false")
+            }
+        )
         if flags:
             report(f"{c.label}: {flags} serve the Kubernetes Dashboard without authentication: remove them")
     if found_by_image:
@@ -154,7 +164,9 @@ def _obsolete_services(args: Any, report: ReportFn) -> None:
     ports = [as_int(get_path(p, "port")) for p in as_list(get_path(args.props, "spec.ports"))]
     targets = [as_int(get_path(p, "targetPort")) for p in as_list(get_path(args.props, "spec.ports"))]
     if name == "tiller-deploy" or selector.get("name") == "tiller" or TILLER_PORT in ports + targets:
-        report(f"Service '{name or args.name}' exposes Helm v2 Tiller (gRPC port {TILLER_PORT}, no "
-               "authentication): remove it")
+        report(
+            f"Service '{name or args.name}' exposes Helm v2 Tiller (gRPC port {TILLER_PORT}, no "
+            "authentication): remove it"
+        )
     elif name == "kubernetes-dashboard" or selector.get("k8s-app") == "kubernetes-dashboard":
         report(f"Service '{name or args.name}' exposes the Kubernetes Dashboard: remove it")

@@ -29,10 +29,12 @@ from nsa_cisa.framework import (
 from nsa_cisa.pod_security import remediate_pod_spec
 from nsa_cisa.workloads import POD_BEARING_TYPES, WorkloadView, as_view
 
-SERVICE_ACCOUNT_TYPES = frozenset({
-    "kubernetes:core/v1:ServiceAccount",
-    "kubernetes:core/v1:ServiceAccountPatch",
-})
+SERVICE_ACCOUNT_TYPES = frozenset(
+    {
+        "kubernetes:core/v1:ServiceAccount",
+        "kubernetes:core/v1:ServiceAccountPatch",
+    }
+)
 
 GROUP = PolicyGroup(__name__, section="pod-security", resource_types=POD_BEARING_TYPES)
 
@@ -63,8 +65,10 @@ def _read_only_root(args: Any, report: ReportFn) -> None:
         if value is None and view.partial:
             continue
         if not is_true(value):
-            report(f"{c.label}: securityContext.readOnlyRootFilesystem is {show(value)}: must be true "
-                   "(mount an emptyDir for paths the container writes)")
+            report(
+                f"{c.label}: securityContext.readOnlyRootFilesystem is {show(value)}: must be true "
+                "(mount an emptyDir for paths the container writes)"
+            )
 
 
 def _fill_read_only_root(view: WorkloadView, spec: dict[str, Any]) -> bool:
@@ -136,8 +140,10 @@ def _automount(args: Any, report: ReportFn) -> None:
         return
     if not is_false(value):
         sa = text(view.spec.get("serviceAccountName")) or "default"
-        report(f"{view.where('automountServiceAccountToken')} is {show(value)}: pods that do not call the "
-               f"Kubernetes API should set it false (service account '{sa}')")
+        report(
+            f"{view.where('automountServiceAccountToken')} is {show(value)}: pods that do not call the "
+            f"Kubernetes API should set it false (service account '{sa}')"
+        )
 
 
 def _fill_automount(view: WorkloadView, spec: dict[str, Any]) -> bool:
@@ -162,8 +168,10 @@ def _service_account(args: Any, report: ReportFn) -> None:
     if value is None and args.resource_type.endswith("Patch"):
         return
     if not is_false(value):
-        report(f"automountServiceAccountToken is {show(value)}: set it false on the ServiceAccount so pods "
-               "must opt in to an API token")
+        report(
+            f"automountServiceAccountToken is {show(value)}: set it false on the ServiceAccount so pods "
+            "must opt in to an API token"
+        )
 
 
 # ----------------------------------------------------------------------------- resources
@@ -226,7 +234,7 @@ def parse_image(ref: str) -> ImageRef:
     tag = ""
     colon = rest.rfind(":")
     if colon > last_slash:
-        rest, tag = rest[:colon], rest[colon + 1:]
+        rest, tag = rest[:colon], rest[colon + 1 :]
     first, _, remainder = rest.partition("/")
     if remainder and ("." in first or ":" in first or first == "localhost"):
         registry, repository = first.lower(), remainder
@@ -385,5 +393,7 @@ def _sandbox(args: Any, report: ReportFn) -> None:
     if runtime is None and view.partial:
         return
     if runtime not in allowed:
-        report(f"{view.where('runtimeClassName')} is {show(runtime)}: sensitive workloads run in a sandboxed "
-               f"runtime ({allowed})")
+        report(
+            f"{view.where('runtimeClassName')} is {show(runtime)}: sensitive workloads run in a sandboxed "
+            f"runtime ({allowed})"
+        )

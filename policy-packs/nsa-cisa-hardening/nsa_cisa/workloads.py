@@ -85,8 +85,9 @@ class WorkloadView:
     spec_path: str
     spec: Mapping[str, Any]
     pod_metadata: Mapping[str, Any]
-    _containers: dict[tuple[str, ...], list[Container]] = field(default_factory=dict, compare=False,
-                                                                repr=False)
+    _containers: dict[tuple[str, ...], list[Container]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @property
     def pod_security_context(self) -> Mapping[str, Any]:

@@ -68,22 +68,30 @@ def neuvector_admits(spec: dict[str, Any], workload: Workload) -> bool:
 # What the blueprint installs that needs privileges, and where (chart sources of the pinned lines):
 PLATFORM_WORKLOADS = (
     # rancher-compliance / security-scan: the scan job runs privileged in the host PID namespace
-    Workload("compliance scan job", "compliance-operator-system",
-             frozenset({"runAsPrivileged", "sharePidWithHost", "runAsRoot"})),
+    Workload(
+        "compliance scan job",
+        "compliance-operator-system",
+        frozenset({"runAsPrivileged", "sharePidWithHost", "runAsRoot"}),
+    ),
     # rancher-monitoring's prometheus-node-exporter: host network and host PID
-    Workload("node-exporter", "cattle-monitoring-system",
-             frozenset({"shareNetWithHost", "sharePidWithHost"})),
+    Workload(
+        "node-exporter", "cattle-monitoring-system", frozenset({"shareNetWithHost", "sharePidWithHost"})
+    ),
     # rancher-logging's fluent-bit and the rke2 journald / kube-audit readers run as root
     Workload("fluent-bit", "cattle-logging-system", frozenset({"runAsRoot"})),
     # Rancher's system-upgrade-controller plans and cluster agent
-    Workload("system-upgrade plan", "cattle-system",
-             frozenset({"runAsPrivileged", "sharePidWithHost", "shareIpcWithHost", "shareNetWithHost"})),
+    Workload(
+        "system-upgrade plan",
+        "cattle-system",
+        frozenset({"runAsPrivileged", "sharePidWithHost", "shareIpcWithHost", "shareNetWithHost"}),
+    ),
     Workload("fleet-agent", "cattle-fleet-system", frozenset({"runAsRoot"})),
     # istio-cni node agent (root, NET_ADMIN/SYS_ADMIN) in kube-system
     Workload("istio-cni", "kube-system", frozenset({"runAsRoot", "allowPrivEscalation"})),
     # NeuVector's own enforcer
-    Workload("neuvector enforcer", "cattle-neuvector-system",
-             frozenset({"runAsPrivileged", "sharePidWithHost"})),
+    Workload(
+        "neuvector enforcer", "cattle-neuvector-system", frozenset({"runAsPrivileged", "sharePidWithHost"})
+    ),
 )
 
 
@@ -130,8 +138,12 @@ def test_neuvector_exempts_exactly_the_platform_namespace_list(mock_run) -> None
 
     assert tuple(exempt) == platform_namespaces(addons, "2.13")
     assert set(exempt) == {
-        "kube-system", "cattle-system", "cattle-fleet-system",
-        "cattle-monitoring-system", "cattle-neuvector-system", "compliance-operator-system",
+        "kube-system",
+        "cattle-system",
+        "cattle-fleet-system",
+        "cattle-monitoring-system",
+        "cattle-neuvector-system",
+        "compliance-operator-system",
         "cattle-logging-system",
     }
 
@@ -141,8 +153,9 @@ def test_platform_namespaces_follow_the_enabled_addons() -> None:
 
     base = AddonsArgs.model_validate({"auditLogging": {"enabled": False}, "compliance": {"enabled": False}})
     assert "cattle-logging-system" not in platform_namespaces(base, "2.13")
-    assert "cis-operator-system" in platform_namespaces(AddonsArgs.model_validate(
-        {"auditLogging": {"output": SYSLOG_OUTPUT}}), "2.11")
+    assert "cis-operator-system" in platform_namespaces(
+        AddonsArgs.model_validate({"auditLogging": {"output": SYSLOG_OUTPUT}}), "2.11"
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -150,6 +163,7 @@ def test_platform_namespaces_follow_the_enabled_addons() -> None:
 # helm pkg/kube/ready.go `serviceReady`: a LoadBalancer Service without externalIPs is ready only once
 # `status.loadBalancer.ingress` is set; Rancher apps install with wait, so without a load-balancer
 # implementation the install times out and is rolled back.
+
 
 def test_gateway_service_type_is_an_explicit_setting() -> None:
     with pytest.raises(ValidationError, match="serviceType: the gateway needs an explicit Service type"):
@@ -176,12 +190,17 @@ def test_gateway_keeps_the_sysctl_that_lets_it_bind_80_and_443(mock_run) -> None
     assert v["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
 
 
-def _stack(extra_config: dict[str, Any] | None = None, gateway_type: str = "LoadBalancer",
-           cluster_facts: dict[str, Any] | None = None) -> dict[str, Any]:
+def _stack(
+    extra_config: dict[str, Any] | None = None,
+    gateway_type: str = "LoadBalancer",
+    cluster_facts: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     values = _prod_values()
     rke2 = {**values["cluster"]["rke2"], "extraConfig": extra_config or {}}
-    addons = {**values["addons"], "istio": {"enabled": True,
-                                            "gateway": {"enabled": True, "serviceType": gateway_type}}}
+    addons = {
+        **values["addons"],
+        "istio": {"enabled": True, "gateway": {"enabled": True, "serviceType": gateway_type}},
+    }
     if cluster_facts is not None:
         addons["cluster"] = cluster_facts
     return {**values, "cluster": {**values["cluster"], "rke2": rke2}, "addons": addons}
@@ -216,6 +235,7 @@ def test_prod_gateway_is_a_nodeport_behind_the_existing_load_balancer(mock_run) 
 
 # --------------------------------------------------------------------------------------------------
 # 5. SELinux: every add-on follows the cluster's setting (prod: cluster.rke2.selinux: true)
+
 
 def test_selinux_is_derived_from_the_cluster_and_cannot_disagree() -> None:
     assert _prod_addons().cluster.selinux is True
@@ -259,6 +279,7 @@ def test_components_built_directly_take_selinux(mock_run, selinux: bool) -> None
 # global.defaultPodDisruptionBudget.enabled (minAvailable 1; with one replica it blocks every drain), 1.28.0
 # only when autoscaleMin > 1 (or, without autoscaling, replicaCount > 1), poddisruptionbudget.yaml:6.
 
+
 def chart_replicas_and_pdb(v: dict[str, Any], version: str) -> tuple[int, int | None]:
     """What the istiod chart renders from the values: (minimum replicas, PDB minAvailable or None)."""
     defaults = {"autoscaleEnabled": True, "autoscaleMin": 1, "replicaCount": 1}
@@ -290,6 +311,7 @@ def test_istiod_replicas_cannot_drop_below_two() -> None:
 
 # --------------------------------------------------------------------------------------------------
 # 8. istio-system is enforced: istiod meets restricted; the namespace says so; the pack does not exempt it.
+
 
 def test_istiod_meets_the_restricted_level(mock_run) -> None:
     run = mock_run(program(lambda h: Istio("istio", IstioArgs(enabled=True), h)), mocks=mocks())
@@ -335,14 +357,19 @@ def test_pack_does_not_exempt_istio_system() -> None:
 
     framework = ROOT / "policy-packs" / "nsa-cisa-hardening" / "nsa_cisa" / "framework.py"
     tree = ast.parse(framework.read_text())
-    (node,) = [n for n in ast.walk(tree) if isinstance(n, ast.Assign)
-               and any(getattr(t, "id", "") == "DEFAULT_EXEMPT_NAMESPACES" for t in n.targets)]
+    (node,) = [
+        n
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Assign)
+        and any(getattr(t, "id", "") == "DEFAULT_EXEMPT_NAMESPACES" for t in n.targets)
+    ]
     assert "istio-system" not in ast.literal_eval(node.value)
 
 
 # --------------------------------------------------------------------------------------------------
 # 3 + 4 (log outputs) are in test_audit_logging.py (CA bundles with mountFrom; Elasticsearch/OpenSearch
 # `user` a string), with the logging-operator 4.10.0 sources.
+
 
 def test_neuvector_direct_default_exempts_its_own_and_the_base_namespaces(mock_run) -> None:
     run = mock_run(program(lambda h: NeuVector("nv", NeuVectorArgs(), h)), mocks=mocks())
