@@ -13,6 +13,8 @@ from pydantic import ValidationError
 
 from components import cluster as c
 from components.audit_policy import RKE2_AUDIT_POLICY_PATH
+from components.fips import FIPS_LABEL
+from components.tls import FIPS_CIPHER_SUITES
 from components.versions import PINS
 from tests.support.provider_inputs import plain
 
@@ -509,3 +511,84 @@ def test_cluster_inputs_pass_the_built_parts_through() -> None:
     assert rke["machine_selector_files"] == files and rke["machine_pools"] == pools
     assert rke["etcd"]["s3_config"] == s3
     assert rke["registries"] == plain(c.registries_config(a.registries))
+
+
+# -------------------------------------------------------------------------------------------- FIPS
+
+CHACHA = "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"
+
+
+def test_a_fips_cluster_checks_its_own_cni_provider_and_cipher_lists() -> None:
+    # The defaults (canal, no Multus, aescbc, the FIPS suites chosen for it) make a valid FIPS cluster.
+    assert args(compliance={"fips": True}).compliance.fips
+    bad = {
+        "name": "dev",
+        "kubernetesVersion": V133,
+        "production": False,
+        "nodePools": ALL_ROLES,
+        "compliance": {"fips": True},
+        "network": {"cni": "calico", "multus": True},
+        "rke2": {
+            "tlsCipherSuites": [CHACHA],
+            "extraArgs": {"etcd-arg": {"cipher-suites": f"[{CHACHA}]"}},
+        },
+    }
+    fips_suites = ", ".join(FIPS_CIPHER_SUITES)
+    expected = [
+        "network.cni: 'calico' is not rebuilt for FIPS (only canal is) (fix: use cni: canal, or set "
+        "compliance.weakenings.nonFipsCni: true (reported by the pack))",
+        "network.multus: Multus is not rebuilt for FIPS (only canal is) (fix: set multus: false, or set "
+        "compliance.weakenings.nonFipsCni: true (reported by the pack))",
+        f"rke2.tlsCipherSuites: not FIPS-approved: {CHACHA} (fix: use only {fips_suites} (the default on a "
+        "FIPS cluster), or set compliance.weakenings.nonFipsCipherSuites: true (reported by the pack))",
+        f"rke2.extraArgs.etcd-arg.cipher-suites: not FIPS-approved: {CHACHA} (fix: remove it: a FIPS "
+        "cluster gives etcd the FIPS list of rke2.tlsCipherSuites)",
+    ]
+    assert errors(c.HardenedClusterArgs, bad) == [((), "Value error, " + "; ".join(expected))]
+
+
+def test_render_node_config_renders_the_fips_lists_of_a_fips_cluster() -> None:
+    fips_list = ",".join(FIPS_CIPHER_SUITES)
+    rendered = yaml.safe_load(c.render_node_config(args(compliance={"fips": True})).global_yaml)
+    assert rendered["etcd-arg"] == [f"cipher-suites=[{fips_list}]"]
+    assert dict(f.split("=", 1) for f in rendered["kubelet-arg"])["tls-cipher-suites"] == fips_list
+    assert "etcd-arg" not in yaml.safe_load(c.render_node_config(args()).global_yaml)
+
+
+def test_cluster_labels_add_the_fips_mark_the_pack_keys_on() -> None:
+    labels = {"b": "2", "a": "1"}
+    fips = args(compliance={"fips": True}, labels=labels).cluster_labels()
+    assert fips == {"a": "1", "b": "2", FIPS_LABEL: "true"}
+    assert list(fips) == ["a", "b", FIPS_LABEL]
+    assert args(labels=labels).cluster_labels() == {"a": "1", "b": "2"}
+    assert args().cluster_labels() == {}
+
+
+# ------------------------------------------------------------------------------------------ day 2
+
+
+def test_cluster_inputs_carry_the_day2_operations() -> None:
+    a = args(
+        operations={
+            "rotateCertificates": {"generation": 2, "services": ["etcd", "api-server"]},
+            "etcdSnapshotCreate": {"generation": 5},
+            "etcdSnapshotRestore": {"name": "dev-etcd-snapshot-abc", "generation": 1},
+        }
+    )
+    rke = plain(
+        c.cluster_inputs(
+            a,
+            c.render_node_config(a),
+            pod_security_template=None,
+            selector_files=None,
+            s3_config=None,
+            machine_pools=[],
+        )["rke_config"]
+    )
+    assert rke["rotate_certificates"] == {"generation": 2, "services": ["api-server", "etcd"]}
+    assert rke["etcd_snapshot_create"] == {"generation": 5}
+    assert rke["etcd_snapshot_restore"] == {
+        "name": "dev-etcd-snapshot-abc",
+        "generation": 1,
+        "restore_rke_config": "none",
+    }

@@ -12,14 +12,17 @@ from pydantic import ValidationError
 
 import components
 from components.rke2_config import (
+    CIPHER_LIST_FLAGS,
     GUARDED_FLAGS,
     HARDENED_FLAGS,
     STRONG_CIPHER_SUITES,
     Rke2ConfigArgs,
     Rke2Version,
     allow_list,
+    hardened_component_flags,
     render,
 )
+from components.tls import FIPS_CIPHER_SUITES
 from tests.support.validation import rejected_at
 
 V133 = "v1.33.5+rke2r1"
@@ -598,3 +601,63 @@ def test_known_keys_are_those_of_any_role_or_release() -> None:
     for key in (server_only, agent_only, "write-kubeconfig-mode"):
         assert al.known(key), key
     assert not al.known("tls-sann")
+
+
+# --- cipher suites and FIPS -------------------------------------------------------------------------
+
+
+def _validation_messages(data: dict[str, Any]) -> list[str]:
+    with pytest.raises(ValidationError) as info:
+        Rke2ConfigArgs.model_validate(data)
+    return [e["msg"] for e in info.value.errors()]
+
+
+def test_cipher_suite_errors_name_every_bad_suite_and_the_accepted_ones() -> None:
+    weak = ["TLS_RSA_WITH_AES_128_CBC_SHA", "TLS_RSA_WITH_AES_256_GCM_SHA384"]
+    assert _validation_messages({"tlsCipherSuites": [STRONG_CIPHER_SUITES[0], *weak]}) == [
+        "Value error, not ECDHE+AEAD suites: TLS_RSA_WITH_AES_128_CBC_SHA, TLS_RSA_WITH_AES_256_GCM_SHA384; "
+        f"use any of {', '.join(STRONG_CIPHER_SUITES)}"
+    ]
+    assert _validation_messages({"tlsCipherSuites": []}) == [
+        "Value error, at least one cipher suite is required"
+    ]
+    twice = [STRONG_CIPHER_SUITES[0], STRONG_CIPHER_SUITES[1], STRONG_CIPHER_SUITES[0]]
+    assert _validation_messages({"tlsCipherSuites": twice}) == ["Value error, duplicate cipher suites"]
+    assert _validation_messages({"streamingConnectionIdleTimeout": "5h"}) == [
+        "Value error, must be a duration like '5m' between 1s and 4h (0 disables the timeout)"
+    ]
+
+
+def test_cipher_suites_are_the_fips_list_on_a_fips_cluster_unless_the_user_chose_one() -> None:
+    default = Rke2ConfigArgs()
+    assert default.cipher_suites() == STRONG_CIPHER_SUITES  # not FIPS unless asked
+    assert default.cipher_suites(False) == STRONG_CIPHER_SUITES
+    assert default.cipher_suites(True) == FIPS_CIPHER_SUITES
+    # A chosen list is rendered as chosen, even the default one spelled out: on a FIPS cluster its
+    # non-FIPS suites are then a config problem (components.fips), not silently replaced.
+    for chosen in (STRONG_CIPHER_SUITES, (FIPS_CIPHER_SUITES[1],)):
+        explicit = Rke2ConfigArgs.model_validate({"tlsCipherSuites": list(chosen)})
+        assert explicit.cipher_suites(True) == chosen
+        assert explicit.cipher_suites(False) == chosen
+
+
+def test_fips_pins_the_fips_list_on_every_component_etcd_as_a_flow_list() -> None:
+    fips_list = ",".join(FIPS_CIPHER_SUITES)
+    flags = hardened_component_flags(Rke2ConfigArgs(), fips=True)
+    assert {k: flags[k][f] for k, f in CIPHER_LIST_FLAGS.items()} == {
+        "kube-apiserver-arg": fips_list,
+        "kube-controller-manager-arg": fips_list,
+        "kube-scheduler-arg": fips_list,
+        "kubelet-arg": fips_list,
+        "etcd-arg": f"[{fips_list}]",  # RKE2 reads etcd-arg values as YAML: only a flow list is a list
+    }
+    assert flags["etcd-arg"] == {"cipher-suites": f"[{fips_list}]"}
+    # Without FIPS (the default) etcd keeps RKE2's own list: no etcd-arg at all.
+    plain_flags = hardened_component_flags(Rke2ConfigArgs())
+    assert "etcd-arg" not in plain_flags
+    assert plain_flags["kubelet-arg"]["tls-cipher-suites"] == ",".join(STRONG_CIPHER_SUITES)
+    # render passes its fips switch through, and leaves it off by default.
+    rendered = _render(fips=True)
+    assert rendered["etcd-arg"] == [f"cipher-suites=[{fips_list}]"]
+    assert _flags(rendered, "kube-apiserver-arg")["tls-cipher-suites"] == fips_list
+    assert "etcd-arg" not in _render()
