@@ -69,7 +69,7 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     # the checks are pure functions, called directly by the focused file.
     "rancher_cluster": (
         f"{PACK}/nsa_cisa/rancher_cluster.py",
-        ["tests/policy/test_rancher_cluster_checks.py"],
+        ["tests/policy/test_rancher_cluster_checks.py", "tests/policy/test_fips_choices_check.py"],
     ),
     # The CLI's exit codes: PreviewResult.exit_code decides them, cli.main/_preview/_controls return them.
     "cli": ("hardened_rke2/cli.py", ["tests/hardened_rke2/test_cli.py"]),
