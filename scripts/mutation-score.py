@@ -72,7 +72,14 @@ MODULES: dict[str, tuple[str, list[str]]] = {
         ["tests/policy/test_rancher_cluster_checks.py", "tests/policy/test_fips_choices_check.py"],
     ),
     # The CLI's exit codes: PreviewResult.exit_code decides them, cli.main/_preview/_controls return them.
-    "cli": ("hardened_rke2/cli.py", ["tests/hardened_rke2/test_cli.py"]),
+    "cli": (
+        "hardened_rke2/cli.py",
+        [
+            "tests/hardened_rke2/test_cli.py",
+            "tests/hardened_rke2/test_render.py",
+            "tests/hardened_rke2/test_cli_hostile.py",
+        ],
+    ),
     "preview_exit_code": (
         "hardened_rke2/preview.py",
         ["tests/hardened_rke2/test_cli.py", "tests/hardened_rke2/test_preview.py"],
@@ -85,9 +92,8 @@ ONLY_FUNCTIONS: dict[str, list[str]] = {
         "x_main",
         "x__preview",
         "x__run_preview",
-        "x__report_usage_error",
         "x__controls",
-        "x__read_mapping",
+        "x__run_command",
     ],
     "preview_exit_code": ["xǁPreviewResultǁexit_code", "xǁPreviewResultǁhas_mandatory"],
 }

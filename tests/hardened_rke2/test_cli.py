@@ -469,3 +469,28 @@ def test_closed_pipe_without_a_usable_descriptor_still_ends_quietly(
     # A stream with no descriptor (ValueError) or a descriptor that is not open (OSError from dup2).
     monkeypatch.setattr("sys.stdout", _ClosedPipeWithFd(fileno))
     assert main(["preview", "--project", str(PROJECT), "--stack", "privileged"]) == 141
+
+
+def test_only_the_console_script_tunes_and_freezes_the_collector(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`main()` from the console script (argv None) tunes the GC and freezes what is alive at exit; a caller
+    in this process (`main([...])`, tests) keeps its collector as it is."""
+    from hardened_rke2 import cli
+
+    calls: list[str] = []
+    monkeypatch.setattr(cli, "tune_gc", lambda: calls.append("tune") or True)
+    monkeypatch.setattr(cli.gc, "freeze", lambda: calls.append("freeze"))
+    monkeypatch.setattr(cli, "_close_event_loop", lambda: calls.append("close-loop"))
+    assert cli.main(["controls", "--json"]) == 0
+    assert calls == []
+    monkeypatch.setattr(cli.sys, "argv", ["hardened-rke2", "controls", "--json"])
+    assert cli.main() == 0
+    assert calls == ["tune", "close-loop", "freeze"]
+    capsys.readouterr()
+
+
+def test_a_failing_stack_among_several_reports_on_stderr_and_raises_the_exit_code(capsys) -> None:
+    code, out, err = _preview(capsys, "--stack", "privileged", "--stack", "nope", "--policy-pack", str(PACK))
+    assert code == 2  # the highest: usage error (no stack file) over mandatory violations
+    assert "Offline preview of" in out and "Pulumi.nope.yaml" in err and err.startswith("error: ")
