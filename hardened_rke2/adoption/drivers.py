@@ -9,7 +9,7 @@ allowUnencryptedVolume, allowDriverSecurityGroupRules, openPorts); credentials a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from hardened_rke2.adoption.findings import Finding
@@ -42,6 +42,32 @@ class _DriverFindings:
     ) -> None:
         self.findings, self.at, self.pool, self.index = findings, at, pool, index
         self.default_severity = default_severity
+
+    def unmapped_and_credentials(
+        self, obj: Mapping[str, Any], unmapped: Sequence[str], credentials: Sequence[str]
+    ) -> None:
+        """Driver fields the blueprint has no setting for (left out of the new machine config), and inline
+        credentials (never copied: the pool uses its cloud credential)."""
+        for key in unmapped:
+            if obj.get(key) not in (None, "", False, []):
+                self(
+                    key,
+                    "set",
+                    "not offered by the blueprint",
+                    ("NSA-5.2",),
+                    severity=3,
+                    note="the new machine config leaves it out",
+                )
+        for key in credentials:
+            if obj.get(key):
+                self(
+                    key,
+                    "set (not shown)",
+                    "a cloud credential",
+                    ("NSA-2.18",),
+                    severity=0,
+                    note="inline credentials are never copied; the pool uses its cloud credential",
+                )
 
     def __call__(
         self,
@@ -213,26 +239,7 @@ def adopt_amazonec2(obj: Mapping[str, Any], pool: str, index: int) -> tuple[dict
         )
     if obj.get("httpProtocolIpv6") not in (None, "", "disabled"):
         finding("httpProtocolIpv6", str(obj["httpProtocolIpv6"]), "disabled", ("NSA-2.6",), severity=3)
-    for key in _UNMAPPED:
-        if obj.get(key) not in (None, "", False, []):
-            finding(
-                key,
-                "set",
-                "not offered by the blueprint",
-                ("NSA-5.2",),
-                severity=3,
-                note="the new machine config leaves it out",
-            )
-    for key in _CREDENTIALS:
-        if obj.get(key):
-            finding(
-                key,
-                "set (not shown)",
-                "a cloud credential",
-                ("NSA-2.18",),
-                severity=0,
-                note="inline credentials are never copied; the pool uses its cloud credential",
-            )
+    finding.unmapped_and_credentials(obj, _UNMAPPED, _CREDENTIALS)
     # A given pair of weakening switches already implies driver rules; the blueprint needs both for openPorts.
     if driver.get("kmsKey") and driver.get("allowUnencryptedVolume"):
         driver.pop("kmsKey")
@@ -335,24 +342,5 @@ def adopt_vsphere(obj: Mapping[str, Any], pool: str, index: int) -> tuple[dict[s
             severity=3,
             note="the blueprint delivers cloud-init through cloudConfig (with the CIS host preparation)",
         )
-    for key in _VSPHERE_UNMAPPED:
-        if obj.get(key) not in (None, "", False, []):
-            finding(
-                key,
-                "set",
-                "not offered by the blueprint",
-                ("NSA-5.2",),
-                severity=3,
-                note="the new machine config leaves it out",
-            )
-    for key in _VSPHERE_CREDENTIALS:
-        if obj.get(key):
-            finding(
-                key,
-                "set (not shown)",
-                "a cloud credential",
-                ("NSA-2.18",),
-                severity=0,
-                note="inline credentials are never copied; the pool uses its cloud credential",
-            )
+    finding.unmapped_and_credentials(obj, _VSPHERE_UNMAPPED, _VSPHERE_CREDENTIALS)
     return driver, findings
