@@ -33,6 +33,7 @@ from hardened_rke2.exit_codes import EXIT_BROKEN_PIPE, EXIT_OK, EXIT_PROGRAM, EX
 from hardened_rke2.plan import AgainstFileError, Plan, diff_previews, load_against
 from hardened_rke2.preview import PreviewResult, preview_project
 from hardened_rke2.project import (
+    DEFAULT_PACK,
     PreviewUsageError,
     find_project_dir,
     load_stack_reference_outputs,
@@ -48,8 +49,6 @@ from hardened_rke2.reports import (
     to_sarif,
     write_json,
 )
-
-DEFAULT_PACK = Path("policy-packs") / "nsa-cisa-hardening"
 
 # Commands beyond `preview` and `controls` live in modules of their own, one command each. A module has
 # `NAME`, `HELP`, `configure(parser)` (adds its flags) and `run(args, out, err) -> int` (an exit code from

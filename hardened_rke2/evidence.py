@@ -29,6 +29,7 @@ from hardened_rke2.exit_codes import EXIT_PROGRAM, EXIT_USAGE
 from hardened_rke2.pack_catalogue import Catalogue, load_catalogue
 from hardened_rke2.preview import PreviewResult, preview_project
 from hardened_rke2.project import (
+    DEFAULT_PACK,
     PreviewUsageError,
     find_project_dir,
     load_stack_reference_outputs,
@@ -41,7 +42,6 @@ from hardened_rke2.reports import OFFLINE_STATEMENT, repository_root, to_sarif, 
 
 NAME = "evidence"
 HELP = "write the evidence for one stack (Markdown, SARIF and OSCAL) into a folder"
-DEFAULT_PACK = Path("policy-packs") / "nsa-cisa-hardening"
 EVIDENCE_FILE = "evidence.md"
 SARIF_FILE = "results.sarif"
 _STATE_TEXT = {

@@ -35,6 +35,7 @@ from hardened_rke2.assessment import Assessment, ControlResult, Exemption, Polic
 from hardened_rke2.capture import CapturedResource
 from hardened_rke2.config_locations import Locator
 from hardened_rke2.pack_catalogue import Catalogue, Control, load_catalogue
+from hardened_rke2.project import DEFAULT_PACK
 from hardened_rke2.reports import OFFLINE_STATEMENT
 
 NS = "urn:hardened-rke2:oscal"
@@ -573,7 +574,7 @@ def _main(argv: Iterable[str] | None = None) -> int:
         description="Write or check the committed OSCAL catalog and component definition (docs/oscal/).",
     )
     parser.add_argument("action", choices=("write", "check"))
-    parser.add_argument("--policy-pack", default="policy-packs/nsa-cisa-hardening", metavar="DIR")
+    parser.add_argument("--policy-pack", default=str(DEFAULT_PACK), metavar="DIR")
     parser.add_argument("--out", default=str(DOCS_DIR), metavar="DIR")
     args = parser.parse_args(list(argv) if argv is not None else None)
     catalogue = load_catalogue(args.policy_pack)

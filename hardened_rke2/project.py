@@ -18,6 +18,9 @@ from typing import Any
 
 from hardened_rke2.safe_yaml import InputFileError, load_file
 
+DEFAULT_PACK = Path("policy-packs") / "nsa-cisa-hardening"
+"""Where this repository keeps the NSA/CISA policy pack, relative to a project (the CLI's default pack)."""
+
 
 class PreviewUsageError(Exception):
     """The preview cannot start: missing project or stack file, unreadable config, encrypted values."""

@@ -35,6 +35,7 @@ from hardened_rke2.exit_codes import EXIT_MANDATORY, EXIT_OK, EXIT_PROGRAM, EXIT
 from hardened_rke2.plan import LOUD_TYPES, Plan, diff_previews, render_plan
 from hardened_rke2.preview import PreviewResult, preview_project
 from hardened_rke2.project import (
+    DEFAULT_PACK,
     PreviewUsageError,
     find_project_dir,
     load_stack_config,
@@ -47,7 +48,6 @@ from hardened_rke2.reports import OFFLINE_STATEMENT, to_json
 NAME = "upgrade"
 HELP = "check and plan an RKE2 upgrade of a cluster stack (`upgrade plan --stack S --to VERSION`)"
 VERSION_POLICY = "cluster-kubernetes-version-supported"
-DEFAULT_PACK = Path("policy-packs") / "nsa-cisa-hardening"
 CLUSTER_KEY = f"{CONFIG_PREFIX}cluster"
 RANCHER_KEY = f"{CONFIG_PREFIX}rancher"
 ADDONS_KEY = f"{CONFIG_PREFIX}addons"

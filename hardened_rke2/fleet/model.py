@@ -30,7 +30,7 @@ from pydantic import Field, ValidationError
 from components.model import HardenedModel
 from components.problems import Problem
 from components.validation_errors import validation_problems
-from hardened_rke2.project import PreviewUsageError, read_project
+from hardened_rke2.project import DEFAULT_PACK, PreviewUsageError, read_project
 from hardened_rke2.safe_yaml import InputFileError, load_file
 
 Kind = Literal["management", "cluster", "team"]
@@ -68,7 +68,7 @@ class StackEntry(HardenedModel):
 class FleetFile(HardenedModel):
     organization: str = Field(default="organization", pattern=_NAME)
     """Pulumi organization of every stack: references are `<organization>/<project name>/<stack>`."""
-    policy_packs: tuple[str, ...] = ("policy-packs/nsa-cisa-hardening",)
+    policy_packs: tuple[str, ...] = (DEFAULT_PACK.as_posix(),)
     """Policy pack folders, relative to the fleet file, applied to every stack."""
     stacks: dict[str, StackEntry] = Field(min_length=1)
 
