@@ -41,12 +41,12 @@ from hardened_rke2.analysis.errors import (
 )
 from hardened_rke2.analysis.pack_config import load_policy_pack_config_file
 from hardened_rke2.analysis.session import PolicyPackSession, run_analysis
-from hardened_rke2.cli import report_path_problems
+from hardened_rke2.cli import print_failure, report_path_problems
 from hardened_rke2.exit_codes import EXIT_PROGRAM, EXIT_USAGE
 from hardened_rke2.preview import PackSummary, PreviewResult
 from hardened_rke2.project import PreviewUsageError
 from hardened_rke2.render import render_text, use_color
-from hardened_rke2.reports import AUDIT_STATEMENT, to_json, to_markdown, to_sarif, write_json
+from hardened_rke2.reports import to_json, to_markdown, to_sarif, write_json
 from hardened_rke2.safe_yaml import InputFileError
 from hardened_rke2.state_file import StateFile, read_state_file
 
@@ -252,10 +252,4 @@ def _failure(
     )
     with contextlib.suppress(Exception):
         _write_reports(args, failed, state)
-    if args.json:
-        doc = {"summary": {"status": status, "exitCode": code, "statement": AUDIT_STATEMENT}, "error": text}
-        out.write(json.dumps(doc, indent=2, sort_keys=True) + "\n")
-    else:
-        err.write(f"error: {text}\n" if code == EXIT_USAGE else f"internal error: {text}\n")
-        err.write(AUDIT_STATEMENT + "\n")
-    return code
+    return print_failure(failed, code, args.json, out, err)

@@ -42,8 +42,8 @@ from hardened_rke2.project import (
 from hardened_rke2.render import render_text, use_color
 from hardened_rke2.render import resource_tree as resource_tree  # re-exported: callers import it from here
 from hardened_rke2.reports import (
-    OFFLINE_STATEMENT,
     repository_root,
+    statement,
     to_json,
     to_markdown,
     to_sarif,
@@ -380,15 +380,23 @@ def _report_failure(
     failed = PreviewResult(project=_project_name(project_dir), stack=stack, status=status, error=text)
     with contextlib.suppress(Exception):
         _write_reports(args, failed, project_dir or Path.cwd(), suffix=report_suffix, skip_unusable=True)
-    if args.json:
+    return print_failure(failed, code, args.json, out, err, trailing_newline)
+
+
+def print_failure(
+    failed: PreviewResult, code: int, as_json: bool, out: TextIO, err: TextIO, trailing_newline: bool = True
+) -> int:
+    """A run that stopped before a result (`preview`, `audit`): its error as the JSON document on stdout, or
+    on stderr as `error:` (usage, exit 2) / `internal error:` (exit 3), with the run's statement."""
+    if as_json:
         doc: dict[str, Any] = {
-            "summary": {"status": status, "exitCode": code, "statement": OFFLINE_STATEMENT},
-            "error": text,
+            "summary": {"status": failed.status, "exitCode": code, "statement": statement(failed)},
+            "error": failed.error,
         }
         out.write(json.dumps(doc, indent=2, sort_keys=True) + ("\n" if trailing_newline else ""))
     else:
-        err.write(f"error: {text}\n" if code == EXIT_USAGE else f"internal error: {text}\n")
-        err.write(OFFLINE_STATEMENT + "\n")
+        err.write(f"error: {failed.error}\n" if code == EXIT_USAGE else f"internal error: {failed.error}\n")
+        err.write(statement(failed) + "\n")
     return code
 
 
